@@ -3,6 +3,7 @@
 // Names and numbers that the webhook writes into pods and the proxy and operator
 // rely on. They are defined once here so the programs cannot drift apart.
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -47,6 +48,15 @@ inline constexpr std::string_view kControlPlaneNamespace = "weft-system";
 inline constexpr std::string_view kProxyConfigMapName = "weft-proxy-config";
 inline constexpr std::string_view kProxyConfigKey = "config.json";
 inline constexpr std::string_view kProxyConfigMountPath = "/var/run/weft/config";
+// The document's content hash is also set on the ConfigMap as this annotation,
+// so the operator can skip unchanged writes without parsing the data.
+inline constexpr std::string_view kProxyConfigHashAnnotation = "weft.io/config-hash";
+// The apiserver refuses a ConfigMap whose data exceeds 1 MiB. The operator
+// refuses to write a larger document (never a truncated one) and reports it.
+inline constexpr std::size_t kProxyConfigMaxBytes = 1024 * 1024;
+// Labels the operator puts on what it generates, to find and own those objects.
+inline constexpr std::string_view kManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr std::string_view kOperatorName = "weft-operator";
 
 // Workload identity: the webhook mounts a projected service-account token with
 // this audience under kIdentityMountPath; the proxy presents it to the operator
@@ -54,5 +64,44 @@ inline constexpr std::string_view kProxyConfigMountPath = "/var/run/weft/config"
 inline constexpr std::string_view kIdentityMountPath = "/var/run/weft/identity";
 inline constexpr std::string_view kIdentityTokenFile = "token";
 inline constexpr std::string_view kIdentityTokenAudience = "identity.weft.io";
+// The proxy writes its private key and certificate here: a memory-backed
+// emptyDir, so key material never touches the node's disk.
+inline constexpr std::string_view kIdentityCertsMountPath = "/var/run/weft/certs";
+
+// Per-pod knobs the webhook reads (values are validated; a bad one denies the pod).
+inline constexpr std::string_view kSkipInboundPortsAnnotation = "config.weft.io/skip-inbound-ports";
+inline constexpr std::string_view kSkipOutboundPortsAnnotation =
+    "config.weft.io/skip-outbound-ports";
+inline constexpr std::string_view kSkipSubnetsAnnotation = "config.weft.io/skip-subnets";
+inline constexpr std::string_view kOpaquePortsAnnotation = "config.weft.io/opaque-ports";
+inline constexpr std::string_view kProxyCpuRequestAnnotation = "config.weft.io/proxy-cpu-request";
+inline constexpr std::string_view kProxyCpuLimitAnnotation = "config.weft.io/proxy-cpu-limit";
+inline constexpr std::string_view kProxyMemoryRequestAnnotation =
+    "config.weft.io/proxy-memory-request";
+inline constexpr std::string_view kProxyMemoryLimitAnnotation = "config.weft.io/proxy-memory-limit";
+inline constexpr std::string_view kLogLevelAnnotation = "config.weft.io/log-level";
+
+// What the webhook records on an injected pod: the containers it added, how the
+// proxy runs ("native" sidecar or "classic"), and the proxy's version.
+inline constexpr std::string_view kInjectedAnnotation = "weft.io/injected";
+inline constexpr std::string_view kSidecarModeAnnotation = "weft.io/sidecar-mode";
+inline constexpr std::string_view kProxyVersionAnnotation = "weft.io/proxy-version";
+
+// Environment of the injected proxy (the downward API and the webhook's settings).
+inline constexpr std::string_view kEnvPodName = "WEFT_POD_NAME";
+inline constexpr std::string_view kEnvPodNamespace = "WEFT_POD_NAMESPACE";
+inline constexpr std::string_view kEnvServiceAccount = "WEFT_SERVICE_ACCOUNT";
+inline constexpr std::string_view kEnvPodIp = "WEFT_POD_IP";
+inline constexpr std::string_view kEnvLogLevel = "WEFT_LOG_LEVEL";
+inline constexpr std::string_view kEnvOpaquePorts = "WEFT_OPAQUE_PORTS";
+// The proxy's ports as injected (the webhook's configuration may move them from
+// the defaults above; the capture rules and the proxy must agree).
+inline constexpr std::string_view kEnvInboundPort = "WEFT_INBOUND_PORT";
+inline constexpr std::string_view kEnvOutboundPort = "WEFT_OUTBOUND_PORT";
+inline constexpr std::string_view kEnvAdminPort = "WEFT_ADMIN_PORT";
+
+// Weft's own pods (operator, webhook) carry this label; the webhook's
+// objectSelector excludes them, so the webhook never waits on itself.
+inline constexpr std::string_view kComponentLabel = "weft.io/control-plane-component";
 
 }  // namespace weft

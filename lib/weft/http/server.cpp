@@ -1,0 +1,577 @@
+#include "weft/http/server.h"
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <fstream>
+#include <list>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace weft::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// Headers beyond this are an attack or a bug, not a client of ours.
+constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"cannot read " + path};
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return Error{"cannot read " + path};
+  return content.str();
+}
+
+struct TlsMaterial {
+  std::string cert;
+  std::string key;
+  bool operator==(const TlsMaterial&) const = default;
+};
+
+Result<TlsMaterial> read_tls_material(const TlsFiles& files) {
+  auto cert = read_file(files.cert_file);
+  if (!cert) return cert.error();
+  auto key = read_file(files.key_file);
+  if (!key) return key.error();
+  return TlsMaterial{std::move(*cert), std::move(*key)};
+}
+
+Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsMaterial& material,
+                                                       const TlsFiles& files) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  error_code ec;
+  context->use_certificate_chain(asio::buffer(material.cert), ec);
+  if (ec) return Error{"TLS certificate " + files.cert_file + ": " + ec.message()};
+  context->use_private_key(asio::buffer(material.key), ssl::context::pem, ec);
+  if (ec) return Error{"TLS private key " + files.key_file + ": " + ec.message()};
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return Error{"TLS private key " + files.key_file + " does not match certificate " +
+                 files.cert_file};
+  }
+  return context;
+}
+
+// What the server needs to reach a connection from outside its strand.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void close_now() = 0;      // posted to the connection's strand
+  virtual void close_if_idle() = 0;  // likewise; used when stopping
+};
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, Routes routes)
+      : options_(std::move(options)), routes_(std::move(routes)), ioc_(options_.threads) {
+    if (options_.registry != nullptr) {
+      const std::string prefix = options_.metrics_prefix + "_http_";
+      open_gauge_ =
+          &options_.registry->gauge(prefix + "connections_open", "Connections open now.").get();
+      accepted_counter_ =
+          &options_.registry->counter(prefix + "connections_total", "Connections accepted.").get();
+      auto& dropped = options_.registry->counter(
+          prefix + "connections_dropped_total",
+          "Connections closed by the server before a request: over the connection cap, "
+          "evicted or failed in the TLS handshake.",
+          {"reason"});
+      dropped_over_capacity_ = &dropped.with_labels({"over_capacity"});
+      dropped_evicted_ = &dropped.with_labels({"handshake_evicted"});
+      dropped_handshake_failed_ = &dropped.with_labels({"handshake_failed"});
+      requests_counter_ = &options_.registry->counter(
+          prefix + "requests_total", "Requests answered, by status code.", {"code"});
+    }
+  }
+
+  Result<bool> listen();
+  void run_threads();
+  void stop();
+  ServerStats stats() const;
+  std::uint16_t port() const { return port_; }
+
+  // Used by connections.
+  const ServerOptions& options() const { return options_; }
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+  Response dispatch(const Request& request);
+  void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {}) {
+    if (options_.logger != nullptr) options_.logger->log(level, msg, fields);
+  }
+  // Registration: every open connection is in connections_, those in the TLS
+  // handshake also in handshaking_. Iterators stay valid in a std::list.
+  using Registration = std::list<std::weak_ptr<Connection>>::iterator;
+  Registration add_connection(std::weak_ptr<Connection> connection);
+  void remove_connection(Registration registration);
+  // Returns the handshake registration; may evict the oldest handshake.
+  Registration add_handshake(std::weak_ptr<Connection> connection);
+  // False if the connection had been evicted (and so was already removed).
+  bool remove_handshake(Registration registration, const Connection* connection);
+  void count_handshake_failed() {
+    handshakes_failed_.fetch_add(1, std::memory_order_relaxed);
+    if (dropped_handshake_failed_ != nullptr) dropped_handshake_failed_->inc();
+  }
+  void count_request(int status) {
+    requests_.fetch_add(1, std::memory_order_relaxed);
+    if (requests_counter_ != nullptr)
+      requests_counter_->with_labels({std::to_string(status)}).inc();
+  }
+
+ private:
+  void accept();
+  void on_accept(tcp::socket socket);
+  void schedule_tls_reload();
+  void reload_tls();
+  std::shared_ptr<ssl::context> current_tls_context() {
+    std::lock_guard lock(mutex_);
+    return tls_context_;
+  }
+  template <typename Visit>
+  void for_each_connection(Visit visit);
+
+  const ServerOptions options_;
+  const Routes routes_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;  // stop() ran; only touched by the owner's thread
+
+  mutable std::mutex mutex_;  // guards what follows up to the counters
+  std::shared_ptr<ssl::context> tls_context_;
+  TlsMaterial tls_loaded_;         // what tls_context_ was built from
+  TlsMaterial tls_last_rejected_;  // so one bad pair is logged once
+  std::list<std::weak_ptr<Connection>> connections_;
+  std::list<std::weak_ptr<Connection>> handshaking_;
+  std::vector<const Connection*> evicted_;  // evicted, not yet told; see remove_handshake
+
+  std::atomic<std::size_t> open_{0};
+  std::atomic<std::uint64_t> accepted_{0}, rejected_over_capacity_{0}, handshakes_evicted_{0},
+      handshakes_failed_{0}, tls_reloads_{0}, requests_{0};
+  Gauge* open_gauge_ = nullptr;
+  Counter* accepted_counter_ = nullptr;
+  Counter* dropped_over_capacity_ = nullptr;
+  Counter* dropped_evicted_ = nullptr;
+  Counter* dropped_handshake_failed_ = nullptr;
+  Family<Counter>* requests_counter_ = nullptr;
+
+  std::vector<std::thread> threads_;
+  // Declared last: destroyed first, while everything a pending handler touches
+  // is still alive.
+  asio::io_context ioc_;
+  asio::strand<asio::io_context::executor_type> control_strand_{ioc_.get_executor()};
+  tcp::acceptor acceptor_{control_strand_};
+  asio::steady_timer tls_reload_timer_{control_strand_};
+};
+
+namespace {
+
+// One HTTP/1.1 connection, plain or TLS; all its work runs on its own strand.
+template <bool kTls>
+class Session : public Connection, public std::enable_shared_from_this<Session<kTls>> {
+ public:
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+  Session(Server::Impl& server, tcp::socket socket, std::shared_ptr<ssl::context> tls)
+      : server_(server),
+        tls_(std::move(tls)),
+        stream_(make_stream(std::move(socket), tls_.get())) {}
+
+  ~Session() override {
+    if (registered_) server_.remove_connection(registration_);
+    if (in_handshake_) server_.remove_handshake(handshake_registration_, this);
+  }
+
+  void start() {
+    registration_ = server_.add_connection(this->weak_from_this());
+    registered_ = true;
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
+  }
+
+  void close_now() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+  void close_if_idle() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->reading_) beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
+ private:
+  static Stream make_stream(tcp::socket socket, ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  void begin() {
+    if constexpr (kTls) {
+      handshake_registration_ = server_.add_handshake(this->weak_from_this());
+      in_handshake_ = true;
+      beast::get_lowest_layer(stream_).expires_after(server_.options().handshake_timeout);
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          [self = this->shared_from_this()](error_code ec) { self->on_handshake(ec); });
+    } else {
+      read();
+    }
+  }
+
+  void on_handshake(error_code ec) {
+    in_handshake_ = false;
+    const bool evicted = !server_.remove_handshake(handshake_registration_, this);
+    if (ec) {
+      if (!evicted) server_.count_handshake_failed();
+      return;
+    }
+    read();
+  }
+
+  void read() {
+    if (server_.stopping()) {
+      close();
+      return;
+    }
+    parser_.emplace();
+    parser_->body_limit(server_.options().max_body_bytes);
+    parser_->header_limit(kMaxHeaderBytes);
+    beast::get_lowest_layer(stream_).expires_after(server_.options().read_timeout);
+    reading_ = true;
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    reading_ = false;
+    if (ec == bhttp::error::body_limit) {
+      respond(Response{413, "request body too large\n"}, false);
+    } else if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      respond(Response{400, "malformed HTTP request: " + ec.message() + "\n"}, false);
+    } else if (ec) {
+      close();  // end of stream, timeout, reset: nothing to answer
+    } else {
+      handle();
+    }
+  }
+
+  void handle() {
+    auto& message = parser_->get();
+    Request request;
+    request.method = std::string(message.method_string());
+    const std::string_view target(message.target().data(), message.target().size());
+    const auto question = target.find('?');
+    request.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos)
+      request.query = std::string(target.substr(question + 1));
+    request.content_type = std::string(message[bhttp::field::content_type]);
+    request.body = std::move(message.body());
+    const bool keep_alive = message.keep_alive();
+    respond(server_.dispatch(request), keep_alive);
+  }
+
+  void respond(Response response, bool keep_alive) {
+    keep_alive = keep_alive && !server_.stopping();
+    server_.count_request(response.status);
+    response_ = {};
+    response_.version(11);
+    response_.result(static_cast<unsigned>(response.status));
+    response_.set(bhttp::field::server, "weft");
+    response_.set(bhttp::field::content_type, response.content_type);
+    response_.keep_alive(keep_alive);
+    response_.body() = std::move(response.body);
+    response_.prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(server_.options().write_timeout);
+    bhttp::async_write(stream_, response_,
+                       [self = this->shared_from_this(), keep_alive](error_code ec, std::size_t) {
+                         if (ec || !keep_alive) {
+                           self->close();
+                         } else {
+                           self->read();
+                         }
+                       });
+  }
+
+  // The response carries its length, so a FIN after it is a clean end; no TLS
+  // close_notify exchange, which would give a slow peer one more thing to stall.
+  void close() {
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  Server::Impl& server_;
+  std::shared_ptr<ssl::context> tls_;  // kept alive for this connection across reloads
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> response_;
+  bool reading_ = false;
+  bool registered_ = false;
+  bool in_handshake_ = false;
+  Server::Impl::Registration registration_;
+  Server::Impl::Registration handshake_registration_;
+};
+
+}  // namespace
+
+Response Server::Impl::dispatch(const Request& request) {
+  const auto route = routes_.find(request.path);
+  if (route == routes_.end()) return Response{404, "not found: " + request.path + "\n"};
+  try {
+    return route->second(request);
+  } catch (const std::exception& e) {
+    log(LogLevel::kError, "handler threw", {{"path", request.path}, {"error", e.what()}});
+  } catch (...) {
+    log(LogLevel::kError, "handler threw", {{"path", request.path}});
+  }
+  return Response{500, "internal error\n"};
+}
+
+Server::Impl::Registration Server::Impl::add_connection(std::weak_ptr<Connection> connection) {
+  open_.fetch_add(1, std::memory_order_relaxed);
+  if (open_gauge_ != nullptr) open_gauge_->inc();
+  std::lock_guard lock(mutex_);
+  connections_.push_back(std::move(connection));
+  return std::prev(connections_.end());
+}
+
+void Server::Impl::remove_connection(Registration registration) {
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  if (open_gauge_ != nullptr) open_gauge_->dec();
+  std::lock_guard lock(mutex_);
+  connections_.erase(registration);
+}
+
+Server::Impl::Registration Server::Impl::add_handshake(std::weak_ptr<Connection> connection) {
+  std::shared_ptr<Connection> evict;
+  Registration registration;
+  {
+    std::lock_guard lock(mutex_);
+    handshaking_.push_back(std::move(connection));
+    registration = std::prev(handshaking_.end());
+    if (handshaking_.size() > options_.max_handshaking) {
+      evict = handshaking_.front().lock();
+      handshaking_.pop_front();
+      if (evict) evicted_.push_back(evict.get());
+    }
+  }
+  if (evict) {
+    handshakes_evicted_.fetch_add(1, std::memory_order_relaxed);
+    if (dropped_evicted_ != nullptr) dropped_evicted_->inc();
+    evict->close_now();
+  }
+  return registration;
+}
+
+bool Server::Impl::remove_handshake(Registration registration, const Connection* connection) {
+  std::lock_guard lock(mutex_);
+  const auto evicted = std::find(evicted_.begin(), evicted_.end(), connection);
+  if (evicted != evicted_.end()) {
+    evicted_.erase(evicted);  // its registration is gone already
+    return false;
+  }
+  handshaking_.erase(registration);
+  return true;
+}
+
+template <typename Visit>
+void Server::Impl::for_each_connection(Visit visit) {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& weak : connections_) {
+      if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    }
+  }
+  for (const auto& connection : live) visit(*connection);
+}
+
+Result<bool> Server::Impl::listen() {
+  if (options_.tls) {
+    auto material = read_tls_material(*options_.tls);
+    if (!material) return material.error();
+    auto context = make_tls_context(*material, *options_.tls);
+    if (!context) return context.error();
+    tls_context_ = std::move(*context);
+    tls_loaded_ = std::move(*material);
+  }
+  error_code ec;
+  const auto address = asio::ip::make_address(options_.address, ec);
+  if (ec) return Error{"invalid listen address '" + options_.address + "': " + ec.message()};
+  const tcp::endpoint endpoint(address, options_.port);
+  const std::string where = options_.address + ":" + std::to_string(options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"cannot listen on " + where + ": " + ec.message()};
+  port_ = acceptor_.local_endpoint().port();
+  return true;
+}
+
+void Server::Impl::run_threads() {
+  asio::dispatch(control_strand_, [this] {
+    accept();
+    if (options_.tls) schedule_tls_reload();
+  });
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void Server::Impl::accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
+    if (stopping() || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of file descriptors and the like: back off instead of spinning.
+      log(LogLevel::kWarn, "accept failed", {{"error", ec.message()}});
+      auto pause = std::make_shared<asio::steady_timer>(control_strand_);
+      pause->expires_after(std::chrono::milliseconds(100));
+      pause->async_wait([this, pause](error_code) {
+        if (!stopping()) accept();
+      });
+      return;
+    }
+    on_accept(std::move(socket));
+    accept();
+  });
+}
+
+void Server::Impl::on_accept(tcp::socket socket) {
+  if (open_.load(std::memory_order_relaxed) >= options_.max_connections) {
+    rejected_over_capacity_.fetch_add(1, std::memory_order_relaxed);
+    if (dropped_over_capacity_ != nullptr) dropped_over_capacity_->inc();
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  accepted_.fetch_add(1, std::memory_order_relaxed);
+  if (accepted_counter_ != nullptr) accepted_counter_->inc();
+  // Request/response traffic: never hold a response's last segment back (Nagle).
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (options_.tls) {
+    std::make_shared<Session<true>>(*this, std::move(socket), current_tls_context())->start();
+  } else {
+    std::make_shared<Session<false>>(*this, std::move(socket), nullptr)->start();
+  }
+}
+
+void Server::Impl::schedule_tls_reload() {
+  tls_reload_timer_.expires_after(options_.tls_reload_interval);
+  tls_reload_timer_.async_wait([this](error_code ec) {
+    if (ec || stopping()) return;
+    reload_tls();
+    schedule_tls_reload();
+  });
+}
+
+void Server::Impl::reload_tls() {
+  auto material = read_tls_material(*options_.tls);
+  if (!material) return;  // mid-rotation (a file briefly missing): try again next tick
+  {
+    std::lock_guard lock(mutex_);
+    if (*material == tls_loaded_ || *material == tls_last_rejected_) return;
+  }
+  auto context = make_tls_context(*material, *options_.tls);
+  std::lock_guard lock(mutex_);
+  if (!context) {
+    // Often the first of two files written: the next tick sees the pair.
+    log(LogLevel::kWarn, "TLS files changed but do not load; keeping the previous pair",
+        {{"error", context.error().message}});
+    tls_last_rejected_ = std::move(*material);
+    return;
+  }
+  tls_context_ = std::move(*context);
+  tls_loaded_ = std::move(*material);
+  tls_last_rejected_ = {};
+  tls_reloads_.fetch_add(1, std::memory_order_relaxed);
+  log(LogLevel::kInfo, "TLS certificate reloaded", {{"cert_file", options_.tls->cert_file}});
+}
+
+void Server::Impl::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true);
+  asio::post(control_strand_, [this] {
+    error_code ignored;
+    acceptor_.close(ignored);
+    tls_reload_timer_.cancel();
+  });
+  for_each_connection([](Connection& connection) { connection.close_if_idle(); });
+  const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+  while (open_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for_each_connection([](Connection& connection) { connection.close_now(); });
+  // Everything is closed, so run() returns by itself; stop() is the backstop for a
+  // handler that never returns control.
+  const auto backstop = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (open_.load() > 0 && std::chrono::steady_clock::now() < backstop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (open_.load() > 0) ioc_.stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+ServerStats Server::Impl::stats() const {
+  ServerStats stats;
+  stats.open_connections = open_.load(std::memory_order_relaxed);
+  stats.accepted = accepted_.load(std::memory_order_relaxed);
+  stats.rejected_over_capacity = rejected_over_capacity_.load(std::memory_order_relaxed);
+  stats.handshakes_evicted = handshakes_evicted_.load(std::memory_order_relaxed);
+  stats.handshakes_failed = handshakes_failed_.load(std::memory_order_relaxed);
+  stats.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
+  stats.requests = requests_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Routes routes) {
+  if (options.threads < 1) return Error{"threads must be at least 1"};
+  if (options.max_connections < 1) return Error{"max_connections must be at least 1"};
+  if (options.max_handshaking < 1) return Error{"max_handshaking must be at least 1"};
+  auto impl = std::make_shared<Impl>(std::move(options), std::move(routes));
+  auto listening = impl->listen();
+  if (!listening) return listening.error();
+  impl->run_threads();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() {
+  stop();
+}
+std::uint16_t Server::port() const {
+  return impl_->port();
+}
+void Server::stop() {
+  impl_->stop();
+}
+ServerStats Server::stats() const {
+  return impl_->stats();
+}
+
+}  // namespace weft::http

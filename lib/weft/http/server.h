@@ -1,0 +1,119 @@
+#pragma once
+
+// A small HTTP/1.1 server (Boost.Beast) for the control plane's endpoints: the
+// webhook's /mutate and everyone's /healthz, /readyz, /metrics. Plain HTTP or
+// TLS 1.2+, with the certificate and key reloaded when their files change.
+//
+// It is built to stay up in front of an untrusted network:
+// - a fixed number of threads, given at start;
+// - every connection has a handshake, read and write deadline, so a client that
+//   stops talking is closed, never waited on;
+// - at most max_connections are open; further connections are closed at once;
+// - at most max_handshaking connections may sit in the TLS handshake: a new one
+//   evicts the oldest, so a flood of stalled handshakes cannot lock out real
+//   clients, which finish theirs in milliseconds;
+// - a handler that throws yields a 500, never a crash.
+//
+//   weft::http::Routes routes;
+//   routes["/healthz"] = [](const weft::http::Request&) { return weft::http::Response{200, "ok"};
+//   }; auto server = weft::http::Server::start(options, std::move(routes)); if (!server) { /*
+//   server.error().message says why (bad key, port in use) */ }
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "weft/log.h"
+#include "weft/metrics.h"
+#include "weft/result.h"
+
+namespace weft::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // the target before '?'
+  std::string query;   // the target after '?', without it; empty if none
+  std::string content_type;
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
+// Called on one of the server's threads, concurrently with other requests.
+using Handler = std::function<Response(const Request&)>;
+// Exact path match; an unknown path gets 404.
+using Routes = std::map<std::string, Handler, std::less<>>;
+
+// PEM files. The certificate file may hold a chain (leaf first).
+struct TlsFiles {
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port, see Server::port()
+  int threads = 2;
+  std::optional<TlsFiles> tls;  // plain HTTP when empty
+  // How often the TLS files are read again; a changed pair that loads is used for
+  // new connections, a pair that fails to load is logged and the old one kept.
+  std::chrono::milliseconds tls_reload_interval{2000};
+  std::chrono::milliseconds handshake_timeout{5000};
+  // From the end of the previous response (or the handshake) to a complete request.
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};
+  std::size_t max_connections = 1024;
+  std::size_t max_handshaking = 64;
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  // stop(): in-flight requests get this long to finish.
+  std::chrono::milliseconds drain_timeout{5000};
+  Logger* logger = nullptr;  // optional; must outlive the server
+  // Optional; when set, connection metrics are registered as <metrics_prefix>_http_...
+  Registry* registry = nullptr;
+  std::string metrics_prefix = "weft";
+};
+
+// Counts since start, for tests and logs.
+struct ServerStats {
+  std::size_t open_connections = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t rejected_over_capacity = 0;
+  std::uint64_t handshakes_evicted = 0;
+  std::uint64_t handshakes_failed = 0;
+  std::uint64_t tls_reloads = 0;
+  std::uint64_t requests = 0;
+};
+
+class Server {
+ public:
+  // Loads the TLS files (if any), binds, and starts the threads. Fails with a
+  // message naming the file or address when it cannot.
+  static Result<std::unique_ptr<Server>> start(ServerOptions options, Routes routes);
+
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t port() const;
+  // Stops accepting, closes idle connections, lets requests in flight finish
+  // (up to drain_timeout), then joins the threads. Idempotent.
+  void stop();
+  ServerStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit Server(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace weft::http

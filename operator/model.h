@@ -1,0 +1,161 @@
+#pragma once
+
+// The operator's view of the objects it watches: plain structs parsed once, at
+// the edge, from the API's JSON (DESIGN.md). Only the fields reconcile needs.
+// The API server has validated MeshRoute and MeshPolicy against their CRD
+// schemas; what it cannot check (regular expressions) or what a hand-edited
+// object might still get wrong is reported in `invalid`, never thrown.
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/proxyconfig/document.h"
+
+namespace weft::op {
+
+namespace pc = weft::proxyconfig;
+
+struct ObjectMeta {
+  std::string ns;
+  std::string name;
+  std::string uid;
+  std::int64_t generation = 0;
+  std::string creation_timestamp;  // RFC 3339 "Z" form; sorts as text
+  std::string resource_version;
+  bool deleting = false;  // metadata.deletionTimestamp is set
+  std::map<std::string, std::string> labels;
+};
+
+struct NamespaceModel {
+  ObjectMeta meta;
+  bool meshed = false;  // label weft.io/inject=enabled
+};
+
+struct ServicePortModel {
+  std::string name;
+  std::string protocol = "TCP";
+  std::uint16_t port = 0;
+  // targetPort: a number, or a name resolved per pod (through EndpointSlices).
+  std::optional<std::uint16_t> target_port_number;
+  std::string target_port_name;
+  std::string app_protocol;
+};
+
+struct ServiceModel {
+  ObjectMeta meta;
+  std::string type = "ClusterIP";
+  std::vector<std::string> cluster_ips;  // without "None"
+  std::map<std::string, std::string> selector;
+  std::vector<ServicePortModel> ports;
+};
+
+struct SliceEndpoint {
+  std::vector<std::string> addresses;
+  // EndpointConditions: ready unset means ready (API docs), serving unset
+  // means the value of ready, terminating unset means false.
+  bool ready = true;
+  bool serving = true;
+  bool terminating = false;
+  std::string pod;  // targetRef name when its kind is Pod
+  std::string zone;
+};
+
+struct SlicePort {
+  std::string name;
+  std::string protocol = "TCP";
+  std::optional<std::uint16_t> port;
+};
+
+struct EndpointSliceModel {
+  ObjectMeta meta;
+  std::string service;  // label kubernetes.io/service-name
+  std::string address_type;
+  std::vector<SlicePort> ports;
+  std::vector<SliceEndpoint> endpoints;
+};
+
+struct PodModel {
+  ObjectMeta meta;
+  std::string service_account;
+};
+
+// A ConfigMap the operator generated (watched by its managed-by label).
+struct ConfigMapModel {
+  ObjectMeta meta;
+  std::string document;  // data[kProxyConfigKey]
+  std::string hash;      // annotation kProxyConfigHashAnnotation
+};
+
+// A metav1.Condition as stored in a status.
+struct Condition {
+  std::string type;
+  std::string status;  // "True", "False", "Unknown"
+  std::string reason;
+  std::string message;
+  std::int64_t observed_generation = 0;
+  std::string last_transition_time;
+  friend bool operator==(const Condition&, const Condition&) = default;
+};
+
+struct ObservedStatus {
+  std::optional<std::int64_t> observed_generation;
+  std::vector<Condition> conditions;
+};
+
+struct ServiceRef {
+  std::string name;
+  std::optional<std::uint16_t> port;  // unset: every port
+};
+
+struct BackendRefModel {
+  std::string name;
+  std::uint16_t port = 0;
+  std::uint32_t weight = 1;
+};
+
+struct RouteRuleModel {
+  std::vector<pc::RouteMatch> matches;  // RouteMatch::rule unused here
+  std::vector<BackendRefModel> backends;
+  std::optional<std::chrono::milliseconds> request_timeout;  // "0s" stored as unset
+  std::optional<std::chrono::milliseconds> backend_request_timeout;
+  std::optional<pc::Retry> retry;
+};
+
+struct MeshRouteModel {
+  ObjectMeta meta;
+  std::vector<ServiceRef> parents;
+  std::vector<RouteRuleModel> rules;
+  std::string invalid;  // non-empty: why the spec cannot be used
+  ObservedStatus status;
+};
+
+struct MeshPolicyModel {
+  ObjectMeta meta;
+  std::optional<ServiceRef> target;
+  std::optional<pc::LabelSelector> pod_selector;
+  std::optional<pc::MtlsMode> mtls;
+  std::optional<pc::Authorization> authorization;
+  std::optional<pc::RateLimit> rate_limit;
+  std::optional<pc::CircuitBreaker> circuit_breaker;
+  std::optional<pc::LoadBalancerAlgorithm> load_balancer;
+  std::string invalid;
+  ObservedStatus status;
+};
+
+// Parsers: JSON objects from the API into the structs above. Never throw; a
+// field of the wrong type is treated as absent (or, for the CRDs, as invalid).
+ObjectMeta parse_meta(const nlohmann::json& object);
+NamespaceModel parse_namespace(const nlohmann::json& object);
+ServiceModel parse_service(const nlohmann::json& object);
+EndpointSliceModel parse_endpoint_slice(const nlohmann::json& object);
+PodModel parse_pod(const nlohmann::json& object);
+ConfigMapModel parse_config_map(const nlohmann::json& object);
+MeshRouteModel parse_mesh_route(const nlohmann::json& object);
+MeshPolicyModel parse_mesh_policy(const nlohmann::json& object);
+ObservedStatus parse_status(const nlohmann::json& object);
+
+}  // namespace weft::op

@@ -1,0 +1,81 @@
+#include "operator/namespace_plan.h"
+
+#include <fmt/format.h>
+
+#include "weft/constants.h"
+
+namespace weft::op {
+namespace {
+
+using nlohmann::json;
+
+json metadata(const NamespaceModel& ns, std::string_view name) {
+  return {{"name", name},
+          {"namespace", ns.meta.name},
+          {"labels", {{kManagedByLabel, kOperatorName}}},
+          {"ownerReferences", json::array({{{"apiVersion", "v1"},
+                                            {"kind", "Namespace"},
+                                            {"name", ns.meta.name},
+                                            {"uid", ns.meta.uid}}})}};
+}
+
+}  // namespace
+
+NamespacePlan plan_namespace(const NamespaceInput& input, const std::string& now) {
+  NamespacePlan plan;
+  plan.meshed = input.meshed();
+  const BuiltConfig built = build_config(input);
+  Programming programming = Programming::kNotMeshed;
+  if (plan.meshed) {
+    auto serialized = proxyconfig::serialize(built.document);
+    // The apiserver counts keys and values of data against the limit.
+    plan.config_bytes = serialized.text.size();
+    if (serialized.text.size() + kProxyConfigKey.size() > kProxyConfigMaxBytes) {
+      plan.too_large = true;
+      plan.too_large_message = fmt::format(
+          "the proxy configuration of namespace {} is {} bytes, over the ConfigMap limit of {} "
+          "bytes; the previous configuration stays in place",
+          input.ns, serialized.text.size(), kProxyConfigMaxBytes);
+      programming = Programming::kTooLarge;
+    } else {
+      plan.config = std::move(serialized);
+      programming = Programming::kProgrammed;
+    }
+  }
+  plan.status = plan_statuses(input, built, programming, plan.too_large_message, now);
+  return plan;
+}
+
+json desired_config_map(const NamespaceModel& ns, const proxyconfig::SerializedDocument& config) {
+  json object = {{"apiVersion", "v1"},
+                 {"kind", "ConfigMap"},
+                 {"metadata", metadata(ns, kProxyConfigMapName)},
+                 {"data", {{kProxyConfigKey, config.text}}}};
+  object["metadata"]["annotations"] = {{kProxyConfigHashAnnotation, config.hash}};
+  return object;
+}
+
+json desired_role(const NamespaceModel& ns) {
+  return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+          {"kind", "Role"},
+          {"metadata", metadata(ns, kProxyConfigReaderName)},
+          {"rules", json::array({{{"apiGroups", json::array({""})},
+                                  {"resources", json::array({"configmaps"})},
+                                  {"resourceNames", json::array({kProxyConfigMapName})},
+                                  {"verbs", json::array({"get", "watch"})}}})}};
+}
+
+json desired_role_binding(const NamespaceModel& ns) {
+  return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+          {"kind", "RoleBinding"},
+          {"metadata", metadata(ns, kProxyConfigReaderName)},
+          {"roleRef",
+           {{"apiGroup", "rbac.authorization.k8s.io"},
+            {"kind", "Role"},
+            {"name", kProxyConfigReaderName}}},
+          {"subjects", json::array({{{"apiGroup", "rbac.authorization.k8s.io"},
+                                     {"kind", "Group"},
+                                     {"name", "system:serviceaccounts:" + ns.meta.name}}})}};
+}
+
+}  // namespace weft::op

@@ -1,0 +1,43 @@
+#pragma once
+
+// One namespace's desired state, computed purely from its cached objects: the
+// serialized proxy configuration (or why there is none), the status of each
+// MeshRoute and MeshPolicy, the Events to raise, and the objects to apply
+// (ConfigMap, Role, RoleBinding). controller.h applies it.
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "operator/config_builder.h"
+#include "operator/status.h"
+#include "weft/proxyconfig/serialize.h"
+
+namespace weft::op {
+
+struct NamespacePlan {
+  bool meshed = false;
+  // Set when the namespace is meshed and the document fits in a ConfigMap.
+  std::optional<proxyconfig::SerializedDocument> config;
+  std::size_t config_bytes = 0;  // size of the serialized document (even when too large)
+  bool too_large = false;
+  std::string too_large_message;
+  StatusPlan status;
+};
+
+// now: RFC 3339 time used for condition transitions.
+NamespacePlan plan_namespace(const NamespaceInput& input, const std::string& now);
+
+// The Role (get/watch of exactly the ConfigMap) and RoleBinding (every service
+// account of the namespace) that let the namespace's proxies read their config.
+inline constexpr std::string_view kProxyConfigReaderName = "weft-proxy-config-reader";
+
+// Objects for server-side apply, owned by the Namespace (so they go with it)
+// and labelled managed-by weft-operator.
+nlohmann::json desired_config_map(const NamespaceModel& ns,
+                                  const proxyconfig::SerializedDocument& config);
+nlohmann::json desired_role(const NamespaceModel& ns);
+nlohmann::json desired_role_binding(const NamespaceModel& ns);
+
+}  // namespace weft::op

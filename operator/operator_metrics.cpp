@@ -1,0 +1,41 @@
+#include "operator/operator_metrics.h"
+
+namespace weft::op {
+
+OperatorMetrics::OperatorMetrics(Registry& registry)
+    : reconciles(
+          registry.counter("weft_operator_reconciles_total", "Reconciles run, by kind.", {"kind"})),
+      reconcile_errors(registry.counter("weft_operator_reconcile_errors_total",
+                                        "Reconciles that failed (retried with backoff), by kind.",
+                                        {"kind"})),
+      reconcile_duration(registry.histogram(
+          "weft_operator_reconcile_duration_seconds", "Time spent in one reconcile, by kind.",
+          {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}, {"kind"})),
+      queue_depth(
+          registry.gauge("weft_operator_queue_depth", "Keys waiting to be reconciled.").get()),
+      watch_restarts(registry.counter("weft_operator_watch_restarts_total",
+                                      "Relists after a watch failed or expired, by resource.",
+                                      {"resource"})),
+      config_map_writes(registry.counter(
+          "weft_operator_configmap_writes_total",
+          "Proxy ConfigMap outcomes: applied, deleted, skipped_unchanged, too_large.", {"result"})),
+      config_map_writes_skipped(config_map_writes.with_labels({"skipped_unchanged"})),
+      config_bytes(registry.gauge("weft_operator_proxy_config_bytes",
+                                  "Size of the proxy configuration document, by namespace.",
+                                  {"namespace"})),
+      status_writes(registry.counter("weft_operator_status_writes_total",
+                                     "Status subresource writes, by kind.", {"kind"})),
+      write_conflicts(registry
+                          .counter("weft_operator_write_conflicts_total",
+                                   "Writes refused with 409 Conflict (retried).")
+                          .get()),
+      events(
+          registry.counter("weft_operator_events_total", "Events raised, by reason.", {"reason"})),
+      leader(registry.gauge("weft_operator_leader", "1 while this replica holds the leader Lease.")
+                 .get()),
+      caches_synced(registry
+                        .gauge("weft_operator_caches_synced",
+                               "1 once every watched resource has been listed.")
+                        .get()) {}
+
+}  // namespace weft::op

@@ -1,0 +1,30 @@
+#pragma once
+
+// weft-operator's Prometheus metrics, declared in one place (docs/operator.md
+// lists them). Registered once; the controller keeps references.
+
+#include "weft/metrics.h"
+
+namespace weft::op {
+
+struct OperatorMetrics {
+  explicit OperatorMetrics(Registry& registry);
+
+  // Reconciles and failed reconciles by kind of key ("Namespace").
+  Family<Counter>& reconciles;
+  Family<Counter>& reconcile_errors;
+  Family<Histogram>& reconcile_duration;  // seconds, by kind
+  Gauge& queue_depth;                     // keys ready to be reconciled
+  Family<Counter>& watch_restarts;        // relists after a failed or expired watch, by resource
+  // ConfigMap writes by result: applied, deleted, skipped_unchanged, too_large.
+  Family<Counter>& config_map_writes;
+  Counter& config_map_writes_skipped;  // convenience child of the above
+  Family<Gauge>& config_bytes;         // size of each namespace's document
+  Family<Counter>& status_writes;      // by kind (MeshRoute, MeshPolicy)
+  Counter& write_conflicts;            // 409 Conflict answers to our writes
+  Family<Counter>& events;             // Events raised, by reason
+  Gauge& leader;                       // 1 while this process holds the Lease
+  Gauge& caches_synced;                // 1 once every watch delivered its first list
+};
+
+}  // namespace weft::op

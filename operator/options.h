@@ -1,0 +1,51 @@
+#pragma once
+
+// weft-operator's command line, in the Kubernetes style (--flag=value or
+// --flag value), parsed and validated once at start-up into plain values.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/log.h"
+#include "weft/result.h"
+
+namespace weft::op {
+
+struct BindAddress {
+  std::string host;  // "0.0.0.0", "127.0.0.1", "::1"
+  std::uint16_t port = 0;
+};
+
+struct OperatorOptions {
+  std::string kubeconfig;  // "": in-cluster, then $KUBECONFIG, then ~/.kube/config
+  std::string lease_namespace = "weft-system";
+  std::optional<BindAddress> metrics;  // nullopt: disabled ("0")
+  std::optional<BindAddress> health;
+  LogLevel log_level = LogLevel::kInfo;
+  bool leader_elect = true;
+  // Only namespaces carrying all these labels are reconciled (empty: all).
+  std::map<std::string, std::string> namespace_selector;
+  int workers = 2;
+  // Client-side rate limit towards the apiserver. Higher than client-go's
+  // defaults: at start-up the operator writes one status per MeshRoute and
+  // MeshPolicy; API Priority and Fairness still protects the server.
+  double kube_api_qps = 50;
+  int kube_api_burst = 100;
+  bool help = false;
+};
+
+// argv without the program name. Errors name the flag.
+Result<OperatorOptions> parse_options(const std::vector<std::string>& args);
+
+// ":8080" (all interfaces), "127.0.0.1:8080", "[::1]:8080", or "0" (disabled).
+Result<std::optional<BindAddress>> parse_bind_address(const std::string& text);
+
+// "k=v,k2=v2" (equality only, as the selectors users write on the command line).
+Result<std::map<std::string, std::string>> parse_label_selector(const std::string& text);
+
+std::string usage();
+
+}  // namespace weft::op

@@ -1,0 +1,73 @@
+#pragma once
+
+// MeshRoute / MeshPolicy status, computed purely from what build_config found
+// (docs/crds.md, "Status"): conditions Accepted, ResolvedRefs (routes) and
+// Programmed, each with observedGeneration; lastTransitionTime kept while a
+// condition's status does not change. A status is written only when it differs
+// from the stored one, and a Warning Event is raised when a condition turns
+// False or changes its reason while False.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/config_builder.h"
+#include "operator/model.h"
+
+namespace weft::op {
+
+// Condition types and reasons, as promised by docs/crds.md.
+namespace reason {
+inline constexpr std::string_view kAccepted = "Accepted";
+inline constexpr std::string_view kInvalid = "Invalid";
+inline constexpr std::string_view kParentNotFound = "ParentNotFound";
+inline constexpr std::string_view kTargetNotFound = "TargetNotFound";
+inline constexpr std::string_view kConflicted = "Conflicted";
+inline constexpr std::string_view kResolvedRefs = "ResolvedRefs";
+inline constexpr std::string_view kBackendNotFound = "BackendNotFound";
+inline constexpr std::string_view kProgrammed = "Programmed";
+inline constexpr std::string_view kConfigTooLarge = "ConfigTooLarge";
+inline constexpr std::string_view kNamespaceNotMeshed = "NamespaceNotMeshed";
+inline constexpr std::string_view kNotAccepted = "NotAccepted";
+}  // namespace reason
+
+enum class MeshKind { kMeshRoute, kMeshPolicy };
+std::string_view to_string(MeshKind kind);  // "MeshRoute", "MeshPolicy"
+
+// How the namespace's document fared, for the Programmed condition.
+enum class Programming { kProgrammed, kNotMeshed, kTooLarge };
+
+struct DesiredStatus {
+  MeshKind kind;
+  std::string name;
+  std::string uid;
+  std::int64_t generation = 0;
+  std::vector<Condition> conditions;
+  bool changed = false;  // differs from the stored status: write it
+};
+
+struct EventSpec {
+  MeshKind kind;
+  std::string name;
+  std::string uid;
+  std::string type;  // "Warning" or "Normal"
+  std::string reason;
+  std::string message;
+};
+
+struct StatusPlan {
+  std::vector<DesiredStatus> statuses;  // one per MeshRoute and MeshPolicy
+  std::vector<EventSpec> events;
+};
+
+// now: RFC 3339 time for new transitions (the caller's clock).
+StatusPlan plan_statuses(const NamespaceInput& input, const BuiltConfig& built,
+                         Programming programming, const std::string& too_large_message,
+                         const std::string& now);
+
+// {"status": {...}} for a merge patch of the status subresource.
+nlohmann::json status_patch(const DesiredStatus& status);
+
+}  // namespace weft::op
