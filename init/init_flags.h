@@ -1,0 +1,24 @@
+#pragma once
+
+// weft-init's command line: the capture settings (as the webhook writes them
+// into the init container's args) and how to apply them.
+
+#include <string>
+#include <vector>
+
+#include "weft/capture/rules.h"
+#include "weft/result.h"
+
+namespace weft::init {
+
+struct InitFlags {
+  bool help = false;
+  bool dry_run = false;  // print the rules, apply nothing
+  std::string iptables_restore = "iptables-restore";
+  capture::CaptureSettings settings;
+};
+
+std::string usage();
+Result<InitFlags> parse_init_flags(const std::vector<std::string>& args);
+
+}  // namespace weft::init

@@ -1,0 +1,75 @@
+#pragma once
+
+// The injection settings: every image, port and default the webhook writes into
+// pods. Read once at start from the --config JSON file (unknown keys refused), so
+// nothing injected comes from constants scattered in code; the defaults below
+// come from weft/constants.h, shared with the proxy.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/capture/rules.h"
+#include "weft/constants.h"
+#include "weft/result.h"
+
+namespace weft::webhook {
+
+// Kubernetes resource quantities as text ("100m", "64Mi"); empty leaves it unset.
+struct ResourceSettings {
+  std::string cpu_request;
+  std::string cpu_limit;
+  std::string memory_request;
+  std::string memory_limit;
+};
+
+// How the proxy is added: an init container with restartPolicy Always (Kubernetes
+// 1.29+), or a regular container placed first. kAuto asks the API server's
+// version at start (see resolve_sidecar_mode).
+enum class SidecarMode { kAuto, kNative, kClassic };
+
+struct InjectorConfig {
+  std::string proxy_image = "weft/weft-proxy:0.1.0";
+  std::string init_image = "weft/weft-init:0.1.0";
+  std::string proxy_version = "v0.1.0";  // recorded in kProxyVersionAnnotation
+  std::string image_pull_policy = "IfNotPresent";
+  std::uint32_t proxy_uid = kProxyUid;
+  std::uint16_t inbound_port = kProxyInboundPort;
+  std::uint16_t outbound_port = kProxyOutboundPort;
+  std::uint16_t admin_port = kProxyAdminPort;
+  std::string ready_path = "/ready";  // on the admin port: startup/readiness probes
+  std::string log_level = "info";
+  SidecarMode sidecar_mode = SidecarMode::kAuto;
+  // Classic mode: a postStart hook in the proxy container that returns once it is
+  // ready; the kubelet starts the app containers only after it returns.
+  std::vector<std::string> classic_wait_command = {"/weft-proxy", "wait-ready"};
+  ResourceSettings proxy_resources{"100m", "1", "64Mi", "256Mi"};
+  ResourceSettings init_resources{"10m", "100m", "16Mi", "32Mi"};
+  std::int64_t identity_token_expiration_seconds = 3600;
+  std::string identity_volume_size_limit = "1Mi";
+  // Cluster-wide capture exemptions, added to each pod's own annotations
+  // (e.g. the cloud metadata address 169.254.169.254/32).
+  std::vector<capture::PortRange> skip_inbound_ports;
+  std::vector<capture::PortRange> skip_outbound_ports;
+  std::vector<capture::Ipv4Subnet> skip_subnets;
+};
+
+// The JSON file's keys are the camelCase field names (proxyImage, initImage,
+// proxyVersion, imagePullPolicy, proxyUid, inboundPort, outboundPort, adminPort,
+// readyPath, logLevel, sidecarMode "auto|native|classic", classicWaitCommand,
+// proxyResources {cpuRequest, cpuLimit, memoryRequest, memoryLimit},
+// initResources, identityTokenExpirationSeconds, identityVolumeSizeLimit,
+// skipInboundPorts, skipOutboundPorts, skipSubnets "a,b"); each is optional.
+Result<InjectorConfig> parse_config(std::string_view json_text);
+nlohmann::json to_json(const InjectorConfig& config);
+
+// A Kubernetes quantity as the API server accepts it ("100m", "1.5", "64Mi", "1e3").
+bool is_valid_quantity(std::string_view text);
+
+// From the API server's /version gitVersion ("v1.34.4", "v1.29.0-gke.1"):
+// whether native sidecars (SidecarContainers, on by default since 1.29) exist.
+Result<bool> supports_native_sidecars(std::string_view git_version);
+
+}  // namespace weft::webhook

@@ -1,0 +1,33 @@
+#pragma once
+
+// Whether a pod gets the proxy. A pure function of the pod, its namespace and
+// which registration sent the review (see docs/webhook.md, "Which pods").
+
+#include <string>
+#include <string_view>
+
+#include "webhook/pod.h"
+#include "weft/result.h"
+
+namespace weft::webhook {
+
+// Which of the two webhook registrations called: the one whose namespaceSelector
+// matches namespaces labelled weft.io/inject=enabled (path /mutate), or the one
+// for pods annotated weft.io/inject: enabled in other namespaces (a CEL
+// matchCondition; path /mutate-opt-in). The API server does the selecting; this
+// says what it selected, since a review does not carry the namespace's labels.
+enum class Scope { kNamespaceEnabled, kPodOptIn };
+
+struct Decision {
+  bool inject = false;
+  std::string reason;  // why, for the log and the skip metric
+};
+
+// kube-system and weft-system: never injected, and never denied either.
+bool is_system_namespace(std::string_view namespace_name);
+
+// An Error is a pod we were asked to decide on but cannot: an inject annotation
+// other than enabled/disabled. The caller denies it with that message.
+Result<Decision> decide(const PodView& pod, std::string_view namespace_name, Scope scope);
+
+}  // namespace weft::webhook

@@ -1,0 +1,40 @@
+#pragma once
+
+// weft-webhook's command line, Kubernetes style (--flag=value or --flag value),
+// parsed and checked before anything starts.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "weft/result.h"
+
+namespace weft::webhook {
+
+struct Flags {
+  bool help = false;
+  std::string tls_cert_file;
+  std::string tls_private_key_file;
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8443;  // 0: any free port (tests), logged at start
+  std::string config_file;    // injection settings; built-in defaults when empty
+  std::string log_level = "info";
+  int threads = 2;
+  int max_connections = 1024;
+  // "v1.30.2": skips asking the API server (sidecarMode auto needs one or the other).
+  std::string kubernetes_version;
+  std::string kubeconfig;  // empty: in-cluster, else $KUBECONFIG
+  // Serving certificate provisioning (see docs/webhook.md): keep a CA and serving
+  // certificate in a Secret, write them to the --tls-* files, fill the caBundle.
+  bool provision_certificates = false;
+  std::string certificate_secret = "weft-system/weft-webhook-tls";  // namespace/name
+  std::string webhook_configuration = "weft-webhook";
+  std::vector<std::string> certificate_dns_names = {"weft-webhook.weft-system.svc"};
+};
+
+std::string usage();
+
+// Error: an unknown flag, a missing value, a bad number, a missing required flag.
+Result<Flags> parse_flags(const std::vector<std::string>& args);
+
+}  // namespace weft::webhook

@@ -1,0 +1,307 @@
+#include "webhook/mutate.h"
+
+#include <algorithm>
+
+#include "weft/constants.h"
+
+namespace weft::webhook {
+namespace {
+
+using nlohmann::json;
+
+json resources_json(const ResourceSettings& settings) {
+  json requests = json::object();
+  json limits = json::object();
+  if (!settings.cpu_request.empty()) requests["cpu"] = settings.cpu_request;
+  if (!settings.memory_request.empty()) requests["memory"] = settings.memory_request;
+  if (!settings.cpu_limit.empty()) limits["cpu"] = settings.cpu_limit;
+  if (!settings.memory_limit.empty()) limits["memory"] = settings.memory_limit;
+  json resources = json::object();
+  if (!requests.empty()) resources["requests"] = std::move(requests);
+  if (!limits.empty()) resources["limits"] = std::move(limits);
+  return resources;
+}
+
+json field_env(std::string_view name, std::string_view field_path) {
+  return {{"name", name}, {"valueFrom", {{"fieldRef", {{"fieldPath", field_path}}}}}};
+}
+
+json value_env(std::string_view name, std::string_view value) {
+  return {{"name", name}, {"value", value}};
+}
+
+json ready_probe(const InjectorConfig& config, int period_seconds, int failure_threshold) {
+  return {{"httpGet", {{"path", config.ready_path}, {"port", config.admin_port}}},
+          {"periodSeconds", period_seconds},
+          {"failureThreshold", failure_threshold}};
+}
+
+json volumes(const InjectorConfig& config) {
+  return json::array({
+      // optional: a pod created before the operator wrote its namespace's config
+      // still starts; the proxy waits for the file and reloads it when it appears.
+      {{"name", kProxyConfigVolume},
+       {"configMap", {{"name", kProxyConfigMapName}, {"optional", true}}}},
+      {{"name", kIdentityTokenVolume},
+       {"projected",
+        {{"sources",
+          json::array({{{"serviceAccountToken",
+                         {{"audience", kIdentityTokenAudience},
+                          {"expirationSeconds", config.identity_token_expiration_seconds},
+                          {"path", kIdentityTokenFile}}}}})}}}},
+      {{"name", kIdentityCertsVolume},
+       {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", config.identity_volume_size_limit}}}},
+      {{"name", kXtablesLockVolume}, {"emptyDir", json::object()}},
+  });
+}
+
+json annotation_values(const InjectorConfig& config, bool native) {
+  return {{kInjectedAnnotation,
+           std::string(kInitContainerName) + "," + std::string(kProxyContainerName)},
+          {kSidecarModeAnnotation, native ? "native" : "classic"},
+          {kProxyVersionAnnotation, config.proxy_version}};
+}
+
+MutateResult deny(std::string message) {
+  MutateResult result;
+  result.result = ReviewResult::kDenied;
+  result.reason = message;
+  result.outcome.allowed = false;
+  result.outcome.denial_code = 400;
+  result.outcome.denial_message = "weft-webhook cannot inject the proxy into this pod: " + message +
+                                  " (fix it, or opt the pod out with the annotation " +
+                                  std::string(kInjectAnnotation) + ": " +
+                                  std::string(kInjectDisabled) + ")";
+  return result;
+}
+
+MutateResult allow_unchanged(ReviewResult kind, std::string reason) {
+  MutateResult result;
+  result.result = kind;
+  result.reason = std::move(reason);
+  return result;
+}
+
+// weft.io/inject: disabled, read from a pod whose shape read_pod refused.
+bool opted_out(const json& object) {
+  const json::json_pointer path("/metadata/annotations/" + escape_json_pointer(kInjectAnnotation));
+  if (!object.is_object() || !object.contains(path)) return false;
+  const json& value = object.at(path);
+  return value.is_string() && value.get_ref<const std::string&>() == kInjectDisabled;
+}
+
+// Things in the pod that the injection would collide with.
+Result<bool> check_conflicts(const PodView& pod, const InjectorConfig& config) {
+  for (const int port : pod.container_ports) {
+    if (port == config.inbound_port || port == config.outbound_port || port == config.admin_port) {
+      return Error{"container port " + std::to_string(port) + " is reserved for " +
+                   std::string(kProxyContainerName)};
+    }
+  }
+  for (const auto& name : pod.volume_names) {
+    for (const auto ours :
+         {kProxyConfigVolume, kIdentityTokenVolume, kIdentityCertsVolume, kXtablesLockVolume}) {
+      if (name == ours) return Error{"the pod already has a volume named " + name};
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(ReviewResult result) {
+  switch (result) {
+    case ReviewResult::kInjected:
+      return "injected";
+    case ReviewResult::kSkipped:
+      return "skipped";
+    case ReviewResult::kDenied:
+      return "denied";
+    case ReviewResult::kIgnored:
+      return "ignored";
+  }
+  return "unknown";
+}
+
+std::string escape_json_pointer(std::string_view token) {
+  std::string escaped;
+  escaped.reserve(token.size());
+  for (const char c : token) {
+    if (c == '~') {
+      escaped += "~0";
+    } else if (c == '/') {
+      escaped += "~1";
+    } else {
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
+json proxy_container(const PodOptions& options, const InjectorConfig& config, bool native) {
+  json env = json::array({
+      field_env(kEnvPodName, "metadata.name"),
+      field_env(kEnvPodNamespace, "metadata.namespace"),
+      field_env(kEnvServiceAccount, "spec.serviceAccountName"),
+      field_env(kEnvPodIp, "status.podIP"),
+      value_env(kEnvLogLevel, options.log_level),
+      value_env(kEnvInboundPort, std::to_string(config.inbound_port)),
+      value_env(kEnvOutboundPort, std::to_string(config.outbound_port)),
+      value_env(kEnvAdminPort, std::to_string(config.admin_port)),
+  });
+  if (!options.opaque_ports.empty())
+    env.push_back(value_env(kEnvOpaquePorts, options.opaque_ports));
+  json container = {
+      {"name", kProxyContainerName},
+      {"image", config.proxy_image},
+      {"imagePullPolicy", config.image_pull_policy},
+      {"env", std::move(env)},
+      {"ports", json::array({{{"name", "weft-admin"}, {"containerPort", config.admin_port}},
+                             {{"name", "weft-inbound"}, {"containerPort", config.inbound_port}}})},
+      {"securityContext",
+       {{"runAsUser", config.proxy_uid},
+        {"runAsGroup", config.proxy_uid},
+        {"runAsNonRoot", true},
+        {"readOnlyRootFilesystem", true},
+        {"allowPrivilegeEscalation", false},
+        {"capabilities", {{"drop", json::array({"ALL"})}}},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+      {"resources", resources_json(options.proxy_resources)},
+      {"volumeMounts",
+       json::array(
+           {{{"name", kProxyConfigVolume},
+             {"mountPath", kProxyConfigMountPath},
+             {"readOnly", true}},
+            {{"name", kIdentityTokenVolume}, {"mountPath", kIdentityMountPath}, {"readOnly", true}},
+            {{"name", kIdentityCertsVolume}, {"mountPath", kIdentityCertsMountPath}}})},
+      {"readinessProbe", ready_probe(config, 5, 3)},
+  };
+  if (native) {
+    // An init container that keeps running: the kubelet starts the next init
+    // containers and the app only once the startup probe passes, and a Job's pod
+    // completes when its app containers end.
+    container["restartPolicy"] = "Always";
+    container["startupProbe"] = ready_probe(config, 1, 120);
+  } else {
+    // The kubelet runs postStart to completion before starting the next container,
+    // so the app starts after the proxy is ready.
+    container["lifecycle"] = {
+        {"postStart", {{"exec", {{"command", config.classic_wait_command}}}}}};
+  }
+  return container;
+}
+
+json init_container(const PodOptions& options, const InjectorConfig& config) {
+  const auto& capture = options.capture;
+  json args = json::array({"--proxy-uid", std::to_string(capture.proxy_uid), "--inbound-port",
+                           std::to_string(capture.inbound_port), "--outbound-port",
+                           std::to_string(capture.outbound_port), "--admin-port",
+                           std::to_string(capture.admin_port)});
+  const auto add_list = [&](const char* flag, const std::string& value) {
+    if (value.empty()) return;
+    args.push_back(flag);
+    args.push_back(value);
+  };
+  add_list("--skip-inbound-ports", capture::format_port_list(capture.skip_inbound_ports));
+  add_list("--skip-outbound-ports", capture::format_port_list(capture.skip_outbound_ports));
+  add_list("--skip-subnets", capture::format_subnet_list(capture.skip_subnets));
+  return {
+      {"name", kInitContainerName},
+      {"image", config.init_image},
+      {"imagePullPolicy", config.image_pull_policy},
+      {"args", std::move(args)},
+      // iptables needs root in the pod's network namespace, but only these two
+      // capabilities; nothing else of root's is kept.
+      {"securityContext",
+       {{"runAsUser", 0},
+        {"runAsNonRoot", false},
+        {"readOnlyRootFilesystem", true},
+        {"allowPrivilegeEscalation", false},
+        {"capabilities",
+         {{"add", json::array({"NET_ADMIN", "NET_RAW"})}, {"drop", json::array({"ALL"})}}},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+      {"resources", resources_json(config.init_resources)},
+      {"volumeMounts", json::array({{{"name", kXtablesLockVolume}, {"mountPath", "/run"}}})},
+  };
+}
+
+json build_patch(const PodView& pod, const PodOptions& options, const InjectorConfig& config) {
+  const bool native = config.sidecar_mode != SidecarMode::kClassic;
+  json patch = json::array();
+  const auto add = [&](std::string path, json value) {
+    patch.push_back({{"op", "add"}, {"path", std::move(path)}, {"value", std::move(value)}});
+  };
+
+  // weft-init runs first of all init containers, so every later one (and the
+  // native proxy right after it) already has capture in place.
+  json init = init_container(options, config);
+  if (!pod.has_init_containers) {
+    json list = json::array({std::move(init)});
+    if (native) list.push_back(proxy_container(options, config, true));
+    add("/spec/initContainers", std::move(list));
+  } else {
+    add("/spec/initContainers/0", std::move(init));
+    if (native) add("/spec/initContainers/1", proxy_container(options, config, true));
+  }
+  if (!native) add("/spec/containers/0", proxy_container(options, config, false));
+
+  if (!pod.has_volumes) {
+    add("/spec/volumes", volumes(config));
+  } else {
+    for (auto& volume : volumes(config)) add("/spec/volumes/-", std::move(volume));
+  }
+
+  const json annotations = annotation_values(config, native);
+  if (!pod.has_metadata) {
+    add("/metadata", {{"annotations", annotations}});
+  } else if (!pod.has_annotations) {
+    add("/metadata/annotations", annotations);
+  } else {
+    // "add" on an existing key replaces its value, as wanted.
+    for (const auto& [key, value] : annotations.items()) {
+      add("/metadata/annotations/" + escape_json_pointer(key), value);
+    }
+  }
+  return patch;
+}
+
+MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& config, Scope scope) {
+  if (request.kind != "Pod" || !request.kind_group.empty()) {
+    auto result = allow_unchanged(ReviewResult::kIgnored, "not a pod: " + request.kind);
+    result.outcome.warnings.push_back("weft-webhook only mutates pods, not " + request.kind +
+                                      "; check the MutatingWebhookConfiguration rules");
+    return result;
+  }
+  if (request.operation != "CREATE" || !request.sub_resource.empty()) {
+    return allow_unchanged(ReviewResult::kIgnored,
+                           "not a pod CREATE: " + request.operation + " " + request.sub_resource);
+  }
+  // Out of scope whatever its shape: a pod we would not inject is never denied.
+  if (is_system_namespace(request.namespace_name)) {
+    return allow_unchanged(ReviewResult::kSkipped,
+                           "namespace " + request.namespace_name + " is never injected");
+  }
+  auto pod = read_pod(request.object);
+  if (!pod) {
+    if (opted_out(request.object)) {
+      return allow_unchanged(ReviewResult::kSkipped, "pod annotation weft.io/inject=disabled");
+    }
+    return deny(pod.error().message);
+  }
+  auto decision = decide(*pod, request.namespace_name, scope);
+  if (!decision) return deny(decision.error().message);
+  if (!decision->inject) return allow_unchanged(ReviewResult::kSkipped, decision->reason);
+  auto conflicts = check_conflicts(*pod, config);
+  if (!conflicts) return deny(conflicts.error().message);
+  auto options = read_pod_options(*pod, config);
+  if (!options) return deny(options.error().message);
+
+  MutateResult result;
+  result.result = ReviewResult::kInjected;
+  result.reason = decision->reason;
+  result.outcome.patch = build_patch(*pod, *options, config);
+  result.outcome.warnings = std::move(options->warnings);
+  return result;
+}
+
+}  // namespace weft::webhook

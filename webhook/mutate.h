@@ -1,0 +1,54 @@
+#pragma once
+
+// The pure core of the webhook: an AdmissionReview request in, the admission
+// outcome (with its RFC 6902 JSON Patch) out. No I/O, no clock, no globals, so
+// it is tested on captured reviews without a server, and dryRun reviews are safe
+// by construction.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "webhook/admission.h"
+#include "webhook/config.h"
+#include "webhook/decision.h"
+#include "webhook/pod.h"
+
+namespace weft::webhook {
+
+// The volumes the injection adds; their names identify it like the containers'.
+inline constexpr std::string_view kProxyConfigVolume = "weft-proxy-config";
+inline constexpr std::string_view kIdentityTokenVolume = "weft-identity-token";
+inline constexpr std::string_view kIdentityCertsVolume = "weft-identity-certs";
+// weft-init's iptables takes its lock in /run; the root filesystem is read-only.
+inline constexpr std::string_view kXtablesLockVolume = "weft-xtables-lock";
+
+// For metrics and logs; the label values of weft_webhook_reviews_total.
+enum class ReviewResult {
+  kInjected,  // allowed with a patch
+  kSkipped,   // allowed unchanged: not opted in, opted out, already injected...
+  kDenied,    // refused with a reason: a pod we were asked to inject but cannot
+  kIgnored,   // allowed unchanged: not a pod CREATE (a misconfigured registration)
+};
+std::string_view to_string(ReviewResult result);
+
+struct MutateResult {
+  ReviewResult result = ReviewResult::kSkipped;
+  AdmissionOutcome outcome;
+  std::string reason;
+};
+
+// config.sidecar_mode must be resolved (kNative or kClassic); kAuto means native.
+MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& config, Scope scope);
+
+// The parts, exposed for tests and the fuzzer.
+nlohmann::json proxy_container(const PodOptions& options, const InjectorConfig& config,
+                               bool native);
+nlohmann::json init_container(const PodOptions& options, const InjectorConfig& config);
+nlohmann::json build_patch(const PodView& pod, const PodOptions& options,
+                           const InjectorConfig& config);
+
+// RFC 6901: '~' -> "~0", '/' -> "~1".
+std::string escape_json_pointer(std::string_view token);
+
+}  // namespace weft::webhook

@@ -1,0 +1,50 @@
+#pragma once
+
+// The parts of a pod the webhook reads, taken from request.object once and
+// checked for the shape the patch relies on; and the per-pod options from its
+// config.weft.io/ annotations merged over the webhook's configuration.
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "webhook/config.h"
+#include "weft/capture/rules.h"
+#include "weft/result.h"
+
+namespace weft::webhook {
+
+struct PodView {
+  bool has_metadata = false;
+  bool has_annotations = false;  // metadata.annotations is an object (maybe empty)
+  std::map<std::string, std::string> annotations;
+  std::vector<std::string> container_names;
+  std::vector<std::string> init_container_names;
+  bool has_init_containers = false;  // spec.initContainers is an array (maybe empty)
+  std::vector<std::string> volume_names;
+  bool has_volumes = false;
+  std::vector<int> container_ports;  // every containerPort of every container
+  bool host_network = false;
+};
+
+// An Error names what is wrong ("spec.containers[1].name must be a string").
+Result<PodView> read_pod(const nlohmann::json& object);
+
+// True if weft-proxy or weft-init is already there (reinvocation, or a pod
+// created from an injected pod's YAML).
+bool already_injected(const PodView& pod);
+
+struct PodOptions {
+  capture::CaptureSettings capture;
+  ResourceSettings proxy_resources;
+  std::string log_level;
+  std::string opaque_ports;  // canonical port list for the proxy, "" for none
+  std::vector<std::string> warnings;
+};
+
+// The webhook's configuration with the pod's annotations over it. A bad value is
+// an Error naming the annotation, so the pod is denied with that reason.
+Result<PodOptions> read_pod_options(const PodView& pod, const InjectorConfig& config);
+
+}  // namespace weft::webhook
