@@ -88,17 +88,17 @@ inline constexpr std::string_view kSidecarModeAnnotation = "weft.io/sidecar-mode
 inline constexpr std::string_view kProxyVersionAnnotation = "weft.io/proxy-version";
 
 // Environment of the injected proxy (the downward API and the webhook's settings).
-inline constexpr std::string_view kEnvPodName = "WEFT_POD_NAME";
-inline constexpr std::string_view kEnvPodNamespace = "WEFT_POD_NAMESPACE";
-inline constexpr std::string_view kEnvServiceAccount = "WEFT_SERVICE_ACCOUNT";
-inline constexpr std::string_view kEnvPodIp = "WEFT_POD_IP";
-inline constexpr std::string_view kEnvLogLevel = "WEFT_LOG_LEVEL";
-inline constexpr std::string_view kEnvOpaquePorts = "WEFT_OPAQUE_PORTS";
+inline constexpr std::string_view kEnvPodName = "WEFT_PROXY_POD_NAME";
+inline constexpr std::string_view kEnvPodNamespace = "WEFT_PROXY_POD_NAMESPACE";
+inline constexpr std::string_view kEnvServiceAccount = "WEFT_PROXY_SERVICE_ACCOUNT";
+inline constexpr std::string_view kEnvPodIp = "WEFT_PROXY_POD_IP";
+inline constexpr std::string_view kEnvLogLevel = "WEFT_PROXY_LOG_LEVEL";
+inline constexpr std::string_view kEnvOpaquePorts = "WEFT_PROXY_OPAQUE_PORTS";
 // The proxy's ports as injected (the webhook's configuration may move them from
 // the defaults above; the capture rules and the proxy must agree).
-inline constexpr std::string_view kEnvInboundPort = "WEFT_INBOUND_PORT";
-inline constexpr std::string_view kEnvOutboundPort = "WEFT_OUTBOUND_PORT";
-inline constexpr std::string_view kEnvAdminPort = "WEFT_ADMIN_PORT";
+inline constexpr std::string_view kEnvInboundPort = "WEFT_PROXY_INBOUND_PORT";
+inline constexpr std::string_view kEnvOutboundPort = "WEFT_PROXY_OUTBOUND_PORT";
+inline constexpr std::string_view kEnvAdminPort = "WEFT_PROXY_ADMIN_PORT";
 
 // Weft's own pods (operator, webhook) carry this label; the webhook's
 // objectSelector excludes them, so the webhook never waits on itself.

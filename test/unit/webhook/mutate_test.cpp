@@ -71,9 +71,9 @@ TEST_CASE("a Deployment's pod in an enabled namespace gets native-sidecar inject
   CHECK(security["capabilities"]["drop"] == json::array({"ALL"}));
   CHECK(proxy["resources"]["requests"]["cpu"] == "100m");
   CHECK(proxy["resources"]["limits"]["memory"] == "256Mi");
-  const json expected_env_refs = {{"WEFT_POD_NAME", "metadata.name"},
-                                  {"WEFT_POD_NAMESPACE", "metadata.namespace"},
-                                  {"WEFT_SERVICE_ACCOUNT", "spec.serviceAccountName"}};
+  const json expected_env_refs = {{"WEFT_PROXY_POD_NAME", "metadata.name"},
+                                  {"WEFT_PROXY_POD_NAMESPACE", "metadata.namespace"},
+                                  {"WEFT_PROXY_SERVICE_ACCOUNT", "spec.serviceAccountName"}};
   for (const auto& [name, path] : expected_env_refs.items()) {
     bool found = false;
     for (const auto& env : proxy["env"]) {
@@ -199,8 +199,8 @@ TEST_CASE("config.weft.io annotations override the configuration", "[mutate]") {
   bool debug = false;
   bool opaque = false;
   for (const auto& env : proxy["env"]) {
-    if (env["name"] == "WEFT_LOG_LEVEL") debug = env["value"] == "debug";
-    if (env["name"] == "WEFT_OPAQUE_PORTS") opaque = env["value"] == "3306";
+    if (env["name"] == "WEFT_PROXY_LOG_LEVEL") debug = env["value"] == "debug";
+    if (env["name"] == "WEFT_PROXY_OPAQUE_PORTS") opaque = env["value"] == "3306";
   }
   CHECK(debug);
   CHECK(opaque);

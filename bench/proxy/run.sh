@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# weft-proxy against the direct path, HAProxy and nginx, side by side in one run
+# on this machine, everything on 127.0.0.1:
+#   - maximum throughput: wrk, 1 thread, 50 connections, $DURATION seconds;
+#   - latency p50/p99/p99.9 at constant rates of 1,000 and 5,000 requests/s:
+#     fortio (from the Go module proxy), 16 connections, $DURATION seconds;
+#   - weft-proxy's RSS idle and its peak during the 5,000/s run.
+# Equivalent setups: one worker each, HTTP/1.1 keep-alive to the backend, the
+# backend is nginx answering "ok" from one worker. weft-proxy routes through a
+# configuration document (Service -> endpoint, default balancer), as in a pod.
+#
+# Usage: bench/proxy/run.sh [--build-dir DIR] [--duration SECONDS] [--repeat N]
+# The throughput runs are interleaved (direct, weft-proxy, HAProxy, nginx, then
+# again) N times (default 3) and the median is reported, since other processes
+# on a shared machine move single runs by tens of percent.
+# Prints a Markdown report (paste it into bench/RESULTS.md, "Proxy" section).
+# Needs scripts/install-deps (wrk, haproxy, nginx-light) and Go for fortio.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build_dir=$repo/build
+duration=10
+repeat=3
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    *) echo "usage: $0 [--build-dir DIR] [--duration SECONDS] [--repeat N]" >&2; exit 2 ;;
+  esac
+done
+proxy_binary=$build_dir/bin/weft-proxy
+[[ -x $proxy_binary ]] || { echo "no $proxy_binary: build the release preset first" >&2; exit 1; }
+for tool in wrk haproxy nginx; do
+  command -v "$tool" >/dev/null || { echo "$tool missing: run scripts/install-deps" >&2; exit 1; }
+done
+
+bin_cache=${XDG_CACHE_HOME:-$HOME/.cache}/weft/bin
+fortio=$bin_cache/fortio
+if [[ ! -x $fortio ]]; then
+  echo "[bench] building fortio from the Go module proxy" >&2
+  mkdir -p "$bin_cache"
+  # (v1.66.5: later versions need a module the Go proxy here does not serve)
+  GOBIN=$bin_cache go install fortio.org/fortio@v1.66.5 >&2
+fi
+
+work=$(mktemp -d /tmp/weft-bench-proxy-XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2
+  exit 1
+}
+
+backend_port=$(free_port)
+haproxy_port=$(free_port)
+nginx_port=$(free_port)
+
+# The backend: nginx, one worker, "ok".
+mkdir -p "$work/backend" "$work/nginx"
+cat >"$work/backend/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/backend/nginx.pid;
+error_log $work/backend/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$backend_port; location / { return 200 "ok\n"; } }
+}
+CONF
+nginx -c "$work/backend/nginx.conf" -p "$work/backend" &
+pids+=($!)
+
+# HAProxy: one thread, HTTP mode, connections to the backend kept and reused.
+cat >"$work/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:$haproxy_port
+  default_backend app
+backend app
+  server app1 127.0.0.1:$backend_port
+CONF
+haproxy -f "$work/haproxy.cfg" -db &
+pids+=($!)
+
+# nginx as a proxy: one worker, keep-alive upstream.
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream app { server 127.0.0.1:$backend_port; keepalive 128; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+
+# weft-proxy: one worker; the Service 10.96.0.10:80 (the not-redirected
+# destination) has the backend as its endpoint.
+HARNESS_DIR=$repo/test/integration/proxy python3 - "$work/config.json" "$backend_port" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["HARNESS_DIR"])
+from harness import document, service
+with open(sys.argv[1], "w") as f:
+    f.write(document([service("web", "10.96.0.10", 80, [("127.0.0.1", int(sys.argv[2]))])],
+                     "bench"))
+PY
+"$proxy_binary" --config "$work/config.json" --listen-address 127.0.0.1 --outbound-port 0 \
+  --inbound-port 0 --admin-port 0 --kube-watch off --workers 1 \
+  --outbound-fallback 10.96.0.10:80 >"$work/weft-proxy.log" 2>&1 &
+weft_pid=$!
+pids+=("$weft_pid")
+for _ in $(seq 100); do grep -q '"weft-proxy started"' "$work/weft-proxy.log" && break; sleep 0.05; done
+weft_port=$(grep '"weft-proxy started"' "$work/weft-proxy.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outbound_port"])')
+
+for port in "$backend_port" "$haproxy_port" "$nginx_port" "$weft_port"; do wait_port "$port"; done
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+anon_kb() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
+libs_loaded() { awk '$6 ~ /\.so/ {print $6}' "/proc/$1/maps" | sort -u | wc -l; }
+sleep 1
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+weft_idle_rss=$(rss_kb "$weft_pid")
+weft_idle_anon=$(anon_kb "$weft_pid")
+weft_libs=$(libs_loaded "$weft_pid")
+
+declare -A port=([direct]=$backend_port [weft-proxy]=$weft_port [haproxy]=$haproxy_port [nginx]=$nginx_port)
+targets=(direct weft-proxy haproxy nginx)
+declare -A rps p50_1k p99_1k p999_1k p50_5k p99_5k p999_5k
+weft_peak_rss=0
+weft_peak_anon=0
+
+percentiles() {  # percentiles JSON -> "p50 p99 p99.9" in ms
+  python3 - "$1" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+p = {round(x["Percentile"], 1): x["Value"] * 1000 for x in data["DurationHistogram"]["Percentiles"]}
+ok = data["RetCodes"].get("200", 0)
+total = sum(data["RetCodes"].values())
+if ok != total:
+    sys.exit(f"non-200 answers: {data['RetCodes']}")
+print(f"{p[50.0]:.3f} {p[99.0]:.3f} {p[99.9]:.3f} {data['ActualQPS']:.0f}")
+PY
+}
+
+declare -A all_rps
+for round in $(seq "$repeat"); do
+  for target in "${targets[@]}"; do
+    echo "[bench] $target: wrk, round $round" >&2
+    wrk -t1 -c50 -d"${duration}s" "http://127.0.0.1:${port[$target]}/" >"$work/wrk-$target.txt"
+    grep -q "Non-2xx" "$work/wrk-$target.txt" && { echo "$target answered non-2xx" >&2; exit 1; }
+    all_rps[$target]+=" $(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/wrk-$target.txt")"
+  done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+for target in "${targets[@]}"; do
+  rps[$target]=$(median <<<"${all_rps[$target]}")
+done
+
+for target in "${targets[@]}"; do
+  url=http://127.0.0.1:${port[$target]}/
+  for rate in 1000 5000; do
+    echo "[bench] $target: fortio at $rate/s" >&2
+    "$fortio" load -quiet -qps "$rate" -c 16 -t "${duration}s" -p "50,99,99.9" \
+      -json "$work/fortio-$target-$rate.json" "$url" >/dev/null 2>&1 &
+    load_pid=$!
+    if [[ $target == weft-proxy && $rate == 5000 ]]; then
+      while kill -0 "$load_pid" 2>/dev/null; do
+        current=$(rss_kb "$weft_pid")
+        ((current > weft_peak_rss)) && weft_peak_rss=$current
+        current=$(anon_kb "$weft_pid")
+        ((current > weft_peak_anon)) && weft_peak_anon=$current
+        sleep 0.2
+      done
+    fi
+    wait "$load_pid"
+    read -r p50 p99 p999 actual < <(percentiles "$work/fortio-$target-$rate.json")
+    if [[ $rate == 1000 ]]; then
+      p50_1k[$target]=$p50 p99_1k[$target]=$p99 p999_1k[$target]=$p999
+    else
+      p50_5k[$target]=$p50 p99_5k[$target]=$p99 p999_5k[$target]=$p999
+    fi
+    echo "[bench]   achieved $actual/s" >&2
+  done
+done
+
+mib() { python3 -c "print(f'{$1 / 1024:.1f}')"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+added() { python3 -c "print(f'{$1 - $2:.3f}')"; }
+cat <<REPORT
+### Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))
+
+Command: \`bench/proxy/run.sh --build-dir ${build_dir#"$repo"/} --duration $duration --repeat $repeat\`
+Load average before the run: $load_before.
+
+| path | wrk max req/s (median of $repeat; all runs) | p50 / p99 / p99.9 ms at 1,000/s | p50 / p99 / p99.9 ms at 5,000/s |
+|---|---|---|---|
+REPORT
+for target in "${targets[@]}"; do
+  echo "| $target | ${rps[$target]} (${all_rps[$target]# }) | ${p50_1k[$target]} / ${p99_1k[$target]} / ${p999_1k[$target]} | ${p50_5k[$target]} / ${p99_5k[$target]} / ${p999_5k[$target]} |"
+done
+cat <<REPORT
+
+- Throughput ratio weft-proxy / HAProxy: **$(ratio "${rps[weft-proxy]}" "${rps[haproxy]}")** (target ≥ 1.0); weft-proxy / nginx: $(ratio "${rps[weft-proxy]}" "${rps[nginx]}").
+- Added p99 over direct at 1,000/s: weft-proxy $(added "${p99_1k[weft-proxy]}" "${p99_1k[direct]}") ms, HAProxy $(added "${p99_1k[haproxy]}" "${p99_1k[direct]}") ms, nginx $(added "${p99_1k[nginx]}" "${p99_1k[direct]}") ms.
+- Added p99 over direct at 5,000/s: weft-proxy $(added "${p99_5k[weft-proxy]}" "${p99_5k[direct]}") ms, HAProxy $(added "${p99_5k[haproxy]}" "${p99_5k[direct]}") ms, nginx $(added "${p99_5k[nginx]}" "${p99_5k[direct]}") ms.
+- weft-proxy RSS: $(mib "$weft_idle_rss") MiB idle (target ≤ 10 MB), $(mib "$weft_peak_rss") MiB peak at 5,000/s (target ≤ 30 MB). Of these, anonymous memory (heap, stacks): $(mib "$weft_idle_anon") MiB idle, $(mib "$weft_peak_anon") MiB peak; the rest are pages of the $weft_libs shared libraries mapped (file-backed, shared with every process using them).
+REPORT

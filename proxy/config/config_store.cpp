@@ -1,0 +1,77 @@
+#include "proxy/config/config_store.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace weft::proxy {
+
+namespace {
+constexpr std::size_t kApiHashHistory = 64;
+}
+
+std::string_view to_string(ConfigSource source) {
+  return source == ConfigSource::kFile ? "file" : "api";
+}
+
+std::string_view to_string(OfferResult result) {
+  switch (result) {
+    case OfferResult::kAccepted:
+      return "accepted";
+    case OfferResult::kUnchanged:
+      return "unchanged";
+    case OfferResult::kRefused:
+      return "refused";
+    case OfferResult::kSuperseded:
+      return "superseded";
+  }
+  return "unknown";
+}
+
+OfferResult ConfigStore::offer(std::string_view text, ConfigSource source, std::string* error) {
+  std::lock_guard lock(mutex_);
+  const auto count = [&](OfferResult result) {
+    metrics_.config_reload_total
+        .with_labels({std::string(to_string(source)), std::string(to_string(result))})
+        .inc();
+    return result;
+  };
+  auto parsed = proxyconfig::parse(text);
+  if (!parsed.has_value()) {
+    log_.error("configuration refused, keeping the last good one",
+               {{"source", to_string(source)}, {"error", parsed.error().message}});
+    if (error != nullptr) *error = parsed.error().message;
+    return count(OfferResult::kRefused);
+  }
+  const std::string hash = parsed.value().hash;
+  const std::shared_ptr<const Snapshot> previous = current_.load();
+  if (previous && previous->hash() == hash) {
+    if (source == ConfigSource::kApi && api_hashes_.empty()) api_hashes_.push_back(hash);
+    return count(OfferResult::kUnchanged);
+  }
+  if (source == ConfigSource::kFile &&
+      std::find(api_hashes_.begin(), api_hashes_.end(), hash) != api_hashes_.end()) {
+    log_.info("configuration file is older than the watched ConfigMap, ignored", {{"hash", hash}});
+    return count(OfferResult::kSuperseded);
+  }
+  auto snapshot = Snapshot::build(std::move(parsed.value()), std::string(text));
+  if (!snapshot.has_value()) {
+    log_.error("configuration refused, keeping the last good one",
+               {{"source", to_string(source)}, {"error", snapshot.error().message}});
+    if (error != nullptr) *error = snapshot.error().message;
+    return count(OfferResult::kRefused);
+  }
+  if (source == ConfigSource::kApi) {
+    api_hashes_.push_back(hash);
+    if (api_hashes_.size() > kApiHashHistory) api_hashes_.pop_front();
+  }
+  current_.store(std::move(snapshot.value()));
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  metrics_.config_last_reload_success_timestamp_seconds.get().set(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  log_.info("configuration accepted", {{"source", to_string(source)},
+                                       {"hash", hash},
+                                       {"previous", previous ? previous->hash() : ""}});
+  return count(OfferResult::kAccepted);
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,90 @@
+#include "proxy/config/snapshot.h"
+
+namespace weft::proxy {
+namespace {
+
+// Regular expressions come from MeshRoutes, checked by the operator with its
+// own engine; std::regex may still refuse one, which refuses the document.
+Result<std::optional<std::regex>> compile(proxyconfig::ValueMatchType type,
+                                          const std::string& pattern, const std::string& where) {
+  if (type != proxyconfig::ValueMatchType::kRegularExpression) return std::optional<std::regex>{};
+  try {
+    return std::optional<std::regex>(std::regex(pattern, std::regex::ECMAScript));
+  } catch (const std::regex_error& e) {
+    return Error{where + ": regular expression '" + pattern + "' does not compile: " + e.what()};
+  }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocument parsed,
+                                                        std::string text) {
+  std::shared_ptr<Snapshot> snapshot(new Snapshot());
+  snapshot->document_ = std::move(parsed.document);
+  snapshot->hash_ = std::move(parsed.hash);
+  snapshot->text_ = std::move(text);
+  const auto& services = snapshot->document_.outbound.services;
+  for (std::size_t s = 0; s < services.size(); ++s) {
+    const proxyconfig::Service& service = services[s];
+    for (std::size_t p = 0; p < service.ports.size(); ++p) {
+      const proxyconfig::ServicePort& port = service.ports[p];
+      const std::string where =
+          "outbound.services[" + std::to_string(s) + "].ports[" + std::to_string(p) + "]";
+      ServiceTarget target;
+      target.service = &service;
+      target.port = &port;
+      target.label = service.name + ":" + std::to_string(port.port);
+      for (std::size_t m = 0; m < port.matches.size(); ++m) {
+        const proxyconfig::RouteMatch& match = port.matches[m];
+        const std::string match_where = where + ".matches[" + std::to_string(m) + "]";
+        CompiledMatch compiled;
+        compiled.match = &match;
+        if (match.path.type == proxyconfig::PathMatchType::kRegularExpression) {
+          auto regex = compile(proxyconfig::ValueMatchType::kRegularExpression, match.path.value,
+                               match_where + ".path");
+          if (!regex.has_value()) return regex.error();
+          compiled.path = std::move(regex.value());
+        }
+        for (const auto& header : match.headers) {
+          auto regex = compile(header.type, header.value, match_where + ".headers");
+          if (!regex.has_value()) return regex.error();
+          compiled.headers.push_back(std::move(regex.value()));
+        }
+        for (const auto& query : match.query_params) {
+          auto regex = compile(query.type, query.value, match_where + ".queryParams");
+          if (!regex.has_value()) return regex.error();
+          compiled.query_params.push_back(std::move(regex.value()));
+        }
+        target.matches.push_back(std::move(compiled));
+      }
+      for (const proxyconfig::Endpoint& endpoint : port.endpoints) {
+        error_code ec;
+        const auto address = asio::ip::make_address(endpoint.address, ec);
+        if (ec) return Error{where + ": invalid endpoint address '" + endpoint.address + "'"};
+        target.endpoints.emplace_back(address, endpoint.port);
+      }
+      const std::size_t index = snapshot->targets_.size();
+      for (const std::string& cluster_ip : service.cluster_ips) {
+        error_code ec;
+        const auto address = asio::ip::make_address(cluster_ip, ec);
+        if (ec) return Error{where + ": invalid cluster IP '" + cluster_ip + "'"};
+        snapshot->by_destination_[tcp::endpoint(address, port.port)] = index;
+      }
+      snapshot->by_name_[{service.name, port.port}] = index;
+      snapshot->targets_.push_back(std::move(target));
+    }
+  }
+  return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+const ServiceTarget* Snapshot::find_by_destination(const tcp::endpoint& destination) const {
+  const auto found = by_destination_.find(destination);
+  return found == by_destination_.end() ? nullptr : &targets_[found->second];
+}
+
+const ServiceTarget* Snapshot::find_by_name(const std::string& service, std::uint16_t port) const {
+  const auto found = by_name_.find({service, port});
+  return found == by_name_.end() ? nullptr : &targets_[found->second];
+}
+
+}  // namespace weft::proxy

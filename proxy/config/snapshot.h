@@ -1,0 +1,68 @@
+#pragma once
+
+// One accepted configuration document, compiled for lookups: the Service of a
+// destination address, the route matches with their regular expressions built,
+// and endpoint addresses parsed. Immutable once built and shared by pointer:
+// a reload swaps the pointer, requests in flight keep the snapshot they started
+// with (Envoy's FilterConfig pattern).
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "proxy/core/asio.h"
+#include "weft/proxyconfig/document.h"
+#include "weft/proxyconfig/parse.h"
+#include "weft/result.h"
+
+namespace weft::proxy {
+
+struct CompiledMatch {
+  const proxyconfig::RouteMatch* match = nullptr;
+  std::optional<std::regex> path;                  // for RegularExpression paths
+  std::vector<std::optional<std::regex>> headers;  // parallel to match->headers
+  std::vector<std::optional<std::regex>> query_params;
+};
+
+// One port of one Service: what an outbound destination resolves to.
+struct ServiceTarget {
+  const proxyconfig::Service* service = nullptr;
+  const proxyconfig::ServicePort* port = nullptr;
+  std::string label;  // "name:port", the target_service metric label
+  std::vector<CompiledMatch> matches;
+  std::vector<tcp::endpoint> endpoints;  // parallel to port->endpoints
+};
+
+class Snapshot {
+ public:
+  // Compiles a parsed document. Fails (and nothing changes) on a regular
+  // expression std::regex cannot compile or an unparsable address.
+  static Result<std::shared_ptr<const Snapshot>> build(proxyconfig::ParsedDocument parsed,
+                                                       std::string text);
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  const proxyconfig::Document& document() const { return document_; }
+  const std::string& hash() const { return hash_; }
+  const std::string& text() const { return text_; }  // the document as received
+
+  // The Service port a connection to this address (a cluster IP) is for.
+  const ServiceTarget* find_by_destination(const tcp::endpoint& destination) const;
+  const ServiceTarget* find_by_name(const std::string& service, std::uint16_t port) const;
+  const std::vector<ServiceTarget>& targets() const { return targets_; }
+
+ private:
+  Snapshot() = default;
+
+  proxyconfig::Document document_;
+  std::string hash_;
+  std::string text_;
+  std::vector<ServiceTarget> targets_;
+  std::map<tcp::endpoint, std::size_t> by_destination_;
+  std::map<std::pair<std::string, std::uint16_t>, std::size_t> by_name_;
+};
+
+}  // namespace weft::proxy

@@ -1,0 +1,143 @@
+#include "proxy/core/connection.h"
+
+#include <algorithm>
+
+#include "proxy/core/deadline.h"
+#include "proxy/core/original_destination.h"
+#include "proxy/core/read_buffer.h"
+#include "proxy/http/http1_server.h"
+#include "proxy/tcp/detect.h"
+#include "proxy/tcp/tunnel.h"
+
+namespace weft::proxy {
+namespace {
+
+std::string address_label(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+         std::to_string(endpoint.port());
+}
+
+std::optional<tcp::endpoint> destination_of(tcp::socket& socket, const Settings& settings,
+                                            Direction direction) {
+  if (auto original = original_destination(socket)) return original;
+  const auto& fallback =
+      direction == Direction::kOutbound ? settings.outbound_fallback : settings.inbound_fallback;
+  if (!fallback) return std::nullopt;
+  error_code ec;
+  const auto address = asio::ip::make_address(fallback->host, ec);
+  if (ec) return std::nullopt;
+  return tcp::endpoint(address, fallback->port);
+}
+
+// Opaque TCP: to an endpoint of the destination's Service when the
+// configuration knows it, otherwise to the destination itself.
+awaitable<void> proxy_opaque(Worker& worker, tcp::socket& client, ReadBuffer& buffer,
+                             const tcp::endpoint& destination, Direction direction,
+                             std::uint64_t& bytes_read, std::uint64_t& bytes_written) {
+  tcp::endpoint address = destination;
+  if (direction == Direction::kOutbound) {
+    if (const auto& snapshot = worker.routes.snapshot()) {
+      if (const ServiceTarget* target = snapshot->find_by_destination(destination)) {
+        const auto balancer = worker.routes.balancer(*target);
+        const auto endpoint =
+            balancer ? balancer->pick(worker.routes.random(), Clock::now()) : nullptr;
+        if (!endpoint) co_return;  // no endpoint: refuse the connection
+        address = endpoint->address;
+      }
+    }
+  }
+  tcp::socket upstream(client.get_executor());
+  Deadline deadline(client.get_executor());
+  deadline.arm(upstream, worker.runtime.settings.connect_timeout);
+  error_code ec;
+  co_await upstream.async_connect(address, redirect(ec));
+  deadline.disarm();
+  if (ec) co_return;
+  upstream.set_option(tcp::no_delay(true), ec);
+  const TunnelBytes bytes = co_await tunnel(client, buffer.data(), upstream, {});
+  bytes_read += bytes.a_to_b;
+  bytes_written += bytes.b_to_a;
+}
+
+awaitable<void> handle(Worker& worker, tcp::socket client, Direction direction) {
+  Runtime& runtime = worker.runtime;
+  const auto destination = destination_of(client, runtime.settings, direction);
+  if (!destination) {
+    runtime.log.debug("connection not redirected and no fallback destination: closed",
+                      {{"direction", to_string(direction)}});
+    co_return;
+  }
+  std::string label = address_label(*destination);
+  if (direction == Direction::kOutbound) {
+    if (const auto& snapshot = worker.routes.snapshot()) {
+      if (const ServiceTarget* target = snapshot->find_by_destination(*destination)) {
+        label = target->label;
+      }
+    }
+  }
+  TcpMetrics& tcp_metrics = runtime.metrics.tcp(direction, label);
+  tcp_metrics.open_total.inc();
+  tcp_metrics.open_connections.inc();
+  runtime.open_connections.fetch_add(1, std::memory_order_relaxed);
+
+  ReadBuffer buffer;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t bytes_written = 0;
+  const auto& opaque_ports = runtime.settings.opaque_ports;
+  DetectedProtocol protocol = DetectedProtocol::kOpaque;
+  std::string_view protocol_label = "opaque-port";
+  bool client_gone = false;
+  if (std::find(opaque_ports.begin(), opaque_ports.end(), destination->port()) ==
+      opaque_ports.end()) {
+    // Server-first protocols send nothing: after the timeout, it is TCP.
+    Deadline deadline(client.get_executor());
+    deadline.arm(client, runtime.settings.detect_timeout);
+    protocol = DetectedProtocol::kNeedMoreBytes;
+    while (protocol == DetectedProtocol::kNeedMoreBytes) {
+      error_code ec;
+      const std::size_t n = co_await client.async_read_some(buffer.prepare(), redirect(ec));
+      if (ec) {
+        if (deadline.expired()) {
+          protocol = DetectedProtocol::kOpaque;
+        } else {
+          client_gone = true;
+        }
+        break;
+      }
+      buffer.commit(n);
+      bytes_read += n;
+      protocol = detect_protocol(buffer.data());
+    }
+    deadline.disarm();
+    protocol_label = protocol == DetectedProtocol::kHttp1 ? "http1" : "opaque";
+  }
+  if (!client_gone) {
+    runtime.metrics.metrics()
+        .protocol_detect_total
+        .with_labels({std::string(to_string(direction)), std::string(protocol_label)})
+        .inc();
+    if (protocol == DetectedProtocol::kHttp1) {
+      const ConnectionBytes bytes =
+          co_await serve_http1(worker, client, buffer, {direction, *destination});
+      bytes_read += bytes.read;
+      bytes_written += bytes.written;
+    } else {
+      co_await proxy_opaque(worker, client, buffer, *destination, direction, bytes_read,
+                            bytes_written);
+    }
+  }
+  tcp_metrics.read_bytes.inc(bytes_read);
+  tcp_metrics.write_bytes.inc(bytes_written);
+  tcp_metrics.close_total.inc();
+  tcp_metrics.open_connections.dec();
+  runtime.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void serve_connection(Worker& worker, tcp::socket socket, Direction direction) {
+  asio::co_spawn(worker.io, handle(worker, std::move(socket), direction), asio::detached);
+}
+
+}  // namespace weft::proxy

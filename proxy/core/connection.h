@@ -1,0 +1,16 @@
+#pragma once
+
+// One accepted connection, from its original destination to its end:
+// protocol detection (skipped for opaque ports), then the HTTP/1 proxy or an
+// opaque TCP tunnel. Connection-level metrics (tcp_*) are kept here.
+
+#include "proxy/core/asio.h"
+#include "proxy/core/worker.h"
+#include "proxy/metrics.h"
+
+namespace weft::proxy {
+
+// Runs on the worker that accepted the socket; returns at once.
+void serve_connection(Worker& worker, tcp::socket socket, Direction direction);
+
+}  // namespace weft::proxy

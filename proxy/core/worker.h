@@ -1,0 +1,73 @@
+#pragma once
+
+// What the proxy shares across workers (Runtime) and what each worker owns
+// (Worker: its pool of upstream connections, its routing state, its idle
+// client connections for a graceful shutdown).
+
+#include <atomic>
+
+#include "proxy/config/config_store.h"
+#include "proxy/core/asio.h"
+#include "proxy/http/upstream_pool.h"
+#include "proxy/metrics.h"
+#include "proxy/routing/worker_routes.h"
+#include "proxy/settings.h"
+#include "weft/log.h"
+
+namespace weft::proxy {
+
+struct Runtime {
+  Runtime(Settings s, ConfigStore& c, MetricsCache& m, Logger& l)
+      : settings(std::move(s)), config(c), metrics(m), log(l) {}
+  const Settings settings;
+  ConfigStore& config;
+  MetricsCache& metrics;
+  Logger& log;
+  std::atomic<bool> draining{false};
+  std::atomic<std::int64_t> open_connections{0};  // client connections, all workers
+};
+
+class Worker {
+ public:
+  Worker(asio::io_context& io, Runtime& runtime)
+      : io(io), runtime(runtime), routes(runtime.config) {}
+
+  asio::io_context& io;
+  Runtime& runtime;
+  UpstreamPool pool;
+  WorkerRoutes routes;
+
+  // Client connections waiting for their next request, closed at once on
+  // drain. An intrusive list: a connection links its own node, so going idle
+  // and busy again allocates nothing.
+  struct IdleNode {
+    tcp::socket* socket = nullptr;
+    IdleNode* prev = nullptr;
+    IdleNode* next = nullptr;
+  };
+  void mark_idle(IdleNode& node, tcp::socket& socket) {
+    node.socket = &socket;
+    node.prev = &idle_;
+    node.next = idle_.next;
+    if (idle_.next != nullptr) idle_.next->prev = &node;
+    idle_.next = &node;
+  }
+  void mark_busy(IdleNode& node) {
+    if (node.prev != nullptr) node.prev->next = node.next;
+    if (node.next != nullptr) node.next->prev = node.prev;
+    node.prev = node.next = nullptr;
+  }
+  // On this worker's thread: close idle client connections and the pool.
+  void drain() {
+    for (IdleNode* node = idle_.next; node != nullptr; node = node->next) {
+      error_code ignored;
+      node->socket->cancel(ignored);
+    }
+    pool.clear();
+  }
+
+ private:
+  IdleNode idle_;  // list head
+};
+
+}  // namespace weft::proxy

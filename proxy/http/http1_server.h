@@ -1,0 +1,34 @@
+#pragma once
+
+// The HTTP/1 proxy for one client connection: parses requests, routes them,
+// forwards them to an endpoint (pooled connections, retries, timeouts) and
+// streams the response back; keep-alive, pipelining in order, 100-continue,
+// and upgrades (WebSocket) handed to the tunnel after a 101.
+//
+// Failures are answered, never thrown: 400/431/501/505 for a bad request (and
+// the connection closed), 404 when routes exist but none match, 502 when no
+// connection could be made or the response was malformed, 503 when no endpoint
+// is available, 504 when a timeout expired.
+
+#include "proxy/core/asio.h"
+#include "proxy/core/read_buffer.h"
+#include "proxy/core/worker.h"
+#include "proxy/metrics.h"
+
+namespace weft::proxy {
+
+struct ConnectionTarget {
+  Direction direction = Direction::kOutbound;
+  tcp::endpoint destination;  // original destination (or the fallback)
+};
+
+// `buffer` may already hold the first bytes (read by protocol detection).
+// Returns the bytes read from and written to the client.
+struct ConnectionBytes {
+  std::uint64_t read = 0;
+  std::uint64_t written = 0;
+};
+awaitable<ConnectionBytes> serve_http1(Worker& worker, tcp::socket& client, ReadBuffer& buffer,
+                                       ConnectionTarget target);
+
+}  // namespace weft::proxy

@@ -1,0 +1,157 @@
+#include "proxy/http1/head_writer.h"
+
+#include <array>
+#include <charconv>
+
+namespace weft::proxy::http1 {
+namespace {
+
+void append_number(std::string& out, std::uint64_t value, int base = 10) {
+  std::array<char, 24> digits{};
+  const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value, base);
+  out.append(digits.data(), result.ptr);
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+// The end-to-end headers of a head, without Content-Length (framing is rewritten).
+void append_end_to_end_headers(std::string& out, const MessageHead& head) {
+  const bool has_connection = !head.find("connection").empty();
+  for (const Header& header : head.headers) {
+    if (is_hop_by_hop(header.name) || equals_ignore_case(header.name, "content-length")) continue;
+    if (has_connection && head.connection_lists(header.name)) continue;
+    append_header(out, header.name, header.value);
+  }
+}
+
+void append_framing(std::string& out, const Framing& framing) {
+  if (framing.body == BodyKind::kChunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else if (framing.body == BodyKind::kContentLength) {
+    out += "Content-Length: ";
+    append_number(out, framing.content_length);
+    out += "\r\n";
+  }
+  if (framing.close) out += "Connection: close\r\n";
+}
+
+}  // namespace
+
+bool is_hop_by_hop(std::string_view name) {
+  static constexpr std::array<std::string_view, 8> kNames = {
+      "connection", "keep-alive", "proxy-connection",  "te",
+      "trailer",    "upgrade",    "transfer-encoding", "proxy-authenticate"};
+  for (std::string_view hop : kNames) {
+    if (equals_ignore_case(name, hop)) return true;
+  }
+  return false;
+}
+
+void write_request_head(std::string& out, const RequestHead& head, const Framing& framing,
+                        std::string_view default_host) {
+  out += head.method;
+  out += ' ';
+  out += head.target;
+  out += " HTTP/1.1\r\n";
+  if (head.host.empty() && !default_host.empty()) append_header(out, "Host", default_host);
+  append_end_to_end_headers(out, head);
+  if (head.upgrade) {
+    append_header(out, "Upgrade", head.upgrade_protocol);
+    out += "Connection: upgrade\r\n";
+  }
+  append_framing(out, framing);
+  out += "\r\n";
+}
+
+void write_response_head(std::string& out, const ResponseHead& head, const Framing& framing,
+                         int client_minor_version) {
+  out += client_minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_number(out, static_cast<std::uint64_t>(head.status));
+  out += ' ';
+  out += head.reason;
+  out += "\r\n";
+  append_end_to_end_headers(out, head);
+  if (head.status == 101) {
+    append_header(out, "Upgrade", head.upgrade_protocol);
+    out += "Connection: upgrade\r\n";
+  }
+  // A HEAD response or a 304 keeps the Content-Length of the real entity.
+  if (head.body == BodyKind::kNone && head.status != 101) {
+    const std::string_view length = head.find("content-length");
+    if (!length.empty()) append_header(out, "Content-Length", length);
+  }
+  append_framing(out, framing);
+  if (client_minor_version == 0 && !framing.close) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+}
+
+void write_local_response(std::string& out, int status, std::string_view reason, bool close) {
+  out += "HTTP/1.1 ";
+  append_number(out, static_cast<std::uint64_t>(status));
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
+  append_number(out, reason.size() + 1);
+  out += "\r\n";
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += reason;
+  out += '\n';
+}
+
+void write_chunk_header(std::string& out, std::size_t size) {
+  append_number(out, size, 16);
+  out += "\r\n";
+}
+
+void write_last_chunk(std::string& out, std::string_view trailers) {
+  out += "0\r\n";
+  out += trailers;
+  out += "\r\n";
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+}  // namespace weft::proxy::http1

@@ -1,0 +1,45 @@
+#include "proxy/http1/message.h"
+
+#include "proxy/http1/syntax.h"
+
+namespace weft::proxy::http1 {
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view MessageHead::find(std::string_view name) const {
+  for (const Header& header : headers) {
+    if (equals_ignore_case(header.name, name)) return header.value;
+  }
+  return {};
+}
+
+bool MessageHead::connection_lists(std::string_view token) const {
+  for (const Header& header : headers) {
+    if (!equals_ignore_case(header.name, "connection")) continue;
+    bool found = false;
+    for_each_list_item(header.value, [&](std::string_view item) {
+      if (equals_ignore_case(item, token)) found = true;
+    });
+    if (found) return true;
+  }
+  return false;
+}
+
+std::string_view RequestHead::path() const {
+  const auto query_start = target.find('?');
+  return query_start == std::string_view::npos ? target : target.substr(0, query_start);
+}
+
+std::string_view RequestHead::query() const {
+  const auto query_start = target.find('?');
+  return query_start == std::string_view::npos ? std::string_view{}
+                                               : target.substr(query_start + 1);
+}
+
+}  // namespace weft::proxy::http1

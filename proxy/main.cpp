@@ -1,0 +1,141 @@
+// weft-proxy: thin wiring of the layers (settings -> configuration ->
+// listeners -> workers), then a graceful shutdown on SIGTERM.
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "proxy/admin/admin_server.h"
+#include "proxy/config/api_watcher.h"
+#include "proxy/config/config_store.h"
+#include "proxy/config/file_watcher.h"
+#include "proxy/core/connection.h"
+#include "proxy/core/listener.h"
+#include "proxy/core/worker.h"
+#include "proxy/core/worker_pool.h"
+#include "proxy/metrics.h"
+#include "proxy/settings.h"
+
+namespace {
+
+// Exit codes, documented in docs/proxy.md.
+constexpr int kExitUsage = 2;
+constexpr int kExitBadConfig = 3;
+constexpr int kExitCannotListen = 4;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace weft;
+  using namespace weft::proxy;
+
+  bool help = false;
+  auto parsed =
+      parse_settings(std::vector<std::string>(argv + 1, argv + argc), process_environment(), &help);
+  if (!parsed.has_value()) {
+    if (help) {
+      std::fputs(parsed.error().message.c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "weft-proxy: %s\n", parsed.error().message.c_str());
+    return kExitUsage;
+  }
+  const Settings settings = parsed.value();
+  Logger log("proxy", settings.log_level);
+  Registry registry;
+  ProxyMetrics metrics(registry);
+  MetricsCache metrics_cache(metrics);
+  ConfigStore store(metrics, log);
+
+  // The document is validated before any port is bound.
+  const std::optional<std::string> initial = read_file(settings.config_path);
+  if (initial) {
+    std::string error;
+    if (store.offer(*initial, ConfigSource::kFile, &error) == OfferResult::kRefused) {
+      std::fprintf(stderr, "weft-proxy: invalid configuration %s: %s\n",
+                   settings.config_path.c_str(), error.c_str());
+      return kExitBadConfig;
+    }
+  } else {
+    log.warn("no configuration document yet: passing traffic through until one appears",
+             {{"path", settings.config_path}});
+  }
+  auto api_watcher = ApiWatcher::create(settings, store, log);
+  if (!api_watcher.has_value()) {
+    std::fprintf(stderr, "weft-proxy: %s\n", api_watcher.error().message.c_str());
+    return kExitUsage;
+  }
+
+  // Signals are taken by sigwait below, so no thread may handle them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  WorkerPool pool(settings.workers);
+  Runtime runtime(settings, store, metrics_cache, log);
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    workers.push_back(std::make_unique<Worker>(pool.context(i), runtime));
+  }
+  std::atomic<bool> ready{false};
+  const AdminState admin{store, registry, ready};
+
+  std::vector<std::unique_ptr<Listener>> listeners;
+  for (const auto& [port, name] :
+       {std::pair{settings.outbound_port, "outbound"}, std::pair{settings.inbound_port, "inbound"},
+        std::pair{settings.admin_port, "admin"}}) {
+    auto listener = Listener::bind(pool, settings.listen_address, port, name);
+    if (!listener.has_value()) {
+      std::fprintf(stderr, "weft-proxy: %s\n", listener.error().message.c_str());
+      return kExitCannotListen;
+    }
+    listeners.push_back(std::move(listener.value()));
+  }
+  listeners[0]->start([&workers](tcp::socket socket, std::size_t worker) {
+    serve_connection(*workers[worker], std::move(socket), Direction::kOutbound);
+  });
+  listeners[1]->start([&workers](tcp::socket socket, std::size_t worker) {
+    serve_connection(*workers[worker], std::move(socket), Direction::kInbound);
+  });
+  listeners[2]->start([&admin](tcp::socket socket, std::size_t) {
+    serve_admin_connection(admin, std::move(socket));
+  });
+
+  FileWatcher file_watcher(settings.config_path, initial, [&store](const std::string& text) {
+    store.offer(text, ConfigSource::kFile);
+  });
+  file_watcher.start();
+  if (api_watcher.value()) api_watcher.value()->start();
+  pool.start();
+  ready = true;
+  log.info("weft-proxy started", {{"outbound_port", listeners[0]->port()},
+                                  {"inbound_port", listeners[1]->port()},
+                                  {"admin_port", listeners[2]->port()},
+                                  {"workers", settings.workers},
+                                  {"config", settings.config_path}});
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+
+  // Graceful shutdown: not ready, no new connections, idle ones closed, and
+  // requests in flight get the grace period to finish.
+  log.info("shutting down", {{"signal", signal}, {"grace_ms", settings.shutdown_grace.count()}});
+  ready = false;
+  runtime.draining = true;
+  listeners[0]->close();
+  listeners[1]->close();
+  for (auto& worker : workers) {
+    asio::post(worker->io, [&w = *worker] { w.drain(); });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + settings.shutdown_grace;
+  while (runtime.open_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto left = runtime.open_connections.load();
+  pool.stop();
+  log.info("stopped", {{"connections_cut", left}});
+  return 0;
+}

@@ -1,0 +1,101 @@
+#include "proxy/routing/router.h"
+
+namespace weft::proxy {
+namespace {
+
+// std::regex recurses per character: bound what it is run on, so a long
+// header cannot exhaust the stack. Longer values never match a regex.
+constexpr std::size_t kMaxRegexInput = 4096;
+
+bool regex_matches(const std::regex& regex, std::string_view text) {
+  if (text.size() > kMaxRegexInput) return false;
+  try {
+    return std::regex_match(text.begin(), text.end(), regex);
+  } catch (const std::regex_error&) {  // error_complexity / error_stack: treat as no match
+    return false;
+  }
+}
+
+bool value_matches(const proxyconfig::ValueMatch& match, const std::optional<std::regex>& regex,
+                   std::string_view value) {
+  return regex ? regex_matches(*regex, value) : value == match.value;
+}
+
+bool matches(const CompiledMatch& compiled, const http1::RequestHead& request) {
+  const proxyconfig::RouteMatch& match = *compiled.match;
+  if (match.method && request.method != *match.method) return false;
+  const std::string_view path = request.path();
+  switch (match.path.type) {
+    case proxyconfig::PathMatchType::kExact:
+      if (path != match.path.value) return false;
+      break;
+    case proxyconfig::PathMatchType::kPathPrefix:
+      if (!path_prefix_matches(match.path.value, path)) return false;
+      break;
+    case proxyconfig::PathMatchType::kRegularExpression:
+      if (!compiled.path || !regex_matches(*compiled.path, path)) return false;
+      break;
+  }
+  for (std::size_t i = 0; i < match.headers.size(); ++i) {
+    bool found = false;
+    for (const http1::Header& header : request.headers) {
+      if (http1::equals_ignore_case(header.name, match.headers[i].name)) {
+        found = value_matches(match.headers[i], compiled.headers[i], header.value);
+        break;  // the first header of that name decides
+      }
+    }
+    if (!found) return false;
+  }
+  for (std::size_t i = 0; i < match.query_params.size(); ++i) {
+    const auto value = query_param(request.query(), match.query_params[i].name);
+    if (!value || !value_matches(match.query_params[i], compiled.query_params[i], *value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool path_prefix_matches(std::string_view prefix, std::string_view path) {
+  if (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+  if (prefix == "/") return path.starts_with('/');
+  if (!path.starts_with(prefix)) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto equals = pair.find('=');
+    if (pair.substr(0, equals) == name) {
+      return equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+RouteSelection select_route(const ServiceTarget& target, const http1::RequestHead& request) {
+  if (target.port->rules.empty()) return {};
+  for (const CompiledMatch& compiled : target.matches) {
+    if (matches(compiled, request)) return {&target.port->rules[compiled.match->rule], false};
+  }
+  return {nullptr, true};
+}
+
+const proxyconfig::Backend* pick_backend(const proxyconfig::Rule& rule, std::uint64_t random) {
+  std::uint64_t total = 0;
+  for (const auto& backend : rule.backends) total += backend.weight;
+  if (total == 0) return nullptr;
+  std::uint64_t point = random % total;
+  for (const auto& backend : rule.backends) {
+    if (point < backend.weight) return &backend;
+    point -= backend.weight;
+  }
+  return nullptr;
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,68 @@
+#pragma once
+
+// weft-proxy's start-up settings: from command-line flags, else environment
+// variables (WEFT_PROXY_<FLAG>, upper case, '-' as '_'), else the defaults
+// below, which match what the webhook injects. Parsed and validated before any
+// port is bound; a bad value is a usage error naming the flag.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/log.h"
+#include "weft/result.h"
+
+namespace weft::proxy {
+
+struct HostPort {
+  std::string host;  // an IPv4 or IPv6 literal
+  std::uint16_t port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+
+struct Settings {
+  std::string config_path;  // the mounted ConfigMap document
+  std::string listen_address = "0.0.0.0";
+  std::uint16_t outbound_port = 0;
+  std::uint16_t inbound_port = 0;
+  std::uint16_t admin_port = 0;
+  std::size_t workers = 1;
+  // Ports whose traffic skips protocol detection and is proxied as opaque TCP.
+  std::vector<std::uint16_t> opaque_ports;
+  std::chrono::milliseconds detect_timeout{1000};
+  std::chrono::milliseconds connect_timeout{1000};
+  // A client connection idle between requests this long is closed.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Time for a request head to arrive once its first byte has.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds shutdown_grace{25'000};
+  // Where a connection that iptables did not redirect goes (plain loopback
+  // tests, debugging). Unset: such connections are closed.
+  std::optional<HostPort> outbound_fallback;
+  std::optional<HostPort> inbound_fallback;
+  // Watch the ConfigMap through the API server (in-cluster credentials) in
+  // addition to the mounted file. "auto": when KUBERNETES_SERVICE_HOST is set.
+  std::string kube_watch = "auto";  // auto | on | off
+  std::string kubeconfig;           // for tests: use this kubeconfig for the watch
+  std::string pod_namespace;        // the ConfigMap's namespace; default: the token's
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+// Looks up an environment variable; std::getenv in production, a map in tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup process_environment();
+
+// Parses argv (without argv[0]). "--help" yields an Error whose message is the usage text
+// and sets *help_requested.
+Result<Settings> parse_settings(const std::vector<std::string>& args, const EnvLookup& env,
+                                bool* help_requested = nullptr);
+
+std::string usage();
+
+// "127.0.0.1:8080", "[::1]:8080".
+Result<HostPort> parse_host_port(std::string_view text);
+
+}  // namespace weft::proxy

@@ -1,0 +1,25 @@
+#include "proxy/tcp/detect.h"
+
+namespace weft::proxy {
+namespace {
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr std::size_t kLongestMethod = 20;
+}  // namespace
+
+DetectedProtocol detect_protocol(std::string_view bytes) {
+  if (bytes.empty()) return DetectedProtocol::kNeedMoreBytes;
+  const std::size_t preface_part = std::min(bytes.size(), kHttp2Preface.size());
+  if (bytes.substr(0, preface_part) == kHttp2Preface.substr(0, preface_part)) {
+    return preface_part == kHttp2Preface.size() ? DetectedProtocol::kOpaque
+                                                : DetectedProtocol::kNeedMoreBytes;
+  }
+  for (std::size_t i = 0; i < bytes.size() && i <= kLongestMethod; ++i) {
+    const char c = bytes[i];
+    if (c == ' ') return i > 0 ? DetectedProtocol::kHttp1 : DetectedProtocol::kOpaque;
+    if (c < 'A' || c > 'Z') return DetectedProtocol::kOpaque;
+  }
+  return bytes.size() > kLongestMethod ? DetectedProtocol::kOpaque
+                                       : DetectedProtocol::kNeedMoreBytes;
+}
+
+}  // namespace weft::proxy

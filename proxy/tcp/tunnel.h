@@ -1,0 +1,25 @@
+#pragma once
+
+// Copies bytes both ways between two connected sockets until both directions
+// ended: opaque TCP, and WebSocket (or any upgrade) after a 101. A half-close
+// is passed on (EOF from one side shuts down sending to the other); an error
+// on either side closes both.
+
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/core/asio.h"
+
+namespace weft::proxy {
+
+struct TunnelBytes {
+  std::uint64_t a_to_b = 0;
+  std::uint64_t b_to_a = 0;
+};
+
+// a_pending / b_pending: bytes already read from a (resp. b) that must reach
+// the other side first. Both sockets and the pending bytes must outlive the call.
+awaitable<TunnelBytes> tunnel(tcp::socket& a, std::string_view a_pending, tcp::socket& b,
+                              std::string_view b_pending);
+
+}  // namespace weft::proxy

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the HTTP/1 parser fuzz target with clang's libFuzzer (plus ASan and
+# UBSan) and runs it. Usage: test/fuzz/proxy/run.sh [SECONDS] (default 300).
+# The corpus starts from the request fixtures and is kept in
+# ${WEFT_FUZZ_DIR:-/tmp/weft-fuzz-proxy}; a crash leaves its input there.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+seconds=${1:-300}
+work=${WEFT_FUZZ_DIR:-/tmp/weft-fuzz-proxy}
+mkdir -p "$work/corpus"
+command -v clang++ >/dev/null || { echo "clang++ missing: run scripts/install-deps" >&2; exit 1; }
+
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -I"$repo" "$repo"/test/fuzz/proxy/http1_parser_fuzz.cpp "$repo"/proxy/http1/*.cpp \
+  -o "$work/http1_parser_fuzz"
+
+# Seeds: each fixture as a request (mode byte 0) and a few responses (mode 1).
+for fixture in "$repo"/test/unit/proxy/fixtures/requests/*.http; do
+  { printf '\x00'; grep -v '^# ' "$fixture"; } >"$work/corpus/$(basename "$fixture" .http)"
+done
+printf '\x01HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n' \
+  >"$work/corpus/response-chunked"
+printf '\x01HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n' >"$work/corpus/response-204"
+
+cd "$work"
+./http1_parser_fuzz -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 corpus 2>&1 | tee fuzz.log | grep -E "^#[0-9]+.*(DONE|pulse)|stat::|ERROR|SUMMARY" || true
+grep -q "ERROR" fuzz.log && { echo "fuzzing found a failure: see $work" >&2; exit 1; }
+echo "fuzzing ran ${seconds}s clean: $(grep -c . <(ls corpus)) corpus entries"

@@ -1,0 +1,135 @@
+#include "proxy/routing/router.h"
+
+#include <catch2/catch.hpp>
+
+#include "proxy/http1/head_parser.h"
+#include "test_documents.h"
+
+using namespace weft::proxy;
+
+namespace {
+
+std::shared_ptr<const Snapshot> build(const weft::proxyconfig::Document& document) {
+  const std::string text = testing::text_of(document);
+  auto parsed = weft::proxyconfig::parse(text);
+  REQUIRE(parsed.has_value());
+  auto snapshot = Snapshot::build(std::move(parsed.value()), text);
+  REQUIRE(snapshot.has_value());
+  return snapshot.value();
+}
+
+// Keeps the bytes the parsed head points into.
+struct Request {
+  explicit Request(std::string text) : bytes(std::move(text)) {
+    http1::HeadParser parser;
+    REQUIRE(parser.parse_request(bytes, head).status == http1::ParseStatus::kComplete);
+  }
+  std::string bytes;
+  http1::RequestHead head;
+};
+
+const tcp::endpoint kWeb(asio::ip::make_address("10.96.0.10"), 80);
+
+}  // namespace
+
+TEST_CASE("a destination resolves to its Service port", "[router]") {
+  const auto snapshot = build(testing::routed_document());
+  const ServiceTarget* web = snapshot->find_by_destination(kWeb);
+  REQUIRE(web != nullptr);
+  CHECK(web->label == "web:80");
+  CHECK(web->endpoints.size() == 2);
+  CHECK(snapshot->find_by_destination(tcp::endpoint(kWeb.address(), 81)) == nullptr);
+  CHECK(snapshot->find_by_name("web-canary", 8080) != nullptr);
+}
+
+TEST_CASE("the first match in precedence order chooses the rule", "[router]") {
+  const auto snapshot = build(testing::routed_document());
+  const ServiceTarget& web = *snapshot->find_by_destination(kWeb);
+  Request canary("GET /api/cart HTTP/1.1\r\nHost: web\r\nX-Canary: true\r\n\r\n");
+  CHECK(select_route(web, canary.head).rule->route_rule == 0);
+  Request other_path("GET /apix HTTP/1.1\r\nHost: web\r\nX-Canary: true\r\n\r\n");
+  CHECK(select_route(web, other_path.head).rule->route_rule == 1);
+  Request no_header("GET /api/cart HTTP/1.1\r\nHost: web\r\n\r\n");
+  CHECK(select_route(web, no_header.head).rule->route_rule == 1);
+}
+
+TEST_CASE("routes with no matching rule give 404; no routes give the endpoints", "[router]") {
+  auto document = testing::routed_document();
+  auto& port = document.outbound.services[0].ports[0];
+  port.matches.pop_back();  // only the canary match remains
+  port.rules[1].backends = {{"web", 80, 1}};
+  const auto snapshot = build(document);
+  Request request("GET / HTTP/1.1\r\nHost: web\r\n\r\n");
+  CHECK(select_route(*snapshot->find_by_destination(kWeb), request.head).no_match);
+  const ServiceTarget* canary = snapshot->find_by_name("web-canary", 8080);
+  const RouteSelection plain = select_route(*canary, request.head);
+  CHECK(plain.rule == nullptr);
+  CHECK_FALSE(plain.no_match);
+}
+
+TEST_CASE("method, regex path, header regex and query matches", "[router]") {
+  using namespace weft::proxyconfig;
+  auto document = testing::routed_document();
+  auto& port = document.outbound.services[0].ports[0];
+  RouteMatch match;
+  match.rule = 0;
+  match.method = "POST";
+  match.path = {PathMatchType::kRegularExpression, "/items/[0-9]+"};
+  match.headers = {{ValueMatchType::kRegularExpression, "user-agent", "curl/.*"}};
+  match.query_params = {{ValueMatchType::kExact, "debug", "1"}};
+  port.matches.insert(port.matches.begin(), match);
+  const auto snapshot = build(document);
+  const ServiceTarget& web = *snapshot->find_by_destination(kWeb);
+  Request hit("POST /items/42?x=2&debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, hit.head).rule->route_rule == 0);
+  Request wrong_method("GET /items/42?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, wrong_method.head).rule->route_rule == 1);
+  Request wrong_path("POST /items/4x?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, wrong_path.head).rule->route_rule == 1);
+  Request no_query("POST /items/42 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, no_query.head).rule->route_rule == 1);
+  Request wrong_agent("POST /items/42?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: wget\r\n\r\n");
+  CHECK(select_route(web, wrong_agent.head).rule->route_rule == 1);
+}
+
+TEST_CASE("a regular expression std::regex refuses makes the snapshot fail", "[router]") {
+  auto document = testing::routed_document();
+  document.outbound.services[0].ports[0].matches[0].path = {
+      weft::proxyconfig::PathMatchType::kRegularExpression, "/(unclosed"};
+  const std::string text = testing::text_of(document);
+  auto parsed = weft::proxyconfig::parse(text);
+  REQUIRE(parsed.has_value());
+  auto snapshot = Snapshot::build(std::move(parsed.value()), text);
+  REQUIRE_FALSE(snapshot.has_value());
+  CHECK_THAT(snapshot.error().message, Catch::Contains("matches[0].path"));
+}
+
+TEST_CASE("path prefixes match whole segments", "[router]") {
+  CHECK(path_prefix_matches("/", "/anything"));
+  CHECK(path_prefix_matches("/api", "/api"));
+  CHECK(path_prefix_matches("/api", "/api/v1"));
+  CHECK(path_prefix_matches("/api/", "/api/v1"));
+  CHECK(path_prefix_matches("/api/", "/api"));
+  CHECK_FALSE(path_prefix_matches("/api", "/apix"));
+  CHECK_FALSE(path_prefix_matches("/api", "/ap"));
+}
+
+TEST_CASE("query parameters: first occurrence, exact name", "[router]") {
+  CHECK(query_param("a=1&b=2", "b") == "2");
+  CHECK(query_param("a=1&a=2", "a") == "1");
+  CHECK(query_param("flag&b=2", "flag") == "");
+  CHECK_FALSE(query_param("A=1", "a").has_value());
+  CHECK_FALSE(query_param("", "a").has_value());
+}
+
+TEST_CASE("weighted backends follow their weights", "[router]") {
+  weft::proxyconfig::Rule rule;
+  rule.backends = {{"a", 80, 9}, {"b", 80, 1}, {"c", 80, 0}};
+  std::map<std::string, int> picks;
+  for (std::uint64_t r = 0; r < 1000; ++r) picks[pick_backend(rule, r)->service]++;
+  CHECK(picks["a"] == 900);
+  CHECK(picks["b"] == 100);
+  CHECK(picks.count("c") == 0);
+  rule.backends = {{"a", 80, 0}};
+  CHECK(pick_backend(rule, 7) == nullptr);
+}

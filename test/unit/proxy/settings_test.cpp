@@ -1,0 +1,99 @@
+#include "proxy/settings.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "weft/constants.h"
+
+using namespace weft::proxy;
+
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    const auto found = values.find(name);
+    if (found == values.end()) return std::nullopt;
+    return found->second;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("settings default to the injected values", "[settings]") {
+  auto settings = parse_settings({}, env_of({}));
+  REQUIRE(settings.has_value());
+  CHECK(settings.value().outbound_port == weft::kProxyOutboundPort);
+  CHECK(settings.value().inbound_port == weft::kProxyInboundPort);
+  CHECK(settings.value().admin_port == weft::kProxyAdminPort);
+  CHECK(settings.value().config_path == "/var/run/weft/config/config.json");
+  CHECK(settings.value().workers == 1);
+  CHECK(settings.value().detect_timeout == std::chrono::seconds(1));
+  CHECK_FALSE(settings.value().outbound_fallback.has_value());
+}
+
+TEST_CASE("a flag wins over the environment, which wins over the default", "[settings]") {
+  auto settings = parse_settings({"--admin-port", "9000", "--workers=2"},
+                                 env_of({{"WEFT_PROXY_ADMIN_PORT", "8000"},
+                                         {"WEFT_PROXY_OUTBOUND_PORT", "7000"},
+                                         {"WEFT_PROXY_OPAQUE_PORTS", "3306,5432"},
+                                         {"WEFT_PROXY_SHUTDOWN_GRACE", "1m30s"}}));
+  REQUIRE(settings.has_value());
+  CHECK(settings.value().admin_port == 9000);
+  CHECK(settings.value().outbound_port == 7000);
+  CHECK(settings.value().workers == 2);
+  CHECK(settings.value().opaque_ports == std::vector<std::uint16_t>{3306, 5432});
+  CHECK(settings.value().shutdown_grace == std::chrono::seconds(90));
+}
+
+TEST_CASE("bad settings are usage errors naming the flag", "[settings]") {
+  const auto error_of = [](std::vector<std::string> args) {
+    auto settings = parse_settings(args, env_of({}));
+    REQUIRE_FALSE(settings.has_value());
+    return settings.error().message;
+  };
+  CHECK_THAT(error_of({"--admin-port", "70000"}), Catch::Contains("--admin-port"));
+  CHECK_THAT(error_of({"--workers", "0"}), Catch::Contains("--workers"));
+  CHECK_THAT(error_of({"--detect-timeout", "soon"}), Catch::Contains("--detect-timeout"));
+  CHECK_THAT(error_of({"--outbound-fallback", "example.com:80"}),
+             Catch::Contains("not an IPv4 or IPv6 address"));
+  CHECK_THAT(error_of({"--no-such-flag", "1"}), Catch::Contains("unknown flag --no-such-flag"));
+  CHECK_THAT(error_of({"--config"}), Catch::Contains("needs a value"));
+  CHECK_THAT(error_of({"--inbound-port", "4140"}), Catch::Contains("must differ"));
+  CHECK_THAT(error_of({"--kube-watch", "maybe"}), Catch::Contains("auto, on or off"));
+  CHECK_THAT(error_of({"--log-level", "loud"}), Catch::Contains("--log-level"));
+}
+
+TEST_CASE("--help returns the usage text listing every flag and variable", "[settings]") {
+  bool help = false;
+  auto settings = parse_settings({"--help"}, env_of({}), &help);
+  REQUIRE_FALSE(settings.has_value());
+  CHECK(help);
+  CHECK_THAT(settings.error().message, Catch::Contains("--outbound-fallback"));
+  CHECK_THAT(settings.error().message, Catch::Contains("WEFT_PROXY_CONFIG"));
+}
+
+TEST_CASE("host:port parsing", "[settings]") {
+  CHECK(parse_host_port("127.0.0.1:80").value() == HostPort{"127.0.0.1", 80});
+  CHECK(parse_host_port("[::1]:8080").value() == HostPort{"::1", 8080});
+  CHECK_FALSE(parse_host_port("127.0.0.1").has_value());
+  CHECK_FALSE(parse_host_port("127.0.0.1:0").has_value());
+  CHECK_FALSE(parse_host_port("[::1]8080").has_value());
+}
+
+TEST_CASE("the environment the webhook injects is the one the proxy reads", "[settings]") {
+  // The webhook writes these names (lib/weft/constants.h) into the weft-proxy
+  // container; a drift between the two programs would silently drop them.
+  auto settings = parse_settings({}, env_of({{std::string(weft::kEnvInboundPort), "5143"},
+                                             {std::string(weft::kEnvOutboundPort), "5140"},
+                                             {std::string(weft::kEnvAdminPort), "5191"},
+                                             {std::string(weft::kEnvLogLevel), "debug"},
+                                             {std::string(weft::kEnvOpaquePorts), "3306,5432"},
+                                             {std::string(weft::kEnvPodNamespace), "shop"}}));
+  REQUIRE(settings.has_value());
+  CHECK(settings.value().inbound_port == 5143);
+  CHECK(settings.value().outbound_port == 5140);
+  CHECK(settings.value().admin_port == 5191);
+  CHECK(settings.value().log_level == weft::LogLevel::kDebug);
+  CHECK(settings.value().opaque_ports == std::vector<std::uint16_t>{3306, 5432});
+  CHECK(settings.value().pod_namespace == "shop");
+}
