@@ -7,6 +7,7 @@ up to a minute). Needs the `cluster` fixture: KUBECONFIG and KUBECTL."""
 import base64
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -114,6 +115,7 @@ def main():
         a.close()
         b.close()
         kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+        shutil.rmtree(directory, ignore_errors=True)  # it holds a token
 
 
 if __name__ == "__main__":
