@@ -227,6 +227,7 @@ Result<Action> Controller::reconcile(const std::string& key) {
     written_config_.erase(ns);
     rbac_applied_.erase(ns);
     too_large_.erase(ns);
+    metrics_.config_bytes.remove({ns});
     return Action::await_change();
   }
   const NamespacePlan plan = plan_namespace(input, now_rfc3339());
@@ -241,6 +242,7 @@ Result<Action> Controller::reconcile(const std::string& key) {
     metrics_.config_bytes.with_labels({ns}).set(static_cast<double>(plan.config_bytes));
     error = apply_config(*input.namespace_object, plan);
   } else {
+    metrics_.config_bytes.remove({ns});
     error = delete_config(ns);
   }
   // Statuses are written under their own key, queued behind the ConfigMaps of

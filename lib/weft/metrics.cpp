@@ -184,6 +184,12 @@ Metric& Family<Metric>::with_labels(const std::vector<std::string>& label_values
 }
 
 template <typename Metric>
+bool Family<Metric>::remove(const std::vector<std::string>& label_values) {
+  const std::lock_guard lock(mutex_);
+  return children_.erase(label_values) > 0;
+}
+
+template <typename Metric>
 void Family<Metric>::write(std::string& out) const {
   if (!help_.empty()) {
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n", name_, escape(help_, false));

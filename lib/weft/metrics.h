@@ -138,6 +138,11 @@ class Family final : public detail::FamilyBase {
   Metric& with_labels(const std::vector<std::string>& label_values);
   // The only child of a family without labels.
   Metric& get() { return with_labels({}); }
+  // Drops the child for these label values, so a series whose subject is gone
+  // (a deleted namespace, say) stops being exposed. References to it obtained
+  // from with_labels() dangle afterwards: only remove children nobody caches.
+  // Returns whether there was one.
+  bool remove(const std::vector<std::string>& label_values);
 
   std::string_view type() const override { return Metric::kType; }
   void write(std::string& out) const override;

@@ -564,6 +564,11 @@ def case_too_large(c):
     kubectl("delete", "endpointslices", "-n", ns, "--all")
     wait_for("Programmed=True again", lambda: (condition("meshroute", ns, "r", "Programmed")
                                                or {}).get("status") == "True")
+    # Unmeshed, the namespace's size series goes away instead of going stale.
+    size_key = f'weft_operator_proxy_config_bytes{{namespace="{ns}"}}'
+    assert size_key in op.metrics()
+    kubectl("label", "namespace", ns, "weft.io/inject-")
+    wait_for("the size series removed", lambda: size_key not in op.metrics())
 
 
 def case_rbac(c):

@@ -219,6 +219,21 @@ TEST_CASE("a child is created once and its reference is stable", "[metrics]") {
   CHECK(family.with_labels({"x"}).value() == 7);
 }
 
+TEST_CASE("a removed child is no longer exposed and starts over if used again", "[metrics]") {
+  Registry registry;
+  auto& family = registry.gauge("g", "G.", {"namespace"});
+  family.with_labels({"gone"}).set(40);
+  family.with_labels({"kept"}).set(2);
+  CHECK(family.remove({"gone"}));
+  CHECK_FALSE(family.remove({"gone"}));
+  CHECK_FALSE(family.remove({"never"}));
+  CHECK(registry.expose() ==
+        "# HELP g G.\n"
+        "# TYPE g gauge\n"
+        "g{namespace=\"kept\"} 2\n");
+  CHECK(family.with_labels({"gone"}).value() == 0);
+}
+
 TEST_CASE("concurrent updates from several threads add up exactly", "[metrics]") {
   Registry registry;
   auto& counters = registry.counter("c_total", "C.", {"k"});
