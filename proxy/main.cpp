@@ -15,6 +15,7 @@
 #include "proxy/core/worker_pool.h"
 #include "proxy/metrics.h"
 #include "proxy/settings.h"
+#include "proxy/wait_ready.h"
 
 namespace {
 
@@ -28,6 +29,18 @@ constexpr int kExitCannotListen = 4;
 int main(int argc, char** argv) {
   using namespace weft;
   using namespace weft::proxy;
+
+  if (argc >= 2 && std::string_view(argv[1]) == "wait-ready") {
+    bool help = false;
+    auto wait = parse_wait_ready_settings(std::vector<std::string>(argv + 2, argv + argc),
+                                          process_environment(), &help);
+    if (!wait.has_value()) {
+      std::fputs(wait.error().message.c_str(), help ? stdout : stderr);
+      if (!help) std::fputc('\n', stderr);
+      return help ? 0 : kExitUsage;
+    }
+    return wait_ready(wait.value());
+  }
 
   bool help = false;
   auto parsed =
@@ -60,7 +73,7 @@ int main(int argc, char** argv) {
     log.warn("no configuration document yet: passing traffic through until one appears",
              {{"path", settings.config_path}});
   }
-  auto api_watcher = ApiWatcher::create(settings, store, log);
+  auto api_watcher = ApiWatcher::create(settings, process_environment(), store, log);
   if (!api_watcher.has_value()) {
     std::fprintf(stderr, "weft-proxy: %s\n", api_watcher.error().message.c_str());
     return kExitUsage;

@@ -8,6 +8,7 @@
 
 #include "weft/constants.h"
 #include "weft/duration.h"
+#include "weft/kube/config.h"
 
 namespace weft::proxy {
 namespace {
@@ -127,9 +128,21 @@ std::vector<Flag> flags() {
          s.kube_watch = v;
          return std::nullopt;
        }},
-      {"kubeconfig", "kubeconfig for the ConfigMap watch (default: in-cluster)", "",
+      {"kube-watch-timeout", "length of one watch request, resumed when the server ends it", "290s",
        [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         s.kubeconfig = v;
+         const auto duration = parse_duration(v);
+         if (!duration.has_value()) return duration.error().message;
+         if (duration.value() < std::chrono::seconds(1)) return "must be at least 1s";
+         s.kube_watch_timeout = std::chrono::duration_cast<std::chrono::seconds>(duration.value());
+         return std::nullopt;
+       }},
+      {"service-account-dir",
+       "token, ca.crt and namespace for the ConfigMap watch (the API server is "
+       "KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT)",
+       std::string(kube::kServiceAccountDir),
+       [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         s.service_account_dir = v;
          return std::nullopt;
        }},
       {"pod-namespace", "namespace of the ConfigMap (default: the service account's)", "",
@@ -189,7 +202,8 @@ Result<HostPort> parse_host_port(std::string_view text) {
 
 std::string usage() {
   std::string text =
-      "usage: weft-proxy [--config FILE] [flags]\n\n"
+      "usage: weft-proxy [--config FILE] [flags]\n"
+      "       weft-proxy wait-ready [--admin-port PORT] [--timeout DURATION]\n\n"
       "Each flag can also be set by the environment variable shown; a flag wins.\n\n";
   for (const Flag& flag : flags()) {
     text += "  --" + flag.name + " VALUE  (" + env_name(flag.name) + ")\n      " + flag.help +

@@ -46,8 +46,12 @@ struct Settings {
   // Watch the ConfigMap through the API server (in-cluster credentials) in
   // addition to the mounted file. "auto": when KUBERNETES_SERVICE_HOST is set.
   std::string kube_watch = "auto";  // auto | on | off
-  std::string kubeconfig;           // for tests: use this kubeconfig for the watch
-  std::string pod_namespace;        // the ConfigMap's namespace; default: the token's
+  // How long one watch request lasts before the server ends it (and the
+  // proxy resumes it): the apiserver's own default range is 5 to 10 minutes.
+  std::chrono::seconds kube_watch_timeout{290};
+  // The pod's service-account token, ca.crt and namespace, for that watch.
+  std::string service_account_dir;
+  std::string pod_namespace;  // the ConfigMap's namespace; default: the token's
   LogLevel log_level = LogLevel::kInfo;
 };
 

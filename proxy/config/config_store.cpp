@@ -1,13 +1,8 @@
 #include "proxy/config/config_store.h"
 
-#include <algorithm>
 #include <chrono>
 
 namespace weft::proxy {
-
-namespace {
-constexpr std::size_t kApiHashHistory = 64;
-}
 
 std::string_view to_string(ConfigSource source) {
   return source == ConfigSource::kFile ? "file" : "api";
@@ -44,13 +39,11 @@ OfferResult ConfigStore::offer(std::string_view text, ConfigSource source, std::
   }
   const std::string hash = parsed.value().hash;
   const std::shared_ptr<const Snapshot> previous = current_.load();
-  if (previous && previous->hash() == hash) {
-    if (source == ConfigSource::kApi && api_hashes_.empty()) api_hashes_.push_back(hash);
-    return count(OfferResult::kUnchanged);
-  }
-  if (source == ConfigSource::kFile &&
-      std::find(api_hashes_.begin(), api_hashes_.end(), hash) != api_hashes_.end()) {
-    log_.info("configuration file is older than the watched ConfigMap, ignored", {{"hash", hash}});
+  if (source == ConfigSource::kApi) api_delivered_ = true;
+  if (previous && previous->hash() == hash) return count(OfferResult::kUnchanged);
+  if (source == ConfigSource::kFile && api_delivered_ &&
+      (api_connected_ || Clock::now() - api_lost_at_ < file_trust_delay_)) {
+    log_.info("configuration file ignored: the ConfigMap watch is newer", {{"hash", hash}});
     return count(OfferResult::kSuperseded);
   }
   auto snapshot = Snapshot::build(std::move(parsed.value()), std::string(text));
@@ -60,10 +53,6 @@ OfferResult ConfigStore::offer(std::string_view text, ConfigSource source, std::
     if (error != nullptr) *error = snapshot.error().message;
     return count(OfferResult::kRefused);
   }
-  if (source == ConfigSource::kApi) {
-    api_hashes_.push_back(hash);
-    if (api_hashes_.size() > kApiHashHistory) api_hashes_.pop_front();
-  }
   current_.store(std::move(snapshot.value()));
   generation_.fetch_add(1, std::memory_order_acq_rel);
   metrics_.config_last_reload_success_timestamp_seconds.get().set(
@@ -72,6 +61,12 @@ OfferResult ConfigStore::offer(std::string_view text, ConfigSource source, std::
                                        {"hash", hash},
                                        {"previous", previous ? previous->hash() : ""}});
   return count(OfferResult::kAccepted);
+}
+
+void ConfigStore::set_api_connected(bool connected) {
+  std::lock_guard lock(mutex_);
+  if (api_connected_ && !connected) api_lost_at_ = Clock::now();
+  api_connected_ = connected;
 }
 
 }  // namespace weft::proxy

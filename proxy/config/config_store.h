@@ -6,13 +6,23 @@
 // the last good one keeps serving. Before any document: no snapshot, and the
 // proxy passes traffic through unchanged.
 //
-// Which document is newer: the API watch delivers ConfigMap versions in order,
-// and the kubelet's file lags behind it (up to a minute). So a file document
-// that the watch has already delivered and since replaced is stale and
-// ignored ("superseded"); any other document offered is the newest seen.
+// Which document is newer. The API watch delivers the ConfigMap's versions in
+// order, within milliseconds; the mounted file shows some version the kubelet
+// fetched, up to about a minute late, and carries no version of its own (nor
+// does the document: the operator writes the same bytes for the same inputs).
+// A content hash cannot order them: the file may show a version the watch
+// never delivered (it changed while the watch reconnected), or an old content
+// again. So the watch is the authority while it works: once it has delivered a
+// document, file documents are ignored ("superseded") while the watch is
+// connected and for kFileTrustDelay after it lost its connection, a delay
+// longer than the kubelet's lag, after which the file can only show a version
+// at least as new as the watch's last. When the watch reconnects it delivers
+// the current version (or every change since its last), which wins again.
+// Without a watch (none configured, or it never delivered), the file is the
+// only source and each new document from it is accepted.
 
 #include <atomic>
-#include <deque>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,7 +41,13 @@ std::string_view to_string(OfferResult result);
 
 class ConfigStore {
  public:
-  ConfigStore(ProxyMetrics& metrics, Logger& log) : metrics_(metrics), log_(log) {}
+  using Clock = std::chrono::steady_clock;
+  // Longer than the kubelet's ConfigMap sync (about a minute) plus its cache.
+  static constexpr std::chrono::milliseconds kFileTrustDelay{150'000};
+
+  ConfigStore(ProxyMetrics& metrics, Logger& log,
+              std::chrono::milliseconds file_trust_delay = kFileTrustDelay)
+      : metrics_(metrics), log_(log), file_trust_delay_(file_trust_delay) {}
 
   // Null until a document was accepted. Callers keep the pointer for as long
   // as they use it (a request keeps its snapshot to the end).
@@ -42,13 +58,20 @@ class ConfigStore {
   // Thread-safe. `error`, if given, receives the reason of a refusal.
   OfferResult offer(std::string_view text, ConfigSource source, std::string* error = nullptr);
 
+  // The API watch reports its connection: true once the server accepted a
+  // watch (its events follow), false when the connection ended.
+  void set_api_connected(bool connected);
+
  private:
   ProxyMetrics& metrics_;
   Logger& log_;
   std::mutex mutex_;  // serializes offers; readers never take it
   std::atomic<std::shared_ptr<const Snapshot>> current_;
   std::atomic<std::uint64_t> generation_{0};
-  std::deque<std::string> api_hashes_;  // recent hashes the watch delivered, oldest first
+  const std::chrono::milliseconds file_trust_delay_;
+  bool api_delivered_ = false;  // the watch has delivered a document
+  bool api_connected_ = false;
+  Clock::time_point api_lost_at_{};  // when api_connected_ last became false
 };
 
 }  // namespace weft::proxy

@@ -38,6 +38,16 @@ enum class TryFailure {
 // How streaming one body ended.
 enum class PumpResult { kDone, kMalformed, kSourceFailed, kSinkFailed };
 
+// Reusable memory of one body pump: the gathered pieces of a write and the
+// chunk framing they point to. One per direction, since the request body may
+// still be streaming while the response is relayed.
+struct PumpScratch {
+  static constexpr std::size_t kMaxSlices = 16;  // body slices gathered in one write
+  std::array<std::string, kMaxSlices> chunk_size_lines;
+  std::vector<asio::const_buffer> pieces;
+  std::string last_chunk;
+};
+
 // Where one request goes, decided before its first try.
 struct Plan {
   int local_status = 0;  // answer locally with this status
@@ -72,6 +82,7 @@ class Session {
         target_(target),
         client_deadline_(client.get_executor()),
         upstream_deadline_(client.get_executor()),
+        request_pump_done_(client.get_executor()),
         destination_text_(endpoint_text(target.destination)) {}
 
   awaitable<ConnectionBytes> run();
@@ -83,6 +94,7 @@ class Session {
   awaitable<bool> handle_request();
   Plan plan(const http1::RequestHead& request);
   awaitable<bool> respond_locally(int status, std::string_view reason, bool close);
+  // A new connection to the endpoint (send_try looks in the pool first).
   awaitable<std::unique_ptr<UpstreamConnection>> connect(const tcp::endpoint& endpoint,
                                                          TryFailure& failure);
   // Reads a response head from the upstream; forwards interim (1xx) ones.
@@ -102,7 +114,17 @@ class Session {
   awaitable<PumpResult> pump_body(tcp::socket& from, ReadBuffer& in, http1::BodyDecoder& decoder,
                                   tcp::socket& to, http1::BodyKind out_kind,
                                   std::string_view prefix, std::uint64_t& bytes_in,
-                                  std::uint64_t& bytes_out);
+                                  std::uint64_t& bytes_out, PumpScratch& scratch,
+                                  const bool* stop = nullptr);
+  // The request body streams to the upstream in its own coroutine while the
+  // response is read (full duplex): an upstream may answer before it has read
+  // the whole body (413, or a 200 that ignores it), and that answer is relayed.
+  void start_request_pump(std::string_view prefix, http1::BodyKind out_kind);
+  awaitable<void> run_request_pump(std::string_view prefix, http1::BodyKind out_kind);
+  // Waits for the request pump to end; with `cancel`, ends it first (its
+  // client read and upstream write are aborted). Always awaited before the
+  // upstream connection is dropped or the session ends.
+  awaitable<void> finish_request_pump(bool cancel);
   awaitable<bool> write_client(std::string_view bytes);
   // The metric handles of (target, route); a keep-alive connection usually
   // sends every request to the same one, so the last is remembered.
@@ -137,11 +159,14 @@ class Session {
   bool request_body_done_ = true;  // the client's body was read to its end
   ConnectionBytes bytes_;
   Worker::IdleNode idle_node_;
-  static constexpr std::size_t kMaxSlices = 16;  // body slices gathered in one write
-  std::array<std::string, kMaxSlices> chunk_size_lines_;
-  std::vector<asio::const_buffer> write_pieces_;
-  std::string last_chunk_;
-  const std::string destination_text_;  // "address:port" of the destination
+  PumpScratch request_scratch_;
+  PumpScratch response_scratch_;
+  bool request_pump_running_ = false;
+  bool request_pump_stop_ = false;
+  bool request_pump_abandoned_ = false;  // it failed on the client's side
+  PumpResult request_pump_result_ = PumpResult::kDone;
+  asio::steady_timer request_pump_done_;  // cancelled when the pump ends: wakes a waiter
+  const std::string destination_text_;    // "address:port" of the destination
   RouteMetrics* cached_metrics_ = nullptr;
   std::string cached_target_;
   std::string cached_route_;
@@ -164,9 +189,12 @@ awaitable<bool> Session::respond_locally(int status, std::string_view reason, bo
 awaitable<bool> Session::read_request_head() {
   parser_.reset();
   bool waiting_first_byte = client_buffer_.empty();
-  // Bytes already here (read by protocol detection, or pipelined): the head
-  // has started, so its time limit runs.
-  if (!waiting_first_byte) client_deadline_.arm(client_, runtime_.settings.header_timeout);
+  // The head's time limit runs from its first byte (bytes already here were
+  // read by protocol detection, or pipelined). It is armed only when the head
+  // did not come whole with its first read, so the usual request costs no
+  // timer update.
+  Clock::time_point head_started = Clock::now();
+  bool head_limit_armed = false;
   while (true) {
     if (!client_buffer_.empty()) {
       const http1::ParseResult result = parser_.parse_request(client_buffer_.data(), request_);
@@ -183,6 +211,12 @@ awaitable<bool> Session::read_request_head() {
         co_await respond_locally(result.error.status, result.error.reason, true);
         co_return false;
       }
+      if (!head_limit_armed) {
+        const auto elapsed = Clock::now() - head_started;
+        client_deadline_.arm(
+            client_, std::max(Clock::duration::zero(), runtime_.settings.header_timeout - elapsed));
+        head_limit_armed = true;
+      }
     }
     const auto space = client_buffer_.prepare();
     if (space.size() == 0) co_return false;  // cannot happen: the head limit is below the buffer's
@@ -195,7 +229,8 @@ awaitable<bool> Session::read_request_head() {
       client_deadline_.arm(client_, runtime_.settings.idle_timeout);
       n = co_await client_.async_read_some(space, redirect(ec));
       worker_.mark_busy(idle_node_);
-      client_deadline_.arm(client_, runtime_.settings.header_timeout);
+      head_started = Clock::now();
+      if (!ec) client_deadline_.disarm();
       waiting_first_byte = false;
     } else {
       n = co_await client_.async_read_some(space, redirect(ec));
@@ -254,7 +289,6 @@ Plan Session::plan(const http1::RequestHead& request) {
 
 awaitable<std::unique_ptr<UpstreamConnection>> Session::connect(const tcp::endpoint& endpoint,
                                                                 TryFailure& failure) {
-  if (auto pooled = worker_.pool.take(endpoint)) co_return pooled;
   auto upstream = std::make_unique<UpstreamConnection>(client_.get_executor());
   upstream->endpoint = endpoint;
   error_code ec;
@@ -305,6 +339,8 @@ awaitable<TryFailure> Session::read_response_head(UpstreamConnection& upstream,
     }
     const auto space = upstream.buffer.prepare();
     if (space.size() == 0) co_return TryFailure::kBadResponse;
+    // The request pump failed on the client's side: no answer is awaited.
+    if (request_pump_abandoned_) co_return TryFailure::kReset;
     error_code ec;
     const std::size_t n = co_await upstream.socket.async_read_some(space, redirect(ec));
     if (ec) {
@@ -318,15 +354,20 @@ awaitable<TryFailure> Session::read_response_head(UpstreamConnection& upstream,
 awaitable<PumpResult> Session::pump_body(tcp::socket& from, ReadBuffer& in,
                                          http1::BodyDecoder& decoder, tcp::socket& to,
                                          http1::BodyKind out_kind, std::string_view prefix,
-                                         std::uint64_t& bytes_in, std::uint64_t& bytes_out) {
+                                         std::uint64_t& bytes_in, std::uint64_t& bytes_out,
+                                         PumpScratch& scratch, const bool* stop) {
+  // Checked before each operation: a cancel() reaches only the operation
+  // pending at that moment, not one whose completion is already queued.
+  const auto stopped = [stop] { return stop != nullptr && *stop; };
+  constexpr std::size_t kMaxSlices = PumpScratch::kMaxSlices;
   const bool chunked = out_kind == http1::BodyKind::kChunked;
   // Gathered pieces of one write: the prefix, then per data slice (when
   // chunked) its size line, the data and CRLF. Slices point into `in`, so the
   // batch is written before `in` is read into again.
   // (Members, so their memory is reused by every body of the connection.)
-  auto& size_lines = chunk_size_lines_;
-  auto& pieces = write_pieces_;
-  auto& last_chunk = last_chunk_;
+  auto& size_lines = scratch.chunk_size_lines;
+  auto& pieces = scratch.pieces;
+  auto& last_chunk = scratch.last_chunk;
   pieces.clear();
   if (!prefix.empty()) {
     pieces.emplace_back(prefix.data(), prefix.size());
@@ -361,11 +402,13 @@ awaitable<PumpResult> Session::pump_body(tcp::socket& from, ReadBuffer& in,
     if (!done && in.empty() && slices < kMaxSlices) {
       // Write what is batched, then read more.
       if (!pieces.empty()) {
+        if (stopped()) co_return PumpResult::kSinkFailed;
         co_await asio::async_write(to, pieces, redirect(ec));
         if (ec) co_return PumpResult::kSinkFailed;
         pieces.clear();
       }
       const auto space = in.prepare();
+      if (stopped()) co_return PumpResult::kSourceFailed;
       const std::size_t n = co_await from.async_read_some(space, redirect(ec));
       if (ec == asio::error::eof && decoder.until_close()) {
         source_ended = true;  // a body delimited by the connection's end
@@ -383,6 +426,7 @@ awaitable<PumpResult> Session::pump_body(tcp::socket& from, ReadBuffer& in,
       pieces.emplace_back(last_chunk.data(), last_chunk.size());
     }
     if (!pieces.empty()) {
+      if (stopped()) co_return PumpResult::kSinkFailed;
       co_await asio::async_write(to, pieces, redirect(ec));
       if (ec) co_return PumpResult::kSinkFailed;
       pieces.clear();
@@ -418,7 +462,9 @@ awaitable<TryFailure> Session::send_try(const tcp::endpoint& address, const Requ
                                         bool replayable, http1::ResponseHead& response,
                                         std::size_t& head_size, bool& body_started) {
   TryFailure failure = TryFailure::kNone;
-  upstream_ = co_await connect(address, failure);
+  // A pooled connection first, without a coroutine frame for connect().
+  upstream_ = worker_.pool.take(address);
+  if (!upstream_) upstream_ = co_await connect(address, failure);
   if (!upstream_) co_return failure;
   if (try_limit_) upstream_deadline_.arm(upstream_->socket, *try_limit_);
   error_code ec;
@@ -441,22 +487,61 @@ awaitable<TryFailure> Session::send_try(const tcp::endpoint& address, const Requ
     }
     prefix = {};
   }
-  std::uint64_t body_bytes = 0;
-  const PumpResult sent =
-      co_await pump_body(client_, client_buffer_, request_decoder_, upstream_->socket, facts.body,
-                         prefix, bytes_.read, body_bytes);
-  switch (sent) {
-    case PumpResult::kDone:
-      break;
+  start_request_pump(prefix, facts.body);
+  failure = co_await read_response_head(*upstream_, facts, response, head_size);
+  if (failure == TryFailure::kNone) co_return failure;  // the pump may still be sending
+  // No response: the pump's own failure explains it best.
+  co_await finish_request_pump(true);
+  switch (request_pump_result_) {
     case PumpResult::kMalformed:
       co_return TryFailure::kBadRequestBody;
     case PumpResult::kSourceFailed:
       co_return TryFailure::kClientGone;
+    case PumpResult::kDone:
     case PumpResult::kSinkFailed:
-      co_return upstream_deadline_.expired() ? TryFailure::kTimeout : TryFailure::kReset;
+      break;
   }
-  request_body_done_ = true;
-  co_return co_await read_response_head(*upstream_, facts, response, head_size);
+  if (failure == TryFailure::kReset && upstream_deadline_.expired()) co_return TryFailure::kTimeout;
+  co_return failure;
+}
+
+void Session::start_request_pump(std::string_view prefix, http1::BodyKind out_kind) {
+  request_pump_running_ = true;
+  request_pump_stop_ = false;
+  request_pump_abandoned_ = false;
+  asio::co_spawn(client_.get_executor(), run_request_pump(prefix, out_kind), asio::detached);
+}
+
+awaitable<void> Session::run_request_pump(std::string_view prefix, http1::BodyKind out_kind) {
+  std::uint64_t body_bytes = 0;
+  request_pump_result_ =
+      co_await pump_body(client_, client_buffer_, request_decoder_, upstream_->socket, out_kind,
+                         prefix, bytes_.read, body_bytes, request_scratch_, &request_pump_stop_);
+  if (request_pump_result_ == PumpResult::kDone) {
+    request_body_done_ = true;
+  } else if (request_pump_result_ != PumpResult::kSinkFailed) {
+    // The client broke off or sent a malformed body: wake the response read.
+    request_pump_abandoned_ = true;
+    error_code ignored;
+    upstream_->socket.cancel(ignored);
+  }
+  request_pump_running_ = false;
+  request_pump_done_.cancel();
+}
+
+awaitable<void> Session::finish_request_pump(bool cancel) {
+  if (!request_pump_running_) co_return;
+  if (cancel) {
+    request_pump_stop_ = true;
+    error_code ignored;
+    client_.cancel(ignored);
+    upstream_->socket.cancel(ignored);
+  }
+  while (request_pump_running_) {
+    request_pump_done_.expires_at(asio::steady_timer::time_point::max());
+    error_code ignored;
+    co_await request_pump_done_.async_wait(redirect(ignored));
+  }
 }
 
 awaitable<bool> Session::handle_request() {
@@ -638,6 +723,7 @@ awaitable<bool> Session::handle_request() {
   record(response.status);
 
   if (response.status == 101) {
+    co_await finish_request_pump(true);   // a request with a body does not upgrade
     if (!facts.upgrade) co_return false;  // an upgrade nobody asked for
     response_head_bytes_.clear();
     http1::write_response_head(response_head_bytes_, response, {}, facts.minor_version);
@@ -673,10 +759,15 @@ awaitable<bool> Session::handle_request() {
                            std::max(Clock::duration::zero(), *request_deadline - Clock::now()));
   }
   std::uint64_t upstream_bytes = 0;
-  const bool streamed = co_await pump_body(upstream_->socket, upstream_->buffer, response_decoder_,
-                                           client_, framing.body, response_head_bytes_,
-                                           upstream_bytes, bytes_.written) == PumpResult::kDone;
+  const bool streamed =
+      co_await pump_body(upstream_->socket, upstream_->buffer, response_decoder_, client_,
+                         framing.body, response_head_bytes_, upstream_bytes, bytes_.written,
+                         response_scratch_) == PumpResult::kDone;
   upstream_deadline_.disarm();
+  // An upstream that answered before reading the whole request body: the rest
+  // of the body is not waited for (the client connection closes, as its
+  // response said).
+  co_await finish_request_pump(true);
   if (streamed && upstream_keep_alive && response_decoder_.done() && request_body_done_) {
     worker_.pool.put(std::move(upstream_));
   }

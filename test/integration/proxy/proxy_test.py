@@ -19,8 +19,9 @@ import tempfile
 import threading
 import time
 
-from harness import (Backend, BannerServer, MountedConfig, Proxy, closed_by_peer, connect,
-                     document, free_port, read_response, request, service, wait_until)
+from harness import (PROXY_BINARY, Backend, BannerServer, MountedConfig, Proxy, closed_by_peer,
+                     connect, document, free_port, read_response, request, service,
+                     wait_until)
 
 TESTS = {}
 SERVICE_IP = "10.96.0.10"  # only a lookup key: the fallback destination names it
@@ -165,6 +166,91 @@ def streaming_bodies_both_ways():
     finally:
         proxy.stop()
         backend.close()
+
+
+class EarlyAnswerServer:
+    """A backend that answers each request as soon as its head arrives, without
+    reading its body, then closes (close_after) or keeps the connection open
+    and still reads nothing."""
+
+    def __init__(self, response, close_after):
+        self.response, self.close_after = response, close_after
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            conn.sendall(self.response)
+            if not self.close_after:
+                self.stopped.wait(30)
+            conn.close()
+
+    def close(self):
+        self.stopped.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+@test
+def early_answers_during_a_streamed_upload_are_relayed():
+    """Full duplex: the response is read while the request body is still being
+    sent, so an upstream that answers before reading a large upload (413 then
+    close, or 200 and reads nothing more) is relayed instead of becoming 502."""
+    cases = (
+        (True, b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 9\r\n"
+               b"Connection: close\r\n\r\ntoo large", 413, b"too large"),
+        (False, b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nignored", 200, b"ignored"),
+    )
+    size = 64 * 1024 * 1024  # far more than the socket buffers on the way hold
+    piece = b"x" * 65536
+    for (close_after, response, status_expected, body_expected), chunked in (
+            (case, chunked) for case in cases for chunked in (False, True)):
+        server = EarlyAnswerServer(response, close_after)
+        proxy = passthrough_proxy(server)
+        sock = connect(proxy.outbound)
+
+        def upload():
+            try:
+                for _ in range(size // len(piece)):
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            except OSError:
+                pass  # the proxy closed the connection once the answer was relayed
+
+        uploader = threading.Thread(target=upload, daemon=True)
+        try:
+            framing = (b"Transfer-Encoding: chunked" if chunked
+                       else b"Content-Length: %d" % size)
+            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n" % framing)
+            uploader.start()
+            status, headers, body, _ = read_response(sock)
+            assert (status, body) == (status_expected, body_expected), (status, headers, body)
+            # The rest of the body was not read: the connection ends after the answer.
+            assert headers.get("connection") == "close", headers
+            assert closed_by_peer(sock, timeout=10)
+            assert proxy.metric("response_total", status_code=str(status_expected)) == 1
+            assert proxy.metric("response_total", status_code="502") == 0
+        finally:
+            sock.close()
+            uploader.join(timeout=10)
+            assert proxy.stop() == 0
+            server.close()
 
 
 def _send(sock, data):
@@ -697,6 +783,42 @@ def graceful_shutdown_finishes_requests_in_flight():
     finally:
         proxy.stop()
         backend.close()
+
+
+@test
+def wait_ready_returns_once_the_proxy_is_ready():
+    """The classic-sidecar postStart hook: `weft-proxy wait-ready` as the
+    webhook injects it (no flags; the admin port from WEFT_PROXY_ADMIN_PORT)."""
+    port = free_port()
+    env = {**os.environ, "WEFT_PROXY_ADMIN_PORT": str(port)}
+    # Started before the proxy: it keeps polling.
+    waiting = subprocess.Popen([PROXY_BINARY, "wait-ready"], env=env, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    assert waiting.poll() is None, "wait-ready returned before the proxy was up"
+    proxy = Proxy("/nonexistent/config.json", "--admin-port", str(port))
+    try:
+        assert waiting.wait(timeout=10) == 0
+        # Ready already: at once.
+        started = time.monotonic()
+        assert subprocess.run([PROXY_BINARY, "wait-ready", "--admin-port", str(port)],
+                              timeout=10).returncode == 0
+        assert time.monotonic() - started < 2
+    finally:
+        proxy.stop()
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    # Nothing listening: exit 1 after the timeout, saying why.
+    started = time.monotonic()
+    failed = subprocess.run([PROXY_BINARY, "wait-ready", "--timeout", "1s"], env=env,
+                            capture_output=True, text=True, timeout=10)
+    assert failed.returncode == 1, failed
+    assert "did not answer 200" in failed.stderr
+    assert 0.9 < time.monotonic() - started < 5
+    # A bad flag is a usage error.
+    bad = subprocess.run([PROXY_BINARY, "wait-ready", "--timeout", "soon"],
+                         capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 2 and "--timeout" in bad.stderr, bad
 
 
 def _admin_down_or_not_ready(self):

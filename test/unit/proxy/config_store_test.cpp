@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <thread>
 
 #include "test_documents.h"
 
@@ -74,13 +75,48 @@ TEST_CASE("the same document again changes nothing", "[config_store]") {
   CHECK(f.store.generation() == 1);
 }
 
-TEST_CASE("the lagging file cannot bring back what the watch replaced", "[config_store]") {
+TEST_CASE("while the watch works, an older document from the file is ignored", "[config_store]") {
   Fixture f;
+  f.store.set_api_connected(true);
   REQUIRE(f.store.offer(version(2), ConfigSource::kApi) == OfferResult::kAccepted);
   REQUIRE(f.store.offer(version(1), ConfigSource::kApi) == OfferResult::kAccepted);
   // The kubelet now writes the first version into the file: older, ignored.
   CHECK(f.store.offer(version(2), ConfigSource::kFile) == OfferResult::kSuperseded);
+  // A version the watch never delivered (it changed while the watch
+  // reconnected) is older too: the watch delivered the newest since.
+  CHECK(f.store.offer(version(0), ConfigSource::kFile) == OfferResult::kSuperseded);
   CHECK(f.store.current()->targets()[0].endpoints.size() == 1);
-  // A document the watch never delivered is new, from whichever source.
-  CHECK(f.store.offer(version(0), ConfigSource::kFile) == OfferResult::kAccepted);
+  CHECK(f.count("file", "superseded") == 2);
+  // The watch brings back an earlier content: it is the newest.
+  CHECK(f.store.offer(version(2), ConfigSource::kApi) == OfferResult::kAccepted);
+  CHECK(f.store.current()->targets()[0].endpoints.size() == 2);
+}
+
+TEST_CASE("the file is trusted again once the watch has been down long enough", "[config_store]") {
+  weft::Registry registry;
+  ProxyMetrics metrics{registry};
+  std::ostringstream log_lines;
+  weft::Logger log{"proxy", weft::LogLevel::kInfo, weft::ostream_sink(log_lines)};
+  ConfigStore store{metrics, log, std::chrono::milliseconds(200)};
+  store.set_api_connected(true);
+  REQUIRE(store.offer(version(2), ConfigSource::kApi) == OfferResult::kAccepted);
+  store.set_api_connected(false);
+  // Lost just now: the file may still lag behind what the watch delivered.
+  CHECK(store.offer(version(1), ConfigSource::kFile) == OfferResult::kSuperseded);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Down for longer than the kubelet's lag: the file is at least as new.
+  CHECK(store.offer(version(1), ConfigSource::kFile) == OfferResult::kAccepted);
+  // Reconnected, the watch delivers the current version, which wins.
+  store.set_api_connected(true);
+  CHECK(store.offer(version(0), ConfigSource::kApi) == OfferResult::kAccepted);
+  CHECK(store.offer(version(1), ConfigSource::kFile) == OfferResult::kSuperseded);
+  CHECK(store.current()->targets()[0].endpoints.empty());
+}
+
+TEST_CASE("without a watch that delivered, every new file document is accepted", "[config_store]") {
+  Fixture f;
+  f.store.set_api_connected(true);  // connected, but the ConfigMap does not exist yet
+  CHECK(f.store.offer(version(2), ConfigSource::kFile) == OfferResult::kAccepted);
+  CHECK(f.store.offer(version(1), ConfigSource::kFile) == OfferResult::kAccepted);
+  CHECK(f.store.offer(version(2), ConfigSource::kFile) == OfferResult::kAccepted);
 }
