@@ -1,0 +1,217 @@
+# shellcheck shell=bash
+# repo, ns, k, fail and eventually come from ../lib.sh.
+# shellcheck disable=SC2154
+# Helpers of the mesh e2e tests (sourced after ../lib.sh): install Weft, deploy
+# the sample topology into the test's namespace, wait for the proxy
+# configuration, run weft-load in a pod, read a proxy's metrics.
+
+samples_k8s=$repo/samples/k8s
+load_image=weft/weft-load:0.1.0
+
+# install_weft: the CRDs and the install bundle, as a user would (server-side
+# apply is idempotent, so every test may call it), then waits for the operator
+# and the webhook, and for the webhook's caBundle.
+install_weft() {
+  k apply --server-side --force-conflicts -f "$repo/crds/" >/dev/null || fail "apply crds/"
+  # Polled: on a fresh CRD, `kubectl wait` fails at once while it has no status yet.
+  crds_established() {
+    k wait --for=condition=Established --timeout=5s crd/meshroutes.weft.io crd/meshpolicies.weft.io
+  }
+  eventually 60 "the CRDs Established" crds_established
+  k apply --server-side --force-conflicts -f "$repo/manifests/" >/dev/null || fail "apply manifests/"
+  k -n weft-system rollout status deployment/weft-operator --timeout=180s >/dev/null ||
+    fail "weft-operator not rolled out"
+  k -n weft-system rollout status deployment/weft-webhook --timeout=180s >/dev/null ||
+    fail "weft-webhook not rolled out"
+  ca_bundle_set() {
+    [[ -n $(k get mutatingwebhookconfigurations -o jsonpath='{.items[*].webhooks[*].clientConfig.caBundle}') ]]
+  }
+  eventually 60 "the webhook's caBundle" ca_bundle_set
+}
+
+# mesh_namespace PREFIX: test_namespace, labelled for injection.
+mesh_namespace() {
+  test_namespace "$1"
+  k label namespace "$ns" weft.io/inject=enabled >/dev/null
+}
+
+# deploy_samples FILE [SED-EXPRESSION]: one file of samples/k8s/ into $ns, edited
+# by the optional sed expression (e.g. to drop a failure rate).
+deploy_samples() {
+  local file=$samples_k8s/$1 edit=${2:-}
+  sed -e "s/namespace: weft-demo/namespace: $ns/" ${edit:+-e "$edit"} "$file" |
+    k apply -f - >/dev/null || fail "apply $file"
+}
+
+# wait_rolled_out DEPLOYMENT...: every pod Ready, and injected with weft-proxy.
+wait_rolled_out() {
+  local deployment
+  for deployment in "$@"; do
+    k -n "$ns" rollout status "deployment/$deployment" --timeout=180s >/dev/null ||
+      fail "deployment $deployment not rolled out: $(k -n "$ns" get pods -o wide 2>&1)"
+  done
+  local uninjected
+  uninjected=$(k -n "$ns" get pods -o json | jq -r '.items[]
+    | select([(.spec.initContainers // [])[].name, .spec.containers[].name] | index("weft-proxy") | not)
+    | .metadata.name')
+  [[ -z $uninjected ]] || fail "pods without weft-proxy: $uninjected"
+}
+
+# config_has JQ-FILTER: the namespace's proxy document satisfies the filter
+# (given the document as input).
+config_has() {
+  k -n "$ns" get configmap weft-proxy-config -o json 2>/dev/null |
+    jq -e ".data[\"config.json\"] | fromjson | $1" >/dev/null
+}
+
+# endpoints_filter SERVICE COUNT: a jq filter "SERVICE:8080 has COUNT ready endpoints".
+endpoints_filter() {
+  echo "[.outbound.services[] | select(.name == \"$1\") | .ports[] | select(.port == 8080)
+    | .endpoints | length] == [$2]"
+}
+
+# run_load NAME ARGS...: weft-load in a pod of $ns (meshed: its requests leave
+# through its own proxy) until it completes; prints its JSON summary.
+run_load() {
+  run_load_in "$ns" "$@"
+}
+
+# run_load_in NAMESPACE NAME ARGS...: the same in another namespace.
+run_load_in() {
+  local namespace=$1 name=$2
+  shift 2
+  k -n "$namespace" run "$name" --image "$load_image" --image-pull-policy IfNotPresent \
+    --restart Never -- --json --log-level warn "$@" >/dev/null || fail "start $name"
+  k -n "$namespace" wait --for=jsonpath='{.status.phase}'=Succeeded "pod/$name" --timeout=300s \
+    >/dev/null || fail "$name did not complete: $(k -n "$namespace" get pod "$name" -o wide 2>&1)"
+  # stdout and stderr are merged in the log; the summary is the object with "requests".
+  k -n "$namespace" logs "pod/$name" -c "$name" |
+    jq -s 'map(select(type == "object" and has("requests"))) | last'
+}
+
+# proxy_metrics POD: the Prometheus text of the pod's proxy (admin port 4191),
+# through the apiserver's pod proxy.
+proxy_metrics() {
+  pod_metrics "$1" 4191
+}
+
+# pod_metrics POD PORT: /metrics of a pod of $ns on PORT.
+pod_metrics() {
+  k get --raw "/api/v1/namespaces/$ns/pods/$1:$2/proxy/metrics"
+}
+
+# metric_sum METRIC LABEL-SUBSTRING... < TEXT: the sum of the series of METRIC
+# whose labels contain every substring.
+metric_sum() {
+  local metric=$1
+  shift
+  awk -v metric="$metric" -v wanted="$(printf '%s\n' "$@")" '
+    BEGIN { n = split(wanted, need, "\n") }
+    index($0, metric "{") == 1 {
+      ok = 1
+      for (i = 1; i <= n; i++) if (need[i] != "" && index($0, need[i]) == 0) ok = 0
+      if (ok) sum += $NF
+    }
+    END { printf "%d\n", sum }'
+}
+
+# pod_of DEPLOYMENT: the name of its (only) pod.
+pod_of() {
+  k -n "$ns" get pods -l "app=$1${2:+,version=$2}" -o jsonpath='{.items[0].metadata.name}'
+}
+
+# apply_route NAME RULES-YAML: a MeshRoute on backend:8080 with the given rules
+# (indented as items of spec.rules).
+apply_route() {
+  k apply -f - >/dev/null <<EOF || fail "apply MeshRoute $1"
+apiVersion: weft.io/v1alpha1
+kind: MeshRoute
+metadata:
+  name: $1
+  namespace: $ns
+spec:
+  parentRefs:
+    - name: backend
+      port: 8080
+  rules:
+$2
+EOF
+}
+
+# percentile P < NUMBERS: nearest-rank percentile of one number a line.
+percentile() {
+  sort -n | awk -v p="$1" '{ v[NR] = $1 } END {
+    r = int(p / 100 * NR); if (r < p / 100 * NR) r++; if (r < 1) r = 1; print v[r] }'
+}
+
+# start_steady_load ARGS...: a weft-load pod "steady" in $ns sending until it is
+# deleted, with its counters on /metrics (port 9090); waits for its first answers.
+start_steady_load() {
+  k -n "$ns" run steady --image "$load_image" --image-pull-policy IfNotPresent --restart Never \
+    -- --duration 0 --metrics-port 9090 --log-level warn "$@" >/dev/null || fail "start steady"
+  k -n "$ns" wait --for=condition=Ready pod/steady --timeout=120s >/dev/null ||
+    fail "steady not Ready"
+  steady_answered() { (($(steady_outcomes 200) > 0)); }
+  eventually 30 "the steady load's first answers" steady_answered
+}
+
+# steady_outcomes 200|failed: the steady load's requests answered 200, or all
+# others (other statuses, timeouts, connection failures).
+steady_outcomes() {
+  pod_metrics steady 9090 | awk -v want="$1" '
+    index($0, "weft_load_requests_total{") == 1 {
+      ok = index($0, "outcome=\"200\"") > 0
+      if ((want == "200") == ok) sum += $NF
+    }
+    END { printf "%d\n", sum }'
+}
+
+# watch_route_weights ROUTE FILE: in the background, appends "<ms> <weight>" to
+# FILE for each change of the MeshRoute that a watch sees (the first backend's
+# weight); stops after 5 minutes or when $route_watch_pid is killed.
+watch_route_weights() {
+  local file=$2
+  k -n "$ns" get meshroute "$1" --watch-only --request-timeout=300s \
+    -o jsonpath='{.spec.rules[0].backendRefs[0].weight}{"\n"}' \
+    > >(while read -r weight; do echo "$((${EPOCHREALTIME/./} / 1000)) $weight"; done >>"$file") &
+  route_watch_pid=$!
+}
+
+# log_times_ms JQ-FILTER < JSON-LINES: the "ts" (ms since the epoch) of each log
+# line of a Weft program that the filter selects.
+log_times_ms() {
+  jq -Rr "fromjson? | select($1) | .ts" | while read -r ts; do date -d "$ts" +%s%3N; done
+}
+
+# propagation_breakdown STORED-FILE START-MS:WEIGHT...: for each change (started
+# at START-MS, setting backend-v1's weight to WEIGHT), the ms until the apiserver
+# stored it (STORED-FILE, from watch_route_weights), until the operator wrote the
+# namespace's ConfigMap and until the steady client's proxy accepted a document
+# from its watch (from their logs). Then p50 and p99 of stored -> accepted.
+propagation_breakdown() {
+  local stored_file=$1 written accepted
+  shift
+  written=$(k -n weft-system logs -l app.kubernetes.io/name=weft-operator --tail=-1 |
+    log_times_ms ".msg == \"proxy configuration written\" and .namespace == \"$ns\"")
+  accepted=$(k -n "$ns" logs steady -c weft-proxy |
+    log_times_ms '.msg == "configuration accepted" and .source == "api"')
+  first_after() { # first_after MS [WEIGHT] < "MS [WEIGHT]" LINES: the first at or after MS
+    awk -v t="$1" -v w="${2:-}" '$1 >= t && (w == "" || $2 == w) { print $1; found = 1; exit }
+      END { if (!found) print "" }'
+  }
+  local change=0 start weight stored_at written_at accepted_at mesh_times=()
+  echo "change: ms after kubectl apply started until route stored / ConfigMap written / client proxy accepted"
+  for start in "$@"; do
+    change=$((change + 1))
+    weight=${start#*:} start=${start%:*}
+    stored_at=$(first_after "$start" "$weight" <"$stored_file")
+    written_at=$(first_after "${stored_at:-$start}" <<<"$written")
+    accepted_at=$(first_after "${written_at:-$start}" <<<"$accepted")
+    offset() { if [[ -n $1 ]]; then echo $(($1 - start)); else echo "?"; fi; }
+    echo "  $change: $(offset "$stored_at") / $(offset "$written_at") / $(offset "$accepted_at")"
+    if [[ -n $stored_at && -n $accepted_at ]]; then mesh_times+=($((accepted_at - stored_at))); fi
+  done
+  ((${#mesh_times[@]} > 0)) || fail "no change could be followed in the logs"
+  echo "route stored -> client proxy accepted: p50 $(printf '%s\n' "${mesh_times[@]}" | percentile 50) ms," \
+    "p99 $(printf '%s\n' "${mesh_times[@]}" | percentile 99) ms over ${#mesh_times[@]} changes"
+}

@@ -1,0 +1,443 @@
+#!/usr/bin/env bash
+# End-to-end tests of the mesh with the sample applications, one per
+# invocation: mesh_test.sh NAME. Each test installs Weft if needed (idempotent),
+# deploys the sample topology into a namespace of its own and deletes it at exit.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$here/../lib.sh"
+# shellcheck source=SCRIPTDIR/mesh_lib.sh
+source "$here/mesh_lib.sh"
+skip_unless_root
+
+# web -> api -> backend: N requests to web pass web's outbound proxy, api's
+# inbound and outbound proxies and backend's inbound proxy; each counter grows
+# by at least N. (Inbound counters also see the kubelet's probes, which only add.)
+check_through_both_proxies() {
+  mesh_namespace mesh-path
+  install_weft
+  deploy_samples 01-services.yaml  # first: the pods find them in their environment
+  deploy_samples web.yaml
+  deploy_samples api.yaml
+  # Only backend-v1, healthy: every request is a success.
+  deploy_samples backend.yaml
+  k -n "$ns" scale deployment/backend-v2 --replicas 0 >/dev/null
+  wait_rolled_out web api backend-v1
+  eventually 60 "api and backend endpoints in the proxy config" \
+    config_has "($(endpoints_filter api 1)) and ($(endpoints_filter backend 1))"
+
+  local web api backend
+  web=$(pod_of web) api=$(pod_of api) backend=$(pod_of backend v1)
+  local -A before
+  before[web_out]=$(proxy_metrics "$web" | metric_sum request_total 'direction="outbound"' 'target_service="api')
+  before[api_in]=$(proxy_metrics "$api" | metric_sum request_total 'direction="inbound"')
+  before[api_out]=$(proxy_metrics "$api" | metric_sum request_total 'direction="outbound"' 'target_service="backend')
+  before[backend_in]=$(proxy_metrics "$backend" | metric_sum request_total 'direction="inbound"')
+
+  local n=200 summary
+  summary=$(run_load load --requests "$n" --rate 100 --concurrency 4 --version-of backend \
+    http://web:8080/)
+  echo "load: $(jq -c '{requests, statuses, versions}' <<<"$summary")"
+  [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq $n ]] ||
+    fail "not every request answered 200: $summary"
+  [[ $(jq -r '.versions.v1 // 0' <<<"$summary") -eq $n ]] ||
+    fail "backend v1 did not answer every request: $summary"
+
+  local -A after
+  after[web_out]=$(proxy_metrics "$web" | metric_sum request_total 'direction="outbound"' 'target_service="api')
+  after[api_in]=$(proxy_metrics "$api" | metric_sum request_total 'direction="inbound"')
+  after[api_out]=$(proxy_metrics "$api" | metric_sum request_total 'direction="outbound"' 'target_service="backend')
+  after[backend_in]=$(proxy_metrics "$backend" | metric_sum request_total 'direction="inbound"')
+  local counter
+  for counter in web_out api_in api_out backend_in; do
+    local grown=$((after[$counter] - before[$counter]))
+    echo "$counter: +$grown"
+    ((grown >= n)) || fail "$counter grew by $grown, expected at least $n"
+  done
+}
+
+# A MeshRoute splitting backend 90/10 between backend-v1 and backend-v2 is
+# observed within ±5 points over 2,000 requests (binomial standard deviation
+# 0.67 points: the bound is 7 sigma).
+check_split_90_10() {
+  mesh_namespace mesh-split
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml 's/ *- --failure-rate=0.2$//'
+  wait_rolled_out backend-v1 backend-v2
+  sed "s/namespace: weft-demo/namespace: $ns/" "$samples_k8s/routes/backend-split.yaml" |
+    k apply -f - >/dev/null || fail "apply the split route"
+  eventually 60 "the split in the proxy config" config_has "
+    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend\") | .backends[] | \"\(.service)=\(.weight)\"] | sort
+      == [\"backend-v1=90\", \"backend-v2=10\"])
+    and ($(endpoints_filter backend-v1 1)) and ($(endpoints_filter backend-v2 1))"
+
+  local summary v2_share
+  summary=$(run_load load --requests 2000 --rate 200 --concurrency 8 http://backend:8080/)
+  echo "load: $(jq -c '{requests, statuses, versions}' <<<"$summary")"
+  [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 2000 ]] ||
+    fail "not every request answered 200: $summary"
+  v2_share=$(jq -r '(.versions.v2 // 0) * 100 / 2000' <<<"$summary")
+  echo "backend-v2 share: $v2_share %"
+  jq -e '(.versions.v2 // 0) >= 100 and (.versions.v2 // 0) <= 300
+    and ((.versions.v1 // 0) + (.versions.v2 // 0)) == 2000' <<<"$summary" >/dev/null ||
+    fail "v2 got $v2_share % of the requests, expected 10 ± 5"
+}
+
+# Retries (up to 4, on 500) lift a backend failing 20 % of requests to
+# >= 99.5 % success: all five tries fail with probability 0.032 %, so over
+# 2,000 requests 0.64 failures are expected and 10 are allowed (even at twice
+# that failure rate, P(X > 10) < 1e-6). The budget (50 %) is not exhausted:
+# retries add about 25 %.
+check_retries_lift_success() {
+  mesh_namespace mesh-retry
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml  # backend-v2 fails 20 %
+  wait_rolled_out backend-v1 backend-v2
+  apply_route backend-retries '    - backendRefs:
+        - name: backend-v2
+          port: 8080
+      retry:
+        attempts: 4
+        codes: [500]
+        conditions: [ConnectFailure]
+        backoff: 5ms
+        budget:
+          percent: 50
+          minRetriesPerSecond: 10
+          interval: 10s'
+  eventually 60 "the retry route in the proxy config" config_has "
+    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend-retries\") | .retry.attempts] == [4])
+    and ($(endpoints_filter backend-v2 1))"
+
+  # Without retries, the same backend directly: about 20 % fail (a sanity check
+  # that the failures are there to be retried).
+  local direct retried
+  direct=$(run_load direct --requests 500 --rate 200 --concurrency 8 http://backend-v2:8080/)
+  echo "direct: $(jq -c '{requests, statuses, success_rate}' <<<"$direct")"
+  jq -e '.success_rate < 0.9' <<<"$direct" >/dev/null || fail "backend-v2 does not fail: $direct"
+
+  # Every try reaches backend-v2's inbound proxy: its counter grows by the
+  # requests plus the retries (plus a few kubelet probes).
+  local backend_v2 before after retries
+  backend_v2=$(pod_of backend v2)
+  before=$(proxy_metrics "$backend_v2" | metric_sum request_total 'direction="inbound"')
+  retried=$(run_load retried --requests 2000 --rate 200 --concurrency 8 http://backend:8080/)
+  echo "through the retry route: $(jq -c '{requests, statuses, success_rate}' <<<"$retried")"
+  jq -e '.requests == 2000 and .success_rate >= 0.995' <<<"$retried" >/dev/null ||
+    fail "success rate below 99.5 % with retries: $retried"
+  after=$(proxy_metrics "$backend_v2" | metric_sum request_total 'direction="inbound"')
+  retries=$((after - before - 2000))
+  echo "retries: $retries ($((retries * 100 / 2000)) % of the requests; budget 50 %)"
+  # About 25 % expected; at least 15 % shows the retries happened, at most 50 %
+  # is the budget.
+  ((retries >= 300)) || fail "only $retries tries beyond the 2000 requests"
+  ((retries <= 1000)) || fail "$retries retries exceed the 50 % budget"
+}
+
+# A route timeout of 300ms in front of a backend that takes 2s: the caller's
+# proxy answers 504, well before the backend would (the backend answers the
+# same request directly, without the route, after 2s).
+check_timeout_504() {
+  mesh_namespace mesh-timeout
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml 's/--latency=10ms±5ms/--latency=2s/; s/ *- --failure-rate=0.2$//'
+  wait_rolled_out backend-v1 backend-v2
+  apply_route backend-timeout '    - timeouts:
+        request: 300ms'
+  eventually 60 "the timeout in the proxy config" config_has "
+    [.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend-timeout\") | .timeouts.requestMs] == [300]"
+
+  local direct timed_out
+  direct=$(run_load direct --requests 4 --rate 0 --concurrency 4 --timeout 10s http://backend-v1:8080/)
+  echo "without the route: $(jq -c '{statuses, latency_ms}' <<<"$direct")"
+  jq -e '.statuses == {"200": 4} and .latency_ms.p50 >= 1900' <<<"$direct" >/dev/null ||
+    fail "backend-v1 should answer 200 after 2s: $direct"
+
+  timed_out=$(run_load timed-out --requests 40 --rate 20 --concurrency 8 --timeout 10s \
+    http://backend:8080/)
+  echo "with the route: $(jq -c '{statuses, latency_ms}' <<<"$timed_out")"
+  jq -e '.statuses == {"504": 40}' <<<"$timed_out" >/dev/null || fail "expected 40 x 504: $timed_out"
+  # In time: not before the 300ms, and far sooner than the backend's 2s.
+  jq -e '.latency_ms.p50 >= 290 and .latency_ms.max < 1500' <<<"$timed_out" >/dev/null ||
+    fail "504s not in time: $timed_out"
+}
+
+# A pod of a namespace without the label is not injected, and still calls a
+# meshed Service (by its ClusterIP: Service variables cover one namespace only);
+# the meshed backend's inbound proxy counts those requests.
+check_unmeshed_client() {
+  mesh_namespace mesh-callee
+  plain=mesh-plain-$$
+  k create namespace "$plain" >/dev/null
+  trap 'k delete namespace "$ns" "$plain" --wait=false >/dev/null 2>&1 || true' EXIT
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml 's/ *- --failure-rate=0.2$//'
+  wait_rolled_out backend-v1
+
+  local backend cluster_ip before after summary injected
+  backend=$(pod_of backend v1)
+  cluster_ip=$(k -n "$ns" get service backend-v1 -o jsonpath='{.spec.clusterIP}')
+  before=$(proxy_metrics "$backend" | metric_sum request_total 'direction="inbound"')
+  summary=$(run_load_in "$plain" plain --requests 100 --rate 50 --concurrency 4 \
+    "http://$cluster_ip:8080/")
+  echo "from $plain: $(jq -c '{requests, statuses, versions}' <<<"$summary")"
+  injected=$(k -n "$plain" get pod plain -o json |
+    jq '[.spec.initContainers[]?, .spec.containers[]] | map(.name) | index("weft-proxy")')
+  [[ $injected == null ]] || fail "the pod of the unlabelled namespace was injected"
+  jq -e '.statuses == {"200": 100} and .versions == {"v1": 100}' <<<"$summary" >/dev/null ||
+    fail "unmeshed calls failed: $summary"
+  after=$(proxy_metrics "$backend" | metric_sum request_total 'direction="inbound"')
+  ((after - before >= 100)) || fail "backend's inbound proxy counted $((after - before)), expected 100"
+}
+
+# Propagation: the time from `kubectl apply` of a changed MeshRoute until a
+# meshed client's requests follow it, over 20 changes that move all traffic
+# between backend-v1 and backend-v2. A steady weft-load pod (200/s) counts the
+# answering versions in its /metrics, read through the apiserver about every
+# 50ms, so a figure includes up to one poll. Prints p50 and p99; fails only
+# beyond a generous 15s (the target, p99 <= 1s, is a measurement, not a test).
+# Then where each change's time went: when the apiserver stored the route (as a
+# watch sees it), when the operator wrote the ConfigMap and when the client's
+# proxy accepted it (their logs), and p50/p99 of the mesh's own part (route
+# stored -> client proxy accepted).
+check_propagation() {
+  mesh_namespace mesh-propagation
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml 's/ *- --failure-rate=0.2$//'
+  wait_rolled_out backend-v1 backend-v2
+  route_to() { # route_to 1|2: all of backend's traffic to that version
+    local v1_weight=$(($1 == 1 ? 100 : 0))
+    apply_route backend-propagation "    - backendRefs:
+        - name: backend-v1
+          port: 8080
+          weight: $v1_weight
+        - name: backend-v2
+          port: 8080
+          weight: $((100 - v1_weight))"
+  }
+  route_to 1
+  eventually 60 "the route and both backends in the proxy config" config_has "
+    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend-propagation\")] | length == 1)
+    and ($(endpoints_filter backend-v1 1)) and ($(endpoints_filter backend-v2 1))"
+
+  start_steady_load --rate 200 --concurrency 8 http://backend:8080/
+  version_count() {
+    pod_metrics steady 9090 | metric_sum weft_load_responses_by_version_total "version=\"v$1\""
+  }
+  local stored_log
+  stored_log=$(mktemp)
+  watch_route_weights backend-propagation "$stored_log"
+
+  local change target before start_ms now_ms times=() starts=()
+  for change in $(seq 1 20); do
+    target=$((change % 2 == 1 ? 2 : 1))
+    before=$(version_count "$target")
+    start_ms=$(date +%s%3N)
+    starts+=("$start_ms:$((target == 1 ? 100 : 0))")
+    route_to "$target"
+    while (($(version_count "$target") <= before)); do
+      now_ms=$(date +%s%3N)
+      ((now_ms - start_ms < 15000)) || fail "change $change: no request reached v$target within 15s"
+      sleep 0.05
+    done
+    now_ms=$(date +%s%3N)
+    times+=($((now_ms - start_ms)))
+  done
+  kill "$route_watch_pid" 2>/dev/null || true
+  echo "propagation ms over 20 changes: ${times[*]}"
+  echo "propagation p50 $(printf '%s\n' "${times[@]}" | percentile 50) ms," \
+    "p99 $(printf '%s\n' "${times[@]}" | percentile 99) ms"
+  propagation_breakdown "$stored_log" "${starts[@]}"
+  rm -f "$stored_log"
+}
+
+# Rolling restart of a 2-replica backend under steady load (100/s): no request
+# fails. The pods leave gracefully (preStop, then the app drains) and the route
+# retries connection failures and 502/503 on another endpoint.
+check_rolling_restart() {
+  mesh_namespace mesh-restart
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml 's/^  replicas: 1$/  replicas: 2/; s/ *- --failure-rate=0.2$//'
+  k -n "$ns" scale deployment/backend-v2 --replicas 0 >/dev/null
+  wait_rolled_out backend-v1
+  apply_route backend-restart '    - backendRefs:
+        - name: backend-v1
+          port: 8080
+      retry:
+        attempts: 3
+        codes: [502, 503]
+        conditions: [ConnectFailure, Reset]'
+  eventually 60 "the route and 2 endpoints in the proxy config" config_has "
+    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend-restart\")] | length == 1)
+    and ($(endpoints_filter backend-v1 2))"
+  start_steady_load --rate 100 --concurrency 8 --timeout 5s http://backend:8080/
+
+  local old_pods answered_before
+  old_pods=$(k -n "$ns" get pods -l app=backend,version=v1 -o jsonpath='{.items[*].metadata.name}')
+  answered_before=$(steady_outcomes 200)
+  k -n "$ns" rollout restart deployment/backend-v1 >/dev/null
+  k -n "$ns" rollout status deployment/backend-v1 --timeout=180s >/dev/null ||
+    fail "the restart did not complete"
+  old_pods_gone() {
+    local pod
+    for pod in $old_pods; do
+      if k -n "$ns" get pod "$pod" >/dev/null 2>&1; then return 1; fi
+    done
+  }
+  eventually 90 "the old backend pods to exit" old_pods_gone
+  sleep 2  # requests sent to the last old pod have finished
+  local answered failed
+  answered=$(($(steady_outcomes 200) - answered_before))
+  failed=$(steady_outcomes failed)
+  echo "during the restart: $answered answered 200, $failed failed"
+  ((failed == 0)) || fail "$failed requests failed: $(pod_metrics steady 9090 | grep '^weft_load_requests_total')"
+  ((answered >= 500)) || fail "only $answered requests answered during the restart"
+}
+
+# The operator and the webhook stopped (scaled to 0) during steady traffic: the
+# proxies keep routing by their last configuration, and no request fails. The
+# control plane is restored (manifests/ applied again) at the end, even on failure.
+check_control_plane_down() {
+  mesh_namespace mesh-cp-down
+  install_weft
+  trap 'install_weft >/dev/null 2>&1 || true; k delete namespace "$ns" --wait=false >/dev/null 2>&1 || true' EXIT
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml 's/ *- --failure-rate=0.2$//'
+  wait_rolled_out backend-v1 backend-v2
+  apply_route backend '    - backendRefs:
+        - name: backend-v1
+          port: 8080
+          weight: 50
+        - name: backend-v2
+          port: 8080
+          weight: 50'
+  eventually 60 "the route in the proxy config" config_has "
+    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend\")] | length == 1)
+    and ($(endpoints_filter backend-v1 1)) and ($(endpoints_filter backend-v2 1))"
+  start_steady_load --rate 100 --concurrency 8 --timeout 5s --version-of backend \
+    http://backend:8080/
+
+  k -n weft-system scale deployment/weft-operator deployment/weft-webhook --replicas 0 >/dev/null
+  control_plane_gone() {
+    [[ -z $(k -n weft-system get pods -l 'app.kubernetes.io/name in (weft-operator,weft-webhook)' -o name) ]]
+  }
+  eventually 90 "the operator and webhook pods to exit" control_plane_gone
+  local answered_before answered failed
+  answered_before=$(steady_outcomes 200)
+  sleep 10
+  answered=$(($(steady_outcomes 200) - answered_before))
+  failed=$(steady_outcomes failed)
+  echo "10s without a control plane: $answered answered 200, $failed failed"
+  ((failed == 0)) || fail "$failed requests failed"
+  ((answered >= 500)) || fail "only $answered requests answered in 10s at 100/s"
+  pod_metrics steady 9090 | grep -q 'weft_load_responses_by_version_total{version="v2"}' ||
+    fail "the split stopped reaching backend-v2"
+  install_weft
+}
+
+# A deleted backend pod (of two) gets no new requests once its endpoint is gone
+# from the proxy configuration, and no request fails meanwhile (retries on): the
+# steady load counts the pods that answered (weft_load_responses_by_pod_total).
+check_deleted_pod() {
+  mesh_namespace mesh-delete
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml 's/^  replicas: 1$/  replicas: 2/; s/ *- --failure-rate=0.2$//'
+  k -n "$ns" scale deployment/backend-v2 --replicas 0 >/dev/null
+  wait_rolled_out backend-v1
+  apply_route backend-delete '    - backendRefs:
+        - name: backend-v1
+          port: 8080
+      retry:
+        attempts: 3
+        codes: [502, 503]
+        conditions: [ConnectFailure, Reset]'
+  eventually 60 "the route and 2 endpoints in the proxy config" config_has "
+    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend-delete\")] | length == 1)
+    and ($(endpoints_filter backend-v1 2))"
+  start_steady_load --rate 100 --concurrency 8 --timeout 5s --version-of backend \
+    http://backend:8080/
+
+  local victim victim_ip
+  victim=$(pod_of backend v1)
+  victim_ip=$(k -n "$ns" get pod "$victim" -o jsonpath='{.status.podIP}')
+  answered_by_victim() {
+    pod_metrics steady 9090 | metric_sum weft_load_responses_by_pod_total "pod=\"$victim\""
+  }
+  victim_answering() { (($(answered_by_victim) > 0)); }
+  eventually 30 "requests reaching $victim" victim_answering
+
+  k -n "$ns" delete pod "$victim" --wait=false >/dev/null
+  eventually 30 "$victim's endpoint to leave the proxy config" config_has "
+    [.outbound.services[] | select(.name == \"backend-v1\") | .ports[].endpoints[].address]
+      | index(\"$victim_ip\") | not"
+  # The ConfigMap is written; the proxies take it from their watch within a
+  # second (see the propagation test); requests already in flight then finish.
+  sleep 2
+  local settled later failed
+  settled=$(answered_by_victim)
+  sleep 5  # still within the pod's preStop: it would answer if asked
+  later=$(answered_by_victim)
+  failed=$(steady_outcomes failed)
+  echo "$victim answered $settled before its endpoint left, $((later - settled)) after; $failed failed"
+  ((later == settled)) || fail "$victim got $((later - settled)) requests after its endpoint was gone"
+  ((failed == 0)) || fail "$failed requests failed"
+}
+
+# samples/golden_metrics.py against real proxies: under a steady 50/s load on
+# web, its outbound table shows web, api and backend at about 50 requests/s,
+# all successful, with latencies that include the injected ones (api 5ms±2ms
+# plus backend 10ms±5ms behind api).
+check_golden_metrics() {
+  mesh_namespace mesh-golden
+  install_weft
+  deploy_samples 01-services.yaml
+  deploy_samples web.yaml
+  deploy_samples api.yaml
+  deploy_samples backend.yaml 's/ *- --failure-rate=0.2$//'
+  k -n "$ns" scale deployment/backend-v2 --replicas 0 >/dev/null
+  wait_rolled_out web api backend-v1
+  eventually 60 "api and backend endpoints in the proxy config" \
+    config_has "($(endpoints_filter api 1)) and ($(endpoints_filter backend 1))"
+  start_steady_load --rate 50 --concurrency 4 http://web:8080/
+
+  local rows
+  python3 "$repo/samples/golden_metrics.py" --namespace "$ns" --interval 5 --direction outbound
+  rows=$(python3 "$repo/samples/golden_metrics.py" --namespace "$ns" --interval 5 \
+    --direction outbound --json) || fail "golden_metrics.py failed"
+  local service
+  for service in web:8080 api:8080 backend:8080; do
+    jq -e --arg s "$service" 'map(select(.service == $s)) | length == 1 and
+      (.[0].rps >= 30 and .[0].rps <= 70) and .[0].success_rate == 1' <<<"$rows" >/dev/null ||
+      fail "row $service: expected ~50 requests/s, all successful: $rows"
+  done
+  jq -e 'map(select(.service == "api:8080"))[0].p50_ms >= 8' <<<"$rows" >/dev/null ||
+    fail "api's p50 should include api's and backend's latency (>= 8ms): $rows"
+  jq -e 'map(select(.service == "backend:8080"))[0].p50_ms >= 4' <<<"$rows" >/dev/null ||
+    fail "backend's p50 should include its 10ms±5ms: $rows"
+}
+
+case "${1:-}" in
+  through_both_proxies | split_90_10 | retries_lift_success | timeout_504 | unmeshed_client | \
+    propagation | rolling_restart | deleted_pod | golden_metrics | control_plane_down)
+    "check_$1"
+    ;;
+  *)
+    echo "usage: mesh_test.sh NAME (a check_NAME function of this file)" >&2
+    exit 2
+    ;;
+esac
+echo "PASS $1"

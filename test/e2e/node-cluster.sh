@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The node-cluster fixture: `up` starts a one-node cluster in $WEFT_CLUSTER_DIR with
+# the images of $WEFT_E2E_IMAGES_DIR and imports the e2e test image; `down` stops it.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$here/lib.sh"
+skip_unless_root
+
+case "${1:-}" in
+  up)
+    "$cluster" up --node --images "${WEFT_E2E_IMAGES_DIR:-$repo/build/images}"
+    work=${WEFT_E2E_WORK_DIR:-$WEFT_CLUSTER_DIR.work}
+    mkdir -p "$work"
+    "$repo/scripts/install-deps"
+    python3 "$repo/images/build_image.py" "$here/node/busybox.json" --build-dir "$work" \
+      --out "$work/e2e-busybox.oci.tar" >/dev/null
+    "$cluster" import-image "$work/e2e-busybox.oci.tar" "$E2E_IMAGE"
+    ;;
+  down)
+    "$cluster" down
+    rm -rf "${WEFT_E2E_WORK_DIR:-$WEFT_CLUSTER_DIR.work}"
+    ;;
+  *)
+    echo "usage: node-cluster.sh up|down" >&2
+    exit 2
+    ;;
+esac
