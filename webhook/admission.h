@@ -3,12 +3,17 @@
 // The edge of the webhook: an AdmissionReview (admission.k8s.io/v1) body parsed
 // into a plain struct, and the response written back. Everything inside works on
 // these structs only.
+//
+// The body is read in one pass that keeps only the fields below and the parts of
+// the pod the webhook needs (pod.h); no DOM is built. It accepts and refuses
+// exactly what a DOM parse with nlohmann::json did (the unit tests and the fuzzer
+// compare the two on every review they have).
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "webhook/pod.h"
 #include "weft/result.h"
 
 namespace weft::webhook {
@@ -23,7 +28,7 @@ struct AdmissionRequest {
   std::string namespace_name;
   std::string name;  // may be empty (generateName)
   bool dry_run = false;
-  nlohmann::json object;  // request.object; null when absent
+  PodObject object;  // request.object
 };
 
 // Bodies deeper than this are refused before anything walks them (a pod is ~10).
@@ -36,7 +41,7 @@ Result<AdmissionRequest> parse_admission_review(std::string_view body);
 // What the webhook decided for one request.
 struct AdmissionOutcome {
   bool allowed = true;
-  nlohmann::json patch;  // a JSON Patch array, or null for none
+  std::string patch;  // a JSON Patch array as JSON text, or empty for none
   std::vector<std::string> warnings;
   int denial_code = 0;  // HTTP-style status code of a denial (400, 403...)
   std::string denial_message;

@@ -13,7 +13,7 @@ Result<Decision> decide(const PodView& pod, std::string_view namespace_name, Sco
   if (is_system_namespace(namespace_name)) {
     return Decision{false, "namespace " + std::string(namespace_name) + " is never injected"};
   }
-  const auto annotation = pod.annotations.find(std::string(kInjectAnnotation));
+  const auto annotation = pod.annotations.find(kInjectAnnotation);
   const bool annotated = annotation != pod.annotations.end();
   if (annotated && annotation->second != kInjectEnabled && annotation->second != kInjectDisabled) {
     return Error{"annotation " + std::string(kInjectAnnotation) + " must be '" +

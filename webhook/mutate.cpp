@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "webhook/json_text.h"
 #include "weft/constants.h"
 
 namespace weft::webhook {
@@ -36,7 +37,7 @@ json ready_probe(const InjectorConfig& config, int period_seconds, int failure_t
           {"failureThreshold", failure_threshold}};
 }
 
-json volumes(const InjectorConfig& config) {
+json injected_volumes_list(const InjectorConfig& config) {
   return json::array({
       // optional: a pod created before the operator wrote its namespace's config
       // still starts; the proxy waits for the file and reloads it when it appears.
@@ -55,7 +56,7 @@ json volumes(const InjectorConfig& config) {
   });
 }
 
-json annotation_values(const InjectorConfig& config, bool native) {
+json injected_annotations_object(const InjectorConfig& config, bool native) {
   return {{kInjectedAnnotation,
            std::string(kInitContainerName) + "," + std::string(kProxyContainerName)},
           {kSidecarModeAnnotation, native ? "native" : "classic"},
@@ -82,12 +83,17 @@ MutateResult allow_unchanged(ReviewResult kind, std::string reason) {
   return result;
 }
 
-// weft.io/inject: disabled, read from a pod whose shape read_pod refused.
-bool opted_out(const json& object) {
-  const json::json_pointer path("/metadata/annotations/" + escape_json_pointer(kInjectAnnotation));
-  if (!object.is_object() || !object.contains(path)) return false;
-  const json& value = object.at(path);
-  return value.is_string() && value.get_ref<const std::string&>() == kInjectDisabled;
+// One "add" operation, as nlohmann would have serialised {"op", "path", "value"}.
+void append_add(std::string& patch, std::string_view path, std::string_view value) {
+  patch += patch.size() == 1 ? R"({"op":"add","path":)" : R"(,{"op":"add","path":)";
+  append_json_string(patch, path);
+  patch += R"(,"value":)";
+  patch += value;
+  patch += '}';
+}
+
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // Things in the pod that the injection would collide with.
@@ -225,47 +231,75 @@ json init_container(const PodOptions& options, const InjectorConfig& config) {
   };
 }
 
-json build_patch(const PodView& pod, const PodOptions& options, const InjectorConfig& config) {
-  const bool native = config.sidecar_mode != SidecarMode::kClassic;
-  json patch = json::array();
-  const auto add = [&](std::string path, json value) {
-    patch.push_back({{"op", "add"}, {"path", std::move(path)}, {"value", std::move(value)}});
-  };
+json injected_volumes(const InjectorConfig& config) {
+  return injected_volumes_list(config);
+}
 
+json injected_annotations(const InjectorConfig& config, bool native) {
+  return injected_annotations_object(config, native);
+}
+
+Injector::Injector(InjectorConfig config)
+    : config_(std::move(config)), native_(config_.sidecar_mode != SidecarMode::kClassic) {
+  if (const auto defaults = read_pod_options(PodView{}, config_)) {
+    have_defaults_ = true;
+    default_init_ = dump(init_container(*defaults, config_));
+    default_proxy_ = dump(proxy_container(*defaults, config_, native_));
+  }
+  const json volumes = injected_volumes_list(config_);
+  volumes_ = dump(volumes);
+  for (const auto& volume : volumes) volume_items_.push_back(dump(volume));
+  const json annotations = injected_annotations_object(config_, native_);
+  annotations_ = dump(annotations);
+  for (const auto& [key, value] : annotations.items()) {
+    annotation_items_.emplace_back("/metadata/annotations/" + escape_json_pointer(key),
+                                   dump(value));
+  }
+}
+
+std::string Injector::build_patch(const PodView& pod, const PodOptions& options) const {
+  const bool cached = have_defaults_ && !options.customized;
+  const std::string init = cached ? default_init_ : dump(init_container(options, config_));
+  const std::string proxy =
+      cached ? default_proxy_ : dump(proxy_container(options, config_, native_));
+
+  std::string patch;
+  patch.reserve(init.size() + proxy.size() + volumes_.size() + annotations_.size() + 512);
+  patch += '[';
   // weft-init runs first of all init containers, so every later one (and the
   // native proxy right after it) already has capture in place.
-  json init = init_container(options, config);
   if (!pod.has_init_containers) {
-    json list = json::array({std::move(init)});
-    if (native) list.push_back(proxy_container(options, config, true));
-    add("/spec/initContainers", std::move(list));
+    append_add(patch, "/spec/initContainers",
+               native_ ? "[" + init + "," + proxy + "]" : "[" + init + "]");
   } else {
-    add("/spec/initContainers/0", std::move(init));
-    if (native) add("/spec/initContainers/1", proxy_container(options, config, true));
+    append_add(patch, "/spec/initContainers/0", init);
+    if (native_) append_add(patch, "/spec/initContainers/1", proxy);
   }
-  if (!native) add("/spec/containers/0", proxy_container(options, config, false));
+  if (!native_) append_add(patch, "/spec/containers/0", proxy);
 
   if (!pod.has_volumes) {
-    add("/spec/volumes", volumes(config));
+    append_add(patch, "/spec/volumes", volumes_);
   } else {
-    for (auto& volume : volumes(config)) add("/spec/volumes/-", std::move(volume));
+    for (const auto& volume : volume_items_) append_add(patch, "/spec/volumes/-", volume);
   }
 
-  const json annotations = annotation_values(config, native);
   if (!pod.has_metadata) {
-    add("/metadata", {{"annotations", annotations}});
+    append_add(patch, "/metadata", R"({"annotations":)" + annotations_ + "}");
   } else if (!pod.has_annotations) {
-    add("/metadata/annotations", annotations);
+    append_add(patch, "/metadata/annotations", annotations_);
   } else {
     // "add" on an existing key replaces its value, as wanted.
-    for (const auto& [key, value] : annotations.items()) {
-      add("/metadata/annotations/" + escape_json_pointer(key), value);
-    }
+    for (const auto& [path, value] : annotation_items_) append_add(patch, path, value);
   }
+  patch += ']';
   return patch;
 }
 
 MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& config, Scope scope) {
+  return Injector(config).mutate(request, scope);
+}
+
+MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) const {
   if (request.kind != "Pod" || !request.kind_group.empty()) {
     auto result = allow_unchanged(ReviewResult::kIgnored, "not a pod: " + request.kind);
     result.outcome.warnings.push_back("weft-webhook only mutates pods, not " + request.kind +
@@ -281,9 +315,9 @@ MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& confi
     return allow_unchanged(ReviewResult::kSkipped,
                            "namespace " + request.namespace_name + " is never injected");
   }
-  auto pod = read_pod(request.object);
+  const auto& pod = request.object.pod;
   if (!pod) {
-    if (opted_out(request.object)) {
+    if (request.object.opted_out) {
       return allow_unchanged(ReviewResult::kSkipped, "pod annotation weft.io/inject=disabled");
     }
     return deny(pod.error().message);
@@ -291,15 +325,15 @@ MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& confi
   auto decision = decide(*pod, request.namespace_name, scope);
   if (!decision) return deny(decision.error().message);
   if (!decision->inject) return allow_unchanged(ReviewResult::kSkipped, decision->reason);
-  auto conflicts = check_conflicts(*pod, config);
+  auto conflicts = check_conflicts(*pod, config_);
   if (!conflicts) return deny(conflicts.error().message);
-  auto options = read_pod_options(*pod, config);
+  auto options = read_pod_options(*pod, config_);
   if (!options) return deny(options.error().message);
 
   MutateResult result;
   result.result = ReviewResult::kInjected;
   result.reason = decision->reason;
-  result.outcome.patch = build_patch(*pod, *options, config);
+  result.outcome.patch = build_patch(*pod, *options);
   result.outcome.warnings = std::move(options->warnings);
   return result;
 }

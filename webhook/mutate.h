@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "webhook/admission.h"
 #include "webhook/config.h"
@@ -38,15 +40,42 @@ struct MutateResult {
   std::string reason;
 };
 
-// config.sidecar_mode must be resolved (kNative or kClassic); kAuto means native.
+// The injector for one configuration (sidecar_mode resolved: kNative or kClassic;
+// kAuto means native). The parts of the patch that depend only on the
+// configuration are serialised once, here: a pod without config.weft.io/ knobs
+// (the common case) gets a patch assembled from those texts, with no JSON
+// document built per review.
+class Injector {
+ public:
+  explicit Injector(InjectorConfig config);
+
+  MutateResult mutate(const AdmissionRequest& request, Scope scope) const;
+  // The RFC 6902 patch, as JSON text, for a pod the decision said to inject.
+  std::string build_patch(const PodView& pod, const PodOptions& options) const;
+  const InjectorConfig& config() const { return config_; }
+
+ private:
+  InjectorConfig config_;
+  bool native_;
+  bool have_defaults_ = false;  // the configuration's own options validated
+  std::string default_init_;    // weft-init, for a pod without knobs
+  std::string default_proxy_;   // weft-proxy, likewise
+  std::string volumes_;         // the list of the volumes the injection adds
+  std::vector<std::string> volume_items_;
+  std::string annotations_;  // the object of the annotations recording the injection
+  std::vector<std::pair<std::string, std::string>> annotation_items_;  // escaped key, value
+};
+
+// Injector(config).mutate(request, scope), for tests: serialises the fixed parts
+// on every call.
 MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& config, Scope scope);
 
 // The parts, exposed for tests and the fuzzer.
 nlohmann::json proxy_container(const PodOptions& options, const InjectorConfig& config,
                                bool native);
 nlohmann::json init_container(const PodOptions& options, const InjectorConfig& config);
-nlohmann::json build_patch(const PodView& pod, const PodOptions& options,
-                           const InjectorConfig& config);
+nlohmann::json injected_volumes(const InjectorConfig& config);
+nlohmann::json injected_annotations(const InjectorConfig& config, bool native);
 
 // RFC 6901: '~' -> "~0", '/' -> "~1".
 std::string escape_json_pointer(std::string_view token);

@@ -1,15 +1,16 @@
 #pragma once
 
-// The parts of a pod the webhook reads, taken from request.object once and
-// checked for the shape the patch relies on; and the per-pod options from its
+// The parts of a pod the webhook reads, taken from request.object in the same
+// single pass that reads the review (no DOM of the pod is built) and checked for
+// the shape the patch relies on; and the per-pod options from its
 // config.weft.io/ annotations merged over the webhook's configuration.
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "webhook/config.h"
+#include "webhook/json_reader.h"
 #include "weft/capture/rules.h"
 #include "weft/result.h"
 
@@ -18,7 +19,7 @@ namespace weft::webhook {
 struct PodView {
   bool has_metadata = false;
   bool has_annotations = false;  // metadata.annotations is an object (maybe empty)
-  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string, std::less<>> annotations;
   std::vector<std::string> container_names;
   std::vector<std::string> init_container_names;
   bool has_init_containers = false;  // spec.initContainers is an array (maybe empty)
@@ -28,8 +29,20 @@ struct PodView {
   bool host_network = false;
 };
 
-// An Error names what is wrong ("spec.containers[1].name must be a string").
-Result<PodView> read_pod(const nlohmann::json& object);
+// request.object as the webhook sees it.
+struct PodObject {
+  // An Error names what is wrong ("spec.containers[1].name must be a string");
+  // when several things are, the same one a walk of the pod in field order
+  // (metadata, spec.containers, initContainers, volumes, hostNetwork) meets first.
+  Result<PodView> pod = Error{"the review carries no pod object"};
+  // The pod says weft.io/inject: disabled, which is honoured even when its shape
+  // is an Error: a pod we would not inject is never denied.
+  bool opted_out = false;
+};
+
+// Reads the value at the reader (request.object) and consumes it; the reader
+// fails on invalid JSON, which the caller checks.
+PodObject read_pod(JsonReader& reader);
 
 // True if weft-proxy or weft-init is already there (reinvocation, or a pod
 // created from an injected pod's YAML).
@@ -41,6 +54,9 @@ struct PodOptions {
   std::string log_level;
   std::string opaque_ports;  // canonical port list for the proxy, "" for none
   std::vector<std::string> warnings;
+  // Any per-pod knob annotation applied: false means every field above equals the
+  // configuration's, so the patch can reuse texts serialised once.
+  bool customized = false;
 };
 
 // The webhook's configuration with the pod's annotations over it. A bad value is

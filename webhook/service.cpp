@@ -17,7 +17,7 @@ http::Response text(int status, std::string body) {
 }  // namespace
 
 WebhookService::WebhookService(InjectorConfig config, Registry& registry, Logger& logger)
-    : config_(std::move(config)),
+    : injector_(std::move(config)),
       registry_(registry),
       logger_(logger),
       reviews_(registry.counter("weft_webhook_reviews_total",
@@ -33,8 +33,8 @@ WebhookService::WebhookService(InjectorConfig config, Registry& registry, Logger
       injections_(
           registry
               .counter("weft_webhook_injections_total", "Pods injected, by sidecar mode.", {"mode"})
-              .with_labels(
-                  {config_.sidecar_mode == SidecarMode::kClassic ? "classic" : "native"})) {
+              .with_labels({injector_.config().sidecar_mode == SidecarMode::kClassic ? "classic"
+                                                                                     : "native"})) {
   // Every label value exists from the start, so dashboards see zeros, not gaps.
   for (const auto result : {ReviewResult::kInjected, ReviewResult::kSkipped, ReviewResult::kDenied,
                             ReviewResult::kIgnored}) {
@@ -55,7 +55,7 @@ http::Response WebhookService::review(const http::Request& request, Scope scope)
     logger_.warn("bad admission request", {{"error", parsed.error().message}});
     return text(400, "bad AdmissionReview: " + parsed.error().message + "\n");
   }
-  const MutateResult result = mutate(*parsed, config_, scope);
+  const MutateResult result = injector_.mutate(*parsed, scope);
   std::string body = admission_response(parsed->uid, result.outcome);
   reviews_by_result_[static_cast<std::size_t>(result.result)]->inc();
   if (result.result == ReviewResult::kInjected) injections_.inc();

@@ -32,7 +32,7 @@ class WebhookService {
   http::Response review(const http::Request& request, Scope scope);
 
  private:
-  const InjectorConfig config_;
+  const Injector injector_;
   Registry& registry_;
   Logger& logger_;
   std::atomic<bool> ready_{false};

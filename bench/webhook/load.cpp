@@ -74,13 +74,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
           beast::get_lowest_layer(self->stream_).socket().set_option(tcp::no_delay(true), ignored);
           self->stream_.async_handshake(ssl::stream_base::client, [self](beast::error_code ec) {
             if (ec) return self->fail();
-            self->next_ = std::max(self->next_, Clock::now());
+            self->skip_missed_slots();
             self->schedule();
           });
         });
   }
 
  private:
+  // The handshakes of all connections take a while: slots that passed meanwhile
+  // are skipped, keeping this connection's phase. (Starting them all "now"
+  // instead bunched the connections into bursts that arrive together every
+  // interval, which is not the evenly spread rate asked for.)
+  void skip_missed_slots() {
+    const auto now = Clock::now();
+    if (interval_ == Clock::duration::zero() || next_ >= now) return;
+    next_ += (now - next_ + interval_ - Clock::duration(1)) / interval_ * interval_;
+  }
+
   // Closed loop: now. Open loop: at the next slot of the schedule.
   void schedule() {
     if (shared_.stopping.load()) return;

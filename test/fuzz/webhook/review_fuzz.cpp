@@ -1,15 +1,21 @@
-// libFuzzer target: the AdmissionReview parser and the patch builder, on any
+// libFuzzer target: the AdmissionReview reader and the patch builder, on any
 // bytes. Beyond "no crash, no sanitizer report", it checks what the webhook
-// promises: a review either fails to parse (HTTP 400) or gets an answer; an
-// injected pod's patch applies to the pod (RFC 6902) and leaves weft-proxy and
-// weft-init there exactly once; a second review of the patched pod adds nothing.
+// promises:
+// - the one-pass reader gives the answer the DOM reference
+//   (test/unit/webhook/dom_reference.h) gives: the same parse errors, decisions,
+//   patch and response, byte for byte;
+// - an injected pod's patch applies to the pod (RFC 6902) and leaves weft-proxy
+//   and weft-init there exactly once; a second review of the patched pod adds
+//   nothing.
 //
 // Built with clang by build.sh (the main build uses g++); see docs/webhook.md.
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
+#include "test/unit/webhook/dom_reference.h"
 #include "webhook/admission.h"
 #include "webhook/mutate.h"
 
@@ -17,6 +23,7 @@ namespace {
 
 using nlohmann::json;
 using namespace weft::webhook;
+namespace dom = weft::test::dom;
 
 int count_named(const json& pod, std::string_view name) {
   int count = 0;
@@ -28,54 +35,80 @@ int count_named(const json& pod, std::string_view name) {
   return count;
 }
 
-void check(bool condition) {
-  if (!condition) std::abort();
+void check(bool condition, const char* what) {
+  if (condition) return;
+  std::fprintf(stderr, "check failed: %s\n", what);
+  std::abort();
 }
 
-void exercise(const AdmissionRequest& request, const InjectorConfig& config, Scope scope) {
-  const MutateResult result = mutate(request, config, scope);
-  const std::string response = admission_response(request.uid, result.outcome);
-  check(!response.empty());
+// The review again, with the pod replaced: what a reinvocation would send.
+std::string review_with_object(const dom::Request& request, const json& object) {
+  return json{{"apiVersion", "admission.k8s.io/v1"},
+              {"kind", "AdmissionReview"},
+              {"request",
+               {{"uid", request.uid},
+                {"kind",
+                 {{"group", request.kind_group},
+                  {"version", request.kind_version},
+                  {"kind", request.kind}}},
+                {"subResource", request.sub_resource},
+                {"operation", request.operation},
+                {"namespace", request.namespace_name},
+                {"name", request.name},
+                {"object", object}}}}
+      .dump();
+}
+
+void exercise(const AdmissionRequest& request, const dom::Request& reference,
+              const Injector& injector, Scope scope) {
+  const MutateResult result = injector.mutate(request, scope);
+  check(!admission_response(request.uid, result.outcome).empty(), "a response");
   if (result.result != ReviewResult::kInjected) {
-    check(result.outcome.patch.is_null());
+    check(result.outcome.patch.empty(), "no patch unless injected");
     return;
   }
-  check(result.outcome.allowed && result.outcome.patch.is_array());
+  check(result.outcome.allowed, "injected means allowed");
   json patched;
   try {
-    patched = request.object.patch(result.outcome.patch);
+    patched = reference.object.patch(json::parse(result.outcome.patch));
   } catch (const json::exception&) {
-    std::abort();  // the API server would refuse our patch
+    check(false, "the patch applies to the pod");  // the API server would refuse it
   }
-  check(count_named(patched, "weft-proxy") == 1);
-  check(count_named(patched, "weft-init") == 1);
-  AdmissionRequest again = request;
-  again.object = std::move(patched);
-  check(mutate(again, config, scope).outcome.patch.is_null());
+  check(count_named(patched, "weft-proxy") == 1, "weft-proxy exactly once");
+  check(count_named(patched, "weft-init") == 1, "weft-init exactly once");
+  auto again = parse_admission_review(review_with_object(reference, patched));
+  check(again.has_value(), "the patched review parses");
+  check(injector.mutate(*again, scope).outcome.patch.empty(), "reinvocation adds nothing");
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
+  const std::string difference = dom::differences_from_reference(body);
+  if (!difference.empty()) {
+    std::fprintf(stderr, "differs from the DOM reference: %s\n", difference.c_str());
+    std::abort();
+  }
   auto request = parse_admission_review(body);
   if (!request) {
-    check(!request.error().message.empty());
+    check(!request.error().message.empty(), "an error says why");
     return 0;
   }
-  static const InjectorConfig native = [] {
+  const auto reference = dom::parse_admission_review(body);
+  static const Injector native = [] {
     InjectorConfig config;
     config.sidecar_mode = SidecarMode::kNative;
-    return config;
+    return Injector(config);
   }();
-  static const InjectorConfig classic = [] {
+  static const Injector classic = [] {
     InjectorConfig config;
     config.sidecar_mode = SidecarMode::kClassic;
-    return config;
+    return Injector(config);
   }();
   for (const auto scope : {Scope::kNamespaceEnabled, Scope::kPodOptIn}) {
-    exercise(*request, native, scope);
-    exercise(*request, classic, scope);
+    exercise(*request, *reference, native, scope);
+    exercise(*request, *reference, classic, scope);
   }
   return 0;
 }

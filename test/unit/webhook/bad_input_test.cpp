@@ -218,7 +218,7 @@ TEST_CASE("pods that cannot be injected are denied with the reason", "[bad-input
       CHECK(result.result == weft::webhook::ReviewResult::kDenied);
       CHECK_FALSE(result.outcome.allowed);
       CHECK(result.outcome.denial_code == 400);
-      CHECK(result.outcome.patch.is_null());
+      CHECK(result.outcome.patch.empty());
       CHECK_THAT(result.outcome.denial_message, Catch::Contains(bad.reason));
       CHECK_THAT(result.outcome.denial_message, Catch::Contains("weft.io/inject: disabled"));
     }

@@ -20,8 +20,10 @@ namespace {
 
 // The pod as the API server stores it after applying the patch (RFC 6902).
 json patched(const json& pod, const weft::webhook::MutateResult& result) {
-  REQUIRE(result.outcome.patch.is_array());
-  return pod.patch(result.outcome.patch);
+  REQUIRE_FALSE(result.outcome.patch.empty());
+  const json patch = json::parse(result.outcome.patch);
+  REQUIRE(patch.is_array());
+  return pod.patch(patch);
 }
 
 const json& container_named(const json& list, const std::string& name) {
@@ -121,7 +123,7 @@ TEST_CASE("reinvocation on an injected pod yields no patch", "[mutate][idempoten
     CHECK(second.result == ReviewResult::kSkipped);
     CHECK(second.reason == "already injected");
     CHECK(second.outcome.allowed);
-    CHECK(second.outcome.patch.is_null());
+    CHECK(second.outcome.patch.empty());
     CHECK(count_named(again["request"]["object"], "weft-proxy") == 1);
     CHECK(count_named(again["request"]["object"], "weft-init") == 1);
   }
@@ -255,7 +257,7 @@ TEST_CASE("the decision: namespace, annotations, system namespaces, host network
   for (const char* ns : {"kube-system", "weft-system"}) {
     const auto never = result_for(enabled, ns, Scope::kNamespaceEnabled);
     CHECK(never.result == ReviewResult::kSkipped);
-    CHECK(never.outcome.patch.is_null());
+    CHECK(never.outcome.patch.empty());
     CHECK(result_for(enabled, ns, Scope::kPodOptIn).result == ReviewResult::kSkipped);
   }
   CHECK(result_for(host, "shop", Scope::kNamespaceEnabled).result == ReviewResult::kSkipped);
@@ -284,7 +286,7 @@ TEST_CASE("non-pod kinds and non-CREATE operations pass unchanged", "[mutate]") 
   const auto update = mutate(request_of(review_of(minimal_pod(), "shop", "UPDATE")),
                              native_config(), Scope::kNamespaceEnabled);
   CHECK(update.result == ReviewResult::kIgnored);
-  CHECK(update.outcome.patch.is_null());
+  CHECK(update.outcome.patch.empty());
 
   json ephemeral = review_of(minimal_pod());
   ephemeral["request"]["subResource"] = "ephemeralcontainers";
@@ -305,7 +307,7 @@ TEST_CASE("the AdmissionReview response carries the uid and a base64 JSON patch"
   const auto decoded =
       weft::webhook::base64_decode(response["response"]["patch"].get<std::string>());
   REQUIRE(decoded);
-  CHECK(json::parse(*decoded) == result.outcome.patch);
+  CHECK(*decoded == result.outcome.patch);
 
   weft::webhook::AdmissionOutcome denied;
   denied.allowed = false;

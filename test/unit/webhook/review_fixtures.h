@@ -3,11 +3,13 @@
 // AdmissionReviews for the webhook's unit tests: a captured-shape review from
 // testdata/, and small builders for the variations.
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
+#include "dom_reference.h"
 #include "webhook/admission.h"
 #include "webhook/config.h"
 
@@ -46,8 +48,12 @@ inline nlohmann::json review_of(const nlohmann::json& pod, const std::string& ns
             {"object", pod}}}};
 }
 
+// Also checks the one-pass reader against the DOM reference on this review, so
+// every review a test makes is a comparison of the two.
 inline webhook::AdmissionRequest request_of(const nlohmann::json& review) {
-  auto parsed = webhook::parse_admission_review(review.dump());
+  const std::string body = review.dump();
+  CHECK(dom::differences_from_reference(body) == "");
+  auto parsed = webhook::parse_admission_review(body);
   if (!parsed) throw std::runtime_error("fixture does not parse: " + parsed.error().message);
   return *parsed;
 }
