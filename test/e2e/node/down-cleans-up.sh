@@ -41,7 +41,7 @@ machine_state() {
 }
 
 "$cluster" down >/dev/null 2>&1 || true
-"$cluster" up --node --images "${WEFT_E2E_IMAGES_DIR:-$repo/build/images}" >/dev/null
+"$cluster" up --node --images "${WEFT_E2E_IMAGES_DIR:-${WEFT_E2E_BUILD_DIR:-$repo/build}/images}" >/dev/null
 n=$(<"$WEFT_CLUSTER_DIR/run/node-network")
 python3 "$repo/images/build_image.py" "$here/busybox.json" --build-dir "$work" --out "$work/busybox.oci.tar" >/dev/null
 "$cluster" import-image "$work/busybox.oci.tar" "$E2E_IMAGE"
