@@ -258,17 +258,18 @@ check_propagation() {
   propagation_breakdown "${starts[@]}"
 }
 
-# Rolling restart of a 2-replica backend under steady load (100/s): no request
-# fails. The pods leave gracefully (preStop, then the app drains) and the route
-# retries connection failures and 502/503 on another endpoint.
-check_rolling_restart() {
-  mesh_namespace mesh-restart
+# two_healthy_backends_behind_a_retrying_route NAMESPACE-PREFIX ROUTE: a meshed
+# namespace with Weft, two backend-v1 pods that never fail (no v2), and ROUTE
+# sending backend traffic to them with retries on connection failures and
+# 502/503; returns once the client proxies have the route and both endpoints.
+two_healthy_backends_behind_a_retrying_route() {
+  mesh_namespace "$1"
   install_weft
   deploy_samples 01-services.yaml
   deploy_samples backend.yaml 's/^  replicas: 1$/  replicas: 2/; s/ *- --failure-rate=0.2$//'
   k -n "$ns" scale deployment/backend-v2 --replicas 0 >/dev/null
   wait_rolled_out backend-v1
-  apply_route backend-restart '    - backendRefs:
+  apply_route "$2" '    - backendRefs:
         - name: backend-v1
           port: 8080
       retry:
@@ -277,8 +278,15 @@ check_rolling_restart() {
         conditions: [ConnectFailure, Reset]'
   eventually 60 "the route and 2 endpoints in the proxy config" config_has "
     ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
-      | select(.route == \"backend-restart\")] | length == 1)
+      | select(.route == \"$2\")] | length == 1)
     and ($(endpoints_filter backend-v1 2))"
+}
+
+# Rolling restart of a 2-replica backend under steady load (100/s): no request
+# fails. The pods leave gracefully (preStop, then the app drains) and the route
+# retries connection failures and 502/503 on another endpoint.
+check_rolling_restart() {
+  two_healthy_backends_behind_a_retrying_route mesh-restart backend-restart
   start_steady_load --rate 100 --concurrency 8 --timeout 5s http://backend:8080/
 
   local old_pods answered_before
@@ -349,23 +357,7 @@ check_control_plane_down() {
 # from the proxy configuration, and no request fails meanwhile (retries on): the
 # steady load counts the pods that answered (weft_load_responses_by_pod_total).
 check_deleted_pod() {
-  mesh_namespace mesh-delete
-  install_weft
-  deploy_samples 01-services.yaml
-  deploy_samples backend.yaml 's/^  replicas: 1$/  replicas: 2/; s/ *- --failure-rate=0.2$//'
-  k -n "$ns" scale deployment/backend-v2 --replicas 0 >/dev/null
-  wait_rolled_out backend-v1
-  apply_route backend-delete '    - backendRefs:
-        - name: backend-v1
-          port: 8080
-      retry:
-        attempts: 3
-        codes: [502, 503]
-        conditions: [ConnectFailure, Reset]'
-  eventually 60 "the route and 2 endpoints in the proxy config" config_has "
-    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
-      | select(.route == \"backend-delete\")] | length == 1)
-    and ($(endpoints_filter backend-v1 2))"
+  two_healthy_backends_behind_a_retrying_route mesh-delete backend-delete
   start_steady_load --rate 100 --concurrency 8 --timeout 5s --version-of backend \
     http://backend:8080/
 
