@@ -107,15 +107,14 @@ int main(int argc, char** argv) {
     }
     listeners.push_back(std::move(listener.value()));
   }
-  listeners[0]->start([&workers](tcp::socket socket, std::size_t worker) {
+  listeners[0]->start([&workers](Socket socket, std::size_t worker) {
     serve_connection(*workers[worker], std::move(socket), Direction::kOutbound);
   });
-  listeners[1]->start([&workers](tcp::socket socket, std::size_t worker) {
+  listeners[1]->start([&workers](Socket socket, std::size_t worker) {
     serve_connection(*workers[worker], std::move(socket), Direction::kInbound);
   });
-  listeners[2]->start([&admin](tcp::socket socket, std::size_t) {
-    serve_admin_connection(admin, std::move(socket));
-  });
+  listeners[2]->start(
+      [&admin](Socket socket, std::size_t) { serve_admin_connection(admin, std::move(socket)); });
 
   FileWatcher file_watcher(settings.config_path, initial, [&store](const std::string& text) {
     store.offer(text, ConfigSource::kFile);

@@ -22,7 +22,7 @@ std::string response(int status, std::string_view content_type, std::string_view
   return out;
 }
 
-awaitable<void> serve(const AdminState& state, tcp::socket socket) {
+awaitable<void> serve(const AdminState& state, Socket socket) {
   ReadBuffer buffer(4096, 16 * 1024);
   http1::HeadParser parser(http1::Limits{.max_head_bytes = 8 * 1024, .max_headers = 64});
   http1::RequestHead request;
@@ -86,7 +86,7 @@ std::string admin_response(const AdminState& state, std::string_view method, std
                   head_only);
 }
 
-void serve_admin_connection(const AdminState& state, tcp::socket socket) {
+void serve_admin_connection(const AdminState& state, Socket socket) {
   const auto executor = socket.get_executor();
   asio::co_spawn(executor, serve(state, std::move(socket)), asio::detached);
 }

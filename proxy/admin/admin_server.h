@@ -22,7 +22,7 @@ struct AdminState {
 };
 
 // Serves one admin connection (keep-alive) on the accepting worker.
-void serve_admin_connection(const AdminState& state, tcp::socket socket);
+void serve_admin_connection(const AdminState& state, Socket socket);
 
 // The response bytes for one request, for tests.
 std::string admin_response(const AdminState& state, std::string_view method, std::string_view path,

@@ -21,7 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Kind = ConfigMapWatchState::Step::Kind;
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using TlsStream = asio::ssl::stream<Socket>;
 
 // Connecting, the TLS handshake and the answer's head get this long.
 constexpr auto kRequestTimeout = 15s;
@@ -109,7 +109,7 @@ void ApiWatcher::start() {
 
 awaitable<void> ApiWatcher::run() {
   kube::Backoff backoff;
-  asio::steady_timer timer(io_);
+  Timer timer(io_);
   while (true) {
     const Outcome outcome = co_await request_once();
     store_.set_api_connected(false);

@@ -18,7 +18,7 @@ std::string address_label(const tcp::endpoint& endpoint) {
          std::to_string(endpoint.port());
 }
 
-std::optional<tcp::endpoint> destination_of(tcp::socket& socket, const Settings& settings,
+std::optional<tcp::endpoint> destination_of(Socket& socket, const Settings& settings,
                                             Direction direction) {
   if (auto original = original_destination(socket)) return original;
   const auto& fallback =
@@ -32,7 +32,7 @@ std::optional<tcp::endpoint> destination_of(tcp::socket& socket, const Settings&
 
 // Opaque TCP: to an endpoint of the destination's Service when the
 // configuration knows it, otherwise to the destination itself.
-awaitable<void> proxy_opaque(Worker& worker, tcp::socket& client, ReadBuffer& buffer,
+awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
                              const tcp::endpoint& destination, Direction direction,
                              std::uint64_t& bytes_read, std::uint64_t& bytes_written) {
   tcp::endpoint address = destination;
@@ -47,7 +47,7 @@ awaitable<void> proxy_opaque(Worker& worker, tcp::socket& client, ReadBuffer& bu
       }
     }
   }
-  tcp::socket upstream(client.get_executor());
+  Socket upstream(client.get_executor());
   Deadline deadline(client.get_executor());
   deadline.arm(upstream, worker.runtime.settings.connect_timeout);
   error_code ec;
@@ -60,7 +60,7 @@ awaitable<void> proxy_opaque(Worker& worker, tcp::socket& client, ReadBuffer& bu
   bytes_written += bytes.b_to_a;
 }
 
-awaitable<void> handle(Worker& worker, tcp::socket client, Direction direction) {
+awaitable<void> handle(Worker& worker, Socket client, Direction direction) {
   Runtime& runtime = worker.runtime;
   const auto destination = destination_of(client, runtime.settings, direction);
   if (!destination) {
@@ -136,7 +136,7 @@ awaitable<void> handle(Worker& worker, tcp::socket client, Direction direction) 
 
 }  // namespace
 
-void serve_connection(Worker& worker, tcp::socket socket, Direction direction) {
+void serve_connection(Worker& worker, Socket socket, Direction direction) {
   asio::co_spawn(worker.io, handle(worker, std::move(socket), direction), asio::detached);
 }
 

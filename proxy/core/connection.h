@@ -11,6 +11,6 @@
 namespace weft::proxy {
 
 // Runs on the worker that accepted the socket; returns at once.
-void serve_connection(Worker& worker, tcp::socket socket, Direction direction);
+void serve_connection(Worker& worker, Socket socket, Direction direction);
 
 }  // namespace weft::proxy

@@ -23,8 +23,7 @@ class Deadline {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit Deadline(const asio::any_io_executor& executor)
-      : state_(std::make_shared<State>(executor)) {}
+  explicit Deadline(const Executor& executor) : state_(std::make_shared<State>(executor)) {}
   ~Deadline() {
     state_->target = nullptr;
     state_->expiry = Clock::time_point::max();
@@ -35,7 +34,7 @@ class Deadline {
 
   // After `limit`, cancels every pending operation on `socket`. The socket
   // must outlive the arming: disarm() (or arm another) before destroying it.
-  void arm(tcp::socket& socket, Clock::duration limit) {
+  void arm(Socket& socket, Clock::duration limit) {
     state_->target = &socket;
     state_->expired = false;
     state_->expiry = Clock::now() + limit;
@@ -50,9 +49,9 @@ class Deadline {
 
  private:
   struct State {
-    explicit State(const asio::any_io_executor& executor) : timer(executor) {}
-    asio::steady_timer timer;
-    tcp::socket* target = nullptr;
+    explicit State(const Executor& executor) : timer(executor) {}
+    Timer timer;
+    Socket* target = nullptr;
     Clock::time_point expiry = Clock::time_point::max();
     bool waiting = false;
     bool expired = false;

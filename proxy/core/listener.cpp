@@ -7,12 +7,12 @@
 namespace weft::proxy {
 namespace {
 
-awaitable<void> accept_loop(tcp::acceptor& acceptor, const Listener::Handler& handler,
+awaitable<void> accept_loop(Acceptor& acceptor, const Listener::Handler& handler,
                             std::size_t worker) {
-  asio::steady_timer pause(acceptor.get_executor());
+  Timer pause(acceptor.get_executor());
   while (acceptor.is_open()) {
     error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(redirect(ec));
+    Socket socket = co_await acceptor.async_accept(redirect(ec));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors or memory: back off instead of spinning.
@@ -32,13 +32,13 @@ Result<std::unique_ptr<Listener>> Listener::bind(WorkerPool& pool, const std::st
   error_code ec;
   const auto ip = asio::ip::make_address(address, ec);
   if (ec) return Error{name + ": invalid listen address '" + address + "'"};
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<Acceptor>> acceptors;
   std::uint16_t bound_port = port;
   for (std::size_t i = 0; i < pool.size(); ++i) {
-    auto acceptor = std::make_unique<tcp::acceptor>(pool.context(i));
+    auto acceptor = std::make_unique<Acceptor>(pool.context(i));
     const tcp::endpoint endpoint(ip, bound_port);
     acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor->set_option(Acceptor::reuse_address(true), ec);
     if (!ec) {
       const int on = 1;
       if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {

@@ -15,7 +15,7 @@ namespace weft::proxy {
 
 class Listener {
  public:
-  using Handler = std::function<void(tcp::socket, std::size_t worker)>;
+  using Handler = std::function<void(Socket, std::size_t worker)>;
 
   // Binds and listens on every worker (port 0: one ephemeral port shared by
   // all). Fails with a message naming the address, before anything is accepted.
@@ -30,11 +30,10 @@ class Listener {
   void close();
 
  private:
-  Listener(std::vector<std::unique_ptr<tcp::acceptor>> acceptors, std::uint16_t port,
-           std::string name)
+  Listener(std::vector<std::unique_ptr<Acceptor>> acceptors, std::uint16_t port, std::string name)
       : acceptors_(std::move(acceptors)), port_(port), name_(std::move(name)) {}
 
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::uint16_t port_;
   std::string name_;
   Handler handler_;

@@ -9,7 +9,7 @@
 
 namespace weft::proxy {
 
-std::optional<tcp::endpoint> original_destination(tcp::socket& socket) {
+std::optional<tcp::endpoint> original_destination(Socket& socket) {
   error_code ec;
   const tcp::endpoint local = socket.local_endpoint(ec);
   if (ec) return std::nullopt;

@@ -13,6 +13,6 @@ namespace weft::proxy {
 // nullopt when the connection was not redirected: no conntrack entry, or the
 // "original" destination is the proxy's own listening address (the connection
 // came to the proxy port directly).
-std::optional<tcp::endpoint> original_destination(tcp::socket& socket);
+std::optional<tcp::endpoint> original_destination(Socket& socket);
 
 }  // namespace weft::proxy

@@ -41,11 +41,11 @@ class Worker {
   // drain. An intrusive list: a connection links its own node, so going idle
   // and busy again allocates nothing.
   struct IdleNode {
-    tcp::socket* socket = nullptr;
+    Socket* socket = nullptr;
     IdleNode* prev = nullptr;
     IdleNode* next = nullptr;
   };
-  void mark_idle(IdleNode& node, tcp::socket& socket) {
+  void mark_idle(IdleNode& node, Socket& socket) {
     node.socket = &socket;
     node.prev = &idle_;
     node.next = idle_.next;

@@ -4,9 +4,11 @@ namespace weft::proxy {
 
 WorkerPool::WorkerPool(std::size_t workers) {
   for (std::size_t i = 0; i < workers; ++i) {
-    // Concurrency hint 1: each context is run by exactly one thread, so Asio
-    // can skip its internal locking.
-    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    // Each context is run by exactly one thread, and its sockets and timers
+    // are used only by that thread (or before it starts): Asio can skip the
+    // lock it takes around every socket operation. Its scheduler keeps its
+    // lock, since other threads post to it (drain, listener close, stop).
+    contexts_.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     guards_.emplace_back(contexts_.back()->get_executor());
   }
 }

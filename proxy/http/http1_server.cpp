@@ -1,6 +1,7 @@
 #include "proxy/http/http1_server.h"
 
 #include <array>
+#include <optional>
 
 #include "proxy/core/deadline.h"
 #include "proxy/http/upstream_pool.h"
@@ -46,16 +47,37 @@ struct PumpScratch {
   std::array<std::string, kMaxSlices> chunk_size_lines;
   std::vector<asio::const_buffer> pieces;
   std::string last_chunk;
+  std::string joined;  // a small batch copied into one buffer
 };
+
+// A batch up to this size is written as one buffer (see as_one_buffer).
+constexpr std::size_t kJoinLimit = 4096;
+
+// The batch as one buffer, when it is one piece or small enough to copy into
+// one: a head and a short body, as most responses are. The kernel's send()
+// of one buffer costs less than its sendmsg() of an I/O vector, and Asio
+// copies a vector of pieces (an allocation) before writing it.
+std::optional<asio::const_buffer> as_one_buffer(PumpScratch& scratch) {
+  if (scratch.pieces.size() == 1) return scratch.pieces.front();
+  std::size_t total = 0;
+  for (const asio::const_buffer& piece : scratch.pieces) total += piece.size();
+  if (total > kJoinLimit) return std::nullopt;
+  scratch.joined.clear();
+  for (const asio::const_buffer& piece : scratch.pieces) {
+    scratch.joined.append(static_cast<const char*>(piece.data()), piece.size());
+  }
+  return asio::buffer(scratch.joined);
+}
 
 // Where one request goes, decided before its first try.
 struct Plan {
   int local_status = 0;  // answer locally with this status
   std::string_view local_reason;
-  std::string target_label;
-  std::string route_label;
+  // Views into the snapshot or the session (no copy per request).
+  std::string_view target_label;
+  std::string_view route_label;
   const proxyconfig::Rule* rule = nullptr;
-  std::shared_ptr<const Snapshot> snapshot;  // keeps rule and target alive
+  std::shared_ptr<const Snapshot> snapshot;  // keeps rule, target and labels alive
   const ServiceTarget* backend = nullptr;    // null: the destination itself
   std::shared_ptr<Balancer> balancer;
   std::shared_ptr<RetryBudget> budget;
@@ -74,7 +96,7 @@ struct RequestFacts {
 
 class Session {
  public:
-  Session(Worker& worker, tcp::socket& client, ReadBuffer& buffer, ConnectionTarget target)
+  Session(Worker& worker, Socket& client, ReadBuffer& buffer, ConnectionTarget target)
       : worker_(worker),
         runtime_(worker.runtime),
         client_(client),
@@ -111,11 +133,10 @@ class Session {
                                  std::size_t& head_size, bool& body_started);
   // Streams a body from `from` to `to`, re-framed as out_kind; `prefix` (a
   // head) is sent with the first bytes.
-  awaitable<PumpResult> pump_body(tcp::socket& from, ReadBuffer& in, http1::BodyDecoder& decoder,
-                                  tcp::socket& to, http1::BodyKind out_kind,
-                                  std::string_view prefix, std::uint64_t& bytes_in,
-                                  std::uint64_t& bytes_out, PumpScratch& scratch,
-                                  const bool* stop = nullptr);
+  awaitable<PumpResult> pump_body(Socket& from, ReadBuffer& in, http1::BodyDecoder& decoder,
+                                  Socket& to, http1::BodyKind out_kind, std::string_view prefix,
+                                  std::uint64_t& bytes_in, std::uint64_t& bytes_out,
+                                  PumpScratch& scratch, const bool* stop = nullptr);
   // The request body streams to the upstream in its own coroutine while the
   // response is read (full duplex): an upstream may answer before it has read
   // the whole body (413, or a 200 that ignores it), and that answer is relayed.
@@ -128,9 +149,10 @@ class Session {
   awaitable<bool> write_client(std::string_view bytes);
   // The metric handles of (target, route); a keep-alive connection usually
   // sends every request to the same one, so the last is remembered.
-  RouteMetrics& route_metrics(const std::string& target, const std::string& route) {
+  RouteMetrics& route_metrics(std::string_view target, std::string_view route) {
     if (cached_metrics_ == nullptr || cached_target_ != target || cached_route_ != route) {
-      cached_metrics_ = &runtime_.metrics.route(target_.direction, target, route);
+      cached_metrics_ =
+          &runtime_.metrics.route(target_.direction, std::string(target), std::string(route));
       cached_target_ = target;
       cached_route_ = route;
     }
@@ -139,7 +161,7 @@ class Session {
 
   Worker& worker_;
   Runtime& runtime_;
-  tcp::socket& client_;
+  Socket& client_;
   ReadBuffer& client_buffer_;
   ConnectionTarget target_;
   Deadline client_deadline_;
@@ -153,6 +175,10 @@ class Session {
   std::string request_head_bytes_;  // the forwarded head, kept for retries
   std::string replay_body_;         // the whole request body, when replayable
   bool replay_body_malformed_ = false;
+  // Reused by every request of the connection, so their memory is too (and
+  // the coroutine frame of handle_request stays small).
+  http1::ResponseHead response_;
+  Plan route_;  // the current request's
   std::string response_head_bytes_;
   std::unique_ptr<UpstreamConnection> upstream_;
   std::optional<std::chrono::steady_clock::duration> try_limit_;
@@ -165,8 +191,8 @@ class Session {
   bool request_pump_stop_ = false;
   bool request_pump_abandoned_ = false;  // it failed on the client's side
   PumpResult request_pump_result_ = PumpResult::kDone;
-  asio::steady_timer request_pump_done_;  // cancelled when the pump ends: wakes a waiter
-  const std::string destination_text_;    // "address:port" of the destination
+  Timer request_pump_done_;             // cancelled when the pump ends: wakes a waiter
+  const std::string destination_text_;  // "address:port" of the destination
   RouteMetrics* cached_metrics_ = nullptr;
   std::string cached_target_;
   std::string cached_route_;
@@ -189,11 +215,10 @@ awaitable<bool> Session::respond_locally(int status, std::string_view reason, bo
 awaitable<bool> Session::read_request_head() {
   parser_.reset();
   bool waiting_first_byte = client_buffer_.empty();
-  // The head's time limit runs from its first byte (bytes already here were
-  // read by protocol detection, or pipelined). It is armed only when the head
-  // did not come whole with its first read, so the usual request costs no
-  // timer update.
-  Clock::time_point head_started = Clock::now();
+  // The head's time limit is armed only when the head did not come whole
+  // with its first read, so the usual request costs no clock read and no
+  // timer update. It runs from that moment, microseconds after the first
+  // byte was read (or after protocol detection, for a first request).
   bool head_limit_armed = false;
   while (true) {
     if (!client_buffer_.empty()) {
@@ -212,9 +237,7 @@ awaitable<bool> Session::read_request_head() {
         co_return false;
       }
       if (!head_limit_armed) {
-        const auto elapsed = Clock::now() - head_started;
-        client_deadline_.arm(
-            client_, std::max(Clock::duration::zero(), runtime_.settings.header_timeout - elapsed));
+        client_deadline_.arm(client_, runtime_.settings.header_timeout);
         head_limit_armed = true;
       }
     }
@@ -229,7 +252,6 @@ awaitable<bool> Session::read_request_head() {
       client_deadline_.arm(client_, runtime_.settings.idle_timeout);
       n = co_await client_.async_read_some(space, redirect(ec));
       worker_.mark_busy(idle_node_);
-      head_started = Clock::now();
       if (!ec) client_deadline_.disarm();
       waiting_first_byte = false;
     } else {
@@ -351,11 +373,11 @@ awaitable<TryFailure> Session::read_response_head(UpstreamConnection& upstream,
   }
 }
 
-awaitable<PumpResult> Session::pump_body(tcp::socket& from, ReadBuffer& in,
-                                         http1::BodyDecoder& decoder, tcp::socket& to,
-                                         http1::BodyKind out_kind, std::string_view prefix,
-                                         std::uint64_t& bytes_in, std::uint64_t& bytes_out,
-                                         PumpScratch& scratch, const bool* stop) {
+awaitable<PumpResult> Session::pump_body(Socket& from, ReadBuffer& in, http1::BodyDecoder& decoder,
+                                         Socket& to, http1::BodyKind out_kind,
+                                         std::string_view prefix, std::uint64_t& bytes_in,
+                                         std::uint64_t& bytes_out, PumpScratch& scratch,
+                                         const bool* stop) {
   // Checked before each operation: a cancel() reaches only the operation
   // pending at that moment, not one whose completion is already queued.
   const auto stopped = [stop] { return stop != nullptr && *stop; };
@@ -403,7 +425,11 @@ awaitable<PumpResult> Session::pump_body(tcp::socket& from, ReadBuffer& in,
       // Write what is batched, then read more.
       if (!pieces.empty()) {
         if (stopped()) co_return PumpResult::kSinkFailed;
-        co_await asio::async_write(to, pieces, redirect(ec));
+        if (const auto one = as_one_buffer(scratch)) {
+          co_await asio::async_write(to, *one, redirect(ec));
+        } else {
+          co_await asio::async_write(to, pieces, redirect(ec));
+        }
         if (ec) co_return PumpResult::kSinkFailed;
         pieces.clear();
       }
@@ -427,7 +453,11 @@ awaitable<PumpResult> Session::pump_body(tcp::socket& from, ReadBuffer& in,
     }
     if (!pieces.empty()) {
       if (stopped()) co_return PumpResult::kSinkFailed;
-      co_await asio::async_write(to, pieces, redirect(ec));
+      if (const auto one = as_one_buffer(scratch)) {
+        co_await asio::async_write(to, *one, redirect(ec));
+      } else {
+        co_await asio::async_write(to, pieces, redirect(ec));
+      }
       if (ec) co_return PumpResult::kSinkFailed;
       pieces.clear();
     }
@@ -469,9 +499,15 @@ awaitable<TryFailure> Session::send_try(const tcp::endpoint& address, const Requ
   if (try_limit_) upstream_deadline_.arm(upstream_->socket, *try_limit_);
   error_code ec;
   if (replayable) {
-    const std::array<asio::const_buffer, 2> pieces{asio::buffer(request_head_bytes_),
-                                                   asio::buffer(replay_body_)};
-    co_await asio::async_write(upstream_->socket, pieces, redirect(ec));
+    // (One buffer when there is no body: a plain send() instead of sendmsg().)
+    if (replay_body_.empty()) {
+      co_await asio::async_write(upstream_->socket, asio::buffer(request_head_bytes_),
+                                 redirect(ec));
+    } else {
+      const std::array<asio::const_buffer, 2> pieces{asio::buffer(request_head_bytes_),
+                                                     asio::buffer(replay_body_)};
+      co_await asio::async_write(upstream_->socket, pieces, redirect(ec));
+    }
     if (ec) co_return upstream_deadline_.expired() ? TryFailure::kTimeout : TryFailure::kReset;
     co_return co_await read_response_head(*upstream_, facts, response, head_size);
   }
@@ -538,7 +574,7 @@ awaitable<void> Session::finish_request_pump(bool cancel) {
     upstream_->socket.cancel(ignored);
   }
   while (request_pump_running_) {
-    request_pump_done_.expires_at(asio::steady_timer::time_point::max());
+    request_pump_done_.expires_at(Timer::time_point::max());
     error_code ignored;
     co_await request_pump_done_.async_wait(redirect(ignored));
   }
@@ -556,13 +592,13 @@ awaitable<bool> Session::handle_request() {
   facts.content_length = request_.content_length;
   request_body_done_ = facts.body == http1::BodyKind::kNone;
 
-  Plan route = plan(request_);
+  Plan& route = route_;
+  route = plan(request_);
   RouteMetrics& metrics = route_metrics(route.target_label, route.route_label);
   metrics.requests.inc();
-  const auto record = [&](int status) {
+  const auto record = [&](int status, Clock::time_point at = Clock::now()) {
     metrics.response(status).inc();
-    metrics.latency_ms.observe(
-        std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+    metrics.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
   };
   if (request_.method == "CONNECT") {
     route.local_status = 501;
@@ -583,6 +619,7 @@ awaitable<bool> Session::handle_request() {
   request_decoder_.reset(facts.body, facts.content_length);
 
   const proxyconfig::Retry* retry = route.rule && route.rule->retry ? &*route.rule->retry : nullptr;
+  replay_body_.clear();  // (a previous request's body must never be sent again)
   bool replayable = facts.body == http1::BodyKind::kNone;
   if (retry && facts.body == http1::BodyKind::kContentLength &&
       facts.content_length <= kMaxReplayBody && !facts.expect_continue) {
@@ -601,7 +638,7 @@ awaitable<bool> Session::handle_request() {
     request_deadline = started + *route.rule->request_timeout;
   }
 
-  http1::ResponseHead response;
+  http1::ResponseHead& response = response_;
   std::size_t head_size = 0;
   std::uint32_t retries_left = retry ? retry->attempts : 0;
   std::uint32_t retries_done = 0;
@@ -609,12 +646,16 @@ awaitable<bool> Session::handle_request() {
   bool body_started = false;
   TryFailure failure = TryFailure::kNone;
   std::shared_ptr<EndpointState> endpoint;
-  Clock::time_point try_started;
+  // Clock reads are few: the first try starts when the request does, and
+  // the end of a try is when its outcome and the response are recorded.
+  Clock::time_point try_started = started;
+  Clock::time_point try_ended = started;
   while (true) {
+    if (retries_done > 0 || stale_retry_used) try_started = Clock::now();
     tcp::endpoint address = target_.destination;
     if (route.backend != nullptr) {
       endpoint =
-          route.balancer ? route.balancer->pick(worker_.routes.random(), Clock::now()) : nullptr;
+          route.balancer ? route.balancer->pick(worker_.routes.random(), try_started) : nullptr;
       if (!endpoint) {
         record(503);
         co_return co_await respond_locally(503, "no endpoint available",
@@ -628,35 +669,34 @@ awaitable<bool> Session::handle_request() {
       try_limit_ = *route.rule->backend_request_timeout;
     }
     if (request_deadline) {
-      const auto remaining = std::max(Clock::duration::zero(), *request_deadline - Clock::now());
+      const auto remaining = std::max(Clock::duration::zero(), *request_deadline - try_started);
       if (!try_limit_ || remaining < *try_limit_) try_limit_ = remaining;
     }
-    try_started = Clock::now();
     failure = co_await send_try(address, facts, replayable, response, head_size, body_started);
+    try_ended = Clock::now();
     // The try's socket may be destroyed below (a retry): the deadline must
     // not fire on it later.
     upstream_deadline_.disarm();
     if (endpoint) --endpoint->in_flight;
-    const bool request_timed_out = request_deadline && Clock::now() >= *request_deadline;
+    const bool request_timed_out = request_deadline && try_ended >= *request_deadline;
 
     bool retryable_failure = false;
     std::optional<proxyconfig::RetryCondition> condition;
     if (failure == TryFailure::kNone) {
       if (route.balancer && endpoint) {
         if (response.status >= 500) {
-          route.balancer->on_failure(*endpoint, Clock::now());
+          route.balancer->on_failure(*endpoint, try_ended);
         } else {
           route.balancer->on_success(
-              *endpoint,
-              std::chrono::duration<double, std::milli>(Clock::now() - try_started).count(),
-              Clock::now());
+              *endpoint, std::chrono::duration<double, std::milli>(try_ended - try_started).count(),
+              try_ended);
         }
       }
       retryable_failure = retry && std::find(retry->codes.begin(), retry->codes.end(),
                                              response.status) != retry->codes.end();
     } else {
       if (route.balancer && endpoint && failure != TryFailure::kClientGone) {
-        route.balancer->on_failure(*endpoint, Clock::now());
+        route.balancer->on_failure(*endpoint, try_ended);
       }
       if (failure == TryFailure::kClientGone) co_return false;
       if (failure == TryFailure::kBadRequestBody) {
@@ -683,7 +723,7 @@ awaitable<bool> Session::handle_request() {
     // for a streamed body (nothing of it was sent).
     const bool can_replay = replayable || (failure == TryFailure::kConnect && !body_started);
     if (retryable_failure && can_replay && retries_left > 0 && !request_timed_out) {
-      if (route.budget && !route.budget->try_withdraw(Clock::now())) {
+      if (route.budget && !route.budget->try_withdraw(try_ended)) {
         metrics.budget_exhausted.inc();
       } else {
         --retries_left;
@@ -695,7 +735,7 @@ awaitable<bool> Session::handle_request() {
         if (ceiling.count() > 0) {
           const auto wait = std::chrono::milliseconds(
               worker_.routes.random()() % static_cast<std::uint64_t>(ceiling.count() + 1));
-          asio::steady_timer timer(client_.get_executor());
+          Timer timer(client_.get_executor());
           timer.expires_after(wait);
           error_code ignored;
           co_await timer.async_wait(redirect(ignored));
@@ -720,7 +760,7 @@ awaitable<bool> Session::handle_request() {
     co_return co_await respond_locally(status, reason,
                                        !facts.keep_alive || !request_body_done_ || body_started);
   }
-  record(response.status);
+  record(response.status, try_ended);
 
   if (response.status == 101) {
     co_await finish_request_pump(true);   // a request with a body does not upgrade
@@ -766,8 +806,9 @@ awaitable<bool> Session::handle_request() {
   upstream_deadline_.disarm();
   // An upstream that answered before reading the whole request body: the rest
   // of the body is not waited for (the client connection closes, as its
-  // response said).
-  co_await finish_request_pump(true);
+  // response said). (Checked here first: most requests have no pump, and a
+  // call costs a coroutine frame.)
+  if (request_pump_running_) co_await finish_request_pump(true);
   if (streamed && upstream_keep_alive && response_decoder_.done() && request_body_done_) {
     worker_.pool.put(std::move(upstream_));
   }
@@ -781,6 +822,7 @@ awaitable<ConnectionBytes> Session::run() {
     const bool have_request = co_await read_request_head();
     if (!have_request) break;
     const bool keep_going = co_await handle_request();
+    route_ = {};  // an idle connection keeps no configuration alive
     if (!keep_going) break;
   }
   co_return bytes_;
@@ -788,7 +830,7 @@ awaitable<ConnectionBytes> Session::run() {
 
 }  // namespace
 
-awaitable<ConnectionBytes> serve_http1(Worker& worker, tcp::socket& client, ReadBuffer& buffer,
+awaitable<ConnectionBytes> serve_http1(Worker& worker, Socket& client, ReadBuffer& buffer,
                                        ConnectionTarget target) {
   Session session(worker, client, buffer, target);
   co_return co_await session.run();

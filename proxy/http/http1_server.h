@@ -28,7 +28,7 @@ struct ConnectionBytes {
   std::uint64_t read = 0;
   std::uint64_t written = 0;
 };
-awaitable<ConnectionBytes> serve_http1(Worker& worker, tcp::socket& client, ReadBuffer& buffer,
+awaitable<ConnectionBytes> serve_http1(Worker& worker, Socket& client, ReadBuffer& buffer,
                                        ConnectionTarget target);
 
 }  // namespace weft::proxy

@@ -7,7 +7,7 @@ namespace {
 
 // An idle connection must have nothing to read: EOF means the server closed
 // it, data means it broke the protocol. Either way it is not reusable.
-bool still_open(tcp::socket& socket) {
+bool still_open(Socket& socket) {
   char byte = 0;
   const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);

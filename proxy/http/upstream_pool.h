@@ -15,8 +15,8 @@
 namespace weft::proxy {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(const asio::any_io_executor& executor) : socket(executor) {}
-  tcp::socket socket;
+  explicit UpstreamConnection(const Executor& executor) : socket(executor) {}
+  Socket socket;
   ReadBuffer buffer;
   tcp::endpoint endpoint;
   bool reused = false;  // came from the pool: the server may have closed it meanwhile

@@ -4,14 +4,6 @@
 
 namespace weft::proxy::http1 {
 
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
-
 std::string_view MessageHead::find(std::string_view name) const {
   for (const Header& header : headers) {
     if (equals_ignore_case(header.name, name)) return header.value;

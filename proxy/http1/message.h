@@ -66,7 +66,17 @@ struct ResponseHead : MessageHead {
   bool is_interim() const { return status >= 100 && status < 200 && status != 101; }
 };
 
-// Case-insensitive ASCII comparison, for header names and tokens.
-bool equals_ignore_case(std::string_view a, std::string_view b);
+// Case-insensitive ASCII comparison, for header names and tokens. Inline:
+// every header of every message is compared with several names, and most
+// comparisons end at the size check.
+inline bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
 
 }  // namespace weft::proxy::http1

@@ -5,14 +5,13 @@
 namespace weft::proxy {
 namespace {
 
-void close_both(tcp::socket& from, tcp::socket& to) {
+void close_both(Socket& from, Socket& to) {
   error_code ignored;
   from.close(ignored);
   to.close(ignored);
 }
 
-awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view pending,
-                     std::uint64_t& bytes) {
+awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::uint64_t& bytes) {
   error_code ec;
   if (!pending.empty()) {
     co_await asio::async_write(to, asio::buffer(pending), redirect(ec));
@@ -26,7 +25,7 @@ awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view pendin
   while (true) {
     const std::size_t n = co_await from.async_read_some(asio::buffer(buffer), redirect(ec));
     if (ec == asio::error::eof) {
-      to.shutdown(tcp::socket::shutdown_send, ec);
+      to.shutdown(Socket::shutdown_send, ec);
       co_return;
     }
     if (ec) {
@@ -44,14 +43,14 @@ awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view pendin
 
 }  // namespace
 
-awaitable<TunnelBytes> tunnel(tcp::socket& a, std::string_view a_pending, tcp::socket& b,
+awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
                               std::string_view b_pending) {
   TunnelBytes bytes;
   // The second direction runs as its own coroutine; this one waits for it on
   // a timer that its completion cancels.
   struct Join {
-    explicit Join(const asio::any_io_executor& ex) : done(ex) {}
-    asio::steady_timer done;
+    explicit Join(const Executor& ex) : done(ex) {}
+    Timer done;
     bool finished = false;
   } join(a.get_executor());
   asio::co_spawn(a.get_executor(), copy(b, a, b_pending, bytes.b_to_a),
@@ -61,7 +60,7 @@ awaitable<TunnelBytes> tunnel(tcp::socket& a, std::string_view a_pending, tcp::s
                  });
   co_await copy(a, b, a_pending, bytes.a_to_b);
   if (!join.finished) {
-    join.done.expires_at(asio::steady_timer::time_point::max());
+    join.done.expires_at(Timer::time_point::max());
     error_code ec;
     co_await join.done.async_wait(redirect(ec));
   }

@@ -19,7 +19,7 @@ struct TunnelBytes {
 
 // a_pending / b_pending: bytes already read from a (resp. b) that must reach
 // the other side first. Both sockets and the pending bytes must outlive the call.
-awaitable<TunnelBytes> tunnel(tcp::socket& a, std::string_view a_pending, tcp::socket& b,
+awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
                               std::string_view b_pending);
 
 }  // namespace weft::proxy

@@ -545,6 +545,32 @@ def retries_on_configured_codes_within_budget():
 
 
 @test
+def a_replayed_body_is_never_sent_again():
+    # A small body on a retry route is kept to replay it; the next request
+    # of the connection must not carry it (here it would be a second,
+    # smuggled request to the backend).
+    backend = Backend("a")
+    config = MountedConfig()
+    config.write(document(retry_services(backend)))
+    proxy = Proxy(config.path, "--outbound-fallback", f"{SERVICE_IP}:80")
+    try:
+        sock = connect(proxy.outbound)
+        smuggled = b"GET /smuggled HTTP/1.1\r\nHost: evil\r\n\r\n"
+        status, _, body = request(proxy.outbound, "/echo", method="POST", body=smuggled, sock=sock)
+        assert (status, body) == (200, smuggled)
+        assert request(proxy.outbound, "/after", sock=sock)[0] == 200
+        # Same upstream connection, in order: a smuggled request would be seen before this one.
+        assert request(proxy.outbound, "/last", sock=sock)[0] == 200
+        paths = [r[1] for r in backend.requests]
+        assert paths == ["/echo", "/after", "/last"], paths
+        sock.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
+@test
 def per_try_timeout_is_retried_on_another_endpoint():
     slow, fast = Backend("slow"), Backend("fast")
     slow.server.delay = 3.0

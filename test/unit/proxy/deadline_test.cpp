@@ -13,10 +13,10 @@ namespace {
 
 struct SocketPair {
   asio::io_context io;
-  tcp::socket client{io};
-  tcp::socket server{io};
+  Socket client{io};
+  Socket server{io};
   SocketPair() {
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     client.connect(acceptor.local_endpoint());
     server = acceptor.accept();
   }
@@ -77,7 +77,7 @@ TEST_CASE("a disarmed deadline never cancels", "[deadline]") {
 TEST_CASE("a deadline destroyed while its timer is pending touches nothing", "[deadline]") {
   SocketPair pair;
   {
-    auto socket = std::make_unique<tcp::socket>(pair.io);
+    auto socket = std::make_unique<Socket>(pair.io);
     Deadline deadline(pair.io.get_executor());
     deadline.arm(*socket, 1ms);
   }  // socket and deadline gone; the timer's handler still runs (ASan checks it)
