@@ -10,9 +10,10 @@
 # configuration document (Service -> endpoint, default balancer), as in a pod.
 #
 # Usage: bench/proxy/run.sh [--build-dir DIR] [--duration SECONDS] [--repeat N]
-# The throughput runs are interleaved (direct, weft-proxy, HAProxy, nginx, then
-# again) N times (default 3) and the median is reported, since other processes
-# on a shared machine move single runs by tens of percent.
+# Throughput and latency runs are interleaved (direct, weft-proxy, HAProxy,
+# nginx, then again) N times (default 3) and medians are reported: single runs
+# move by tens of percent (other processes, and the virtual machine's wake-up
+# latency, which dominates the tail at fixed rates).
 # Prints a Markdown report (paste it into bench/RESULTS.md, "Proxy" section).
 # Needs scripts/install-deps (wrk, haproxy, nginx-light) and Go for fortio.
 set -euo pipefail
@@ -190,31 +191,42 @@ for target in "${targets[@]}"; do
   rps[$target]=$(median <<<"${all_rps[$target]}")
 done
 
-for target in "${targets[@]}"; do
-  url=http://127.0.0.1:${port[$target]}/
+# Latency: interleaved like the throughput runs (each round: every target at
+# 1,000/s, then at 5,000/s), the median of each percentile over the rounds.
+declare -A all_p50 all_p99 all_p999
+for round in $(seq "$repeat"); do
   for rate in 1000 5000; do
-    echo "[bench] $target: fortio at $rate/s" >&2
-    "$fortio" load -quiet -qps "$rate" -c 16 -t "${duration}s" -p "50,99,99.9" \
-      -json "$work/fortio-$target-$rate.json" "$url" >/dev/null 2>&1 &
-    load_pid=$!
-    if [[ $target == weft-proxy && $rate == 5000 ]]; then
-      while kill -0 "$load_pid" 2>/dev/null; do
-        current=$(rss_kb "$weft_pid")
-        ((current > weft_peak_rss)) && weft_peak_rss=$current
-        current=$(anon_kb "$weft_pid")
-        ((current > weft_peak_anon)) && weft_peak_anon=$current
-        sleep 0.2
-      done
-    fi
-    wait "$load_pid"
-    read -r p50 p99 p999 actual < <(percentiles "$work/fortio-$target-$rate.json")
-    if [[ $rate == 1000 ]]; then
-      p50_1k[$target]=$p50 p99_1k[$target]=$p99 p999_1k[$target]=$p999
-    else
-      p50_5k[$target]=$p50 p99_5k[$target]=$p99 p999_5k[$target]=$p999
-    fi
-    echo "[bench]   achieved $actual/s" >&2
+    for target in "${targets[@]}"; do
+      url=http://127.0.0.1:${port[$target]}/
+      echo "[bench] $target: fortio at $rate/s, round $round" >&2
+      # -r: 10 µs histogram buckets (the default 1 ms ones interpolate every
+      # sub-millisecond percentile from the same bucket, hiding the differences).
+      "$fortio" load -quiet -qps "$rate" -c 16 -t "${duration}s" -r 0.00001 -p "50,99,99.9" \
+        -json "$work/fortio.json" "$url" >/dev/null 2>&1 &
+      load_pid=$!
+      if [[ $target == weft-proxy && $rate == 5000 ]]; then
+        while kill -0 "$load_pid" 2>/dev/null; do
+          current=$(rss_kb "$weft_pid")
+          ((current > weft_peak_rss)) && weft_peak_rss=$current
+          current=$(anon_kb "$weft_pid")
+          ((current > weft_peak_anon)) && weft_peak_anon=$current
+          sleep 0.2
+        done
+      fi
+      wait "$load_pid"
+      read -r p50 p99 p999 actual < <(percentiles "$work/fortio.json")
+      all_p50[$target-$rate]+=" $p50" all_p99[$target-$rate]+=" $p99" all_p999[$target-$rate]+=" $p999"
+      echo "[bench]   achieved $actual/s, p99 $p99 ms" >&2
+    done
   done
+done
+for target in "${targets[@]}"; do
+  p50_1k[$target]=$(median <<<"${all_p50[$target-1000]}")
+  p99_1k[$target]=$(median <<<"${all_p99[$target-1000]}")
+  p999_1k[$target]=$(median <<<"${all_p999[$target-1000]}")
+  p50_5k[$target]=$(median <<<"${all_p50[$target-5000]}")
+  p99_5k[$target]=$(median <<<"${all_p99[$target-5000]}")
+  p999_5k[$target]=$(median <<<"${all_p999[$target-5000]}")
 done
 
 mib() { python3 -c "print(f'{$1 / 1024:.1f}')"; }
@@ -226,11 +238,13 @@ cat <<REPORT
 Command: \`bench/proxy/run.sh --build-dir ${build_dir#"$repo"/} --duration $duration --repeat $repeat\`
 Load average before the run: $load_before.
 
-| path | wrk max req/s (median of $repeat; all runs) | p50 / p99 / p99.9 ms at 1,000/s | p50 / p99 / p99.9 ms at 5,000/s |
+Medians of $repeat interleaved rounds (the p99 of every round in brackets).
+
+| path | wrk max req/s (all rounds) | p50 / p99 / p99.9 ms at 1,000/s | p50 / p99 / p99.9 ms at 5,000/s |
 |---|---|---|---|
 REPORT
 for target in "${targets[@]}"; do
-  echo "| $target | ${rps[$target]} (${all_rps[$target]# }) | ${p50_1k[$target]} / ${p99_1k[$target]} / ${p999_1k[$target]} | ${p50_5k[$target]} / ${p99_5k[$target]} / ${p999_5k[$target]} |"
+  echo "| $target | ${rps[$target]} (${all_rps[$target]# }) | ${p50_1k[$target]} / ${p99_1k[$target]} (${all_p99[$target-1000]# }) / ${p999_1k[$target]} | ${p50_5k[$target]} / ${p99_5k[$target]} (${all_p99[$target-5000]# }) / ${p999_5k[$target]} |"
 done
 cat <<REPORT
 
