@@ -82,7 +82,13 @@ void Controller::watch(const kube::ResourceType& type, Store<T>& store,
   const bool is_namespace = !type.namespaced;
   kube::WatcherOptions options;
   options.label_selector = std::move(label_selector);
-  options.on_error = [this, plural = type.plural](const kube::ApiError& why) {
+  options.on_error = [this, plural = type.plural, group = type.group](const kube::ApiError& why) {
+    if (why.kind == kube::ErrorKind::kNotFound && group == kube::resources::mesh_routes().group) {
+      // The usual cause: the operator started before `kubectl apply -f crds/`.
+      logger_.warn("watch restarting with a relist: is the CRD installed? (kubectl apply -f crds/)",
+                   {{"resource", plural}, {"error", why.message}});
+      return;
+    }
     logger_.warn("watch restarting with a relist", {{"resource", plural}, {"error", why.message}});
   };
   auto consumer = [this, &store, parse, is_namespace](kube::WatcherEvent&& event) {

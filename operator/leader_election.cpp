@@ -96,7 +96,19 @@ bool LeaderElector::try_acquire_or_renew() {
                     {"leaseTransitions", 0}}}};
     auto created = client_->create(type, lease);
     if (!created) {
-      logger_.debug("lease create failed", {{"error", created.error().message}});
+      if (created.is_error(kube::ErrorKind::kNotFound)) {
+        // The Lease's namespace is missing (the operator run outside the
+        // install bundle): said once, since nothing happens until it exists.
+        if (!missing_namespace_reported_) {
+          logger_.warn(
+              "waiting for the leader-election namespace: create it (manifests/00-namespace.yaml "
+              "does) or run with --leader-elect false",
+              {{"namespace", options_.ns}, {"error", created.error().message}});
+          missing_namespace_reported_ = true;
+        }
+      } else {
+        logger_.debug("lease create failed", {{"error", created.error().message}});
+      }
       return false;
     }
     return true;

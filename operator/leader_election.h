@@ -66,6 +66,7 @@ class LeaderElector {
   std::function<void()> on_started_;
   std::function<void()> on_stopped_;
   std::atomic<bool> leader_{false};
+  bool missing_namespace_reported_ = false;  // (used by the campaign thread only)
   std::jthread thread_;
   std::mutex release_mutex_;
   bool released_ = false;

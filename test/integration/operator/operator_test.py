@@ -523,6 +523,24 @@ def case_failover(c):
     wait_for("written by the new leader", lambda: service_of(document(ns), "after"))
 
 
+def case_missing_lease_namespace(c):
+    """Run outside the install bundle, before weft-system exists: the operator
+    says what it waits for, and leads as soon as the namespace appears."""
+    lease_ns = f"op-lease-{suffix()}"
+    ns = c.namespace()
+    apply(service(ns, "web"))
+    op = c.operator(lease_ns=lease_ns)
+    op.start()
+    wait_for("the missing-namespace warning",
+             lambda: "waiting for the leader-election namespace" in op.text())
+    assert op.metric("weft_operator_leader") == 0
+    apply(namespace(lease_ns, False, c.label))
+    c.namespaces.append(lease_ns)
+    wait_for("leadership", lambda: op.metric("weft_operator_leader") == 1)
+    wait_for("the document written", lambda: service_of(document(ns), "web"))
+    assert op.text().count("waiting for the leader-election namespace") == 1
+
+
 def case_too_large(c):
     """A document over 1 MiB is never written: reported by condition, Events and metric."""
     ns = c.namespace()
@@ -716,6 +734,7 @@ CASES = {
     "failover": case_failover,
     "rbac": case_rbac,
     "too_large": case_too_large,
+    "missing_lease_namespace": case_missing_lease_namespace,
 }
 
 
