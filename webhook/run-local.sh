@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs weft-webhook on this machine for the cluster of $KUBECONFIG (the local
-# control plane of scripts/local-cluster has no kubelet to run its Deployment):
+# Runs weft-webhook on this machine for the cluster of $KUBECONFIG, outside any
+# pod (for the control-plane-only mode of scripts/local-cluster, which has no
+# kubelet to run its Deployment; `up --node` has one, and the bundle runs there):
 # registers the MutatingWebhookConfiguration of manifests/webhook.yaml with a
 # url to 127.0.0.1 instead of the Service, and lets the webhook provision its own
 # serving certificate (Secret weft-system/weft-webhook-tls, caBundle filled).
