@@ -83,13 +83,15 @@ void Controller::watch(const kube::ResourceType& type, Store<T>& store,
   kube::WatcherOptions options;
   options.label_selector = std::move(label_selector);
   options.on_error = [this, plural = type.plural, group = type.group](const kube::ApiError& why) {
-    if (why.kind == kube::ErrorKind::kNotFound && group == kube::resources::mesh_routes().group) {
-      // The usual cause: the operator started before `kubectl apply -f crds/`.
-      logger_.warn("watch restarting with a relist: is the CRD installed? (kubectl apply -f crds/)",
-                   {{"resource", plural}, {"error", why.message}});
-      return;
-    }
-    logger_.warn("watch restarting with a relist", {{"resource", plural}, {"error", why.message}});
+    // A 404 on our own group: the usual cause is the operator started before
+    // `kubectl apply -f crds/`.
+    const bool crd_missing =
+        why.kind == kube::ErrorKind::kNotFound && group == kube::resources::mesh_routes().group;
+    logger_.warn(
+        crd_missing
+            ? "watch restarting with a relist: is the CRD installed? (kubectl apply -f crds/)"
+            : "watch restarting with a relist",
+        {{"resource", plural}, {"error", why.message}});
   };
   auto consumer = [this, &store, parse, is_namespace](kube::WatcherEvent&& event) {
     const auto key_of = [](const T& object) { return ObjectKey{object.meta.ns, object.meta.name}; };
