@@ -1,10 +1,16 @@
 #pragma once
 
-// Result<T>: a value or an error message, for parsing untrusted input without
-// exceptions (DESIGN.md: bad input gets a clear error and changes nothing).
-// GCC 12 has no std::expected; the names below follow it so a later switch is
-// mechanical.
+// Result<T, E>: a value or an error, for parsing untrusted input and calling
+// servers without exceptions (DESIGN.md: bad input gets a clear error and
+// changes nothing). GCC 12 has no std::expected; the names below follow it so
+// a later switch is mechanical.
+//
+// E defaults to weft::Error (a message for the user). A richer error derives
+// from weft::Error (kube::ApiError adds the kind and HTTP status), and a
+// Result<T, Derived> converts implicitly into Result<T, Error>, so a function
+// returning weft::Result<T> can `return client.get(...)` directly.
 
+#include <concepts>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -17,11 +23,27 @@ struct Error {
   std::string message;
 };
 
-template <typename T>
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
+  using value_type = T;
+  using error_type = E;
+
   Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
-  Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}
+  Result(E error) : state_(std::in_place_index<1>, std::move(error)) {}
+
+  // From a Result whose error type derives from E (the derived part is
+  // dropped, the message kept).
+  template <typename E2>
+  requires(!std::same_as<E2, E> && std::derived_from<E2, E>) Result(const Result<T, E2>& other)
+      : state_(other.has_value()
+                   ? State(std::in_place_index<0>, other.value())
+                   : State(std::in_place_index<1>, static_cast<const E&>(other.error()))) {}
+  template <typename E2>
+  requires(!std::same_as<E2, E> && std::derived_from<E2, E>) Result(Result<T, E2>&& other)
+      : state_(other.has_value()
+                   ? State(std::in_place_index<0>, std::move(other).value())
+                   : State(std::in_place_index<1>, static_cast<const E&>(other.error()))) {}
 
   bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -30,15 +52,26 @@ class [[nodiscard]] Result {
   const T& value() const& { return std::get<0>(checked(true)); }
   T& value() & { return std::get<0>(checked(true)); }
   T&& value() && { return std::get<0>(std::move(checked(true))); }
-  const Error& error() const& { return std::get<1>(checked(false)); }
+  const E& error() const& { return std::get<1>(checked(false)); }
 
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
 
+  // True when this is an error of that kind; only for error types with a
+  // `kind` member (kube::ApiError).
+  template <typename Kind>
+  requires requires(const E& e, Kind k) {
+    { e.kind == k } -> std::convertible_to<bool>;
+  }
+  bool is_error(Kind kind) const { return !has_value() && std::get<1>(state_).kind == kind; }
+
  private:
-  const std::variant<T, Error>& checked(bool want_value) const {
+  using State = std::variant<T, E>;
+
+  const State& checked(bool want_value) const {
     if (has_value() != want_value) {
       throw std::logic_error(want_value ? "Result::value() called on an error: " +
                                               std::get<1>(state_).message
@@ -46,12 +79,12 @@ class [[nodiscard]] Result {
     }
     return state_;
   }
-  std::variant<T, Error>& checked(bool want_value) {
+  State& checked(bool want_value) {
     std::as_const(*this).checked(want_value);
     return state_;
   }
 
-  std::variant<T, Error> state_;
+  State state_;
 };
 
 }  // namespace weft

@@ -7,11 +7,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
 
 #include "weft/result.h"
 
@@ -66,53 +63,10 @@ ApiError error_from_response(std::string what, int http_status, std::string_view
 // Maps a metav1.Status object (e.g. the object of a watch ERROR event) to an ApiError.
 ApiError error_from_status(std::string what, const nlohmann::json& status);
 
-// A value or an ApiError. The interface follows weft::Result (and std::expected).
+// A value or an ApiError: weft::Result with the typed error, so callers can ask
+// result.is_error(ErrorKind::kNotFound), and it converts to weft::Result<T>.
 template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
-  Result(ApiError error) : state_(std::in_place_index<1>, std::move(error)) {}
-
-  bool has_value() const noexcept { return state_.index() == 0; }
-  explicit operator bool() const noexcept { return has_value(); }
-
-  // Reading the wrong side is a bug in the caller: it throws std::logic_error.
-  const T& value() const& { return std::get<0>(checked(true)); }
-  T& value() & { return std::get<0>(checked(true)); }
-  T&& value() && { return std::get<0>(std::move(checked(true))); }
-  const ApiError& error() const& { return std::get<1>(checked(false)); }
-
-  const T& operator*() const& { return value(); }
-  T& operator*() & { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
-  const T* operator->() const { return &value(); }
-  T* operator->() { return &value(); }
-
-  // True when this is an error of that kind.
-  bool is_error(ErrorKind kind) const { return !has_value() && error().kind == kind; }
-
-  // Into the project-wide weft::Result (drops the error kind, keeps the message).
-  weft::Result<T> to_weft() const& {
-    if (has_value()) return value();
-    return static_cast<const weft::Error&>(error());
-  }
-
- private:
-  const std::variant<T, ApiError>& checked(bool want_value) const {
-    if (has_value() != want_value) {
-      throw std::logic_error(want_value ? "kube::Result::value() called on an error: " +
-                                              std::get<1>(state_).message
-                                        : "kube::Result::error() called on a value");
-    }
-    return state_;
-  }
-  std::variant<T, ApiError>& checked(bool want_value) {
-    std::as_const(*this).checked(want_value);
-    return state_;
-  }
-
-  std::variant<T, ApiError> state_;
-};
+using Result = weft::Result<T, ApiError>;
 
 // The value of a Result that carries nothing but success.
 struct Done {};

@@ -82,7 +82,7 @@ TEST_CASE("kube::Result converts to weft::Result and guards wrong access") {
   Result<int> failed = make_error(ErrorKind::kNotFound, "GET /a", "gone", 404);
   CHECK(failed.is_error(ErrorKind::kNotFound));
   CHECK_FALSE(failed.is_error(ErrorKind::kConflict));
-  weft::Result<int> plain = failed.to_weft();
+  weft::Result<int> plain = failed;
   REQUIRE_FALSE(plain);
   CHECK(plain.error().message == "GET /a: 404 NotFound: gone");
   CHECK_THROWS_AS(failed.value(), std::logic_error);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace {
 
@@ -42,4 +43,46 @@ TEST_CASE("Result value can be moved out", "[result]") {
   weft::Result<std::string> r = std::string(100, 'x');
   const std::string taken = std::move(r).value();
   CHECK(taken.size() == 100);
+}
+
+namespace {
+
+// An error type with a kind, as kube::ApiError: derives from weft::Error.
+enum class Kind { kA, kB };
+struct KindError : weft::Error {
+  Kind kind = Kind::kA;
+};
+
+template <typename R>
+concept HasIsError = requires(const R& r) {
+  r.is_error(Kind::kA);
+};
+
+}  // namespace
+
+TEST_CASE("Result with a derived error tells its kind", "[result]") {
+  const weft::Result<int, KindError> failed = KindError{{"b failed"}, Kind::kB};
+  CHECK(failed.is_error(Kind::kB));
+  CHECK_FALSE(failed.is_error(Kind::kA));
+  const weft::Result<int, KindError> ok = 3;
+  CHECK_FALSE(ok.is_error(Kind::kB));
+  // Only error types with a kind offer is_error.
+  STATIC_REQUIRE(HasIsError<weft::Result<int, KindError>>);
+  STATIC_REQUIRE_FALSE(HasIsError<weft::Result<int>>);
+}
+
+TEST_CASE("Result with a derived error converts to the plain Result", "[result]") {
+  weft::Result<std::string, KindError> failed = KindError{{"b failed"}, Kind::kB};
+  const weft::Result<std::string> plain = failed;
+  REQUIRE_FALSE(plain);
+  CHECK(plain.error().message == "b failed");
+
+  // A function returning weft::Result<T> may return the richer Result as is.
+  auto forward = [](weft::Result<std::string, KindError> r) -> weft::Result<std::string> {
+    return r;
+  };
+  const auto moved = forward(std::string(64, 'y'));
+  REQUIRE(moved);
+  CHECK(moved->size() == 64);
+  STATIC_REQUIRE_FALSE(std::is_convertible_v<weft::Result<int>, weft::Result<int, KindError>>);
 }
