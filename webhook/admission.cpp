@@ -1,8 +1,8 @@
 #include "webhook/admission.h"
 
-#include "webhook/base64.h"
 #include "webhook/json_reader.h"
 #include "webhook/json_text.h"
+#include "weft/base64.h"
 
 namespace weft::webhook {
 namespace {

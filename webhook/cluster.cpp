@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "webhook/base64.h"
+#include "weft/base64.h"
 #include "weft/constants.h"
 #include "weft/kube/client.h"
 

@@ -4,12 +4,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
-#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <vector>
+
+#include "weft/base64.h"
 
 namespace weft::kube {
 
@@ -27,45 +28,6 @@ Result<std::string> read_file(const std::filesystem::path& path, std::string_vie
   std::ostringstream content;
   content << in.rdbuf();
   return content.str();
-}
-
-// Standard base64 (RFC 4648) as kubeconfig *-data fields use; whitespace is
-// ignored, anything else outside the alphabet is an error.
-Result<std::string> decode_base64(std::string_view text, std::string_view field) {
-  std::string out;
-  std::uint32_t accumulator = 0;
-  int bits = 0;
-  int padding = 0;
-  for (char c : text) {
-    int value;
-    if (c >= 'A' && c <= 'Z') {
-      value = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      value = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      value = c - '0' + 52;
-    } else if (c == '+') {
-      value = 62;
-    } else if (c == '/') {
-      value = 63;
-    } else if (c == '=') {
-      ++padding;
-      continue;
-    } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-      continue;
-    } else {
-      return config_error(fmt::format("{} is not valid base64", field));
-    }
-    if (padding > 0) return config_error(fmt::format("{} is not valid base64", field));
-    accumulator = (accumulator << 6) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((accumulator >> bits) & 0xff);
-    }
-  }
-  if (padding > 2 || bits >= 6) return config_error(fmt::format("{} is not valid base64", field));
-  return out;
 }
 
 // One named entry (cluster, user or context) with the directory of the file
@@ -131,7 +93,11 @@ std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::
 // PEM material from "<key>-data" (base64) or "<key>" (a file), "" if neither.
 Result<std::string> pem_field(const Entry& entry, const std::string& key) {
   std::string data = string_field(entry.node, (key + "-data").c_str());
-  if (!data.empty()) return decode_base64(data, key + "-data");
+  if (!data.empty()) {
+    auto decoded = base64_decode(data);
+    if (!decoded) return config_error(fmt::format("{}-data is not valid base64", key));
+    return std::move(*decoded);
+  }
   std::string file = string_field(entry.node, key.c_str());
   if (!file.empty()) return read_file(resolve(entry.base_dir, file), key);
   return std::string();

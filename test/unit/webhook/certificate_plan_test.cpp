@@ -2,7 +2,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "webhook/base64.h"
 #include "weft/http/certificates.h"
 
 using namespace std::chrono;
@@ -81,22 +80,4 @@ TEST_CASE("unreadable stored material is replaced", "[certificates]") {
   CHECK(plan->changed);
   CHECK(plan->reason == "stored certificates are unreadable");
   CHECK_FALSE(plan_certificates(std::nullopt, {}, CertificatePolicy{}, system_clock::now()));
-}
-
-TEST_CASE("base64 round trips and refuses bad text", "[base64]") {
-  using weft::webhook::base64_decode;
-  using weft::webhook::base64_encode;
-  CHECK(base64_encode("") == "");
-  CHECK(base64_encode("f") == "Zg==");
-  CHECK(base64_encode("fo") == "Zm8=");
-  CHECK(base64_encode("foo") == "Zm9v");
-  CHECK(base64_encode("foobar") == "Zm9vYmFy");
-  for (const std::string text : {"", "a", "ab", "abc", "\xff\x00\x10 binary"}) {
-    CHECK(base64_decode(base64_encode(text)) == text);
-  }
-  CHECK_FALSE(base64_decode("Zg="));
-  CHECK_FALSE(base64_decode("Z==="));
-  CHECK_FALSE(base64_decode("Zg=a"));
-  CHECK_FALSE(base64_decode("Zm9v!A=="));
-  CHECK_FALSE(base64_decode("Zg==Zm9v"));
 }

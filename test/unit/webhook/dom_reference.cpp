@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "webhook/admission.h"
-#include "webhook/base64.h"
+#include "weft/base64.h"
 #include "weft/constants.h"
 
 namespace weft::test::dom {

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "review_fixtures.h"
-#include "webhook/base64.h"
+#include "weft/base64.h"
 
 using nlohmann::json;
 using weft::test::classic_config;
@@ -304,8 +304,7 @@ TEST_CASE("the AdmissionReview response carries the uid and a base64 JSON patch"
   CHECK(response["response"]["uid"] == "0df28fbd-5f5f-11e8-bc74-36e6bb280816");
   CHECK(response["response"]["allowed"] == true);
   CHECK(response["response"]["patchType"] == "JSONPatch");
-  const auto decoded =
-      weft::webhook::base64_decode(response["response"]["patch"].get<std::string>());
+  const auto decoded = weft::base64_decode(response["response"]["patch"].get<std::string>());
   REQUIRE(decoded);
   CHECK(*decoded == result.outcome.patch);
 
