@@ -16,6 +16,7 @@
 #include "proxy/metrics.h"
 #include "proxy/settings.h"
 #include "proxy/wait_ready.h"
+#include "weft/file.h"
 
 namespace {
 
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   ConfigStore store(metrics, log);
 
   // The document is validated before any port is bound.
-  const std::optional<std::string> initial = read_file(settings.config_path);
+  const Result<std::string> initial = read_file(settings.config_path);
   if (initial) {
     std::string error;
     if (store.offer(*initial, ConfigSource::kFile, &error) == OfferResult::kRefused) {
@@ -116,9 +117,9 @@ int main(int argc, char** argv) {
   listeners[2]->start(
       [&admin](Socket socket, std::size_t) { serve_admin_connection(admin, std::move(socket)); });
 
-  FileWatcher file_watcher(settings.config_path, initial, [&store](const std::string& text) {
-    store.offer(text, ConfigSource::kFile);
-  });
+  FileWatcher file_watcher(
+      settings.config_path, initial ? std::optional(*initial) : std::nullopt,
+      [&store](const std::string& text) { store.offer(text, ConfigSource::kFile); });
   file_watcher.start();
   if (api_watcher.value()) api_watcher.value()->start();
   pool.start();

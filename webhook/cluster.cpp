@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "weft/base64.h"
 #include "weft/constants.h"
+#include "weft/file.h"
 #include "weft/kube/client.h"
 
 namespace weft::webhook {
@@ -50,11 +50,10 @@ json secret_data(const CertificateBundle& bundle) {
           {kTlsKeyKey, base64_encode(bundle.tls_key)}};
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+// Whether the file holds exactly `content` (a missing file does not).
+bool holds(const std::string& path, const std::string& content) {
+  const auto text = read_file(path);
+  return text && *text == content;
 }
 
 // Written aside and renamed, so the server never reads half a file.
@@ -156,10 +155,10 @@ Result<bool> CertificateProvisioner::reconcile_once(bool& lost_race) {
 
 Result<bool> CertificateProvisioner::write_files(const CertificateBundle& bundle) {
   // The key first: the server takes a new pair only once both files match.
-  if (read_text(key_file_) != bundle.tls_key) {
+  if (!holds(key_file_, bundle.tls_key)) {
     if (auto written = write_atomically(key_file_, bundle.tls_key); !written) return written;
   }
-  if (read_text(cert_file_) != bundle.tls_cert) {
+  if (!holds(cert_file_, bundle.tls_cert)) {
     if (auto written = write_atomically(cert_file_, bundle.tls_cert); !written) return written;
   }
   return true;

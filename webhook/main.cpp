@@ -4,9 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <stop_token>
 #include <thread>
 
@@ -14,6 +12,7 @@
 #include "webhook/config.h"
 #include "webhook/flags.h"
 #include "webhook/service.h"
+#include "weft/file.h"
 #include "weft/http/server.h"
 #include "weft/log.h"
 #include "weft/metrics.h"
@@ -25,11 +24,9 @@ using namespace weft::webhook;
 
 Result<InjectorConfig> load_config(const std::string& path) {
   if (path.empty()) return InjectorConfig{};
-  std::ifstream in(path);
-  if (!in) return Error{"cannot read --config " + path};
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = parse_config(text.str());
+  auto text = read_file(path);
+  if (!text) return Error{"--config: " + text.error().message};
+  auto config = parse_config(*text);
   if (!config) return Error{"--config " + path + ": " + config.error().message};
   return config;
 }

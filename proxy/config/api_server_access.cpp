@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "proxy/config/file_watcher.h"
+#include "weft/file.h"
 
 namespace weft::proxy {
 namespace {

@@ -7,12 +7,12 @@
 #include <boost/asio/ssl.hpp>
 #include <functional>
 
-#include "proxy/config/file_watcher.h"
 #include "proxy/core/deadline.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/body_decoder.h"
 #include "proxy/http1/head_parser.h"
 #include "weft/constants.h"
+#include "weft/file.h"
 #include "weft/kube/backoff.h"
 #include "weft/kube/watch_event.h"
 

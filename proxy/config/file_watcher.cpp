@@ -7,19 +7,10 @@
 
 #include <array>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "weft/file.h"
 
 namespace weft::proxy {
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return content.str();
-}
 
 FileWatcher::FileWatcher(std::string path, std::optional<std::string> initial_content,
                          std::function<void(const std::string&)> on_change,
@@ -45,10 +36,10 @@ void FileWatcher::start() {
 }
 
 void FileWatcher::check() {
-  std::optional<std::string> content = read_file(path_);
+  auto content = read_file(path_);
   // A vanished file (ConfigMap deleted) keeps the last document: nothing to offer.
-  if (content && content != last_) {
-    last_ = content;
+  if (content && last_ != *content) {
+    last_ = *content;
     on_change_(*content);
   }
 }

@@ -40,8 +40,4 @@ class FileWatcher {
   std::jthread thread_;
 };
 
-// The whole file, or nullopt when it does not exist. Other read errors too are
-// nullopt: the caller treats them as "no document yet".
-std::optional<std::string> read_file(const std::string& path);
-
 }  // namespace weft::proxy

@@ -8,13 +8,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fstream>
 #include <list>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <type_traits>
 #include <vector>
+
+#include "weft/file.h"
 
 namespace weft::http {
 namespace {
@@ -28,15 +28,6 @@ using boost::system::error_code;
 
 // Headers beyond this are an attack or a bug, not a client of ours.
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"cannot read " + path};
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return Error{"cannot read " + path};
-  return content.str();
-}
 
 struct TlsMaterial {
   std::string cert;

@@ -5,12 +5,11 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <vector>
 
 #include "weft/base64.h"
+#include "weft/file.h"
 
 namespace weft::kube {
 
@@ -20,14 +19,11 @@ ApiError config_error(std::string detail) {
   return make_error(ErrorKind::kConfig, "load client configuration", std::move(detail));
 }
 
-Result<std::string> read_file(const std::filesystem::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return config_error(fmt::format("cannot read {} file {}", what, path.string()));
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
+// A file the configuration names; `what` says which ("kubeconfig", "tokenFile").
+Result<std::string> read_named_file(const std::filesystem::path& path, std::string_view what) {
+  auto content = weft::read_file(path);
+  if (!content) return config_error(fmt::format("{} file: {}", what, content.error().message));
+  return std::move(*content);
 }
 
 // One named entry (cluster, user or context) with the directory of the file
@@ -99,7 +95,7 @@ Result<std::string> pem_field(const Entry& entry, const std::string& key) {
     return std::move(*decoded);
   }
   std::string file = string_field(entry.node, key.c_str());
-  if (!file.empty()) return read_file(resolve(entry.base_dir, file), key);
+  if (!file.empty()) return read_named_file(resolve(entry.base_dir, file), key);
   return std::string();
 }
 
@@ -172,7 +168,7 @@ Result<ClientConfig> resolve_context(const Kubeconfig& kubeconfig, std::string_v
     std::string token_file = string_field(u, "tokenFile");
     if (!token_file.empty()) {
       config.token_file = resolve(user->second.base_dir, token_file).string();
-      auto readable = read_file(config.token_file, "tokenFile");
+      auto readable = read_named_file(config.token_file, "tokenFile");
       if (!readable) return in_file(readable.error());
     }
     return config;
@@ -198,7 +194,7 @@ Result<ClientConfig> parse_kubeconfig(std::string_view yaml_text,
 }
 
 Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path, std::string_view context) {
-  auto text = read_file(path, "kubeconfig");
+  auto text = read_named_file(path, "kubeconfig");
   if (!text) return text.error();
   Kubeconfig kubeconfig;
   auto merged = merge_file(*text, path.parent_path(), path.string(), kubeconfig);
@@ -217,7 +213,7 @@ Result<ClientConfig> load_kubeconfig_list(std::string_view colon_separated_paths
     rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
     std::error_code ec;
     if (path.empty() || !std::filesystem::exists(path, ec)) continue;
-    auto text = read_file(path, "kubeconfig");
+    auto text = read_named_file(path, "kubeconfig");
     if (!text) return text.error();
     auto merged = merge_file(*text, path.parent_path(), path.string(), kubeconfig);
     if (!merged) return merged.error();
@@ -244,13 +240,13 @@ Result<ClientConfig> load_in_cluster_config(const std::filesystem::path& dir, st
   config.server =
       ipv6 ? fmt::format("https://[{}]:{}", host, port) : fmt::format("https://{}:{}", host, port);
   config.token_file = (dir / "token").string();
-  auto token = read_file(config.token_file, "service-account token");
+  auto token = read_named_file(config.token_file, "service-account token");
   if (!token) return token.error();
-  auto ca = read_file(dir / "ca.crt", "service-account CA");
+  auto ca = read_named_file(dir / "ca.crt", "service-account CA");
   if (!ca) return ca.error();
   config.ca_pem = std::move(*ca);
   // The namespace file is optional (a projected volume may leave it out).
-  if (auto ns = read_file(dir / "namespace", "namespace")) {
+  if (auto ns = read_named_file(dir / "namespace", "namespace")) {
     config.default_namespace = *ns;
     while (!config.default_namespace.empty() &&
            std::isspace(static_cast<unsigned char>(config.default_namespace.back()))) {

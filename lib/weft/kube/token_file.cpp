@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <cctype>
-#include <fstream>
-#include <sstream>
+
+#include "weft/file.h"
 
 namespace weft::kube {
 
@@ -35,14 +35,12 @@ Result<std::string> TokenFile::token() {
 Result<std::string> TokenFile::reload_locked() {
   force_ = false;
   last_read_ = std::chrono::steady_clock::now();
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) {
+  auto content = read_file(path_);
+  if (!content) {
     return make_error(ErrorKind::kConfig, "read bearer token",
-                      fmt::format("cannot read token file {}", path_.string()));
+                      fmt::format("token file: {}", content.error().message));
   }
-  std::ostringstream content;
-  content << in.rdbuf();
-  std::string token = content.str();
+  std::string token = std::move(*content);
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
     token.pop_back();
   }

@@ -5,17 +5,21 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <string>
+
+#include "weft/file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 int main(int argc, char** argv) {
   int inputs = 0;
   for (int i = 1; i < argc; ++i) {
-    std::ifstream in(argv[i], std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto read = weft::read_file(argv[i]);
+    if (!read) {
+      std::fprintf(stderr, "%s\n", read.error().message.c_str());
+      return 1;
+    }
+    const std::string& bytes = *read;
     // Every mode byte: request and response parsing, every piece size.
     for (int mode = 0; mode < 32; ++mode) {
       std::string input(1, static_cast<char>(mode));

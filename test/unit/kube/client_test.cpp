@@ -26,7 +26,7 @@ TEST_CASE("from_config refuses unusable configurations with kConfig") {
       {"cert without key", [](ClientConfig& c) { c.client_cert_pem = "CERT"; }, "needs its key"},
       {"key without cert", [](ClientConfig& c) { c.client_key_pem = "KEY"; }, "needs its key"},
       {"missing token file", [](ClientConfig& c) { c.token_file = "/nonexistent/token"; },
-       "cannot read token file"},
+       "token file: cannot read /nonexistent/token"},
       {"tls-server-name not a host", [](ClientConfig& c) { c.tls_server_name = "a/b"; },
        "not a host name"},
       {"tls-server-name with port", [](ClientConfig& c) { c.tls_server_name = "a:1"; },

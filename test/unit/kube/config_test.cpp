@@ -101,7 +101,7 @@ TEST_CASE("kubeconfig errors are clear and typed") {
                Case{"missing-cluster.yaml", "cluster \"nowhere\" of context \"local\" not found"},
                Case{"cert-without-key.yaml", "client certificate without a key"},
                Case{"bad-base64.yaml", "certificate-authority-data is not valid base64"},
-               Case{"does-not-exist.yaml", "cannot read kubeconfig file"});
+               Case{"does-not-exist.yaml", "kubeconfig file: cannot read"});
   CAPTURE(file);
   auto config = load_kubeconfig(kFixtures / file);
   REQUIRE_FALSE(config);
