@@ -1,8 +1,9 @@
 #include "operator/work_queue.h"
 
 #include <algorithm>
-#include <cmath>
 #include <random>
+
+#include "weft/backoff.h"
 
 namespace weft::op {
 
@@ -47,11 +48,8 @@ std::chrono::milliseconds WorkQueue::add_rate_limited(const std::string& key) {
   {
     std::lock_guard lock(mutex_);
     const int failures = ++failures_[key];
-    const double exponential =
-        static_cast<double>(backoff_.base.count()) * std::pow(2.0, std::min(failures - 1, 40));
-    const double capped = std::min(exponential, static_cast<double>(backoff_.max.count()));
-    const double jittered = capped * (1.0 + backoff_.jitter * random01_());
-    delay = std::chrono::milliseconds(static_cast<std::int64_t>(jittered));
+    delay = backoff_delay({backoff_.base, backoff_.max, 2.0, backoff_.jitter}, failures - 1,
+                          random01_());
   }
   add_after(key, delay);
   return delay;

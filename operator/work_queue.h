@@ -6,8 +6,9 @@
 // - a key is never handed out twice at once: added while being worked, it is
 //   queued again when done() is called;
 // - add_after() delays a key (the earliest requested time wins);
-// - add_rate_limited() delays it by a per-key exponential backoff with jitter,
-//   reset by forget() after a success.
+// - add_rate_limited() delays it by a per-key exponential backoff with jitter
+//   (weft::backoff_delay: jitter shortens, so `max` holds), reset by forget()
+//   after a success.
 // Thread-safe. Time comes from a Clock, so tests control it (try_get()).
 
 #include <chrono>
@@ -28,7 +29,7 @@ namespace weft::op {
 struct BackoffSettings {
   std::chrono::milliseconds base{5};
   std::chrono::milliseconds max{60'000};
-  // Each delay is stretched by a random factor in [1, 1 + jitter).
+  // Each delay d is drawn from [(1 - jitter) * d, d]: never above max.
   double jitter = 0.5;
 };
 
@@ -40,7 +41,8 @@ class WorkQueue {
 
   void add(const std::string& key);
   void add_after(const std::string& key, std::chrono::milliseconds delay);
-  // Delay for the key's next failure: base * 2^(failures-1), capped, jittered.
+  // Delay for the key's next failure: base * 2^(failures-1), capped, then
+  // jittered downwards.
   // Returns the delay chosen.
   std::chrono::milliseconds add_rate_limited(const std::string& key);
   // Resets the key's failure count (call after a successful reconcile).

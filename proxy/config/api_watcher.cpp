@@ -11,9 +11,9 @@
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/body_decoder.h"
 #include "proxy/http1/head_parser.h"
+#include "weft/backoff.h"
 #include "weft/constants.h"
 #include "weft/file.h"
-#include "weft/kube/backoff.h"
 #include "weft/kube/watch_event.h"
 
 namespace weft::proxy {
@@ -108,7 +108,7 @@ void ApiWatcher::start() {
 }
 
 awaitable<void> ApiWatcher::run() {
-  kube::Backoff backoff;
+  Backoff backoff;
   Timer timer(io_);
   while (true) {
     const Outcome outcome = co_await request_once();

@@ -15,7 +15,7 @@
 #include <thread>
 #include <utility>
 
-#include "weft/kube/backoff.h"
+#include "weft/backoff.h"
 #include "weft/kube/error.h"
 
 namespace weft::kube {

@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "weft/kube/backoff.h"
+#include "weft/backoff.h"
 #include "weft/kube/client.h"
 #include "weft/kube/error.h"
 #include "weft/kube/resource.h"

@@ -6,7 +6,7 @@ using namespace weft::kube;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr BackoffPolicy kFast{1ms, 1ms, 1.0, 0.0};
+constexpr weft::BackoffPolicy kFast{1ms, 1ms, 1.0, 0.0};
 ApiError conflict() {
   return make_error(ErrorKind::kConflict, "PUT /x", "stale", 409);
 }

@@ -75,8 +75,8 @@ TEST_CASE("work queue: per-key exponential backoff with jitter, reset by forget"
   CHECK(queue.add_rate_limited("a") == 1000ms);  // capped
   jitter_draw = 0.999;
   const auto jittered = queue.add_rate_limited("a");
-  CHECK(jittered > 1000ms);
-  CHECK(jittered < 1500ms);
+  CHECK(jittered < 1000ms);  // jitter shortens the delay
+  CHECK(jittered >= 500ms);  // by at most half
   queue.forget("a");
   CHECK(queue.failures("a") == 0);
   jitter_draw = 0.0;
@@ -91,6 +91,24 @@ TEST_CASE("work queue: shutdown wakes get() and refuses new keys", "[queue]") {
   waiter.join();
   queue.add("a");
   CHECK(queue.depth() == 0);
+}
+
+TEST_CASE("work queue: the maximum backoff holds after jitter", "[queue]") {
+  // The controller's settings: 50 ms doubling to 60 s, jitter 0.5. Jitter
+  // used to stretch the capped delay by up to 50 %, to 90 s.
+  ManualClock clock;
+  double jitter_draw = 0.0;
+  WorkQueue queue(clock, {50ms, 60s, 0.5}, [&] { return jitter_draw; });
+  for (int i = 0; i < 30; ++i) {
+    for (double draw : {0.0, 0.5, 0.999999}) {
+      jitter_draw = draw;
+      CHECK(queue.add_rate_limited("a") <= 60s);
+    }
+  }
+  jitter_draw = 0.0;
+  CHECK(queue.add_rate_limited("a") == 60s);  // the cap is reached
+  jitter_draw = 0.999999;
+  CHECK(queue.add_rate_limited("a") >= 30s);  // and jitter keeps at least half
 }
 
 TEST_CASE("runner: errors are retried with backoff, success forgets, requeue delays", "[runner]") {
