@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <stop_token>
 #include <thread>
@@ -22,6 +22,7 @@
 #include "weft/kube/config.h"
 #include "weft/log.h"
 #include "weft/metrics.h"
+#include "weft/signals.h"
 
 namespace {
 
@@ -50,7 +51,7 @@ Result<std::unique_ptr<http::Server>> serve(const op::BindAddress& address, http
   return server;
 }
 
-int run(const op::OperatorOptions& flags) {
+int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
   Logger logger("operator", flags.log_level);
   auto config = kube::load_default_config(flags.kubeconfig);
   if (!config) {
@@ -135,20 +136,15 @@ int run(const op::OperatorOptions& flags) {
   }
 
   // Signals are blocked in every thread (see main); only this loop takes them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  const timespec tick{0, 200'000'000};
-  int signal = -1;
-  while (!lost && signal < 0) signal = sigtimedwait(&signals, nullptr, &tick);
+  std::optional<int> signal;
+  while (!lost && !signal) signal = stop_signals.wait_for(std::chrono::milliseconds(200));
 
   if (lost) {
     logger.error("leadership lost; exiting so that a fresh process campaigns again");
     controller.stop();
     return 1;
   }
-  logger.info("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  logger.info("shutting down", {{"signal", signal_name(*signal)}});
   if (starter.joinable()) {
     starter.request_stop();
     starter.join();
@@ -174,10 +170,6 @@ int main(int argc, char** argv) {
   }
   // Block SIGTERM/SIGINT before any thread starts, so that they inherit the
   // mask and only the main loop receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return run(*flags);
+  const StopSignals stop_signals;
+  return run(*flags, stop_signals);
 }

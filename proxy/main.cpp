@@ -17,6 +17,7 @@
 #include "proxy/settings.h"
 #include "proxy/wait_ready.h"
 #include "weft/file.h"
+#include "weft/signals.h"
 
 namespace {
 
@@ -80,12 +81,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  // Signals are taken by sigwait below, so no thread may handle them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Blocked before any thread starts, so that only the wait below takes them.
+  const StopSignals stop_signals;
   std::signal(SIGPIPE, SIG_IGN);
 
   WorkerPool pool(settings.workers);
@@ -130,8 +127,7 @@ int main(int argc, char** argv) {
                                   {"workers", settings.workers},
                                   {"config", settings.config_path}});
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = stop_signals.wait();
 
   // Graceful shutdown: not ready, no new connections, idle ones closed, and
   // requests in flight get the grace period to finish.

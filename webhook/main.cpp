@@ -2,7 +2,6 @@
 // sidecar mode resolved, the serving certificate provisioned if asked, and the
 // HTTPS server started; SIGTERM or SIGINT stops it gracefully.
 
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <stop_token>
@@ -16,6 +15,7 @@
 #include "weft/http/server.h"
 #include "weft/log.h"
 #include "weft/metrics.h"
+#include "weft/signals.h"
 
 namespace {
 
@@ -60,12 +60,8 @@ int fail(const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Signals are taken by sigwait below, so block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Blocked before any thread starts, so that only the wait below takes them.
+  const StopSignals stop_signals;
 
   auto flags = parse_flags(std::vector<std::string>(argv + 1, argv + argc));
   if (!flags) return fail(flags.error().message + " (see --help)", 2);
@@ -111,8 +107,7 @@ int main(int argc, char** argv) {
       "listening",
       {{"address", flags->address}, {"port", (*server)->port()}, {"config", to_json(*config)}});
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = stop_signals.wait();
   logger.info("stopping", {{"signal", signal}});
   service.set_ready(false);
   (*server)->stop();

@@ -1,12 +1,12 @@
 // weft-sample-app: a small HTTP service for trying Weft (see samples/README.md).
 
-#include <csignal>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "samples/app/options.h"
 #include "samples/app/server.h"
 #include "weft/log.h"
+#include "weft/signals.h"
 
 int main(int argc, char** argv) {
   using namespace weft::samples;
@@ -21,12 +21,8 @@ int main(int argc, char** argv) {
   }
   weft::Logger logger("sample-app", options->log_level);
 
-  // Blocked before any thread starts, so that only sigwait() below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Blocked before any thread starts, so that only the wait below takes them.
+  const weft::StopSignals stop_signals;
 
   auto server = SampleServer::start(*options, logger);
   if (!server) {
@@ -43,9 +39,8 @@ int main(int argc, char** argv) {
                             {"failure_rate", options->failure_rate},
                             {"downstreams", downstreams}});
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
-  logger.info("draining", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+  const int signal = stop_signals.wait();
+  logger.info("draining", {{"signal", weft::signal_name(signal)},
                            {"grace_ms", options->shutdown_grace.count()}});
   const std::size_t cut = (*server)->finish_shutdown(options->shutdown_grace);
   logger.info("stopped", {{"connections_cut", cut}});

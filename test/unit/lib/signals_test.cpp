@@ -1,0 +1,40 @@
+#include "weft/signals.h"
+
+#include <pthread.h>
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+TEST_CASE("StopSignals receives SIGTERM and SIGINT", "[signals]") {
+  weft::StopSignals stop;
+  // Blocked, so the default action (terminate) does not run: it waits for us.
+  // Sent to this thread: another thread of the test runner might not block it.
+  REQUIRE(pthread_kill(pthread_self(), SIGTERM) == 0);
+  CHECK(stop.wait() == SIGTERM);
+  REQUIRE(pthread_kill(pthread_self(), SIGINT) == 0);
+  CHECK(stop.wait_for(1s) == SIGINT);
+  CHECK(weft::signal_name(SIGTERM) == "SIGTERM");
+  CHECK(weft::signal_name(SIGINT) == "SIGINT");
+  CHECK(weft::signal_name(SIGHUP) == "signal");
+}
+
+TEST_CASE("StopSignals::wait_for times out without a signal", "[signals]") {
+  weft::StopSignals stop;
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(stop.wait_for(30ms).has_value());
+  CHECK(std::chrono::steady_clock::now() - start >= 30ms);
+}
+
+TEST_CASE("threads started after StopSignals inherit the mask", "[signals]") {
+  weft::StopSignals stop;
+  bool blocked_in_thread = false;
+  std::thread([&] {
+    sigset_t current;
+    pthread_sigmask(SIG_BLOCK, nullptr, &current);
+    blocked_in_thread = sigismember(&current, SIGTERM) == 1 && sigismember(&current, SIGINT) == 1;
+  }).join();
+  CHECK(blocked_in_thread);
+}
