@@ -28,7 +28,6 @@
 //   Bad input never throws; a usage error is the caller's exit status 2.
 
 #include <chrono>
-#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <optional>

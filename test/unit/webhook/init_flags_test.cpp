@@ -51,3 +51,12 @@ TEST_CASE("weft-init's help lists its flags with their defaults", "[init]") {
   REQUIRE(help);
   CHECK(help->help);
 }
+
+TEST_CASE("weft-init's --dry-run takes =true and =false like every bool flag", "[init]") {
+  auto on = parse_init_flags({"--dry-run=true"});
+  REQUIRE(on);
+  CHECK(on->dry_run);
+  auto off = parse_init_flags({"--dry-run", "--dry-run=false"});
+  REQUIRE(off);
+  CHECK_FALSE(off->dry_run);
+}
