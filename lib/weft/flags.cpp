@@ -230,10 +230,17 @@ std::string render(std::string_view usage, std::string_view about, const std::ve
     if (!text.ends_with('\n')) text += '\n';
   }
   text += "\nFlags:\n";
+  constexpr std::size_t kMaxWidth = 100;  // a longer line moves its default and variable down
   for (const auto& row : all) {
     std::string help = row.help;
-    if (!row.default_text.empty()) help += " (default " + row.default_text + ")";
-    if (!row.variable.empty()) help += " [$" + row.variable + "]";
+    std::string extra;
+    if (!row.default_text.empty()) extra += "(default " + row.default_text + ")";
+    if (!row.variable.empty()) extra += (extra.empty() ? "[$" : " [$") + row.variable + "]";
+    if (!extra.empty()) {
+      const auto last_line = help.rfind('\n');
+      const std::size_t last = help.size() - (last_line == std::string::npos ? 0 : last_line + 1);
+      help += (column + last + 1 + extra.size() > kMaxWidth ? "\n" : " ") + extra;
+    }
     std::string line = "  " + row.left;
     if (line.size() + 1 > column) {
       text += line + '\n';

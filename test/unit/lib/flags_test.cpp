@@ -329,6 +329,23 @@ TEST_CASE("flags: a name too wide for the column puts its help on the next line"
         "  -h, --help  print this help and exit\n");
 }
 
+TEST_CASE("flags: a default and variable that would pass 100 columns go on their own line",
+          "[flags]") {
+  struct Long {
+    std::string value = "a-rather-long-default-value";
+  };
+  const flags::Program<Long> program{
+      .usage = "Usage: long",
+      .flags = {flags::text("value", &Long::value,
+                            "a help line long enough that its default and variable do not fit")
+                    .env("LONG_VALUE_VARIABLE")}};
+  CHECK(flags::usage(program) ==
+        "Usage: long\n\nFlags:\n"
+        "  --value TEXT  a help line long enough that its default and variable do not fit\n"
+        "                (default a-rather-long-default-value) [$LONG_VALUE_VARIABLE]\n"
+        "  -h, --help    print this help and exit\n");
+}
+
 TEST_CASE("flags: host:port parsing and formatting", "[flags]") {
   CHECK(flags::parse_host_port("127.0.0.1:80").value() == flags::HostPort{"127.0.0.1", 80});
   CHECK(flags::parse_host_port("[::1]:8080").value() == flags::HostPort{"::1", 8080});
