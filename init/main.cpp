@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a failing iptables-restore must not kill us mid-write
   auto flags = weft::init::parse_init_flags(std::vector<std::string>(argv + 1, argv + argc));
   if (!flags) {
-    std::cerr << "weft-init: " << flags.error().message << "\n";
+    std::cerr << "weft-init: " << flags.error().message << " (see --help)\n";
     return 2;
   }
   if (flags->help) {

@@ -161,7 +161,7 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
 int main(int argc, char** argv) {
   auto flags = op::parse_options(std::vector<std::string>(argv + 1, argv + argc));
   if (!flags) {
-    std::fprintf(stderr, "weft-operator: %s\n", flags.error().message.c_str());
+    std::fprintf(stderr, "weft-operator: %s (see --help)\n", flags.error().message.c_str());
     return 2;
   }
   if (flags->help) {

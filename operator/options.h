@@ -1,29 +1,29 @@
 #pragma once
 
 // weft-operator's command line, in the Kubernetes style (--flag=value or
-// --flag value), parsed and validated once at start-up into plain values.
+// --flag value), parsed and validated once at start-up into plain values by
+// the table in options.cpp (lib/weft/flags.h has the rules).
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "weft/flags.h"
 #include "weft/log.h"
 #include "weft/result.h"
 
 namespace weft::op {
 
-struct BindAddress {
-  std::string host;  // "0.0.0.0", "127.0.0.1", "::1"
-  std::uint16_t port = 0;
-};
+using BindAddress = flags::HostPort;  // host "0.0.0.0", "127.0.0.1", "::1"
 
 struct OperatorOptions {
   std::string kubeconfig;  // "": in-cluster, then $KUBECONFIG, then ~/.kube/config
   std::string lease_namespace = "weft-system";
-  std::optional<BindAddress> metrics;  // nullopt: disabled ("0")
-  std::optional<BindAddress> health;
+  std::optional<BindAddress> metrics = BindAddress{"0.0.0.0", 8080};  // nullopt: disabled ("0")
+  std::optional<BindAddress> health = BindAddress{"0.0.0.0", 8081};
   LogLevel log_level = LogLevel::kInfo;
   bool leader_elect = true;
   // Only namespaces carrying all these labels are reconciled (empty: all).
@@ -40,11 +40,8 @@ struct OperatorOptions {
 // argv without the program name. Errors name the flag.
 Result<OperatorOptions> parse_options(const std::vector<std::string>& args);
 
-// ":8080" (all interfaces), "127.0.0.1:8080", "[::1]:8080", or "0" (disabled).
-Result<std::optional<BindAddress>> parse_bind_address(const std::string& text);
-
 // "k=v,k2=v2" (equality only, as the selectors users write on the command line).
-Result<std::map<std::string, std::string>> parse_label_selector(const std::string& text);
+Result<std::map<std::string, std::string>> parse_label_selector(std::string_view text);
 
 std::string usage();
 

@@ -37,9 +37,13 @@ int main(int argc, char** argv) {
     auto wait = parse_wait_ready_settings(std::vector<std::string>(argv + 2, argv + argc),
                                           process_environment(), &help);
     if (!wait.has_value()) {
-      std::fputs(wait.error().message.c_str(), help ? stdout : stderr);
-      if (!help) std::fputc('\n', stderr);
-      return help ? 0 : kExitUsage;
+      if (help) {
+        std::fputs(wait.error().message.c_str(), stdout);
+        return 0;
+      }
+      std::fprintf(stderr, "weft-proxy wait-ready: %s (see weft-proxy wait-ready --help)\n",
+                   wait.error().message.c_str());
+      return kExitUsage;
     }
     return wait_ready(wait.value());
   }
@@ -52,7 +56,7 @@ int main(int argc, char** argv) {
       std::fputs(parsed.error().message.c_str(), stdout);
       return 0;
     }
-    std::fprintf(stderr, "weft-proxy: %s\n", parsed.error().message.c_str());
+    std::fprintf(stderr, "weft-proxy: %s (see --help)\n", parsed.error().message.c_str());
     return kExitUsage;
   }
   const Settings settings = parsed.value();

@@ -3,32 +3,31 @@
 // weft-proxy's start-up settings: from command-line flags, else environment
 // variables (WEFT_PROXY_<FLAG>, upper case, '-' as '_'), else the defaults
 // below, which match what the webhook injects. Parsed and validated before any
-// port is bound; a bad value is a usage error naming the flag.
+// port is bound by the table in settings.cpp (lib/weft/flags.h has the rules);
+// a bad value is a usage error naming the flag.
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "weft/constants.h"
+#include "weft/flags.h"
 #include "weft/log.h"
 #include "weft/result.h"
 
 namespace weft::proxy {
 
-struct HostPort {
-  std::string host;  // an IPv4 or IPv6 literal
-  std::uint16_t port = 0;
-  bool operator==(const HostPort&) const = default;
-};
+using HostPort = flags::HostPort;  // host: an IPv4 or IPv6 literal
 
 struct Settings {
-  std::string config_path;  // the mounted ConfigMap document
+  // The mounted ConfigMap document.
+  std::string config_path = std::string(kProxyConfigMountPath) + "/" + std::string(kProxyConfigKey);
   std::string listen_address = "0.0.0.0";
-  std::uint16_t outbound_port = 0;
-  std::uint16_t inbound_port = 0;
-  std::uint16_t admin_port = 0;
+  std::uint16_t outbound_port = kProxyOutboundPort;  // 0: the kernel picks (tests)
+  std::uint16_t inbound_port = kProxyInboundPort;
+  std::uint16_t admin_port = kProxyAdminPort;
   std::size_t workers = 1;
   // Ports whose traffic skips protocol detection and is proxied as opaque TCP.
   std::vector<std::uint16_t> opaque_ports;
@@ -49,15 +48,16 @@ struct Settings {
   // How long one watch request lasts before the server ends it (and the
   // proxy resumes it): the apiserver's own default range is 5 to 10 minutes.
   std::chrono::seconds kube_watch_timeout{290};
-  // The pod's service-account token, ca.crt and namespace, for that watch.
-  std::string service_account_dir;
+  // The pod's service-account token, ca.crt and namespace, for that watch
+  // (kube::kServiceAccountDir; settings_test checks they agree).
+  std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
   std::string pod_namespace;  // the ConfigMap's namespace; default: the token's
   LogLevel log_level = LogLevel::kInfo;
 };
 
 // Looks up an environment variable; std::getenv in production, a map in tests.
-using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
-EnvLookup process_environment();
+using EnvLookup = flags::Env;
+using flags::process_environment;
 
 // Parses argv (without argv[0]). "--help" yields an Error whose message is the usage text
 // and sets *help_requested.
@@ -65,8 +65,5 @@ Result<Settings> parse_settings(const std::vector<std::string>& args, const EnvL
                                 bool* help_requested = nullptr);
 
 std::string usage();
-
-// "127.0.0.1:8080", "[::1]:8080".
-Result<HostPort> parse_host_port(std::string_view text);
 
 }  // namespace weft::proxy

@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -16,14 +15,6 @@
 namespace weft::proxy {
 namespace {
 
-constexpr std::string_view kUsage =
-    "usage: weft-proxy wait-ready [--admin-port PORT] [--timeout DURATION] [--address IP]\n\n"
-    "Waits until the proxy's admin endpoint answers GET /ready with 200 (exit 0),\n"
-    "or the timeout passes (exit 1). Each flag can also be set by its variable.\n\n"
-    "  --admin-port PORT     (WEFT_PROXY_ADMIN_PORT) default 4191\n"
-    "  --timeout DURATION    (WEFT_PROXY_WAIT_READY_TIMEOUT) default 2m\n"
-    "  --address IP          loopback address of the admin port, default 127.0.0.1\n";
-
 // A socket closed on scope exit.
 struct Fd {
   int fd = -1;
@@ -32,63 +23,38 @@ struct Fd {
   }
 };
 
+const flags::Program<WaitReadySettings>& program() {
+  using W = WaitReadySettings;
+  static const flags::Program<W> table{
+      .usage = "Usage: weft-proxy wait-ready [flags]",
+      .about =
+          "Waits until the proxy's admin endpoint answers GET /ready with 200 (exit 0),\n"
+          "or the timeout passes (exit 1).",
+      .flags =
+          {
+              flags::integer("admin-port", &W::admin_port, 1, 65535, "the proxy's admin port")
+                  .value_name("PORT")
+                  .env(kEnvAdminPort),
+              flags::duration("timeout", &W::timeout, "give up after this long")
+                  .env("WEFT_PROXY_WAIT_READY_TIMEOUT"),
+              flags::ip_address("address", &W::address, "loopback address of the admin port",
+                                flags::IpFamily::kIpv4),
+          },
+  };
+  return table;
+}
+
 }  // namespace
 
 Result<WaitReadySettings> parse_wait_ready_settings(const std::vector<std::string>& args,
                                                     const EnvLookup& env, bool* help_requested) {
-  WaitReadySettings settings;
-  settings.admin_port = kProxyAdminPort;
-  std::string port_text = env("WEFT_PROXY_ADMIN_PORT").value_or("");
-  std::string timeout_text = env("WEFT_PROXY_WAIT_READY_TIMEOUT").value_or("");
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      if (help_requested != nullptr) *help_requested = true;
-      return Error{std::string(kUsage)};
-    }
-    std::string name = args[i];
-    std::string value;
-    if (const auto equals = name.find('='); equals != std::string::npos) {
-      value = name.substr(equals + 1);
-      name.resize(equals);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return Error{"flag " + name + " needs a value"};
-    }
-    if (name == "--admin-port") {
-      port_text = value;
-    } else if (name == "--timeout") {
-      timeout_text = value;
-    } else if (name == "--address") {
-      in_addr scratch{};
-      if (inet_pton(AF_INET, value.c_str(), &scratch) != 1) {
-        return Error{"--address '" + value + "': must be an IPv4 address"};
-      }
-      settings.address = value;
-    } else {
-      return Error{"unknown flag " + name + " (see wait-ready --help)"};
-    }
+  auto parsed = flags::parse(program(), args, env);
+  if (!parsed.has_value()) return parsed.error();
+  if (parsed->help) {
+    if (help_requested != nullptr) *help_requested = true;
+    return Error{flags::usage(program())};
   }
-  if (!port_text.empty()) {
-    unsigned port = 0;
-    const auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      return Error{"--admin-port (WEFT_PROXY_ADMIN_PORT) '" + port_text +
-                   "': must be a port from 1 to 65535"};
-    }
-    settings.admin_port = static_cast<std::uint16_t>(port);
-  }
-  if (!timeout_text.empty()) {
-    auto timeout = parse_duration(timeout_text);
-    if (!timeout.has_value()) {
-      return Error{"--timeout (WEFT_PROXY_WAIT_READY_TIMEOUT) '" + timeout_text +
-                   "': " + timeout.error().message};
-    }
-    settings.timeout = timeout.value();
-  }
-  return settings;
+  return std::move(parsed->options);
 }
 
 bool is_ready(const std::string& address, std::uint16_t port,

@@ -12,13 +12,14 @@
 #include <vector>
 
 #include "proxy/settings.h"
+#include "weft/constants.h"
 #include "weft/result.h"
 
 namespace weft::proxy {
 
 struct WaitReadySettings {
   std::string address = "127.0.0.1";
-  std::uint16_t admin_port = 0;
+  std::uint16_t admin_port = kProxyAdminPort;
   std::chrono::milliseconds timeout{120'000};  // as long as the native startup probe's budget
   std::chrono::milliseconds interval{100};
 };

@@ -1,12 +1,14 @@
 #pragma once
 
 // weft-webhook's command line, Kubernetes style (--flag=value or --flag value),
-// parsed and checked before anything starts.
+// parsed and checked before anything starts by the table in flags.cpp
+// (lib/weft/flags.h has the rules).
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "weft/log.h"
 #include "weft/result.h"
 
 namespace weft::webhook {
@@ -18,7 +20,7 @@ struct Flags {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8443;  // 0: any free port (tests), logged at start
   std::string config_file;    // injection settings; built-in defaults when empty
-  std::string log_level = "info";
+  LogLevel log_level = LogLevel::kInfo;
   int threads = 2;
   int max_connections = 1024;
   // "v1.30.2": skips asking the API server (sidecarMode auto needs one or the other).

@@ -69,9 +69,7 @@ int main(int argc, char** argv) {
     std::cout << usage();
     return 0;
   }
-  auto level = parse_log_level(flags->log_level);
-  if (!level) return fail("--log-level: " + level.error().message, 2);
-  Logger logger("webhook", *level);
+  Logger logger("webhook", flags->log_level);
   auto config = load_config(flags->config_file);
   if (!config) return fail(config.error().message, 2);
   if (auto resolved = resolve_sidecar_mode(*config, *flags, logger); !resolved) {

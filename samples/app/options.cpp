@@ -1,96 +1,63 @@
 #include "samples/app/options.h"
 
 #include "samples/app/failure_rate.h"
+#include "weft/flags.h"
 
 namespace weft::samples {
 
 namespace {
 
-using Problem = std::optional<std::string>;
-
-// Turns a Result into the apply() convention: store the value or return the message.
-template <typename T, typename Store>
-Problem store(Result<T> result, Store&& set) {
-  if (!result) return result.error().message;
-  set(std::move(*result));
-  return std::nullopt;
-}
-
-const std::vector<Setting<AppOptions>>& app_settings() {
-  static const std::vector<Setting<AppOptions>> table = {
-      {"--name", "WEFT_SAMPLE_NAME", "NAME", "service name shown in responses", Arity::kOne,
-       [](AppOptions& o, std::string_view v) -> Problem {
-         if (v.empty()) return "must not be empty";
-         o.name = std::string(v);
-         return std::nullopt;
-       }},
-      {"--version", "WEFT_SAMPLE_VERSION", "VERSION", "version shown in responses (e.g. v2)",
-       Arity::kOne,
-       [](AppOptions& o, std::string_view v) -> Problem {
-         if (v.empty()) return "must not be empty";
-         o.version = std::string(v);
-         return std::nullopt;
-       }},
-      {"--pod-name", "POD_NAME", "NAME", "pod name shown in responses", Arity::kOne,
-       [](AppOptions& o, std::string_view v) -> Problem {
-         o.pod_name = std::string(v);
-         return std::nullopt;
-       }},
-      {"--address", "WEFT_SAMPLE_ADDRESS", "ADDRESS", "listening address (default 0.0.0.0)",
-       Arity::kOne,
-       [](AppOptions& o, std::string_view v) -> Problem {
-         if (v.empty()) return "must not be empty";
-         o.address = std::string(v);
-         return std::nullopt;
-       }},
-      {"--port", "WEFT_SAMPLE_PORT", "PORT", "listening port (default 8080; 0: any free port)",
-       Arity::kOne,
-       [](AppOptions& o, std::string_view v) {
-         return store(parse_port_value(v), [&](std::uint16_t p) { o.port = p; });
-       }},
-      {"--threads", "WEFT_SAMPLE_THREADS", "N", "worker threads (default 2)", Arity::kOne,
-       [](AppOptions& o, std::string_view v) {
-         return store(parse_integer_value(v, 1, 64),
-                      [&](long long n) { o.threads = static_cast<int>(n); });
-       }},
-      {"--latency", "WEFT_SAMPLE_LATENCY", "DURATION",
-       "added latency per request: 5ms, or uniform 5ms±2ms (also 5ms+-2ms)", Arity::kOne,
-       [](AppOptions& o, std::string_view v) {
-         return store(parse_latency(v), [&](LatencySpec l) { o.latency = l; });
-       }},
-      {"--failure-rate", "WEFT_SAMPLE_FAILURE_RATE", "RATE",
-       "fraction of requests answered 500, 0 to 1", Arity::kOne,
-       [](AppOptions& o, std::string_view v) {
-         return store(parse_failure_rate(v), [&](double r) { o.failure_rate = r; });
-       }},
-      {"--downstream", "WEFT_SAMPLE_DOWNSTREAMS", "URL",
-       "http:// URL called on each request (repeatable; env: comma-separated)", Arity::kRepeatable,
-       [](AppOptions& o, std::string_view v) {
-         return store(parse_http_url(v), [&](HttpUrl u) { o.downstreams.push_back(u); });
-       }},
-      {"--downstream-timeout", "WEFT_SAMPLE_DOWNSTREAM_TIMEOUT", "DURATION",
-       "time limit of each downstream call (default 1s)", Arity::kOne,
-       [](AppOptions& o, std::string_view v) -> Problem {
-         auto d = parse_duration_value(v);
-         if (d && d->count() == 0) return "must be more than 0";
-         return store(std::move(d), [&](std::chrono::milliseconds t) { o.downstream_timeout = t; });
-       }},
-      {"--shutdown-grace", "WEFT_SAMPLE_SHUTDOWN_GRACE", "DURATION",
-       "on SIGTERM, time left to requests in flight (default 10s)", Arity::kOne,
-       [](AppOptions& o, std::string_view v) {
-         return store(parse_duration_value(v),
-                      [&](std::chrono::milliseconds t) { o.shutdown_grace = t; });
-       }},
-      {"--log-level", "WEFT_SAMPLE_LOG_LEVEL", "LEVEL",
-       "debug (one line per request), info, warn, error", Arity::kOne,
-       [](AppOptions& o, std::string_view v) {
-         return store(parse_log_level(v), [&](LogLevel l) { o.log_level = l; });
-       }},
-      {"--help", "", "", "print this help", Arity::kSwitch,
-       [](AppOptions& o, std::string_view) -> Problem {
-         o.help = true;
-         return std::nullopt;
-       }},
+const flags::Program<AppOptions>& program() {
+  using O = AppOptions;
+  constexpr auto kMoreThanZero = std::chrono::milliseconds(1);
+  static const flags::Program<O> table{
+      .usage = "Usage: weft-sample-app [flags]",
+      .about =
+          "A small HTTP service for trying Weft: answers every path except /healthz and\n"
+          "/readyz with JSON naming itself and the results of its downstream calls.",
+      .flags =
+          {
+              flags::text("name", &O::name, "service name shown in responses",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("NAME")
+                  .env("WEFT_SAMPLE_NAME"),
+              flags::text("version", &O::version, "version shown in responses (e.g. v2)",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("VERSION")
+                  .env("WEFT_SAMPLE_VERSION"),
+              flags::text("pod-name", &O::pod_name, "pod name shown in responses")
+                  .value_name("NAME")
+                  .env("POD_NAME"),
+              flags::text("address", &O::address, "listening address", flags::TextRule::kNonEmpty)
+                  .value_name("ADDRESS")
+                  .env("WEFT_SAMPLE_ADDRESS"),
+              flags::integer("port", &O::port, 0, 65535, "listening port (0: any free port)")
+                  .value_name("PORT")
+                  .env("WEFT_SAMPLE_PORT"),
+              flags::integer("threads", &O::threads, 1, 64, "worker threads")
+                  .env("WEFT_SAMPLE_THREADS"),
+              flags::custom("latency", &O::latency, parse_latency,
+                            "added latency per request: 5ms, or uniform 5ms±2ms (also 5ms+-2ms)")
+                  .value_name("DURATION")
+                  .env("WEFT_SAMPLE_LATENCY"),
+              flags::custom("failure-rate", &O::failure_rate, parse_failure_rate,
+                            "fraction of requests answered 500, 0 to 1")
+                  .value_name("RATE")
+                  .env("WEFT_SAMPLE_FAILURE_RATE"),
+              flags::list("downstream", &O::downstreams, parse_http_url,
+                          "http:// URL called on each request (repeatable; env: comma-separated)")
+                  .value_name("URL")
+                  .env("WEFT_SAMPLE_DOWNSTREAMS"),
+              flags::duration("downstream-timeout", &O::downstream_timeout,
+                              "time limit of each downstream call", kMoreThanZero)
+                  .env("WEFT_SAMPLE_DOWNSTREAM_TIMEOUT"),
+              flags::duration("shutdown-grace", &O::shutdown_grace,
+                              "on SIGTERM, time left to requests in flight")
+                  .env("WEFT_SAMPLE_SHUTDOWN_GRACE"),
+              flags::log_level("log-level", &O::log_level,
+                               "debug (one line per request), info, warn, error")
+                  .env("WEFT_SAMPLE_LOG_LEVEL"),
+          },
   };
   return table;
 }
@@ -98,14 +65,14 @@ const std::vector<Setting<AppOptions>>& app_settings() {
 }  // namespace
 
 Result<AppOptions> parse_app_options(const std::vector<std::string>& args, const EnvLookup& env) {
-  return apply_settings(app_settings(), args, env);
+  auto parsed = flags::parse(program(), args, env);
+  if (!parsed) return parsed.error();
+  parsed->options.help = parsed->help;
+  return std::move(parsed->options);
 }
 
 std::string app_usage() {
-  return "Usage: weft-sample-app [flags]\n"
-         "A small HTTP service for trying Weft: answers every path except /healthz and\n"
-         "/readyz with JSON naming itself and the results of its downstream calls.\n\n" +
-         settings_usage(app_settings());
+  return flags::usage(program());
 }
 
 }  // namespace weft::samples

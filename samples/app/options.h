@@ -1,7 +1,7 @@
 #pragma once
 
 // weft-sample-app's configuration, from flags and environment variables
-// (weft-sample-app --help lists them).
+// (weft-sample-app --help lists them), by the table in options.cpp.
 
 #include <chrono>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "samples/app/latency.h"
-#include "samples/common/settings.h"
+#include "samples/common/service_env.h"
 #include "samples/common/url.h"
 #include "weft/log.h"
 #include "weft/result.h"

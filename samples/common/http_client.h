@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "samples/common/asio.h"
-#include "samples/common/settings.h"
+#include "samples/common/service_env.h"
 #include "samples/common/url.h"
 
 namespace weft::samples {

@@ -12,9 +12,13 @@
 #include <string>
 #include <string_view>
 
-#include "samples/common/settings.h"
+#include "weft/flags.h"
 
 namespace weft::samples {
+
+// Reads an environment variable; tests pass their own.
+using EnvLookup = flags::Env;
+using flags::process_environment;
 
 // "backend-v1" -> "BACKEND_V1_SERVICE_HOST"; nothing for names that are not a
 // Service name (a DNS-1035 label: lower-case letters, digits, '-').

@@ -1,20 +1,12 @@
 #include "samples/load/options.h"
 
-#include <cmath>
-#include <cstdlib>
+#include <cctype>
+
+#include "weft/flags.h"
 
 namespace weft::samples {
 
 namespace {
-
-using Problem = std::optional<std::string>;
-
-template <typename T, typename Store>
-Problem store(Result<T> result, Store&& set) {
-  if (!result) return result.error().message;
-  set(std::move(*result));
-  return std::nullopt;
-}
 
 // RFC 9110 token characters.
 bool is_token(std::string_view text) {
@@ -27,90 +19,50 @@ bool is_token(std::string_view text) {
   return true;
 }
 
-Result<double> parse_rate(std::string_view text) {
-  const std::string copy(text);
-  char* end = nullptr;
-  const double rate = copy.empty() ? NAN : std::strtod(copy.c_str(), &end);
-  if (copy.empty() || end != copy.c_str() + copy.size() || !std::isfinite(rate) || rate < 0 ||
-      rate > 1e6) {
-    return Error{"\"" + copy + "\" must be requests per second from 0 (no limit) to 1000000"};
-  }
-  return rate;
-}
-
-const std::vector<Setting<LoadOptions>>& load_settings() {
-  static const std::vector<Setting<LoadOptions>> table = {
-      {"", "WEFT_LOAD_TARGETS", "URL...", "http:// URLs to send GET requests to, in turn",
-       Arity::kPositional,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_http_url(v), [&](HttpUrl u) { o.targets.push_back(u); });
-       }},
-      {"--rate", "WEFT_LOAD_RATE", "N", "requests per second in all (default 100; 0: no limit)",
-       Arity::kOne,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_rate(v), [&](double r) { o.rate = r; });
-       }},
-      {"--duration", "WEFT_LOAD_DURATION", "DURATION",
-       "how long to send, e.g. 30s (default 10s; 0: until SIGTERM)", Arity::kOne,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_duration_value(v),
-                      [&](std::chrono::milliseconds d) { o.duration = d; });
-       }},
-      {"--requests", "WEFT_LOAD_REQUESTS", "N", "stop after N requests", Arity::kOne,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_integer_value(v, 1, 1'000'000'000),
-                      [&](long long n) { o.requests = static_cast<std::uint64_t>(n); });
-       }},
-      {"--concurrency", "WEFT_LOAD_CONCURRENCY", "N", "requests in flight at most (default 10)",
-       Arity::kOne,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_integer_value(v, 1, 10'000),
-                      [&](long long n) { o.concurrency = static_cast<int>(n); });
-       }},
-      {"--header", "", "'NAME: VALUE'", "add a request header (repeatable)", Arity::kRepeatable,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_header(v), [&](auto h) { o.headers.push_back(h); });
-       }},
-      {"--timeout", "WEFT_LOAD_TIMEOUT", "DURATION", "time limit per request (default 5s)",
-       Arity::kOne,
-       [](LoadOptions& o, std::string_view v) -> Problem {
-         auto d = parse_duration_value(v);
-         if (d && d->count() == 0) return "must be more than 0";
-         return store(std::move(d), [&](std::chrono::milliseconds t) { o.timeout = t; });
-       }},
-      {"--version-of", "WEFT_LOAD_VERSION_OF", "SERVICE",
-       "count versions and pods of this service in a chain's answer (default: the responder)",
-       Arity::kOne,
-       [](LoadOptions& o, std::string_view v) -> Problem {
-         o.version_of = std::string(v);
-         return std::nullopt;
-       }},
-      {"--json", "", "", "print the summary as JSON", Arity::kSwitch,
-       [](LoadOptions& o, std::string_view) -> Problem {
-         o.json = true;
-         return std::nullopt;
-       }},
-      {"--metrics-port", "WEFT_LOAD_METRICS_PORT", "PORT",
-       "serve Prometheus /metrics on this port (0: any free port)", Arity::kOne,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_port_value(v), [&](std::uint16_t p) { o.metrics_port = p; });
-       }},
-      {"--metrics-address", "WEFT_LOAD_METRICS_ADDRESS", "ADDRESS",
-       "address of /metrics (default 0.0.0.0)", Arity::kOne,
-       [](LoadOptions& o, std::string_view v) -> Problem {
-         if (v.empty()) return "must not be empty";
-         o.metrics_address = std::string(v);
-         return std::nullopt;
-       }},
-      {"--log-level", "WEFT_LOAD_LOG_LEVEL", "LEVEL", "debug, info, warn, error", Arity::kOne,
-       [](LoadOptions& o, std::string_view v) {
-         return store(parse_log_level(v), [&](LogLevel l) { o.log_level = l; });
-       }},
-      {"--help", "", "", "print this help", Arity::kSwitch,
-       [](LoadOptions& o, std::string_view) -> Problem {
-         o.help = true;
-         return std::nullopt;
-       }},
+const flags::Program<LoadOptions>& program() {
+  using O = LoadOptions;
+  constexpr auto kMoreThanZero = std::chrono::milliseconds(1);
+  static const flags::Program<O> table{
+      .usage = "Usage: weft-load [flags] URL...",
+      .about =
+          "Sends GET requests at a constant rate and prints requests, success rate, status\n"
+          "counts, p50/p95/p99 latency and the count per responding version.",
+      .flags =
+          {
+              flags::arguments(&O::targets, parse_http_url, "URL...",
+                               "http:// URLs to send GET requests to, in turn")
+                  .env("WEFT_LOAD_TARGETS"),
+              flags::number("rate", &O::rate, 0, 1e6, "requests per second in all (0: no limit)")
+                  .env("WEFT_LOAD_RATE"),
+              flags::duration("duration", &O::duration, "how long to send (0: until SIGTERM)")
+                  .shown_default("10s, unless --requests is given")
+                  .env("WEFT_LOAD_DURATION"),
+              flags::integer("requests", &O::requests, 1, 1'000'000'000, "stop after N requests")
+                  .env("WEFT_LOAD_REQUESTS"),
+              flags::integer("concurrency", &O::concurrency, 1, 10'000,
+                             "requests in flight at most")
+                  .env("WEFT_LOAD_CONCURRENCY"),
+              flags::list("header", &O::headers, parse_header, "add a request header (repeatable)")
+                  .value_name("'NAME: VALUE'"),
+              flags::duration("timeout", &O::timeout, "time limit per request", kMoreThanZero)
+                  .env("WEFT_LOAD_TIMEOUT"),
+              flags::text("version-of", &O::version_of,
+                          "count versions and pods of this service in a chain's answer")
+                  .value_name("SERVICE")
+                  .shown_default("the responder")
+                  .env("WEFT_LOAD_VERSION_OF"),
+              flags::boolean("json", &O::json, "print the summary as JSON"),
+              flags::integer("metrics-port", &O::metrics_port, 0, 65535,
+                             "serve Prometheus /metrics on this port (0: any free port)")
+                  .value_name("PORT")
+                  .env("WEFT_LOAD_METRICS_PORT"),
+              flags::text("metrics-address", &O::metrics_address, "address of /metrics",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("ADDRESS")
+                  .env("WEFT_LOAD_METRICS_ADDRESS"),
+              flags::log_level("log-level", &O::log_level, "debug, info, warn, error")
+                  .env("WEFT_LOAD_LOG_LEVEL"),
+          },
   };
   return table;
 }
@@ -133,18 +85,18 @@ Result<std::pair<std::string, std::string>> parse_header(std::string_view text) 
 }
 
 Result<LoadOptions> parse_load_options(const std::vector<std::string>& args, const EnvLookup& env) {
-  auto options = apply_settings(load_settings(), args, env);
-  if (!options || options->help) return options;
-  if (options->targets.empty()) return Error{"give at least one target URL"};
-  if (!options->duration && !options->requests) options->duration = std::chrono::seconds(10);
+  auto parsed = flags::parse(program(), args, env);
+  if (!parsed) return parsed.error();
+  LoadOptions options = std::move(parsed->options);
+  options.help = parsed->help;
+  if (options.help) return options;
+  if (options.targets.empty()) return Error{"give at least one target URL"};
+  if (!options.duration && !options.requests) options.duration = std::chrono::seconds(10);
   return options;
 }
 
 std::string load_usage() {
-  return "Usage: weft-load [flags] URL...\n"
-         "Sends GET requests at a constant rate and prints requests, success rate, status\n"
-         "counts, p50/p95/p99 latency and the count per responding version.\n\n" +
-         settings_usage(load_settings());
+  return flags::usage(program());
 }
 
 }  // namespace weft::samples

@@ -1,7 +1,7 @@
 #pragma once
 
 // weft-load's configuration, from flags and environment variables
-// (weft-load --help lists them).
+// (weft-load --help lists them), by the table in options.cpp.
 
 #include <chrono>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "samples/common/http_client.h"
-#include "samples/common/settings.h"
+#include "samples/common/service_env.h"
 #include "samples/common/url.h"
 #include "weft/log.h"
 #include "weft/result.h"

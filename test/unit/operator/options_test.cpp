@@ -42,7 +42,7 @@ TEST_CASE("options: bad flags are refused with the flag's name", "[options]") {
     REQUIRE_FALSE(parsed.has_value());
     return parsed.error().message;
   };
-  CHECK_THAT(error({"--bogus"}), Catch::Contains("unknown flag \"--bogus\""));
+  CHECK_THAT(error({"--bogus"}), Catch::Contains("unknown flag --bogus"));
   CHECK_THAT(error({"--namespace"}), Catch::Contains("--namespace needs a value"));
   CHECK_THAT(error({"--metrics-bind-address=8080"}), Catch::Contains("--metrics-bind-address"));
   CHECK_THAT(error({"--health-probe-bind-address=:99999"}), Catch::Contains("0 to 65535"));
@@ -50,4 +50,14 @@ TEST_CASE("options: bad flags are refused with the flag's name", "[options]") {
   CHECK_THAT(error({"--workers=0"}), Catch::Contains("--workers"));
   CHECK_THAT(error({"--namespace-selector=a!=b"}), Catch::Contains("--namespace-selector"));
   CHECK_THAT(error({"--namespace-selector=novalue"}), Catch::Contains("key=value"));
+}
+
+TEST_CASE("options: pflag's spellings of a bool, and the last of a repeated flag", "[options]") {
+  CHECK_FALSE(parse_options({"--leader-elect", "false"})->leader_elect);
+  CHECK(parse_options({"--leader-elect=false", "--leader-elect"})->leader_elect);
+  // An override appended to the manifest's args wins.
+  CHECK(parse_options({"--log-level=info", "--log-level=debug"})->log_level ==
+        weft::LogLevel::kDebug);
+  CHECK_THAT(weft::op::usage(), Catch::Contains("--metrics-bind-address ADDR"));
+  CHECK_THAT(weft::op::usage(), Catch::Contains("(default :8080)"));
 }

@@ -10,8 +10,8 @@ using namespace weft::proxy;
 namespace {
 
 EnvLookup env_of(std::map<std::string, std::string> values) {
-  return [values](const std::string& name) -> std::optional<std::string> {
-    const auto found = values.find(name);
+  return [values](std::string_view name) -> std::optional<std::string> {
+    const auto found = values.find(std::string(name));
     if (found == values.end()) return std::nullopt;
     return found->second;
   };

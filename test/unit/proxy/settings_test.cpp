@@ -4,14 +4,15 @@
 #include <map>
 
 #include "weft/constants.h"
+#include "weft/kube/config.h"
 
 using namespace weft::proxy;
 
 namespace {
 
 EnvLookup env_of(std::map<std::string, std::string> values) {
-  return [values](const std::string& name) -> std::optional<std::string> {
-    const auto found = values.find(name);
+  return [values](std::string_view name) -> std::optional<std::string> {
+    const auto found = values.find(std::string(name));
     if (found == values.end()) return std::nullopt;
     return found->second;
   };
@@ -29,6 +30,9 @@ TEST_CASE("settings default to the injected values", "[settings]") {
   CHECK(settings.value().workers == 1);
   CHECK(settings.value().detect_timeout == std::chrono::seconds(1));
   CHECK_FALSE(settings.value().outbound_fallback.has_value());
+  CHECK(settings.value().service_account_dir == weft::kube::kServiceAccountDir);
+  CHECK(settings.value().kube_watch == "auto");
+  CHECK(settings.value().kube_watch_timeout == std::chrono::seconds(290));
 }
 
 TEST_CASE("a flag wins over the environment, which wins over the default", "[settings]") {
@@ -72,12 +76,18 @@ TEST_CASE("--help returns the usage text listing every flag and variable", "[set
   CHECK_THAT(settings.error().message, Catch::Contains("WEFT_PROXY_CONFIG"));
 }
 
-TEST_CASE("host:port parsing", "[settings]") {
-  CHECK(parse_host_port("127.0.0.1:80").value() == HostPort{"127.0.0.1", 80});
-  CHECK(parse_host_port("[::1]:8080").value() == HostPort{"::1", 8080});
-  CHECK_FALSE(parse_host_port("127.0.0.1").has_value());
-  CHECK_FALSE(parse_host_port("127.0.0.1:0").has_value());
-  CHECK_FALSE(parse_host_port("[::1]8080").has_value());
+TEST_CASE("fallbacks are IP:PORT, and empty means none", "[settings]") {
+  // The host:port kind itself is tested in test/unit/lib/flags_test.cpp.
+  auto set = parse_settings(
+      {"--outbound-fallback", "[::1]:8080", "--inbound-fallback=127.0.0.1:80"}, env_of({}));
+  REQUIRE(set.has_value());
+  CHECK(set.value().outbound_fallback == HostPort{"::1", 8080});
+  CHECK(set.value().inbound_fallback == HostPort{"127.0.0.1", 80});
+  auto cleared = parse_settings({"--outbound-fallback="},
+                                env_of({{"WEFT_PROXY_OUTBOUND_FALLBACK", "127.0.0.1:1"}}));
+  REQUIRE(cleared.has_value());
+  CHECK_FALSE(cleared.value().outbound_fallback.has_value());
+  CHECK_FALSE(parse_settings({"--outbound-fallback=127.0.0.1:0"}, env_of({})).has_value());
 }
 
 TEST_CASE("the environment the webhook injects is the one the proxy reads", "[settings]") {

@@ -49,3 +49,16 @@ TEST_CASE("flag errors are reported", "[flags]") {
   CHECK_THAT(message({"--help=maybe"}), Catch::Contains("takes no value"));
   CHECK_THAT(message({"--certificate-secret=noslash"}), Catch::Contains("namespace/name"));
 }
+
+TEST_CASE("repeated --certificate-dns-names collect, other flags take the last", "[flags]") {
+  auto flags =
+      parse_flags({"--tls-cert-file=/c", "--tls-private-key-file=/k", "--certificate-dns-names=a,b",
+                   "--certificate-dns-names", "c", "--port=1", "--port=2", "--log-level=debug"});
+  REQUIRE(flags);
+  CHECK(flags->certificate_dns_names == std::vector<std::string>{"a", "b", "c"});
+  CHECK(flags->port == 2);
+  CHECK(flags->log_level == weft::LogLevel::kDebug);
+  auto bad = parse_flags({"--tls-cert-file=/c", "--tls-private-key-file=/k", "--log-level=loud"});
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message, Catch::Contains("--log-level: 'loud'"));
+}

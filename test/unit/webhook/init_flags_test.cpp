@@ -41,3 +41,22 @@ TEST_CASE("weft-init refuses bad args", "[init]") {
   CHECK_THAT(message({"--nope"}), Catch::Contains("unknown flag --nope"));
   CHECK_THAT(message({"--admin-port"}), Catch::Contains("needs a value"));
 }
+
+TEST_CASE("weft-init's help lists its flags with their defaults", "[init]") {
+  const std::string usage = weft::init::usage();
+  CHECK_THAT(usage, Catch::Contains("--proxy-uid N"));
+  CHECK_THAT(usage, Catch::Contains("(default 2102)"));
+  CHECK_THAT(usage, Catch::Contains("--dry-run"));
+  auto help = parse_init_flags({"--help"});
+  REQUIRE(help);
+  CHECK(help->help);
+}
+
+TEST_CASE("weft-init's --dry-run takes =true and =false like every bool flag", "[init]") {
+  auto on = parse_init_flags({"--dry-run=true"});
+  REQUIRE(on);
+  CHECK(on->dry_run);
+  auto off = parse_init_flags({"--dry-run", "--dry-run=false"});
+  REQUIRE(off);
+  CHECK_FALSE(off->dry_run);
+}
