@@ -24,7 +24,12 @@ printf '\x01HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0
 printf '\x01HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n' >"$work/corpus/response-204"
 
 cd "$work"
+# Only the filter's "no line matched" is ignored; the fuzzer's own exit status
+# (pipefail) says whether it failed, even with no ERROR line in its log.
+fuzz_status=0
 ./http1_parser_fuzz -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 corpus 2>&1 | tee fuzz.log | grep -E "^#[0-9]+.*(DONE|pulse)|stat::|ERROR|SUMMARY" || true
+  -print_final_stats=1 corpus 2>&1 | tee fuzz.log |
+  { grep -E "^#[0-9]+.*(DONE|pulse)|stat::|ERROR|SUMMARY" || true; } || fuzz_status=$?
 grep -q "ERROR" fuzz.log && { echo "fuzzing found a failure: see $work" >&2; exit 1; }
+((fuzz_status == 0)) || { echo "the fuzzer exited with $fuzz_status: see $work/fuzz.log" >&2; exit 1; }
 echo "fuzzing ran ${seconds}s clean: $(grep -c . <(ls corpus)) corpus entries"

@@ -151,7 +151,7 @@ def main():
         assert request(proxy.outbound, "/")[2] == b"b"  # deletion keeps the last good one
         # Shutdown is prompt although the watch request is in progress.
         started = time.monotonic()
-        assert proxy.stop() == 0
+        assert proxy.stop() == 0 and not proxy.problem, proxy.problem
         stopped_in = time.monotonic() - started
         proxy = None
         assert stopped_in < 5, f"stopping took {stopped_in:.1f} s"

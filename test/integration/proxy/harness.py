@@ -11,6 +11,7 @@ import signal
 import socket
 import socketserver
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -245,11 +246,17 @@ class MountedConfig:
 # ---- the proxy -------------------------------------------------------------------
 
 class Proxy:
-    """weft-proxy on 127.0.0.1 with ephemeral ports (read back from its start log)."""
+    """weft-proxy on 127.0.0.1 with ephemeral ports (read back from its start log).
+
+    Every Proxy is recorded in Proxy.started; run_test() stops those a test left
+    running and fails the test if any exited other than cleanly."""
+
+    started = []
 
     def __init__(self, config_path, *flags, env=None, expect_start=True, wrapper=()):
         self.log_path = tempfile.mktemp(prefix="weft-proxy-log-")
         self.log = open(self.log_path, "w+")
+        self.returncode, self.problem = None, None
         args = list(wrapper) + [PROXY_BINARY, "--config", config_path,
                                 "--listen-address", "127.0.0.1", "--outbound-port", "0",
                                 "--inbound-port", "0", "--admin-port", "0",
@@ -258,6 +265,7 @@ class Proxy:
         # Later flags win: callers may override the defaults above.
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                         env={**os.environ, **(env or {})})
+        Proxy.started.append(self)
         self.ports = {}
         if expect_start:
             self.ports = wait_until(self._started, what="weft-proxy to start")
@@ -312,6 +320,11 @@ class Proxy:
         return total
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stops the proxy (once; later calls return the same code) and returns its
+        exit code. A bad exit or a sanitizer report is kept in self.problem, for
+        run_test() to report after the test's own checks, never instead of them."""
+        if self.returncode is not None:
+            return self.returncode
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:
@@ -322,14 +335,42 @@ class Proxy:
         self.log.close()
         output = self.output_after_close()
         os.unlink(self.log_path)
+        self.returncode = self.process.returncode
         for report in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
             if report in output:
-                raise AssertionError(f"weft-proxy sanitizer report:\n{output}")
-        return self.process.returncode
+                self.problem = f"weft-proxy sanitizer report:\n{output}"
+                break
+        else:
+            if self.returncode != 0:
+                self.problem = f"weft-proxy exited with {self.returncode}:\n{output[-4000:]}"
+        return self.returncode
 
     def output_after_close(self):
         with open(self.log_path) as f:
             return f.read()
+
+
+def run_test(function):
+    """Runs one test, then stops the proxies it left running. The test's own
+    failure is the one reported; a proxy that exited non-zero (or with a sanitizer
+    report) fails a test that passed otherwise."""
+    Proxy.started = []
+    try:
+        function()
+    except BaseException:
+        for proxy in Proxy.started:
+            try:
+                proxy.stop()
+            except Exception as error:  # stopping must not replace the test's failure
+                print(f"(also: stopping a proxy failed: {error!r})", file=sys.stderr)
+            if proxy.problem:
+                print(f"(also, after the failure: {proxy.problem})", file=sys.stderr)
+        raise
+    for proxy in Proxy.started:
+        proxy.stop()
+    problems = [proxy.problem for proxy in Proxy.started if proxy.problem]
+    if problems:
+        raise AssertionError("\n".join(problems))
 
 
 def _split_labels(text):

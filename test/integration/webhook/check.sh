@@ -333,12 +333,15 @@ case_provision() {
     --tls-cert-file="$work/second/tls.crt" --tls-private-key-file="$work/second/tls.key" \
     "${provision[@]}" >"$work/second.log" 2>&1 &
   local second=$!
+  local listening=0
   for _ in $(seq 1 100); do
-    grep -q '"listening"' "$work/second.log" && break
+    grep -q '"listening"' "$work/second.log" && { listening=1; break; }
     sleep 0.1
   done
+  ((listening)) || fail "second replica did not start: $(tail -n 5 "$work/second.log")"
   kill -TERM "$second"
-  wait "$second" || true
+  # SIGTERM is a graceful stop: exit 0.
+  wait "$second" || fail "second replica exited with $? on SIGTERM: $(tail -n 5 "$work/second.log")"
   [[ $(cat "$work/second/tls.crt") == "$first_cert" ]] || fail "second replica made another certificate"
   pass "Secret provisioned, caBundle filled, pods injected; second replica reused the Secret"
 }

@@ -367,6 +367,17 @@ TEST_CASE("registering a different shape under the same name throws", "[metrics]
              Catch::Contains("as counter") && Catch::Contains("as histogram"));
 }
 
-TEST_CASE("content type names the text format version", "[metrics]") {
-  CHECK(weft::kPrometheusContentType == "text/plain; version=0.0.4; charset=utf-8");
+TEST_CASE("content type names the format expose() writes", "[metrics]") {
+  // A scraper picks its parser by this header: expose() writes the text format
+  // 0.0.4 (# HELP and # TYPE lines, no OpenMetrics "# EOF" terminator), in UTF-8.
+  Registry registry;
+  registry.counter("weft_things_total", "Things.").get().inc();
+  const std::string text = registry.expose();
+  CHECK(text.find("# HELP weft_things_total Things.\n") != std::string::npos);
+  CHECK(text.find("# TYPE weft_things_total counter\n") != std::string::npos);
+  CHECK(text.find("# EOF") == std::string::npos);
+  const std::string_view type = weft::kPrometheusContentType;
+  CHECK(type.starts_with("text/plain;"));
+  CHECK(type.find("version=0.0.4") != std::string_view::npos);
+  CHECK(type.find("charset=utf-8") != std::string_view::npos);
 }
