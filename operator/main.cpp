@@ -62,9 +62,14 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
   config->user_agent = "weft-operator";
   config->qps = flags.kube_api_qps;
   config->burst = flags.kube_api_burst;
+  // Two clients: the controller's is shut down first on SIGTERM (a throttled
+  // write gives up at once), the elector's still releases the Lease; and Lease
+  // renewals never queue behind a burst of reconcile writes for rate tokens.
   auto client = kube::Client::from_config(*config);
-  if (!client) {
-    logger.error("cannot create the Kubernetes client", {{"error", client.error().message}});
+  auto election_client = kube::Client::from_config(*config);
+  if (!client || !election_client) {
+    logger.error("cannot create the Kubernetes client",
+                 {{"error", (client ? election_client : client).error().message}});
     return 2;
   }
   logger.info("starting", {{"apiserver", config->server}, {"config", config->source}});
@@ -111,7 +116,7 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
     op::LeaderElectionOptions election;
     election.ns = flags.lease_namespace;
     election.identity = make_identity();
-    elector = std::make_unique<op::LeaderElector>(*client, election, logger);
+    elector = std::make_unique<op::LeaderElector>(*election_client, election, logger);
     elector->start(
         [&] {
           leading = true;

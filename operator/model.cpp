@@ -341,6 +341,17 @@ ConfigMapModel parse_config_map(const json& object) {
   return out;
 }
 
+RbacModel parse_rbac(const json& object) {
+  RbacModel out;
+  out.meta = parse_meta(object);
+  // The fields the operator sets; a Role has only the first, a RoleBinding the others.
+  const json content = {{"rules", at(object, "rules")},
+                        {"roleRef", at(object, "roleRef")},
+                        {"subjects", at(object, "subjects")}};
+  out.content = content.dump(-1, ' ', false, json::error_handler_t::replace);
+  return out;
+}
+
 ObservedStatus parse_status(const json& object) {
   ObservedStatus out;
   const json& status = at(object, "status");

@@ -90,6 +90,14 @@ struct ConfigMapModel {
   std::string hash;      // annotation kProxyConfigHashAnnotation
 };
 
+// A Role or RoleBinding the operator generated (watched by its managed-by
+// label). `content` is what it grants (rules; roleRef and subjects) in one
+// canonical text, to compare with the desired object's.
+struct RbacModel {
+  ObjectMeta meta;
+  std::string content;
+};
+
 // A metav1.Condition as stored in a status.
 struct Condition {
   std::string type;
@@ -154,6 +162,7 @@ ServiceModel parse_service(const nlohmann::json& object);
 EndpointSliceModel parse_endpoint_slice(const nlohmann::json& object);
 PodModel parse_pod(const nlohmann::json& object);
 ConfigMapModel parse_config_map(const nlohmann::json& object);
+RbacModel parse_rbac(const nlohmann::json& object);  // a Role or a RoleBinding
 MeshRouteModel parse_mesh_route(const nlohmann::json& object);
 MeshPolicyModel parse_mesh_policy(const nlohmann::json& object);
 ObservedStatus parse_status(const nlohmann::json& object);

@@ -78,4 +78,15 @@ json desired_role_binding(const NamespaceModel& ns) {
                                      {"name", "system:serviceaccounts:" + ns.meta.name}}})}};
 }
 
+const kube::ResourceType& roles() {
+  static const kube::ResourceType type{"rbac.authorization.k8s.io", "v1", "Role", "roles", true};
+  return type;
+}
+
+const kube::ResourceType& role_bindings() {
+  static const kube::ResourceType type{"rbac.authorization.k8s.io", "v1", "RoleBinding",
+                                       "rolebindings", true};
+  return type;
+}
+
 }  // namespace weft::op

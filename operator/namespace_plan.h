@@ -12,6 +12,7 @@
 
 #include "operator/config_builder.h"
 #include "operator/status.h"
+#include "weft/kube/resource.h"
 #include "weft/proxyconfig/serialize.h"
 
 namespace weft::op {
@@ -39,5 +40,9 @@ nlohmann::json desired_config_map(const NamespaceModel& ns,
                                   const proxyconfig::SerializedDocument& config);
 nlohmann::json desired_role(const NamespaceModel& ns);
 nlohmann::json desired_role_binding(const NamespaceModel& ns);
+
+// kube::resources has no RBAC types; only the operator uses them.
+const kube::ResourceType& roles();
+const kube::ResourceType& role_bindings();
 
 }  // namespace weft::op

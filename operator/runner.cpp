@@ -48,6 +48,33 @@ void Runner::resync() {
 }
 
 void Runner::work(const std::string& key) {
+  std::string group;
+  if (options_.group_of) {
+    group = options_.group_of(key);
+    std::lock_guard lock(groups_mutex_);
+    if (!busy_groups_.insert(group).second) {
+      // Another key of the group is in flight: this one goes back to the
+      // queue when that one is done, and the worker takes the next key.
+      parked_[group].insert(key);
+      queue_.done(key);
+      return;
+    }
+  }
+  reconcile_and_requeue(key);
+  if (!options_.group_of) return;
+  std::set<std::string> waiting;
+  {
+    std::lock_guard lock(groups_mutex_);
+    busy_groups_.erase(group);
+    if (auto it = parked_.find(group); it != parked_.end()) {
+      waiting = std::move(it->second);
+      parked_.erase(it);
+    }
+  }
+  for (const auto& parked : waiting) queue_.add(parked);
+}
+
+void Runner::reconcile_and_requeue(const std::string& key) {
   const auto start = std::chrono::steady_clock::now();
   Result<Action> result = Error{"reconcile threw"};
   try {

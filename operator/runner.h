@@ -6,7 +6,9 @@
 //   small Action: requeue after a delay, or wait for the next change;
 // - an error goes to one error policy: retry with the queue's per-key backoff,
 //   or give up (terminal) until the next change;
-// - the queue guarantees a key is never reconciled twice at once;
+// - the queue guarantees a key is never reconciled twice at once, and keys of
+//   one group (group_of) are never reconciled at once either: a key whose
+//   group is busy waits, parked, until the reconcile in flight is done;
 // - every resync_period every key is enqueued again (periodic resync), which
 //   repairs anything a lost event or an outside write left behind.
 // stop() lets reconciles in flight finish, then joins.
@@ -14,7 +16,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +51,9 @@ struct RunnerOptions {
   // The keys to enqueue on resync (e.g. every namespace in the cache).
   std::function<std::vector<std::string>()> all_keys;
   std::function<OnError(const std::string& key, const Error& error)> error_policy;
+  // Keys that share state (two keys of one namespace) return the same group;
+  // unset: every key is its own group.
+  std::function<std::string(const std::string& key)> group_of;
   // Called after each reconcile (metrics, logs), on the worker thread.
   std::function<void(const ReconcileReport&)> on_reconciled;
 };
@@ -71,6 +79,7 @@ class Runner {
 
  private:
   void work(const std::string& key);
+  void reconcile_and_requeue(const std::string& key);
   void worker_loop();
   void resync_loop(std::stop_token stop);
 
@@ -80,6 +89,11 @@ class Runner {
   std::vector<std::jthread> workers_;
   std::jthread resync_thread_;
   std::atomic<bool> started_{false};
+
+  // Groups with a reconcile in flight, and the keys waiting for them.
+  std::mutex groups_mutex_;
+  std::set<std::string> busy_groups_;
+  std::map<std::string, std::set<std::string>> parked_;
 };
 
 }  // namespace weft::op

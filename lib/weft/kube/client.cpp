@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
-#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -196,6 +196,7 @@ struct Client::Impl {
   std::atomic<std::uint64_t> requests_sent{0};
   std::atomic<std::uint64_t> connections_opened{0};
   std::atomic<std::int64_t> throttled_ns{0};
+  std::stop_source shutdown;  // Client::shutdown()
 
   // libcurl honours https_proxy/no_proxy from the environment, as client-go
   // does; like Go's http.ProxyFromEnvironment, loopback never goes through a proxy.
@@ -258,14 +259,35 @@ struct Client::Impl {
     if (opened > 0) connections_opened.fetch_add(opened, std::memory_order_relaxed);
   }
 
+  // Waits `wait`, unless the client is shut down or `also` is requested
+  // first; true when the whole wait ran out.
+  bool sleep(std::chrono::steady_clock::duration wait, std::stop_token also = {}) {
+    std::stop_source either;
+    const auto wake = [&either] { either.request_stop(); };
+    std::stop_callback on_shutdown(shutdown.get_token(), wake);
+    std::stop_callback on_stop(also, wake);
+    std::mutex mutex;
+    std::condition_variable_any woken;
+    std::unique_lock lock(mutex);
+    return !woken.wait_for(lock, either.get_token(), wait, [] { return false; });
+  }
+
+  // Takes a token from the client-side rate limiter; false when the client
+  // was shut down or `stop` requested, before or while waiting.
   bool throttle(std::stop_token stop) {
+    if (shutdown.stop_requested() || stop.stop_requested()) return false;
     auto start = std::chrono::steady_clock::now();
-    bool go = limiter.acquire(stop);
+    const auto wait = limiter.reserve();
+    const bool go = wait <= std::chrono::steady_clock::duration::zero() || sleep(wait, stop);
     throttled_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                std::chrono::steady_clock::now() - start)
                                .count(),
                            std::memory_order_relaxed);
     return go;
+  }
+
+  static ApiError cancelled(std::string what) {
+    return make_error(ErrorKind::kCancelled, std::move(what), "the client is shutting down");
   }
 
   // Sets every option of one exchange on a reset handle. Returns the header
@@ -343,7 +365,7 @@ struct Client::Impl {
   Result<RawResponse> exchange_once(const RawRequest& request,
                                     std::optional<std::chrono::seconds>* retry_after) {
     std::string what = describe(request.method, request.path);
-    throttle({});
+    if (!throttle({})) return cancelled(what);
     CURL* handle = acquire_handle();
     if (handle == nullptr) return make_error(ErrorKind::kTransport, what, "curl_easy_init failed");
     Exchange exchange;
@@ -381,7 +403,7 @@ struct Client::Impl {
       if (response->status == 429 && throttled < kMaxThrottleRetries) {
         ++throttled;
         auto wait = std::min(retry_after.value_or(std::chrono::seconds(1)), kMaxThrottleWait);
-        std::this_thread::sleep_for(wait);
+        if (!sleep(wait)) return cancelled(describe(request.method, request.path));
         continue;
       }
       return response;
@@ -426,6 +448,10 @@ Result<std::shared_ptr<Client>> Client::from_config(ClientConfig config) {
 
 const ClientConfig& Client::config() const {
   return impl_->config;
+}
+
+void Client::shutdown() {
+  impl_->shutdown.request_stop();
 }
 
 std::uint64_t Client::requests_sent() const {
@@ -699,11 +725,14 @@ Result<WatchEnd> Client::watch(const ResourceType& type, std::string_view ns,
   bool idle_expired = false;
   CURLcode code = CURLE_OK;
   {
-    // Wakes curl_multi_poll at once from whichever thread requests the stop.
+    // Wakes curl_multi_poll at once from whichever thread requests the stop
+    // or shuts the client down.
     std::stop_callback wake(stop, [multi] { curl_multi_wakeup(multi); });
+    std::stop_callback wake_on_shutdown(impl_->shutdown.get_token(),
+                                        [multi] { curl_multi_wakeup(multi); });
     int running = 1;
     while (true) {
-      if (stop.stop_requested()) {
+      if (stop.stop_requested() || impl_->shutdown.stop_requested()) {
         stopped = true;
         break;
       }

@@ -126,6 +126,15 @@ class Client {
 
   const ClientConfig& config() const;
 
+  // For shutdown: every wait of this client (the client-side rate limiter, a
+  // 429's Retry-After) ends now and later ones do not start, so a throttled
+  // call returns kCancelled at once instead of holding shutdown for up to the
+  // throttle cap. Exchanges already on the wire finish (request timeout);
+  // watches end as if their stop_token were requested. Irreversible: a
+  // process that must still write after it (to release a Lease, say) uses a
+  // second client.
+  void shutdown();
+
   // GET one object. A namespaced resource needs ns; a cluster-scoped one takes "".
   Result<nlohmann::json> get(const ResourceType& type, std::string_view ns, std::string_view name);
 

@@ -387,6 +387,34 @@ def case_unlabel(c):
     wait_for("ConfigMap back after relabel", lambda: config_map(ns))
 
 
+def case_rbac_restore(c):
+    """The proxies' Role and RoleBinding, deleted or edited, are restored within seconds."""
+    ns = c.namespace()
+    c.operator().start()
+
+    def both():
+        return kubectl("get", "role,rolebinding", "-n", ns, "-o", "name", check=False).count(
+            "weft-proxy-config-reader") == 2
+
+    def uids():
+        return kubectl("get", "role,rolebinding", "weft-proxy-config-reader", "-n", ns, "-o",
+                       "jsonpath={.items[*].metadata.uid}", check=False).split()
+
+    def verbs():
+        return json.loads(kubectl("get", "role", "weft-proxy-config-reader", "-n", ns, "-o",
+                                  "json"))["rules"][0]["verbs"]
+
+    wait_for("Role and RoleBinding", both)
+    before = uids()
+    kubectl("delete", "role,rolebinding", "weft-proxy-config-reader", "-n", ns)
+    # New objects (new uids), possibly already there when kubectl returns.
+    wait_for("Role and RoleBinding restored",
+             lambda: len(uids()) == 2 and not set(uids()) & set(before), timeout=5)
+    kubectl("patch", "role", "weft-proxy-config-reader", "-n", ns, "--type=json", "-p",
+            '[{"op":"replace","path":"/rules/0/verbs","value":["get","watch","list"]}]')
+    wait_for("the Role's rules restored", lambda: verbs() == ["get", "watch"], timeout=5)
+
+
 def case_restart(c):
     """Changes made while the operator is down converge after a restart; SIGTERM exits 0."""
     ns = c.namespace()
@@ -733,6 +761,7 @@ CASES = {
     "conflict": case_conflict,
     "failover": case_failover,
     "rbac": case_rbac,
+    "rbac_restore": case_rbac_restore,
     "too_large": case_too_large,
     "missing_lease_namespace": case_missing_lease_namespace,
 }

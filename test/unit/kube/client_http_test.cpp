@@ -269,3 +269,24 @@ TEST_CASE("a silent watch stream is cut after the idle timeout") {
   CHECK(silent.is_error(ErrorKind::kTimeout));
   CHECK(std::chrono::steady_clock::now() - start < 60s);  // generous: not the 300 s
 }
+
+TEST_CASE("shutdown ends a 429's Retry-After wait at once with kCancelled") {
+  FakeHttpServer server([&](const FakeRequest&, int fd) {
+    respond(fd, 429, status_body(429, "TooManyRequests"), "Retry-After: 30\r\n");
+  });
+  auto client = client_for(server);
+  std::jthread stopper([&client] {
+    std::this_thread::sleep_for(100ms);
+    client->shutdown();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto got = client->get(resources::config_maps(), "ns", "a");
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(got.is_error(ErrorKind::kCancelled));
+  CHECK(took < 1s);
+  CHECK(server.requests().size() == 1);  // no retry after the shutdown
+
+  // Later calls do not wait either.
+  auto again = client->get(resources::config_maps(), "ns", "a");
+  CHECK(again.is_error(ErrorKind::kCancelled));
+}

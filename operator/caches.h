@@ -1,0 +1,52 @@
+#pragma once
+
+// The controller's caches, one Store per watched kind (filled by the watches
+// in controller.cpp, or directly by tests), and what one namespace's
+// reconcile reads from them.
+
+#include <string>
+
+#include "operator/config_builder.h"
+#include "operator/model.h"
+#include "operator/store.h"
+
+namespace weft::op {
+
+struct Caches {
+  Store<NamespaceModel> namespaces;
+  Store<ServiceModel> services;
+  Store<EndpointSliceModel> endpoint_slices;
+  Store<PodModel> pods;
+  Store<MeshRouteModel> routes;
+  Store<MeshPolicyModel> policies;
+  // What the operator generated (watched by its managed-by label).
+  Store<ConfigMapModel> config_maps;
+  Store<RbacModel> roles;
+  Store<RbacModel> role_bindings;
+
+  // The inputs of one namespace's plan.
+  NamespaceInput gather(const std::string& ns) const {
+    NamespaceInput input;
+    input.ns = ns;
+    const auto all = namespaces.snapshot();
+    if (auto it = all->find(ObjectKey{"", ns}); it != all->end())
+      input.namespace_object = it->second;
+    input.services = in_namespace<ServiceModel>(*services.snapshot(), ns);
+    input.endpoint_slices = in_namespace<EndpointSliceModel>(*endpoint_slices.snapshot(), ns);
+    input.pods = in_namespace<PodModel>(*pods.snapshot(), ns);
+    input.routes = in_namespace<MeshRouteModel>(*routes.snapshot(), ns);
+    input.policies = in_namespace<MeshPolicyModel>(*policies.snapshot(), ns);
+    return input;
+  }
+};
+
+// The cached object of that namespace and name, or null.
+template <typename T>
+std::shared_ptr<const T> cached(const Store<T>& store, const std::string& ns,
+                                std::string_view name) {
+  const auto all = store.snapshot();
+  const auto it = all->find(ObjectKey{ns, std::string(name)});
+  return it == all->end() ? nullptr : it->second;
+}
+
+}  // namespace weft::op

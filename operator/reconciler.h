@@ -1,0 +1,85 @@
+#pragma once
+
+// One reconcile of one queue key, from the caches to the API through a Writer:
+// - key "<ns>": the ConfigMap by server-side apply, skipped when the cached one
+//   already holds the same document; the proxies' Role and RoleBinding next to
+//   it, applied again whenever the cache shows them missing or different (they
+//   are watched, so a deleted Role comes back at once); all three deleted when
+//   the namespace is no longer meshed;
+// - key "status/<ns>": MeshRoute/MeshPolicy status by merge patch of the
+//   status subresource, only when changed, with the cached resourceVersion as
+//   precondition (a concurrent writer makes it fail with 409; the key is
+//   retried with backoff once the cache has caught up); Events for conditions
+//   that went wrong.
+// What was written is kept in a WriteMemory, pruned with the objects.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "operator/caches.h"
+#include "operator/namespace_plan.h"
+#include "operator/operator_metrics.h"
+#include "operator/runner.h"
+#include "operator/write_memory.h"
+#include "operator/writer.h"
+#include "weft/log.h"
+
+namespace weft::op {
+
+// Queue keys: "<namespace>" reconciles the ConfigMap, Role and RoleBinding,
+// "status/<namespace>" the statuses (namespace names cannot contain '/').
+struct QueueKey {
+  std::string ns;
+  bool status = false;
+};
+QueueKey parse_queue_key(std::string_view key);
+std::string status_queue_key(std::string_view ns);
+
+// Counts a finished reconcile and logs a failure (the namespace, and the key).
+void report_reconcile(Logger& logger, OperatorMetrics& metrics, const ReconcileReport& report);
+
+struct ReconcilerOptions {
+  // Only namespaces with all these labels are reconciled (empty: every namespace).
+  std::map<std::string, std::string> namespace_selector;
+  // Writes happen only while this returns true (the leader check).
+  std::function<bool()> may_write = [] { return true; };
+  // RFC 3339 time for condition transitions and Events.
+  std::function<std::string()> now;
+};
+
+class Reconciler {
+ public:
+  // enqueue: adds a key to the work queue (the status key after a ConfigMap).
+  Reconciler(const Caches& caches, Writer& writer, Logger& logger, OperatorMetrics& metrics,
+             ReconcilerOptions options, std::function<void(const std::string&)> enqueue);
+
+  Result<Action> reconcile(const std::string& key);
+
+  const WriteMemory& memory() const { return memory_; }
+
+ private:
+  bool selected(const NamespaceModel& ns) const;
+  WriteResult apply_config(const NamespaceModel& ns, const NamespacePlan& plan);
+  WriteResult apply_rbac(const NamespaceModel& ns);
+  WriteResult delete_generated(const std::string& ns);
+  WriteResult write_statuses(const std::string& ns, const NamespaceInput& input,
+                             const NamespacePlan& plan);
+  void raise_event(const std::string& ns, const std::string& kind, const std::string& api_version,
+                   const std::string& name, const std::string& uid, const std::string& type,
+                   const std::string& reason, const std::string& message);
+
+  const Caches& caches_;
+  Writer& writer_;
+  Logger& logger_;
+  OperatorMetrics& metrics_;
+  const ReconcilerOptions options_;
+  const std::function<void(const std::string&)> enqueue_;
+  WriteMemory memory_;
+};
+
+// The wall clock as RFC 3339 ("2026-01-01T00:00:00Z").
+std::string now_rfc3339();
+
+}  // namespace weft::op
