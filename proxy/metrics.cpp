@@ -6,6 +6,16 @@ std::string_view to_string(Direction direction) {
   return direction == Direction::kInbound ? "inbound" : "outbound";
 }
 
+Classification classify(int status) {
+  const bool server_error = status >= 500 && status <= 599;
+  const bool not_a_status = status < 100 || status > 999;
+  return server_error || not_a_status ? Classification::kFailure : Classification::kSuccess;
+}
+
+std::string_view to_string(Classification classification) {
+  return classification == Classification::kFailure ? "failure" : "success";
+}
+
 namespace {
 const std::vector<std::string> kRouteLabels = {"direction", "target_service", "route"};
 const std::vector<std::string> kTcpLabels = {"direction", "target_service"};
@@ -59,12 +69,14 @@ RouteMetrics::RouteMetrics(ProxyMetrics& metrics, Direction direction, std::stri
       route_(std::move(route)) {}
 
 Counter& RouteMetrics::response(int status) {
-  const std::size_t index = status >= 100 && status < 600 ? static_cast<std::size_t>(status) : 0;
+  const bool registered = status >= 100 && status < 600;
+  const std::size_t index = registered ? static_cast<std::size_t>(status)
+                            : classify(status) == Classification::kSuccess ? 0
+                                                                           : 1;
   if (Counter* counter = by_status_[index].load(std::memory_order_acquire)) return *counter;
-  const std::string code = index == 0 ? "other" : std::to_string(index);
-  const std::string classification = (status >= 500 || index == 0) ? "failure" : "success";
-  Counter& counter =
-      metrics_.response_total.with_labels({direction_, target_, route_, code, classification});
+  const std::string code = registered ? std::to_string(index) : "other";
+  Counter& counter = metrics_.response_total.with_labels(
+      {direction_, target_, route_, code, std::string(to_string(classify(status)))});
   by_status_[index].store(&counter, std::memory_order_release);
   return counter;
 }

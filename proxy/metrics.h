@@ -25,6 +25,15 @@ inline const std::vector<double> kLatencyBucketsMs = {
 enum class Direction { kInbound, kOutbound };
 std::string_view to_string(Direction direction);
 
+// response_total's classification, Linkerd's: a 5xx is a failure, any other
+// status a success (a 4xx is the server answering as designed, and so are the
+// proxy's own 400/404/408/431); an exchange that got no response is a failure,
+// which the proxy answers itself with 502, 503 or 504. A number that is not an
+// HTTP status (below 100 or above 999) means no response: failure.
+enum class Classification { kSuccess, kFailure };
+Classification classify(int status);
+std::string_view to_string(Classification classification);
+
 struct ProxyMetrics {
   explicit ProxyMetrics(Registry& registry);
 
@@ -53,13 +62,15 @@ class RouteMetrics {
   Histogram& latency_ms;
   Counter& retries;
   Counter& budget_exhausted;
-  // response_total for this status (classification: failure for 5xx and for
-  // the proxy's own errors, success otherwise). Lock-free after the first use.
+  // response_total for this status, classified by classify(). Lock-free
+  // after the first use.
   Counter& response(int status);
 
  private:
   ProxyMetrics& metrics_;
   const std::string direction_, target_, route_;
+  // Indexed by status for 100-599; slot 0 holds 600-999 (status_code "other",
+  // a success), slot 1 anything else ("other", a failure).
   std::array<std::atomic<Counter*>, 600> by_status_{};
 };
 

@@ -1,7 +1,9 @@
 #include "proxy/core/connection.h"
 
 #include <algorithm>
+#include <exception>
 
+#include "proxy/core/connection_accounting.h"
 #include "proxy/core/deadline.h"
 #include "proxy/core/original_destination.h"
 #include "proxy/core/read_buffer.h"
@@ -76,14 +78,11 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction) {
       }
     }
   }
-  TcpMetrics& tcp_metrics = runtime.metrics.tcp(direction, label);
-  tcp_metrics.open_total.inc();
-  tcp_metrics.open_connections.inc();
-  runtime.open_connections.fetch_add(1, std::memory_order_relaxed);
+  ConnectionAccounting accounting(runtime.open_connections, runtime.metrics.tcp(direction, label));
+  std::uint64_t& bytes_read = accounting.bytes_read;
+  std::uint64_t& bytes_written = accounting.bytes_written;
 
   ReadBuffer buffer;
-  std::uint64_t bytes_read = 0;
-  std::uint64_t bytes_written = 0;
   const auto& opaque_ports = runtime.settings.opaque_ports;
   DetectedProtocol protocol = DetectedProtocol::kOpaque;
   std::string_view protocol_label = "opaque-port";
@@ -127,17 +126,24 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction) {
                             bytes_written);
     }
   }
-  tcp_metrics.read_bytes.inc(bytes_read);
-  tcp_metrics.write_bytes.inc(bytes_written);
-  tcp_metrics.close_total.inc();
-  tcp_metrics.open_connections.dec();
-  runtime.open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace
 
 void serve_connection(Worker& worker, Socket socket, Direction direction) {
-  asio::co_spawn(worker.io, handle(worker, std::move(socket), direction), asio::detached);
+  // Traffic never throws (error codes throughout); anything else that does
+  // (allocation) ends this connection only, and is said rather than swallowed.
+  asio::co_spawn(worker.io, handle(worker, std::move(socket), direction),
+                 [&log = worker.runtime.log](const std::exception_ptr& error) {
+                   if (!error) return;
+                   try {
+                     std::rethrow_exception(error);
+                   } catch (const std::exception& e) {
+                     log.warn("connection ended by an exception", {{"error", e.what()}});
+                   } catch (...) {
+                     log.warn("connection ended by an exception");
+                   }
+                 });
 }
 
 }  // namespace weft::proxy

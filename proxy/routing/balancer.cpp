@@ -1,5 +1,6 @@
 #include "proxy/routing/balancer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace weft::proxy {
@@ -29,19 +30,38 @@ std::shared_ptr<EndpointState> Balancer::pick_two(std::mt19937_64& random, Clock
   if (b >= a) ++b;  // two distinct endpoints
   const EndpointState& first = *endpoints_[scratch_[a]];
   const EndpointState& second = *endpoints_[scratch_[b]];
-  const bool first_wins =
-      by_ewma ? first.cost() <= second.cost() : first.in_flight <= second.in_flight;
-  return endpoints_[scratch_[first_wins ? a : b]];
+  const auto load = [&](const EndpointState& e) {
+    const double base = by_ewma ? e.cost() : static_cast<double>(e.in_flight + 1);
+    return base * e.penalty.multiplier(now);
+  };
+  return endpoints_[scratch_[load(first) <= load(second) ? a : b]];
+}
+
+// Smooth weighting without a random draw: each turn adds 1/multiplier to the
+// endpoint's credit and it serves when that reaches 1, so an endpoint whose
+// load is doubled by failures serves every other turn. Deterministic, so a
+// failing endpoint still reaches its consecutive-failure ejection.
+std::shared_ptr<EndpointState> Balancer::pick_round_robin(Clock::time_point now) {
+  std::shared_ptr<EndpointState>* first_available = nullptr;
+  for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
+    auto& candidate = endpoints_[next_++ % endpoints_.size()];
+    if (!candidate->accrual.available(now)) continue;
+    candidate->turn_credit += 1.0 / candidate->penalty.multiplier(now);
+    if (candidate->turn_credit >= 1) {
+      candidate->turn_credit = std::min(candidate->turn_credit - 1, 1.0);
+      return candidate;
+    }
+    if (first_available == nullptr) first_available = &candidate;
+  }
+  // Every available endpoint is still earning its turn: the penalty orders
+  // endpoints, it never refuses a request.
+  return first_available != nullptr ? *first_available : nullptr;
 }
 
 std::shared_ptr<EndpointState> Balancer::pick(std::mt19937_64& random, Clock::time_point now) {
   switch (algorithm_) {
     case proxyconfig::LoadBalancerAlgorithm::kRoundRobin:
-      for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
-        auto& candidate = endpoints_[next_++ % endpoints_.size()];
-        if (candidate->accrual.available(now)) return candidate;
-      }
-      return nullptr;
+      return pick_round_robin(now);
     case proxyconfig::LoadBalancerAlgorithm::kLeastRequest:
       return pick_two(random, now, false);
     case proxyconfig::LoadBalancerAlgorithm::kPeakEwma:
@@ -53,10 +73,12 @@ std::shared_ptr<EndpointState> Balancer::pick(std::mt19937_64& random, Clock::ti
 void Balancer::on_success(EndpointState& endpoint, double rtt_ms, Clock::time_point now) {
   endpoint.observe_rtt(rtt_ms, now);
   endpoint.accrual.on_success();
+  endpoint.penalty.on_success(now);
 }
 
 void Balancer::on_failure(EndpointState& endpoint, Clock::time_point now) {
   endpoint.accrual.on_failure(now, circuit_breaker_);
+  endpoint.penalty.on_failure(now);
 }
 
 }  // namespace weft::proxy

@@ -6,7 +6,10 @@
 //     decaying over kEwmaDecay) x (requests in flight + 1), as in Linkerd/Finagle;
 //   RoundRobin: the next available endpoint;
 //   LeastRequest: of two random available endpoints, the one with fewer in flight.
-// Ejected endpoints (failure accrual) are skipped; none available: nullptr (503).
+// Every algorithm counts recent failures against an endpoint (FailurePenalty):
+// the two-choice costs are multiplied by it, and round robin gives an endpoint
+// 1/multiplier of its turns. Ejected endpoints (failure accrual) are skipped;
+// none available: nullptr (503).
 //
 // Each worker has its own balancers (no locks on the request path); endpoint
 // state is shared_ptr so a request in flight can report back after a reload,
@@ -18,6 +21,7 @@
 
 #include "proxy/core/asio.h"
 #include "proxy/routing/failure_accrual.h"
+#include "proxy/routing/failure_penalty.h"
 #include "weft/proxyconfig/document.h"
 
 namespace weft::proxy {
@@ -32,6 +36,8 @@ struct EndpointState {
   double rtt_ewma_ms = kDefaultRttMs;
   Clock::time_point rtt_updated{};
   FailureAccrual accrual;
+  FailurePenalty penalty;
+  double turn_credit = 0;  // round robin: turns earned, taken at 1
 
   void observe_rtt(double rtt_ms, Clock::time_point now);
   double cost() const { return rtt_ewma_ms * (in_flight + 1); }
@@ -58,6 +64,7 @@ class Balancer {
  private:
   std::shared_ptr<EndpointState> pick_two(std::mt19937_64& random, Clock::time_point now,
                                           bool by_ewma);
+  std::shared_ptr<EndpointState> pick_round_robin(Clock::time_point now);
 
   proxyconfig::LoadBalancerAlgorithm algorithm_;
   std::optional<proxyconfig::CircuitBreaker> circuit_breaker_;

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "proxy/http1/head_parser.h"
-#include "test_documents.h"
+#include "test/unit/proxy/test_documents.h"
 
 using namespace weft::proxy;
 
