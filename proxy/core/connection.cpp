@@ -7,7 +7,7 @@
 #include "proxy/core/deadline.h"
 #include "proxy/core/original_destination.h"
 #include "proxy/core/read_buffer.h"
-#include "proxy/http/http1_server.h"
+#include "proxy/http1/server.h"
 #include "proxy/tcp/detect.h"
 #include "proxy/tcp/tunnel.h"
 

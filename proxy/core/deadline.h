@@ -34,10 +34,12 @@ class Deadline {
 
   // After `limit`, cancels every pending operation on `socket`. The socket
   // must outlive the arming: disarm() (or arm another) before destroying it.
-  void arm(Socket& socket, Clock::duration limit) {
+  void arm(Socket& socket, Clock::duration limit) { arm_until(socket, Clock::now() + limit); }
+  // The same at a point in time (no clock read).
+  void arm_until(Socket& socket, Clock::time_point expiry) {
     state_->target = &socket;
     state_->expired = false;
-    state_->expiry = Clock::now() + limit;
+    state_->expiry = expiry;
     if (!state_->waiting || state_->expiry < state_->timer.expiry()) wait(state_);
   }
   void disarm() {

@@ -8,7 +8,7 @@
 
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
-#include "proxy/http/upstream_pool.h"
+#include "proxy/layers/connection.h"
 #include "proxy/metrics.h"
 #include "proxy/routing/worker_routes.h"
 #include "proxy/settings.h"

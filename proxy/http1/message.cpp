@@ -34,4 +34,32 @@ std::string_view RequestHead::query() const {
                                                : target.substr(query_start + 1);
 }
 
+Request to_request(const RequestHead& head) {
+  Request request;
+  request.method = head.method;
+  request.authority = head.host;
+  const auto query_start = head.target.find('?');
+  if (query_start == std::string_view::npos) {
+    request.path = head.target;
+  } else {
+    request.path = head.target.substr(0, query_start);
+    request.query = head.target.substr(query_start + 1);
+  }
+  request.headers = head.headers;
+  switch (head.body) {
+    case BodyKind::kNone:
+      break;
+    case BodyKind::kContentLength:
+      request.body = {BodySource::Kind::kSized, head.content_length};
+      break;
+    case BodyKind::kChunked:
+    case BodyKind::kUntilClose:
+      request.body = {BodySource::Kind::kStreamed, 0};
+      break;
+  }
+  request.expect_continue = head.expect_continue;
+  request.upgrade = head.upgrade;
+  return request;
+}
+
 }  // namespace weft::proxy::http1

@@ -8,12 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/request/request.h"
+
 namespace weft::proxy::http1 {
 
-struct Header {
-  std::string_view name;
-  std::string_view value;  // optional whitespace around it already trimmed
-};
+// The protocol-neutral header, so a parsed head's list is the Request's view.
+using Header = proxy::Header;
 
 // How the body of a message is delimited (RFC 9112 section 6).
 enum class BodyKind {
@@ -58,6 +58,9 @@ struct RequestHead : MessageHead {
   std::string_view path() const;   // target without the query
   std::string_view query() const;  // after '?', or empty
 };
+
+// The layers' view of a parsed request head (views into the same bytes).
+Request to_request(const RequestHead& head);
 
 struct ResponseHead : MessageHead {
   int status = 0;

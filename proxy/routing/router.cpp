@@ -1,5 +1,7 @@
 #include "proxy/routing/router.h"
 
+#include "proxy/http1/message.h"
+
 namespace weft::proxy {
 namespace {
 
@@ -21,10 +23,10 @@ bool value_matches(const proxyconfig::ValueMatch& match, const std::optional<std
   return regex ? regex_matches(*regex, value) : value == match.value;
 }
 
-bool matches(const CompiledMatch& compiled, const http1::RequestHead& request) {
+bool matches(const CompiledMatch& compiled, const Request& request) {
   const proxyconfig::RouteMatch& match = *compiled.match;
   if (match.method && request.method != *match.method) return false;
-  const std::string_view path = request.path();
+  const std::string_view path = request.path;
   switch (match.path.type) {
     case proxyconfig::PathMatchType::kExact:
       if (path != match.path.value) return false;
@@ -38,7 +40,7 @@ bool matches(const CompiledMatch& compiled, const http1::RequestHead& request) {
   }
   for (std::size_t i = 0; i < match.headers.size(); ++i) {
     bool found = false;
-    for (const http1::Header& header : request.headers) {
+    for (const Header& header : request.headers) {
       if (http1::equals_ignore_case(header.name, match.headers[i].name)) {
         found = value_matches(match.headers[i], compiled.headers[i], header.value);
         break;  // the first header of that name decides
@@ -47,7 +49,7 @@ bool matches(const CompiledMatch& compiled, const http1::RequestHead& request) {
     if (!found) return false;
   }
   for (std::size_t i = 0; i < match.query_params.size(); ++i) {
-    const auto value = query_param(request.query(), match.query_params[i].name);
+    const auto value = query_param(request.query, match.query_params[i].name);
     if (!value || !value_matches(match.query_params[i], compiled.query_params[i], *value)) {
       return false;
     }
@@ -78,7 +80,7 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
   return std::nullopt;
 }
 
-RouteSelection select_route(const ServiceTarget& target, const http1::RequestHead& request) {
+RouteSelection select_route(const ServiceTarget& target, const Request& request) {
   if (target.port->rules.empty()) return {};
   for (const CompiledMatch& compiled : target.matches) {
     if (matches(compiled, request)) return {&target.port->rules[compiled.match->rule], false};

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "proxy/config/snapshot.h"
-#include "proxy/http1/message.h"
+#include "proxy/request/request.h"
 
 namespace weft::proxy {
 
@@ -16,7 +16,7 @@ struct RouteSelection {
   bool no_match = false;                    // routes exist but none matched: 404
 };
 
-RouteSelection select_route(const ServiceTarget& target, const http1::RequestHead& request);
+RouteSelection select_route(const ServiceTarget& target, const Request& request);
 
 // One backend with probability weight / sum(weights); `random` is uniform.
 // Null only if every weight is 0 (the CRD forbids that).

@@ -510,6 +510,76 @@ def timeouts_give_504():
         config.close()
 
 
+class FullBacklogServer:
+    """A listening socket whose accept queue is full and never drained: a
+    connect to it hangs (the kernel drops the SYN) until the client gives up."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.fillers = []
+        for _ in range(4):  # more than a backlog of 0 admits
+            filler = socket.socket()
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(filler)
+        time.sleep(0.2)  # let the handshakes that can complete complete
+
+    def close(self):
+        for filler in self.fillers:
+            filler.close()
+        self.listener.close()
+
+
+def deadline_services(endpoint_port, retry=None):
+    rule = {"route": "r", "routeRule": 0,
+            "backends": [{"service": "web", "port": 80, "weight": 1}],
+            "timeouts": {"requestMs": 300}}
+    if retry:
+        rule["retry"] = retry
+    return [service("web", SERVICE_IP, 80, [("127.0.0.1", endpoint_port)], rules=[rule],
+                    matches=[{"rule": 0, "path": {"type": "PathPrefix", "value": "/"}}])]
+
+
+@test
+def the_request_deadline_bounds_backoff_and_connect():
+    """timeouts.request covers the retry backoff and the connect phase: with a
+    backoff of a minute after each 503, or an endpoint whose connect hangs
+    longer than the deadline, the client gets 504 at the deadline, not after
+    the backoff or the connect timeout."""
+    backend = Backend("a")
+    backend.fail_next(-1)  # always 503
+    hanging = FullBacklogServer()
+    retry = {"attempts": 3, "codes": [503], "conditions": [], "backoffMs": 60000,
+             "budget": {"percent": 100, "minRetriesPerSecond": 100, "intervalMs": 10000}}
+    configs = {"backoff": MountedConfig(), "connect": MountedConfig()}
+    configs["backoff"].write(document(deadline_services(backend.port, retry)))
+    configs["connect"].write(document(deadline_services(hanging.port)))
+    proxies = {name: Proxy(config.path, "--outbound-fallback", f"{SERVICE_IP}:80",
+                           "--connect-timeout", "5s")
+               for name, config in configs.items()}
+    try:
+        for name, proxy in proxies.items():
+            started = time.monotonic()
+            status, _, _ = request(proxy.outbound, "/status/503")
+            elapsed = time.monotonic() - started
+            assert status == 504, (name, status)
+            assert 0.25 < elapsed < 1.5, (name, elapsed)
+            assert proxy.metric("response_total", status_code="504") == 1, name
+    finally:
+        for proxy in proxies.values():
+            proxy.stop()
+        for config in configs.values():
+            config.close()
+        backend.close()
+        hanging.close()
+
+
 def retry_services(backend, budget=None, **retry):
     policy = {"attempts": 2, "codes": [503], "conditions": ["ConnectFailure"], "backoffMs": 5,
               "budget": budget or {"percent": 20, "minRetriesPerSecond": 10, "intervalMs": 10000}}

@@ -19,13 +19,14 @@ std::shared_ptr<const Snapshot> build(const weft::proxyconfig::Document& documen
 }
 
 // Keeps the bytes the parsed head points into.
-struct Request {
-  explicit Request(std::string text) : bytes(std::move(text)) {
+struct Parsed {
+  explicit Parsed(std::string text) : bytes(std::move(text)) {
     http1::HeadParser parser;
     REQUIRE(parser.parse_request(bytes, head).status == http1::ParseStatus::kComplete);
   }
   std::string bytes;
   http1::RequestHead head;
+  weft::proxy::Request request() const { return http1::to_request(head); }
 };
 
 const tcp::endpoint kWeb(asio::ip::make_address("10.96.0.10"), 80);
@@ -45,12 +46,12 @@ TEST_CASE("a destination resolves to its Service port", "[router]") {
 TEST_CASE("the first match in precedence order chooses the rule", "[router]") {
   const auto snapshot = build(testing::routed_document());
   const ServiceTarget& web = *snapshot->find_by_destination(kWeb);
-  Request canary("GET /api/cart HTTP/1.1\r\nHost: web\r\nX-Canary: true\r\n\r\n");
-  CHECK(select_route(web, canary.head).rule->route_rule == 0);
-  Request other_path("GET /apix HTTP/1.1\r\nHost: web\r\nX-Canary: true\r\n\r\n");
-  CHECK(select_route(web, other_path.head).rule->route_rule == 1);
-  Request no_header("GET /api/cart HTTP/1.1\r\nHost: web\r\n\r\n");
-  CHECK(select_route(web, no_header.head).rule->route_rule == 1);
+  Parsed canary("GET /api/cart HTTP/1.1\r\nHost: web\r\nX-Canary: true\r\n\r\n");
+  CHECK(select_route(web, canary.request()).rule->route_rule == 0);
+  Parsed other_path("GET /apix HTTP/1.1\r\nHost: web\r\nX-Canary: true\r\n\r\n");
+  CHECK(select_route(web, other_path.request()).rule->route_rule == 1);
+  Parsed no_header("GET /api/cart HTTP/1.1\r\nHost: web\r\n\r\n");
+  CHECK(select_route(web, no_header.request()).rule->route_rule == 1);
 }
 
 TEST_CASE("routes with no matching rule give 404; no routes give the endpoints", "[router]") {
@@ -59,10 +60,10 @@ TEST_CASE("routes with no matching rule give 404; no routes give the endpoints",
   port.matches.pop_back();  // only the canary match remains
   port.rules[1].backends = {{"web", 80, 1}};
   const auto snapshot = build(document);
-  Request request("GET / HTTP/1.1\r\nHost: web\r\n\r\n");
-  CHECK(select_route(*snapshot->find_by_destination(kWeb), request.head).no_match);
+  Parsed request("GET / HTTP/1.1\r\nHost: web\r\n\r\n");
+  CHECK(select_route(*snapshot->find_by_destination(kWeb), request.request()).no_match);
   const ServiceTarget* canary = snapshot->find_by_name("web-canary", 8080);
-  const RouteSelection plain = select_route(*canary, request.head);
+  const RouteSelection plain = select_route(*canary, request.request());
   CHECK(plain.rule == nullptr);
   CHECK_FALSE(plain.no_match);
 }
@@ -80,16 +81,16 @@ TEST_CASE("method, regex path, header regex and query matches", "[router]") {
   port.matches.insert(port.matches.begin(), match);
   const auto snapshot = build(document);
   const ServiceTarget& web = *snapshot->find_by_destination(kWeb);
-  Request hit("POST /items/42?x=2&debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
-  CHECK(select_route(web, hit.head).rule->route_rule == 0);
-  Request wrong_method("GET /items/42?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
-  CHECK(select_route(web, wrong_method.head).rule->route_rule == 1);
-  Request wrong_path("POST /items/4x?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
-  CHECK(select_route(web, wrong_path.head).rule->route_rule == 1);
-  Request no_query("POST /items/42 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
-  CHECK(select_route(web, no_query.head).rule->route_rule == 1);
-  Request wrong_agent("POST /items/42?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: wget\r\n\r\n");
-  CHECK(select_route(web, wrong_agent.head).rule->route_rule == 1);
+  Parsed hit("POST /items/42?x=2&debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, hit.request()).rule->route_rule == 0);
+  Parsed wrong_method("GET /items/42?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, wrong_method.request()).rule->route_rule == 1);
+  Parsed wrong_path("POST /items/4x?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, wrong_path.request()).rule->route_rule == 1);
+  Parsed no_query("POST /items/42 HTTP/1.1\r\nHost: w\r\nUser-Agent: curl/8\r\n\r\n");
+  CHECK(select_route(web, no_query.request()).rule->route_rule == 1);
+  Parsed wrong_agent("POST /items/42?debug=1 HTTP/1.1\r\nHost: w\r\nUser-Agent: wget\r\n\r\n");
+  CHECK(select_route(web, wrong_agent.request()).rule->route_rule == 1);
 }
 
 TEST_CASE("a regular expression std::regex refuses makes the snapshot fail", "[router]") {

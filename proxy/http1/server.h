@@ -1,9 +1,11 @@
 #pragma once
 
-// The HTTP/1 proxy for one client connection: parses requests, routes them,
-// forwards them to an endpoint (pooled connections, retries, timeouts) and
-// streams the response back; keep-alive, pipelining in order, 100-continue,
-// and upgrades (WebSocket) handed to the tunnel after a 101.
+// The HTTP/1 codec's server side for one client connection: parses
+// requests, hands each through the layers (proxy/layers/: admission, routing,
+// timeouts, retries, balancing, connection), writes it upstream and streams
+// the response back; keep-alive, pipelining in order, 100-continue, and
+// upgrades (WebSocket) handed to the tunnel after a 101. The layers decide;
+// this file does the HTTP/1 reading and writing their decisions call for.
 //
 // Failures are answered, never thrown: 400/431/501/505 for a bad request (and
 // the connection closed), 404 when routes exist but none match, 502 when no
@@ -13,14 +15,10 @@
 #include "proxy/core/asio.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/core/worker.h"
+#include "proxy/layers/routing.h"
 #include "proxy/metrics.h"
 
 namespace weft::proxy {
-
-struct ConnectionTarget {
-  Direction direction = Direction::kOutbound;
-  tcp::endpoint destination;  // original destination (or the fallback)
-};
 
 // `buffer` may already hold the first bytes (read by protocol detection).
 // Returns the bytes read from and written to the client.

@@ -1,14 +1,20 @@
-#include "proxy/http/http1_server.h"
+#include "proxy/http1/server.h"
 
 #include <array>
 #include <optional>
 
 #include "proxy/core/deadline.h"
-#include "proxy/http/upstream_pool.h"
 #include "proxy/http1/body_decoder.h"
+#include "proxy/http1/body_pump.h"
 #include "proxy/http1/head_parser.h"
 #include "proxy/http1/head_writer.h"
-#include "proxy/routing/router.h"
+#include "proxy/layers/admission.h"
+#include "proxy/layers/balancing.h"
+#include "proxy/layers/connection.h"
+#include "proxy/layers/retries.h"
+#include "proxy/layers/routing.h"
+#include "proxy/layers/timeouts.h"
+#include "proxy/request/outcome.h"
 #include "proxy/tcp/tunnel.h"
 
 namespace weft::proxy {
@@ -16,72 +22,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Bodies up to this size are kept so a failed try can be replayed.
-constexpr std::uint64_t kMaxReplayBody = 64 * 1024;
-
 std::string endpoint_text(const tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
   return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
          std::to_string(endpoint.port());
 }
-
-// Why a try failed without a usable response.
-enum class TryFailure {
-  kNone,
-  kConnect,
-  kReset,
-  kTimeout,
-  kBadResponse,
-  kBadRequestBody,  // the client's body broke its framing: 400
-  kClientGone,
-};
-
-// How streaming one body ended.
-enum class PumpResult { kDone, kMalformed, kSourceFailed, kSinkFailed };
-
-// Reusable memory of one body pump: the gathered pieces of a write and the
-// chunk framing they point to. One per direction, since the request body may
-// still be streaming while the response is relayed.
-struct PumpScratch {
-  static constexpr std::size_t kMaxSlices = 16;  // body slices gathered in one write
-  std::array<std::string, kMaxSlices> chunk_size_lines;
-  std::vector<asio::const_buffer> pieces;
-  std::string last_chunk;
-  std::string joined;  // a small batch copied into one buffer
-};
-
-// A batch up to this size is written as one buffer (see as_one_buffer).
-constexpr std::size_t kJoinLimit = 4096;
-
-// The batch as one buffer, when it is one piece or small enough to copy into
-// one: a head and a short body, as most responses are. The kernel's send()
-// of one buffer costs less than its sendmsg() of an I/O vector, and Asio
-// copies a vector of pieces (an allocation) before writing it.
-std::optional<asio::const_buffer> as_one_buffer(PumpScratch& scratch) {
-  if (scratch.pieces.size() == 1) return scratch.pieces.front();
-  std::size_t total = 0;
-  for (const asio::const_buffer& piece : scratch.pieces) total += piece.size();
-  if (total > kJoinLimit) return std::nullopt;
-  scratch.joined.clear();
-  for (const asio::const_buffer& piece : scratch.pieces) {
-    scratch.joined.append(static_cast<const char*>(piece.data()), piece.size());
-  }
-  return asio::buffer(scratch.joined);
-}
-
-// Where one request goes, decided before its first try.
-struct Plan {
-  int local_status = 0;  // answer locally with this status
-  std::string_view local_reason;
-  // Views into the snapshot or the session (no copy per request).
-  std::string_view target_label;
-  std::string_view route_label;
-  const proxyconfig::Rule* rule = nullptr;
-  std::shared_ptr<const Snapshot> snapshot;  // keeps rule, target and labels alive
-  const ServiceTarget* backend = nullptr;    // null: the destination itself
-  std::shared_ptr<Balancer> balancer;
-  std::shared_ptr<RetryBudget> budget;
-};
 
 // The request facts needed after its head's bytes are gone from the buffer.
 struct RequestFacts {
@@ -93,6 +38,10 @@ struct RequestFacts {
   http1::BodyKind body = http1::BodyKind::kNone;
   std::uint64_t content_length = 0;
 };
+
+using http1::pump_body;
+using http1::PumpResult;
+using http1::PumpScratch;
 
 class Session {
  public:
@@ -114,11 +63,10 @@ class Session {
   awaitable<bool> read_request_head();
   // Handles the parsed request; false when the connection must close after it.
   awaitable<bool> handle_request();
-  Plan plan(const http1::RequestHead& request);
+  // Admission and routing of the parsed request_, into route_ (a plain
+  // function: the protocol-neutral view stays out of the coroutine frame).
+  void plan_request();
   awaitable<bool> respond_locally(int status, std::string_view reason, bool close);
-  // A new connection to the endpoint (send_try looks in the pool first).
-  awaitable<std::unique_ptr<UpstreamConnection>> connect(const tcp::endpoint& endpoint,
-                                                         TryFailure& failure);
   // Reads a response head from the upstream; forwards interim (1xx) ones.
   // With stop_at_continue, returns after forwarding a 100 Continue (head_size
   // stays 0) so the request body can be sent.
@@ -131,12 +79,6 @@ class Session {
   awaitable<TryFailure> send_try(const tcp::endpoint& address, const RequestFacts& facts,
                                  bool replayable, http1::ResponseHead& response,
                                  std::size_t& head_size, bool& body_started);
-  // Streams a body from `from` to `to`, re-framed as out_kind; `prefix` (a
-  // head) is sent with the first bytes.
-  awaitable<PumpResult> pump_body(Socket& from, ReadBuffer& in, http1::BodyDecoder& decoder,
-                                  Socket& to, http1::BodyKind out_kind, std::string_view prefix,
-                                  std::uint64_t& bytes_in, std::uint64_t& bytes_out,
-                                  PumpScratch& scratch, const bool* stop = nullptr);
   // The request body streams to the upstream in its own coroutine while the
   // response is read (full duplex): an upstream may answer before it has read
   // the whole body (413, or a 200 that ignores it), and that answer is relayed.
@@ -181,7 +123,7 @@ class Session {
   Plan route_;  // the current request's
   std::string response_head_bytes_;
   std::unique_ptr<UpstreamConnection> upstream_;
-  std::optional<std::chrono::steady_clock::duration> try_limit_;
+  RequestTimeouts timeouts_;       // the current request's
   bool request_body_done_ = true;  // the client's body was read to its end
   ConnectionBytes bytes_;
   Worker::IdleNode idle_node_;
@@ -270,59 +212,12 @@ awaitable<bool> Session::read_request_head() {
   }
 }
 
-Plan Session::plan(const http1::RequestHead& request) {
-  Plan plan;
-  plan.snapshot = worker_.routes.snapshot();
-  const ServiceTarget* service = nullptr;
-  if (target_.direction == Direction::kOutbound && plan.snapshot) {
-    service = plan.snapshot->find_by_destination(target_.destination);
-  }
-  if (service == nullptr) {
-    // Not a Service of the configuration (or inbound, or no document yet):
-    // forward to the destination as it is.
-    plan.target_label = destination_text_;
-    return plan;
-  }
-  plan.target_label = service->label;
-  const RouteSelection selection = select_route(*service, request);
-  if (selection.no_match) {
-    plan.local_status = 404;
-    plan.local_reason = "no route matches the request";
-    return plan;
-  }
-  plan.backend = service;
-  if (selection.rule != nullptr) {
-    plan.rule = selection.rule;
-    plan.route_label = selection.rule->route;
-    const proxyconfig::Backend* backend = pick_backend(*selection.rule, worker_.routes.random()());
-    const ServiceTarget* backend_target =
-        backend ? plan.snapshot->find_by_name(backend->service, backend->port) : nullptr;
-    if (backend_target == nullptr) {
-      plan.local_status = 503;
-      plan.local_reason = "the route's backend Service is not known";
-      return plan;
-    }
-    plan.backend = backend_target;
-    if (selection.rule->retry) plan.budget = worker_.routes.retry_budget(*service, *selection.rule);
-  }
-  plan.balancer = worker_.routes.balancer(*plan.backend);
-  return plan;
-}
-
-awaitable<std::unique_ptr<UpstreamConnection>> Session::connect(const tcp::endpoint& endpoint,
-                                                                TryFailure& failure) {
-  auto upstream = std::make_unique<UpstreamConnection>(client_.get_executor());
-  upstream->endpoint = endpoint;
-  error_code ec;
-  upstream_deadline_.arm(upstream->socket, runtime_.settings.connect_timeout);
-  co_await upstream->socket.async_connect(endpoint, redirect(ec));
-  upstream_deadline_.disarm();
-  if (ec) {
-    failure = TryFailure::kConnect;
-    co_return nullptr;
-  }
-  upstream->socket.set_option(tcp::no_delay(true), ec);
-  co_return upstream;
+void Session::plan_request() {
+  const Request request = http1::to_request(request_);
+  const std::optional<LocalAnswer> refused = admit(request);
+  // Routed even when refused: the route labels the request's metrics.
+  route_ = plan_route(worker_.routes, target_, destination_text_, request);
+  if (refused) route_.local = *refused;
 }
 
 awaitable<TryFailure> Session::read_response_head(UpstreamConnection& upstream,
@@ -373,98 +268,6 @@ awaitable<TryFailure> Session::read_response_head(UpstreamConnection& upstream,
   }
 }
 
-awaitable<PumpResult> Session::pump_body(Socket& from, ReadBuffer& in, http1::BodyDecoder& decoder,
-                                         Socket& to, http1::BodyKind out_kind,
-                                         std::string_view prefix, std::uint64_t& bytes_in,
-                                         std::uint64_t& bytes_out, PumpScratch& scratch,
-                                         const bool* stop) {
-  // Checked before each operation: a cancel() reaches only the operation
-  // pending at that moment, not one whose completion is already queued.
-  const auto stopped = [stop] { return stop != nullptr && *stop; };
-  constexpr std::size_t kMaxSlices = PumpScratch::kMaxSlices;
-  const bool chunked = out_kind == http1::BodyKind::kChunked;
-  // Gathered pieces of one write: the prefix, then per data slice (when
-  // chunked) its size line, the data and CRLF. Slices point into `in`, so the
-  // batch is written before `in` is read into again.
-  // (Members, so their memory is reused by every body of the connection.)
-  auto& size_lines = scratch.chunk_size_lines;
-  auto& pieces = scratch.pieces;
-  auto& last_chunk = scratch.last_chunk;
-  pieces.clear();
-  if (!prefix.empty()) {
-    pieces.emplace_back(prefix.data(), prefix.size());
-    bytes_out += prefix.size();
-  }
-  error_code ec;
-  while (true) {
-    std::size_t slices = 0;
-    bool done = decoder.done();
-    while (!done && !in.empty() && slices < kMaxSlices) {
-      const http1::BodyDecoder::Step step = decoder.decode(in.data());
-      if (step.error.status != 0) co_return PumpResult::kMalformed;
-      if (!step.data.empty()) {
-        if (chunked) {
-          std::string& line = size_lines[slices];
-          line.clear();
-          http1::write_chunk_header(line, step.data.size());
-          pieces.emplace_back(line.data(), line.size());
-          pieces.emplace_back(step.data.data(), step.data.size());
-          pieces.emplace_back(http1::kChunkEnd.data(), http1::kChunkEnd.size());
-        } else {
-          pieces.emplace_back(step.data.data(), step.data.size());
-        }
-        bytes_out += step.data.size();
-        ++slices;
-      }
-      in.consume(step.consumed);
-      done = step.done;
-      if (step.consumed == 0) break;
-    }
-    bool source_ended = false;
-    if (!done && in.empty() && slices < kMaxSlices) {
-      // Write what is batched, then read more.
-      if (!pieces.empty()) {
-        if (stopped()) co_return PumpResult::kSinkFailed;
-        if (const auto one = as_one_buffer(scratch)) {
-          co_await asio::async_write(to, *one, redirect(ec));
-        } else {
-          co_await asio::async_write(to, pieces, redirect(ec));
-        }
-        if (ec) co_return PumpResult::kSinkFailed;
-        pieces.clear();
-      }
-      const auto space = in.prepare();
-      if (stopped()) co_return PumpResult::kSourceFailed;
-      const std::size_t n = co_await from.async_read_some(space, redirect(ec));
-      if (ec == asio::error::eof && decoder.until_close()) {
-        source_ended = true;  // a body delimited by the connection's end
-      } else if (ec) {
-        co_return PumpResult::kSourceFailed;
-      } else {
-        in.commit(n);
-        bytes_in += n;
-        continue;
-      }
-    }
-    if ((done || source_ended) && chunked) {
-      last_chunk.clear();
-      http1::write_last_chunk(last_chunk, decoder.trailers());
-      pieces.emplace_back(last_chunk.data(), last_chunk.size());
-    }
-    if (!pieces.empty()) {
-      if (stopped()) co_return PumpResult::kSinkFailed;
-      if (const auto one = as_one_buffer(scratch)) {
-        co_await asio::async_write(to, *one, redirect(ec));
-      } else {
-        co_await asio::async_write(to, pieces, redirect(ec));
-      }
-      if (ec) co_return PumpResult::kSinkFailed;
-      pieces.clear();
-    }
-    if (done || source_ended) co_return PumpResult::kDone;
-  }
-}
-
 awaitable<bool> Session::read_replay_body() {
   replay_body_.clear();
   while (!request_decoder_.done()) {
@@ -494,9 +297,18 @@ awaitable<TryFailure> Session::send_try(const tcp::endpoint& address, const Requ
   TryFailure failure = TryFailure::kNone;
   // A pooled connection first, without a coroutine frame for connect().
   upstream_ = worker_.pool.take(address);
-  if (!upstream_) upstream_ = co_await connect(address, failure);
+  if (!upstream_) {
+    // Bounded by the request's deadline too: a connect that outlives it is a timeout.
+    const ConnectLimit limit =
+        connect_limit(runtime_.settings.connect_timeout, timeouts_, Clock::now());
+    upstream_ = co_await connect_upstream(client_.get_executor(), address, upstream_deadline_,
+                                          limit, failure);
+  }
   if (!upstream_) co_return failure;
-  if (try_limit_) upstream_deadline_.arm(upstream_->socket, *try_limit_);
+  // The try's limit runs from here (the connection is ready), cut at the deadline.
+  const auto expiry =
+      try_expiry(timeouts_, try_expiry_needs_now(timeouts_) ? Clock::now() : Clock::time_point{});
+  if (expiry) upstream_deadline_.arm_until(upstream_->socket, *expiry);
   error_code ec;
   if (replayable) {
     // (One buffer when there is no body: a plain send() instead of sendmsg().)
@@ -593,21 +405,17 @@ awaitable<bool> Session::handle_request() {
   request_body_done_ = facts.body == http1::BodyKind::kNone;
 
   Plan& route = route_;
-  route = plan(request_);
+  plan_request();
   RouteMetrics& metrics = route_metrics(route.target_label, route.route_label);
   metrics.requests.inc();
   const auto record = [&](int status, Clock::time_point at = Clock::now()) {
     metrics.response(status).inc();
     metrics.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
   };
-  if (request_.method == "CONNECT") {
-    route.local_status = 501;
-    route.local_reason = "CONNECT is not supported";
-  }
-  if (route.local_status != 0) {
-    record(route.local_status);
+  if (route.local.status != 0) {
+    record(route.local.status);
     client_buffer_.consume(request_head_size_);
-    co_return co_await respond_locally(route.local_status, route.local_reason,
+    co_return co_await respond_locally(route.local.status, route.local.reason,
                                        !facts.keep_alive || !request_body_done_);
   }
 
@@ -618,33 +426,28 @@ awaitable<bool> Session::handle_request() {
   client_buffer_.consume(request_head_size_);  // request_'s views are invalid from here
   request_decoder_.reset(facts.body, facts.content_length);
 
-  const proxyconfig::Retry* retry = route.rule && route.rule->retry ? &*route.rule->retry : nullptr;
+  const proxyconfig::Retry* retry = route.retry();
   replay_body_.clear();  // (a previous request's body must never be sent again)
-  bool replayable = facts.body == http1::BodyKind::kNone;
-  if (retry && facts.body == http1::BodyKind::kContentLength &&
-      facts.content_length <= kMaxReplayBody && !facts.expect_continue) {
+  TryResult result;
+  result.replayable = facts.body == http1::BodyKind::kNone;
+  if (should_keep_body(retry, facts.body == http1::BodyKind::kContentLength, facts.content_length,
+                       facts.expect_continue)) {
     const bool read = co_await read_replay_body();
     if (!read) {
       if (!replay_body_malformed_) co_return false;
       record(400);
       co_return co_await respond_locally(400, "malformed request body", true);
     }
-    replayable = true;
+    result.replayable = true;
     request_body_done_ = true;
   }
   if (route.budget) route.budget->on_request(started);
-  std::optional<Clock::time_point> request_deadline;
-  if (route.rule && route.rule->request_timeout) {
-    request_deadline = started + *route.rule->request_timeout;
-  }
+  timeouts_ = request_timeouts(route.rule, started);
 
   http1::ResponseHead& response = response_;
   std::size_t head_size = 0;
-  std::uint32_t retries_left = retry ? retry->attempts : 0;
   std::uint32_t retries_done = 0;
   bool stale_retry_used = false;
-  bool body_started = false;
-  TryFailure failure = TryFailure::kNone;
   std::shared_ptr<EndpointState> endpoint;
   // Clock reads are few: the first try starts when the request does, and
   // the end of a try is when its outcome and the response are recorded.
@@ -654,111 +457,66 @@ awaitable<bool> Session::handle_request() {
     if (retries_done > 0 || stale_retry_used) try_started = Clock::now();
     tcp::endpoint address = target_.destination;
     if (route.backend != nullptr) {
-      endpoint =
-          route.balancer ? route.balancer->pick(worker_.routes.random(), try_started) : nullptr;
+      endpoint = route.balancer
+                     ? choose_endpoint(*route.balancer, worker_.routes.random(), try_started)
+                     : nullptr;
       if (!endpoint) {
         record(503);
         co_return co_await respond_locally(503, "no endpoint available",
                                            !facts.keep_alive || !request_body_done_);
       }
       address = endpoint->address;
-      ++endpoint->in_flight;
     }
-    try_limit_.reset();
-    if (route.rule && route.rule->backend_request_timeout) {
-      try_limit_ = *route.rule->backend_request_timeout;
-    }
-    if (request_deadline) {
-      const auto remaining = std::max(Clock::duration::zero(), *request_deadline - try_started);
-      if (!try_limit_ || remaining < *try_limit_) try_limit_ = remaining;
-    }
-    failure = co_await send_try(address, facts, replayable, response, head_size, body_started);
+    result.failure = co_await send_try(address, facts, result.replayable, response, head_size,
+                                       result.body_started);
+    result.status = result.failure == TryFailure::kNone ? response.status : 0;
     try_ended = Clock::now();
     // The try's socket may be destroyed below (a retry): the deadline must
     // not fire on it later.
     upstream_deadline_.disarm();
-    if (endpoint) --endpoint->in_flight;
-    const bool request_timed_out = request_deadline && try_ended >= *request_deadline;
-
-    bool retryable_failure = false;
-    std::optional<proxyconfig::RetryCondition> condition;
-    if (failure == TryFailure::kNone) {
-      if (route.balancer && endpoint) {
-        if (response.status >= 500) {
-          route.balancer->on_failure(*endpoint, try_ended);
-        } else {
-          route.balancer->on_success(
-              *endpoint, std::chrono::duration<double, std::milli>(try_ended - try_started).count(),
-              try_ended);
-        }
-      }
-      retryable_failure = retry && std::find(retry->codes.begin(), retry->codes.end(),
-                                             response.status) != retry->codes.end();
-    } else {
-      if (route.balancer && endpoint && failure != TryFailure::kClientGone) {
-        route.balancer->on_failure(*endpoint, try_ended);
-      }
-      if (failure == TryFailure::kClientGone) co_return false;
-      if (failure == TryFailure::kBadRequestBody) {
-        upstream_.reset();  // the upstream saw part of a request: never reuse it
-        record(400);
-        co_return co_await respond_locally(400, "malformed request body", true);
-      }
-      // A pooled connection the server closed while idle: try once more on a
-      // new one, outside the retry policy (the request was not processed).
-      if (failure == TryFailure::kReset && upstream_ && upstream_->reused && !stale_retry_used &&
-          (replayable || !body_started)) {
-        stale_retry_used = true;
-        upstream_.reset();
-        continue;
-      }
-      if (failure == TryFailure::kConnect) condition = proxyconfig::RetryCondition::kConnectFailure;
-      if (failure == TryFailure::kReset) condition = proxyconfig::RetryCondition::kReset;
-      if (failure == TryFailure::kTimeout) condition = proxyconfig::RetryCondition::kTimeout;
-      retryable_failure = retry && condition &&
-                          std::find(retry->conditions.begin(), retry->conditions.end(),
-                                    *condition) != retry->conditions.end();
+    if (endpoint) {
+      report_try(*route.balancer, *endpoint, result.failure, result.status, try_started, try_ended);
     }
-    // Only a request the proxy can send again, and only a connect failure
-    // for a streamed body (nothing of it was sent).
-    const bool can_replay = replayable || (failure == TryFailure::kConnect && !body_started);
-    if (retryable_failure && can_replay && retries_left > 0 && !request_timed_out) {
-      if (route.budget && !route.budget->try_withdraw(try_ended)) {
-        metrics.budget_exhausted.inc();
-      } else {
-        --retries_left;
-        ++retries_done;
-        metrics.retries.inc();
-        upstream_.reset();  // a retried response's connection is not reused
-        // Exponential backoff with full jitter.
-        const auto ceiling = retry->backoff * (std::int64_t{1} << std::min(retries_done - 1, 10u));
-        if (ceiling.count() > 0) {
-          const auto wait = std::chrono::milliseconds(
-              worker_.routes.random()() % static_cast<std::uint64_t>(ceiling.count() + 1));
-          Timer timer(client_.get_executor());
-          timer.expires_after(wait);
-          error_code ignored;
-          co_await timer.async_wait(redirect(ignored));
-        }
-        continue;
-      }
+    if (result.failure == TryFailure::kClientGone) co_return false;
+    if (result.failure == TryFailure::kBadRequestBody) {
+      upstream_.reset();  // the upstream saw part of a request: never reuse it
+      record(400);
+      co_return co_await respond_locally(400, "malformed request body", true);
     }
-    break;
+    if (retry_on_new_connection(result, upstream_ && upstream_->reused, stale_retry_used)) {
+      stale_retry_used = true;
+      upstream_.reset();
+      continue;
+    }
+    const RetryDecision decision = decide_retry(retry, result, retries_done, route.budget.get(),
+                                                worker_.routes.random(), timeouts_, try_ended);
+    if (decision.verdict == RetryVerdict::kBudgetExhausted) metrics.budget_exhausted.inc();
+    if (decision.verdict != RetryVerdict::kRetry && decision.verdict != RetryVerdict::kDeadline) {
+      break;
+    }
+    upstream_.reset();  // a retried response's connection is not reused
+    if (decision.backoff.count() > 0) {
+      Timer timer(client_.get_executor());
+      timer.expires_after(decision.backoff);
+      error_code ignored;
+      co_await timer.async_wait(redirect(ignored));
+    }
+    if (decision.verdict == RetryVerdict::kDeadline) {
+      result.failure = TryFailure::kTimeout;  // the deadline passed during the backoff
+      break;
+    }
+    ++retries_done;
+    metrics.retries.inc();
   }
   upstream_deadline_.disarm();
 
-  if (failure != TryFailure::kNone) {
+  if (result.failure != TryFailure::kNone) {
     upstream_.reset();
-    const bool timeout = failure == TryFailure::kTimeout;
-    const int status = timeout ? 504 : 502;
-    record(status);
-    const std::string_view reason =
-        timeout                               ? "the upstream did not answer in time"
-        : failure == TryFailure::kConnect     ? "cannot connect to the upstream"
-        : failure == TryFailure::kBadResponse ? "the upstream's response was malformed"
-                                              : "the upstream closed the connection";
-    co_return co_await respond_locally(status, reason,
-                                       !facts.keep_alive || !request_body_done_ || body_started);
+    const LocalAnswer answer = failure_status(result.failure);
+    record(answer.status);
+    co_return co_await respond_locally(
+        answer.status, answer.reason,
+        !facts.keep_alive || !request_body_done_ || result.body_started);
   }
   record(response.status, try_ended);
 
@@ -794,10 +552,7 @@ awaitable<bool> Session::handle_request() {
   const bool upstream_keep_alive = response.keep_alive;
   upstream_->buffer.consume(head_size);  // response's views are invalid from here
   response_decoder_.reset(response.body, response.content_length);
-  if (request_deadline) {
-    upstream_deadline_.arm(upstream_->socket,
-                           std::max(Clock::duration::zero(), *request_deadline - Clock::now()));
-  }
+  if (timeouts_.deadline) upstream_deadline_.arm_until(upstream_->socket, *timeouts_.deadline);
   std::uint64_t upstream_bytes = 0;
   const bool streamed =
       co_await pump_body(upstream_->socket, upstream_->buffer, response_decoder_, client_,

@@ -1,4 +1,4 @@
-#include "proxy/http/upstream_pool.h"
+#include "proxy/layers/connection.h"
 
 #include <sys/socket.h>
 
@@ -41,6 +41,25 @@ void UpstreamPool::put(std::unique_ptr<UpstreamConnection> connection) {
     connection->idle_since = std::chrono::steady_clock::now();
     connections.push_back(std::move(connection));
   }
+}
+
+awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(const Executor& executor,
+                                                                const tcp::endpoint& endpoint,
+                                                                Deadline& deadline,
+                                                                const ConnectLimit& limit,
+                                                                TryFailure& failure) {
+  auto upstream = std::make_unique<UpstreamConnection>(executor);
+  upstream->endpoint = endpoint;
+  error_code ec;
+  deadline.arm_until(upstream->socket, limit.expiry);
+  co_await upstream->socket.async_connect(endpoint, redirect(ec));
+  deadline.disarm();
+  if (ec) {
+    failure = limit.by_deadline && deadline.expired() ? TryFailure::kTimeout : TryFailure::kConnect;
+    co_return nullptr;
+  }
+  upstream->socket.set_option(tcp::no_delay(true), ec);
+  co_return upstream;
 }
 
 std::size_t UpstreamPool::idle_count() const {

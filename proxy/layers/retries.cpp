@@ -1,0 +1,78 @@
+#include "proxy/layers/retries.h"
+
+#include <algorithm>
+
+namespace weft::proxy {
+
+bool should_keep_body(const proxyconfig::Retry* policy, bool known_length, std::uint64_t length,
+                      bool expect_continue) {
+  return policy != nullptr && known_length && length <= kMaxReplayBody && !expect_continue;
+}
+
+std::optional<proxyconfig::RetryCondition> retry_condition(TryFailure failure) {
+  switch (failure) {
+    case TryFailure::kConnect:
+      return proxyconfig::RetryCondition::kConnectFailure;
+    case TryFailure::kReset:
+      return proxyconfig::RetryCondition::kReset;
+    case TryFailure::kTimeout:
+      return proxyconfig::RetryCondition::kTimeout;
+    case TryFailure::kNone:
+    case TryFailure::kBadResponse:
+    case TryFailure::kBadRequestBody:
+    case TryFailure::kClientGone:
+      break;
+  }
+  return std::nullopt;
+}
+
+bool retry_on_new_connection(const TryResult& result, bool connection_reused,
+                             bool already_retried) {
+  return result.failure == TryFailure::kReset && connection_reused && !already_retried &&
+         (result.replayable || !result.body_started);
+}
+
+std::chrono::milliseconds backoff_ceiling(const proxyconfig::Retry& policy,
+                                          std::uint32_t retry_number) {
+  const std::uint32_t doublings = std::min(retry_number == 0 ? 0u : retry_number - 1, 10u);
+  return policy.backoff * (std::int64_t{1} << doublings);
+}
+
+namespace {
+
+bool policy_covers(const proxyconfig::Retry& policy, const TryResult& result) {
+  if (result.failure == TryFailure::kNone) {
+    return std::find(policy.codes.begin(), policy.codes.end(), result.status) != policy.codes.end();
+  }
+  const auto condition = retry_condition(result.failure);
+  return condition && std::find(policy.conditions.begin(), policy.conditions.end(), *condition) !=
+                          policy.conditions.end();
+}
+
+}  // namespace
+
+RetryDecision decide_retry(const proxyconfig::Retry* policy, const TryResult& result,
+                           std::uint32_t retries_done, RetryBudget* budget, std::mt19937_64& random,
+                           const RequestTimeouts& timeouts, Clock::time_point now) {
+  if (policy == nullptr || !policy_covers(*policy, result)) return {};
+  // Only a request the proxy can send again, and only a connect failure for
+  // a streamed body (nothing of it was sent).
+  const bool can_replay =
+      result.replayable || (result.failure == TryFailure::kConnect && !result.body_started);
+  if (!can_replay || retries_done >= policy->attempts || deadline_passed(timeouts, now)) return {};
+  // Exponential backoff with full jitter.
+  Clock::duration backoff{};
+  const auto ceiling = backoff_ceiling(*policy, retries_done + 1);
+  if (ceiling.count() > 0) {
+    backoff = std::chrono::milliseconds(random() % static_cast<std::uint64_t>(ceiling.count() + 1));
+  }
+  // A retry that could not start before the deadline is not made (nor
+  // charged to the budget): the request ends as a timeout at its deadline.
+  if (timeouts.deadline && now + backoff >= *timeouts.deadline) {
+    return {RetryVerdict::kDeadline, *timeouts.deadline - now};
+  }
+  if (budget != nullptr && !budget->try_withdraw(now)) return {RetryVerdict::kBudgetExhausted, {}};
+  return {RetryVerdict::kRetry, backoff};
+}
+
+}  // namespace weft::proxy

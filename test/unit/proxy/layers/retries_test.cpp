@@ -1,0 +1,161 @@
+#include "proxy/layers/retries.h"
+
+#include <catch2/catch.hpp>
+
+using namespace weft::proxy;
+namespace proxyconfig = weft::proxyconfig;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Clock::time_point kNow = Clock::time_point() + 1000h;
+
+proxyconfig::Retry policy(std::chrono::milliseconds backoff = 0ms, std::uint32_t attempts = 2) {
+  proxyconfig::Retry retry;
+  retry.attempts = attempts;
+  retry.codes = {503};
+  retry.conditions = {proxyconfig::RetryCondition::kConnectFailure,
+                      proxyconfig::RetryCondition::kTimeout};
+  retry.backoff = backoff;
+  return retry;
+}
+
+TryResult response(int status) {
+  return {.failure = TryFailure::kNone, .status = status, .replayable = true};
+}
+
+TryResult failed(TryFailure failure, bool replayable = true, bool body_started = false) {
+  return {.failure = failure, .status = 0, .replayable = replayable, .body_started = body_started};
+}
+
+}  // namespace
+
+TEST_CASE("a body is kept for replay only on a retry route, small, sized, without 100-continue",
+          "[retries]") {
+  const proxyconfig::Retry retry = policy();
+  CHECK(should_keep_body(&retry, true, 1000, false));
+  CHECK(should_keep_body(&retry, true, kMaxReplayBody, false));
+  CHECK_FALSE(should_keep_body(&retry, true, kMaxReplayBody + 1, false));
+  CHECK_FALSE(should_keep_body(&retry, false, 10, false));  // chunked
+  CHECK_FALSE(should_keep_body(&retry, true, 10, true));    // Expect: 100-continue
+  CHECK_FALSE(should_keep_body(nullptr, true, 10, false));  // no retry policy
+}
+
+TEST_CASE("the policy's codes and conditions decide what is retried", "[retries]") {
+  const proxyconfig::Retry retry = policy();
+  std::mt19937_64 random(1);
+  const RequestTimeouts none;
+  CHECK(decide_retry(&retry, response(503), 0, nullptr, random, none, kNow).verdict ==
+        RetryVerdict::kRetry);
+  CHECK(decide_retry(&retry, response(500), 0, nullptr, random, none, kNow).verdict ==
+        RetryVerdict::kDone);
+  CHECK(decide_retry(&retry, response(200), 0, nullptr, random, none, kNow).verdict ==
+        RetryVerdict::kDone);
+  CHECK(
+      decide_retry(&retry, failed(TryFailure::kConnect), 0, nullptr, random, none, kNow).verdict ==
+      RetryVerdict::kRetry);
+  CHECK(
+      decide_retry(&retry, failed(TryFailure::kTimeout), 0, nullptr, random, none, kNow).verdict ==
+      RetryVerdict::kRetry);
+  // Reset is not among this policy's conditions; a malformed response never is.
+  CHECK(decide_retry(&retry, failed(TryFailure::kReset), 0, nullptr, random, none, kNow).verdict ==
+        RetryVerdict::kDone);
+  CHECK(decide_retry(&retry, failed(TryFailure::kBadResponse), 0, nullptr, random, none, kNow)
+            .verdict == RetryVerdict::kDone);
+  CHECK(decide_retry(nullptr, response(503), 0, nullptr, random, none, kNow).verdict ==
+        RetryVerdict::kDone);
+}
+
+TEST_CASE("attempts bound the retries", "[retries]") {
+  const proxyconfig::Retry retry = policy(0ms, 2);
+  std::mt19937_64 random(1);
+  CHECK(decide_retry(&retry, response(503), 1, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kRetry);
+  CHECK(decide_retry(&retry, response(503), 2, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kDone);
+}
+
+TEST_CASE("a streamed body is retried only after a connect failure that sent nothing",
+          "[retries]") {
+  const proxyconfig::Retry retry = policy();
+  std::mt19937_64 random(1);
+  CHECK(
+      decide_retry(&retry, failed(TryFailure::kConnect, false, false), 0, nullptr, random, {}, kNow)
+          .verdict == RetryVerdict::kRetry);
+  CHECK(
+      decide_retry(&retry, failed(TryFailure::kTimeout, false, true), 0, nullptr, random, {}, kNow)
+          .verdict == RetryVerdict::kDone);
+  TryResult streamed = response(503);
+  streamed.replayable = false;
+  streamed.body_started = true;
+  CHECK(decide_retry(&retry, streamed, 0, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kDone);
+}
+
+TEST_CASE("a retry the budget refuses leaves the result as it is", "[retries]") {
+  const proxyconfig::Retry retry = policy();
+  RetryBudget budget({0, 1, 1s});  // one retry in the window
+  std::mt19937_64 random(1);
+  CHECK(decide_retry(&retry, response(503), 0, &budget, random, {}, kNow).verdict ==
+        RetryVerdict::kRetry);
+  CHECK(decide_retry(&retry, response(503), 0, &budget, random, {}, kNow).verdict ==
+        RetryVerdict::kBudgetExhausted);
+}
+
+TEST_CASE("backoff: exponential with full jitter, the doubling capped", "[retries]") {
+  const proxyconfig::Retry retry = policy(25ms, 20);
+  CHECK(backoff_ceiling(retry, 1) == 25ms);
+  CHECK(backoff_ceiling(retry, 2) == 50ms);
+  CHECK(backoff_ceiling(retry, 3) == 100ms);
+  CHECK(backoff_ceiling(retry, 11) == 25ms * 1024);
+  CHECK(backoff_ceiling(retry, 20) == 25ms * 1024);
+  std::mt19937_64 random(7);
+  bool below_half = false;
+  for (int i = 0; i < 200; ++i) {
+    const RetryDecision decision =
+        decide_retry(&retry, response(503), 2, nullptr, random, {}, kNow);
+    REQUIRE(decision.verdict == RetryVerdict::kRetry);
+    CHECK(decision.backoff >= 0ms);
+    CHECK(decision.backoff <= 100ms);
+    below_half = below_half || decision.backoff < 50ms;
+  }
+  CHECK(below_half);  // full jitter: from zero, not from half the ceiling
+}
+
+TEST_CASE("the request's deadline bounds the backoff", "[retries][deadline]") {
+  // A minute of backoff ceiling, 300 ms left of the request: the retry cannot
+  // start before the deadline, so it is not made and the request ends at the
+  // deadline (504), not after the backoff.
+  const proxyconfig::Retry retry = policy(60s, 3);
+  RetryBudget budget({0, 1, 1s});
+  RequestTimeouts timeouts;
+  timeouts.deadline = kNow + 300ms;
+  std::mt19937_64 random(3);
+  const RetryDecision decision =
+      decide_retry(&retry, response(503), 0, &budget, random, timeouts, kNow);
+  CHECK(decision.verdict == RetryVerdict::kDeadline);
+  CHECK(decision.backoff == 300ms);
+  // Not charged to the budget: its one retry is still there.
+  CHECK(budget.try_withdraw(kNow));
+
+  // A backoff that ends before the deadline is waited as drawn.
+  const proxyconfig::Retry short_retry = policy(10ms, 3);
+  const RetryDecision quick =
+      decide_retry(&short_retry, response(503), 0, nullptr, random, timeouts, kNow);
+  CHECK(quick.verdict == RetryVerdict::kRetry);
+  CHECK(quick.backoff <= 10ms);
+
+  // After the deadline, nothing is retried: the last result stands.
+  CHECK(decide_retry(&short_retry, response(503), 0, nullptr, random, timeouts, kNow + 300ms)
+            .verdict == RetryVerdict::kDone);
+}
+
+TEST_CASE("a pooled connection closed while idle is retried once on a new one", "[retries]") {
+  CHECK(retry_on_new_connection(failed(TryFailure::kReset), true, false));
+  CHECK_FALSE(retry_on_new_connection(failed(TryFailure::kReset), true, true));    // once
+  CHECK_FALSE(retry_on_new_connection(failed(TryFailure::kReset), false, false));  // new connection
+  CHECK_FALSE(retry_on_new_connection(failed(TryFailure::kTimeout), true, false));
+  // A streamed body: only if none of it was sent.
+  CHECK(retry_on_new_connection(failed(TryFailure::kReset, false, false), true, false));
+  CHECK_FALSE(retry_on_new_connection(failed(TryFailure::kReset, false, true), true, false));
+}
