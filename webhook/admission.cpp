@@ -3,6 +3,7 @@
 #include "webhook/base64.h"
 #include "webhook/json_reader.h"
 #include "webhook/json_text.h"
+#include "webhook/review_json.h"
 
 namespace weft::webhook {
 namespace {
@@ -199,9 +200,89 @@ Result<AdmissionRequest> check_review(ReviewFields& review) {
   return parsed;
 }
 
+// A member that must be a string when present; absent or null reads as "".
+Result<std::string> optional_string(const nlohmann::json& object, const char* key,
+                                    const char* where) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return Error{std::string(where) + key + " must be a string"};
+  return it->get<std::string>();
+}
+
 }  // namespace
 
+Result<AdmissionRequest> read_admission_review(const nlohmann::json& document) {
+  if (!document.is_object()) return Error{"body is not a JSON object"};
+  const auto api_version = optional_string(document, "apiVersion", "");
+  if (!api_version) return api_version.error();
+  const auto kind = optional_string(document, "kind", "");
+  if (!kind) return kind.error();
+  if (*kind != "AdmissionReview") {
+    return Error{"kind is '" + *kind + "', expected AdmissionReview"};
+  }
+  if (*api_version != "admission.k8s.io/v1") {
+    return Error{"apiVersion '" + *api_version +
+                 "' is not supported: list admission.k8s.io/v1 in admissionReviewVersions"};
+  }
+  const auto request = document.find("request");
+  if (request == document.end() || !request->is_object()) {
+    return Error{"AdmissionReview has no request object"};
+  }
+  AdmissionRequest parsed;
+  struct Field {
+    const char* key;
+    std::string* out;
+  };
+  for (const auto& [key, out] :
+       {Field{"uid", &parsed.uid}, Field{"operation", &parsed.operation},
+        Field{"namespace", &parsed.namespace_name}, Field{"name", &parsed.name},
+        Field{"subResource", &parsed.sub_resource}}) {
+    auto value = optional_string(*request, key, "request.");
+    if (!value) return value.error();
+    *out = std::move(*value);
+  }
+  if (parsed.uid.empty()) return Error{"request.uid is missing"};
+  if (parsed.operation.empty()) return Error{"request.operation is missing"};
+  const auto kind_object = request->find("kind");
+  if (kind_object == request->end() || !kind_object->is_object()) {
+    return Error{"request.kind is missing or not an object"};
+  }
+  for (const auto& [key, out] :
+       {Field{"group", &parsed.kind_group}, Field{"version", &parsed.kind_version},
+        Field{"kind", &parsed.kind}}) {
+    auto value = optional_string(*kind_object, key, "request.kind.");
+    if (!value) return value.error();
+    *out = std::move(*value);
+  }
+  if (parsed.kind.empty()) return Error{"request.kind.kind is missing"};
+  const auto dry_run = request->find("dryRun");
+  if (dry_run != request->end() && !dry_run->is_null()) {
+    if (!dry_run->is_boolean()) return Error{"request.dryRun must be a boolean"};
+    parsed.dry_run = dry_run->get<bool>();
+  }
+  const auto object = request->find("object");
+  parsed.object = read_pod(object == request->end() ? nlohmann::json() : *object);
+  return parsed;
+}
+
 Result<AdmissionRequest> parse_admission_review(std::string_view body) {
+  if (body.empty()) return Error{"empty body: expected an AdmissionReview"};
+  auto document = parse_review_json(body, kMaxJsonDepth);
+  if (!document) return document.error();
+  return read_admission_review(*document);
+}
+
+Result<AdmissionRequest> parse_admission_review_full_dom(std::string_view body) {
+  if (body.empty()) return Error{"empty body: expected an AdmissionReview"};
+  if (json_depth(body) > kMaxJsonDepth) {
+    return Error{"JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
+  }
+  const auto document = nlohmann::json::parse(body, nullptr, false);
+  if (document.is_discarded()) return Error{"body is not valid JSON"};
+  return read_admission_review(document);
+}
+
+Result<AdmissionRequest> parse_admission_review_reader(std::string_view body) {
   if (body.empty()) return Error{"empty body: expected an AdmissionReview"};
   JsonReader reader(body, kMaxJsonDepth);
   ReviewFields review;

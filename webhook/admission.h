@@ -9,6 +9,7 @@
 // exactly what a DOM parse with nlohmann::json did (the unit tests and the fuzzer
 // compare the two on every review they have).
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,13 @@ inline constexpr int kMaxJsonDepth = 64;
 // A body that is not a v1 AdmissionReview with a request and a uid is an Error:
 // answered with HTTP 400, since there is no review to respond to.
 Result<AdmissionRequest> parse_admission_review(std::string_view body);
+// The same walk over a parsed document (the whole body, or the parts
+// parse_review_json keeps).
+Result<AdmissionRequest> read_admission_review(const nlohmann::json& document);
+// Candidates measured against each other (bench/webhook): the whole body as a
+// DOM, and the hand-written pull reader.
+Result<AdmissionRequest> parse_admission_review_full_dom(std::string_view body);
+Result<AdmissionRequest> parse_admission_review_reader(std::string_view body);
 
 // What the webhook decided for one request.
 struct AdmissionOutcome {

@@ -296,6 +296,93 @@ Result<PodView> check_pod(Metadata metadata, Spec spec) {
   return pod;
 }
 
+const nlohmann::json* member(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+// spec.containers or spec.initContainers: the names, and every containerPort
+// added to ports.
+Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std::string_view where,
+                                                 std::vector<int>& ports) {
+  if (!list.is_array()) return Error{std::string(where) + " must be a list"};
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = indexed(where, i);
+    const nlohmann::json& container = list[i];
+    if (!container.is_object()) return Error{at + " must be an object"};
+    const nlohmann::json* name = member(container, "name");
+    if (name == nullptr || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+      return Error{at + ".name must be a non-empty string"};
+    }
+    names.push_back(name->get<std::string>());
+    if (const nlohmann::json* port_list = member(container, "ports")) {
+      if (!port_list->is_array()) return Error{at + ".ports must be a list"};
+      for (const nlohmann::json& port : *port_list) {
+        const nlohmann::json* number = port.is_object() ? member(port, "containerPort") : nullptr;
+        if (number == nullptr || !number->is_number_integer()) {
+          return Error{at + ".ports entries need an integer containerPort"};
+        }
+        ports.push_back(number->get<int>());
+      }
+    }
+  }
+  return names;
+}
+
+// The checks in the order of a walk of the pod in field order.
+Result<PodView> read_pod_view(const nlohmann::json& object) {
+  if (object.is_null()) return Error{"the review carries no pod object"};
+  if (!object.is_object()) return Error{"the pod is not a JSON object"};
+  PodView pod;
+  if (const nlohmann::json* metadata = member(object, "metadata")) {
+    if (!metadata->is_object()) return Error{"metadata must be an object"};
+    pod.has_metadata = true;
+    if (const nlohmann::json* annotations = member(*metadata, "annotations")) {
+      if (!annotations->is_object()) return Error{"metadata.annotations must be an object"};
+      pod.has_annotations = true;
+      for (const auto& [key, value] : annotations->items()) {
+        if (!value.is_string()) {
+          return Error{"metadata.annotations[" + key + "] must be a string"};
+        }
+        pod.annotations.emplace(key, value.get<std::string>());
+      }
+    }
+  }
+  const nlohmann::json* spec = member(object, "spec");
+  if (spec == nullptr || !spec->is_object()) return Error{"the pod has no spec object"};
+  const nlohmann::json* containers = member(*spec, "containers");
+  if (containers == nullptr) return Error{"spec.containers is missing"};
+  auto names = read_containers(*containers, "spec.containers", pod.container_ports);
+  if (!names) return names.error();
+  if (names->empty()) return Error{"spec.containers is empty"};
+  pod.container_names = std::move(*names);
+  if (const nlohmann::json* init = member(*spec, "initContainers")) {
+    auto init_names = read_containers(*init, "spec.initContainers", pod.container_ports);
+    if (!init_names) return init_names.error();
+    pod.init_container_names = std::move(*init_names);
+    pod.has_init_containers = true;
+  }
+  if (const nlohmann::json* volumes = member(*spec, "volumes")) {
+    if (!volumes->is_array()) return Error{"spec.volumes must be a list"};
+    for (std::size_t i = 0; i < volumes->size(); ++i) {
+      const nlohmann::json& volume = (*volumes)[i];
+      const nlohmann::json* name = volume.is_object() ? member(volume, "name") : nullptr;
+      if (name == nullptr || !name->is_string()) {
+        return Error{indexed("spec.volumes", i) + ".name must be a string"};
+      }
+      pod.volume_names.push_back(name->get<std::string>());
+    }
+    pod.has_volumes = true;
+  }
+  if (const nlohmann::json* host_network = member(*spec, "hostNetwork")) {
+    if (!host_network->is_boolean()) return Error{"spec.hostNetwork must be a boolean"};
+    pod.host_network = host_network->get<bool>();
+  }
+  return pod;
+}
+
 struct QuantityAnnotation {
   std::string_view key;
   std::string ResourceSettings::*field;
@@ -330,6 +417,22 @@ PodObject read_pod(JsonReader& reader) {
   }
   object.pod = check_pod(std::move(metadata), std::move(spec));
   return object;
+}
+
+PodObject read_pod(const nlohmann::json& object) {
+  PodObject result;
+  result.pod = read_pod_view(object);
+  if (object.is_object()) {
+    const auto* metadata = member(object, "metadata");
+    const auto* annotations =
+        metadata != nullptr && metadata->is_object() ? member(*metadata, "annotations") : nullptr;
+    if (annotations != nullptr && annotations->is_object()) {
+      const auto* inject = member(*annotations, std::string(kInjectAnnotation).c_str());
+      result.opted_out = inject != nullptr && inject->is_string() &&
+                         inject->get_ref<const std::string&>() == kInjectDisabled;
+    }
+  }
+  return result;
 }
 
 bool already_injected(const PodView& pod) {

@@ -6,6 +6,7 @@
 // config.weft.io/ annotations merged over the webhook's configuration.
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct PodView {
   bool has_volumes = false;
   std::vector<int> container_ports;  // every containerPort of every container
   bool host_network = false;
+
+  bool operator==(const PodView&) const = default;
 };
 
 // request.object as the webhook sees it.
@@ -43,6 +46,10 @@ struct PodObject {
 // Reads the value at the reader (request.object) and consumes it; the reader
 // fails on invalid JSON, which the caller checks.
 PodObject read_pod(JsonReader& reader);
+
+// request.object of the parsed review (null when absent). Kubernetes JSON may
+// carry null for an omitted field, so null counts as absent.
+PodObject read_pod(const nlohmann::json& object);
 
 // True if weft-proxy or weft-init is already there (reinvocation, or a pod
 // created from an injected pod's YAML).

@@ -329,7 +329,7 @@ std::string admission_response(std::string_view uid, const Outcome& outcome) {
 }
 
 std::string differences_from_reference(std::string_view body) {
-  const auto fast = webhook::parse_admission_review(body);
+  const auto fast = webhook::parse_admission_review_reader(body);
   const auto reference = parse_admission_review(body);
   if (fast.has_value() != reference.has_value()) {
     return "parse: fast " + (fast ? std::string("accepts") : "refuses: " + fast.error().message) +
