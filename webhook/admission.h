@@ -4,10 +4,10 @@
 // into a plain struct, and the response written back. Everything inside works on
 // these structs only.
 //
-// The body is read in one pass that keeps only the fields below and the parts of
-// the pod the webhook needs (pod.h); no DOM is built. It accepts and refuses
-// exactly what a DOM parse with nlohmann::json did (the unit tests and the fuzzer
-// compare the two on every review they have).
+// The body is parsed by nlohmann::json's SAX interface into a document of only
+// the fields below and the parts of the pod the webhook needs (review_json.h),
+// then walked (pod.h). The unit tests and the fuzzer check the walk finds the
+// same as on the whole document.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -41,10 +41,6 @@ Result<AdmissionRequest> parse_admission_review(std::string_view body);
 // The same walk over a parsed document (the whole body, or the parts
 // parse_review_json keeps).
 Result<AdmissionRequest> read_admission_review(const nlohmann::json& document);
-// Candidates measured against each other (bench/webhook): the whole body as a
-// DOM, and the hand-written pull reader.
-Result<AdmissionRequest> parse_admission_review_full_dom(std::string_view body);
-Result<AdmissionRequest> parse_admission_review_reader(std::string_view body);
 
 // What the webhook decided for one request.
 struct AdmissionOutcome {

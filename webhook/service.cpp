@@ -1,7 +1,6 @@
 #include "webhook/service.h"
 
 #include <array>
-#include <cstdlib>
 
 namespace weft::webhook {
 namespace {
@@ -13,17 +12,6 @@ const std::vector<double> kDurationBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.002
 
 http::Response text(int status, std::string body) {
   return http::Response{status, std::move(body), "text/plain; charset=utf-8"};
-}
-
-// For the candidates' measurement only (bench/webhook/compare.sh): which JSON
-// path reads the review.
-using ParseReview = Result<AdmissionRequest> (*)(std::string_view);
-ParseReview chosen_parser() {
-  const char* name = std::getenv("WEFT_WEBHOOK_JSON");
-  const std::string_view chosen = name == nullptr ? "" : name;
-  if (chosen == "reader") return &parse_admission_review_reader;
-  if (chosen == "dom") return &parse_admission_review_full_dom;
-  return &parse_admission_review;
 }
 
 }  // namespace
@@ -61,8 +49,7 @@ http::Response WebhookService::review(const http::Request& request, Scope scope)
     bad_requests_.inc();
     return text(405, "method " + request.method + " not allowed: POST an AdmissionReview\n");
   }
-  static const ParseReview parse = chosen_parser();
-  auto parsed = parse(request.body);
+  auto parsed = parse_admission_review(request.body);
   if (!parsed) {
     bad_requests_.inc();
     logger_.warn("bad admission request", {{"error", parsed.error().message}});

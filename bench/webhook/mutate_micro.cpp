@@ -1,6 +1,6 @@
 // CPU cost of one review without the network: parse the captured AdmissionReview,
 // decide, build the patch, write the response. Single thread, fixed iterations,
-// ROUNDS rounds with the JSON candidates interleaved; medians over the rounds.
+// ROUNDS rounds, medians over the rounds.
 //   webhook_mutate_micro REVIEW.json [ITERATIONS] [ROUNDS]
 
 #include <algorithm>
@@ -53,8 +53,6 @@ int main(int argc, char** argv) {
   };
   std::vector<Candidate> candidates{
       {"sax", &weft::webhook::parse_admission_review, {}, {}},
-      {"reader", &weft::webhook::parse_admission_review_reader, {}, {}},
-      {"dom", &weft::webhook::parse_admission_review_full_dom, {}, {}},
   };
   const auto request = *weft::webhook::parse_admission_review(body);
   std::vector<double> mutate_us, respond_us;
