@@ -110,9 +110,11 @@ class PrunedBuilder {
     pending_ = frame.value == nullptr ? Node::kDrop : member_node(frame.node, key);
     if (pending_ == Node::kDrop) return true;
     if (frame.value->contains(key)) {
+      // Read on, so that a body also invalid further on is refused for that.
+      if (!repeated_) repeated_key_ = key;
       repeated_ = true;
-      repeated_key_ = key;
-      return false;
+      pending_ = Node::kDrop;
+      return true;
     }
     pending_key_ = key;
     return true;
@@ -222,13 +224,15 @@ int json_depth(std::string_view text) {
 
 Result<json> parse_review_json(std::string_view body, int max_depth) {
   PrunedBuilder builder(max_depth);
-  if (json::sax_parse(body, &builder)) return std::move(builder.document());
+  if (json::sax_parse(body, &builder)) {
+    if (builder.repeated()) {
+      return Error{"the key '" + builder.repeated_key() + "' is repeated in an object"};
+    }
+    return std::move(builder.document());
+  }
   // Depth first, as a body too deep is refused before its syntax is looked at.
   if (builder.too_deep() || json_depth(body) > max_depth) {
     return Error{"JSON nested deeper than " + std::to_string(max_depth) + " levels"};
-  }
-  if (builder.repeated()) {
-    return Error{"the key '" + builder.repeated_key() + "' is repeated in an object"};
   }
   return Error{"body is not valid JSON: " + builder.syntax_error()};
 }

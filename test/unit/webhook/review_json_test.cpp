@@ -262,6 +262,9 @@ TEST_CASE("untrusted bodies: each limit refuses with a clear reason", "[review-j
              Catch::Contains("'kind' is repeated"));
   CHECK_THAT(refusal(review_text(R"({"spec":{"containers":[{"name":"a","name":"b"}]}})")),
              Catch::Contains("'name' is repeated"));
+  // A body that also is not JSON further on is refused for that (found by the fuzzer).
+  CHECK_THAT(refusal(R"({"kind":"AdmissionReview","kind":"AdmissionReview",})"),
+             Catch::Contains("not valid JSON"));
   // ...in a part it skips, it does not matter.
   CHECK(refusal(review_text(kPod, R"({"a":1,"a":2})")) == "accepted");
   // Invalid UTF-8, lone surrogates, control characters: nlohmann's reason.
