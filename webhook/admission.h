@@ -4,11 +4,12 @@
 // into a plain struct, and the response written back. Everything inside works on
 // these structs only.
 //
-// The body is read in one pass that keeps only the fields below and the parts of
-// the pod the webhook needs (pod.h); no DOM is built. It accepts and refuses
-// exactly what a DOM parse with nlohmann::json did (the unit tests and the fuzzer
-// compare the two on every review they have).
+// The body is parsed by nlohmann::json's SAX interface into a document of only
+// the fields below and the parts of the pod the webhook needs (review_json.h),
+// then walked (pod.h). The unit tests and the fuzzer check the walk finds the
+// same as on the whole document.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ inline constexpr int kMaxJsonDepth = 64;
 // A body that is not a v1 AdmissionReview with a request and a uid is an Error:
 // answered with HTTP 400, since there is no review to respond to.
 Result<AdmissionRequest> parse_admission_review(std::string_view body);
+// The same walk over a parsed document (the whole body, or the parts
+// parse_review_json keeps).
+Result<AdmissionRequest> read_admission_review(const nlohmann::json& document);
 
 // What the webhook decided for one request.
 struct AdmissionOutcome {

@@ -1,6 +1,6 @@
 #pragma once
 
-// Small pieces of JSON text handling shared by the webhook's reader and writers.
+// JSON text as the webhook writes it (the patch and the response).
 
 #include <cstddef>
 #include <string>

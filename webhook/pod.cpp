@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <optional>
 
 #include "weft/constants.h"
 #include "weft/log.h"
@@ -10,289 +9,94 @@
 namespace weft::webhook {
 namespace {
 
-using Kind = JsonReader::Kind;
-
-// Each reader below starts at a member's value and consumes it. Kubernetes JSON
-// may carry null for an omitted field, so null counts as absent; a repeated key
-// replaces the earlier value, as in a JSON object.
-bool take_null(JsonReader& reader) {
-  if (reader.peek() != Kind::kNull) return false;
-  reader.skip();
-  return true;
-}
-
 std::string indexed(std::string_view where, std::size_t index) {
   return std::string(where) + "[" + std::to_string(index) + "]";
 }
 
-// spec.containers or spec.initContainers: names and ports when well formed, else
-// the first error in list order.
-struct ContainerList {
-  bool present = false;
+const nlohmann::json* member(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+// spec.containers or spec.initContainers: the names, and every containerPort
+// added to ports.
+Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std::string_view where,
+                                                 std::vector<int>& ports) {
+  if (!list.is_array()) return Error{std::string(where) + " must be a list"};
   std::vector<std::string> names;
-  std::vector<int> ports;  // every containerPort of every container
-  std::string error;
-};
-
-// A ports entry's containerPort, cast to int as nlohmann's get<int>() does.
-std::optional<int> read_container_port(JsonReader& reader) {
-  if (!reader.enter_object()) {
-    reader.skip();
-    return std::nullopt;
-  }
-  std::optional<int> port;
-  std::string_view key;
-  while (reader.next_key(key)) {
-    if (key != "containerPort") {
-      reader.skip();
-      continue;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = indexed(where, i);
+    const nlohmann::json& container = list[i];
+    if (!container.is_object()) return Error{at + " must be an object"};
+    const nlohmann::json* name = member(container, "name");
+    if (name == nullptr || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+      return Error{at + ".name must be a non-empty string"};
     }
-    port.reset();
-    if (reader.peek() != Kind::kNumber) {
-      reader.skip();
-      continue;
-    }
-    const auto number = reader.number();
-    if (number.is_integer) port = static_cast<int>(number.integer);
-  }
-  return port;
-}
-
-// One container; on success its name and ports are added to the list, else the
-// error is returned.
-std::string read_container(JsonReader& reader, std::string_view where, std::size_t index,
-                           ContainerList& list) {
-  if (!reader.enter_object()) {
-    reader.skip();
-    return indexed(where, index) + " must be an object";
-  }
-  std::optional<std::string> name;  // empty: absent, or not a non-empty string
-  std::vector<int> ports;
-  bool ports_not_list = false;
-  bool bad_port = false;
-  std::string_view key;
-  while (reader.next_key(key)) {
-    if (key == "name") {
-      name.reset();
-      if (reader.peek() != Kind::kString) {
-        reader.skip();
-        continue;
-      }
-      const std::string_view value = reader.string();
-      if (!value.empty()) name = std::string(value);
-    } else if (key == "ports") {
-      ports.clear();
-      ports_not_list = bad_port = false;
-      if (take_null(reader)) continue;
-      if (!reader.enter_array()) {
-        reader.skip();
-        ports_not_list = true;
-        continue;
-      }
-      while (reader.next_element()) {
-        const auto port = read_container_port(reader);
-        if (port) {
-          ports.push_back(*port);
-        } else {
-          bad_port = true;
+    names.push_back(name->get<std::string>());
+    if (const nlohmann::json* port_list = member(container, "ports")) {
+      if (!port_list->is_array()) return Error{at + ".ports must be a list"};
+      for (const nlohmann::json& port : *port_list) {
+        const nlohmann::json* number = port.is_object() ? member(port, "containerPort") : nullptr;
+        if (number == nullptr || !number->is_number_integer()) {
+          return Error{at + ".ports entries need an integer containerPort"};
         }
-      }
-    } else {
-      reader.skip();
-    }
-  }
-  if (!name) return indexed(where, index) + ".name must be a non-empty string";
-  if (ports_not_list) return indexed(where, index) + ".ports must be a list";
-  if (bad_port) return indexed(where, index) + ".ports entries need an integer containerPort";
-  list.names.push_back(std::move(*name));
-  list.ports.insert(list.ports.end(), ports.begin(), ports.end());
-  return {};
-}
-
-ContainerList read_container_list(JsonReader& reader, std::string_view where) {
-  ContainerList list;
-  if (take_null(reader)) return list;
-  list.present = true;
-  if (!reader.enter_array()) {
-    reader.skip();
-    list.error = std::string(where) + " must be a list";
-    return list;
-  }
-  for (std::size_t index = 0; reader.next_element(); ++index) {
-    std::string error = read_container(reader, where, index, list);
-    if (list.error.empty()) list.error = std::move(error);
-  }
-  return list;
-}
-
-struct VolumeList {
-  bool present = false;
-  std::vector<std::string> names;
-  std::string error;
-};
-
-VolumeList read_volumes(JsonReader& reader) {
-  VolumeList list;
-  if (take_null(reader)) return list;
-  list.present = true;
-  if (!reader.enter_array()) {
-    reader.skip();
-    list.error = "spec.volumes must be a list";
-    return list;
-  }
-  for (std::size_t index = 0; reader.next_element(); ++index) {
-    std::optional<std::string> name;
-    if (reader.enter_object()) {
-      std::string_view key;
-      while (reader.next_key(key)) {
-        if (key != "name") {
-          reader.skip();
-          continue;
-        }
-        name.reset();
-        if (reader.peek() == Kind::kString) {
-          name = std::string(reader.string());
-        } else {
-          reader.skip();
-        }
-      }
-    } else {
-      reader.skip();
-    }
-    if (name) {
-      list.names.push_back(std::move(*name));
-    } else if (list.error.empty()) {
-      list.error = indexed("spec.volumes", index) + ".name must be a string";
-    }
-  }
-  return list;
-}
-
-enum class Shape { kAbsent, kObject, kOther };  // of a member that must be an object
-
-struct Metadata {
-  Shape shape = Shape::kAbsent;
-  Shape annotations_shape = Shape::kAbsent;
-  // Sorted by key, as the DOM walked them; nullopt for a value that is not a string.
-  std::map<std::string, std::optional<std::string>> annotations;
-};
-
-Metadata read_metadata(JsonReader& reader) {
-  Metadata metadata;
-  if (take_null(reader)) return metadata;
-  if (!reader.enter_object()) {
-    reader.skip();
-    metadata.shape = Shape::kOther;
-    return metadata;
-  }
-  metadata.shape = Shape::kObject;
-  std::string_view key;
-  while (reader.next_key(key)) {
-    if (key != "annotations") {
-      reader.skip();
-      continue;
-    }
-    metadata.annotations.clear();
-    metadata.annotations_shape = Shape::kAbsent;
-    if (take_null(reader)) continue;
-    if (!reader.enter_object()) {
-      reader.skip();
-      metadata.annotations_shape = Shape::kOther;
-      continue;
-    }
-    metadata.annotations_shape = Shape::kObject;
-    std::string_view annotation;
-    while (reader.next_key(annotation)) {
-      // Copied before the value is read: skipping a value reuses the key's storage.
-      auto& value = metadata.annotations[std::string(annotation)];
-      if (reader.peek() == Kind::kString) {
-        value = std::string(reader.string());
-      } else {
-        value.reset();
-        reader.skip();
+        ports.push_back(number->get<int>());
       }
     }
   }
-  return metadata;
+  return names;
 }
 
-struct Spec {
-  Shape shape = Shape::kAbsent;
-  ContainerList containers;
-  ContainerList init_containers;
-  VolumeList volumes;
-  std::optional<bool> host_network;  // absent counts as false
-  bool host_network_not_bool = false;
-};
-
-Spec read_spec(JsonReader& reader) {
-  Spec spec;
-  if (take_null(reader)) return spec;
-  if (!reader.enter_object()) {
-    reader.skip();
-    spec.shape = Shape::kOther;
-    return spec;
-  }
-  spec.shape = Shape::kObject;
-  std::string_view key;
-  while (reader.next_key(key)) {
-    if (key == "containers") {
-      spec.containers = read_container_list(reader, "spec.containers");
-    } else if (key == "initContainers") {
-      spec.init_containers = read_container_list(reader, "spec.initContainers");
-    } else if (key == "volumes") {
-      spec.volumes = read_volumes(reader);
-    } else if (key == "hostNetwork") {
-      spec.host_network.reset();
-      spec.host_network_not_bool = false;
-      const Kind kind = reader.peek();
-      if (kind == Kind::kBool) {
-        spec.host_network = reader.boolean();
-      } else {
-        spec.host_network_not_bool = kind != Kind::kNull;
-        reader.skip();
-      }
-    } else {
-      reader.skip();
-    }
-  }
-  return spec;
-}
-
-// The checks in the order of a walk of the pod, so the error reported is the
-// first one in field order whatever the order of the keys in the text.
-Result<PodView> check_pod(Metadata metadata, Spec spec) {
+// The checks in the order of a walk of the pod in field order.
+Result<PodView> read_pod_view(const nlohmann::json& object) {
+  if (object.is_null()) return Error{"the review carries no pod object"};
+  if (!object.is_object()) return Error{"the pod is not a JSON object"};
   PodView pod;
-  if (metadata.shape == Shape::kOther) return Error{"metadata must be an object"};
-  pod.has_metadata = metadata.shape == Shape::kObject;
-  if (metadata.annotations_shape == Shape::kOther) {
-    return Error{"metadata.annotations must be an object"};
+  if (const nlohmann::json* metadata = member(object, "metadata")) {
+    if (!metadata->is_object()) return Error{"metadata must be an object"};
+    pod.has_metadata = true;
+    if (const nlohmann::json* annotations = member(*metadata, "annotations")) {
+      if (!annotations->is_object()) return Error{"metadata.annotations must be an object"};
+      pod.has_annotations = true;
+      for (const auto& [key, value] : annotations->items()) {
+        if (!value.is_string()) {
+          return Error{"metadata.annotations[" + key + "] must be a string"};
+        }
+        pod.annotations.emplace(key, value.get<std::string>());
+      }
+    }
   }
-  pod.has_annotations = metadata.annotations_shape == Shape::kObject;
-  for (auto& [key, value] : metadata.annotations) {
-    if (!value) return Error{"metadata.annotations[" + key + "] must be a string"};
-    pod.annotations.emplace(key, std::move(*value));
-  }
-  if (spec.shape != Shape::kObject) return Error{"the pod has no spec object"};
-  if (!spec.containers.present) return Error{"spec.containers is missing"};
-  if (!spec.containers.error.empty()) return Error{spec.containers.error};
-  if (spec.containers.names.empty()) return Error{"spec.containers is empty"};
-  pod.container_names = std::move(spec.containers.names);
-  pod.container_ports = std::move(spec.containers.ports);
-  if (spec.init_containers.present) {
-    if (!spec.init_containers.error.empty()) return Error{spec.init_containers.error};
-    pod.init_container_names = std::move(spec.init_containers.names);
-    pod.container_ports.insert(pod.container_ports.end(), spec.init_containers.ports.begin(),
-                               spec.init_containers.ports.end());
+  const nlohmann::json* spec = member(object, "spec");
+  if (spec == nullptr || !spec->is_object()) return Error{"the pod has no spec object"};
+  const nlohmann::json* containers = member(*spec, "containers");
+  if (containers == nullptr) return Error{"spec.containers is missing"};
+  auto names = read_containers(*containers, "spec.containers", pod.container_ports);
+  if (!names) return names.error();
+  if (names->empty()) return Error{"spec.containers is empty"};
+  pod.container_names = std::move(*names);
+  if (const nlohmann::json* init = member(*spec, "initContainers")) {
+    auto init_names = read_containers(*init, "spec.initContainers", pod.container_ports);
+    if (!init_names) return init_names.error();
+    pod.init_container_names = std::move(*init_names);
     pod.has_init_containers = true;
   }
-  if (spec.volumes.present) {
-    if (!spec.volumes.error.empty()) return Error{spec.volumes.error};
-    pod.volume_names = std::move(spec.volumes.names);
+  if (const nlohmann::json* volumes = member(*spec, "volumes")) {
+    if (!volumes->is_array()) return Error{"spec.volumes must be a list"};
+    for (std::size_t i = 0; i < volumes->size(); ++i) {
+      const nlohmann::json& volume = (*volumes)[i];
+      const nlohmann::json* name = volume.is_object() ? member(volume, "name") : nullptr;
+      if (name == nullptr || !name->is_string()) {
+        return Error{indexed("spec.volumes", i) + ".name must be a string"};
+      }
+      pod.volume_names.push_back(name->get<std::string>());
+    }
     pod.has_volumes = true;
   }
-  if (spec.host_network_not_bool) return Error{"spec.hostNetwork must be a boolean"};
-  pod.host_network = spec.host_network.value_or(false);
+  if (const nlohmann::json* host_network = member(*spec, "hostNetwork")) {
+    if (!host_network->is_boolean()) return Error{"spec.hostNetwork must be a boolean"};
+    pod.host_network = host_network->get<bool>();
+  }
   return pod;
 }
 
@@ -303,33 +107,20 @@ struct QuantityAnnotation {
 
 }  // namespace
 
-PodObject read_pod(JsonReader& reader) {
-  PodObject object;
-  if (take_null(reader)) return object;  // "the review carries no pod object"
-  if (!reader.enter_object()) {
-    reader.skip();
-    object.pod = Error{"the pod is not a JSON object"};
-    return object;
-  }
-  Metadata metadata;
-  Spec spec;
-  std::string_view key;
-  while (reader.next_key(key)) {
-    if (key == "metadata") {
-      metadata = read_metadata(reader);
-    } else if (key == "spec") {
-      spec = read_spec(reader);
-    } else {
-      reader.skip();
+PodObject read_pod(const nlohmann::json& object) {
+  PodObject result;
+  result.pod = read_pod_view(object);
+  if (object.is_object()) {
+    const auto* metadata = member(object, "metadata");
+    const auto* annotations =
+        metadata != nullptr && metadata->is_object() ? member(*metadata, "annotations") : nullptr;
+    if (annotations != nullptr && annotations->is_object()) {
+      const auto* inject = member(*annotations, std::string(kInjectAnnotation).c_str());
+      result.opted_out = inject != nullptr && inject->is_string() &&
+                         inject->get_ref<const std::string&>() == kInjectDisabled;
     }
   }
-  if (metadata.shape == Shape::kObject && metadata.annotations_shape == Shape::kObject) {
-    const auto inject = metadata.annotations.find(std::string(kInjectAnnotation));
-    object.opted_out = inject != metadata.annotations.end() && inject->second &&
-                       *inject->second == kInjectDisabled;
-  }
-  object.pod = check_pod(std::move(metadata), std::move(spec));
-  return object;
+  return result;
 }
 
 bool already_injected(const PodView& pod) {

@@ -1,16 +1,16 @@
 #pragma once
 
-// The parts of a pod the webhook reads, taken from request.object in the same
-// single pass that reads the review (no DOM of the pod is built) and checked for
-// the shape the patch relies on; and the per-pod options from its
-// config.weft.io/ annotations merged over the webhook's configuration.
+// The parts of a pod the webhook reads, taken from request.object (as
+// parse_review_json keeps it: only those parts) and checked for the shape the
+// patch relies on; and the per-pod options from its config.weft.io/ annotations
+// merged over the webhook's configuration.
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "webhook/config.h"
-#include "webhook/json_reader.h"
 #include "weft/capture/rules.h"
 #include "weft/result.h"
 
@@ -27,22 +27,24 @@ struct PodView {
   bool has_volumes = false;
   std::vector<int> container_ports;  // every containerPort of every container
   bool host_network = false;
+
+  bool operator==(const PodView&) const = default;
 };
 
 // request.object as the webhook sees it.
 struct PodObject {
   // An Error names what is wrong ("spec.containers[1].name must be a string");
-  // when several things are, the same one a walk of the pod in field order
-  // (metadata, spec.containers, initContainers, volumes, hostNetwork) meets first.
+  // when several things are, the first in field order (metadata,
+  // spec.containers, initContainers, volumes, hostNetwork).
   Result<PodView> pod = Error{"the review carries no pod object"};
   // The pod says weft.io/inject: disabled, which is honoured even when its shape
   // is an Error: a pod we would not inject is never denied.
   bool opted_out = false;
 };
 
-// Reads the value at the reader (request.object) and consumes it; the reader
-// fails on invalid JSON, which the caller checks.
-PodObject read_pod(JsonReader& reader);
+// request.object of the parsed review (null when absent). Kubernetes JSON may
+// carry null for an omitted field, so null counts as absent.
+PodObject read_pod(const nlohmann::json& object);
 
 // True if weft-proxy or weft-init is already there (reinvocation, or a pod
 // created from an injected pod's YAML).

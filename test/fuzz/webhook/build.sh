@@ -16,8 +16,8 @@ sources=(
   "$here/review_fuzz.cpp"
   "$repo/webhook/admission.cpp" "$repo/webhook/base64.cpp" "$repo/webhook/config.cpp"
   "$repo/webhook/decision.cpp" "$repo/webhook/mutate.cpp" "$repo/webhook/pod.cpp"
-  "$repo/webhook/json_reader.cpp" "$repo/webhook/json_text.cpp"
-  "$repo/test/unit/webhook/dom_reference.cpp"
+  "$repo/webhook/review_json.cpp" "$repo/webhook/json_text.cpp"
+  "$repo/test/unit/webhook/review_oracle.cpp"
   "$repo/lib/weft/capture/rules.cpp" "$repo/lib/weft/log.cpp"
 )
 "$clang" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "dom_reference.h"
+#include "review_oracle.h"
 #include "webhook/admission.h"
 #include "webhook/config.h"
 
@@ -48,11 +48,11 @@ inline nlohmann::json review_of(const nlohmann::json& pod, const std::string& ns
             {"object", pod}}}};
 }
 
-// Also checks the one-pass reader against the DOM reference on this review, so
+// Also checks the parse against the whole-document oracle on this review, so
 // every review a test makes is a comparison of the two.
 inline webhook::AdmissionRequest request_of(const nlohmann::json& review) {
   const std::string body = review.dump();
-  CHECK(dom::differences_from_reference(body) == "");
+  CHECK(differences_from_whole_parse(body) == "");
   auto parsed = webhook::parse_admission_review(body);
   if (!parsed) throw std::runtime_error("fixture does not parse: " + parsed.error().message);
   return *parsed;

@@ -1,7 +1,10 @@
-// The one-pass review reader against the DOM reference (dom_reference.h): the
-// same answer, byte for byte, on every captured review and on bodies made to hit
-// the corners of JSON (numbers, escapes, UTF-8, repeated keys, key order) and of
-// the pod checks.
+// parse_admission_review (nlohmann SAX, only the parts the webhook reads kept)
+// against the whole document parsed by nlohmann and walked the same way
+// (review_oracle.h), on every captured review and on bodies made to hit the
+// corners of JSON (numbers, escapes, UTF-8, repeated keys, key order) and of the
+// pod checks; then the limits and what the pruning keeps, with expected answers.
+
+#include "webhook/review_json.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -10,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "dom_reference.h"
 #include "review_fixtures.h"
-#include "webhook/json_reader.h"
+#include "review_oracle.h"
+#include "webhook/admission.h"
 
-using weft::test::dom::differences_from_reference;
+using weft::test::differences_from_whole_parse;
 
 namespace {
 
@@ -37,7 +40,8 @@ const std::string kPod = R"({"metadata":{"name":"p"},"spec":{"containers":[{"nam
 
 }  // namespace
 
-TEST_CASE("captured reviews and the fuzz corpus read the same as with the DOM", "[equivalence]") {
+TEST_CASE("captured reviews and the fuzz corpus read the same as a whole-document parse",
+          "[equivalence]") {
   std::vector<std::filesystem::path> files;
   for (const auto* dir : {WEFT_WEBHOOK_TESTDATA, WEFT_WEBHOOK_FUZZ_CORPUS}) {
     for (const auto& entry : std::filesystem::directory_iterator(dir))
@@ -46,11 +50,11 @@ TEST_CASE("captured reviews and the fuzz corpus read the same as with the DOM", 
   REQUIRE(files.size() >= 5);
   for (const auto& file : files) {
     INFO(file.string());
-    CHECK(differences_from_reference(read_file(file)) == "");
+    CHECK(differences_from_whole_parse(read_file(file)) == "");
   }
 }
 
-TEST_CASE("JSON corners are accepted and refused as nlohmann does", "[equivalence]") {
+TEST_CASE("JSON corners are accepted and refused as nlohmann::json::parse does", "[equivalence]") {
   // Each is put where the reader skips it (an unknown request member): only
   // validity matters there.
   const std::vector<std::string> values{"1e400",
@@ -120,7 +124,7 @@ TEST_CASE("JSON corners are accepted and refused as nlohmann does", "[equivalenc
                                         "1"};
   for (const auto& value : values) {
     INFO(value);
-    CHECK(differences_from_reference(review_text(kPod, value)) == "");
+    CHECK(differences_from_whole_parse(review_text(kPod, value)) == "");
   }
   const std::string good = review_text(kPod);
   const std::vector<std::string> bodies{"\xef\xbb\xbf" + good,
@@ -142,11 +146,12 @@ TEST_CASE("JSON corners are accepted and refused as nlohmann does", "[equivalenc
                                         "\"a"};
   for (const auto& body : bodies) {
     INFO(body);
-    CHECK(differences_from_reference(body) == "");
+    CHECK(differences_from_whole_parse(body) == "");
   }
 }
 
-TEST_CASE("pod shapes, repeated keys and key order give the DOM's answer", "[equivalence]") {
+TEST_CASE("pod shapes, repeated keys and key order read as in the whole document",
+          "[equivalence]") {
   const std::vector<std::string> pods{
       // Repeated keys: the last one counts.
       R"({"spec":{"containers":"x"},"spec":{"containers":[{"name":"a"}]}})",
@@ -203,7 +208,7 @@ TEST_CASE("pod shapes, repeated keys and key order give the DOM's answer", "[equ
       R"({"spec":{"containers":[{"name":"a"}],"volumes":[{"name":"weft-xtables-lock"}]}})"};
   for (const auto& pod : pods) {
     INFO(pod);
-    CHECK(differences_from_reference(review_text(pod)) == "");
+    CHECK(differences_from_whole_parse(review_text(pod)) == "");
   }
   // Request fields: types, repeats, nulls, and a review with no object at all.
   const std::vector<std::string> reviews{
@@ -225,55 +230,80 @@ TEST_CASE("pod shapes, repeated keys and key order give the DOM's answer", "[equ
       R"({"kind":"AdmissionReview","request":{}})"};
   for (const auto& review : reviews) {
     INFO(review);
-    CHECK(differences_from_reference(review) == "");
+    CHECK(differences_from_whole_parse(review) == "");
   }
 }
 
-TEST_CASE("the JSON reader reads what it is asked and stops at the first error", "[json]") {
-  using weft::webhook::JsonReader;
-  JsonReader reader(R"( {"a": ["x\n", 12, -3.5e2, true, null, {"b": "\u00e9"}], "c": false} )", 8);
-  REQUIRE(reader.enter_object());
-  std::string_view key;
-  REQUIRE(reader.next_key(key));
-  CHECK(key == "a");
-  REQUIRE(reader.enter_array());
-  REQUIRE(reader.next_element());
-  CHECK(reader.string() == "x\n");
-  REQUIRE(reader.next_element());
-  const auto twelve = reader.number();
-  CHECK(twelve.is_integer);
-  CHECK(twelve.integer == 12);
-  REQUIRE(reader.next_element());
-  CHECK_FALSE(reader.number().is_integer);
-  REQUIRE(reader.next_element());
-  CHECK(reader.boolean());
-  REQUIRE(reader.next_element());
-  CHECK(reader.peek() == JsonReader::Kind::kNull);
-  reader.skip();
-  REQUIRE(reader.next_element());
-  REQUIRE(reader.enter_object());
-  REQUIRE(reader.next_key(key));
-  CHECK(key == "b");
-  CHECK(reader.string() == "\u00e9");
-  CHECK_FALSE(reader.next_key(key));
-  CHECK_FALSE(reader.next_element());
-  REQUIRE(reader.next_key(key));
-  CHECK(key == "c");
-  CHECK_FALSE(reader.boolean());
-  CHECK_FALSE(reader.next_key(key));
-  CHECK(reader.finish());
+TEST_CASE("untrusted bodies: each limit refuses with a clear reason", "[review-json]") {
+  using weft::webhook::parse_admission_review;
+  const auto refusal = [](const std::string& body) {
+    const auto parsed = parse_admission_review(body);
+    return parsed ? std::string("accepted") : parsed.error().message;
+  };
+  // Depth: 64 levels pass the depth check (then fail as no review), 65 do not,
+  // wherever they are, skipped parts included.
+  CHECK_THAT(refusal(std::string(64, '[') + std::string(64, ']')),
+             Catch::Equals("body is not a JSON object"));
+  CHECK_THAT(refusal(std::string(65, '[') + std::string(65, ']')),
+             Catch::Equals("JSON nested deeper than 64 levels"));
+  CHECK_THAT(refusal(review_text(kPod, std::string(64, '[') + std::string(64, ']'))),
+             Catch::Contains("nested deeper than 64"));
+  CHECK(refusal(review_text(kPod, std::string(60, '[') + std::string(60, ']'))) == "accepted");
+  // A repeated key in an object the webhook reads: refused, naming the key (the
+  // API server never sends one; a parser that took the first would see another pod).
+  CHECK_THAT(refusal(review_text(
+                 R"({"spec":{"containers":[{"name":"a"}]},"spec":{"containers":[{"name":"b"}]}})")),
+             Catch::Equals("the key 'spec' is repeated in an object"));
+  CHECK_THAT(
+      refusal(review_text(
+          R"({"metadata":{"annotations":{"weft.io/inject":"enabled","weft.io/inject":"disabled"}},"spec":{"containers":[{"name":"a"}]}})")),
+      Catch::Contains("'weft.io/inject' is repeated"));
+  CHECK_THAT(refusal(R"({"kind":"AdmissionReview","kind":"AdmissionReview"})"),
+             Catch::Contains("'kind' is repeated"));
+  CHECK_THAT(refusal(review_text(R"({"spec":{"containers":[{"name":"a","name":"b"}]}})")),
+             Catch::Contains("'name' is repeated"));
+  // A body that also is not JSON further on is refused for that (found by the fuzzer).
+  CHECK_THAT(refusal(R"({"kind":"AdmissionReview","kind":"AdmissionReview",})"),
+             Catch::Contains("not valid JSON"));
+  // ...in a part it skips, it does not matter.
+  CHECK(refusal(review_text(kPod, R"({"a":1,"a":2})")) == "accepted");
+  // Invalid UTF-8, lone surrogates, control characters: nlohmann's reason.
+  CHECK_THAT(refusal("{\"kind\":\"\xff\"}"),
+             Catch::Contains("not valid JSON") && Catch::Contains("ill-formed UTF-8 byte"));
+  CHECK_THAT(refusal(review_text(kPod, R"("\udc00")")),
+             Catch::Contains("not valid JSON") && Catch::Contains("surrogate"));
+  CHECK_THAT(refusal(review_text(kPod, "\"a\tb\"")), Catch::Contains("control character"));
+  // Numbers: beyond a double refused; beyond 64 bits a float, so not a port.
+  CHECK_THAT(refusal(review_text(kPod, "1e400")),
+             Catch::Contains("not valid JSON") && Catch::Contains("number overflow"));
+  const auto huge_port = parse_admission_review(review_text(
+      R"({"spec":{"containers":[{"name":"a","ports":[{"containerPort":18446744073709551616}]}]}})"));
+  REQUIRE(huge_port);
+  REQUIRE_FALSE(huge_port->object.pod);
+  CHECK_THAT(huge_port->object.pod.error().message, Catch::Contains("integer containerPort"));
+  // Syntax: where, and what.
+  CHECK_THAT(refusal(R"({"kind":tru})"), Catch::Contains("line 1, column 12"));
+  CHECK_THAT(refusal(review_text(kPod) + "x"), Catch::Contains("expected end of input"));
+}
 
-  JsonReader bad(R"({"a": [1,, 2], "b": 3})", 8);
-  REQUIRE(bad.enter_object());
-  REQUIRE(bad.next_key(key));
-  bad.skip();
-  CHECK_FALSE(bad.ok());
-  CHECK_FALSE(bad.next_key(key));  // sticky: nothing more is read
-  CHECK(bad.peek() == JsonReader::Kind::kNone);
-  CHECK_FALSE(bad.finish());
-
-  JsonReader deep("[[[[1]]]]", 3);
-  deep.skip();
-  CHECK(deep.too_deep());
-  CHECK_FALSE(deep.finish());
+TEST_CASE("the pruned document keeps what the walk reads and nothing else", "[review-json]") {
+  const auto pruned = weft::webhook::parse_review_json(
+      weft::test::read_testdata("deployment-pod-review.json"), weft::webhook::kMaxJsonDepth);
+  REQUIRE(pruned);
+  const nlohmann::json expected = nlohmann::json::parse(R"({
+    "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+    "request": {
+      "uid": "0df28fbd-5f5f-11e8-bc74-36e6bb280816",
+      "kind": {"group": "", "version": "v1", "kind": "Pod"},
+      "namespace": "shop", "operation": "CREATE", "dryRun": false,
+      "object": {
+        "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-26T07:00:00Z"}},
+        "spec": {"containers": [{"name": "web", "ports": [{"containerPort": 8080}]}],
+                 "volumes": [{"name": "kube-api-access-7xk2p"}]}}}})");
+  CHECK(pruned->dump(2) == expected.dump(2));
+  // A value of the wrong type keeps its type, so the walk gives the same error.
+  const auto wrong = weft::webhook::parse_review_json(
+      R"({"request":{"object":{"spec":{"containers":{"a":[1,2]},"volumes":[[1],{"x":1}]}}}})", 64);
+  REQUIRE(wrong);
+  CHECK(wrong->dump() == R"({"request":{"object":{"spec":{"containers":{},"volumes":[[],{}]}}}})");
 }
