@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "review_fixtures.h"
-#include "webhook/base64.h"
 #include "webhook/mutate.h"
+#include "weft/base64.h"
 
 using nlohmann::json;
 using weft::webhook::InjectorConfig;
@@ -82,8 +82,7 @@ json answer(const json& pod, const InjectorConfig& config) {
   CHECK(response.value("warnings", json::array()) == entry["warnings"]);
   if (!result.outcome.patch.empty()) {
     CHECK(response["patchType"] == "JSONPatch");
-    CHECK(weft::webhook::base64_decode(response["patch"].get<std::string>()) ==
-          result.outcome.patch);
+    CHECK(weft::base64_decode(response["patch"].get<std::string>()) == result.outcome.patch);
   }
   return entry;
 }
