@@ -11,12 +11,13 @@ StopSignals::StopSignals() {
   sigemptyset(&signals_);
   sigaddset(&signals_, SIGTERM);
   sigaddset(&signals_, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
+  pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
 }
 
-StopSignals::~StopSignals() {
-  pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-}
+// The signals stay blocked: a program stops after its wait, and a second
+// SIGTERM sent while it drains (kubelet and tests do that) would otherwise be
+// delivered as the mask is restored and kill it with the default action.
+StopSignals::~StopSignals() = default;
 
 int StopSignals::wait() const {
   int signal = 0;

@@ -21,7 +21,8 @@ class StopSignals {
  public:
   // Blocks SIGTERM and SIGINT in the calling thread.
   StopSignals();
-  // Restores the calling thread's previous mask.
+  // Leaves the signals blocked, so a second SIGTERM that arrives during the
+  // drain after wait() is not delivered with its default action (exit 143).
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -34,7 +35,6 @@ class StopSignals {
 
  private:
   sigset_t signals_;
-  sigset_t previous_;
 };
 
 // "SIGTERM", "SIGINT", or "signal" for any other.

@@ -38,3 +38,18 @@ TEST_CASE("threads started after StopSignals inherit the mask", "[signals]") {
   }).join();
   CHECK(blocked_in_thread);
 }
+
+TEST_CASE("a signal pending when StopSignals ends does not terminate the program",
+          "[signals]") {
+  {
+    weft::StopSignals stop;
+    REQUIRE(pthread_kill(pthread_self(), SIGTERM) == 0);
+    CHECK(stop.wait() == SIGTERM);
+    // A second SIGTERM during the drain: still pending when the waiter ends.
+    REQUIRE(pthread_kill(pthread_self(), SIGTERM) == 0);
+  }
+  // Had the mask been restored, the default action would have ended the
+  // test process above; the pending signal is taken here instead.
+  weft::StopSignals again;
+  CHECK(again.wait_for(1s) == SIGTERM);
+}
