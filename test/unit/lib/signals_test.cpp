@@ -39,8 +39,7 @@ TEST_CASE("threads started after StopSignals inherit the mask", "[signals]") {
   CHECK(blocked_in_thread);
 }
 
-TEST_CASE("a signal pending when StopSignals ends does not terminate the program",
-          "[signals]") {
+TEST_CASE("a signal pending when StopSignals ends does not terminate the program", "[signals]") {
   {
     weft::StopSignals stop;
     REQUIRE(pthread_kill(pthread_self(), SIGTERM) == 0);
