@@ -131,6 +131,7 @@ class PrunedBuilder {
 
   json& document() { return root_; }
   bool too_deep() const { return too_deep_; }
+  bool too_many() const { return too_many_; }
   bool repeated() const { return repeated_; }
   const std::string& repeated_key() const { return repeated_key_; }
   const std::string& syntax_error() const { return syntax_error_; }
@@ -160,10 +161,22 @@ class PrunedBuilder {
     return &(*frame.value)[pending_key_];
   }
 
+  // Counts a value about to be kept; false past the limit. The kept document
+  // costs about a hundred bytes per value whatever its text, so a body of small
+  // values (`[{},{},...]` in an annotation) would cost 70 times its size.
+  bool keep_one() {
+    if (++kept_ <= kMaxKeptValues) return true;
+    too_many_ = true;
+    return false;
+  }
+
   template <typename Value>
   bool scalar(Value&& value) {
     Node node;
-    if (json* slot = place(node)) *slot = std::forward<Value>(value);
+    if (json* slot = place(node)) {
+      if (!keep_one()) return false;
+      *slot = std::forward<Value>(value);
+    }
     return true;
   }
 
@@ -174,7 +187,10 @@ class PrunedBuilder {
     }
     Node node = Node::kDrop;
     json* slot = place(node);
-    if (slot != nullptr) *slot = std::move(empty);
+    if (slot != nullptr) {
+      if (!keep_one()) return false;
+      *slot = std::move(empty);
+    }
     stack_.push_back({node, slot});
     return true;
   }
@@ -185,6 +201,8 @@ class PrunedBuilder {
   }
 
   int max_depth_;
+  std::size_t kept_ = 0;
+  bool too_many_ = false;
   json root_;
   std::vector<Frame> stack_;
   Node pending_ = Node::kDrop;  // of the member whose key was read last
@@ -229,6 +247,11 @@ Result<json> parse_review_json(std::string_view body, int max_depth) {
       return Error{"the key '" + builder.repeated_key() + "' is repeated in an object"};
     }
     return std::move(builder.document());
+  }
+  if (builder.too_many()) {
+    return Error{"the review holds more than " + std::to_string(kMaxKeptValues) +
+                 " values in the parts the webhook reads (annotations, containers, ports, "
+                 "volumes)"};
   }
   // Depth first, as a body too deep is refused before its syntax is looked at.
   if (builder.too_deep() || json_depth(body) > max_depth) {

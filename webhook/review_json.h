@@ -19,9 +19,15 @@
 
 namespace weft::webhook {
 
+// At most this many values (scalars, objects, arrays) are kept from the parts
+// the webhook reads; a real pod has a few hundred at most. It bounds the
+// memory of one review whatever its body holds.
+inline constexpr std::size_t kMaxKeptValues = 10'000;
+
 // An Error (HTTP 400) for a body that is not one valid JSON text (RFC 8259, as
 // nlohmann reads it: strict UTF-8, paired surrogates, numbers beyond a double
-// refused), nests containers deeper than max_depth, or repeats a key in an object
+// refused), nests containers deeper than max_depth, keeps more than
+// kMaxKeptValues values, or repeats a key in an object
 // the webhook reads (the same text must not mean two things to two parsers).
 Result<nlohmann::json> parse_review_json(std::string_view body, int max_depth);
 

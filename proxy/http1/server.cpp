@@ -475,7 +475,12 @@ awaitable<bool> Session::handle_request() {
     // not fire on it later.
     upstream_deadline_.disarm();
     if (endpoint) {
-      report_try(*route.balancer, *endpoint, result.failure, result.status, try_started, try_ended);
+      report_try(*route.balancer, *endpoint,
+                 {.failure = result.failure,
+                  .status = result.status,
+                  .client_body_unfinished = !request_body_done_,
+                  .reused_connection = upstream_ && upstream_->reused},
+                 try_started, try_ended);
     }
     if (result.failure == TryFailure::kClientGone) co_return false;
     if (result.failure == TryFailure::kBadRequestBody) {

@@ -2,10 +2,22 @@
 
 namespace weft::proxy {
 
-EndpointFeedback feedback_of(TryFailure failure, int status) {
-  if (failure == TryFailure::kClientGone) return EndpointFeedback::kNone;
-  if (failure != TryFailure::kNone || status >= 500) return EndpointFeedback::kFailure;
-  return EndpointFeedback::kSuccess;
+EndpointFeedback feedback_of(const TryReport& report) {
+  switch (report.failure) {
+    case TryFailure::kNone:
+      return report.status >= 500 ? EndpointFeedback::kFailure : EndpointFeedback::kSuccess;
+    case TryFailure::kClientGone:
+    case TryFailure::kBadRequestBody:
+      return EndpointFeedback::kNone;
+    case TryFailure::kReset:
+      if (report.reused_connection) return EndpointFeedback::kNone;
+      break;
+    case TryFailure::kConnect:
+    case TryFailure::kTimeout:
+    case TryFailure::kBadResponse:
+      break;
+  }
+  return report.client_body_unfinished ? EndpointFeedback::kNone : EndpointFeedback::kFailure;
 }
 
 std::shared_ptr<EndpointState> choose_endpoint(Balancer& balancer, std::mt19937_64& random,
@@ -15,10 +27,10 @@ std::shared_ptr<EndpointState> choose_endpoint(Balancer& balancer, std::mt19937_
   return endpoint;
 }
 
-void report_try(Balancer& balancer, EndpointState& endpoint, TryFailure failure, int status,
+void report_try(Balancer& balancer, EndpointState& endpoint, const TryReport& report,
                 Clock::time_point started, Clock::time_point ended) {
   --endpoint.in_flight;
-  switch (feedback_of(failure, status)) {
+  switch (feedback_of(report)) {
     case EndpointFeedback::kNone:
       break;
     case EndpointFeedback::kSuccess:

@@ -12,11 +12,23 @@
 
 namespace weft::proxy {
 
+// What is known of one finished try.
+struct TryReport {
+  TryFailure failure = TryFailure::kNone;
+  int status = 0;                       // the response's, when there is one
+  bool client_body_unfinished = false;  // the client had not sent its whole body
+  bool reused_connection = false;       // the try went out on a pooled connection
+};
+
 // What a try says about its endpoint: a response below 500 is a success
-// (its time feeds the latency average), a 5xx or a failed try a failure; a
-// client that went away says nothing about the endpoint.
+// (its time feeds the latency average), a 5xx or a failed try a failure.
+// A failure the client may have caused says nothing, so that a client cannot
+// steer traffic away from (or eject) a healthy endpoint: one that went away,
+// a malformed body, any failure while its body was still arriving (a
+// trickling body times the try out), and a reset of a pooled connection (the
+// server closed it while idle; it is retried on a new one).
 enum class EndpointFeedback { kNone, kSuccess, kFailure };
-EndpointFeedback feedback_of(TryFailure failure, int status);
+EndpointFeedback feedback_of(const TryReport& report);
 
 // An endpoint for the next try, counted in flight until report_try; null
 // when none is available (503).
@@ -24,7 +36,7 @@ std::shared_ptr<EndpointState> choose_endpoint(Balancer& balancer, std::mt19937_
                                                Clock::time_point now);
 
 // The try on `endpoint` ran from started to ended.
-void report_try(Balancer& balancer, EndpointState& endpoint, TryFailure failure, int status,
+void report_try(Balancer& balancer, EndpointState& endpoint, const TryReport& report,
                 Clock::time_point started, Clock::time_point ended);
 
 }  // namespace weft::proxy

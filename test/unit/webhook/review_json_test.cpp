@@ -281,6 +281,18 @@ TEST_CASE("untrusted bodies: each limit refuses with a clear reason", "[review-j
   REQUIRE(huge_port);
   REQUIRE_FALSE(huge_port->object.pod);
   CHECK_THAT(huge_port->object.pod.error().message, Catch::Contains("integer containerPort"));
+  // Many small values in a part it reads (an annotation's value, containers):
+  // refused past the limit, so one review's memory stays bounded.
+  std::string empties;
+  for (std::size_t i = 0; i < weft::webhook::kMaxKeptValues; ++i) empties += "{},";
+  empties += "{}";
+  CHECK_THAT(refusal(review_text(R"({"metadata":{"annotations":{"a":[)" + empties +
+                                 R"(]}},"spec":{"containers":[{"name":"a"}]}})")),
+             Catch::Contains("more than 10000 values"));
+  CHECK_THAT(refusal(review_text(R"({"spec":{"containers":[)" + empties + "]}}")),
+             Catch::Contains("more than 10000 values"));
+  // ...and the same count in a part it skips costs nothing and is accepted.
+  CHECK(refusal(review_text(kPod, "[" + empties + "]")) == "accepted");
   // Syntax: where, and what.
   CHECK_THAT(refusal(R"({"kind":tru})"), Catch::Contains("line 1, column 12"));
   CHECK_THAT(refusal(review_text(kPod) + "x"), Catch::Contains("expected end of input"));

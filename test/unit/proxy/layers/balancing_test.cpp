@@ -17,14 +17,34 @@ Balancer one_endpoint(std::optional<proxyconfig::CircuitBreaker> breaker = std::
 }  // namespace
 
 TEST_CASE("what a try tells the balancer about its endpoint", "[balancing]") {
-  CHECK(feedback_of(TryFailure::kNone, 200) == EndpointFeedback::kSuccess);
-  CHECK(feedback_of(TryFailure::kNone, 404) == EndpointFeedback::kSuccess);
-  CHECK(feedback_of(TryFailure::kNone, 503) == EndpointFeedback::kFailure);
-  CHECK(feedback_of(TryFailure::kConnect, 0) == EndpointFeedback::kFailure);
-  CHECK(feedback_of(TryFailure::kReset, 0) == EndpointFeedback::kFailure);
-  CHECK(feedback_of(TryFailure::kTimeout, 0) == EndpointFeedback::kFailure);
-  CHECK(feedback_of(TryFailure::kBadResponse, 0) == EndpointFeedback::kFailure);
-  CHECK(feedback_of(TryFailure::kClientGone, 0) == EndpointFeedback::kNone);
+  CHECK(feedback_of({.failure = TryFailure::kNone, .status = 200}) == EndpointFeedback::kSuccess);
+  CHECK(feedback_of({.failure = TryFailure::kNone, .status = 404}) == EndpointFeedback::kSuccess);
+  CHECK(feedback_of({.failure = TryFailure::kNone, .status = 503}) == EndpointFeedback::kFailure);
+  CHECK(feedback_of({.failure = TryFailure::kConnect, .status = 0}) == EndpointFeedback::kFailure);
+  CHECK(feedback_of({.failure = TryFailure::kReset, .status = 0}) == EndpointFeedback::kFailure);
+  CHECK(feedback_of({.failure = TryFailure::kTimeout, .status = 0}) == EndpointFeedback::kFailure);
+  CHECK(feedback_of({.failure = TryFailure::kBadResponse, .status = 0}) ==
+        EndpointFeedback::kFailure);
+  CHECK(feedback_of({.failure = TryFailure::kClientGone, .status = 0}) == EndpointFeedback::kNone);
+}
+
+TEST_CASE("a failure the client may have caused says nothing about the endpoint", "[balancing]") {
+  // A malformed or trickled body, or a pooled connection the server had
+  // closed: counting these would let a client steer traffic or eject a
+  // healthy endpoint.
+  CHECK(feedback_of({.failure = TryFailure::kBadRequestBody}) == EndpointFeedback::kNone);
+  CHECK(feedback_of({.failure = TryFailure::kTimeout, .client_body_unfinished = true}) ==
+        EndpointFeedback::kNone);
+  CHECK(feedback_of({.failure = TryFailure::kReset, .client_body_unfinished = true}) ==
+        EndpointFeedback::kNone);
+  CHECK(feedback_of({.failure = TryFailure::kReset, .reused_connection = true}) ==
+        EndpointFeedback::kNone);
+  // The endpoint's own doing still counts, body or not.
+  CHECK(feedback_of({.failure = TryFailure::kReset}) == EndpointFeedback::kFailure);
+  CHECK(
+      feedback_of({.failure = TryFailure::kNone, .status = 502, .client_body_unfinished = true}) ==
+      EndpointFeedback::kFailure);
+  CHECK(feedback_of({.failure = TryFailure::kTimeout}) == EndpointFeedback::kFailure);
 }
 
 TEST_CASE("a chosen endpoint is in flight until its try is reported", "[balancing]") {
@@ -33,7 +53,7 @@ TEST_CASE("a chosen endpoint is in flight until its try is reported", "[balancin
   const auto endpoint = choose_endpoint(balancer, random, kNow);
   REQUIRE(endpoint);
   CHECK(endpoint->in_flight == 1);
-  report_try(balancer, *endpoint, TryFailure::kNone, 200, kNow, kNow + 80ms);
+  report_try(balancer, *endpoint, {.failure = TryFailure::kNone, .status = 200}, kNow, kNow + 80ms);
   CHECK(endpoint->in_flight == 0);
 }
 
@@ -43,12 +63,12 @@ TEST_CASE("failures reported count towards ejection; a departed client does not"
   std::mt19937_64 random(1);
   auto endpoint = choose_endpoint(balancer, random, kNow);
   REQUIRE(endpoint);
-  report_try(balancer, *endpoint, TryFailure::kClientGone, 0, kNow, kNow);
+  report_try(balancer, *endpoint, {.failure = TryFailure::kClientGone, .status = 0}, kNow, kNow);
   endpoint = choose_endpoint(balancer, random, kNow);
   REQUIRE(endpoint);
-  report_try(balancer, *endpoint, TryFailure::kNone, 503, kNow, kNow);
+  report_try(balancer, *endpoint, {.failure = TryFailure::kNone, .status = 503}, kNow, kNow);
   endpoint = choose_endpoint(balancer, random, kNow);
   REQUIRE(endpoint);
-  report_try(balancer, *endpoint, TryFailure::kConnect, 0, kNow, kNow);
+  report_try(balancer, *endpoint, {.failure = TryFailure::kConnect, .status = 0}, kNow, kNow);
   CHECK_FALSE(choose_endpoint(balancer, random, kNow));  // ejected
 }
