@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_test_client.h"
+#include "lib/http/http_test_client.h"
 #include "weft/http/certificates.h"
 #include "weft/http/server.h"
 

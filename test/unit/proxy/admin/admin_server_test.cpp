@@ -2,7 +2,7 @@
 #include <sstream>
 
 #include "proxy/admin/admin_server.h"
-#include "test_documents.h"
+#include "../test_documents.h"
 
 using namespace weft::proxy;
 

@@ -1,4 +1,4 @@
-#include "http_test_client.h"
+#include "lib/http/http_test_client.h"
 
 #include <openssl/ssl.h>
 

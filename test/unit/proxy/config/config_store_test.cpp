@@ -4,7 +4,7 @@
 #include <sstream>
 #include <thread>
 
-#include "test_documents.h"
+#include "../test_documents.h"
 
 using namespace weft::proxy;
 
