@@ -1,3 +1,5 @@
+#include "weft/http/certificates.h"
+
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -5,8 +7,6 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-
-#include "weft/http/certificates.h"
 
 using namespace std::chrono;
 

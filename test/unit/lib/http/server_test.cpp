@@ -1,3 +1,5 @@
+#include "weft/http/server.h"
+
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -13,7 +15,6 @@
 
 #include "lib/http/http_test_client.h"
 #include "weft/http/certificates.h"
-#include "weft/http/server.h"
 
 using weft::http::Request;
 using weft::http::Response;

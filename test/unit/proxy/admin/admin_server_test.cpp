@@ -1,7 +1,8 @@
+#include "proxy/admin/admin_server.h"
+
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "proxy/admin/admin_server.h"
 #include "../test_documents.h"
 
 using namespace weft::proxy;
