@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "weft/backoff.h"
+
 namespace weft::proxy {
 
 bool should_keep_body(const proxyconfig::Retry* policy, bool known_length, std::uint64_t length,
@@ -32,10 +34,21 @@ bool retry_on_new_connection(const TryResult& result, bool connection_reused,
          (result.replayable || !result.body_started);
 }
 
+namespace {
+
+// The route's backoff as the project's one backoff rule: doubling from
+// `backoff` up to 1,024 times it, with full jitter (any delay up to the
+// ceiling), as Envoy and Linkerd retry.
+BackoffPolicy backoff_policy(const proxyconfig::Retry& policy) {
+  return {.initial = policy.backoff, .max = policy.backoff * 1024, .factor = 2.0, .jitter = 1.0};
+}
+
+}  // namespace
+
 std::chrono::milliseconds backoff_ceiling(const proxyconfig::Retry& policy,
                                           std::uint32_t retry_number) {
-  const std::uint32_t doublings = std::min(retry_number == 0 ? 0u : retry_number - 1, 10u);
-  return policy.backoff * (std::int64_t{1} << doublings);
+  return backoff_delay(backoff_policy(policy),
+                       retry_number == 0 ? 0 : int(std::min(retry_number - 1, 64u)), 0.0);
 }
 
 namespace {
@@ -60,11 +73,11 @@ RetryDecision decide_retry(const proxyconfig::Retry* policy, const TryResult& re
   const bool can_replay =
       result.replayable || (result.failure == TryFailure::kConnect && !result.body_started);
   if (!can_replay || retries_done >= policy->attempts || deadline_passed(timeouts, now)) return {};
-  // Exponential backoff with full jitter.
   Clock::duration backoff{};
-  const auto ceiling = backoff_ceiling(*policy, retries_done + 1);
-  if (ceiling.count() > 0) {
-    backoff = std::chrono::milliseconds(random() % static_cast<std::uint64_t>(ceiling.count() + 1));
+  if (policy->backoff.count() > 0) {
+    const double uniform01 = static_cast<double>(random() >> 11) * 0x1.0p-53;  // [0, 1)
+    backoff = backoff_delay(backoff_policy(*policy), static_cast<int>(std::min(retries_done, 64u)),
+                            uniform01);
   }
   // A retry that could not start before the deadline is not made (nor
   // charged to the budget): the request ends as a timeout at its deadline.
