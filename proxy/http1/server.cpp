@@ -1,18 +1,15 @@
 #include "proxy/http1/server.h"
 
-#include <array>
 #include <optional>
 
 #include "proxy/core/deadline.h"
-#include "proxy/http1/body_decoder.h"
-#include "proxy/http1/body_pump.h"
+#include "proxy/http1/client.h"
 #include "proxy/http1/head_parser.h"
 #include "proxy/http1/head_writer.h"
 #include "proxy/layers/admission.h"
-#include "proxy/layers/balancing.h"
-#include "proxy/layers/connection.h"
 #include "proxy/layers/retries.h"
 #include "proxy/layers/routing.h"
+#include "proxy/layers/stack.h"
 #include "proxy/layers/timeouts.h"
 #include "proxy/request/outcome.h"
 #include "proxy/tcp/tunnel.h"
@@ -28,21 +25,6 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
          std::to_string(endpoint.port());
 }
 
-// The request facts needed after its head's bytes are gone from the buffer.
-struct RequestFacts {
-  bool is_head = false;
-  bool keep_alive = true;
-  bool upgrade = false;
-  bool expect_continue = false;
-  int minor_version = 1;
-  http1::BodyKind body = http1::BodyKind::kNone;
-  std::uint64_t content_length = 0;
-};
-
-using http1::pump_body;
-using http1::PumpResult;
-using http1::PumpScratch;
-
 class Session {
  public:
   Session(Worker& worker, Socket& client, ReadBuffer& buffer, ConnectionTarget target)
@@ -52,8 +34,8 @@ class Session {
         client_buffer_(buffer),
         target_(target),
         client_deadline_(client.get_executor()),
-        upstream_deadline_(client.get_executor()),
-        request_pump_done_(client.get_executor()),
+        upstream_(worker.pool, {client, buffer, bytes_.read, bytes_.written},
+                  worker.runtime.settings.connect_timeout),
         destination_text_(endpoint_text(target.destination)) {}
 
   awaitable<ConnectionBytes> run();
@@ -67,27 +49,8 @@ class Session {
   // function: the protocol-neutral view stays out of the coroutine frame).
   void plan_request();
   awaitable<bool> respond_locally(int status, std::string_view reason, bool close);
-  // Reads a response head from the upstream; forwards interim (1xx) ones.
-  // With stop_at_continue, returns after forwarding a 100 Continue (head_size
-  // stays 0) so the request body can be sent.
-  awaitable<TryFailure> read_response_head(UpstreamConnection& upstream, const RequestFacts& facts,
-                                           http1::ResponseHead& response, std::size_t& head_size,
-                                           bool stop_at_continue = false);
-  // Reads the whole request body into replay_body_ (it is small); false on error.
-  awaitable<bool> read_replay_body();
-  // One try: connect, send, read the response head.
-  awaitable<TryFailure> send_try(const tcp::endpoint& address, const RequestFacts& facts,
-                                 bool replayable, http1::ResponseHead& response,
-                                 std::size_t& head_size, bool& body_started);
-  // The request body streams to the upstream in its own coroutine while the
-  // response is read (full duplex): an upstream may answer before it has read
-  // the whole body (413, or a 200 that ignores it), and that answer is relayed.
-  void start_request_pump(std::string_view prefix, http1::BodyKind out_kind);
-  awaitable<void> run_request_pump(std::string_view prefix, http1::BodyKind out_kind);
-  // Waits for the request pump to end; with `cancel`, ends it first (its
-  // client read and upstream write are aborted). Always awaited before the
-  // upstream connection is dropped or the session ends.
-  awaitable<void> finish_request_pump(bool cancel);
+  // After a 101: the client and the upstream connected by a tunnel.
+  awaitable<bool> switch_protocols(const http1::RequestFacts& facts);
   awaitable<bool> write_client(std::string_view bytes);
   // The metric handles of (target, route); a keep-alive connection usually
   // sends every request to the same one, so the last is remembered.
@@ -106,34 +69,19 @@ class Session {
   Socket& client_;
   ReadBuffer& client_buffer_;
   ConnectionTarget target_;
+  ConnectionBytes bytes_;  // (before upstream_, which counts into it)
   Deadline client_deadline_;
-  Deadline upstream_deadline_;
   http1::HeadParser parser_;
-  http1::HeadParser response_parser_;
-  http1::BodyDecoder request_decoder_;
-  http1::BodyDecoder response_decoder_;
   http1::RequestHead request_;
   std::size_t request_head_size_ = 0;
-  std::string request_head_bytes_;  // the forwarded head, kept for retries
-  std::string replay_body_;         // the whole request body, when replayable
-  bool replay_body_malformed_ = false;
-  // Reused by every request of the connection, so their memory is too (and
-  // the coroutine frame of handle_request stays small).
-  http1::ResponseHead response_;
+  // The HTTP/1 client side, the layer stack's Upstream. Reused by every
+  // request of the connection, so its memory is too (and the coroutine frame
+  // of handle_request stays small).
+  http1::Client upstream_;
   Plan route_;  // the current request's
   std::string response_head_bytes_;
-  std::unique_ptr<UpstreamConnection> upstream_;
-  RequestTimeouts timeouts_;       // the current request's
-  bool request_body_done_ = true;  // the client's body was read to its end
-  ConnectionBytes bytes_;
+  RequestTimeouts timeouts_;  // the current request's
   Worker::IdleNode idle_node_;
-  PumpScratch request_scratch_;
-  PumpScratch response_scratch_;
-  bool request_pump_running_ = false;
-  bool request_pump_stop_ = false;
-  bool request_pump_abandoned_ = false;  // it failed on the client's side
-  PumpResult request_pump_result_ = PumpResult::kDone;
-  Timer request_pump_done_;             // cancelled when the pump ends: wakes a waiter
   const std::string destination_text_;  // "address:port" of the destination
   RouteMetrics* cached_metrics_ = nullptr;
   std::string cached_target_;
@@ -220,190 +168,26 @@ void Session::plan_request() {
   if (refused) route_.local = *refused;
 }
 
-awaitable<TryFailure> Session::read_response_head(UpstreamConnection& upstream,
-                                                  const RequestFacts& facts,
-                                                  http1::ResponseHead& response,
-                                                  std::size_t& head_size, bool stop_at_continue) {
-  const std::string_view method = facts.is_head ? "HEAD" : "GET";
-  response_parser_.reset();
-  while (true) {
-    if (!upstream.buffer.empty()) {
-      const http1::ParseResult result =
-          response_parser_.parse_response(upstream.buffer.data(), method, response);
-      if (result.status == http1::ParseStatus::kError) co_return TryFailure::kBadResponse;
-      if (result.status == http1::ParseStatus::kComplete) {
-        if (!response.is_interim()) {
-          head_size = result.consumed;
-          co_return TryFailure::kNone;
-        }
-        // 100 Continue, 103 Early Hints: pass on to HTTP/1.1 clients, then
-        // wait for the final response.
-        if (facts.minor_version >= 1) {
-          response_head_bytes_.clear();
-          http1::write_response_head(response_head_bytes_, response, {}, 1);
-          const bool written = co_await write_client(response_head_bytes_);
-          if (!written) co_return TryFailure::kClientGone;
-        }
-        const bool is_continue = response.status == 100;
-        upstream.buffer.consume(result.consumed);
-        response_parser_.reset();
-        if (is_continue && stop_at_continue) {
-          head_size = 0;
-          co_return TryFailure::kNone;
-        }
-        continue;
-      }
-    }
-    const auto space = upstream.buffer.prepare();
-    if (space.size() == 0) co_return TryFailure::kBadResponse;
-    // The request pump failed on the client's side: no answer is awaited.
-    if (request_pump_abandoned_) co_return TryFailure::kReset;
-    error_code ec;
-    const std::size_t n = co_await upstream.socket.async_read_some(space, redirect(ec));
-    if (ec) {
-      if (upstream_deadline_.expired()) co_return TryFailure::kTimeout;
-      co_return TryFailure::kReset;
-    }
-    upstream.buffer.commit(n);
-  }
-}
-
-awaitable<bool> Session::read_replay_body() {
-  replay_body_.clear();
-  while (!request_decoder_.done()) {
-    while (!client_buffer_.empty() && !request_decoder_.done()) {
-      const http1::BodyDecoder::Step step = request_decoder_.decode(client_buffer_.data());
-      if (step.error.status != 0) {
-        replay_body_malformed_ = true;
-        co_return false;
-      }
-      replay_body_ += step.data;
-      client_buffer_.consume(step.consumed);
-      if (step.consumed == 0) break;
-    }
-    if (request_decoder_.done()) break;
-    error_code ec;
-    const std::size_t n = co_await client_.async_read_some(client_buffer_.prepare(), redirect(ec));
-    if (ec) co_return false;
-    client_buffer_.commit(n);
-    bytes_.read += n;
-  }
-  co_return true;
-}
-
-awaitable<TryFailure> Session::send_try(const tcp::endpoint& address, const RequestFacts& facts,
-                                        bool replayable, http1::ResponseHead& response,
-                                        std::size_t& head_size, bool& body_started) {
-  TryFailure failure = TryFailure::kNone;
-  // A pooled connection first, without a coroutine frame for connect().
-  upstream_ = worker_.pool.take(address);
-  if (!upstream_) {
-    // Bounded by the request's deadline too: a connect that outlives it is a timeout.
-    const ConnectLimit limit =
-        connect_limit(runtime_.settings.connect_timeout, timeouts_, Clock::now());
-    upstream_ = co_await connect_upstream(client_.get_executor(), address, upstream_deadline_,
-                                          limit, failure);
-  }
-  if (!upstream_) co_return failure;
-  // The try's limit runs from here (the connection is ready), cut at the deadline.
-  const auto expiry =
-      try_expiry(timeouts_, try_expiry_needs_now(timeouts_) ? Clock::now() : Clock::time_point{});
-  if (expiry) upstream_deadline_.arm_until(upstream_->socket, *expiry);
-  error_code ec;
-  if (replayable) {
-    // (One buffer when there is no body: a plain send() instead of sendmsg().)
-    if (replay_body_.empty()) {
-      co_await asio::async_write(upstream_->socket, asio::buffer(request_head_bytes_),
-                                 redirect(ec));
-    } else {
-      const std::array<asio::const_buffer, 2> pieces{asio::buffer(request_head_bytes_),
-                                                     asio::buffer(replay_body_)};
-      co_await asio::async_write(upstream_->socket, pieces, redirect(ec));
-    }
-    if (ec) co_return upstream_deadline_.expired() ? TryFailure::kTimeout : TryFailure::kReset;
-    co_return co_await read_response_head(*upstream_, facts, response, head_size);
-  }
-  // Streaming body: after this point the try cannot be repeated.
-  body_started = true;
-  std::string_view prefix = request_head_bytes_;
-  if (facts.expect_continue) {
-    co_await asio::async_write(upstream_->socket, asio::buffer(request_head_bytes_), redirect(ec));
-    if (ec) co_return upstream_deadline_.expired() ? TryFailure::kTimeout : TryFailure::kReset;
-    failure = co_await read_response_head(*upstream_, facts, response, head_size, true);
-    if (failure != TryFailure::kNone || head_size != 0) {
-      co_return failure;  // a final response without 100: the body is not sent
-    }
-    prefix = {};
-  }
-  start_request_pump(prefix, facts.body);
-  failure = co_await read_response_head(*upstream_, facts, response, head_size);
-  if (failure == TryFailure::kNone) co_return failure;  // the pump may still be sending
-  // No response: the pump's own failure explains it best.
-  co_await finish_request_pump(true);
-  switch (request_pump_result_) {
-    case PumpResult::kMalformed:
-      co_return TryFailure::kBadRequestBody;
-    case PumpResult::kSourceFailed:
-      co_return TryFailure::kClientGone;
-    case PumpResult::kDone:
-    case PumpResult::kSinkFailed:
-      break;
-  }
-  if (failure == TryFailure::kReset && upstream_deadline_.expired()) co_return TryFailure::kTimeout;
-  co_return failure;
-}
-
-void Session::start_request_pump(std::string_view prefix, http1::BodyKind out_kind) {
-  request_pump_running_ = true;
-  request_pump_stop_ = false;
-  request_pump_abandoned_ = false;
-  asio::co_spawn(client_.get_executor(), run_request_pump(prefix, out_kind), asio::detached);
-}
-
-awaitable<void> Session::run_request_pump(std::string_view prefix, http1::BodyKind out_kind) {
-  std::uint64_t body_bytes = 0;
-  request_pump_result_ =
-      co_await pump_body(client_, client_buffer_, request_decoder_, upstream_->socket, out_kind,
-                         prefix, bytes_.read, body_bytes, request_scratch_, &request_pump_stop_);
-  if (request_pump_result_ == PumpResult::kDone) {
-    request_body_done_ = true;
-  } else if (request_pump_result_ != PumpResult::kSinkFailed) {
-    // The client broke off or sent a malformed body: wake the response read.
-    request_pump_abandoned_ = true;
-    error_code ignored;
-    upstream_->socket.cancel(ignored);
-  }
-  request_pump_running_ = false;
-  request_pump_done_.cancel();
-}
-
-awaitable<void> Session::finish_request_pump(bool cancel) {
-  if (!request_pump_running_) co_return;
-  if (cancel) {
-    request_pump_stop_ = true;
-    error_code ignored;
-    client_.cancel(ignored);
-    upstream_->socket.cancel(ignored);
-  }
-  while (request_pump_running_) {
-    request_pump_done_.expires_at(Timer::time_point::max());
-    error_code ignored;
-    co_await request_pump_done_.async_wait(redirect(ignored));
-  }
+awaitable<bool> Session::switch_protocols(const http1::RequestFacts& facts) {
+  response_head_bytes_.clear();
+  http1::write_response_head(response_head_bytes_, upstream_.response(), {}, facts.minor_version);
+  UpstreamConnection* upstream = co_await upstream_.upgrade();
+  if (!facts.upgrade || upstream == nullptr) co_return false;  // an upgrade nobody asked for
+  const bool written = co_await write_client(response_head_bytes_);
+  if (!written) co_return false;
+  const TunnelBytes tunneled =
+      co_await tunnel(client_, client_buffer_.data(), upstream->socket, upstream->buffer.data());
+  bytes_.read += tunneled.a_to_b;
+  bytes_.written += tunneled.b_to_a;
+  co_return false;
 }
 
 awaitable<bool> Session::handle_request() {
   const auto started = Clock::now();
-  RequestFacts facts;
-  facts.is_head = request_.method == "HEAD";
-  facts.keep_alive = request_.keep_alive;
-  facts.upgrade = request_.upgrade;
-  facts.expect_continue = request_.expect_continue;
-  facts.minor_version = request_.minor_version;
-  facts.body = request_.body;
-  facts.content_length = request_.content_length;
-  request_body_done_ = facts.body == http1::BodyKind::kNone;
+  const http1::RequestFacts facts = http1::facts_of(request_);
+  const bool has_body = facts.body != http1::BodyKind::kNone;
 
+  // Admission, routing.
   Plan& route = route_;
   plan_request();
   RouteMetrics& metrics = route_metrics(route.target_label, route.route_label);
@@ -416,132 +200,59 @@ awaitable<bool> Session::handle_request() {
     record(route.local.status);
     client_buffer_.consume(request_head_size_);
     co_return co_await respond_locally(route.local.status, route.local.reason,
-                                       !facts.keep_alive || !request_body_done_);
+                                       !facts.keep_alive || has_body);
   }
 
-  request_head_bytes_.clear();
-  http1::write_request_head(request_head_bytes_, request_,
-                            {.body = facts.body, .content_length = facts.content_length},
-                            destination_text_);
+  upstream_.start(request_, facts, destination_text_);
   client_buffer_.consume(request_head_size_);  // request_'s views are invalid from here
-  request_decoder_.reset(facts.body, facts.content_length);
 
-  const proxyconfig::Retry* retry = route.retry();
-  replay_body_.clear();  // (a previous request's body must never be sent again)
-  TryResult result;
-  result.replayable = facts.body == http1::BodyKind::kNone;
-  if (should_keep_body(retry, facts.body == http1::BodyKind::kContentLength, facts.content_length,
-                       facts.expect_continue)) {
-    const bool read = co_await read_replay_body();
-    if (!read) {
-      if (!replay_body_malformed_) co_return false;
+  // Retries need the body kept whole, to send it again.
+  bool replayable = !has_body;
+  if (should_keep_body(route.retry(), facts.body == http1::BodyKind::kContentLength,
+                       facts.content_length, facts.expect_continue)) {
+    const http1::Client::KeptBody kept = co_await upstream_.keep_body();
+    if (kept == http1::Client::KeptBody::kClientGone) co_return false;
+    if (kept == http1::Client::KeptBody::kMalformed) {
       record(400);
       co_return co_await respond_locally(400, "malformed request body", true);
     }
-    result.replayable = true;
-    request_body_done_ = true;
+    replayable = true;
   }
   if (route.budget) route.budget->on_request(started);
+  // Timeouts, then the tries: retries, balancing, connection, this codec.
   timeouts_ = request_timeouts(route.rule, started);
-
-  http1::ResponseHead& response = response_;
-  std::size_t head_size = 0;
-  std::uint32_t retries_done = 0;
-  bool stale_retry_used = false;
-  std::shared_ptr<EndpointState> endpoint;
-  // Clock reads are few: the first try starts when the request does, and
-  // the end of a try is when its outcome and the response are recorded.
-  Clock::time_point try_started = started;
-  Clock::time_point try_ended = started;
-  while (true) {
-    if (retries_done > 0 || stale_retry_used) try_started = Clock::now();
-    tcp::endpoint address = target_.destination;
-    if (route.backend != nullptr) {
-      endpoint = route.balancer
-                     ? choose_endpoint(*route.balancer, worker_.routes.random(), try_started)
-                     : nullptr;
-      if (!endpoint) {
-        record(503);
-        co_return co_await respond_locally(503, "no endpoint available",
-                                           !facts.keep_alive || !request_body_done_);
-      }
-      address = endpoint->address;
-    }
-    result.failure = co_await send_try(address, facts, result.replayable, response, head_size,
-                                       result.body_started);
-    result.status = result.failure == TryFailure::kNone ? response.status : 0;
-    try_ended = Clock::now();
-    // The try's socket may be destroyed below (a retry): the deadline must
-    // not fire on it later.
-    upstream_deadline_.disarm();
-    if (endpoint) {
-      report_try(*route.balancer, *endpoint,
-                 {.failure = result.failure,
-                  .status = result.status,
-                  .client_body_unfinished = !request_body_done_,
-                  .reused_connection = upstream_ && upstream_->reused},
-                 try_started, try_ended);
-    }
-    if (result.failure == TryFailure::kClientGone) co_return false;
-    if (result.failure == TryFailure::kBadRequestBody) {
-      upstream_.reset();  // the upstream saw part of a request: never reuse it
-      record(400);
-      co_return co_await respond_locally(400, "malformed request body", true);
-    }
-    if (retry_on_new_connection(result, upstream_ && upstream_->reused, stale_retry_used)) {
-      stale_retry_used = true;
-      upstream_.reset();
-      continue;
-    }
-    const RetryDecision decision = decide_retry(retry, result, retries_done, route.budget.get(),
-                                                worker_.routes.random(), timeouts_, try_ended);
-    if (decision.verdict == RetryVerdict::kBudgetExhausted) metrics.budget_exhausted.inc();
-    if (decision.verdict != RetryVerdict::kRetry && decision.verdict != RetryVerdict::kDeadline) {
-      break;
-    }
-    upstream_.reset();  // a retried response's connection is not reused
-    if (decision.backoff.count() > 0) {
-      Timer timer(client_.get_executor());
-      timer.expires_after(decision.backoff);
-      error_code ignored;
-      co_await timer.async_wait(redirect(ignored));
-    }
-    if (decision.verdict == RetryVerdict::kDeadline) {
-      result.failure = TryFailure::kTimeout;  // the deadline passed during the backoff
-      break;
-    }
-    ++retries_done;
-    metrics.retries.inc();
+  const Forwarded forwarded =
+      co_await forward(upstream_, {.plan = route,
+                                   .timeouts = timeouts_,
+                                   .destination = target_.destination,
+                                   .random = worker_.routes.random(),
+                                   .executor = client_.get_executor(),
+                                   .retries = metrics.retries,
+                                   .budget_exhausted = metrics.budget_exhausted,
+                                   .started = started,
+                                   .replayable = replayable});
+  const TryResult& result = forwarded.result;
+  const bool body_done = upstream_.request_body_done();
+  if (forwarded.no_endpoint) {
+    record(503);
+    co_return co_await respond_locally(503, "no endpoint available",
+                                       !facts.keep_alive || !body_done);
   }
-  upstream_deadline_.disarm();
-
+  if (result.failure == TryFailure::kClientGone) co_return false;
   if (result.failure != TryFailure::kNone) {
-    upstream_.reset();
+    upstream_.drop_connection();  // (one that saw part of a request is never reused)
     const LocalAnswer answer = failure_status(result.failure);
     record(answer.status);
-    co_return co_await respond_locally(
-        answer.status, answer.reason,
-        !facts.keep_alive || !request_body_done_ || result.body_started);
+    co_return co_await respond_locally(answer.status, answer.reason,
+                                       result.failure == TryFailure::kBadRequestBody ||
+                                           !facts.keep_alive || !body_done || result.body_started);
   }
-  record(response.status, try_ended);
-
-  if (response.status == 101) {
-    co_await finish_request_pump(true);   // a request with a body does not upgrade
-    if (!facts.upgrade) co_return false;  // an upgrade nobody asked for
-    response_head_bytes_.clear();
-    http1::write_response_head(response_head_bytes_, response, {}, facts.minor_version);
-    upstream_->buffer.consume(head_size);
-    const bool written = co_await write_client(response_head_bytes_);
-    if (!written) co_return false;
-    const TunnelBytes tunneled = co_await tunnel(client_, client_buffer_.data(), upstream_->socket,
-                                                 upstream_->buffer.data());
-    bytes_.read += tunneled.a_to_b;
-    bytes_.written += tunneled.b_to_a;
-    co_return false;
-  }
+  const http1::ResponseHead& response = upstream_.response();
+  record(response.status, forwarded.ended);
+  if (response.status == 101) co_return co_await switch_protocols(facts);
 
   bool client_keep_alive =
-      facts.keep_alive && request_body_done_ && !runtime_.draining.load(std::memory_order_relaxed);
+      facts.keep_alive && body_done && !runtime_.draining.load(std::memory_order_relaxed);
   http1::Framing framing{.body = response.body, .content_length = response.content_length};
   if (response.body == http1::BodyKind::kChunked || response.body == http1::BodyKind::kUntilClose) {
     if (facts.minor_version >= 1) {
@@ -554,25 +265,8 @@ awaitable<bool> Session::handle_request() {
   framing.close = !client_keep_alive;
   response_head_bytes_.clear();
   http1::write_response_head(response_head_bytes_, response, framing, facts.minor_version);
-  const bool upstream_keep_alive = response.keep_alive;
-  upstream_->buffer.consume(head_size);  // response's views are invalid from here
-  response_decoder_.reset(response.body, response.content_length);
-  if (timeouts_.deadline) upstream_deadline_.arm_until(upstream_->socket, *timeouts_.deadline);
-  std::uint64_t upstream_bytes = 0;
   const bool streamed =
-      co_await pump_body(upstream_->socket, upstream_->buffer, response_decoder_, client_,
-                         framing.body, response_head_bytes_, upstream_bytes, bytes_.written,
-                         response_scratch_) == PumpResult::kDone;
-  upstream_deadline_.disarm();
-  // An upstream that answered before reading the whole request body: the rest
-  // of the body is not waited for (the client connection closes, as its
-  // response said). (Checked here first: most requests have no pump, and a
-  // call costs a coroutine frame.)
-  if (request_pump_running_) co_await finish_request_pump(true);
-  if (streamed && upstream_keep_alive && response_decoder_.done() && request_body_done_) {
-    worker_.pool.put(std::move(upstream_));
-  }
-  upstream_.reset();
+      co_await upstream_.relay_response(framing.body, response_head_bytes_, timeouts_);
   co_return streamed&& client_keep_alive;
 }
 

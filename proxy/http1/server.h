@@ -1,11 +1,12 @@
 #pragma once
 
 // The HTTP/1 codec's server side for one client connection: parses
-// requests, hands each through the layers (proxy/layers/: admission, routing,
-// timeouts, retries, balancing, connection), writes it upstream and streams
-// the response back; keep-alive, pipelining in order, 100-continue, and
-// upgrades (WebSocket) handed to the tunnel after a 101. The layers decide;
-// this file does the HTTP/1 reading and writing their decisions call for.
+// requests, hands each to the layers (proxy/layers/: admission, routing and
+// timeouts here, then forward() in stack.h for the tries: retries,
+// balancing, connection, and the HTTP/1 client side, http1/client.h), and
+// relays the response back; keep-alive, pipelining in order, 100-continue,
+// and upgrades (WebSocket) handed to the tunnel after a 101. The layers
+// decide; the codec does the HTTP/1 reading and writing they call for.
 //
 // Failures are answered, never thrown: 400/431/501/505 for a bad request (and
 // the connection closed), 404 when routes exist but none match, 502 when no

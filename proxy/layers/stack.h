@@ -1,0 +1,142 @@
+#pragma once
+
+// The request path's layers in their order, for any protocol: once the
+// server side of a codec has parsed a request and the admission and routing
+// layers have planned it (a Plan), forward() makes its tries. For each try:
+// the balancing layer picks the endpoint, the connection layer and the
+// codec's client side send it (Upstream::send_try), the balancer learns the
+// outcome, and the retries layer decides, within the timeouts layer's
+// deadline, whether and when to try again. The server side then writes the
+// last try's response, or the local answer to its failure.
+//
+// Upstream is the codec's client side, a template parameter rather than an
+// interface: each codec gets its own copy of this loop, with direct calls and
+// no virtual dispatch on the hot path. What it must provide is the concept
+// below. HTTP/1's is http1::Client; HTTP/2's will sit beside it, and mTLS
+// enters inside send_try (the connection layer's handshake), not here.
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <memory>
+
+#include "proxy/core/asio.h"
+#include "proxy/layers/balancing.h"
+#include "proxy/layers/retries.h"
+#include "proxy/layers/routing.h"
+#include "proxy/layers/timeouts.h"
+#include "proxy/request/outcome.h"
+#include "weft/metrics.h"
+
+namespace weft::proxy {
+
+template <class U>
+concept Upstream = requires(U upstream, const U& const_upstream, const tcp::endpoint& address,
+                            const RequestTimeouts& timeouts, bool replayable, bool& body_started) {
+  // One try: a connection (pooled or new, within the connect limit), the
+  // request written, the final response head read (within the try's limit).
+  // Sets body_started once part of a streamed body has gone out.
+  {
+    upstream.send_try(address, timeouts, replayable, body_started)
+    } -> std::same_as<awaitable<TryFailure>>;
+  // After a try without failure: its response's status.
+  { const_upstream.response_status() } -> std::same_as<int>;
+  // The last try went out on a pooled connection.
+  { const_upstream.connection_reused() } -> std::same_as<bool>;
+  // The client has sent its whole request body (or it had none).
+  { const_upstream.request_body_done() } -> std::same_as<bool>;
+  // The last try's connection is not reused (before a retry).
+  { upstream.drop_connection() } -> std::same_as<void>;
+};
+
+// What the layers around the tries need.
+struct Forwarding {
+  const Plan& plan;
+  const RequestTimeouts& timeouts;
+  tcp::endpoint destination;  // where a request without a backend goes
+  std::mt19937_64& random;
+  Executor executor;          // for the backoff's timer
+  Counter& retries;           // a retry is made
+  Counter& budget_exhausted;  // a retry the budget refused
+  Clock::time_point started;  // the request's start: the first try's
+  bool replayable = false;    // the whole request can be sent again
+};
+
+struct Forwarded {
+  TryResult result;          // the last try's
+  bool no_endpoint = false;  // the backend had no endpoint to try (503)
+  Clock::time_point ended;   // the last try's end
+};
+
+template <Upstream U>
+awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
+  const Plan& plan = request.plan;
+  const proxyconfig::Retry* retry = plan.retry();
+  Forwarded out;
+  TryResult& result = out.result;
+  result.replayable = request.replayable;
+  std::uint32_t retries_done = 0;
+  bool stale_retry_used = false;
+  // Clock reads are few: the first try starts when the request does, and
+  // the end of a try is when its outcome is recorded.
+  Clock::time_point try_started = request.started;
+  while (true) {
+    if (retries_done > 0 || stale_retry_used) try_started = Clock::now();
+    tcp::endpoint address = request.destination;
+    std::shared_ptr<EndpointState> endpoint;
+    if (plan.backend != nullptr) {
+      endpoint =
+          plan.balancer ? choose_endpoint(*plan.balancer, request.random, try_started) : nullptr;
+      if (!endpoint) {
+        out.no_endpoint = true;
+        out.ended = Clock::now();
+        co_return out;
+      }
+      address = endpoint->address;
+    }
+    result.failure = co_await upstream.send_try(address, request.timeouts, result.replayable,
+                                                result.body_started);
+    result.status = result.failure == TryFailure::kNone ? upstream.response_status() : 0;
+    out.ended = Clock::now();
+    if (endpoint) {
+      report_try(*plan.balancer, *endpoint,
+                 {.failure = result.failure,
+                  .status = result.status,
+                  .client_body_unfinished = !upstream.request_body_done(),
+                  .reused_connection = upstream.connection_reused()},
+                 try_started, out.ended);
+    }
+    // The client's own doing ends the request: nobody to answer, or a 400.
+    if (result.failure == TryFailure::kClientGone ||
+        result.failure == TryFailure::kBadRequestBody) {
+      co_return out;
+    }
+    if (retry_on_new_connection(result, upstream.connection_reused(), stale_retry_used)) {
+      stale_retry_used = true;
+      upstream.drop_connection();
+      continue;
+    }
+    const RetryDecision decision = decide_retry(retry, result, retries_done, plan.budget.get(),
+                                                request.random, request.timeouts, out.ended);
+    if (decision.verdict == RetryVerdict::kBudgetExhausted) request.budget_exhausted.inc();
+    if (decision.verdict != RetryVerdict::kRetry && decision.verdict != RetryVerdict::kDeadline) {
+      co_return out;
+    }
+    upstream.drop_connection();  // a retried response's connection is not reused
+    if (decision.backoff.count() > 0) {
+      Timer timer(request.executor);
+      timer.expires_after(decision.backoff);
+      error_code ignored;
+      co_await timer.async_wait(redirect(ignored));
+    }
+    if (decision.verdict == RetryVerdict::kDeadline) {
+      result.failure = TryFailure::kTimeout;  // the deadline passed during the backoff
+      result.status = 0;
+      co_return out;
+    }
+    ++retries_done;
+    request.retries.inc();
+  }
+}
+
+}  // namespace weft::proxy
