@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "weft/flags.h"
 #include "weft/kube/client.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace flags = weft::flags;
 
 nlohmann::json pod(const std::string& ns, const std::string& name) {
   return {
@@ -32,32 +34,55 @@ double percentile(std::vector<double> values, double p) {
   return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
 }
 
+struct Options {
+  std::string meshed, plain, kubeconfig;
+  int pods = 200;
+};
+
+const flags::Program<Options>& program() {
+  using O = Options;
+  static const flags::Program<O> table{
+      .usage = "Usage: webhook_create_latency --meshed NS --plain NS [flags]",
+      .about =
+          "Creates pods alternately in a namespace weft-webhook serves and in one it does\n"
+          "not, compares the create() round trips, then deletes the pods.",
+      .flags =
+          {
+              flags::text("meshed", &O::meshed, "namespace the webhook serves (required)",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("NS"),
+              flags::text("plain", &O::plain, "namespace it does not serve (required)",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("NS"),
+              flags::integer("pods", &O::pods, 1, 2000, "pods in each namespace"),
+              flags::text("kubeconfig", &O::kubeconfig,
+                          "kubeconfig file (default: found as kubectl finds it)")
+                  .value_name("FILE"),
+          },
+  };
+  return table;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string meshed, plain, kubeconfig;
-  int pods = 200;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--meshed")
-      meshed = value;
-    else if (flag == "--plain")
-      plain = value;
-    else if (flag == "--pods")
-      pods = std::clamp(std::stoi(value), 1, 2000);
-    else if (flag == "--kubeconfig")
-      kubeconfig = value;
-    else {
-      std::cerr << "unknown flag " << flag << "\n";
-      return 2;
-    }
-  }
-  if (meshed.empty() || plain.empty()) {
-    std::cerr
-        << "usage: webhook_create_latency --meshed NS --plain NS [--pods N] [--kubeconfig F]\n";
+  auto parsed = flags::parse(program(), {argv + 1, argv + argc});
+  if (!parsed) {
+    std::cerr << "webhook_create_latency: " << parsed.error().message << " (see --help)\n";
     return 2;
   }
-  auto config = weft::kube::load_default_config(kubeconfig);
+  if (parsed->help) {
+    std::cout << flags::usage(program());
+    return 0;
+  }
+  const std::string& meshed = parsed->options.meshed;
+  const std::string& plain = parsed->options.plain;
+  const int pods = parsed->options.pods;
+  if (meshed.empty() || plain.empty()) {
+    std::cerr << "webhook_create_latency: --meshed and --plain are required (see --help)\n";
+    return 2;
+  }
+  auto config = weft::kube::load_default_config(parsed->options.kubeconfig);
   if (!config) {
     std::cerr << config.error().message << "\n";
     return 1;

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -34,12 +35,16 @@
 #include <thread>
 #include <vector>
 
+#include "weft/file.h"
+#include "weft/flags.h"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+namespace flags = weft::flags;
 
 namespace {
 
@@ -171,51 +176,85 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[index];
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::uint16_t port = 0;
+struct Options {
+  int port = 0;
   std::string ca_file, review_file;
   int connections = 64, seconds = 10, warmup = 2, threads = 1, server_pid = 0;
   double rate = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--port")
-      port = static_cast<std::uint16_t>(std::stoi(value));
-    else if (flag == "--ca")
-      ca_file = value;
-    else if (flag == "--review")
-      review_file = value;
-    else if (flag == "--connections")
-      connections = std::clamp(std::stoi(value), 1, 1024);
-    else if (flag == "--seconds")
-      seconds = std::clamp(std::stoi(value), 1, 120);
-    else if (flag == "--warmup")
-      warmup = std::clamp(std::stoi(value), 0, 30);
-    else if (flag == "--threads")
-      threads = std::clamp(std::stoi(value), 1, 8);
-    else if (flag == "--rate")
-      rate = std::clamp(std::stod(value), 0.0, 200000.0);
-    else if (flag == "--server-pid")
-      server_pid = std::stoi(value);
-    else {
-      std::cerr << "unknown flag " << flag << "\n";
-      return 2;
-    }
-  }
-  if (port == 0 || ca_file.empty() || review_file.empty()) {
-    std::cerr << "usage: webhook_load --port P --ca CA.pem --review REVIEW.json [--connections N] "
-                 "[--seconds S] [--warmup S] [--threads T]\n";
+};
+
+const flags::Program<Options>& program() {
+  using O = Options;
+  static const flags::Program<O> table{
+      .usage = "Usage: webhook_load --port P --ca CA.pem --review REVIEW.json [flags]",
+      .about =
+          "Sends AdmissionReviews to weft-webhook's /mutate on 127.0.0.1 over keep-alive\n"
+          "TLS connections; prints reviews/s and latency percentiles.",
+      .flags =
+          {
+              flags::integer("port", &O::port, 1, 65535, "the webhook's port (required)")
+                  .value_name("PORT")
+                  .shown_default(""),
+              flags::text("ca", &O::ca_file, "CA certificate to verify the webhook (required)",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("FILE"),
+              flags::text("review", &O::review_file, "AdmissionReview JSON to send (required)",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("FILE"),
+              flags::integer("connections", &O::connections, 1, 1024, "concurrent connections"),
+              flags::integer("seconds", &O::seconds, 1, 120, "measured time").value_name("S"),
+              flags::integer("warmup", &O::warmup, 0, 30, "unmeasured time before it")
+                  .value_name("S"),
+              flags::integer("threads", &O::threads, 1, 8, "client threads").value_name("T"),
+              flags::number("rate", &O::rate, 0, 200000,
+                            "reviews/s in all, on a fixed schedule (0: as fast as answered)")
+                  .value_name("R"),
+              flags::integer("server-pid", &O::server_pid, 0, std::numeric_limits<int>::max(),
+                             "add the server's CPU time per review (0: not measured)")
+                  .value_name("PID"),
+          },
+  };
+  return table;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = flags::parse(program(), {argv + 1, argv + argc});
+  if (!parsed) {
+    std::cerr << "webhook_load: " << parsed.error().message << " (see --help)\n";
     return 2;
   }
+  if (parsed->help) {
+    std::cout << flags::usage(program());
+    return 0;
+  }
+  const Options& options = parsed->options;
+  if (options.port == 0 || options.ca_file.empty() || options.review_file.empty()) {
+    std::cerr << "webhook_load: --port, --ca and --review are required (see --help)\n";
+    return 2;
+  }
+  const auto port = static_cast<std::uint16_t>(options.port);
+  const int connections = options.connections, seconds = options.seconds;
+  const int server_pid = options.server_pid;
+  const double rate = options.rate;
   Shared shared;
-  std::ifstream review(review_file);
-  std::stringstream text;
-  text << review.rdbuf();
-  shared.body = text.str();
+  auto body = weft::read_file(options.review_file);
+  if (!body) {
+    std::cerr << "webhook_load: --review: " << body.error().message << "\n";
+    return 2;
+  }
+  shared.body = std::move(*body);
 
   ssl::context tls(ssl::context::tls_client);
-  tls.load_verify_file(ca_file);
+  auto ca = weft::read_file(options.ca_file);
+  beast::error_code ca_error;
+  if (ca) tls.add_certificate_authority(asio::buffer(*ca), ca_error);
+  if (!ca || ca_error) {
+    std::cerr << "webhook_load: --ca: "
+              << (ca ? options.ca_file + ": no PEM certificate" : ca.error().message) << "\n";
+    return 2;
+  }
   tls.set_verify_mode(ssl::verify_peer);
   asio::io_context ioc;
   std::vector<std::shared_ptr<Connection>> clients;
@@ -228,8 +267,8 @@ int main(int argc, char** argv) {
     clients.back()->start();
   }
   std::vector<std::thread> workers;
-  for (int i = 0; i < threads; ++i) workers.emplace_back([&] { ioc.run(); });
-  std::this_thread::sleep_for(std::chrono::seconds(warmup));
+  for (int i = 0; i < options.threads; ++i) workers.emplace_back([&] { ioc.run(); });
+  std::this_thread::sleep_for(std::chrono::seconds(options.warmup));
   shared.measuring = true;
   const double cpu_before = cpu_seconds(server_pid);
   const auto start = Clock::now();

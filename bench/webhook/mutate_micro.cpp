@@ -5,15 +5,20 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iostream>
-#include <sstream>
+#include <limits>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "webhook/admission.h"
 #include "webhook/mutate.h"
+#include "weft/file.h"
+#include "weft/flags.h"
 
 namespace {
+
+namespace flags = weft::flags;
 
 using ParseReview = weft::Result<weft::webhook::AdmissionRequest> (*)(std::string_view);
 
@@ -28,19 +33,57 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+struct Options {
+  std::vector<std::string> arguments;  // REVIEW.json [ITERATIONS] [ROUNDS]
+};
+
+const flags::Program<Options>& program() {
+  static const flags::Program<Options> table{
+      .usage = "Usage: webhook_mutate_micro REVIEW.json [ITERATIONS] [ROUNDS]",
+      .about =
+          "CPU per review without the network, one thread: ITERATIONS reviews per step\n"
+          "(default 20000), ROUNDS rounds (default 1), medians over the rounds.",
+      .flags = {flags::arguments(
+          &Options::arguments,
+          [](std::string_view v) -> weft::Result<std::string> { return std::string(v); },
+          "REVIEW.json [ITERATIONS] [ROUNDS]", "the AdmissionReview to parse, and the counts")},
+  };
+  return table;
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "webhook_mutate_micro: " << message << " (see --help)\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: webhook_mutate_micro REVIEW.json [ITERATIONS] [ROUNDS]\n";
-    return 2;
+  auto parsed = flags::parse(program(), {argv + 1, argv + argc});
+  if (!parsed) return usage_error(parsed.error().message);
+  if (parsed->help) {
+    std::cout << flags::usage(program());
+    return 0;
   }
-  std::ifstream in(argv[1]);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string body = text.str();
-  const int iterations = argc > 2 ? std::stoi(argv[2]) : 20000;
-  const int rounds = argc > 3 ? std::stoi(argv[3]) : 1;
+  const std::vector<std::string>& arguments = parsed->options.arguments;
+  if (arguments.empty() || arguments.size() > 3) {
+    return usage_error("give REVIEW.json [ITERATIONS] [ROUNDS]");
+  }
+  // The table has one parser for all arguments; the counts are checked here.
+  int iterations = 20000, rounds = 1;
+  for (auto [index, name, count] :
+       {std::tuple{1U, "ITERATIONS", &iterations}, std::tuple{2U, "ROUNDS", &rounds}}) {
+    if (index >= arguments.size()) break;
+    auto n = flags::parse_integer(arguments[index], 1, std::numeric_limits<int>::max());
+    if (!n) return usage_error(std::string(name) + ": " + n.error().message);
+    *count = static_cast<int>(*n);
+  }
+  auto read = weft::read_file(arguments[0]);
+  if (!read) return usage_error(read.error().message);
+  const std::string body = std::move(*read);
+  auto review = weft::webhook::parse_admission_review(body);
+  if (!review) return usage_error(arguments[0] + ": " + review.error().message);
+  const auto request = std::move(*review);
   weft::webhook::InjectorConfig config;
   config.sidecar_mode = weft::webhook::SidecarMode::kNative;
   const weft::webhook::Injector injector(config);  // as the server holds it
@@ -54,7 +97,6 @@ int main(int argc, char** argv) {
   std::vector<Candidate> candidates{
       {"sax", &weft::webhook::parse_admission_review, {}, {}},
   };
-  const auto request = *weft::webhook::parse_admission_review(body);
   std::vector<double> mutate_us, respond_us;
   for (int round = 0; round < rounds; ++round) {
     for (auto& candidate : candidates) {
