@@ -38,9 +38,13 @@ namespace {
 
 // The route's backoff as the project's one backoff rule: doubling from
 // `backoff` up to 1,024 times it, with full jitter (any delay up to the
-// ceiling), as Envoy and Linkerd retry.
+// ceiling), as Envoy and Linkerd retry; never more than kMaxRetryBackoff.
 BackoffPolicy backoff_policy(const proxyconfig::Retry& policy) {
-  return {.initial = policy.backoff, .max = policy.backoff * 1024, .factor = 2.0, .jitter = 1.0};
+  const auto initial = std::min(policy.backoff, kMaxRetryBackoff);
+  return {.initial = initial,
+          .max = std::min(initial * 1024, kMaxRetryBackoff),
+          .factor = 2.0,
+          .jitter = 1.0};
 }
 
 }  // namespace

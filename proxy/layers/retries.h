@@ -54,8 +54,12 @@ struct RetryDecision {
   Clock::duration backoff{};
 };
 
+// No wait between tries is longer, whatever the route says (the CRD accepts
+// up to 99999h, which 1,024 times over would overflow the clock).
+inline constexpr std::chrono::milliseconds kMaxRetryBackoff = std::chrono::hours(1);
+
 // The ceiling of the retry_number-th backoff (1-based): backoff x 2^(n-1),
-// the doubling capped at 2^10.
+// the doubling capped at 2^10, and at kMaxRetryBackoff.
 std::chrono::milliseconds backoff_ceiling(const proxyconfig::Retry& policy,
                                           std::uint32_t retry_number);
 

@@ -122,6 +122,22 @@ TEST_CASE("backoff: exponential with full jitter, the doubling capped", "[retrie
   CHECK(below_half);  // full jitter: from zero, not from half the ceiling
 }
 
+TEST_CASE("a backoff of days waits at most an hour, with no overflow", "[retries]") {
+  // 99999h is what the CRD's pattern allows; 1,024 times it in nanoseconds
+  // would overflow the clock.
+  const proxyconfig::Retry retry = policy(99999h, 10);
+  CHECK(backoff_ceiling(retry, 1) == kMaxRetryBackoff);
+  CHECK(backoff_ceiling(retry, 8) == kMaxRetryBackoff);
+  std::mt19937_64 random(1);
+  for (std::uint32_t done = 0; done < 10; ++done) {
+    const RetryDecision decision =
+        decide_retry(&retry, response(503), done, nullptr, random, {}, kNow);
+    REQUIRE(decision.verdict == RetryVerdict::kRetry);
+    CHECK(decision.backoff <= kMaxRetryBackoff);
+    CHECK(decision.backoff >= Clock::duration::zero());
+  }
+}
+
 TEST_CASE("the request's deadline bounds the backoff", "[retries][deadline]") {
   // A minute of backoff ceiling, 300 ms left of the request: the retry cannot
   // start before the deadline, so it is not made and the request ends at the
