@@ -12,7 +12,12 @@ constexpr double kNegligible = 1e-4;
 
 double FailurePenalty::decay_to(Clock::time_point now) const {
   const double elapsed_ms = std::chrono::duration<double, std::milli>(now - updated_).count();
-  return std::exp(-std::max(0.0, elapsed_ms) / static_cast<double>(kOutcomeDecay.count()));
+  const double x = std::max(0.0, elapsed_ms) / static_cast<double>(kOutcomeDecay.count());
+  // Busy endpoints see outcomes microseconds apart (x below 1e-6): there the
+  // series' first terms equal exp to within x^3/6, at a tenth of exp's cost,
+  // which every response pays.
+  if (x < 1e-3) return 1 - x + x * x / 2;
+  return std::exp(-x);
 }
 
 double FailurePenalty::failure_ratio(Clock::time_point now) const {

@@ -1,6 +1,7 @@
 #include "proxy/routing/failure_penalty.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -64,4 +65,19 @@ TEST_CASE("successes after failures bring the penalty down", "[failure_penalty]"
   for (int i = 0; i < 3000; ++i) penalty.on_success(now += 10ms);  // 30 s healthy
   CHECK(penalty.multiplier(now) == 1);
   CHECK(after_failures > 15);
+}
+
+TEST_CASE("the decay is exp's, for outcomes microseconds or seconds apart", "[failure_penalty]") {
+  // Short gaps take a cheaper series than std::exp; both must agree.
+  for (const Clock::duration gap :
+       {Clock::duration(1us), Clock::duration(200us), Clock::duration(9ms), Clock::duration(11ms),
+        Clock::duration(3s), Clock::duration(30s)}) {
+    FailurePenalty penalty;
+    penalty.on_failure(kStart);
+    const double x =
+        std::chrono::duration<double>(gap) / std::chrono::duration<double>(kOutcomeDecay);
+    const double weight = std::exp(-x);
+    CHECK(penalty.failure_ratio(kStart + gap) ==
+          Approx(weight / (weight + kPriorSuccesses)).epsilon(1e-9));
+  }
 }
