@@ -44,23 +44,38 @@ bool should_fail(std::size_t size) {
 
 }  // namespace
 
+// Every replaceable form that allocates or frees plainly, so that each pair
+// meets here (sanitizers check that new and delete match).
 void* operator new(std::size_t size) {
   if (should_fail(size)) throw std::bad_alloc();
   if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
   throw std::bad_alloc();
 }
-
+void* operator new[](std::size_t size) {
+  return operator new(size);
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  if (should_fail(size)) return nullptr;
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
+}
 void operator delete(void* memory) noexcept {
   std::free(memory);
 }
-
 void operator delete(void* memory, std::size_t) noexcept {
   std::free(memory);
 }
-
-// Under AddressSanitizer: some allocations still reach its own operator new
-// (made before this one is bound), and this delete frees them with free(),
-// which it reports as a mismatch; this file pairs malloc and free itself.
-extern "C" const char* __asan_default_options() {
-  return "alloc_dealloc_mismatch=0";
+void operator delete[](void* memory) noexcept {
+  std::free(memory);
+}
+void operator delete[](void* memory, std::size_t) noexcept {
+  std::free(memory);
+}
+void operator delete(void* memory, const std::nothrow_t&) noexcept {
+  std::free(memory);
+}
+void operator delete[](void* memory, const std::nothrow_t&) noexcept {
+  std::free(memory);
 }
