@@ -89,6 +89,10 @@ int main(int argc, char** argv) {
   const StopSignals stop_signals;
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Destroyed last, so its io_contexts outlive every socket (the listeners',
+  // the workers' pooled connections). The coroutines suspended in them go
+  // earlier, in pool.stop() below, while the workers and the runtime that
+  // their destructors touch (idle list, open-connection count) still exist.
   WorkerPool pool(settings.workers);
   Runtime runtime(settings, store, metrics_cache, log);
   std::vector<std::unique_ptr<Worker>> workers;
@@ -148,7 +152,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const auto left = runtime.open_connections.load();
-  pool.stop();
+  pool.stop();  // the connections left are cut here, not when main returns
   log.info("stopped", {{"connections_cut", left}});
   return 0;
 }

@@ -52,6 +52,8 @@ class Worker {
     if (idle_.next != nullptr) idle_.next->prev = &node;
     idle_.next = &node;
   }
+  // Idempotent: also called by a connection's destructor, for a coroutine
+  // destroyed (or left by an exception) while it waited for a request.
   void mark_busy(IdleNode& node) {
     if (node.prev != nullptr) node.prev->next = node.next;
     if (node.next != nullptr) node.next->prev = node.prev;
@@ -65,6 +67,7 @@ class Worker {
     }
     pool.clear();
   }
+  bool has_idle() const { return idle_.next != nullptr; }
 
  private:
   IdleNode idle_;  // list head

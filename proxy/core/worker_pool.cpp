@@ -8,7 +8,7 @@ WorkerPool::WorkerPool(std::size_t workers) {
     // are used only by that thread (or before it starts): Asio can skip the
     // lock it takes around every socket operation. Its scheduler keeps its
     // lock, since other threads post to it (drain, listener close, stop).
-    contexts_.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
+    contexts_.push_back(std::make_unique<Context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     guards_.emplace_back(contexts_.back()->get_executor());
   }
 }
@@ -29,6 +29,8 @@ void WorkerPool::stop() {
     if (thread.joinable()) thread.join();
   }
   threads_.clear();
+  // (A second shutdown, by the context's destructor, finds nothing left.)
+  for (auto& context : contexts_) context->shutdown();
 }
 
 }  // namespace weft::proxy

@@ -23,12 +23,26 @@ class WorkerPool {
   asio::io_context& context(std::size_t worker) { return *contexts_[worker]; }
 
   void start();
-  // Stops every event loop (pending work is abandoned) and joins the threads.
+  // Stops every event loop, joins the threads, then destroys the work left
+  // pending: the handlers, and with them the frames of the coroutines still
+  // suspended (connections cut at the end of the grace period), whose
+  // destructors run here, on the calling thread. Call it while what those
+  // coroutines use (the workers, the runtime) still exists. The contexts stay
+  // until the pool is destroyed, so sockets closed after this call (pooled
+  // connections, listeners) still have their io_context.
   void stop();
 
  private:
+  // io_context's destructor destroys the pending handlers only after the
+  // workers that own it are gone; execution_context::shutdown(), protected in
+  // Asio (for derived contexts), does it earlier and leaves the services alive.
+  class Context : public asio::io_context {
+   public:
+    using asio::execution_context::shutdown;
+    using asio::io_context::io_context;
+  };
   using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<WorkGuard> guards_;
   std::vector<std::thread> threads_;
 };

@@ -31,7 +31,7 @@ Client::Client(UpstreamPool& pool, Downstream downstream, Clock::duration connec
       downstream_(downstream),
       connect_timeout_(connect_timeout),
       upstream_deadline_(downstream.socket.get_executor()),
-      request_pump_done_(downstream.socket.get_executor()) {}
+      request_pump_(downstream.socket.get_executor()) {}
 
 void Client::start(const RequestHead& head, const RequestFacts& facts,
                    std::string_view destination_text) {
@@ -183,10 +183,9 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
 }
 
 void Client::start_request_pump(std::string_view prefix) {
-  request_pump_running_ = true;
   request_pump_stop_ = false;
   request_pump_abandoned_ = false;
-  asio::co_spawn(downstream_.socket.get_executor(), run_request_pump(prefix), asio::detached);
+  request_pump_.spawn(run_request_pump(prefix));
 }
 
 awaitable<void> Client::run_request_pump(std::string_view prefix) {
@@ -202,23 +201,17 @@ awaitable<void> Client::run_request_pump(std::string_view prefix) {
     error_code ignored;
     upstream_->socket.cancel(ignored);
   }
-  request_pump_running_ = false;
-  request_pump_done_.cancel();
 }
 
+// (Not a coroutine itself: the join is the only frame.)
 awaitable<void> Client::finish_request_pump(bool cancel) {
-  if (!request_pump_running_) co_return;
-  if (cancel) {
+  if (cancel && request_pump_.running()) {
     request_pump_stop_ = true;
     error_code ignored;
     downstream_.socket.cancel(ignored);
     upstream_->socket.cancel(ignored);
   }
-  while (request_pump_running_) {
-    request_pump_done_.expires_at(Timer::time_point::max());
-    error_code ignored;
-    co_await request_pump_done_.async_wait(redirect(ignored));
-  }
+  return request_pump_.join();
 }
 
 awaitable<bool> Client::relay_response(BodyKind out_kind, std::string_view head,
@@ -237,7 +230,7 @@ awaitable<bool> Client::relay_response(BodyKind out_kind, std::string_view head,
   // of the body is not waited for (the client connection closes, as its
   // response said). (Checked here first: most requests have no pump, and a
   // call costs a coroutine frame.)
-  if (request_pump_running_) co_await finish_request_pump(true);
+  if (request_pump_.running()) co_await finish_request_pump(true);
   if (streamed && upstream_keep_alive && response_decoder_.done() && request_body_done_) {
     pool_.put(std::move(upstream_));
   }

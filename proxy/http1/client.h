@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "proxy/core/asio.h"
+#include "proxy/core/child_task.h"
 #include "proxy/core/deadline.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/body_decoder.h"
@@ -93,6 +94,12 @@ class Client {
   // the response head). Null when there is none.
   awaitable<UpstreamConnection*> upgrade();
 
+  // Waits for the request pump to end; with `cancel`, ends it first (its
+  // client read and upstream write are aborted). Awaited before the upstream
+  // connection is dropped, and before the Client goes: the pump runs on its
+  // members (the server side awaits it when a session ends by an exception).
+  awaitable<void> finish_request_pump(bool cancel);
+
  private:
   // Reads a response head; forwards interim (1xx) ones to HTTP/1.1 clients.
   // With stop_at_continue, returns after forwarding a 100 Continue
@@ -104,10 +111,6 @@ class Client {
   // the whole body (413, or a 200 that ignores it), and that answer is relayed.
   void start_request_pump(std::string_view prefix);
   awaitable<void> run_request_pump(std::string_view prefix);
-  // Waits for the request pump to end; with `cancel`, ends it first (its
-  // client read and upstream write are aborted). Always awaited before the
-  // upstream connection is dropped or the session ends.
-  awaitable<void> finish_request_pump(bool cancel);
   awaitable<bool> write_downstream(std::string_view bytes);
 
   UpstreamPool& pool_;
@@ -128,11 +131,10 @@ class Client {
   BodyDecoder response_decoder_;
   PumpScratch request_scratch_;
   PumpScratch response_scratch_;
-  bool request_pump_running_ = false;
   bool request_pump_stop_ = false;
   bool request_pump_abandoned_ = false;  // it failed on the client's side
   PumpResult request_pump_result_ = PumpResult::kDone;
-  Timer request_pump_done_;  // cancelled when the pump ends: wakes a waiter
+  ChildTask request_pump_;
 };
 
 }  // namespace weft::proxy::http1

@@ -1,5 +1,6 @@
 #include "proxy/http1/server.h"
 
+#include <exception>
 #include <optional>
 
 #include "proxy/core/deadline.h"
@@ -37,8 +38,15 @@ class Session {
         upstream_(worker.pool, {client, buffer, bytes_.read, bytes_.written},
                   worker.runtime.settings.connect_timeout),
         destination_text_(endpoint_text(target.destination)) {}
+  // The frame may go while waiting for a request (cut at shutdown, or left by
+  // an exception): the worker's idle list must not keep pointing into it.
+  ~Session() { worker_.mark_busy(idle_node_); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   awaitable<ConnectionBytes> run();
+  // Ends what runs beside the session on its members (the request pump).
+  awaitable<void> stop_children() { return upstream_.finish_request_pump(true); }
 
  private:
   // Reads until a request head is parsed; false when the connection should end.
@@ -287,7 +295,18 @@ awaitable<ConnectionBytes> Session::run() {
 awaitable<ConnectionBytes> serve_http1(Worker& worker, Socket& client, ReadBuffer& buffer,
                                        ConnectionTarget target) {
   Session session(worker, client, buffer, target);
-  co_return co_await session.run();
+  ConnectionBytes bytes;
+  std::exception_ptr error;
+  try {
+    bytes = co_await session.run();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (!error) co_return bytes;
+  // Left by an exception (an allocation failure) with the request pump
+  // perhaps still running on the session's members: it ends first.
+  co_await session.stop_children();
+  std::rethrow_exception(error);
 }
 
 }  // namespace weft::proxy

@@ -1,6 +1,9 @@
 #include "proxy/tcp/tunnel.h"
 
 #include <array>
+#include <exception>
+
+#include "proxy/core/child_task.h"
 
 namespace weft::proxy {
 namespace {
@@ -46,27 +49,20 @@ awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::ui
 awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
                               std::string_view b_pending) {
   TunnelBytes bytes;
-  // The second direction runs as its own coroutine; this one waits for it on
-  // a timer that its completion cancels.
-  struct Join {
-    explicit Join(const Executor& ex) : done(ex) {}
-    Timer done;
-    bool finished = false;
-  } join(a.get_executor());
-  asio::co_spawn(a.get_executor(), copy(b, a, b_pending, bytes.b_to_a),
-                 [&join](std::exception_ptr) {
-                   join.finished = true;
-                   join.done.cancel();
-                 });
-  co_await copy(a, b, a_pending, bytes.a_to_b);
-  if (!join.finished) {
-    join.done.expires_at(Timer::time_point::max());
-    error_code ec;
-    co_await join.done.async_wait(redirect(ec));
+  // The second direction runs as its own coroutine, on the two sockets and
+  // this frame's `bytes`: joined before this frame goes, however it goes.
+  ChildTask b_to_a(a.get_executor());
+  b_to_a.spawn(copy(b, a, b_pending, bytes.b_to_a));
+  std::exception_ptr error;
+  try {
+    co_await copy(a, b, a_pending, bytes.a_to_b);
+  } catch (...) {
+    error = std::current_exception();
+    close_both(a, b);  // ends the other direction's read or write
   }
-  error_code ignored;
-  a.close(ignored);
-  b.close(ignored);
+  co_await b_to_a.join();
+  if (error) std::rethrow_exception(error);
+  close_both(a, b);
   co_return bytes;
 }
 

@@ -334,6 +334,7 @@ class Proxy:
                 self.process.wait()
         self.log.close()
         output = self.output_after_close()
+        self.final_output = output
         os.unlink(self.log_path)
         self.returncode = self.process.returncode
         for report in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):

@@ -10,6 +10,7 @@ documented mode for connections that were not redirected; the transparent
 capture itself is tested by netns_capture_test.sh."""
 
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -878,6 +879,50 @@ def graceful_shutdown_finishes_requests_in_flight():
             pass
     finally:
         proxy.stop()
+        backend.close()
+
+
+@test
+def shutdown_cuts_what_the_grace_period_left_open():
+    """Connections still open when --shutdown-grace ends are cut, and the proxy
+    exits 0 at once: a request whose backend never answers in time, one whose
+    body is still streaming, an opaque tunnel, a head half sent, and an idle
+    keep-alive connection. Their coroutines are destroyed suspended, while the
+    worker state they use still exists: with weft-proxy built with ASan (this
+    test under build-asan), a use after free there fails the test."""
+    backend = Backend("a")
+    proxy = passthrough_proxy(backend, "--shutdown-grace", "300ms", "--detect-timeout", "100ms")
+    clients = []
+    try:
+        idle = connect(proxy.outbound)
+        assert request(proxy.outbound, "/", sock=idle)[0] == 200
+        in_flight = connect(proxy.outbound)
+        in_flight.sendall(b"GET /slow?ms=20000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        streaming = connect(proxy.outbound)
+        streaming.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n"
+                          b"the first bytes of the body")
+        tunneled = connect(proxy.outbound)  # says nothing: TCP after the detect timeout
+        half_head = connect(proxy.outbound)
+        half_head.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")
+        clients = [idle, in_flight, streaming, tunneled, half_head]
+        wait_until(lambda: {"/slow?ms=20000", "/echo"} <= {r[1] for r in backend.requests},
+                   what="the two requests in flight to reach the backend")
+        wait_until(lambda: proxy.metric("protocol_detect_total", protocol="opaque") >= 1,
+                   what="the tunnel to start")
+        time.sleep(0.1)  # (the tunnel's connect to the backend)
+        started = time.monotonic()
+        proxy.process.send_signal(signal.SIGTERM)
+        assert proxy.stop(timeout=10) == 0, proxy.problem
+        assert time.monotonic() - started < 3, "not stopped when the grace period ended"
+        stopped = [json.loads(line) for line in proxy.final_output.splitlines()
+                   if '"stopped"' in line]
+        assert [event["connections_cut"] for event in stopped] == [4], proxy.final_output
+        for client in clients:
+            assert closed_by_peer(client)
+    finally:
+        proxy.stop()
+        for client in clients:
+            client.close()
         backend.close()
 
 
