@@ -47,54 +47,13 @@ for tool in wrk haproxy nginx; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run scripts/install-deps" >&2; exit 1; }
 done
 
-bin_cache=${XDG_CACHE_HOME:-$HOME/.cache}/weft/bin
-fortio=$bin_cache/fortio
-if [[ ! -x $fortio ]]; then
-  echo "[bench] building fortio from the Go module proxy" >&2
-  mkdir -p "$bin_cache"
-  # (v1.66.5: later versions need a module the Go proxy here does not serve)
-  GOBIN=$bin_cache go install fortio.org/fortio@v1.66.5 >&2
-fi
+# shellcheck source=bench/proxy/common.bash
+source "$repo/bench/proxy/common.bash"
+ensure_fortio
 
-work=$(mktemp -d /tmp/weft-bench-proxy-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on $1" >&2
-  exit 1
-}
-
-backend_port=$(free_port)
+start_backend
 haproxy_port=$(free_port)
 nginx_port=$(free_port)
-
-# The backend: nginx, one worker, "ok".
-mkdir -p "$work/backend" "$work/nginx"
-cat >"$work/backend/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/backend/nginx.pid;
-error_log $work/backend/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$backend_port; location / { return 200 "ok\n"; } }
-}
-CONF
-nginx -c "$work/backend/nginx.conf" -p "$work/backend" &
-pids+=($!)
 
 # HAProxy: one thread, HTTP mode, connections to the backend kept and reused.
 cat >"$work/haproxy.cfg" <<CONF
@@ -119,49 +78,22 @@ haproxy_pid=$!
 pids+=("$haproxy_pid")
 
 # nginx as a proxy: one worker, keep-alive upstream.
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  upstream app { server 127.0.0.1:$backend_port; keepalive 128; }
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CONF
+mkdir -p "$work/nginx"
+nginx_config "$work/nginx" "$nginx_port" \
+  'proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";' \
+  "upstream app { server 127.0.0.1:$backend_port; keepalive 128; }"
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 nginx_pid=$!
 pids+=("$nginx_pid")
 
-# weft-proxy: one worker; the Service 10.96.0.10:80 (the not-redirected
-# destination) has the backend as its endpoint.
-HARNESS_DIR=$repo/test/integration/proxy python3 - "$work/config.json" "$backend_port" <<'PY'
-import os, sys
-sys.path.insert(0, os.environ["HARNESS_DIR"])
-from harness import document, service
-with open(sys.argv[1], "w") as f:
-    f.write(document([service("web", "10.96.0.10", 80, [("127.0.0.1", int(sys.argv[2]))])],
-                     "bench"))
-PY
+write_weft_config
 # start_weft BINARY NAME: one worker, as in a pod; sets started_pid and started_port.
 start_weft() {
-  "$1" --config "$work/config.json" --listen-address 127.0.0.1 --outbound-port 0 \
-    --inbound-port 0 --admin-port 0 --kube-watch off --workers 1 \
-    --outbound-fallback 10.96.0.10:80 >"$work/$2.log" 2>&1 &
+  "$1" "${weft_flags[@]}" >"$work/$2.log" 2>&1 &
   started_pid=$!
   pids+=("$started_pid")
   for _ in $(seq 100); do grep -q '"weft-proxy started"' "$work/$2.log" && break; sleep 0.05; done
-  started_port=$(grep '"weft-proxy started"' "$work/$2.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outbound_port"])')
+  started_port=$(outbound_port_of "$work/$2.log")
 }
 start_weft "$proxy_binary" weft-proxy
 weft_pid=$started_pid weft_port=$started_port

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ namespace weft::flags {
 // Reads an environment variable; process_environment() in production, a map in tests.
 using Env = std::function<std::optional<std::string>(std::string_view name)>;
 Env process_environment();
+// An environment of exactly these variables (tests, and programs that start
+// others with a chosen environment).
+Env environment_of(std::map<std::string, std::string> variables);
 
 // The value of the host:port kind: "10.0.0.1:80", "[::1]:8080".
 struct HostPort {

@@ -94,16 +94,8 @@ const flags::Program<Options>& program() {
   return table;
 }
 
-flags::Env env_of(std::map<std::string, std::string> values) {
-  return [values](std::string_view name) -> std::optional<std::string> {
-    const auto found = values.find(std::string(name));
-    if (found == values.end()) return std::nullopt;
-    return found->second;
-  };
-}
-
 Options parsed(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  auto result = flags::parse(program(), args, env_of(std::move(env)));
+  auto result = flags::parse(program(), args, weft::flags::environment_of(std::move(env)));
   INFO((result ? std::string("ok") : result.error().message));
   REQUIRE(result);
   CHECK_FALSE(result->help);
@@ -111,7 +103,7 @@ Options parsed(std::vector<std::string> args, std::map<std::string, std::string>
 }
 
 std::string error_of(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  auto result = flags::parse(program(), args, env_of(std::move(env)));
+  auto result = flags::parse(program(), args, weft::flags::environment_of(std::move(env)));
   REQUIRE_FALSE(result);
   return result.error().message;
 }
@@ -272,11 +264,11 @@ TEST_CASE("flags: unknown flags, missing values, stray arguments", "[flags]") {
 TEST_CASE("flags: -h and --help win over everything else", "[flags]") {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--help"}, {"-h"}, {"--help=true"}, {"--bogus", "--help"}, {"--workers=0", "-h"}}) {
-    auto result = flags::parse(program(), args, env_of({}));
+    auto result = flags::parse(program(), args, weft::flags::environment_of({}));
     REQUIRE(result);
     CHECK(result->help);
   }
-  CHECK_FALSE(flags::parse(program(), {"--help=false"}, env_of({}))->help);
+  CHECK_FALSE(flags::parse(program(), {"--help=false"}, weft::flags::environment_of({}))->help);
 }
 
 TEST_CASE("flags: --help is generated from the table", "[flags]") {
@@ -361,4 +353,12 @@ TEST_CASE("flags: host:port parsing and formatting", "[flags]") {
 TEST_CASE("flags: split_commas trims and drops empty items", "[flags]") {
   CHECK(flags::split_commas(" a, b,,c ,") == std::vector<std::string>{"a", "b", "c"});
   CHECK(flags::split_commas("").empty());
+}
+
+TEST_CASE("flags: an environment of exactly the variables given", "[flags]") {
+  const flags::Env env = flags::environment_of({{"A", "1"}, {"EMPTY", ""}});
+  CHECK(env("A") == "1");
+  CHECK(env("EMPTY") == "");
+  CHECK(env("B") == std::nullopt);
+  CHECK(env("a") == std::nullopt);
 }

@@ -8,20 +8,8 @@
 
 using namespace weft::proxy;
 
-namespace {
-
-EnvLookup env_of(std::map<std::string, std::string> values) {
-  return [values](std::string_view name) -> std::optional<std::string> {
-    const auto found = values.find(std::string(name));
-    if (found == values.end()) return std::nullopt;
-    return found->second;
-  };
-}
-
-}  // namespace
-
 TEST_CASE("settings default to the injected values", "[settings]") {
-  auto settings = parse_settings({}, env_of({}));
+  auto settings = parse_settings({}, weft::flags::environment_of({}));
   REQUIRE(settings.has_value());
   CHECK(settings.value().outbound_port == weft::kProxyOutboundPort);
   CHECK(settings.value().inbound_port == weft::kProxyInboundPort);
@@ -36,11 +24,12 @@ TEST_CASE("settings default to the injected values", "[settings]") {
 }
 
 TEST_CASE("a flag wins over the environment, which wins over the default", "[settings]") {
-  auto settings = parse_settings({"--admin-port", "9000", "--workers=2"},
-                                 env_of({{"WEFT_PROXY_ADMIN_PORT", "8000"},
-                                         {"WEFT_PROXY_OUTBOUND_PORT", "7000"},
-                                         {"WEFT_PROXY_OPAQUE_PORTS", "3306,5432"},
-                                         {"WEFT_PROXY_SHUTDOWN_GRACE", "1m30s"}}));
+  auto settings =
+      parse_settings({"--admin-port", "9000", "--workers=2"},
+                     weft::flags::environment_of({{"WEFT_PROXY_ADMIN_PORT", "8000"},
+                                                  {"WEFT_PROXY_OUTBOUND_PORT", "7000"},
+                                                  {"WEFT_PROXY_OPAQUE_PORTS", "3306,5432"},
+                                                  {"WEFT_PROXY_SHUTDOWN_GRACE", "1m30s"}}));
   REQUIRE(settings.has_value());
   CHECK(settings.value().admin_port == 9000);
   CHECK(settings.value().outbound_port == 7000);
@@ -51,7 +40,7 @@ TEST_CASE("a flag wins over the environment, which wins over the default", "[set
 
 TEST_CASE("bad settings are usage errors naming the flag", "[settings]") {
   const auto error_of = [](std::vector<std::string> args) {
-    auto settings = parse_settings(args, env_of({}));
+    auto settings = parse_settings(args, weft::flags::environment_of({}));
     REQUIRE_FALSE(settings.has_value());
     return settings.error().message;
   };
@@ -69,7 +58,7 @@ TEST_CASE("bad settings are usage errors naming the flag", "[settings]") {
 
 TEST_CASE("--help returns the usage text listing every flag and variable", "[settings]") {
   bool help = false;
-  auto settings = parse_settings({"--help"}, env_of({}), &help);
+  auto settings = parse_settings({"--help"}, weft::flags::environment_of({}), &help);
   REQUIRE_FALSE(settings.has_value());
   CHECK(help);
   CHECK_THAT(settings.error().message, Catch::Contains("--outbound-fallback"));
@@ -78,27 +67,31 @@ TEST_CASE("--help returns the usage text listing every flag and variable", "[set
 
 TEST_CASE("fallbacks are IP:PORT, and empty means none", "[settings]") {
   // The host:port kind itself is tested in test/unit/lib/flags_test.cpp.
-  auto set = parse_settings(
-      {"--outbound-fallback", "[::1]:8080", "--inbound-fallback=127.0.0.1:80"}, env_of({}));
+  auto set =
+      parse_settings({"--outbound-fallback", "[::1]:8080", "--inbound-fallback=127.0.0.1:80"},
+                     weft::flags::environment_of({}));
   REQUIRE(set.has_value());
   CHECK(set.value().outbound_fallback == HostPort{"::1", 8080});
   CHECK(set.value().inbound_fallback == HostPort{"127.0.0.1", 80});
-  auto cleared = parse_settings({"--outbound-fallback="},
-                                env_of({{"WEFT_PROXY_OUTBOUND_FALLBACK", "127.0.0.1:1"}}));
+  auto cleared = parse_settings(
+      {"--outbound-fallback="},
+      weft::flags::environment_of({{"WEFT_PROXY_OUTBOUND_FALLBACK", "127.0.0.1:1"}}));
   REQUIRE(cleared.has_value());
   CHECK_FALSE(cleared.value().outbound_fallback.has_value());
-  CHECK_FALSE(parse_settings({"--outbound-fallback=127.0.0.1:0"}, env_of({})).has_value());
+  CHECK_FALSE(parse_settings({"--outbound-fallback=127.0.0.1:0"}, weft::flags::environment_of({}))
+                  .has_value());
 }
 
 TEST_CASE("the environment the webhook injects is the one the proxy reads", "[settings]") {
   // The webhook writes these names (lib/weft/constants.h) into the weft-proxy
   // container; a drift between the two programs would silently drop them.
-  auto settings = parse_settings({}, env_of({{std::string(weft::kEnvInboundPort), "5143"},
-                                             {std::string(weft::kEnvOutboundPort), "5140"},
-                                             {std::string(weft::kEnvAdminPort), "5191"},
-                                             {std::string(weft::kEnvLogLevel), "debug"},
-                                             {std::string(weft::kEnvOpaquePorts), "3306,5432"},
-                                             {std::string(weft::kEnvPodNamespace), "shop"}}));
+  auto settings = parse_settings(
+      {}, weft::flags::environment_of({{std::string(weft::kEnvInboundPort), "5143"},
+                                       {std::string(weft::kEnvOutboundPort), "5140"},
+                                       {std::string(weft::kEnvAdminPort), "5191"},
+                                       {std::string(weft::kEnvLogLevel), "debug"},
+                                       {std::string(weft::kEnvOpaquePorts), "3306,5432"},
+                                       {std::string(weft::kEnvPodNamespace), "shop"}}));
   REQUIRE(settings.has_value());
   CHECK(settings.value().inbound_port == 5143);
   CHECK(settings.value().outbound_port == 5140);

@@ -7,29 +7,19 @@
 
 using namespace weft::proxy;
 
-namespace {
-
-EnvLookup env_of(std::map<std::string, std::string> values) {
-  return [values](std::string_view name) -> std::optional<std::string> {
-    const auto found = values.find(std::string(name));
-    if (found == values.end()) return std::nullopt;
-    return found->second;
-  };
-}
-
-}  // namespace
-
 TEST_CASE("wait-ready takes the admin port the webhook injects", "[wait-ready]") {
-  auto defaults = parse_wait_ready_settings({}, env_of({}));
+  auto defaults = parse_wait_ready_settings({}, weft::flags::environment_of({}));
   REQUIRE(defaults.has_value());
   CHECK(defaults.value().admin_port == weft::kProxyAdminPort);
   CHECK(defaults.value().address == "127.0.0.1");
   CHECK(defaults.value().timeout == std::chrono::minutes(2));
 
-  auto injected = parse_wait_ready_settings({}, env_of({{"WEFT_PROXY_ADMIN_PORT", "5191"}}));
+  auto injected = parse_wait_ready_settings(
+      {}, weft::flags::environment_of({{"WEFT_PROXY_ADMIN_PORT", "5191"}}));
   CHECK(injected.value().admin_port == 5191);
-  auto flagged = parse_wait_ready_settings({"--admin-port", "6191", "--timeout=30s"},
-                                           env_of({{"WEFT_PROXY_ADMIN_PORT", "5191"}}));
+  auto flagged =
+      parse_wait_ready_settings({"--admin-port", "6191", "--timeout=30s"},
+                                weft::flags::environment_of({{"WEFT_PROXY_ADMIN_PORT", "5191"}}));
   CHECK(flagged.value().admin_port == 6191);
   CHECK(flagged.value().timeout == std::chrono::seconds(30));
 }
@@ -37,7 +27,7 @@ TEST_CASE("wait-ready takes the admin port the webhook injects", "[wait-ready]")
 TEST_CASE("wait-ready refuses bad flags naming them", "[wait-ready]") {
   const auto error_of = [](std::vector<std::string> args,
                            std::map<std::string, std::string> env = {}) {
-    auto settings = parse_wait_ready_settings(args, env_of(env));
+    auto settings = parse_wait_ready_settings(args, weft::flags::environment_of(env));
     REQUIRE_FALSE(settings.has_value());
     return settings.error().message;
   };
@@ -49,7 +39,7 @@ TEST_CASE("wait-ready refuses bad flags naming them", "[wait-ready]") {
   CHECK_THAT(error_of({"--port", "1"}), Catch::Contains("unknown flag --port"));
   CHECK_THAT(error_of({"--timeout"}), Catch::Contains("needs a value"));
   bool help = false;
-  auto usage = parse_wait_ready_settings({"--help"}, env_of({}), &help);
+  auto usage = parse_wait_ready_settings({"--help"}, weft::flags::environment_of({}), &help);
   CHECK(help);
   CHECK_THAT(usage.error().message, Catch::Contains("WEFT_PROXY_ADMIN_PORT"));
 }

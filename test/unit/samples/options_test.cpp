@@ -10,15 +10,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-  return [values](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-const EnvLookup kNoEnv = env_of({});
+const EnvLookup kNoEnv = weft::flags::environment_of({});
 
 }  // namespace
 
@@ -75,11 +67,11 @@ TEST_CASE("app options: flags, both spellings, repeatable downstreams", "[option
 }
 
 TEST_CASE("app options: environment, overridden by flags", "[options]") {
-  auto env = env_of({{"WEFT_SAMPLE_NAME", "backend"},
-                     {"WEFT_SAMPLE_VERSION", "v1"},
-                     {"POD_NAME", "backend-v1-abc"},
-                     {"WEFT_SAMPLE_FAILURE_RATE", "0.5"},
-                     {"WEFT_SAMPLE_DOWNSTREAMS", "http://a:1/, http://b:2/"}});
+  auto env = weft::flags::environment_of({{"WEFT_SAMPLE_NAME", "backend"},
+                                          {"WEFT_SAMPLE_VERSION", "v1"},
+                                          {"POD_NAME", "backend-v1-abc"},
+                                          {"WEFT_SAMPLE_FAILURE_RATE", "0.5"},
+                                          {"WEFT_SAMPLE_DOWNSTREAMS", "http://a:1/, http://b:2/"}});
   auto from_env = parse_app_options({}, env);
   REQUIRE(from_env);
   CHECK(from_env->name == "backend");
@@ -113,7 +105,8 @@ TEST_CASE("app options: bad input names the flag or variable", "[options]") {
   CHECK(message({"--port"}).find("needs a value") != std::string::npos);
   CHECK(message({"extra"}).find("unexpected argument") != std::string::npos);
   CHECK(message({"--help=yes"}).find("takes no value") != std::string::npos);
-  CHECK(message({}, env_of({{"WEFT_SAMPLE_PORT", "x"}})).starts_with("WEFT_SAMPLE_PORT: "));
+  CHECK(message({}, weft::flags::environment_of({{"WEFT_SAMPLE_PORT", "x"}}))
+            .starts_with("WEFT_SAMPLE_PORT: "));
 }
 
 TEST_CASE("app options: a flag given twice, the last wins", "[options]") {
@@ -158,7 +151,8 @@ TEST_CASE("load options: default duration, 0 means until stopped", "[options]") 
   REQUIRE(forever);
   CHECK(forever->duration == milliseconds(0));
   auto from_env = parse_load_options(
-      {}, env_of({{"WEFT_LOAD_TARGETS", "http://a/,http://b/"}, {"WEFT_LOAD_DURATION", "1m"}}));
+      {}, weft::flags::environment_of(
+              {{"WEFT_LOAD_TARGETS", "http://a/,http://b/"}, {"WEFT_LOAD_DURATION", "1m"}}));
   REQUIRE(from_env);
   CHECK(from_env->targets.size() == 2);
   CHECK(from_env->duration == milliseconds(60000));

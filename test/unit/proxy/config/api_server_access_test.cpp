@@ -9,14 +9,6 @@ using namespace weft::proxy;
 
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-  return [values](std::string_view name) -> std::optional<std::string> {
-    const auto found = values.find(std::string(name));
-    if (found == values.end()) return std::nullopt;
-    return found->second;
-  };
-}
-
 // A service-account directory as the kubelet mounts it.
 struct MountedServiceAccount {
   MountedServiceAccount() {
@@ -38,8 +30,8 @@ struct MountedServiceAccount {
 
 TEST_CASE("in-cluster access from the kubelet's variables and mount", "[watch]") {
   MountedServiceAccount mount;
-  const auto env =
-      env_of({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "6443"}});
+  const auto env = weft::flags::environment_of(
+      {{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "6443"}});
   auto access = in_cluster_access(env, mount.dir.string(), "");
   REQUIRE(access.has_value());
   CHECK(access.value().host == "10.96.0.1");
@@ -49,23 +41,25 @@ TEST_CASE("in-cluster access from the kubelet's variables and mount", "[watch]")
   // --pod-namespace wins over the mounted namespace.
   CHECK(in_cluster_access(env, mount.dir.string(), "other").value().ns == "other");
   // The default port is 443.
-  CHECK(
-      in_cluster_access(env_of({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}}), mount.dir.string(), "")
-          .value()
-          .port == 443);
+  CHECK(in_cluster_access(weft::flags::environment_of({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}}),
+                          mount.dir.string(), "")
+            .value()
+            .port == 443);
 }
 
 TEST_CASE("missing in-cluster pieces are named", "[watch]") {
   MountedServiceAccount mount;
-  const auto env = env_of({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}});
-  CHECK_THAT(in_cluster_access(env_of({}), mount.dir.string(), "").error().message,
-             Catch::Contains("KUBERNETES_SERVICE_HOST"));
-  CHECK_THAT(in_cluster_access(env_of({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"},
-                                       {"KUBERNETES_SERVICE_PORT", "http"}}),
-                               mount.dir.string(), "")
-                 .error()
-                 .message,
-             Catch::Contains("KUBERNETES_SERVICE_PORT"));
+  const auto env = weft::flags::environment_of({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}});
+  CHECK_THAT(
+      in_cluster_access(weft::flags::environment_of({}), mount.dir.string(), "").error().message,
+      Catch::Contains("KUBERNETES_SERVICE_HOST"));
+  CHECK_THAT(
+      in_cluster_access(weft::flags::environment_of({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"},
+                                                     {"KUBERNETES_SERVICE_PORT", "http"}}),
+                        mount.dir.string(), "")
+          .error()
+          .message,
+      Catch::Contains("KUBERNETES_SERVICE_PORT"));
   mount.write("token", " \n");
   CHECK_THAT(in_cluster_access(env, mount.dir.string(), "").error().message,
              Catch::Contains("no token"));

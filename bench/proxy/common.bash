@@ -1,0 +1,90 @@
+# What bench/proxy/run.sh and bench/proxy/instructions.sh share: the work
+# folder and its processes, fortio, the backend and weft-proxy's document.
+# Sourced; the caller sets `repo` first.
+# shellcheck shell=bash
+: "${repo:?set repo before sourcing bench/proxy/common.bash}"
+
+# fortio from the Go module proxy, built once into the cache.
+bin_cache=${XDG_CACHE_HOME:-$HOME/.cache}/weft/bin
+fortio=$bin_cache/fortio
+ensure_fortio() {
+  if [[ ! -x $fortio ]]; then
+    echo "[bench] building fortio from the Go module proxy" >&2
+    mkdir -p "$bin_cache"
+    # (v1.66.5: later versions need a module the Go proxy here does not serve)
+    GOBIN=$bin_cache go install fortio.org/fortio@v1.66.5 >&2
+  fi
+}
+
+# The work folder and every process started in it, stopped and removed on exit.
+work=$(mktemp -d "${TMPDIR:-/tmp}/weft-bench-proxy-XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_port PORT: returns once something listens on 127.0.0.1:PORT (5 s at most).
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2
+  exit 1
+}
+
+# nginx_config DIR LISTEN_PORT LOCATION_BODY [HTTP_EXTRA]: one worker, no access log.
+nginx_config() {
+  cat >"$1/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  ${4:-}
+  server { listen 127.0.0.1:$2; location / { $3 } }
+}
+CONF
+}
+
+# start_backend: nginx, one worker, answering "ok"; sets backend_port.
+start_backend() {
+  backend_port=$(free_port)
+  mkdir -p "$work/backend"
+  nginx_config "$work/backend" "$backend_port" 'return 200 "ok\n";'
+  nginx -c "$work/backend/nginx.conf" -p "$work/backend" &
+  pids+=($!)
+}
+
+# write_weft_config: weft-proxy's document in $work/config.json, where the
+# Service 10.96.0.10:80 (the not-redirected destination) has the backend as
+# its endpoint.
+write_weft_config() {
+  HARNESS_DIR=$repo/test/integration/proxy python3 - "$work/config.json" "$backend_port" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["HARNESS_DIR"])
+from harness import document, service
+with open(sys.argv[1], "w") as f:
+    f.write(document([service("web", "10.96.0.10", 80, [("127.0.0.1", int(sys.argv[2]))])],
+                     "bench"))
+PY
+}
+
+# weft_flags: weft-proxy's flags for one worker, as in a pod, on free ports.
+# shellcheck disable=SC2034 # (used by the scripts that source this file)
+weft_flags=(--config "$work/config.json" --listen-address 127.0.0.1 --outbound-port 0
+  --inbound-port 0 --admin-port 0 --kube-watch off --workers 1
+  --outbound-fallback 10.96.0.10:80)
+
+# outbound_port_of LOG: the outbound port weft-proxy logged at start.
+outbound_port_of() {
+  grep '"weft-proxy started"' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outbound_port"])'
+}
