@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "proxy/http1/syntax.h"
+
 namespace weft::proxy::http1 {
 namespace {
 
@@ -19,12 +21,44 @@ void append_header(std::string& out, std::string_view name, std::string_view val
   out += "\r\n";
 }
 
+// The tokens the Connection headers list, gathered once per head rather than
+// re-read for every header (a quadratic scan, on every request and response).
+// A head listing more than fits falls back to MessageHead::connection_lists.
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(const MessageHead& head) : head_(head) {
+    for (const Header& header : head.headers) {
+      if (!equals_ignore_case(header.name, "connection")) continue;
+      for_each_list_item(header.value, [&](std::string_view item) {
+        if (count_ < tokens_.size()) {
+          tokens_[count_++] = item;
+        } else {
+          overflow_ = true;
+        }
+      });
+    }
+  }
+  bool lists(std::string_view name) const {
+    if (overflow_) return head_.connection_lists(name);
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (equals_ignore_case(tokens_[i], name)) return true;
+    }
+    return false;
+  }
+
+ private:
+  const MessageHead& head_;
+  std::array<std::string_view, 16> tokens_{};
+  std::size_t count_ = 0;
+  bool overflow_ = false;
+};
+
 // The end-to-end headers of a head, without Content-Length (framing is rewritten).
 void append_end_to_end_headers(std::string& out, const MessageHead& head) {
-  const bool has_connection = !head.find("connection").empty();
+  const ConnectionTokens connection(head);
   for (const Header& header : head.headers) {
     if (is_hop_by_hop(header.name) || equals_ignore_case(header.name, "content-length")) continue;
-    if (has_connection && head.connection_lists(header.name)) continue;
+    if (connection.lists(header.name)) continue;
     append_header(out, header.name, header.value);
   }
 }
@@ -43,13 +77,23 @@ void append_framing(std::string& out, const Framing& framing) {
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> kNames = {
-      "connection", "keep-alive", "proxy-connection",  "te",
-      "trailer",    "upgrade",    "transfer-encoding", "proxy-authenticate"};
-  for (std::string_view hop : kNames) {
-    if (equals_ignore_case(name, hop)) return true;
+  // By length first: most names match none, and so cost one comparison.
+  switch (name.size()) {
+    case 2:
+      return equals_ignore_case(name, "te");
+    case 7:
+      return equals_ignore_case(name, "trailer") || equals_ignore_case(name, "upgrade");
+    case 10:
+      return equals_ignore_case(name, "connection") || equals_ignore_case(name, "keep-alive");
+    case 16:
+      return equals_ignore_case(name, "proxy-connection");
+    case 17:
+      return equals_ignore_case(name, "transfer-encoding");
+    case 18:
+      return equals_ignore_case(name, "proxy-authenticate");
+    default:
+      return false;
   }
-  return false;
 }
 
 void write_request_head(std::string& out, const RequestHead& head, const Framing& framing,

@@ -149,6 +149,48 @@ TEST_CASE("the request writer drops hop-by-hop headers and writes its own framin
   CHECK(out == "POST /x HTTP/1.1\r\nHost: svc\r\nX-End: 2\r\nTransfer-Encoding: chunked\r\n\r\n");
 }
 
+TEST_CASE("hop-by-hop names, in any case, and only they", "[http1]") {
+  for (const char* name : {"Connection", "keep-alive", "PROXY-CONNECTION", "te", "Trailer",
+                           "upgrade", "Transfer-Encoding", "proxy-authenticate"}) {
+    INFO(name);
+    CHECK(is_hop_by_hop(name));
+  }
+  for (const char* name : {"", "t", "tf", "trailers", "upgrades", "User-Agent", "Connectio",
+                           "content-length", "proxy-connectioN2", "proxy-authorization"}) {
+    INFO(name);
+    CHECK_FALSE(is_hop_by_hop(name));
+  }
+}
+
+TEST_CASE("headers listed by any Connection header are dropped, however many", "[http1]") {
+  // Two Connection headers, and more tokens than the writer gathers at once.
+  std::string listed;
+  std::string headers;
+  for (int i = 0; i < 20; ++i) {
+    listed += (i == 0 ? "" : ", ") + std::string("X-H") + std::to_string(i);
+    headers += "x-h" + std::to_string(i) + ": v\r\n";
+  }
+  RequestHead head;
+  HeadParser parser;
+  const std::string bytes = "GET / HTTP/1.1\r\nHost: svc\r\nConnection: X-A\r\nX-A: 1\r\n" +
+                            headers + "Connection: " + listed + "\r\nX-End: 2\r\n\r\n";
+  REQUIRE(parser.parse_request(bytes, head).status == ParseStatus::kComplete);
+  std::string out;
+  write_request_head(out, head, Framing{}, "unused");
+  CHECK(out == "GET / HTTP/1.1\r\nHost: svc\r\nX-End: 2\r\n\r\n");
+
+  // A few tokens: the gathered path.
+  parser.reset();
+  REQUIRE(parser
+              .parse_request("GET / HTTP/1.1\r\nHost: svc\r\nX-B: 1\r\nConnection: x-b\r\n"
+                             "Connection: X-C\r\nX-C: 1\r\nX-D: 1\r\n\r\n",
+                             head)
+              .status == ParseStatus::kComplete);
+  out.clear();
+  write_request_head(out, head, Framing{}, "unused");
+  CHECK(out == "GET / HTTP/1.1\r\nHost: svc\r\nX-D: 1\r\n\r\n");
+}
+
 TEST_CASE("the request writer fills Host for HTTP/1.0 and keeps upgrades", "[http1]") {
   RequestHead head;
   HeadParser parser;
