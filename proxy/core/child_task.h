@@ -33,19 +33,29 @@ namespace weft::proxy {
 class ChildTask {
  public:
   explicit ChildTask(const Executor& executor) : done_(executor) {}
+  // Going while the child runs would let it resume into freed memory; on a
+  // running event loop that can only follow a failed join (an allocation
+  // failure while joining), and a crash is better than corrupt memory. A
+  // stopped loop destroys its coroutines without resuming them: no danger.
+  ~ChildTask() {
+    if (running_ && !done_.get_executor().context().stopped()) std::terminate();
+  }
   ChildTask(const ChildTask&) = delete;
   ChildTask& operator=(const ChildTask&) = delete;
 
   bool running() const { return running_; }
 
   // Starts `task` (from the event loop's next turn). One child at a time.
+  // Throws (std::bad_alloc) when the child cannot be started; nothing then
+  // runs, and join() returns at once.
   void spawn(awaitable<void> task) {
-    running_ = true;
     asio::co_spawn(done_.get_executor(), std::move(task), [this](std::exception_ptr error) {
       running_ = false;
       error_ = std::move(error);
       done_.cancel();  // wakes join()
     });
+    // Only now: the child starts on the loop's next turn, never inside co_spawn.
+    running_ = true;
   }
 
   // Returns once the child has ended (at once when none runs), rethrowing

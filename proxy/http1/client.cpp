@@ -168,7 +168,7 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
   failure = co_await read_response_head();
   if (failure == TryFailure::kNone) co_return failure;  // the pump may still be sending
   // No response: the pump's own failure explains it best.
-  co_await finish_request_pump(true);
+  co_await finish_request_pump();
   switch (request_pump_result_) {
     case PumpResult::kMalformed:
       co_return TryFailure::kBadRequestBody;
@@ -204,12 +204,16 @@ awaitable<void> Client::run_request_pump(std::string_view prefix) {
 }
 
 // (Not a coroutine itself: the join is the only frame.)
-awaitable<void> Client::finish_request_pump(bool cancel) {
-  if (cancel && request_pump_.running()) {
+awaitable<void> Client::finish_request_pump(PumpEnd end) {
+  if (request_pump_.running()) {
     request_pump_stop_ = true;
     error_code ignored;
     downstream_.socket.cancel(ignored);
-    upstream_->socket.cancel(ignored);
+    if (end == PumpEnd::kKeepUpstream) {
+      upstream_->socket.cancel(ignored);
+    } else {
+      upstream_->socket.close(ignored);
+    }
   }
   return request_pump_.join();
 }
@@ -230,7 +234,7 @@ awaitable<bool> Client::relay_response(BodyKind out_kind, std::string_view head,
   // of the body is not waited for (the client connection closes, as its
   // response said). (Checked here first: most requests have no pump, and a
   // call costs a coroutine frame.)
-  if (request_pump_.running()) co_await finish_request_pump(true);
+  if (request_pump_.running()) co_await finish_request_pump();
   if (streamed && upstream_keep_alive && response_decoder_.done() && request_body_done_) {
     pool_.put(std::move(upstream_));
   }
@@ -239,7 +243,8 @@ awaitable<bool> Client::relay_response(BodyKind out_kind, std::string_view head,
 }
 
 awaitable<UpstreamConnection*> Client::upgrade() {
-  co_await finish_request_pump(true);  // a request with a body does not upgrade
+  // (a request with a body does not upgrade)
+  co_await finish_request_pump(PumpEnd::kKeepUpstream);
   if (!upstream_) co_return nullptr;
   upstream_->buffer.consume(head_size_);
   co_return upstream_.get();

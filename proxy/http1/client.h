@@ -94,11 +94,15 @@ class Client {
   // the response head). Null when there is none.
   awaitable<UpstreamConnection*> upgrade();
 
-  // Waits for the request pump to end; with `cancel`, ends it first (its
-  // client read and upstream write are aborted). Awaited before the upstream
+  // Ends the request pump and waits for it: its client read is cancelled, and
+  // the upstream connection closed, since a cancel cannot stop a write
+  // already under way (async_write's next piece starts after it) towards an
+  // upstream that stopped reading. kKeepUpstream only cancels, for a
+  // connection that goes on (an upgrade). Awaited before the upstream
   // connection is dropped, and before the Client goes: the pump runs on its
   // members (the server side awaits it when a session ends by an exception).
-  awaitable<void> finish_request_pump(bool cancel);
+  enum class PumpEnd { kCloseUpstream, kKeepUpstream };
+  awaitable<void> finish_request_pump(PumpEnd end = PumpEnd::kCloseUpstream);
 
  private:
   // Reads a response head; forwards interim (1xx) ones to HTTP/1.1 clients.

@@ -46,7 +46,7 @@ class Session {
 
   awaitable<ConnectionBytes> run();
   // Ends what runs beside the session on its members (the request pump).
-  awaitable<void> stop_children() { return upstream_.finish_request_pump(true); }
+  awaitable<void> stop_children() { return upstream_.finish_request_pump(); }
 
  private:
   // Reads until a request head is parsed; false when the connection should end.

@@ -5,7 +5,10 @@
 #include "proxy/core/child_task.h"
 
 #include <catch2/catch.hpp>
+#include <new>
 #include <stdexcept>
+
+#include "../failing_allocation.h"
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -46,4 +49,27 @@ TEST_CASE("join waits for the child and passes on its exception", "[child_task]"
   io.run();
   CHECK(joined_after_child);
   CHECK(child_error == (fail ? "the child failed" : ""));
+}
+
+TEST_CASE("a child that cannot be started is not waited for", "[child_task]") {
+  asio::io_context io;
+  bool ran = false;
+  ChildTask child(io.get_executor());
+  awaitable<void> task = sleep_then(1ms, ran, false);
+  // Outside the loop, co_spawn's own allocations go to operator new: the first fails.
+  weft::proxy::testing::fail_allocation(1);
+  CHECK_THROWS_AS(child.spawn(std::move(task)), std::bad_alloc);
+  weft::proxy::testing::disarm_allocation_failure();
+  CHECK_FALSE(child.running());
+  bool joined = false;
+  asio::co_spawn(
+      io.get_executor(),
+      [&]() -> awaitable<void> {
+        co_await child.join();
+        joined = true;
+      },
+      asio::detached);
+  io.run_for(2s);
+  CHECK(joined);
+  CHECK_FALSE(ran);
 }
