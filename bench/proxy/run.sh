@@ -123,6 +123,22 @@ if [[ -n $baseline_dir ]]; then
   cpu_pids[weft-baseline]=$baseline_pid
   targets=(direct weft-proxy weft-baseline haproxy nginx)
 fi
+# The order of the targets in a round: with a baseline, the two weft-proxy
+# builds swap places every other round, so that neither always runs right
+# after the same neighbour (in a fixed order, the build that ran first used
+# 8-15 % more CPU per request; alternating, 3 %: bench/RESULTS.md).
+round_order() {  # round_order N -> the targets, one per line
+  local target
+  for target in "${targets[@]}"; do
+    if [[ -n $baseline_dir && $(($1 % 2)) == 0 ]]; then
+      case $target in
+        weft-proxy) target=weft-baseline ;;
+        weft-baseline) target=weft-proxy ;;
+      esac
+    fi
+    echo "$target"
+  done
+}
 clock_ticks=$(getconf CLK_TCK)
 cpu_ticks() {  # user + system ticks of the processes listed in $1
   local total=0 pid pid_list
@@ -151,7 +167,7 @@ PY
 
 declare -A all_rps
 for round in $(seq "$repeat"); do
-  for target in "${targets[@]}"; do
+  for target in $(round_order "$round"); do
     echo "[bench] $target: wrk, round $round" >&2
     wrk -t1 -c50 -d"${duration}s" "http://127.0.0.1:${port[$target]}/" >"$work/wrk-$target.txt"
     grep -q "Non-2xx" "$work/wrk-$target.txt" && { echo "$target answered non-2xx" >&2; exit 1; }
@@ -168,7 +184,7 @@ done
 declare -A all_p50 all_p99 all_p999 all_cpu
 for round in $(seq "$repeat"); do
   for rate in 1000 5000; do
-    for target in "${targets[@]}"; do
+    for target in $(round_order "$round"); do
       url=http://127.0.0.1:${port[$target]}/
       echo "[bench] $target: fortio at $rate/s, round $round" >&2
       # The peak RSS during weft-proxy's 5,000/s runs is the kernel's high-water
