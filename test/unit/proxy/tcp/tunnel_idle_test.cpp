@@ -3,6 +3,7 @@
 // only a write waits, on the side that stopped: both sockets must close).
 
 #include <array>
+#include <boost/asio/read.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <vector>
