@@ -113,12 +113,19 @@ int main(int argc, char** argv) {
     }
     listeners.push_back(std::move(listener.value()));
   }
-  listeners[0]->start([&workers](Socket socket, std::size_t worker) {
-    serve_connection(*workers[worker], std::move(socket), Direction::kOutbound);
-  });
-  listeners[1]->start([&workers](Socket socket, std::size_t worker) {
-    serve_connection(*workers[worker], std::move(socket), Direction::kInbound);
-  });
+  for (const auto& [listener, traffic, cap] :
+       {std::tuple{listeners[0].get(), Direction::kOutbound, settings.max_outbound_connections},
+        std::tuple{listeners[1].get(), Direction::kInbound, settings.max_inbound_connections}}) {
+    const Direction direction = traffic;
+    listener->start(
+        [&workers, direction](Socket socket, std::size_t worker, ConnectionSlot slot) {
+          serve_connection(*workers[worker], std::move(socket), direction, std::move(slot));
+        },
+        {.max_connections = cap,
+         .on_refused = [&counter = metrics.limit_reached(direction, Limit::kMaxConnections)] {
+           counter.inc();
+         }});
+  }
   listeners[2]->start(
       [&admin](Socket socket, std::size_t) { serve_admin_connection(admin, std::move(socket)); });
 

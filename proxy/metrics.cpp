@@ -16,6 +16,20 @@ std::string_view to_string(Classification classification) {
   return classification == Classification::kFailure ? "failure" : "success";
 }
 
+std::string_view to_string(Limit limit) {
+  switch (limit) {
+    case Limit::kMaxConnections:
+      return "max_connections";
+    case Limit::kBodyIdleTimeout:
+      return "body_idle_timeout";
+    case Limit::kResponseTimeout:
+      return "response_timeout";
+    case Limit::kTunnelIdleTimeout:
+      return "tunnel_idle_timeout";
+  }
+  return "unknown";
+}
+
 namespace {
 const std::vector<std::string> kRouteLabels = {"direction", "target_service", "route"};
 const std::vector<std::string> kTcpLabels = {"direction", "target_service"};
@@ -52,7 +66,20 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                     {"source", "result"})),
       config_last_reload_success_timestamp_seconds(
           r.gauge("config_last_reload_success_timestamp_seconds",
-                  "Unix time of the last accepted configuration document.")) {}
+                  "Unix time of the last accepted configuration document.")),
+      limit_reached_total(r.counter("limit_reached_total",
+                                    "Connections refused, or cut, by a limit on connections or "
+                                    "time.",
+                                    {"direction", "limit"})) {
+  for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
+    for (std::size_t i = 0; i < kLimitCount; ++i) {
+      const auto limit = static_cast<Limit>(i);
+      limit_counters_[direction == Direction::kInbound ? 0 : 1][i] =
+          &limit_reached_total.with_labels(
+              {std::string(to_string(direction)), std::string(to_string(limit))});
+    }
+  }
+}
 
 RouteMetrics::RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target,
                            std::string route)

@@ -34,8 +34,19 @@ enum class Classification { kSuccess, kFailure };
 Classification classify(int status);
 std::string_view to_string(Classification classification);
 
+// The limits on connections and time whose triggers limit_reached_total counts.
+enum class Limit { kMaxConnections, kBodyIdleTimeout, kResponseTimeout, kTunnelIdleTimeout };
+inline constexpr std::size_t kLimitCount = 4;
+std::string_view to_string(Limit limit);
+
 struct ProxyMetrics {
   explicit ProxyMetrics(Registry& registry);
+
+  // limit_reached_total{direction, limit}: resolved once, lock-free to count.
+  Counter& limit_reached(Direction direction, Limit limit) {
+    return *limit_counters_[direction == Direction::kInbound ? 0 : 1]
+                           [static_cast<std::size_t>(limit)];
+  }
 
   Registry& registry;
   Family<Counter>& request_total;
@@ -51,6 +62,10 @@ struct ProxyMetrics {
   Family<Counter>& protocol_detect_total;
   Family<Counter>& config_reload_total;
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
+  Family<Counter>& limit_reached_total;
+
+ private:
+  std::array<std::array<Counter*, kLimitCount>, 2> limit_counters_{};
 };
 
 // The HTTP metrics of one (direction, target_service, route).

@@ -9,6 +9,20 @@ Result<std::uint16_t> port_item(std::string_view text) {
   return static_cast<std::uint16_t>(*port);
 }
 
+// "PORT=DURATION" (a later item for the same port wins).
+Result<Settings::PortDuration> port_duration_item(std::string_view text) {
+  const auto equals = text.find('=');
+  if (equals == std::string_view::npos) {
+    return Error{"'" + std::string(text) + "' is not PORT=DURATION"};
+  }
+  auto port = port_item(text.substr(0, equals));
+  if (!port) return port.error();
+  auto duration =
+      flags::parse_duration_value(text.substr(equals + 1), std::chrono::milliseconds(1));
+  if (!duration) return duration.error();
+  return Settings::PortDuration{*port, *duration};
+}
+
 const flags::Program<Settings>& program() {
   using S = Settings;
   constexpr auto kMoreThanZero = std::chrono::milliseconds(1);
@@ -53,6 +67,30 @@ const flags::Program<Settings>& program() {
                               "limit on receiving a request head", kMoreThanZero),
               flags::duration("shutdown-grace", &S::shutdown_grace,
                               "on SIGTERM, time for requests in flight to finish"),
+              flags::integer("max-outbound-connections", &S::max_outbound_connections, 1, 1'000'000,
+                             "connections open at once on the outbound listener; beyond,\n"
+                             "new ones are reset")
+                  .value_name("N"),
+              flags::integer("max-inbound-connections", &S::max_inbound_connections, 1, 1'000'000,
+                             "connections open at once on the inbound listener; beyond,\n"
+                             "new ones are reset")
+                  .value_name("N"),
+              flags::duration("body-idle-timeout", &S::body_idle_timeout,
+                              "limit on a request body's client sending nothing (then 408)",
+                              kMoreThanZero),
+              flags::duration("response-timeout", &S::response_timeout,
+                              "limit on waiting for a response head once the request is\n"
+                              "sent, when the route sets no timeout (then 504)",
+                              kMoreThanZero),
+              flags::duration("tunnel-idle-timeout", &S::tunnel_idle_timeout,
+                              "close a TCP or WebSocket tunnel idle this long both ways",
+                              kMoreThanZero),
+              flags::list("tunnel-idle-timeout-by-port", &S::tunnel_idle_timeout_by_port,
+                          port_duration_item,
+                          "comma-separated PORT=DURATION: the tunnel idle timeout for\n"
+                          "those destination ports")
+                  .comma_separated()
+                  .value_name("PORT=DURATION,..."),
               flags::host_port("outbound-fallback", &S::outbound_fallback,
                                "for outbound connections not redirected by iptables\n"
                                "(none: they are closed)"),

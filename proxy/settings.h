@@ -38,6 +38,31 @@ struct Settings {
   // Time for a request head to arrive once its first byte has.
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds shutdown_grace{25'000};
+  // Connections open at once per traffic listener; beyond, new ones are
+  // accepted and reset at once (HAProxy's maxconn, which queues, would leave
+  // them waiting unseen in the kernel's backlog).
+  std::size_t max_outbound_connections = 10'000;
+  std::size_t max_inbound_connections = 10'000;
+  // A request body whose client sends nothing for this long: 408, closed.
+  std::chrono::milliseconds body_idle_timeout{60'000};
+  // The wait for a response head, from the end of the request, when the
+  // route sets no timeout (inbound and unrouted traffic): then 504.
+  std::chrono::milliseconds response_timeout{60'000};
+  // A TCP tunnel (opaque TCP, WebSocket and other upgrades) with no byte in
+  // either direction for this long is closed; per destination port below.
+  std::chrono::milliseconds tunnel_idle_timeout{3'600'000};
+  struct PortDuration {
+    std::uint16_t port = 0;
+    std::chrono::milliseconds duration{0};
+  };
+  std::vector<PortDuration> tunnel_idle_timeout_by_port;
+  // The tunnel idle timeout for a destination port.
+  std::chrono::milliseconds tunnel_idle_timeout_for(std::uint16_t port) const {
+    for (const PortDuration& item : tunnel_idle_timeout_by_port) {
+      if (item.port == port) return item.duration;
+    }
+    return tunnel_idle_timeout;
+  }
   // Where a connection that iptables did not redirect goes (plain loopback
   // tests, debugging). Unset: such connections are closed.
   std::optional<HostPort> outbound_fallback;

@@ -57,12 +57,17 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
   deadline.disarm();
   if (ec) co_return;
   upstream.set_option(tcp::no_delay(true), ec);
-  const TunnelBytes bytes = co_await tunnel(client, buffer.data(), upstream, {});
+  const TunnelBytes bytes =
+      co_await tunnel(client, buffer.data(), upstream, {},
+                      {.limit = worker.runtime.settings.tunnel_idle_timeout_for(destination.port()),
+                       .closed = &worker.runtime.metrics.metrics().limit_reached(
+                           direction, Limit::kTunnelIdleTimeout)});
   bytes_read += bytes.a_to_b;
   bytes_written += bytes.b_to_a;
 }
 
-awaitable<void> handle(Worker& worker, Socket client, Direction direction) {
+awaitable<void> handle(Worker& worker, Socket client, Direction direction,
+                       ConnectionSlot listener_slot) {
   Runtime& runtime = worker.runtime;
   const auto destination = destination_of(client, runtime.settings, direction);
   if (!destination) {
@@ -79,6 +84,9 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction) {
     }
   }
   ConnectionAccounting accounting(runtime.open_connections, runtime.metrics.tcp(direction, label));
+  // Given back before the connection is counted closed: whoever sees it
+  // closed finds its place under the listener's cap free.
+  const ConnectionSlot slot = std::move(listener_slot);
   std::uint64_t& bytes_read = accounting.bytes_read;
   std::uint64_t& bytes_written = accounting.bytes_written;
 
@@ -130,10 +138,10 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction) {
 
 }  // namespace
 
-void serve_connection(Worker& worker, Socket socket, Direction direction) {
+void serve_connection(Worker& worker, Socket socket, Direction direction, ConnectionSlot slot) {
   // Traffic never throws (error codes throughout); anything else that does
   // (allocation) ends this connection only, and is said rather than swallowed.
-  asio::co_spawn(worker.io, handle(worker, std::move(socket), direction),
+  asio::co_spawn(worker.io, handle(worker, std::move(socket), direction, std::move(slot)),
                  [&log = worker.runtime.log](const std::exception_ptr& error) {
                    if (!error) return;
                    try {

@@ -5,12 +5,14 @@
 // opaque TCP tunnel. Connection-level metrics (tcp_*) are kept here.
 
 #include "proxy/core/asio.h"
+#include "proxy/core/listener.h"
 #include "proxy/core/worker.h"
 #include "proxy/metrics.h"
 
 namespace weft::proxy {
 
-// Runs on the worker that accepted the socket; returns at once.
-void serve_connection(Worker& worker, Socket socket, Direction direction);
+// Runs on the worker that accepted the socket; returns at once. The slot is
+// held until the connection ends.
+void serve_connection(Worker& worker, Socket socket, Direction direction, ConnectionSlot slot = {});
 
 }  // namespace weft::proxy

@@ -3,11 +3,22 @@
 #include <sys/socket.h>
 
 #include <boost/asio/post.hpp>
+#include <limits>
 
 namespace weft::proxy {
 namespace {
 
-awaitable<void> accept_loop(Acceptor& acceptor, const Listener::Handler& handler,
+// Closed with a reset (SO_LINGER 0): no FIN handshake or TIME_WAIT left
+// behind, and the client knows at once it was refused.
+void reset(Socket& socket) {
+  error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+awaitable<void> accept_loop(Acceptor& acceptor, const Listener::SlotHandler& handler,
+                            const Listener::Cap& cap,
+                            const std::shared_ptr<std::atomic<std::size_t>>& open,
                             std::size_t worker) {
   Timer pause(acceptor.get_executor());
   while (acceptor.is_open()) {
@@ -20,8 +31,15 @@ awaitable<void> accept_loop(Acceptor& acceptor, const Listener::Handler& handler
       co_await pause.async_wait(redirect(ec));
       continue;
     }
+    if (open->fetch_add(1, std::memory_order_relaxed) >= cap.max_connections) {
+      open->fetch_sub(1, std::memory_order_relaxed);
+      if (cap.on_refused) cap.on_refused();  // (counted before the client can see it)
+      reset(socket);
+      continue;
+    }
+    ConnectionSlot slot(open);
     socket.set_option(tcp::no_delay(true), ec);
-    handler(std::move(socket), worker);
+    handler(std::move(socket), worker, std::move(slot));
   }
 }
 
@@ -58,10 +76,17 @@ Result<std::unique_ptr<Listener>> Listener::bind(WorkerPool& pool, const std::st
 }
 
 void Listener::start(Handler handler) {
+  start([handler = std::move(handler)](Socket socket, std::size_t worker,
+                                       ConnectionSlot) { handler(std::move(socket), worker); },
+        {.max_connections = std::numeric_limits<std::size_t>::max(), .on_refused = {}});
+}
+
+void Listener::start(SlotHandler handler, Cap cap) {
   handler_ = std::move(handler);
+  cap_ = std::move(cap);
   for (std::size_t i = 0; i < acceptors_.size(); ++i) {
-    asio::co_spawn(acceptors_[i]->get_executor(), accept_loop(*acceptors_[i], handler_, i),
-                   asio::detached);
+    asio::co_spawn(acceptors_[i]->get_executor(),
+                   accept_loop(*acceptors_[i], handler_, cap_, open_, i), asio::detached);
   }
 }
 

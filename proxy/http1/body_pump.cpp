@@ -30,7 +30,8 @@ std::optional<asio::const_buffer> as_one_buffer(PumpScratch& scratch) {
 
 awaitable<PumpResult> pump_body(Socket& from, ReadBuffer& in, BodyDecoder& decoder, Socket& to,
                                 BodyKind out_kind, std::string_view prefix, std::uint64_t& bytes_in,
-                                std::uint64_t& bytes_out, PumpScratch& scratch, const bool* stop) {
+                                std::uint64_t& bytes_out, PumpScratch& scratch, const bool* stop,
+                                ReadIdleLimit idle) {
   // Checked before each operation: a cancel() reaches only the operation
   // pending at that moment, not one whose completion is already queued.
   const auto stopped = [stop] { return stop != nullptr && *stop; };
@@ -88,7 +89,9 @@ awaitable<PumpResult> pump_body(Socket& from, ReadBuffer& in, BodyDecoder& decod
       }
       const auto space = in.prepare();
       if (stopped()) co_return PumpResult::kSourceFailed;
+      if (idle.deadline != nullptr) idle.deadline->arm(from, idle.limit);
       const std::size_t n = co_await from.async_read_some(space, redirect(ec));
+      if (idle.deadline != nullptr) idle.deadline->disarm();
       if (ec == asio::error::eof && decoder.until_close()) {
         source_ended = true;  // a body delimited by the connection's end
       } else if (ec) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "proxy/core/asio.h"
+#include "proxy/core/deadline.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/body_decoder.h"
 
@@ -32,12 +33,20 @@ struct PumpScratch {
   std::string joined;  // a small batch copied into one buffer
 };
 
+// A limit on the source's silence: `deadline` is armed on the source for
+// `limit` before each read and disarmed after it; when it fires the pump
+// ends with kSourceFailed and deadline->expired() says why.
+struct ReadIdleLimit {
+  Deadline* deadline = nullptr;
+  Deadline::Clock::duration limit{};
+};
+
 // Streams a body from `from` (its first bytes already in `in`) to `to`,
 // re-framed as out_kind; `prefix` (a head) is sent with the first bytes.
 // With `stop`, checked before each operation, the pump ends when it is set.
 awaitable<PumpResult> pump_body(Socket& from, ReadBuffer& in, BodyDecoder& decoder, Socket& to,
                                 BodyKind out_kind, std::string_view prefix, std::uint64_t& bytes_in,
                                 std::uint64_t& bytes_out, PumpScratch& scratch,
-                                const bool* stop = nullptr);
+                                const bool* stop = nullptr, ReadIdleLimit idle = {});
 
 }  // namespace weft::proxy::http1

@@ -26,10 +26,11 @@ RequestFacts facts_of(const RequestHead& head) {
           .content_length = head.content_length};
 }
 
-Client::Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout)
+Client::Client(UpstreamPool& pool, Downstream downstream, const ClientLimits& limits)
     : pool_(pool),
       downstream_(downstream),
-      connect_timeout_(connect_timeout),
+      limits_(limits),
+      body_deadline_(downstream.socket.get_executor()),
       upstream_deadline_(downstream.socket.get_executor()),
       request_pump_(downstream.socket.get_executor()) {}
 
@@ -44,6 +45,12 @@ void Client::start(const RequestHead& head, const RequestFacts& facts,
   replay_body_.clear();  // (a previous request's body must never be sent again)
   request_decoder_.reset(facts.body, facts.content_length);
   request_body_done_ = facts.body == BodyKind::kNone;
+  body_timed_out_ = false;
+}
+
+void Client::note_body_timeout() {
+  body_timed_out_ = true;
+  if (limits_.body_idle_timeouts != nullptr) limits_.body_idle_timeouts->inc();
 }
 
 awaitable<bool> Client::write_downstream(std::string_view bytes) {
@@ -65,7 +72,13 @@ awaitable<Client::KeptBody> Client::keep_body() {
     }
     if (request_decoder_.done()) break;
     error_code ec;
+    body_deadline_.arm(downstream_.socket, limits_.body_idle_timeout);
     const std::size_t n = co_await downstream_.socket.async_read_some(in.prepare(), redirect(ec));
+    body_deadline_.disarm();
+    if (ec && body_deadline_.expired()) {
+      note_body_timeout();
+      co_return KeptBody::kTimedOut;
+    }
     if (ec) co_return KeptBody::kClientGone;
     in.commit(n);
     downstream_.bytes_read += n;
@@ -74,7 +87,7 @@ awaitable<Client::KeptBody> Client::keep_body() {
   co_return KeptBody::kKept;
 }
 
-awaitable<TryFailure> Client::read_response_head(bool stop_at_continue) {
+awaitable<TryFailure> Client::read_response_head() {
   UpstreamConnection& upstream = *upstream_;
   const std::string_view method = facts_.is_head ? "HEAD" : "GET";
   response_parser_.reset();
@@ -96,13 +109,8 @@ awaitable<TryFailure> Client::read_response_head(bool stop_at_continue) {
           const bool written = co_await write_downstream(interim_bytes_);
           if (!written) co_return TryFailure::kClientGone;
         }
-        const bool is_continue = response_.status == 100;
         upstream.buffer.consume(result.consumed);
         response_parser_.reset();
-        if (is_continue && stop_at_continue) {
-          head_size_ = 0;
-          co_return TryFailure::kNone;
-        }
         continue;
       }
     }
@@ -129,7 +137,7 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
   upstream_ = pool_.take(address);
   if (!upstream_) {
     // Bounded by the request's deadline too: a connect that outlives it is a timeout.
-    const ConnectLimit limit = connect_limit(connect_timeout_, timeouts, Clock::now());
+    const ConnectLimit limit = connect_limit(limits_.connect_timeout, timeouts, Clock::now());
     upstream_ = co_await connect_upstream(downstream_.socket.get_executor(), address,
                                           upstream_deadline_, limit, failure);
   }
@@ -138,6 +146,12 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
   const auto expiry =
       try_expiry(timeouts, try_expiry_needs_now(timeouts) ? Clock::now() : Clock::time_point{});
   if (expiry) upstream_deadline_.arm_until(upstream_->socket, *expiry);
+  response_wait_ = timeouts.response_wait;
+  awaiting_response_head_ = true;
+  const struct HeadArrived {
+    bool& awaiting;
+    ~HeadArrived() { awaiting = false; }
+  } head_arrived{awaiting_response_head_};
   error_code ec;
   if (replayable) {
     // (One buffer when there is no body: a plain send() instead of sendmsg().)
@@ -150,21 +164,16 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
       co_await asio::async_write(upstream_->socket, pieces, redirect(ec));
     }
     if (ec) co_return upstream_deadline_.expired() ? TryFailure::kTimeout : TryFailure::kReset;
+    arm_response_wait();
     co_return co_await read_response_head();
   }
-  // Streaming body: after this point the try cannot be repeated.
+  // Streaming body: after this point the try cannot be repeated. With
+  // `Expect: 100-continue` too, body bytes go on as soon as the client sends
+  // them: a client need not wait for the 100 (curl waits one second), and an
+  // upstream need not send one, so holding them back for it could deadlock.
+  // A 100 the upstream does send is relayed while the response is awaited.
   body_started = true;
-  std::string_view prefix = request_head_bytes_;
-  if (facts_.expect_continue) {
-    co_await asio::async_write(upstream_->socket, asio::buffer(request_head_bytes_), redirect(ec));
-    if (ec) co_return upstream_deadline_.expired() ? TryFailure::kTimeout : TryFailure::kReset;
-    failure = co_await read_response_head(true);
-    if (failure != TryFailure::kNone || head_size_ != 0) {
-      co_return failure;  // a final response without 100: the body is not sent
-    }
-    prefix = {};
-  }
-  start_request_pump(prefix);
+  start_request_pump(request_head_bytes_);
   failure = co_await read_response_head();
   if (failure == TryFailure::kNone) co_return failure;  // the pump may still be sending
   // No response: the pump's own failure explains it best.
@@ -182,6 +191,12 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
   co_return failure;
 }
 
+void Client::arm_response_wait() {
+  if (response_wait_ && awaiting_response_head_ && upstream_) {
+    upstream_deadline_.arm(upstream_->socket, *response_wait_);
+  }
+}
+
 void Client::start_request_pump(std::string_view prefix) {
   request_pump_stop_ = false;
   request_pump_abandoned_ = false;
@@ -192,10 +207,15 @@ awaitable<void> Client::run_request_pump(std::string_view prefix) {
   std::uint64_t body_bytes = 0;
   request_pump_result_ = co_await pump_body(
       downstream_.socket, downstream_.buffer, request_decoder_, upstream_->socket, facts_.body,
-      prefix, downstream_.bytes_read, body_bytes, request_scratch_, &request_pump_stop_);
+      prefix, downstream_.bytes_read, body_bytes, request_scratch_, &request_pump_stop_,
+      {.deadline = &body_deadline_, .limit = limits_.body_idle_timeout});
   if (request_pump_result_ == PumpResult::kDone) {
     request_body_done_ = true;
+    arm_response_wait();
   } else if (request_pump_result_ != PumpResult::kSinkFailed) {
+    if (request_pump_result_ == PumpResult::kSourceFailed && body_deadline_.expired()) {
+      note_body_timeout();
+    }
     // The client broke off or sent a malformed body: wake the response read.
     request_pump_abandoned_ = true;
     error_code ignored;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,7 @@
 #include "proxy/layers/connection.h"
 #include "proxy/layers/timeouts.h"
 #include "proxy/request/outcome.h"
+#include "weft/metrics.h"
 
 namespace weft::proxy::http1 {
 
@@ -54,10 +56,17 @@ struct Downstream {
   std::uint64_t& bytes_written;
 };
 
+struct ClientLimits {
+  Clock::duration connect_timeout{};  // the connection layer's, on a new connection
+  // On the client's silence while its request body is read (then
+  // body_timed_out(), and the counter, if any, counts it).
+  Clock::duration body_idle_timeout{};
+  Counter* body_idle_timeouts = nullptr;
+};
+
 class Client {
  public:
-  // connect_timeout: the connection layer's limit on a new connection.
-  Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout);
+  Client(UpstreamPool& pool, Downstream downstream, const ClientLimits& limits);
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -68,7 +77,7 @@ class Client {
 
   // Reads the whole request body into memory, so that a try can be repeated
   // (the retries layer decides when: should_keep_body).
-  enum class KeptBody { kKept, kMalformed, kClientGone };
+  enum class KeptBody { kKept, kMalformed, kClientGone, kTimedOut };
   awaitable<KeptBody> keep_body();
 
   // The Upstream interface of the layer stack.
@@ -77,6 +86,8 @@ class Client {
   int response_status() const { return response_.status; }
   bool connection_reused() const { return upstream_ && upstream_->reused; }
   bool request_body_done() const { return request_body_done_; }
+  // The request body's client went silent past the body idle timeout.
+  bool body_timed_out() const { return body_timed_out_; }
   void drop_connection() { upstream_.reset(); }
 
   // The last try's final response head (views into the connection's buffer).
@@ -106,9 +117,7 @@ class Client {
 
  private:
   // Reads a response head; forwards interim (1xx) ones to HTTP/1.1 clients.
-  // With stop_at_continue, returns after forwarding a 100 Continue
-  // (head_size_ stays 0) so the request body can be sent.
-  awaitable<TryFailure> read_response_head(bool stop_at_continue = false);
+  awaitable<TryFailure> read_response_head();
   awaitable<TryFailure> write_try(bool replayable, bool& body_started);
   // The request body streams to the upstream in its own coroutine while the
   // response is read (full duplex): an upstream may answer before it has read
@@ -116,10 +125,20 @@ class Client {
   void start_request_pump(std::string_view prefix);
   awaitable<void> run_request_pump(std::string_view prefix);
   awaitable<bool> write_downstream(std::string_view bytes);
+  void note_body_timeout();
+  // Once the whole request is sent: the wait for its response head starts.
+  void arm_response_wait();
 
   UpstreamPool& pool_;
   Downstream downstream_;
-  const Clock::duration connect_timeout_;
+  const ClientLimits limits_;
+  Deadline body_deadline_;  // on the client's socket, while its body is read
+  bool body_timed_out_ = false;
+  // The route's default wait for the response head (RequestTimeouts::
+  // response_wait), armed once the request is sent; and whether that head is
+  // still awaited (the request pump arms it when it ends first).
+  std::optional<Clock::duration> response_wait_;
+  bool awaiting_response_head_ = false;
   RequestFacts facts_;
   std::unique_ptr<UpstreamConnection> upstream_;
   Deadline upstream_deadline_;

@@ -36,7 +36,10 @@ class Session {
         target_(target),
         client_deadline_(client.get_executor()),
         upstream_(worker.pool, {client, buffer, bytes_.read, bytes_.written},
-                  worker.runtime.settings.connect_timeout),
+                  {.connect_timeout = worker.runtime.settings.connect_timeout,
+                   .body_idle_timeout = worker.runtime.settings.body_idle_timeout,
+                   .body_idle_timeouts = &worker.runtime.metrics.metrics().limit_reached(
+                       target.direction, Limit::kBodyIdleTimeout)}),
         destination_text_(endpoint_text(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
@@ -183,8 +186,11 @@ awaitable<bool> Session::switch_protocols(const http1::RequestFacts& facts) {
   if (!facts.upgrade || upstream == nullptr) co_return false;  // an upgrade nobody asked for
   const bool written = co_await write_client(response_head_bytes_);
   if (!written) co_return false;
-  const TunnelBytes tunneled =
-      co_await tunnel(client_, client_buffer_.data(), upstream->socket, upstream->buffer.data());
+  const TunnelBytes tunneled = co_await tunnel(
+      client_, client_buffer_.data(), upstream->socket, upstream->buffer.data(),
+      {.limit = runtime_.settings.tunnel_idle_timeout_for(target_.destination.port()),
+       .closed = &runtime_.metrics.metrics().limit_reached(target_.direction,
+                                                           Limit::kTunnelIdleTimeout)});
   bytes_.read += tunneled.a_to_b;
   bytes_.written += tunneled.b_to_a;
   co_return false;
@@ -220,6 +226,10 @@ awaitable<bool> Session::handle_request() {
                        facts.content_length, facts.expect_continue)) {
     const http1::Client::KeptBody kept = co_await upstream_.keep_body();
     if (kept == http1::Client::KeptBody::kClientGone) co_return false;
+    if (kept == http1::Client::KeptBody::kTimedOut) {
+      record(408);
+      co_return co_await respond_locally(408, "request body not received in time", true);
+    }
     if (kept == http1::Client::KeptBody::kMalformed) {
       record(400);
       co_return co_await respond_locally(400, "malformed request body", true);
@@ -228,7 +238,7 @@ awaitable<bool> Session::handle_request() {
   }
   if (route.budget) route.budget->on_request(started);
   // Timeouts, then the tries: retries, balancing, connection, this codec.
-  timeouts_ = request_timeouts(route.rule, started);
+  timeouts_ = request_timeouts(route.rule, started, runtime_.settings.response_timeout);
   const Forwarded forwarded =
       co_await forward(upstream_, {.plan = route,
                                    .timeouts = timeouts_,
@@ -246,7 +256,15 @@ awaitable<bool> Session::handle_request() {
     co_return co_await respond_locally(503, "no endpoint available",
                                        !facts.keep_alive || !body_done);
   }
-  if (result.failure == TryFailure::kClientGone) co_return false;
+  if (result.failure == TryFailure::kClientGone) {
+    if (!upstream_.body_timed_out()) co_return false;
+    // The client went silent in its body: told so, as for a slow head.
+    record(408);
+    co_return co_await respond_locally(408, "request body not received in time", true);
+  }
+  if (result.failure == TryFailure::kTimeout && timeouts_.response_wait) {
+    runtime_.metrics.metrics().limit_reached(target_.direction, Limit::kResponseTimeout).inc();
+  }
   if (result.failure != TryFailure::kNone) {
     upstream_.drop_connection();  // (one that saw part of a request is never reused)
     const LocalAnswer answer = failure_status(result.failure);

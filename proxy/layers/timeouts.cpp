@@ -2,11 +2,16 @@
 
 namespace weft::proxy {
 
-RequestTimeouts request_timeouts(const proxyconfig::Rule* rule, Clock::time_point started) {
+RequestTimeouts request_timeouts(const proxyconfig::Rule* rule, Clock::time_point started,
+                                 std::optional<Clock::duration> default_response_wait) {
   RequestTimeouts timeouts;
-  if (rule == nullptr) return timeouts;
-  if (rule->request_timeout) timeouts.deadline = started + *rule->request_timeout;
-  if (rule->backend_request_timeout) timeouts.per_try = *rule->backend_request_timeout;
+  if (rule != nullptr && rule->request_timeout) {
+    timeouts.deadline = started + *rule->request_timeout;
+  }
+  if (rule != nullptr && rule->backend_request_timeout) {
+    timeouts.per_try = *rule->backend_request_timeout;
+  }
+  if (!timeouts.deadline && !timeouts.per_try) timeouts.response_wait = default_response_wait;
   return timeouts;
 }
 

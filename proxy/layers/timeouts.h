@@ -2,8 +2,11 @@
 
 // The timeouts layer: a route's `timeouts.request` is a deadline for the
 // whole exchange (every try, the backoff between them and each connect), and
-// `timeouts.backendRequest` limits each try. Pure functions of the rule and
-// the time; the codec arms a Deadline with what they return.
+// `timeouts.backendRequest` limits each try. Without either (no route, as
+// inbound, or a route that sets none), the proxy's default response timeout
+// limits each try's wait for a response head once the request is sent, so a
+// backend that never answers cannot hold a connection forever. Pure functions
+// of the rule and the time; the codec arms a Deadline with what they return.
 
 #include <chrono>
 #include <optional>
@@ -17,10 +20,13 @@ using Clock = std::chrono::steady_clock;
 struct RequestTimeouts {
   std::optional<Clock::time_point> deadline;  // timeouts.request from the start
   std::optional<Clock::duration> per_try;     // timeouts.backendRequest
+  // Without both: the wait for the response head, from the request's end.
+  std::optional<Clock::duration> response_wait;
 };
 
-// Null rule (no route): no limits.
-RequestTimeouts request_timeouts(const proxyconfig::Rule* rule, Clock::time_point started);
+// Null rule (no route): only the default response wait, if given.
+RequestTimeouts request_timeouts(const proxyconfig::Rule* rule, Clock::time_point started,
+                                 std::optional<Clock::duration> default_response_wait = {});
 
 inline bool deadline_passed(const RequestTimeouts& timeouts, Clock::time_point now) {
   return timeouts.deadline && now >= *timeouts.deadline;

@@ -3,12 +3,16 @@
 // Copies bytes both ways between two connected sockets until both directions
 // ended: opaque TCP, and WebSocket (or any upgrade) after a 101. A half-close
 // is passed on (EOF from one side shuts down sending to the other); an error
-// on either side closes both.
+// on either side closes both. A tunnel in which no read or write completes
+// in either direction for its idle limit is closed (both sockets): a peer
+// that goes silent, or stops reading, cannot hold it open forever.
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
 #include "proxy/core/asio.h"
+#include "weft/metrics.h"
 
 namespace weft::proxy {
 
@@ -17,9 +21,14 @@ struct TunnelBytes {
   std::uint64_t b_to_a = 0;
 };
 
+struct TunnelIdle {
+  std::chrono::steady_clock::duration limit = std::chrono::hours(1);
+  Counter* closed = nullptr;  // counts the tunnels closed for idleness
+};
+
 // a_pending / b_pending: bytes already read from a (resp. b) that must reach
 // the other side first. Both sockets and the pending bytes must outlive the call.
 awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
-                              std::string_view b_pending);
+                              std::string_view b_pending, TunnelIdle idle = {});
 
 }  // namespace weft::proxy
