@@ -56,8 +56,10 @@ struct Downstream {
 
 class Client {
  public:
-  // connect_timeout: the connection layer's limit on a new connection.
-  Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout);
+  // connect_timeout: the connection layer's limit on a new connection;
+  // new_connection_retries counts next_try_on_new_connection (may be null).
+  Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout,
+         Counter* new_connection_retries = nullptr);
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -76,8 +78,12 @@ class Client {
                                  bool replayable, bool& body_started);
   int response_status() const { return response_.status; }
   bool connection_reused() const { return upstream_ && upstream_->reused; }
+  // Some byte of a response (interim or final) arrived during the last try.
+  bool response_started() const { return response_started_; }
   bool request_body_done() const { return request_body_done_; }
   void drop_connection() { upstream_.reset(); }
+  // The next try goes on a new connection, not a pooled one (counted).
+  void next_try_on_new_connection();
 
   // The last try's final response head (views into the connection's buffer).
   const ResponseHead& response() const { return response_; }
@@ -120,6 +126,9 @@ class Client {
   UpstreamPool& pool_;
   Downstream downstream_;
   const Clock::duration connect_timeout_;
+  Counter* const new_connection_retries_;
+  bool new_connection_next_ = false;  // the next try skips the pool
+  bool response_started_ = false;
   RequestFacts facts_;
   std::unique_ptr<UpstreamConnection> upstream_;
   Deadline upstream_deadline_;

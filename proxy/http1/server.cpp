@@ -36,7 +36,8 @@ class Session {
         target_(target),
         client_deadline_(client.get_executor()),
         upstream_(worker.pool, {client, buffer, bytes_.read, bytes_.written},
-                  worker.runtime.settings.connect_timeout),
+                  worker.runtime.settings.connect_timeout,
+                  &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total),
         destination_text_(endpoint_text(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
