@@ -95,6 +95,17 @@ int main(int argc, char** argv) {
   // their destructors touch (idle list, open-connection count) still exist.
   WorkerPool pool(settings.workers);
   Runtime runtime(settings, store, metrics_cache, log);
+  auto own = own_addresses(settings.own_addresses);
+  if (!own.has_value()) {
+    std::fprintf(stderr, "weft-proxy: %s\n", own.error().message.c_str());
+    return kExitUsage;
+  }
+  runtime.own_addresses = std::move(own.value());
+  nlohmann::json own_list = nlohmann::json::array();
+  for (const auto& address : runtime.own_addresses.addresses()) {
+    own_list.push_back(address.to_string());
+  }
+  log.info("inbound traffic goes only to the pod's own addresses", {{"addresses", own_list}});
   std::vector<std::unique_ptr<Worker>> workers;
   for (std::size_t i = 0; i < pool.size(); ++i) {
     workers.push_back(std::make_unique<Worker>(pool.context(i), runtime));

@@ -60,6 +60,21 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       protocol_detect_total(r.counter("protocol_detect_total",
                                       "Accepted connections by detected protocol.",
                                       {"direction", "protocol"})),
+      inbound_foreign_destination_total(
+          r.counter("inbound_foreign_destination_total",
+                    "Inbound connections refused: their original destination is not one of "
+                    "the pod's addresses.")
+              .with_labels({})),
+      upstream_pool_closed_total(
+          r.counter("upstream_pool_closed_total",
+                    "Idle upstream connections closed instead of reused, by reason (idle_expired, "
+                    "over_cap, endpoint_removed, closed_by_server, stray_bytes).",
+                    {"reason"})),
+      upstream_retry_on_new_connection_total(
+          r.counter("upstream_retry_on_new_connection_total",
+                    "Requests sent again on a new connection after a reused one failed before "
+                    "any byte of the response.")
+              .with_labels({})),
       config_reload_total(r.counter("config_reload_total",
                                     "Configuration documents seen, by source and result "
                                     "(accepted, refused, unchanged, superseded).",

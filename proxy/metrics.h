@@ -60,6 +60,9 @@ struct ProxyMetrics {
   Family<Counter>& tcp_read_bytes_total;
   Family<Counter>& tcp_write_bytes_total;
   Family<Counter>& protocol_detect_total;
+  Counter& inbound_foreign_destination_total;
+  Family<Counter>& upstream_pool_closed_total;
+  Counter& upstream_retry_on_new_connection_total;
   Family<Counter>& config_reload_total;
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
   Family<Counter>& limit_reached_total;

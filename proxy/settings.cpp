@@ -91,12 +91,27 @@ const flags::Program<Settings>& program() {
                           "those destination ports")
                   .comma_separated()
                   .value_name("PORT=DURATION,..."),
+              flags::duration("pool-idle-timeout", &S::pool_idle_timeout,
+                              "close idle upstream connections unused this long", kMoreThanZero),
+              flags::integer("pool-max-idle-per-endpoint", &S::pool_max_idle_per_endpoint, 0,
+                             100000,
+                             "idle upstream connections kept per endpoint and worker\n"
+                             "(0: none, every request gets a new connection)")
+                  .value_name("N"),
               flags::host_port("outbound-fallback", &S::outbound_fallback,
                                "for outbound connections not redirected by iptables\n"
                                "(none: they are closed)"),
               flags::host_port("inbound-fallback", &S::inbound_fallback,
                                "for inbound connections not redirected by iptables\n"
                                "(none: they are closed)"),
+              flags::list(
+                  "own-addresses", &S::own_addresses,
+                  [](std::string_view text) { return flags::parse_ip_address(text); },
+                  "comma-separated addresses of the pod: inbound connections to\n"
+                  "any other address are refused")
+                  .comma_separated()
+                  .value_name("IPS")
+                  .shown_default("the interfaces' addresses"),
               flags::choice("kube-watch", &S::kube_watch,
                             {{"auto", "auto"}, {"on", "on"}, {"off", "off"}},
                             "also watch the ConfigMap through the API server (auto: when\n"

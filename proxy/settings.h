@@ -63,10 +63,20 @@ struct Settings {
     }
     return tunnel_idle_timeout;
   }
+  // Idle upstream connections: closed after this long unused (below common
+  // server keep-alive timeouts would be ideal, but those vary: each reuse is
+  // probed anyway), and at most this many kept per endpoint and worker.
+  std::chrono::milliseconds pool_idle_timeout{90'000};
+  std::size_t pool_max_idle_per_endpoint = 64;
   // Where a connection that iptables did not redirect goes (plain loopback
   // tests, debugging). Unset: such connections are closed.
   std::optional<HostPort> outbound_fallback;
   std::optional<HostPort> inbound_fallback;
+  // The pod's addresses: inbound connections to any other are refused (a
+  // crafted packet must not make the proxy a relay). Empty: the addresses of
+  // the interfaces at start-up (in a pod, its IPs of both families and
+  // loopback).
+  std::vector<std::string> own_addresses;
   // Watch the ConfigMap through the API server (in-cluster credentials) in
   // addition to the mounted file. "auto": when KUBERNETES_SERVICE_HOST is set.
   std::string kube_watch = "auto";  // auto | on | off

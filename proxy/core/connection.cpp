@@ -75,6 +75,19 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
                       {{"direction", to_string(direction)}});
     co_return;
   }
+  if (direction == Direction::kInbound &&
+      !delivers_to_own_pod(*destination, runtime.own_addresses)) {
+    runtime.metrics.metrics().inbound_foreign_destination_total.inc();
+    if (const auto skipped = runtime.foreign_destination_log.admit(LogThrottle::Clock::now())) {
+      error_code ec;
+      const auto peer = client.remote_endpoint(ec);
+      runtime.log.warn("inbound connection to an address not the pod's own: refused",
+                       {{"destination", address_label(*destination)},
+                        {"client", ec ? std::string() : address_label(peer)},
+                        {"not_logged_since_last", *skipped}});
+    }
+    co_return;
+  }
   std::string label = address_label(*destination);
   if (direction == Direction::kOutbound) {
     if (const auto& snapshot = worker.routes.snapshot()) {

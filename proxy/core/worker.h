@@ -8,6 +8,8 @@
 
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
+#include "proxy/core/log_throttle.h"
+#include "proxy/core/original_destination.h"
 #include "proxy/layers/connection.h"
 #include "proxy/metrics.h"
 #include "proxy/routing/worker_routes.h"
@@ -25,12 +27,34 @@ struct Runtime {
   Logger& log;
   std::atomic<bool> draining{false};
   std::atomic<std::int64_t> open_connections{0};  // client connections, all workers
+  // Where inbound traffic may go (set before the listeners start; none: nowhere).
+  OwnAddresses own_addresses{{}};
+  LogThrottle foreign_destination_log{std::chrono::seconds(1)};
 };
+
+inline UpstreamPool::Counters pool_counters(ProxyMetrics& metrics) {
+  UpstreamPool::Counters counters{};
+  for (std::size_t i = 0; i < counters.size(); ++i) {
+    counters[i] = &metrics.upstream_pool_closed_total.with_labels(
+        {std::string(to_string(static_cast<PoolClose>(i)))});
+  }
+  return counters;
+}
 
 class Worker {
  public:
   Worker(asio::io_context& io, Runtime& runtime)
-      : io(io), runtime(runtime), routes(runtime.config) {}
+      : io(io),
+        runtime(runtime),
+        pool({.max_idle_per_endpoint = runtime.settings.pool_max_idle_per_endpoint,
+              .idle_timeout = runtime.settings.pool_idle_timeout},
+             pool_counters(runtime.metrics.metrics())),
+        routes(runtime.config) {
+    // Once a second: expiry is approximate to that, and a removed endpoint's
+    // connections go within it.
+    asio::co_spawn(io, maintain_pool(pool, runtime.config, std::chrono::seconds(1)),
+                   asio::detached);
+  }
 
   asio::io_context& io;
   Runtime& runtime;

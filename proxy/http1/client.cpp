@@ -38,6 +38,7 @@ void Client::start(const RequestHead& head, const RequestFacts& facts,
                    std::string_view destination_text) {
   facts_ = facts;
   upstream_.reset();
+  new_connection_next_ = false;
   request_head_bytes_.clear();
   write_request_head(request_head_bytes_, head,
                      {.body = facts.body, .content_length = facts.content_length},
@@ -125,7 +126,14 @@ awaitable<TryFailure> Client::read_response_head() {
       co_return TryFailure::kReset;
     }
     upstream.buffer.commit(n);
+    response_started_ = true;
   }
+}
+
+void Client::next_try_on_new_connection() {
+  upstream_.reset();
+  new_connection_next_ = true;
+  if (limits_.new_connection_retries != nullptr) limits_.new_connection_retries->inc();
 }
 
 awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
@@ -133,8 +141,10 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
                                        bool& body_started) {
   const DisarmOnExit disarm{upstream_deadline_};
   TryFailure failure = TryFailure::kNone;
+  response_started_ = false;
   // A pooled connection first, without a coroutine frame for connect().
-  upstream_ = pool_.take(address);
+  if (!new_connection_next_) upstream_ = pool_.take(address, Clock::now());
+  new_connection_next_ = false;
   if (!upstream_) {
     // Bounded by the request's deadline too: a connect that outlives it is a timeout.
     const ConnectLimit limit = connect_limit(limits_.connect_timeout, timeouts, Clock::now());
@@ -256,7 +266,7 @@ awaitable<bool> Client::relay_response(BodyKind out_kind, std::string_view head,
   // call costs a coroutine frame.)
   if (request_pump_.running()) co_await finish_request_pump();
   if (streamed && upstream_keep_alive && response_decoder_.done() && request_body_done_) {
-    pool_.put(std::move(upstream_));
+    pool_.put(std::move(upstream_), Clock::now());
   }
   upstream_.reset();
   co_return streamed;

@@ -62,6 +62,8 @@ struct ClientLimits {
   // body_timed_out(), and the counter, if any, counts it).
   Clock::duration body_idle_timeout{};
   Counter* body_idle_timeouts = nullptr;
+  // Counts next_try_on_new_connection (may be null).
+  Counter* new_connection_retries = nullptr;
 };
 
 class Client {
@@ -85,10 +87,14 @@ class Client {
                                  bool replayable, bool& body_started);
   int response_status() const { return response_.status; }
   bool connection_reused() const { return upstream_ && upstream_->reused; }
+  // Some byte of a response (interim or final) arrived during the last try.
+  bool response_started() const { return response_started_; }
   bool request_body_done() const { return request_body_done_; }
   // The request body's client went silent past the body idle timeout.
   bool body_timed_out() const { return body_timed_out_; }
   void drop_connection() { upstream_.reset(); }
+  // The next try goes on a new connection, not a pooled one (counted).
+  void next_try_on_new_connection();
 
   // The last try's final response head (views into the connection's buffer).
   const ResponseHead& response() const { return response_; }
@@ -139,6 +145,8 @@ class Client {
   // still awaited (the request pump arms it when it ends first).
   std::optional<Clock::duration> response_wait_;
   bool awaiting_response_head_ = false;
+  bool new_connection_next_ = false;  // the next try skips the pool
+  bool response_started_ = false;
   RequestFacts facts_;
   std::unique_ptr<UpstreamConnection> upstream_;
   Deadline upstream_deadline_;

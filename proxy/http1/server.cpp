@@ -39,7 +39,9 @@ class Session {
                   {.connect_timeout = worker.runtime.settings.connect_timeout,
                    .body_idle_timeout = worker.runtime.settings.body_idle_timeout,
                    .body_idle_timeouts = &worker.runtime.metrics.metrics().limit_reached(
-                       target.direction, Limit::kBodyIdleTimeout)}),
+                       target.direction, Limit::kBodyIdleTimeout),
+                   .new_connection_retries =
+                       &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total}),
         destination_text_(endpoint_text(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.

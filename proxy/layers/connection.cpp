@@ -2,44 +2,155 @@
 
 #include <sys/socket.h>
 
-namespace weft::proxy {
-namespace {
+#include <algorithm>
+#include <cerrno>
 
-// An idle connection must have nothing to read: EOF means the server closed
-// it, data means it broke the protocol. Either way it is not reusable.
-bool still_open(Socket& socket) {
-  char byte = 0;
-  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+namespace weft::proxy {
+
+std::string_view to_string(PoolClose reason) {
+  switch (reason) {
+    case PoolClose::kIdleExpired:
+      return "idle_expired";
+    case PoolClose::kOverCap:
+      return "over_cap";
+    case PoolClose::kEndpointRemoved:
+      return "endpoint_removed";
+    case PoolClose::kClosedByServer:
+      return "closed_by_server";
+    case PoolClose::kStrayBytes:
+      return "stray_bytes";
+  }
+  return "unknown";
 }
 
-}  // namespace
+// An idle connection must have nothing to read: EOF means the server closed
+// it, data means it broke the protocol. One system call, without blocking.
+IdleState probe_idle(Socket& socket) {
+  char byte = 0;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return IdleState::kStrayBytes;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    return IdleState::kOpen;
+  }
+  return IdleState::kClosed;  // EOF, or an error pending (reset)
+}
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const tcp::endpoint& endpoint) {
+UpstreamPool::UpstreamPool(PoolLimits limits, Counters counters, Probe probe)
+    : limits_(limits), counters_(counters), probe_(std::move(probe)) {
+  if (!probe_)
+    probe_ = [](UpstreamConnection& connection) { return probe_idle(connection.socket); };
+}
+
+void UpstreamPool::count(PoolClose reason) {
+  if (Counter* counter = counters_[static_cast<std::size_t>(reason)]) counter->inc();
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const tcp::endpoint& endpoint,
+                                                       Clock::time_point now) {
   const auto found = idle_.find(endpoint);
   if (found == idle_.end()) return nullptr;
   auto& connections = found->second;
-  while (!connections.empty()) {
+  std::unique_ptr<UpstreamConnection> usable;
+  while (!connections.empty() && !usable) {
     std::unique_ptr<UpstreamConnection> connection = std::move(connections.back());
     connections.pop_back();
-    // A connection idle for a moment is checked (one system call); one used
-    // just now is taken as it is: a server closing it in between is handled
-    // by the retry of a failed pooled connection.
-    const bool recent =
-        std::chrono::steady_clock::now() - connection->idle_since < std::chrono::milliseconds(500);
-    if (recent || still_open(connection->socket)) {
-      connection->reused = true;
-      return connection;
+    if (now - connection->idle_since >= limits_.idle_timeout) {
+      // (The rest are older still.)
+      count(PoolClose::kIdleExpired);
+      for (std::size_t i = 0; i < connections.size(); ++i) count(PoolClose::kIdleExpired);
+      connections.clear();
+      break;
+    }
+    switch (probe_(*connection)) {
+      case IdleState::kOpen:
+        connection->reused = true;
+        usable = std::move(connection);
+        break;
+      case IdleState::kClosed:
+        count(PoolClose::kClosedByServer);
+        break;
+      case IdleState::kStrayBytes:
+        count(PoolClose::kStrayBytes);
+        break;
     }
   }
-  return nullptr;
+  if (connections.empty()) idle_.erase(found);
+  return usable;
 }
 
-void UpstreamPool::put(std::unique_ptr<UpstreamConnection> connection) {
+void UpstreamPool::put(std::unique_ptr<UpstreamConnection> connection, Clock::time_point now) {
+  // Bytes after the response are not the next response: the connection is closed.
+  if (!connection->buffer.empty()) {
+    count(PoolClose::kStrayBytes);
+    return;
+  }
+  // An exchange that ended after its endpoint left the document.
+  if (std::binary_search(removed_.begin(), removed_.end(), connection->endpoint)) {
+    count(PoolClose::kEndpointRemoved);
+    return;
+  }
   auto& connections = idle_[connection->endpoint];
-  if (connections.size() < max_idle_per_endpoint_ && connection->buffer.empty()) {
-    connection->idle_since = std::chrono::steady_clock::now();
-    connections.push_back(std::move(connection));
+  if (connections.size() >= limits_.max_idle_per_endpoint) {
+    count(PoolClose::kOverCap);
+    if (connections.empty()) idle_.erase(connection->endpoint);
+    return;
+  }
+  connection->idle_since = now;
+  connections.push_back(std::move(connection));
+}
+
+void UpstreamPool::expire(Clock::time_point now) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& connections = it->second;
+    const auto fresh = std::find_if(connections.begin(), connections.end(), [&](const auto& c) {
+      return now - c->idle_since < limits_.idle_timeout;
+    });
+    for (auto old = connections.begin(); old != fresh; ++old) count(PoolClose::kIdleExpired);
+    connections.erase(connections.begin(), fresh);
+    it = connections.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
+void UpstreamPool::on_document(const Snapshot* snapshot) {
+  std::vector<tcp::endpoint> listed;
+  if (snapshot != nullptr) {
+    for (const ServiceTarget& target : snapshot->targets()) {
+      listed.insert(listed.end(), target.endpoints.begin(), target.endpoints.end());
+    }
+  }
+  std::sort(listed.begin(), listed.end());
+  listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
+  removed_.clear();
+  for (const tcp::endpoint& endpoint : listed_) {
+    if (std::binary_search(listed.begin(), listed.end(), endpoint)) continue;
+    removed_.push_back(endpoint);
+    const auto found = idle_.find(endpoint);
+    if (found == idle_.end()) continue;
+    for (std::size_t i = 0; i < found->second.size(); ++i) count(PoolClose::kEndpointRemoved);
+    idle_.erase(found);
+  }
+  listed_ = std::move(listed);
+}
+
+std::size_t UpstreamPool::idle_count() const {
+  std::size_t count = 0;
+  for (const auto& [endpoint, connections] : idle_) count += connections.size();
+  return count;
+}
+
+awaitable<void> maintain_pool(UpstreamPool& pool, ConfigStore& store, Clock::duration period) {
+  Timer timer(co_await asio::this_coro::executor);
+  std::uint64_t generation = ~std::uint64_t{0};
+  while (true) {
+    timer.expires_after(period);
+    error_code ec;
+    co_await timer.async_wait(redirect(ec));
+    if (ec) co_return;
+    pool.expire(Clock::now());
+    if (store.generation() != generation) {
+      generation = store.generation();
+      pool.on_document(store.current().get());
+    }
   }
 }
 
@@ -60,12 +171,6 @@ awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(const Executor& 
   }
   upstream->socket.set_option(tcp::no_delay(true), ec);
   co_return upstream;
-}
-
-std::size_t UpstreamPool::idle_count() const {
-  std::size_t count = 0;
-  for (const auto& [endpoint, connections] : idle_) count += connections.size();
-  return count;
 }
 
 }  // namespace weft::proxy

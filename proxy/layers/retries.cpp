@@ -31,7 +31,7 @@ std::optional<proxyconfig::RetryCondition> retry_condition(TryFailure failure) {
 bool retry_on_new_connection(const TryResult& result, bool connection_reused,
                              bool already_retried) {
   return result.failure == TryFailure::kReset && connection_reused && !already_retried &&
-         (result.replayable || !result.body_started);
+         !result.response_started && (result.replayable || !result.body_started);
 }
 
 namespace {

@@ -30,9 +30,10 @@ bool should_keep_body(const proxyconfig::Retry* policy, bool known_length, std::
 // What one try came to, as the retry decision needs it.
 struct TryResult {
   TryFailure failure = TryFailure::kNone;
-  int status = 0;             // the response's, when failure is kNone
-  bool replayable = false;    // the whole request can be sent again
-  bool body_started = false;  // part of a streamed body was sent
+  int status = 0;                 // the response's, when failure is kNone
+  bool replayable = false;        // the whole request can be sent again
+  bool body_started = false;      // part of a streamed body was sent
+  bool response_started = false;  // some byte of a response arrived
 };
 
 // The policy condition a failure is (none for those never retried).
@@ -40,6 +41,7 @@ std::optional<proxyconfig::RetryCondition> retry_condition(TryFailure failure);
 
 // A pooled connection the server had closed while idle: the request was not
 // processed, so it goes once more on a new connection, outside the policy.
+// Not once a byte of the response came: the server may have acted on it.
 bool retry_on_new_connection(const TryResult& result, bool connection_reused, bool already_retried);
 
 enum class RetryVerdict {

@@ -47,6 +47,10 @@ concept Upstream = requires(U upstream, const U& const_upstream, const tcp::endp
   { const_upstream.request_body_done() } -> std::same_as<bool>;
   // The last try's connection is not reused (before a retry).
   { upstream.drop_connection() } -> std::same_as<void>;
+  // Some byte of the last try's response arrived (it may have been processed).
+  { const_upstream.response_started() } -> std::same_as<bool>;
+  // The last try's connection is not reused, and the next try's is a new one.
+  { upstream.next_try_on_new_connection() } -> std::same_as<void>;
 };
 
 // What the layers around the tries need.
@@ -97,6 +101,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
     result.failure = co_await upstream.send_try(address, request.timeouts, result.replayable,
                                                 result.body_started);
     result.status = result.failure == TryFailure::kNone ? upstream.response_status() : 0;
+    result.response_started = upstream.response_started();
     out.ended = Clock::now();
     if (endpoint) {
       report_try(*plan.balancer, *endpoint,
@@ -113,7 +118,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
     }
     if (retry_on_new_connection(result, upstream.connection_reused(), stale_retry_used)) {
       stale_retry_used = true;
-      upstream.drop_connection();
+      upstream.next_try_on_new_connection();  // (outside the policy and its budget)
       continue;
     }
     const RetryDecision decision = decide_retry(retry, result, retries_done, plan.budget.get(),

@@ -6,8 +6,14 @@
 # which routes to the server pod's endpoint; there the inbound capture hands
 # the connection to the server's proxy, which delivers it to the app.
 #
+# A third namespace, a "victim" pod behind the server pod (another veth), is
+# the address a neighbour would reach by crafting a packet for it and sending
+# it to the server pod: inbound capture redirects it to the server's proxy,
+# which must refuse it rather than relay it (its connections are exempt from
+# outbound capture).
+#
 # Needs root (ip netns, iptables). Every namespace and process it makes is
-# removed on exit. Traffic stays inside the two namespaces.
+# removed on exit. Traffic stays inside the three namespaces.
 set -euo pipefail
 
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
@@ -17,6 +23,7 @@ proxy_uid=2102  # kProxyUid, which weft-init's rules exempt
 
 client=weft-pc-$$
 server=weft-ps-$$
+victim=weft-pv-$$
 work=$(mktemp -d /tmp/weft-netns-XXXXXX)
 chmod 755 "$work"
 pids=()
@@ -26,6 +33,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   ip netns del "$client" 2>/dev/null || true
   ip netns del "$server" 2>/dev/null || true
+  ip netns del "$victim" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,6 +58,16 @@ in_client ip link set "wc$$" up
 in_server ip link set "ws$$" up
 # Service IPs are routed out of the pod, as a CNI does.
 in_client ip route add default via 10.200.0.2
+# The victim: reachable from the server pod only (the server does not forward).
+ip netns add "$victim"
+ip link add "vs$$" type veth peer name "vv$$"
+ip link set "vs$$" netns "$server"
+ip link set "vv$$" netns "$victim"
+in_server ip addr add 10.201.0.2/24 dev "vs$$"
+in_server ip link set "vs$$" up
+ip netns exec "$victim" ip addr add 10.201.0.3/24 dev "vv$$"
+ip netns exec "$victim" ip link set "vv$$" up
+ip netns exec "$victim" ip link set lo up
 
 # The proxy binary must be readable by the proxy UID.
 cp "$WEFT_PROXY_BINARY" "$work/weft-proxy"
@@ -68,6 +86,17 @@ echo "hello from the server pod" > "$work/www/hello.txt"
 ip netns exec "$server" python3 -m http.server 8080 --bind 10.200.0.2 --directory "$work/www" \
   >"$work/app.log" 2>&1 &
 pids+=($!)
+
+mkdir -p "$work/victim"
+echo "relayed to the victim" > "$work/victim/hello.txt"
+ip netns exec "$victim" python3 -m http.server 8080 --bind 10.201.0.3 --directory "$work/victim" \
+  >"$work/victim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+  ip netns exec "$victim" curl -fsS -m 1 -o /dev/null http://10.201.0.3:8080/ 2>/dev/null && break
+  sleep 0.1
+done
+: >"$work/victim.log"  # (its own readiness probes are not relayed requests)
 
 # The client's document: Service web (10.96.0.10:80) -> the server pod's port 8080.
 HARNESS_DIR=$here python3 - "$work/config.json" <<'PY'
@@ -112,4 +141,24 @@ grep -qF 'request_total{direction="outbound",target_service="10.200.0.2:8080",ro
 grep -qF 'request_total{direction="inbound",target_service="10.200.0.2:8080",route=""} 2' \
   <<<"$server_metrics" ||
   fail "the server proxy did not receive both requests inbound: $(grep request_total <<<"$server_metrics")"
+
+# The crafted packet: from the client pod, bypassing its own capture (as the
+# proxy UID), to the victim's address by way of the server pod. The server's
+# inbound capture hands it to the server's proxy, whose original destination
+# is the victim: not the server pod's own address, so it is refused.
+if relayed=$(in_client setpriv --reuid="$proxy_uid" --regid="$proxy_uid" --clear-groups \
+    curl -sS -m 10 http://10.201.0.3:8080/hello.txt 2>&1); then
+  fail "the server pod's proxy relayed a crafted destination: $relayed"
+fi
+sleep 0.5
+if grep -q "GET /hello.txt" "$work/victim.log"; then
+  fail "the victim received a request relayed by the server pod's proxy"
+fi
+server_metrics=$(ip netns exec "$server" curl -fsS -m 2 http://127.0.0.1:4191/metrics)
+grep -qx 'inbound_foreign_destination_total 1' <<<"$server_metrics" ||
+  fail "the refusal was not counted: $(grep foreign <<<"$server_metrics")"
+grep -q "an address not the pod's own" "$work/server-proxy.log" || fail "the refusal was not logged"
+# The pod's own address still works after that.
+body=$(in_client curl -fsS -m 10 http://10.200.0.2:8080/hello.txt) || fail "direct pod request failed"
+[[ $body == "hello from the server pod" ]] || fail "unexpected body: $body"
 echo "proxy.netns_capture: passed"

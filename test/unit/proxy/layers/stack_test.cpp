@@ -16,9 +16,10 @@ namespace {
 struct ScriptedTry {
   TryFailure failure = TryFailure::kNone;
   int status = 200;
-  bool reused = false;       // it went out on a pooled connection
-  bool starts_body = false;  // it sent part of a streamed body
-  bool body_done = true;     // the client's body had all arrived
+  bool reused = false;            // it went out on a pooled connection
+  bool starts_body = false;       // it sent part of a streamed body
+  bool body_done = true;          // the client's body had all arrived
+  bool response_started = false;  // some response byte came before the failure
   std::chrono::milliseconds takes{0};
 };
 
@@ -48,6 +49,12 @@ class FakeUpstream {
   bool connection_reused() const { return current_.reused; }
   bool request_body_done() const { return current_.body_done; }
   void drop_connection() { ++dropped; }
+  bool response_started() const { return current_.response_started; }
+  void next_try_on_new_connection() {
+    ++dropped;
+    ++new_connections;
+  }
+  int new_connections = 0;
 
   std::vector<tcp::endpoint> addresses;
   std::vector<bool> replayable_seen;
@@ -180,8 +187,21 @@ TEST_CASE("stack: a pooled connection closed by the server is retried once, outs
   const Run result = run(upstream, io, plan);
   // Once on a new connection; the second stale reset stands (no policy).
   CHECK(upstream.addresses.size() == 2);
+  CHECK(upstream.new_connections == 1);  // the retry skips the pool
   CHECK(result.forwarded.result.failure == TryFailure::kReset);
   CHECK(result.retries == 0);
+}
+
+TEST_CASE("stack: a reused connection that broke after response bytes is not retried", "[stack]") {
+  asio::io_context io;
+  FakeUpstream upstream(
+      io,
+      {{.failure = TryFailure::kReset, .reused = true, .response_started = true}, {.status = 200}});
+  Plan plan;
+  const Run result = run(upstream, io, plan);
+  CHECK(upstream.addresses.size() == 1);  // the server may have acted on it
+  CHECK(upstream.new_connections == 0);
+  CHECK(result.forwarded.result.failure == TryFailure::kReset);
 }
 
 TEST_CASE("stack: a streamed body that started is never sent again", "[stack]") {
