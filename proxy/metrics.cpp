@@ -52,7 +52,11 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                     {"source", "result"})),
       config_last_reload_success_timestamp_seconds(
           r.gauge("config_last_reload_success_timestamp_seconds",
-                  "Unix time of the last accepted configuration document.")) {}
+                  "Unix time of the last accepted configuration document.")),
+      interim_limit_total(r.counter("interim_limit_total",
+                                    "Requests answered 502 because the upstream sent more "
+                                    "interim (1xx) responses than --max-interim-responses.",
+                                    {"direction"})) {}
 
 RouteMetrics::RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target,
                            std::string route)

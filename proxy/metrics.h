@@ -51,6 +51,7 @@ struct ProxyMetrics {
   Family<Counter>& protocol_detect_total;
   Family<Counter>& config_reload_total;
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
+  Family<Counter>& interim_limit_total;
 };
 
 // The HTTP metrics of one (direction, target_service, route).

@@ -38,6 +38,9 @@ struct Settings {
   // Time for a request head to arrive once its first byte has.
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds shutdown_grace{25'000};
+  // Interim (1xx) responses relayed for one request; an upstream sending
+  // more gets the request a 502 instead of holding it with endless 1xx.
+  std::size_t max_interim_responses = 10;
   // Where a connection that iptables did not redirect goes (plain loopback
   // tests, debugging). Unset: such connections are closed.
   std::optional<HostPort> outbound_fallback;

@@ -26,11 +26,13 @@ RequestFacts facts_of(const RequestHead& head) {
           .content_length = head.content_length};
 }
 
-Client::Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout)
+Client::Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout,
+               std::size_t max_interim_responses)
     : pool_(pool),
       downstream_(downstream),
       connect_timeout_(connect_timeout),
       upstream_deadline_(downstream.socket.get_executor()),
+      max_interim_responses_(max_interim_responses),
       request_pump_(downstream.socket.get_executor()) {}
 
 void Client::start(const RequestHead& head, const RequestFacts& facts,
@@ -44,6 +46,8 @@ void Client::start(const RequestHead& head, const RequestFacts& facts,
   replay_body_.clear();  // (a previous request's body must never be sent again)
   request_decoder_.reset(facts.body, facts.content_length);
   request_body_done_ = facts.body == BodyKind::kNone;
+  interim_responses_ = 0;
+  interim_limit_hit_ = false;
 }
 
 awaitable<bool> Client::write_downstream(std::string_view bytes) {
@@ -89,7 +93,11 @@ awaitable<TryFailure> Client::read_response_head(bool stop_at_continue) {
           co_return TryFailure::kNone;
         }
         // 100 Continue, 103 Early Hints: pass on to HTTP/1.1 clients, then
-        // wait for the final response.
+        // wait for the final response; a bounded number of them.
+        if (++interim_responses_ > max_interim_responses_) {
+          interim_limit_hit_ = true;
+          co_return TryFailure::kBadResponse;
+        }
         if (facts_.minor_version >= 1) {
           interim_bytes_.clear();
           write_response_head(interim_bytes_, response_, {}, 1);

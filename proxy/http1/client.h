@@ -57,7 +57,9 @@ struct Downstream {
 class Client {
  public:
   // connect_timeout: the connection layer's limit on a new connection.
-  Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout);
+  // max_interim_responses: 1xx responses relayed per request before a 502.
+  Client(UpstreamPool& pool, Downstream downstream, Clock::duration connect_timeout,
+         std::size_t max_interim_responses);
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -77,6 +79,8 @@ class Client {
   int response_status() const { return response_.status; }
   bool connection_reused() const { return upstream_ && upstream_->reused; }
   bool request_body_done() const { return request_body_done_; }
+  // The last try failed because of too many interim responses.
+  bool interim_limit_hit() const { return interim_limit_hit_; }
   void drop_connection() { upstream_.reset(); }
 
   // The last try's final response head (views into the connection's buffer).
@@ -132,6 +136,9 @@ class Client {
   ResponseHead response_;
   std::size_t head_size_ = 0;  // of response_, in the connection's buffer
   std::string interim_bytes_;
+  const std::size_t max_interim_responses_;
+  std::size_t interim_responses_ = 0;  // of the current request, all tries
+  bool interim_limit_hit_ = false;
   BodyDecoder response_decoder_;
   PumpScratch request_scratch_;
   PumpScratch response_scratch_;

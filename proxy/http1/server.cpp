@@ -36,7 +36,8 @@ class Session {
         target_(target),
         client_deadline_(client.get_executor()),
         upstream_(worker.pool, {client, buffer, bytes_.read, bytes_.written},
-                  worker.runtime.settings.connect_timeout),
+                  worker.runtime.settings.connect_timeout,
+                  worker.runtime.settings.max_interim_responses),
         destination_text_(endpoint_text(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
@@ -249,6 +250,11 @@ awaitable<bool> Session::handle_request() {
   if (result.failure == TryFailure::kClientGone) co_return false;
   if (result.failure != TryFailure::kNone) {
     upstream_.drop_connection();  // (one that saw part of a request is never reused)
+    if (upstream_.interim_limit_hit()) {
+      runtime_.metrics.metrics()
+          .interim_limit_total.with_labels({std::string(to_string(target_.direction))})
+          .inc();
+    }
     const LocalAnswer answer = failure_status(result.failure);
     record(answer.status);
     co_return co_await respond_locally(answer.status, answer.reason,
@@ -271,6 +277,11 @@ awaitable<bool> Session::handle_request() {
     }
   }
   framing.close = !client_keep_alive;
+  if (framing.body == http1::BodyKind::kUntilClose && !response.transfer_codings.empty()) {
+    upstream_.drop_connection();  // HTTP/1.0 knows no transfer codings to decode
+    co_return co_await respond_locally(502, "transfer coding an HTTP/1.0 client cannot decode",
+                                       true);
+  }
   response_head_bytes_.clear();
   http1::write_response_head(response_head_bytes_, response, framing, facts.minor_version);
   const bool streamed =
