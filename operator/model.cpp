@@ -2,11 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <regex>
-
 #include "weft/constants.h"
 #include "weft/duration.h"
 #include "weft/proxyconfig/enums.h"
+#include "weft/proxyconfig/route_regex.h"
 
 namespace weft::op {
 namespace {
@@ -85,15 +84,12 @@ std::optional<std::chrono::milliseconds> duration(const json& object, std::strin
   return *parsed;
 }
 
-// RE2 is what the proxy promises; std::regex (ECMAScript) accepts nearly the
-// same syntax for what routes use, so it catches patterns that cannot compile.
+// The proxy compiles with the same function: a pattern accepted here (RE2
+// syntax) is one every proxy accepts, and one RE2 refuses (a backreference,
+// a lookaround) is refused here with RE2's reason.
 void check_regex(const std::string& pattern, const std::string& path, Problems& problems) {
-  try {
-    std::regex compiled(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    problems.add(path,
-                 fmt::format("regular expression {:?} does not compile: {}", pattern, e.what()));
-  }
+  auto compiled = pc::RouteRegex::compile(pattern);
+  if (!compiled) problems.add(path, compiled.error().message);
 }
 
 template <typename E>

@@ -85,7 +85,11 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       limit_reached_total(r.counter("limit_reached_total",
                                     "Connections refused, or cut, by a limit on connections or "
                                     "time.",
-                                    {"direction", "limit"})) {
+                                    {"direction", "limit"})),
+      interim_limit_total(r.counter("interim_limit_total",
+                                    "Requests answered 502 because the upstream sent more "
+                                    "interim (1xx) responses than --max-interim-responses.",
+                                    {"direction"})) {
   for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
     for (std::size_t i = 0; i < kLimitCount; ++i) {
       const auto limit = static_cast<Limit>(i);

@@ -66,6 +66,7 @@ struct ProxyMetrics {
   Family<Counter>& config_reload_total;
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
   Family<Counter>& limit_reached_total;
+  Family<Counter>& interim_limit_total;
 
  private:
   std::array<std::array<Counter*, kLimitCount>, 2> limit_counters_{};

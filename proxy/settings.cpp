@@ -65,6 +65,8 @@ const flags::Program<Settings>& program() {
                               kMoreThanZero),
               flags::duration("header-timeout", &S::header_timeout,
                               "limit on receiving a request head", kMoreThanZero),
+              flags::integer("max-interim-responses", &S::max_interim_responses, 0, 1000,
+                             "interim (1xx) responses relayed per request; one more is a 502"),
               flags::duration("shutdown-grace", &S::shutdown_grace,
                               "on SIGTERM, time for requests in flight to finish"),
               flags::integer("max-outbound-connections", &S::max_outbound_connections, 1, 1'000'000,

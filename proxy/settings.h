@@ -68,6 +68,9 @@ struct Settings {
   // probed anyway), and at most this many kept per endpoint and worker.
   std::chrono::milliseconds pool_idle_timeout{90'000};
   std::size_t pool_max_idle_per_endpoint = 64;
+  // Interim (1xx) responses relayed for one request; an upstream sending
+  // more gets the request a 502 instead of holding it with endless 1xx.
+  std::size_t max_interim_responses = 10;
   // Where a connection that iptables did not redirect goes (plain loopback
   // tests, debugging). Unset: such connections are closed.
   std::optional<HostPort> outbound_fallback;

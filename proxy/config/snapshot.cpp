@@ -3,16 +3,17 @@
 namespace weft::proxy {
 namespace {
 
-// Regular expressions come from MeshRoutes, checked by the operator with its
-// own engine; std::regex may still refuse one, which refuses the document.
-Result<std::optional<std::regex>> compile(proxyconfig::ValueMatchType type,
-                                          const std::string& pattern, const std::string& where) {
-  if (type != proxyconfig::ValueMatchType::kRegularExpression) return std::optional<std::regex>{};
-  try {
-    return std::optional<std::regex>(std::regex(pattern, std::regex::ECMAScript));
-  } catch (const std::regex_error& e) {
-    return Error{where + ": regular expression '" + pattern + "' does not compile: " + e.what()};
-  }
+// Regular expressions come from MeshRoutes, checked by the operator with the
+// same RE2 compile; a document written otherwise may still hold one RE2
+// refuses, which refuses the document (the last good one stays).
+Result<std::optional<proxyconfig::RouteRegex>> compile(proxyconfig::ValueMatchType type,
+                                                       const std::string& pattern,
+                                                       const std::string& where) {
+  using Compiled = std::optional<proxyconfig::RouteRegex>;
+  if (type != proxyconfig::ValueMatchType::kRegularExpression) return Compiled{};
+  auto regex = proxyconfig::RouteRegex::compile(pattern);
+  if (!regex) return Error{where + ": " + regex.error().message};
+  return Compiled(std::move(*regex));
 }
 
 }  // namespace

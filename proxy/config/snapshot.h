@@ -9,22 +9,22 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "proxy/core/asio.h"
 #include "weft/proxyconfig/document.h"
 #include "weft/proxyconfig/parse.h"
+#include "weft/proxyconfig/route_regex.h"
 #include "weft/result.h"
 
 namespace weft::proxy {
 
 struct CompiledMatch {
   const proxyconfig::RouteMatch* match = nullptr;
-  std::optional<std::regex> path;                  // for RegularExpression paths
-  std::vector<std::optional<std::regex>> headers;  // parallel to match->headers
-  std::vector<std::optional<std::regex>> query_params;
+  std::optional<proxyconfig::RouteRegex> path;                  // for RegularExpression paths
+  std::vector<std::optional<proxyconfig::RouteRegex>> headers;  // parallel to match->headers
+  std::vector<std::optional<proxyconfig::RouteRegex>> query_params;
 };
 
 // One port of one Service: what an outbound destination resolves to.
@@ -39,7 +39,7 @@ struct ServiceTarget {
 class Snapshot {
  public:
   // Compiles a parsed document. Fails (and nothing changes) on a regular
-  // expression std::regex cannot compile or an unparsable address.
+  // expression RE2 refuses or an unparsable address.
   static Result<std::shared_ptr<const Snapshot>> build(proxyconfig::ParsedDocument parsed,
                                                        std::string text);
   Snapshot(const Snapshot&) = delete;

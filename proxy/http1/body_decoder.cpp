@@ -19,8 +19,42 @@ constexpr int kMaxChunkSizeDigits = 15;
 
 }  // namespace
 
+bool forbidden_in_trailers(std::string_view name) {
+  // RFC 9110 section 6.5.1: fields that frame the message, route it, manage
+  // the connection or authenticate it were decided on from the head; in
+  // trailers a later hop could act on them differently. Dropped.
+  static constexpr std::string_view kForbidden[] = {"content-length",
+                                                    "transfer-encoding",
+                                                    "trailer",
+                                                    "host",
+                                                    "connection",
+                                                    "keep-alive",
+                                                    "proxy-connection",
+                                                    "te",
+                                                    "upgrade",
+                                                    "expect",
+                                                    "authorization",
+                                                    "proxy-authorization",
+                                                    "proxy-authenticate",
+                                                    "www-authenticate",
+                                                    "cookie",
+                                                    "set-cookie",
+                                                    "content-type",
+                                                    "content-encoding",
+                                                    "content-range",
+                                                    "range",
+                                                    "cache-control",
+                                                    "max-forwards"};
+  for (const std::string_view forbidden : kForbidden) {
+    if (equals_ignore_case(name, forbidden)) return true;
+  }
+  return false;
+}
+
 void BodyDecoder::reset(BodyKind kind, std::uint64_t content_length) {
   trailers_.clear();
+  drop_trailer_line_ = false;
+  dropped_trailers_ = 0;
   chunk_line_bytes_ = 0;
   size_digits_ = 0;
   remaining_ = 0;
@@ -134,6 +168,12 @@ BodyDecoder::Step BodyDecoder::decode(std::string_view input) {
       case State::kTrailerLine:
         if (c == '\r') {
           if (!trailer_line_valid()) return fail(i, "invalid trailer field");
+          const std::string_view line = std::string_view(trailers_).substr(trailer_line_start_);
+          drop_trailer_line_ = forbidden_in_trailers(line.substr(0, line.find(':')));
+          if (drop_trailer_line_) {
+            trailers_.resize(trailer_line_start_);
+            ++dropped_trailers_;
+          }
           state_ = State::kTrailerLineLf;
         } else if (c == '\n') {
           return fail(i, "bare LF in trailer");
@@ -144,7 +184,7 @@ BodyDecoder::Step BodyDecoder::decode(std::string_view input) {
         break;
       case State::kTrailerLineLf:
         if (c != '\n') return fail(i, "trailer line not ended by CRLF");
-        trailers_ += "\r\n";
+        if (!drop_trailer_line_) trailers_ += "\r\n";
         state_ = State::kTrailerLineStart;
         break;
       case State::kFinalLf:

@@ -16,6 +16,10 @@
 
 namespace weft::proxy::http1 {
 
+// Framing, routing, connection and authentication fields: never relayed as
+// trailers (case-insensitive name).
+bool forbidden_in_trailers(std::string_view name);
+
 class BodyDecoder {
  public:
   explicit BodyDecoder(Limits limits = {}) : limits_(limits) {}
@@ -36,7 +40,9 @@ class BodyDecoder {
   // The body ends when the connection does (a response without framing).
   bool until_close() const { return state_ == State::kUntilClose; }
   // Trailer lines of a chunked body, each ending in CRLF, valid once done.
+  // Fields that may not be trailers (forbidden_in_trailers) are left out.
   const std::string& trailers() const { return trailers_; }
+  std::size_t dropped_trailers() const { return dropped_trailers_; }
 
  private:
   enum class State {
@@ -68,6 +74,8 @@ class BodyDecoder {
   std::size_t chunk_line_bytes_ = 0;
   int size_digits_ = 0;
   std::size_t trailer_line_start_ = 0;
+  bool drop_trailer_line_ = false;  // the current trailer line is left out
+  std::size_t dropped_trailers_ = 0;
   std::string trailers_;
 };
 

@@ -32,6 +32,7 @@ Client::Client(UpstreamPool& pool, Downstream downstream, const ClientLimits& li
       limits_(limits),
       body_deadline_(downstream.socket.get_executor()),
       upstream_deadline_(downstream.socket.get_executor()),
+      max_interim_responses_(limits.max_interim_responses),
       request_pump_(downstream.socket.get_executor()) {}
 
 void Client::start(const RequestHead& head, const RequestFacts& facts,
@@ -46,6 +47,8 @@ void Client::start(const RequestHead& head, const RequestFacts& facts,
   replay_body_.clear();  // (a previous request's body must never be sent again)
   request_decoder_.reset(facts.body, facts.content_length);
   request_body_done_ = facts.body == BodyKind::kNone;
+  interim_responses_ = 0;
+  interim_limit_hit_ = false;
   body_timed_out_ = false;
 }
 
@@ -103,7 +106,11 @@ awaitable<TryFailure> Client::read_response_head() {
           co_return TryFailure::kNone;
         }
         // 100 Continue, 103 Early Hints: pass on to HTTP/1.1 clients, then
-        // wait for the final response.
+        // wait for the final response; a bounded number of them.
+        if (++interim_responses_ > max_interim_responses_) {
+          interim_limit_hit_ = true;
+          co_return TryFailure::kBadResponse;
+        }
         if (facts_.minor_version >= 1) {
           interim_bytes_.clear();
           write_response_head(interim_bytes_, response_, {}, 1);

@@ -64,6 +64,7 @@ struct ClientLimits {
   Counter* body_idle_timeouts = nullptr;
   // Counts next_try_on_new_connection (may be null).
   Counter* new_connection_retries = nullptr;
+  std::size_t max_interim_responses = 10;  // 1xx relayed per request before a 502
 };
 
 class Client {
@@ -92,6 +93,8 @@ class Client {
   bool request_body_done() const { return request_body_done_; }
   // The request body's client went silent past the body idle timeout.
   bool body_timed_out() const { return body_timed_out_; }
+  // The last try failed because of too many interim responses.
+  bool interim_limit_hit() const { return interim_limit_hit_; }
   void drop_connection() { upstream_.reset(); }
   // The next try goes on a new connection, not a pooled one (counted).
   void next_try_on_new_connection();
@@ -159,6 +162,9 @@ class Client {
   ResponseHead response_;
   std::size_t head_size_ = 0;  // of response_, in the connection's buffer
   std::string interim_bytes_;
+  const std::size_t max_interim_responses_;
+  std::size_t interim_responses_ = 0;  // of the current request, all tries
+  bool interim_limit_hit_ = false;
   BodyDecoder response_decoder_;
   PumpScratch request_scratch_;
   PumpScratch response_scratch_;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "proxy/http1/syntax.h"
+#include "proxy/request/path.h"
 
 namespace weft::proxy::http1 {
 namespace {
@@ -86,19 +87,29 @@ ParseResult parse_framing(MessageHead& head, int error_status) {
       return ParseResult::fail(error_status, "repeated Transfer-Encoding");
     }
     int codings = 0;
+    int chunked = 0;
+    bool tokens = true;
     std::string_view last;
     for_each_list_item(transfer_encoding, [&](std::string_view item) {
       ++codings;
+      if (equals_ignore_case(item, "chunked")) ++chunked;
+      tokens = tokens && is_token(item);
       last = item;
     });
-    // Only a lone "chunked" is understood: a proxy that forwarded other
-    // codings would have to agree with the next hop on them.
     if (codings == 0 || !equals_ignore_case(last, "chunked")) {
       return ParseResult::fail(error_status, "Transfer-Encoding does not end in chunked");
     }
+    if (chunked > 1 || !tokens) return ParseResult::fail(error_status, "invalid Transfer-Encoding");
     if (codings > 1) {
-      return ParseResult::fail(error_status == 400 ? 501 : error_status,
-                               "unsupported transfer coding");
+      // A request's other codings would have to be agreed on with the next
+      // hop: refused. A response's are the client's to decode: the body is
+      // de-chunked and re-chunked, and the codings before chunked are relayed.
+      if (error_status == 400) return ParseResult::fail(501, "unsupported transfer coding");
+      std::string_view before = transfer_encoding.substr(0, transfer_encoding.rfind(','));
+      while (!before.empty() && (before.back() == ',' || is_whitespace(before.back()))) {
+        before.remove_suffix(1);
+      }
+      head.transfer_codings = trim_whitespace(before);
     }
     head.body = BodyKind::kChunked;
     return ParseResult::complete(0);
@@ -132,6 +143,30 @@ void reset_keeping_capacity(Head& head) {
   head = Head{};
   head.headers = std::move(headers);
   head.headers.clear();
+}
+
+void reset_keeping_capacity(RequestHead& head) {
+  std::string normalized = std::move(head.normalized_target);
+  reset_keeping_capacity<RequestHead>(head);
+  head.normalized_target = std::move(normalized);
+  head.normalized_target.clear();
+}
+
+// Normalises the path of an origin-form target once, for routing and the
+// upstream alike; refusals are the client's fault (400).
+ParseResult normalize_target(RequestHead& head) {
+  const auto query_start = head.target.find('?');
+  const std::string_view path = head.target.substr(0, query_start);
+  const PathNormalization result = normalize_path(path, head.normalized_target);
+  if (result.verdict == PathNormalization::Verdict::kRefused) {
+    head.normalized_target.clear();
+    return ParseResult::fail(400, result.reason);
+  }
+  if (result.verdict == PathNormalization::Verdict::kNormalized &&
+      query_start != std::string_view::npos) {
+    head.normalized_target += head.target.substr(query_start);
+  }
+  return ParseResult::complete(0);
 }
 
 }  // namespace
@@ -186,6 +221,10 @@ ParseResult HeadParser::parse_request(std::string_view buffer, RequestHead& out)
   for (char c : out.target) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) return ParseResult::fail(400, "invalid character in target");
+  }
+  if (const ParseResult normalized = normalize_target(out);
+      normalized.status == ParseStatus::kError) {
+    return normalized;
   }
   const int minor = parse_version(request_line.substr(target_end + 1));
   if (minor == -2) return ParseResult::fail(505, "HTTP version not supported");

@@ -53,19 +53,33 @@ class ConnectionTokens {
   bool overflow_ = false;
 };
 
+// Headers a Connection header cannot turn hop-by-hop: routing and framing
+// were decided on them, so the next hop must see the same (`Connection: host`
+// would otherwise send the request upstream without its Host).
+bool connection_cannot_remove(std::string_view name) {
+  return equals_ignore_case(name, "host") || equals_ignore_case(name, "content-length") ||
+         equals_ignore_case(name, "transfer-encoding");
+}
+
 // The end-to-end headers of a head, without Content-Length (framing is rewritten).
 void append_end_to_end_headers(std::string& out, const MessageHead& head) {
   const ConnectionTokens connection(head);
   for (const Header& header : head.headers) {
     if (is_hop_by_hop(header.name) || equals_ignore_case(header.name, "content-length")) continue;
-    if (connection.lists(header.name)) continue;
+    if (connection.lists(header.name) && !connection_cannot_remove(header.name)) continue;
     append_header(out, header.name, header.value);
   }
 }
 
-void append_framing(std::string& out, const Framing& framing) {
+// `codings`: those applied before chunked, kept (a response's gzip, chunked).
+void append_framing(std::string& out, const Framing& framing, std::string_view codings = {}) {
   if (framing.body == BodyKind::kChunked) {
-    out += "Transfer-Encoding: chunked\r\n";
+    out += "Transfer-Encoding: ";
+    if (!codings.empty()) {
+      out += codings;
+      out += ", ";
+    }
+    out += "chunked\r\n";
   } else if (framing.body == BodyKind::kContentLength) {
     out += "Content-Length: ";
     append_number(out, framing.content_length);
@@ -100,7 +114,7 @@ void write_request_head(std::string& out, const RequestHead& head, const Framing
                         std::string_view default_host) {
   out += head.method;
   out += ' ';
-  out += head.target;
+  out += head.routed_target();  // the upstream sees the path that was routed on
   out += " HTTP/1.1\r\n";
   if (head.host.empty() && !default_host.empty()) append_header(out, "Host", default_host);
   append_end_to_end_headers(out, head);
@@ -129,7 +143,7 @@ void write_response_head(std::string& out, const ResponseHead& head, const Frami
     const std::string_view length = head.find("content-length");
     if (!length.empty()) append_header(out, "Content-Length", length);
   }
-  append_framing(out, framing);
+  append_framing(out, framing, head.transfer_codings);
   if (client_minor_version == 0 && !framing.close) out += "Connection: keep-alive\r\n";
   out += "\r\n";
 }

@@ -24,27 +24,23 @@ bool MessageHead::connection_lists(std::string_view token) const {
 }
 
 std::string_view RequestHead::path() const {
-  const auto query_start = target.find('?');
-  return query_start == std::string_view::npos ? target : target.substr(0, query_start);
+  const std::string_view routed = routed_target();
+  return routed.substr(0, routed.find('?'));
 }
 
 std::string_view RequestHead::query() const {
-  const auto query_start = target.find('?');
+  const std::string_view routed = routed_target();
+  const auto query_start = routed.find('?');
   return query_start == std::string_view::npos ? std::string_view{}
-                                               : target.substr(query_start + 1);
+                                               : routed.substr(query_start + 1);
 }
 
 Request to_request(const RequestHead& head) {
   Request request;
   request.method = head.method;
   request.authority = head.host;
-  const auto query_start = head.target.find('?');
-  if (query_start == std::string_view::npos) {
-    request.path = head.target;
-  } else {
-    request.path = head.target.substr(0, query_start);
-    request.query = head.target.substr(query_start + 1);
-  }
+  request.path = head.path();
+  request.query = head.query();
   request.headers = head.headers;
   switch (head.body) {
     case BodyKind::kNone:

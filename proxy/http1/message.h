@@ -5,6 +5,7 @@
 // which the connection does only after the head has been forwarded.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct MessageHead {
   std::vector<Header> headers;
   BodyKind body = BodyKind::kNone;
   std::uint64_t content_length = 0;
+  // Responses only: the transfer codings applied before the final chunked
+  // ("gzip" of "gzip, chunked"), relayed as they are; empty for plain chunked.
+  std::string_view transfer_codings;
   bool keep_alive = true;  // the connection may carry another message after this one
   // Connection: upgrade with an Upgrade header (requests), or a 101 (responses).
   bool upgrade = false;
@@ -51,11 +55,18 @@ struct MessageHead {
 
 struct RequestHead : MessageHead {
   std::string_view method;
-  std::string_view target;
+  std::string_view target;  // as received
+  // The target with its path normalised (proxy/request/path.h), when that
+  // changed it; routing and the upstream see this one, never the raw form.
+  std::string normalized_target;
   std::string_view host;
   bool expect_continue = false;  // Expect: 100-continue
 
-  std::string_view path() const;   // target without the query
+  // The target routed on and forwarded: normalized_target, or target.
+  std::string_view routed_target() const {
+    return normalized_target.empty() ? target : std::string_view(normalized_target);
+  }
+  std::string_view path() const;   // routed_target() without the query
   std::string_view query() const;  // after '?', or empty
 };
 

@@ -41,7 +41,8 @@ class Session {
                    .body_idle_timeouts = &worker.runtime.metrics.metrics().limit_reached(
                        target.direction, Limit::kBodyIdleTimeout),
                    .new_connection_retries =
-                       &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total}),
+                       &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total,
+                   .max_interim_responses = worker.runtime.settings.max_interim_responses}),
         destination_text_(endpoint_text(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
@@ -269,6 +270,11 @@ awaitable<bool> Session::handle_request() {
   }
   if (result.failure != TryFailure::kNone) {
     upstream_.drop_connection();  // (one that saw part of a request is never reused)
+    if (upstream_.interim_limit_hit()) {
+      runtime_.metrics.metrics()
+          .interim_limit_total.with_labels({std::string(to_string(target_.direction))})
+          .inc();
+    }
     const LocalAnswer answer = failure_status(result.failure);
     record(answer.status);
     co_return co_await respond_locally(answer.status, answer.reason,
@@ -291,6 +297,11 @@ awaitable<bool> Session::handle_request() {
     }
   }
   framing.close = !client_keep_alive;
+  if (framing.body == http1::BodyKind::kUntilClose && !response.transfer_codings.empty()) {
+    upstream_.drop_connection();  // HTTP/1.0 knows no transfer codings to decode
+    co_return co_await respond_locally(502, "transfer coding an HTTP/1.0 client cannot decode",
+                                       true);
+  }
   response_head_bytes_.clear();
   http1::write_response_head(response_head_bytes_, response, framing, facts.minor_version);
   const bool streamed =

@@ -5,22 +5,11 @@
 namespace weft::proxy {
 namespace {
 
-// std::regex recurses per character: bound what it is run on, so a long
-// header cannot exhaust the stack. Longer values never match a regex.
-constexpr std::size_t kMaxRegexInput = 4096;
-
-bool regex_matches(const std::regex& regex, std::string_view text) {
-  if (text.size() > kMaxRegexInput) return false;
-  try {
-    return std::regex_match(text.begin(), text.end(), regex);
-  } catch (const std::regex_error&) {  // error_complexity / error_stack: treat as no match
-    return false;
-  }
-}
-
-bool value_matches(const proxyconfig::ValueMatch& match, const std::optional<std::regex>& regex,
-                   std::string_view value) {
-  return regex ? regex_matches(*regex, value) : value == match.value;
+// RE2 matches in time linear in the text (no backtracking, no recursion), so
+// any value the head parser accepted can be matched on the event loop.
+bool value_matches(const proxyconfig::ValueMatch& match,
+                   const std::optional<proxyconfig::RouteRegex>& regex, std::string_view value) {
+  return regex ? regex->full_match(value) : value == match.value;
 }
 
 bool matches(const CompiledMatch& compiled, const Request& request) {
@@ -35,7 +24,7 @@ bool matches(const CompiledMatch& compiled, const Request& request) {
       if (!path_prefix_matches(match.path.value, path)) return false;
       break;
     case proxyconfig::PathMatchType::kRegularExpression:
-      if (!compiled.path || !regex_matches(*compiled.path, path)) return false;
+      if (!compiled.path || !compiled.path->full_match(path)) return false;
       break;
   }
   for (std::size_t i = 0; i < match.headers.size(); ++i) {

@@ -4,6 +4,8 @@
 // the same bytes delivered in small pieces must be the same, since a
 // difference is exactly what request smuggling exploits. Run: run.sh.
 
+#include "test/fuzz/proxy/http1_parser_fuzz.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -53,7 +55,8 @@ Outcome parse(std::string_view input, std::size_t piece, bool response) {
                                          : static_cast<const MessageHead&>(request);
       if (head.body == BodyKind::kContentLength && head.content_length == 0) std::abort();
       out.method = response ? std::to_string(response_head.status) : std::string(request.method);
-      out.target = response ? std::string(response_head.reason) : std::string(request.target);
+      out.target =
+          response ? std::string(response_head.reason) : std::string(request.routed_target());
       out.keep_alive = head.keep_alive;
       out.head_size = result.consumed;
       decoder.reset(head.body, head.content_length);
@@ -87,6 +90,10 @@ Outcome parse(std::string_view input, std::size_t piece, bool response) {
 }
 
 }  // namespace
+
+int http1_fuzz_status(std::string_view input, bool response) {
+  return parse(input, input.size() + 1, response).status;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;

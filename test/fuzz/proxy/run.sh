@@ -13,15 +13,46 @@ command -v clang++ >/dev/null || { echo "clang++ missing: run scripts/install-de
 
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$repo" "$repo"/test/fuzz/proxy/http1_parser_fuzz.cpp "$repo"/proxy/http1/*.cpp \
+  "$repo"/proxy/request/path.cpp \
   -o "$work/http1_parser_fuzz"
 
-# Seeds: each fixture as a request (mode byte 0) and a few responses (mode 1).
-for fixture in "$repo"/test/unit/proxy/fixtures/requests/*.http; do
-  { printf '\x00'; grep -v '^# ' "$fixture"; } >"$work/corpus/$(basename "$fixture" .http)"
-done
+# Seeds: each fixture as a request (mode byte 0), decoded as
+# test/fuzz/proxy/fixture_format.h decodes it (expectation lines dropped,
+# lines ended by CRLF, escapes), and a few responses (mode 1).
+python3 - "$work/corpus" "$repo"/test/unit/proxy/fixtures/requests/*.http <<'PY'
+import os, re, sys
+
+def unescape(text):
+    def one(match):
+        code = match.group(1)
+        if code.startswith(b"x"):
+            return bytes([int(code[1:], 16)])
+        return {b"r": b"\r", b"n": b"\n", b"t": b"\t", b"0": b"\0"}.get(code, code)
+    return re.sub(rb"\\(x[0-9a-fA-F]{2}|.)", one, text)
+
+for path in sys.argv[2:]:
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out, header = b"\x00", True
+    for line in lines:
+        if header and line.startswith(b"# "):
+            continue
+        header = False
+        if line.endswith(b"\\") and not line.endswith(b"\\\\"):
+            out += unescape(line[:-1])
+        else:
+            out += unescape(line) + b"\r\n"
+    name = os.path.basename(path)[: -len(".http")]
+    with open(os.path.join(sys.argv[1], name), "wb") as f:
+        f.write(out)
+PY
 printf '\x01HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n' \
   >"$work/corpus/response-chunked"
 printf '\x01HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n' >"$work/corpus/response-204"
+printf '\x01HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n' \
+  >"$work/corpus/response-gzip-chunked"
 
 cd "$work"
 # Only the filter's "no line matched" is ignored; the fuzzer's own exit status

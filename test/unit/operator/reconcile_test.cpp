@@ -486,3 +486,20 @@ TEST_CASE("model: API objects parse into the fields reconcile uses", "[model]") 
   CHECK(cm.hash == "h");
   CHECK(cm.document == "{}");
 }
+
+TEST_CASE("reconcile: a regular expression RE2 refuses makes the route Invalid", "[reconcile]") {
+  // A backreference: ECMAScript engines accept it, RE2 (which the proxy
+  // matches with) does not, so the operator must not program it.
+  Fixture f;
+  f.add_service(service("checkout", {http_port(8080)}));
+  auto spec = canary_spec();
+  spec["rules"][0]["matches"][0]["headers"] = {
+      {{"type", "RegularExpression"}, {"name", "x-id"}, {"value", "(a)\\1"}}};
+  f.add_route(route("backref", spec));
+  const auto plan = f.plan();
+  CHECK(condition(plan, "backref", "Accepted").reason == "Invalid");
+  CHECK_THAT(condition(plan, "backref", "Accepted").message,
+             Catch::Contains("spec.rules[0].matches[0].headers[0].value") &&
+                 Catch::Contains("not valid RE2"));
+  CHECK(port_of(document_of(plan), "checkout", 8080).rules.empty());
+}

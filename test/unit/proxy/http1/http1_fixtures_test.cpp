@@ -12,70 +12,19 @@
 
 #include "proxy/http1/body_decoder.h"
 #include "proxy/http1/head_parser.h"
+#include "test/fuzz/proxy/fixture_format.h"
 
 namespace {
 
 using namespace weft::proxy::http1;
 
-std::string unescape(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 == text.size()) {
-      out += text[i];
-      continue;
-    }
-    const char code = text[++i];
-    switch (code) {
-      case 'r':
-        out += '\r';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case '0':
-        out += '\0';
-        break;
-      case 'x':
-        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-        break;
-      default:
-        out += code;
-    }
-  }
-  return out;
-}
-
-struct Fixture {
-  std::string name;
-  std::map<std::string, std::string> expect;
-  std::string bytes;
-};
+using weft::test::Fixture;
 
 Fixture load(const std::filesystem::path& path) {
-  Fixture fixture{path.stem().string(), {}, {}};
   std::ifstream in(path, std::ios::binary);
-  std::string line;
-  bool in_header = true;
-  while (std::getline(in, line)) {
-    if (in_header && line.starts_with("# ")) {
-      const auto colon = line.find(':');
-      const std::string value = colon + 1 < line.size() ? line.substr(colon + 2) : "";
-      fixture.expect[line.substr(2, colon - 2)] = unescape(value);
-      continue;
-    }
-    in_header = false;
-    if (!line.empty() && line.back() == '\\' &&
-        (line.size() < 2 || line[line.size() - 2] != '\\')) {
-      fixture.bytes += unescape(std::string_view(line).substr(0, line.size() - 1));
-    } else {
-      fixture.bytes += unescape(line) + "\r\n";
-    }
-  }
-  return fixture;
+  std::stringstream text;
+  text << in.rdbuf();
+  return weft::test::decode_fixture(path.stem().string(), text.str());
 }
 
 struct Outcome {

@@ -93,7 +93,7 @@ TEST_CASE("method, regex path, header regex and query matches", "[router]") {
   CHECK(select_route(web, wrong_agent.request()).rule->route_rule == 1);
 }
 
-TEST_CASE("a regular expression std::regex refuses makes the snapshot fail", "[router]") {
+TEST_CASE("a regular expression that does not compile makes the snapshot fail", "[router]") {
   auto document = testing::routed_document();
   document.outbound.services[0].ports[0].matches[0].path = {
       weft::proxyconfig::PathMatchType::kRegularExpression, "/(unclosed"};
