@@ -3,12 +3,6 @@
 namespace weft::proxy {
 namespace {
 
-Result<std::uint16_t> port_item(std::string_view text) {
-  auto port = flags::parse_integer(text, 1, 65535);
-  if (!port) return port.error();
-  return static_cast<std::uint16_t>(*port);
-}
-
 const flags::Program<Settings>& program() {
   using S = Settings;
   constexpr auto kMoreThanZero = std::chrono::milliseconds(1);
@@ -36,9 +30,10 @@ const flags::Program<Settings>& program() {
                   .value_name("PORT"),
               flags::integer("workers", &S::workers, 1, 64,
                              "worker threads, each with its own event loop"),
-              flags::list("opaque-ports", &S::opaque_ports, port_item,
-                          "comma-separated ports proxied as TCP without protocol detection")
-                  .comma_separated()
+              // The webhook's own parser: what it writes, the proxy reads.
+              flags::custom("opaque-ports", &S::opaque_ports, parse_port_set,
+                            "ports proxied as TCP without protocol detection,\n"
+                            "e.g. 3306,8000-8100")
                   .value_name("PORTS"),
               flags::duration("detect-timeout", &S::detect_timeout,
                               "wait this long for a client's first bytes before treating it\n"
