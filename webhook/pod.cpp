@@ -55,7 +55,9 @@ Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std
       return Error{at + ".name must be a non-empty string"};
     }
     names.push_back(name->get<std::string>());
-    ContainerView view{.name = names.back(), .init = where == "spec.initContainers"};
+    ContainerView view;
+    view.name = names.back();
+    view.init = where == "spec.initContainers";
     auto user = read_run_as_user(container, at);
     if (!user) return user.error();
     view.run_as_user = *user;
