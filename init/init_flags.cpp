@@ -40,6 +40,12 @@ const flags::Program<InitFlags>& program() {
               flags::text("iptables-restore", &InitFlags::iptables_restore,
                           "the program to feed the rules to", flags::TextRule::kNonEmpty)
                   .value_name("PATH"),
+              flags::text("ip6tables-restore", &InitFlags::ip6tables_restore,
+                          "the program to feed the IPv6 rules to", flags::TextRule::kNonEmpty)
+                  .value_name("PATH"),
+              flags::choice("ipv6", &InitFlags::ipv6,
+                            {{"auto", "auto"}, {"on", "on"}, {"off", "off"}},
+                            "capture IPv6 too (auto: when the kernel has IPv6)"),
               flags::boolean("dry-run", &InitFlags::dry_run, "print the rules, change nothing"),
           },
   };

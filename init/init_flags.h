@@ -15,6 +15,11 @@ struct InitFlags {
   bool help = false;
   bool dry_run = false;  // print the rules, apply nothing
   std::string iptables_restore = "iptables-restore";
+  std::string ip6tables_restore = "ip6tables-restore";
+  // IPv6 capture: "auto" installs the ip6tables rules when the kernel has IPv6
+  // (/proc/net/if_inet6 exists) and fails if they cannot be installed; "on"
+  // always; "off" never (a pod that can use IPv6 then bypasses the proxy).
+  std::string ipv6 = "auto";
   capture::CaptureSettings settings;
 };
 

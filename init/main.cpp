@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <vector>
 
 #include "init/init_flags.h"
 
@@ -64,19 +65,37 @@ int main(int argc, char** argv) {
     std::cout << weft::init::usage();
     return 0;
   }
-  const std::string rules = weft::capture::iptables_restore_rules(flags->settings);
-  std::cout << rules << std::flush;  // in the container log: what was installed
+  // IPv6 too, unless the kernel has no IPv6 at all: a pod that can dial IPv6
+  // must not leave the mesh that way.
+  const bool ipv6 =
+      flags->ipv6 == "on" || (flags->ipv6 == "auto" && access("/proc/net/if_inet6", F_OK) == 0);
+  struct Family {
+    const char* name;
+    std::string program;
+    std::string rules;
+  };
+  std::vector<Family> families{
+      {"IPv4", flags->iptables_restore, weft::capture::iptables_restore_rules(flags->settings)}};
+  if (ipv6) {
+    families.push_back({"IPv6", flags->ip6tables_restore,
+                        weft::capture::ip6tables_restore_rules(flags->settings)});
+  }
+  for (const auto& family : families) {
+    // In the container log: what was installed.
+    std::cout << "# " << family.name << "\n" << family.rules << std::flush;
+    if (flags->dry_run) continue;
+    auto status = run_with_input(family.program, family.rules);
+    if (!status) {
+      std::cerr << "weft-init: " << status.error().message << "\n";
+      return 1;
+    }
+    if (*status != 0) {
+      std::cerr << "weft-init: " << family.program << " failed with status " << *status << "\n";
+      return 1;
+    }
+  }
   if (flags->dry_run) return 0;
-  auto status = run_with_input(flags->iptables_restore, rules);
-  if (!status) {
-    std::cerr << "weft-init: " << status.error().message << "\n";
-    return 1;
-  }
-  if (*status != 0) {
-    std::cerr << "weft-init: " << flags->iptables_restore << " failed with status " << *status
-              << "\n";
-    return 1;
-  }
-  std::cerr << "weft-init: capture rules installed\n";
+  std::cerr << "weft-init: capture rules installed (" << (ipv6 ? "IPv4 and IPv6" : "IPv4 only")
+            << ")\n";
   return 0;
 }

@@ -50,9 +50,10 @@ const flags::Program<Settings>& program() {
                   .value_name("PORT"),
               flags::integer("workers", &S::workers, 1, 64,
                              "worker threads, each with its own event loop"),
-              flags::list("opaque-ports", &S::opaque_ports, port_item,
-                          "comma-separated ports proxied as TCP without protocol detection")
-                  .comma_separated()
+              // The webhook's own parser: what it writes, the proxy reads.
+              flags::custom("opaque-ports", &S::opaque_ports, parse_port_set,
+                            "ports proxied as TCP without protocol detection,\n"
+                            "e.g. 3306,8000-8100")
                   .value_name("PORTS"),
               flags::duration("detect-timeout", &S::detect_timeout,
                               "wait this long for a client's first bytes before treating it\n"

@@ -15,6 +15,7 @@
 #include "weft/constants.h"
 #include "weft/flags.h"
 #include "weft/log.h"
+#include "weft/port_list.h"
 #include "weft/result.h"
 
 namespace weft::proxy {
@@ -30,7 +31,7 @@ struct Settings {
   std::uint16_t admin_port = kProxyAdminPort;
   std::size_t workers = 1;
   // Ports whose traffic skips protocol detection and is proxied as opaque TCP.
-  std::vector<std::uint16_t> opaque_ports;
+  PortSet opaque_ports;
   std::chrono::milliseconds detect_timeout{1000};
   std::chrono::milliseconds connect_timeout{1000};
   // A client connection idle between requests this long is closed.

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "weft/log.h"
 
@@ -170,6 +171,12 @@ Result<InjectorConfig> parse_config(std::string_view json_text) {
   WEFT_TRY(reader.string("skipInboundPorts", skip_inbound, true));
   WEFT_TRY(reader.string("skipOutboundPorts", skip_outbound, true));
   WEFT_TRY(reader.string("skipSubnets", skip_subnets, true));
+  std::string allowed_inbound, allowed_outbound, allowed_subnets;
+  WEFT_TRY(reader.string("podSkipAllowedInboundPorts", allowed_inbound, true));
+  WEFT_TRY(reader.string("podSkipAllowedOutboundPorts", allowed_outbound, true));
+  WEFT_TRY(reader.string("podSkipAllowedSubnets", allowed_subnets, true));
+  WEFT_TRY(reader.integer("podSkipMaxPorts", config.pod_skip_max_ports, 0, 65535));
+  WEFT_TRY(reader.integer("podSkipMinPrefixLength", config.pod_skip_min_prefix_length, 0, 32));
   WEFT_TRY(reader.no_unknown_keys());
 
   if (mode == "auto") {
@@ -202,6 +209,17 @@ Result<InjectorConfig> parse_config(std::string_view json_text) {
   config.skip_inbound_ports = std::move(*inbound);
   config.skip_outbound_ports = std::move(*outbound);
   config.skip_subnets = std::move(*subnets);
+  for (const auto& [key, text, out] : {std::tuple{"podSkipAllowedInboundPorts", &allowed_inbound,
+                                                  &config.pod_skip_allowed_inbound_ports},
+                                       std::tuple{"podSkipAllowedOutboundPorts", &allowed_outbound,
+                                                  &config.pod_skip_allowed_outbound_ports}}) {
+    auto ports = capture::parse_port_list(*text);
+    if (!ports) return Error{std::string(key) + ": " + ports.error().message};
+    *out = std::move(*ports);
+  }
+  auto allowed = capture::parse_subnet_list(allowed_subnets);
+  if (!allowed) return Error{"podSkipAllowedSubnets: " + allowed.error().message};
+  config.pod_skip_allowed_subnets = std::move(*allowed);
 
   capture::CaptureSettings capture;
   capture.proxy_uid = config.proxy_uid;
@@ -223,25 +241,33 @@ nlohmann::json to_json(const InjectorConfig& config) {
   const char* mode = config.sidecar_mode == SidecarMode::kNative    ? "native"
                      : config.sidecar_mode == SidecarMode::kClassic ? "classic"
                                                                     : "auto";
-  return json{{"proxyImage", config.proxy_image},
-              {"initImage", config.init_image},
-              {"proxyVersion", config.proxy_version},
-              {"imagePullPolicy", config.image_pull_policy},
-              {"proxyUid", config.proxy_uid},
-              {"inboundPort", config.inbound_port},
-              {"outboundPort", config.outbound_port},
-              {"adminPort", config.admin_port},
-              {"readyPath", config.ready_path},
-              {"logLevel", config.log_level},
-              {"sidecarMode", mode},
-              {"classicWaitCommand", config.classic_wait_command},
-              {"proxyResources", resources(config.proxy_resources)},
-              {"initResources", resources(config.init_resources)},
-              {"identityTokenExpirationSeconds", config.identity_token_expiration_seconds},
-              {"identityVolumeSizeLimit", config.identity_volume_size_limit},
-              {"skipInboundPorts", capture::format_port_list(config.skip_inbound_ports)},
-              {"skipOutboundPorts", capture::format_port_list(config.skip_outbound_ports)},
-              {"skipSubnets", capture::format_subnet_list(config.skip_subnets)}};
+  return json{
+      {"proxyImage", config.proxy_image},
+      {"initImage", config.init_image},
+      {"proxyVersion", config.proxy_version},
+      {"imagePullPolicy", config.image_pull_policy},
+      {"proxyUid", config.proxy_uid},
+      {"inboundPort", config.inbound_port},
+      {"outboundPort", config.outbound_port},
+      {"adminPort", config.admin_port},
+      {"readyPath", config.ready_path},
+      {"logLevel", config.log_level},
+      {"sidecarMode", mode},
+      {"classicWaitCommand", config.classic_wait_command},
+      {"proxyResources", resources(config.proxy_resources)},
+      {"initResources", resources(config.init_resources)},
+      {"identityTokenExpirationSeconds", config.identity_token_expiration_seconds},
+      {"identityVolumeSizeLimit", config.identity_volume_size_limit},
+      {"skipInboundPorts", capture::format_port_list(config.skip_inbound_ports)},
+      {"skipOutboundPorts", capture::format_port_list(config.skip_outbound_ports)},
+      {"skipSubnets", capture::format_subnet_list(config.skip_subnets)},
+      {"podSkipAllowedInboundPorts",
+       capture::format_port_list(config.pod_skip_allowed_inbound_ports)},
+      {"podSkipAllowedOutboundPorts",
+       capture::format_port_list(config.pod_skip_allowed_outbound_ports)},
+      {"podSkipAllowedSubnets", capture::format_subnet_list(config.pod_skip_allowed_subnets)},
+      {"podSkipMaxPorts", config.pod_skip_max_ports},
+      {"podSkipMinPrefixLength", config.pod_skip_min_prefix_length}};
 }
 
 #undef WEFT_TRY

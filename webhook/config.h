@@ -54,6 +54,17 @@ struct InjectorConfig {
   std::vector<capture::PortRange> skip_inbound_ports;
   std::vector<capture::PortRange> skip_outbound_ports;
   std::vector<capture::Ipv4Subnet> skip_subnets;
+  // What a pod's own skip annotations may exempt from capture (docs/webhook.md,
+  // "Opting out of capture"). Within the allow-lists: anything. Beyond them,
+  // only narrow skips: at most pod_skip_max_ports ports per list, and subnets
+  // of prefix length pod_skip_min_prefix_length or longer (/24: 256 addresses).
+  // Anything wider is refused, so 1-65535 or 0.0.0.0/0 needs the cluster
+  // administrator's explicit allow-list.
+  std::vector<capture::PortRange> pod_skip_allowed_inbound_ports;
+  std::vector<capture::PortRange> pod_skip_allowed_outbound_ports;
+  std::vector<capture::Ipv4Subnet> pod_skip_allowed_subnets;
+  std::uint32_t pod_skip_max_ports = 16;
+  int pod_skip_min_prefix_length = 24;
 };
 
 // The JSON file's keys are the camelCase field names (proxyImage, initImage,
@@ -61,7 +72,9 @@ struct InjectorConfig {
 // readyPath, logLevel, sidecarMode "auto|native|classic", classicWaitCommand,
 // proxyResources {cpuRequest, cpuLimit, memoryRequest, memoryLimit},
 // initResources, identityTokenExpirationSeconds, identityVolumeSizeLimit,
-// skipInboundPorts, skipOutboundPorts, skipSubnets "a,b"); each is optional.
+// skipInboundPorts, skipOutboundPorts, skipSubnets "a,b",
+// podSkipAllowedInboundPorts, podSkipAllowedOutboundPorts, podSkipAllowedSubnets
+// "a,b", podSkipMaxPorts, podSkipMinPrefixLength); each is optional.
 Result<InjectorConfig> parse_config(std::string_view json_text);
 nlohmann::json to_json(const InjectorConfig& config);
 

@@ -21,6 +21,12 @@ enum class Scope { kNamespaceEnabled, kPodOptIn };
 struct Decision {
   bool inject = false;
   std::string reason;  // why, for the log and the skip metric
+  // The pod claims to be injected already (claims_injected): the injector
+  // verifies the claim before allowing it unchanged.
+  bool claims_injected = false;
+  // The pod is left out of the mesh by its own choice (an opt-out, counted):
+  // inject_disabled or host_network; empty otherwise.
+  std::string opt_out;
 };
 
 // kube-system and weft-system: never injected, and never denied either.

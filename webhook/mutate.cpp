@@ -243,8 +243,11 @@ Injector::Injector(InjectorConfig config)
     : config_(std::move(config)), native_(config_.sidecar_mode != SidecarMode::kClassic) {
   if (const auto defaults = read_pod_options(PodView{}, config_)) {
     have_defaults_ = true;
-    default_init_ = dump(init_container(*defaults, config_));
-    default_proxy_ = dump(proxy_container(*defaults, config_, native_));
+    const json init = init_container(*defaults, config_);
+    const json proxy = proxy_container(*defaults, config_, native_);
+    default_init_ = dump(init);
+    default_proxy_ = dump(proxy);
+    default_seal_ = injection_seal(seal_fields(init), seal_fields(proxy));
   }
   const json volumes = injected_volumes_list(config_);
   volumes_ = dump(volumes);
@@ -259,9 +262,24 @@ Injector::Injector(InjectorConfig config)
 
 std::string Injector::build_patch(const PodView& pod, const PodOptions& options) const {
   const bool cached = have_defaults_ && !options.customized;
-  const std::string init = cached ? default_init_ : dump(init_container(options, config_));
-  const std::string proxy =
-      cached ? default_proxy_ : dump(proxy_container(options, config_, native_));
+  std::string init = default_init_;
+  std::string proxy = default_proxy_;
+  std::string seal = default_seal_;
+  if (!cached) {
+    const json init_json = init_container(options, config_);
+    const json proxy_json = proxy_container(options, config_, native_);
+    init = dump(init_json);
+    proxy = dump(proxy_json);
+    seal = injection_seal(seal_fields(init_json), seal_fields(proxy_json));
+  }
+  std::string seal_value;
+  append_json_string(seal_value, seal);
+  // The annotations object with the seal as its last member.
+  std::string annotations = annotations_;
+  annotations.pop_back();
+  annotations += annotations.size() > 1 ? "," : "";
+  append_json_string(annotations, kInjectionSealAnnotation);
+  annotations += ':' + seal_value + '}';
 
   std::string patch;
   patch.reserve(init.size() + proxy.size() + volumes_.size() + annotations_.size() + 512);
@@ -284,15 +302,61 @@ std::string Injector::build_patch(const PodView& pod, const PodOptions& options)
   }
 
   if (!pod.has_metadata) {
-    append_add(patch, "/metadata", R"({"annotations":)" + annotations_ + "}");
+    append_add(patch, "/metadata", R"({"annotations":)" + annotations + "}");
   } else if (!pod.has_annotations) {
-    append_add(patch, "/metadata/annotations", annotations_);
+    append_add(patch, "/metadata/annotations", annotations);
   } else {
     // "add" on an existing key replaces its value, as wanted.
     for (const auto& [path, value] : annotation_items_) append_add(patch, path, value);
+    append_add(patch, "/metadata/annotations/" + escape_json_pointer(kInjectionSealAnnotation),
+               seal_value);
   }
   patch += ']';
   return patch;
+}
+
+Result<bool> Injector::verify_injected(const PodView& pod) const {
+  const ContainerView* init = nullptr;
+  const ContainerView* proxy = nullptr;
+  for (const auto& container : pod.containers) {
+    const bool is_init = container.name == kInitContainerName;
+    if (!is_init && container.name != kProxyContainerName) continue;
+    const ContainerView*& slot = is_init ? init : proxy;
+    if (slot != nullptr) return Error{"it has two containers named " + container.name};
+    if (is_init && !container.init) {
+      return Error{"it has a regular container named " + container.name};
+    }
+    slot = &container;
+  }
+  if (init == nullptr || proxy == nullptr) {
+    return Error{"it has " + std::string(init != nullptr ? "a weft-init but no weft-proxy"
+                                         : proxy != nullptr
+                                             ? "a weft-proxy but no weft-init"
+                                             : "the seal annotation but neither container")};
+  }
+  const auto seal = pod.annotations.find(kInjectionSealAnnotation);
+  if (seal == pod.annotations.end()) {
+    return Error{"its weft-init and weft-proxy carry no " + std::string(kInjectionSealAnnotation) +
+                 " annotation"};
+  }
+  const std::string actual = injection_seal(init->seal_fields, proxy->seal_fields);
+  if (seal->second != actual) {
+    return Error{"its weft-init or weft-proxy was changed after injection (the " +
+                 std::string(kInjectionSealAnnotation) + " annotation does not match them)"};
+  }
+  auto options = read_pod_options(pod, config_);
+  if (!options) return options.error();
+  const std::string expected =
+      !options->customized && have_defaults_
+          ? default_seal_
+          : injection_seal(seal_fields(init_container(*options, config_)),
+                           seal_fields(proxy_container(*options, config_, native_)));
+  if (actual != expected) {
+    return Error{
+        "its weft-init and weft-proxy are not the ones this webhook injects into "
+        "this pod (another Weft version or configuration)"};
+  }
+  return true;
 }
 
 MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& config, Scope scope) {
@@ -318,15 +382,37 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
   const auto& pod = request.object.pod;
   if (!pod) {
     if (request.object.opted_out) {
-      return allow_unchanged(ReviewResult::kSkipped, "pod annotation weft.io/inject=disabled");
+      auto result =
+          allow_unchanged(ReviewResult::kSkipped, "pod annotation weft.io/inject=disabled");
+      result.opt_outs.push_back({"inject_disabled", ""});
+      return result;
     }
     return deny(pod.error().message);
   }
   auto decision = decide(*pod, request.namespace_name, scope);
   if (!decision) return deny(decision.error().message);
-  if (!decision->inject) return allow_unchanged(ReviewResult::kSkipped, decision->reason);
+  if (decision->claims_injected) {
+    // The names weft-init and weft-proxy are reserved: a pod carrying them is
+    // either what this webhook injected or refused, never taken as meshed.
+    auto verified = verify_injected(*pod);
+    if (!verified) {
+      return deny("the container names " + std::string(kInitContainerName) + " and " +
+                  std::string(kProxyContainerName) + " are reserved for the injection, and " +
+                  verified.error().message + "; remove them and let the webhook inject");
+    }
+    auto uid = check_run_as_user(*pod, config_.proxy_uid, true);
+    if (!uid) return deny(uid.error().message);
+    return allow_unchanged(ReviewResult::kSkipped, decision->reason);
+  }
+  if (!decision->inject) {
+    auto result = allow_unchanged(ReviewResult::kSkipped, decision->reason);
+    if (!decision->opt_out.empty()) result.opt_outs.push_back({decision->opt_out, ""});
+    return result;
+  }
   auto conflicts = check_conflicts(*pod, config_);
   if (!conflicts) return deny(conflicts.error().message);
+  auto uid = check_run_as_user(*pod, config_.proxy_uid, false);
+  if (!uid) return deny(uid.error().message);
   auto options = read_pod_options(*pod, config_);
   if (!options) return deny(options.error().message);
 
@@ -335,6 +421,7 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
   result.reason = decision->reason;
   result.outcome.patch = build_patch(*pod, *options);
   result.outcome.warnings = std::move(options->warnings);
+  result.opt_outs = std::move(options->opt_outs);
   return result;
 }
 

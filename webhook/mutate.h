@@ -38,6 +38,9 @@ struct MutateResult {
   ReviewResult result = ReviewResult::kSkipped;
   AdmissionOutcome outcome;
   std::string reason;
+  // Every way this pod was let out of capture, to be counted and logged:
+  // inject_disabled, host_network, or a skip annotation (kind and value).
+  std::vector<OptOut> opt_outs;
 };
 
 // The injector for one configuration (sidecar_mode resolved: kNative or kClassic;
@@ -52,6 +55,11 @@ class Injector {
   MutateResult mutate(const AdmissionRequest& request, Scope scope) const;
   // The RFC 6902 patch, as JSON text, for a pod the decision said to inject.
   std::string build_patch(const PodView& pod, const PodOptions& options) const;
+  // A pod that claims to be injected (claims_injected): true only if it has one
+  // weft-init (an init container) and one weft-proxy, the seal annotation
+  // matches them, and they are what this injector would inject into the pod
+  // now. Otherwise an Error saying what is wrong.
+  Result<bool> verify_injected(const PodView& pod) const;
   const InjectorConfig& config() const { return config_; }
 
  private:
@@ -60,6 +68,7 @@ class Injector {
   bool have_defaults_ = false;  // the configuration's own options validated
   std::string default_init_;    // weft-init, for a pod without knobs
   std::string default_proxy_;   // weft-proxy, likewise
+  std::string default_seal_;    // their injection seal
   std::string volumes_;         // the list of the volumes the injection adds
   std::vector<std::string> volume_items_;
   std::string annotations_;  // the object of the annotations recording the injection

@@ -1,5 +1,7 @@
 #include "webhook/pod.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <array>
 
@@ -19,10 +21,29 @@ const nlohmann::json* member(const nlohmann::json& object, const char* key) {
   return &*it;
 }
 
-// spec.containers or spec.initContainers: the names, and every containerPort
-// added to ports.
+bool reserved_name(std::string_view name) {
+  return name == kProxyContainerName || name == kInitContainerName;
+}
+
+// securityContext.runAsUser of a container or the pod, if set.
+Result<std::optional<std::int64_t>> read_run_as_user(const nlohmann::json& owner,
+                                                     const std::string& where) {
+  const nlohmann::json* context = member(owner, "securityContext");
+  if (context == nullptr) return std::optional<std::int64_t>{};
+  if (!context->is_object()) return Error{where + ".securityContext must be an object"};
+  const nlohmann::json* user = member(*context, "runAsUser");
+  if (user == nullptr) return std::optional<std::int64_t>{};
+  if (!user->is_number_integer()) {
+    return Error{where + ".securityContext.runAsUser must be an integer"};
+  }
+  return std::optional<std::int64_t>{user->get<std::int64_t>()};
+}
+
+// spec.containers or spec.initContainers: the names, every containerPort added
+// to ports, and each container's view added to views.
 Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std::string_view where,
-                                                 std::vector<int>& ports) {
+                                                 std::vector<int>& ports,
+                                                 std::vector<ContainerView>& views) {
   if (!list.is_array()) return Error{std::string(where) + " must be a list"};
   std::vector<std::string> names;
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -34,6 +55,14 @@ Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std
       return Error{at + ".name must be a non-empty string"};
     }
     names.push_back(name->get<std::string>());
+    ContainerView view;
+    view.name = names.back();
+    view.init = where == "spec.initContainers";
+    auto user = read_run_as_user(container, at);
+    if (!user) return user.error();
+    view.run_as_user = *user;
+    if (reserved_name(view.name)) view.seal_fields = seal_fields(container);
+    views.push_back(std::move(view));
     if (const nlohmann::json* port_list = member(container, "ports")) {
       if (!port_list->is_array()) return Error{at + ".ports must be a list"};
       for (const nlohmann::json& port : *port_list) {
@@ -71,12 +100,13 @@ Result<PodView> read_pod_view(const nlohmann::json& object) {
   if (spec == nullptr || !spec->is_object()) return Error{"the pod has no spec object"};
   const nlohmann::json* containers = member(*spec, "containers");
   if (containers == nullptr) return Error{"spec.containers is missing"};
-  auto names = read_containers(*containers, "spec.containers", pod.container_ports);
+  auto names = read_containers(*containers, "spec.containers", pod.container_ports, pod.containers);
   if (!names) return names.error();
   if (names->empty()) return Error{"spec.containers is empty"};
   pod.container_names = std::move(*names);
   if (const nlohmann::json* init = member(*spec, "initContainers")) {
-    auto init_names = read_containers(*init, "spec.initContainers", pod.container_ports);
+    auto init_names =
+        read_containers(*init, "spec.initContainers", pod.container_ports, pod.containers);
     if (!init_names) return init_names.error();
     pod.init_container_names = std::move(*init_names);
     pod.has_init_containers = true;
@@ -97,6 +127,9 @@ Result<PodView> read_pod_view(const nlohmann::json& object) {
     if (!host_network->is_boolean()) return Error{"spec.hostNetwork must be a boolean"};
     pod.host_network = host_network->get<bool>();
   }
+  auto user = read_run_as_user(*spec, "spec");
+  if (!user) return user.error();
+  pod.run_as_user = *user;
   return pod;
 }
 
@@ -123,13 +156,113 @@ PodObject read_pod(const nlohmann::json& object) {
   return result;
 }
 
-bool already_injected(const PodView& pod) {
-  const auto has = [](const std::vector<std::string>& names, std::string_view name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-  };
-  return has(pod.container_names, kProxyContainerName) ||
-         has(pod.init_container_names, kProxyContainerName) ||
-         has(pod.init_container_names, kInitContainerName);
+bool claims_injected(const PodView& pod) {
+  return pod.annotations.contains(kInjectionSealAnnotation) ||
+         std::any_of(pod.containers.begin(), pod.containers.end(),
+                     [](const ContainerView& c) { return reserved_name(c.name); });
+}
+
+std::string seal_fields(const nlohmann::json& container) {
+  nlohmann::json fields = nlohmann::json::object();
+  if (!container.is_object()) return fields.dump();
+  for (const char* key : {"image", "command", "args", "workingDir", "env", "envFrom",
+                          "securityContext", "restartPolicy", "lifecycle"}) {
+    if (const nlohmann::json* value = member(container, key)) fields[key] = *value;
+  }
+  // The API server defaults fieldRef.apiVersion to v1 after the patch.
+  if (auto env = fields.find("env"); env != fields.end() && env->is_array()) {
+    for (auto& variable : *env) {
+      if (!variable.is_object()) continue;
+      auto from = variable.find("valueFrom");
+      if (from == variable.end() || !from->is_object()) continue;
+      auto field = from->find("fieldRef");
+      if (field == from->end() || !field->is_object()) continue;
+      if (auto version = field->find("apiVersion"); version != field->end() && *version == "v1") {
+        field->erase(version);
+      }
+    }
+  }
+  return fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string injection_seal(std::string_view init_fields, std::string_view proxy_fields) {
+  std::string text;
+  text.reserve(init_fields.size() + proxy_fields.size() + 1);
+  text += init_fields;
+  text += '\n';
+  text += proxy_fields;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string seal = "sha256:";
+  for (unsigned int i = 0; i < length; ++i) {
+    seal += kHex[digest[i] >> 4];
+    seal += kHex[digest[i] & 0xf];
+  }
+  return seal;
+}
+
+Result<bool> check_port_skip(const std::vector<capture::PortRange>& ports,
+                             const std::vector<capture::PortRange>& allowed,
+                             const InjectorConfig& config, std::string_view allow_key) {
+  // Ports outside the allow-list, by range arithmetic (at most 64 x 64 ranges).
+  std::size_t outside = 0;
+  const PortSet wanted(ports);
+  const PortSet allow(allowed);
+  for (const auto& range : wanted.ranges()) {
+    std::size_t inside = 0;
+    for (const auto& a : allow.ranges()) {
+      const auto first = std::max(range.first, a.first);
+      const auto last = std::min(range.last, a.last);
+      if (first <= last) inside += last - first + 1u;
+    }
+    outside += range.last - range.first + 1u - inside;
+  }
+  if (outside > config.pod_skip_max_ports) {
+    return Error{"skips " + std::to_string(outside) +
+                 " ports outside the cluster's allow-list, more than the " +
+                 std::to_string(config.pod_skip_max_ports) +
+                 " a pod may skip on its own; a cluster administrator can allow them with " +
+                 std::string(allow_key) + " in the webhook's configuration"};
+  }
+  return true;
+}
+
+Result<bool> check_subnet_skip(const std::vector<capture::Ipv4Subnet>& subnets,
+                               const InjectorConfig& config) {
+  for (const auto& subnet : subnets) {
+    const bool allowed = std::any_of(
+        config.pod_skip_allowed_subnets.begin(), config.pod_skip_allowed_subnets.end(),
+        [&](const capture::Ipv4Subnet& a) {
+          const std::uint32_t mask =
+              a.prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - a.prefix_length);
+          return a.prefix_length <= subnet.prefix_length && (subnet.address & mask) == a.address;
+        });
+    if (!allowed && subnet.prefix_length < config.pod_skip_min_prefix_length) {
+      return Error{"subnet " + capture::format_subnet_list({subnet}) + " is wider than the /" +
+                   std::to_string(config.pod_skip_min_prefix_length) +
+                   " a pod may skip on its own and not in the cluster's allow-list; a cluster "
+                   "administrator can allow it with podSkipAllowedSubnets in the webhook's "
+                   "configuration"};
+    }
+  }
+  return true;
+}
+
+Result<bool> check_run_as_user(const PodView& pod, std::uint32_t uid, bool skip_injected) {
+  for (const auto& container : pod.containers) {
+    if (skip_injected && reserved_name(container.name)) continue;
+    const auto user = container.run_as_user ? container.run_as_user : pod.run_as_user;
+    if (user && *user == static_cast<std::int64_t>(uid)) {
+      return Error{std::string(container.init ? "init container '" : "container '") +
+                   container.name + "' runs as UID " + std::to_string(uid) +
+                   ", the proxy's UID, whose traffic capture lets through; run it as another "
+                   "UID (securityContext.runAsUser" +
+                   (container.run_as_user ? "" : ", set on the pod") + ")"};
+    }
+  }
+  return true;
 }
 
 Result<PodOptions> read_pod_options(const PodView& pod, const InjectorConfig& config) {
@@ -152,21 +285,38 @@ Result<PodOptions> read_pod_options(const PodView& pod, const InjectorConfig& co
     return Error{"annotation " + std::string(key) + ": " + message};
   };
 
-  for (const auto& [key, list] :
-       {std::pair{kSkipInboundPortsAnnotation, &options.capture.skip_inbound_ports},
-        std::pair{kSkipOutboundPortsAnnotation, &options.capture.skip_outbound_ports}}) {
-    if (const std::string* value = annotation(key)) {
+  struct PortSkip {
+    std::string_view key;
+    std::vector<capture::PortRange>* list;
+    const std::vector<capture::PortRange>* allowed;
+    std::string_view allow_key;
+    std::string_view kind;
+  };
+  for (const auto& skip :
+       {PortSkip{kSkipInboundPortsAnnotation, &options.capture.skip_inbound_ports,
+                 &config.pod_skip_allowed_inbound_ports, "podSkipAllowedInboundPorts",
+                 "skip_inbound_ports"},
+        PortSkip{kSkipOutboundPortsAnnotation, &options.capture.skip_outbound_ports,
+                 &config.pod_skip_allowed_outbound_ports, "podSkipAllowedOutboundPorts",
+                 "skip_outbound_ports"}}) {
+    if (const std::string* value = annotation(skip.key)) {
       auto ports = capture::parse_port_list(*value);
-      if (!ports) return named(key, ports.error().message);
-      list->insert(list->end(), ports->begin(), ports->end());
+      if (!ports) return named(skip.key, ports.error().message);
+      auto allowed = check_port_skip(*ports, *skip.allowed, config, skip.allow_key);
+      if (!allowed) return named(skip.key, allowed.error().message);
+      skip.list->insert(skip.list->end(), ports->begin(), ports->end());
+      if (!ports->empty()) options.opt_outs.push_back({std::string(skip.kind), *value});
       options.customized = true;
     }
   }
   if (const std::string* value = annotation(kSkipSubnetsAnnotation)) {
     auto subnets = capture::parse_subnet_list(*value);
     if (!subnets) return named(kSkipSubnetsAnnotation, subnets.error().message);
+    auto allowed = check_subnet_skip(*subnets, config);
+    if (!allowed) return named(kSkipSubnetsAnnotation, allowed.error().message);
     options.capture.skip_subnets.insert(options.capture.skip_subnets.end(), subnets->begin(),
                                         subnets->end());
+    if (!subnets->empty()) options.opt_outs.push_back({"skip_subnets", *value});
     options.customized = true;
   }
   auto valid = capture::validate(options.capture);

@@ -5,8 +5,10 @@
 // patch relies on; and the per-pod options from its config.weft.io/ annotations
 // merged over the webhook's configuration.
 
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,25 @@
 #include "weft/result.h"
 
 namespace weft::webhook {
+
+// The annotation the webhook writes on every pod it injects: "sha256:" and the
+// digest of the injected containers' seal fields (injection_seal). A pod that
+// carries containers named weft-init or weft-proxy is taken as already injected
+// only if this annotation matches both those containers and what the webhook
+// would inject into the pod now; otherwise it is denied (the names are reserved).
+inline constexpr std::string_view kInjectionSealAnnotation = "weft.io/injection-seal";
+
+// A container as far as the seal and the UID check need it.
+struct ContainerView {
+  std::string name;
+  bool init = false;  // in spec.initContainers
+  // securityContext.runAsUser; unset when absent (the pod's then applies).
+  std::optional<std::int64_t> run_as_user;
+  // The fields that decide what the container runs and as whom, canonical JSON
+  // (seal_fields); filled only for the reserved names, the only ones sealed.
+  std::string seal_fields;
+  bool operator==(const ContainerView&) const = default;
+};
 
 struct PodView {
   bool has_metadata = false;
@@ -27,6 +48,8 @@ struct PodView {
   bool has_volumes = false;
   std::vector<int> container_ports;  // every containerPort of every container
   bool host_network = false;
+  std::vector<ContainerView> containers;    // containers, then initContainers
+  std::optional<std::int64_t> run_as_user;  // spec.securityContext.runAsUser
 
   bool operator==(const PodView&) const = default;
 };
@@ -46,9 +69,26 @@ struct PodObject {
 // carry null for an omitted field, so null counts as absent.
 PodObject read_pod(const nlohmann::json& object);
 
-// True if weft-proxy or weft-init is already there (reinvocation, or a pod
-// created from an injected pod's YAML).
-bool already_injected(const PodView& pod);
+// True if the pod claims to be injected: a container named weft-proxy or
+// weft-init, or the seal annotation (reinvocation, a pod created from an
+// injected pod's YAML, or a pod trying to look injected). The claim is checked
+// by the injector (Injector::verify_injected), never taken on trust.
+bool claims_injected(const PodView& pod);
+
+// The seal fields of a container's JSON, canonical (keys sorted): image, command,
+// args, workingDir, env, envFrom, securityContext, restartPolicy, lifecycle. The
+// API server's defaulting of env fieldRefs (apiVersion v1) is undone, so a
+// reinvoked review seals like the patch did.
+std::string seal_fields(const nlohmann::json& container);
+// "sha256:<hex>" over the weft-init and weft-proxy seal fields.
+std::string injection_seal(std::string_view init_fields, std::string_view proxy_fields);
+
+// A pod annotation that made capture skip something: counted and logged.
+struct OptOut {
+  std::string kind;   // skip_inbound_ports, skip_outbound_ports, skip_subnets
+  std::string value;  // the annotation's value
+  bool operator==(const OptOut&) const = default;
+};
 
 struct PodOptions {
   capture::CaptureSettings capture;
@@ -56,13 +96,30 @@ struct PodOptions {
   std::string log_level;
   std::string opaque_ports;  // canonical port list for the proxy, "" for none
   std::vector<std::string> warnings;
+  std::vector<OptOut> opt_outs;  // the skip annotations granted
   // Any per-pod knob annotation applied: false means every field above equals the
   // configuration's, so the patch can reuse texts serialised once.
   bool customized = false;
 };
 
 // The webhook's configuration with the pod's annotations over it. A bad value is
-// an Error naming the annotation, so the pod is denied with that reason.
+// an Error naming the annotation, so the pod is denied with that reason; so is a
+// skip the configuration's policy does not allow (check_skip_policy).
 Result<PodOptions> read_pod_options(const PodView& pod, const InjectorConfig& config);
+
+// Whether the configuration lets a pod's annotation skip these ports or subnets:
+// what lies in the allow-list always may; beyond it, at most
+// config.pod_skip_max_ports ports per list and subnets no wider than
+// config.pod_skip_min_prefix_length. An Error says what is too wide and which
+// configuration key would allow it.
+Result<bool> check_port_skip(const std::vector<capture::PortRange>& ports,
+                             const std::vector<capture::PortRange>& allowed,
+                             const InjectorConfig& config, std::string_view allow_key);
+Result<bool> check_subnet_skip(const std::vector<capture::Ipv4Subnet>& subnets,
+                               const InjectorConfig& config);
+
+// The first container (not weft-init or weft-proxy when `skip_injected`) that
+// runs as `uid`, by its own securityContext or the pod's: an Error naming it.
+Result<bool> check_run_as_user(const PodView& pod, std::uint32_t uid, bool skip_injected);
 
 }  // namespace weft::webhook

@@ -53,10 +53,17 @@ Node member_node(Node parent, std::string_view key) {
     case Node::kSpec:
       if (key == "containers" || key == "initContainers") return Node::kContainers;
       if (key == "volumes") return Node::kVolumes;
-      return key == "hostNetwork" ? Node::kWhole : Node::kDrop;
+      // securityContext: the pod's runAsUser, checked against the proxy's UID.
+      return key == "hostNetwork" || key == "securityContext" ? Node::kWhole : Node::kDrop;
     case Node::kContainer:
       if (key == "ports") return Node::kPorts;
-      return key == "name" ? Node::kWhole : Node::kDrop;
+      // What decides a container's traffic and identity: the UID check reads
+      // securityContext; the injection seal covers all of these (pod.h).
+      return key == "name" || key == "securityContext" || key == "image" || key == "command" ||
+                     key == "args" || key == "workingDir" || key == "env" || key == "envFrom" ||
+                     key == "restartPolicy" || key == "lifecycle"
+                 ? Node::kWhole
+                 : Node::kDrop;
     case Node::kPort:
       return key == "containerPort" ? Node::kWhole : Node::kDrop;
     case Node::kVolume:

@@ -34,7 +34,16 @@ WebhookService::WebhookService(InjectorConfig config, Registry& registry, Logger
           registry
               .counter("weft_webhook_injections_total", "Pods injected, by sidecar mode.", {"mode"})
               .with_labels({injector_.config().sidecar_mode == SidecarMode::kClassic ? "classic"
-                                                                                     : "native"})) {
+                                                                                     : "native"})),
+      opt_outs_(registry.counter(
+          "weft_webhook_opt_outs_total",
+          "Capture opt-outs granted, by kind: inject_disabled, host_network, "
+          "skip_inbound_ports, skip_outbound_ports, skip_subnets (dryRun reviews included).",
+          {"kind"})) {
+  for (const auto* kind : {"inject_disabled", "host_network", "skip_inbound_ports",
+                           "skip_outbound_ports", "skip_subnets"}) {
+    opt_outs_.with_labels({kind});
+  }
   // Every label value exists from the start, so dashboards see zeros, not gaps.
   for (const auto result : {ReviewResult::kInjected, ReviewResult::kSkipped, ReviewResult::kDenied,
                             ReviewResult::kIgnored}) {
@@ -61,6 +70,16 @@ http::Response WebhookService::review(const http::Request& request, Scope scope)
   if (result.result == ReviewResult::kInjected) injections_.inc();
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   duration_.observe(elapsed.count());
+  // Every way out of the mesh is visible: a counter and a line each.
+  for (const auto& opt_out : result.opt_outs) {
+    opt_outs_.with_labels({opt_out.kind}).inc();
+    logger_.info("capture opt-out granted", {{"kind", opt_out.kind},
+                                             {"value", opt_out.value},
+                                             {"namespace", parsed->namespace_name},
+                                             {"name", parsed->name},
+                                             {"uid", parsed->uid},
+                                             {"dryRun", parsed->dry_run}});
+  }
 
   // Injections and denials are worth a line each; skips only at debug.
   const LogLevel level = result.result == ReviewResult::kInjected ? LogLevel::kInfo

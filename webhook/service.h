@@ -41,6 +41,7 @@ class WebhookService {
   Counter& bad_requests_;
   Histogram& duration_;
   Counter& injections_;
+  Family<Counter>& opt_outs_;  // by kind (MutateResult::opt_outs)
 };
 
 }  // namespace weft::webhook

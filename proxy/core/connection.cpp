@@ -108,8 +108,7 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
   DetectedProtocol protocol = DetectedProtocol::kOpaque;
   std::string_view protocol_label = "opaque-port";
   bool client_gone = false;
-  if (std::find(opaque_ports.begin(), opaque_ports.end(), destination->port()) ==
-      opaque_ports.end()) {
+  if (!opaque_ports.contains(destination->port())) {
     // Server-first protocols send nothing: after the timeout, it is TCP.
     Deadline deadline(client.get_executor());
     deadline.arm(client, runtime.settings.detect_timeout);

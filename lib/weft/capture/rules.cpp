@@ -37,28 +37,6 @@ bool parse_number(std::string_view text, std::uint32_t max, std::uint32_t& out) 
   return true;
 }
 
-Result<PortRange> parse_port_entry(std::string_view entry) {
-  const auto dash = entry.find('-');
-  std::uint32_t first = 0;
-  std::uint32_t last = 0;
-  const auto bad = [&] {
-    return Error{"'" + std::string(entry) + "' is not a port (1-65535) or a range like 8000-8100"};
-  };
-  if (dash == std::string_view::npos) {
-    if (!parse_number(entry, 65535, first) || first == 0) return bad();
-    last = first;
-  } else {
-    if (!parse_number(entry.substr(0, dash), 65535, first) ||
-        !parse_number(entry.substr(dash + 1), 65535, last) || first == 0 || last == 0) {
-      return bad();
-    }
-    if (first > last) {
-      return Error{"port range '" + std::string(entry) + "' ends before it starts"};
-    }
-  }
-  return PortRange{static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last)};
-}
-
 std::string format_address(std::uint32_t address) {
   return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 0xff) + "." +
          std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
@@ -71,7 +49,7 @@ std::string format_subnet(const Ipv4Subnet& subnet) {
 Result<Ipv4Subnet> parse_subnet_entry(std::string_view entry) {
   const std::string quoted = "'" + std::string(entry) + "'";
   if (entry.find(':') != std::string_view::npos) {
-    return Error{quoted + ": IPv6 subnets are not supported (capture is IPv4 only)"};
+    return Error{quoted + ": IPv6 subnets cannot be skipped (only IPv4 ones)"};
   }
   const auto slash = entry.find('/');
   if (slash == std::string_view::npos) {
@@ -115,22 +93,6 @@ std::string iptables_port(const PortRange& range) {
 
 }  // namespace
 
-Result<std::vector<PortRange>> parse_port_list(std::string_view text) {
-  std::vector<PortRange> ports;
-  const auto entries = split_list(text);
-  if (entries.size() > kMaxListEntries) {
-    return Error{"too many ports (" + std::to_string(entries.size()) + ", at most " +
-                 std::to_string(kMaxListEntries) + "); use ranges"};
-  }
-  for (const auto entry : entries) {
-    if (entry.empty()) return Error{"empty entry in port list '" + std::string(text) + "'"};
-    auto port = parse_port_entry(entry);
-    if (!port) return port.error();
-    ports.push_back(*port);
-  }
-  return ports;
-}
-
 Result<std::vector<Ipv4Subnet>> parse_subnet_list(std::string_view text) {
   std::vector<Ipv4Subnet> subnets;
   const auto entries = split_list(text);
@@ -145,16 +107,6 @@ Result<std::vector<Ipv4Subnet>> parse_subnet_list(std::string_view text) {
     subnets.push_back(*subnet);
   }
   return subnets;
-}
-
-std::string format_port_list(const std::vector<PortRange>& ports) {
-  std::string text;
-  for (const auto& range : ports) {
-    if (!text.empty()) text += ',';
-    text += std::to_string(range.first);
-    if (range.last != range.first) text += "-" + std::to_string(range.last);
-  }
-  return text;
 }
 
 std::string format_subnet_list(const std::vector<Ipv4Subnet>& subnets) {
@@ -186,7 +138,11 @@ Result<bool> validate(const CaptureSettings& settings) {
   return true;
 }
 
-std::string iptables_restore_rules(const CaptureSettings& settings) {
+namespace {
+
+enum class Family { kIpv4, kIpv6 };
+
+std::string restore_rules(const CaptureSettings& settings, Family family) {
   std::string rules = "*nat\n";
   rules += ":PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
   rules += ":POSTROUTING ACCEPT [0:0]\n";
@@ -214,14 +170,26 @@ std::string iptables_restore_rules(const CaptureSettings& settings) {
   for (const auto& range : settings.skip_outbound_ports) {
     rules += "-A WEFT_OUTBOUND -p tcp --dport " + iptables_port(range) + " -j RETURN\n";
   }
-  for (const auto& subnet : settings.skip_subnets) {
-    rules += "-A WEFT_OUTBOUND -d " + format_subnet(subnet) + " -j RETURN\n";
+  if (family == Family::kIpv4) {
+    for (const auto& subnet : settings.skip_subnets) {
+      rules += "-A WEFT_OUTBOUND -d " + format_subnet(subnet) + " -j RETURN\n";
+    }
   }
   rules += "-A WEFT_OUTBOUND -p tcp -j WEFT_OUTBOUND_REDIRECT\n";
   rules += "-A WEFT_OUTBOUND_REDIRECT -p tcp -j REDIRECT --to-ports " +
            std::to_string(settings.outbound_port) + "\n";
   rules += "COMMIT\n";
   return rules;
+}
+
+}  // namespace
+
+std::string iptables_restore_rules(const CaptureSettings& settings) {
+  return restore_rules(settings, Family::kIpv4);
+}
+
+std::string ip6tables_restore_rules(const CaptureSettings& settings) {
+  return restore_rules(settings, Family::kIpv6);
 }
 
 }  // namespace weft::capture

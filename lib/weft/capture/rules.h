@@ -6,7 +6,9 @@
 // applies the rules) and the proxy's network-namespace tests, so what is
 // injected is what is tested. See docs/webhook.md for the rules explained.
 //
-// IPv4 only for now (the nat table of iptables, not ip6tables).
+// Both families are captured: the same chains for iptables and ip6tables, so a
+// pod with an IPv6 address cannot leave the mesh by dialling IPv6. Skipped
+// subnets are IPv4 only (an IPv6 subnet is refused by the parser).
 
 #include <cstdint>
 #include <string>
@@ -14,16 +16,15 @@
 #include <vector>
 
 #include "weft/constants.h"
+#include "weft/port_list.h"
 #include "weft/result.h"
 
 namespace weft::capture {
 
-// Inclusive; first == last for a single port.
-struct PortRange {
-  std::uint16_t first = 0;
-  std::uint16_t last = 0;
-  bool operator==(const PortRange&) const = default;
-};
+// Port lists are weft/port_list.h's, shared with the proxy's opaque ports.
+using weft::format_port_list;
+using weft::parse_port_list;
+using weft::PortRange;
 
 struct Ipv4Subnet {
   std::uint32_t address = 0;  // host byte order, host bits zero
@@ -44,17 +45,14 @@ struct CaptureSettings {
 };
 
 // At most this many entries in one list, which bounds the rule count.
-inline constexpr std::size_t kMaxListEntries = 64;
+inline constexpr std::size_t kMaxListEntries = kMaxPortListEntries;
 
-// "25,443,8000-8100" (spaces around entries allowed; "" is an empty list).
-Result<std::vector<PortRange>> parse_port_list(std::string_view text);
 // "10.0.0.0/8,192.168.1.7/32" ("" is an empty list). A subnet with host bits set
 // is refused (its meaning is unclear), as are bare addresses and IPv6.
 Result<std::vector<Ipv4Subnet>> parse_subnet_list(std::string_view text);
 
-// The canonical text of a list, which the parsers above accept back:
-// "25,8000-8100" and "10.0.0.0/8,192.168.1.7/32".
-std::string format_port_list(const std::vector<PortRange>& ports);
+// The canonical text of a list, which the parser above accepts back:
+// "10.0.0.0/8,192.168.1.7/32".
 std::string format_subnet_list(const std::vector<Ipv4Subnet>& subnets);
 
 // Checks what the parsers cannot: distinct proxy ports, non-zero ports, root UID.
@@ -65,5 +63,11 @@ Result<bool> validate(const CaptureSettings& settings);
 // an init container restart). Chains: WEFT_INBOUND (from PREROUTING),
 // WEFT_OUTBOUND (from OUTPUT), and one *_REDIRECT chain each.
 std::string iptables_restore_rules(const CaptureSettings& settings);
+
+// The same for ip6tables-restore: the same chains and exemptions, without the
+// skipped subnets (IPv4 addresses). Applied beside the IPv4 rules, so IPv6
+// traffic is captured too (and refused if the proxy does not listen on IPv6,
+// rather than let through).
+std::string ip6tables_restore_rules(const CaptureSettings& settings);
 
 }  // namespace weft::capture

@@ -34,7 +34,7 @@ TEST_CASE("a flag wins over the environment, which wins over the default", "[set
   CHECK(settings.value().admin_port == 9000);
   CHECK(settings.value().outbound_port == 7000);
   CHECK(settings.value().workers == 2);
-  CHECK(settings.value().opaque_ports == std::vector<std::uint16_t>{3306, 5432});
+  CHECK(settings.value().opaque_ports == weft::PortSet({{3306, 3306}, {5432, 5432}}));
   CHECK(settings.value().shutdown_grace == std::chrono::seconds(90));
 }
 
@@ -97,6 +97,6 @@ TEST_CASE("the environment the webhook injects is the one the proxy reads", "[se
   CHECK(settings.value().outbound_port == 5140);
   CHECK(settings.value().admin_port == 5191);
   CHECK(settings.value().log_level == weft::LogLevel::kDebug);
-  CHECK(settings.value().opaque_ports == std::vector<std::uint16_t>{3306, 5432});
+  CHECK(settings.value().opaque_ports == weft::PortSet({{3306, 3306}, {5432, 5432}}));
   CHECK(settings.value().pod_namespace == "shop");
 }

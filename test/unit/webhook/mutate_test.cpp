@@ -185,6 +185,8 @@ TEST_CASE("config.weft.io annotations override the configuration", "[mutate]") {
                                     {"config.weft.io/proxy-cpu-limt", "2"}};
   auto config = native_config();
   config.skip_subnets = {{0xa9fea9fe, 32}};  // cluster-wide: 169.254.169.254/32
+  // A /12 is wider than a pod may skip on its own: the cluster allows it.
+  config.pod_skip_allowed_subnets = {{0x0a600000, 12}};
   const auto result = mutate(request_of(review_of(pod)), config, Scope::kNamespaceEnabled);
   REQUIRE(result.result == ReviewResult::kInjected);
   const json out = patched(pod, result);

@@ -34,9 +34,9 @@ std::vector<std::pair<std::string, json>> pods() {
   init_and_volumes["spec"]["initContainers"] = {{{"name", "setup"}}};
   init_and_volumes["spec"]["volumes"] = {{{"name", "data"}, {"emptyDir", json::object()}}};
   json knobs = weft::test::minimal_pod();
-  knobs["metadata"]["annotations"] = {{"config.weft.io/skip-inbound-ports", "22,9000-9100"},
+  knobs["metadata"]["annotations"] = {{"config.weft.io/skip-inbound-ports", "22,9000-9010"},
                                       {"config.weft.io/skip-outbound-ports", "3306"},
-                                      {"config.weft.io/skip-subnets", "10.0.0.0/8"},
+                                      {"config.weft.io/skip-subnets", "10.1.2.0/24"},
                                       {"config.weft.io/opaque-ports", "5432,6379"},
                                       {"config.weft.io/proxy-cpu-request", "50m"},
                                       {"config.weft.io/proxy-cpu-limit", "2"},

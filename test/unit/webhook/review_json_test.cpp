@@ -310,7 +310,9 @@ TEST_CASE("the pruned document keeps what the walk reads and nothing else", "[re
       "namespace": "shop", "operation": "CREATE", "dryRun": false,
       "object": {
         "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-26T07:00:00Z"}},
-        "spec": {"containers": [{"name": "web", "ports": [{"containerPort": 8080}]}],
+        "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                 "ports": [{"containerPort": 8080}]}],
+                 "securityContext": {},
                  "volumes": [{"name": "kube-api-access-7xk2p"}]}}}})");
   CHECK(pruned->dump(2) == expected.dump(2));
   // A value of the wrong type keeps its type, so the walk gives the same error.

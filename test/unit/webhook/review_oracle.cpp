@@ -66,7 +66,15 @@ std::string describe(const webhook::PodObject& object) {
   std::string text = object.opted_out ? "opted out, " : "";
   if (!object.pod) return text + "error '" + object.pod.error().message + "'";
   const auto& pod = *object.pod;
-  json facts{{"has_metadata", pod.has_metadata},
+  json views = json::array();
+  for (const auto& container : pod.containers) {
+    views.push_back({container.name, container.init,
+                     container.run_as_user ? json(*container.run_as_user) : json(nullptr),
+                     container.seal_fields});
+  }
+  json facts{{"container_views", views},
+             {"run_as_user", pod.run_as_user ? json(*pod.run_as_user) : json(nullptr)},
+             {"has_metadata", pod.has_metadata},
              {"has_annotations", pod.has_annotations},
              {"annotations", pod.annotations},
              {"containers", pod.container_names},

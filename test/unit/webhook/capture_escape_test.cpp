@@ -1,0 +1,289 @@
+// A pod author cannot leave the mesh unseen: reserved container names, the
+// injection seal, the skip policy, the proxy's UID, and the opt-outs counted.
+
+#include <catch2/catch.hpp>
+
+#include "review_fixtures.h"
+#include "webhook/mutate.h"
+
+using nlohmann::json;
+using weft::test::classic_config;
+using weft::test::deployment_review;
+using weft::test::minimal_pod;
+using weft::test::native_config;
+using weft::test::request_of;
+using weft::test::review_of;
+using weft::webhook::InjectorConfig;
+using weft::webhook::MutateResult;
+using weft::webhook::OptOut;
+using weft::webhook::ReviewResult;
+using weft::webhook::Scope;
+
+namespace {
+
+MutateResult review(const json& pod, const InjectorConfig& config = native_config(),
+                    Scope scope = Scope::kNamespaceEnabled) {
+  return weft::webhook::mutate(request_of(review_of(pod)), config, scope);
+}
+
+json annotated(json pod, const std::string& key, const std::string& value) {
+  pod["metadata"]["annotations"][key] = value;
+  return pod;
+}
+
+json injected(const json& pod, const InjectorConfig& config = native_config()) {
+  const auto result = review(pod, config);
+  REQUIRE(result.result == ReviewResult::kInjected);
+  return pod.patch(json::parse(result.outcome.patch));
+}
+
+json& container_named(json& pod, const std::string& name) {
+  for (const char* list : {"initContainers", "containers"}) {
+    if (!pod["spec"].contains(list)) continue;
+    for (auto& container : pod["spec"][list]) {
+      if (container["name"] == name) return container;
+    }
+  }
+  FAIL("no container " << name);
+  static json none;
+  return none;
+}
+
+// What the API server adds to the patched pod before a reinvocation: the
+// defaults of every container and of the env fieldRefs.
+json as_defaulted_by_api_server(json pod) {
+  for (const char* list : {"initContainers", "containers"}) {
+    for (auto& container : pod["spec"][list]) {
+      container["terminationMessagePath"] = "/dev/termination-log";
+      container["terminationMessagePolicy"] = "File";
+      if (!container.contains("imagePullPolicy")) container["imagePullPolicy"] = "Always";
+      for (auto& port : container.value("ports", json::array())) port["protocol"] = "TCP";
+      if (!container.contains("env")) continue;
+      for (auto& variable : container["env"]) {
+        if (variable.contains("valueFrom")) variable["valueFrom"]["fieldRef"]["apiVersion"] = "v1";
+      }
+    }
+  }
+  return pod;
+}
+
+}  // namespace
+
+TEST_CASE("a container named weft-proxy does not make a pod look injected", "[mutate][escape]") {
+  json pod = minimal_pod();
+  pod["spec"]["containers"].push_back({{"name", "weft-proxy"}, {"image", "busybox"}});
+  const auto result = review(pod);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_FALSE(result.outcome.allowed);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("reserved"));
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("weft-proxy but no weft-init"));
+}
+
+TEST_CASE("an init container named weft-init does not make a pod look injected",
+          "[mutate][escape]") {
+  json pod = minimal_pod();
+  pod["spec"]["initContainers"] = json::array({{{"name", "weft-init"}, {"image", "busybox"}}});
+  const auto result = review(pod);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("weft-init but no weft-proxy"));
+}
+
+TEST_CASE("both names, made up, without the seal, are refused", "[mutate][escape]") {
+  json pod = minimal_pod();
+  pod["spec"]["initContainers"] = json::array(
+      {{{"name", "weft-init"}, {"image", "busybox"}}, {{"name", "weft-proxy"}, {"image", "x"}}});
+  const auto result = review(pod);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("no weft.io/injection-seal"));
+}
+
+TEST_CASE("the seal annotation alone is refused", "[mutate][escape]") {
+  const auto result = review(annotated(minimal_pod(), "weft.io/injection-seal", "sha256:00"));
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("neither container"));
+}
+
+TEST_CASE("the injected pod, as the API server defaults it, is recognised on reinvocation",
+          "[mutate][escape][idempotent]") {
+  for (const auto& config : {native_config(), classic_config()}) {
+    for (const json& pod :
+         {deployment_review()["request"]["object"],
+          annotated(minimal_pod(), "config.weft.io/skip-outbound-ports", "5432")}) {
+      const json again = as_defaulted_by_api_server(injected(pod, config));
+      CHECK_THAT(again["metadata"]["annotations"]["weft.io/injection-seal"].get<std::string>(),
+                 Catch::StartsWith("sha256:"));
+      const auto result = review(again, config);
+      CHECK(result.result == ReviewResult::kSkipped);
+      CHECK(result.reason == "already injected");
+      CHECK(result.outcome.patch.empty());
+    }
+  }
+}
+
+TEST_CASE("an injected pod whose weft-init was changed is refused", "[mutate][escape]") {
+  json pod = injected(minimal_pod());
+  container_named(pod, "weft-init")["args"].push_back("--skip-inbound-ports");
+  container_named(pod, "weft-init")["args"].push_back("1-65535");
+  auto result = review(pod);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("changed after injection"));
+
+  json image = injected(minimal_pod());
+  container_named(image, "weft-proxy")["image"] = "busybox";
+  CHECK(review(image).result == ReviewResult::kDenied);
+
+  json command = injected(minimal_pod());
+  container_named(command, "weft-init")["command"] = json::array({"true"});
+  CHECK(review(command).result == ReviewResult::kDenied);
+}
+
+TEST_CASE("a resealed change is refused too: the seal must match what the webhook injects",
+          "[mutate][escape]") {
+  json pod = injected(minimal_pod());
+  auto& init = container_named(pod, "weft-init");
+  init["args"].push_back("--skip-outbound-ports");
+  init["args"].push_back("1-65535");
+  pod["metadata"]["annotations"]["weft.io/injection-seal"] =
+      weft::webhook::injection_seal(weft::webhook::seal_fields(init),
+                                    weft::webhook::seal_fields(container_named(pod, "weft-proxy")));
+  const auto result = review(pod);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("not the ones this webhook injects"));
+}
+
+TEST_CASE("wide skips need the cluster's allow-list", "[mutate][escape][skip-policy]") {
+  const auto denied = [](const std::string& key, const std::string& value,
+                         const InjectorConfig& config = native_config()) {
+    const auto result = review(annotated(minimal_pod(), key, value), config);
+    CHECK(result.result == ReviewResult::kDenied);
+    return result.outcome.denial_message;
+  };
+  CHECK_THAT(denied("config.weft.io/skip-inbound-ports", "1-65535"),
+             Catch::Contains("skips 65535 ports") && Catch::Contains("podSkipAllowedInboundPorts"));
+  CHECK_THAT(denied("config.weft.io/skip-outbound-ports", "1000-1016"),
+             Catch::Contains("skips 17 ports") && Catch::Contains("podSkipAllowedOutboundPorts"));
+  CHECK_THAT(denied("config.weft.io/skip-subnets", "0.0.0.0/0"),
+             Catch::Contains("0.0.0.0/0") && Catch::Contains("podSkipAllowedSubnets"));
+  CHECK_THAT(denied("config.weft.io/skip-subnets", "10.0.0.0/23"), Catch::Contains("/24"));
+  // Many narrow entries add up.
+  CHECK_THAT(denied("config.weft.io/skip-inbound-ports", "1-8,11-18,21"),
+             Catch::Contains("skips 17 ports"));
+
+  InjectorConfig strict = native_config();
+  strict.pod_skip_max_ports = 0;
+  CHECK_THAT(denied("config.weft.io/skip-inbound-ports", "22", strict),
+             Catch::Contains("more than the 0"));
+}
+
+TEST_CASE("narrow skips and allow-listed wide ones are granted and reported",
+          "[mutate][escape][skip-policy]") {
+  auto result = review(
+      annotated(annotated(minimal_pod(), "config.weft.io/skip-inbound-ports", "8081, 9000-9014"),
+                "config.weft.io/skip-subnets", "10.1.2.0/24,10.9.9.9/32"));
+  REQUIRE(result.result == ReviewResult::kInjected);
+  CHECK(result.opt_outs == std::vector<OptOut>{{"skip_inbound_ports", "8081, 9000-9014"},
+                                               {"skip_subnets", "10.1.2.0/24,10.9.9.9/32"}});
+
+  InjectorConfig open = native_config();
+  open.pod_skip_allowed_inbound_ports = {{1, 65535}};
+  open.pod_skip_allowed_outbound_ports = {{5000, 6000}};
+  open.pod_skip_allowed_subnets = {{0x0a000000, 8}};
+  result = review(annotated(minimal_pod(), "config.weft.io/skip-inbound-ports", "1-65535"), open);
+  CHECK(result.result == ReviewResult::kInjected);
+  CHECK(result.opt_outs == std::vector<OptOut>{{"skip_inbound_ports", "1-65535"}});
+  // Beyond the allow-list, only the part outside counts: 5000-6000 free, 16 more allowed.
+  CHECK(review(annotated(minimal_pod(), "config.weft.io/skip-outbound-ports", "5000-6016"), open)
+            .result == ReviewResult::kInjected);
+  CHECK(review(annotated(minimal_pod(), "config.weft.io/skip-outbound-ports", "5000-6017"), open)
+            .result == ReviewResult::kDenied);
+  CHECK(
+      review(annotated(minimal_pod(), "config.weft.io/skip-subnets", "10.0.0.0/8"), open).result ==
+      ReviewResult::kInjected);
+  CHECK(review(annotated(minimal_pod(), "config.weft.io/skip-subnets", "10.64.0.0/10"), open)
+            .result == ReviewResult::kInjected);
+  CHECK(review(annotated(minimal_pod(), "config.weft.io/skip-subnets", "0.0.0.0/0"), open).result ==
+        ReviewResult::kDenied);
+}
+
+TEST_CASE("the cluster-wide skips of the configuration are not pod opt-outs",
+          "[mutate][escape][skip-policy]") {
+  InjectorConfig config = native_config();
+  config.skip_subnets = {{0xa9fea9fe, 32}};
+  const auto result = review(minimal_pod(), config);
+  CHECK(result.result == ReviewResult::kInjected);
+  CHECK(result.opt_outs.empty());
+}
+
+TEST_CASE("an app container running as the proxy's UID is refused", "[mutate][escape][uid]") {
+  json container_uid = minimal_pod();
+  container_uid["spec"]["containers"][0]["securityContext"] = {{"runAsUser", 2102}};
+  auto result = review(container_uid);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message,
+             Catch::Contains("container 'app' runs as UID 2102, the proxy's UID"));
+
+  json pod_uid = minimal_pod();
+  pod_uid["spec"]["securityContext"] = {{"runAsUser", 2102}};
+  result = review(pod_uid);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("set on the pod"));
+
+  json init_uid = minimal_pod();
+  init_uid["spec"]["initContainers"] =
+      json::array({{{"name", "setup"}, {"securityContext", {{"runAsUser", 2102}}}}});
+  CHECK_THAT(review(init_uid).outcome.denial_message,
+             Catch::Contains("init container 'setup' runs as UID 2102"));
+
+  // The container's own UID wins over the pod's.
+  json overridden = pod_uid;
+  overridden["spec"]["containers"][0]["securityContext"] = {{"runAsUser", 1000}};
+  CHECK(review(overridden).result == ReviewResult::kInjected);
+
+  // Another proxy UID in the configuration moves the check with it.
+  InjectorConfig other = native_config();
+  other.proxy_uid = 3000;
+  CHECK(review(container_uid, other).result == ReviewResult::kInjected);
+
+  // An opted-out pod is never denied.
+  CHECK(review(annotated(container_uid, "weft.io/inject", "disabled")).result ==
+        ReviewResult::kSkipped);
+}
+
+TEST_CASE("an injected pod changed to run an app container as the proxy's UID is refused",
+          "[mutate][escape][uid]") {
+  json pod = injected(minimal_pod());
+  container_named(pod, "app")["securityContext"] = {{"runAsUser", 2102}};
+  CHECK(review(pod).result == ReviewResult::kDenied);
+}
+
+TEST_CASE("the webhook ignores the control-plane label: such a pod is injected",
+          "[mutate][escape]") {
+  json pod = minimal_pod();
+  pod["metadata"]["labels"] = {{"weft.io/control-plane-component", "webhook"}};
+  CHECK(review(pod).result == ReviewResult::kInjected);
+  // Only the control plane's own namespace is left alone.
+  CHECK(weft::webhook::mutate(request_of(review_of(pod, "weft-system")), native_config(),
+                              Scope::kNamespaceEnabled)
+            .result == ReviewResult::kSkipped);
+}
+
+TEST_CASE("opt-outs the webhook grants are reported", "[mutate][escape]") {
+  auto result = review(annotated(minimal_pod(), "weft.io/inject", "disabled"));
+  CHECK(result.result == ReviewResult::kSkipped);
+  CHECK(result.opt_outs == std::vector<OptOut>{{"inject_disabled", ""}});
+
+  json host = minimal_pod();
+  host["spec"]["hostNetwork"] = true;
+  result = review(host);
+  CHECK(result.result == ReviewResult::kSkipped);
+  CHECK(result.opt_outs == std::vector<OptOut>{{"host_network", ""}});
+
+  // A malformed pod that opted out is let through, and counted.
+  json bad = annotated(minimal_pod(), "weft.io/inject", "disabled");
+  bad["spec"]["containers"] = 5;
+  result = review(bad);
+  CHECK(result.result == ReviewResult::kSkipped);
+  CHECK(result.opt_outs == std::vector<OptOut>{{"inject_disabled", ""}});
+
+  CHECK(review(minimal_pod()).opt_outs.empty());
+}
