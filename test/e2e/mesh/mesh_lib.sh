@@ -29,10 +29,12 @@ install_weft() {
   eventually 60 "the webhook's caBundle" ca_bundle_set
 }
 
-# mesh_namespace PREFIX: test_namespace, labelled for injection.
+# mesh_namespace PREFIX: test_namespace, labelled for injection, with the Pod
+# Security level weft-init needs (root, NET_ADMIN), as docs/install.md says.
 mesh_namespace() {
   test_namespace "$1"
-  k label namespace "$ns" weft.io/inject=enabled >/dev/null
+  k label namespace "$ns" weft.io/inject=enabled pod-security.kubernetes.io/enforce=privileged \
+    >/dev/null
 }
 
 # deploy_samples FILE [SED-EXPRESSION]: one file of samples/k8s/ into $ns, edited

@@ -353,9 +353,13 @@ check_control_plane_down() {
   install_weft
 }
 
-# A deleted backend pod (of two) gets no new requests once its endpoint is gone
-# from the proxy configuration, and no request fails meanwhile (retries on): the
-# steady load counts the pods that answered (weft_load_responses_by_pod_total).
+# A deleted backend pod (of two) gets no new requests once the client's proxy
+# has a document without its endpoint, and no request fails meanwhile (retries
+# on): the steady load counts the pods that answered
+# (weft_load_responses_by_pod_total). Measured from conditions, not sleeps:
+# from when the steady client's proxy logged that it accepted a document
+# without the victim, once the requests then in flight are answered, over
+# the next 300 requests of the load.
 check_deleted_pod() {
   two_healthy_backends_behind_a_retrying_route mesh-delete backend-delete
   start_steady_load --rate 100 --concurrency 8 --timeout 5s --version-of backend \
@@ -370,21 +374,70 @@ check_deleted_pod() {
   victim_answering() { (($(answered_by_victim) > 0)); }
   eventually 30 "requests reaching $victim" victim_answering
 
+  # The client proxy's documents so far: one without the victim may have been
+  # in use before (during the rollout); only those accepted after the
+  # deletion count.
+  accepted_hashes() {
+    k -n "$ns" logs steady -c weft-proxy |
+      jq -Rr 'fromjson? | select(.msg == "configuration accepted") | .hash'
+  }
+  local accepted_before
+  accepted_before=$(accepted_hashes | wc -l)
   k -n "$ns" delete pod "$victim" --wait=false >/dev/null
-  eventually 30 "$victim's endpoint to leave the proxy config" config_has "
-    [.outbound.services[] | select(.name == \"backend-v1\") | .ports[].endpoints[].address]
-      | index(\"$victim_ip\") | not"
-  # The ConfigMap is written; the proxies take it from their watch within a
-  # second (see the propagation test); requests already in flight then finish.
-  sleep 2
-  local settled later failed
+  # The hashes of the documents without the victim's endpoint, as the
+  # ConfigMap shows them (later ones, e.g. with a replacement pod, count too).
+  local without_victim=()
+  client_has_document_without_victim() {
+    local cm hash accepted
+    cm=$(k -n "$ns" get configmap weft-proxy-config -o json) || return 1
+    if jq -e --arg ip "$victim_ip" '.data["config.json"] | fromjson
+        | [.outbound.services[] | select(.name == "backend-v1") | .ports[].endpoints[].address]
+        | index($ip) | not' <<<"$cm" >/dev/null; then
+      hash=$(jq -r '.metadata.annotations["weft.io/config-hash"]' <<<"$cm")
+      [[ " ${without_victim[*]} " == *" $hash "* ]] || without_victim+=("$hash")
+    fi
+    ((${#without_victim[@]} > 0)) || return 1
+    accepted=$(accepted_hashes | tail -n +$((accepted_before + 1))) || return 1
+    grep -qxF -f <(printf '%s\n' "${without_victim[@]}") <<<"$accepted"
+  }
+  # Not through `eventually`: the function keeps what it saw between calls.
+  local deadline=$((SECONDS + 60))
+  until client_has_document_without_victim 2>/dev/null; do
+    ((SECONDS < deadline)) ||
+      fail "the client proxy did not accept a document without $victim_ip within 60s"
+    sleep 0.5
+  done
+  # Requests sent before the swap keep the old document to their end, each
+  # answered within its --timeout (5s), the victim still serving in its
+  # preStop. Settled once the victim's count stays the same while the load
+  # counts 16 (2 x concurrency) further outcomes, or after that timeout.
+  local settled before start=$SECONDS
   settled=$(answered_by_victim)
-  sleep 5  # still within the pod's preStop: it would answer if asked
+  while ((SECONDS - start <= 6)); do
+    before=$settled
+    outcomes_grow_by 16
+    settled=$(answered_by_victim)
+    ((settled != before)) || break
+  done
+  # The window: 300 more requests (3 s at 100/s), still within the victim's
+  # preStop (5 s) and shutdown grace: it would answer if it were asked.
+  outcomes_grow_by 300
+  local later failed
   later=$(answered_by_victim)
   failed=$(steady_outcomes failed)
-  echo "$victim answered $settled before its endpoint left, $((later - settled)) after; $failed failed"
+  echo "$victim answered $settled before the client proxy's new document settled," \
+    "$((later - settled)) of the next 300 requests; $failed failed"
   ((later == settled)) || fail "$victim got $((later - settled)) requests after its endpoint was gone"
   ((failed == 0)) || fail "$failed requests failed"
+}
+
+# outcomes_grow_by N: waits until the steady load has counted N more outcomes
+# (answered or failed) than now.
+outcomes_grow_by() {
+  local target
+  target=$(($(steady_outcomes 200) + $(steady_outcomes failed) + $1))
+  outcomes_reached() { (($(steady_outcomes 200) + $(steady_outcomes failed) >= target)); }
+  eventually 60 "$1 further outcomes of the steady load" outcomes_reached
 }
 
 # samples/golden_metrics.py against real proxies: under a steady 50/s load on
