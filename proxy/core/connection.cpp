@@ -14,12 +14,6 @@
 namespace weft::proxy {
 namespace {
 
-std::string address_label(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-         std::to_string(endpoint.port());
-}
-
 std::optional<tcp::endpoint> destination_of(Socket& socket, const Settings& settings,
                                             Direction direction) {
   if (auto original = original_destination(socket)) return original;
@@ -70,15 +64,11 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction) {
                       {{"direction", to_string(direction)}});
     co_return;
   }
-  std::string label = address_label(*destination);
-  if (direction == Direction::kOutbound) {
-    if (const auto& snapshot = worker.routes.snapshot()) {
-      if (const ServiceTarget* target = snapshot->find_by_destination(*destination)) {
-        label = target->label;
-      }
-    }
-  }
-  ConnectionAccounting accounting(runtime.open_connections, runtime.metrics.tcp(direction, label));
+  // Held for the connection's life: the series cannot expire under it.
+  const std::shared_ptr<TcpMetrics> tcp_metrics =
+      runtime.metrics.tcp(direction, metric_target(worker.routes.snapshot().get(), direction,
+                                                   *destination, runtime.settings.opaque_ports));
+  ConnectionAccounting accounting(runtime.open_connections, *tcp_metrics);
   std::uint64_t& bytes_read = accounting.bytes_read;
   std::uint64_t& bytes_written = accounting.bytes_written;
 
