@@ -32,7 +32,7 @@ const flags::Program<Settings>& program() {
                              "port iptables redirects the pod's inbound TCP to")
                   .value_name("PORT"),
               flags::integer("admin-port", &S::admin_port, 0, 65535,
-                             "port of /live, /ready, /metrics and /config")
+                             "port of /live, /ready, /metrics, /version and /config")
                   .value_name("PORT"),
               flags::integer("workers", &S::workers, 1, 64,
                              "worker threads, each with its own event loop"),
