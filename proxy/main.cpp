@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   Logger log("proxy", settings.log_level);
   Registry registry;
   ProxyMetrics metrics(registry);
-  MetricsCache metrics_cache(metrics);
+  MetricsCache metrics_cache(
+      metrics, {settings.metrics_max_dynamic_targets, settings.metrics_target_expiry});
   ConfigStore store(metrics, log);
 
   // The document is validated before any port is bound.
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
   // earlier, in pool.stop() below, while the workers and the runtime that
   // their destructors touch (idle list, open-connection count) still exist.
   WorkerPool pool(settings.workers);
+  // The admin port's own thread: a /metrics render or a slow admin client
+  // never holds a traffic worker.
+  WorkerPool admin_pool(1);
   Runtime runtime(settings, store, metrics_cache, log);
   auto own = own_addresses(settings.own_addresses);
   if (!own.has_value()) {
@@ -111,13 +115,15 @@ int main(int argc, char** argv) {
     workers.push_back(std::make_unique<Worker>(pool.context(i), runtime));
   }
   std::atomic<bool> ready{false};
-  const AdminState admin{store, registry, ready};
+  const AdminState admin{store,   registry,       ready,
+                         metrics, &metrics_cache, settings.admin_request_timeout};
 
   std::vector<std::unique_ptr<Listener>> listeners;
   for (const auto& [port, name] :
        {std::pair{settings.outbound_port, "outbound"}, std::pair{settings.inbound_port, "inbound"},
         std::pair{settings.admin_port, "admin"}}) {
-    auto listener = Listener::bind(pool, settings.listen_address, port, name);
+    auto listener = Listener::bind(std::string_view(name) == "admin" ? admin_pool : pool,
+                                   settings.listen_address, port, name);
     if (!listener.has_value()) {
       std::fprintf(stderr, "weft-proxy: %s\n", listener.error().message.c_str());
       return kExitCannotListen;
@@ -146,6 +152,7 @@ int main(int argc, char** argv) {
   file_watcher.start();
   if (api_watcher.value()) api_watcher.value()->start();
   pool.start();
+  admin_pool.start();
   ready = true;
   log.info("weft-proxy started", {{"outbound_port", listeners[0]->port()},
                                   {"inbound_port", listeners[1]->port()},
@@ -171,6 +178,7 @@ int main(int argc, char** argv) {
   }
   const auto left = runtime.open_connections.load();
   pool.stop();  // the connections left are cut here, not when main returns
+  admin_pool.stop();
   log.info("stopped", {{"connections_cut", left}});
   return 0;
 }

@@ -1,5 +1,9 @@
 #include "proxy/metrics.h"
 
+#include <algorithm>
+
+#include "proxy/config/snapshot.h"
+
 namespace weft::proxy {
 
 std::string_view to_string(Direction direction) {
@@ -89,7 +93,27 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       interim_limit_total(r.counter("interim_limit_total",
                                     "Requests answered 502 because the upstream sent more "
                                     "interim (1xx) responses than --max-interim-responses.",
-                                    {"direction"})) {
+                                    {"direction"})),
+      metrics_target_folded_total(
+          r.counter("metrics_target_folded_total",
+                    "Connections and requests to an address the configuration does not name, "
+                    "counted under target_service=\"other\" because the cap on such targets "
+                    "was reached.",
+                    {"direction"})),
+      metrics_target_expired_total(
+          r.counter("metrics_target_expired_total",
+                    "Targets the configuration does not name whose series were dropped, unused.",
+                    {"direction"})),
+      metrics_dynamic_targets(
+          r.gauge("metrics_dynamic_targets",
+                  "Targets the configuration does not name that have their own series now.")),
+      admin_request_timeout_total(
+          r.counter("admin_request_timeout_total",
+                    "Admin connections closed because a request did not arrive and get its "
+                    "answer within --admin-request-timeout.")),
+      admin_forbidden_total(r.counter(
+          "admin_forbidden_total",
+          "Admin requests refused because the path is served on loopback only.", {"path"})) {
   for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
     for (std::size_t i = 0; i < kLimitCount; ++i) {
       const auto limit = static_cast<Limit>(i);
@@ -98,6 +122,31 @@ ProxyMetrics::ProxyMetrics(Registry& r)
               {std::string(to_string(direction)), std::string(to_string(limit))});
     }
   }
+}
+
+std::string endpoint_label(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+         std::to_string(endpoint.port());
+}
+
+MetricTarget metric_target(const Snapshot* snapshot, Direction direction,
+                           const tcp::endpoint& destination) {
+  const std::uint16_t port = destination.port();
+  if (snapshot != nullptr) {
+    const ServiceTarget* service = direction == Direction::kOutbound
+                                       ? snapshot->find_by_destination(destination)
+                                       : snapshot->find_by_endpoint(destination);
+    if (service != nullptr) return {service->label, true};
+  }
+  bool known = false;
+  if (snapshot != nullptr && direction == Direction::kInbound) {
+    for (const auto& policy : snapshot->document().inbound.policies) {
+      // (An empty list covers every port: it names none.)
+      if (std::binary_search(policy.ports.begin(), policy.ports.end(), port)) known = true;
+    }
+  }
+  return {endpoint_label(destination), known};
 }
 
 RouteMetrics::RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target,
@@ -114,6 +163,22 @@ RouteMetrics::RouteMetrics(ProxyMetrics& metrics, Direction direction, std::stri
       target_(std::move(target)),
       route_(std::move(route)) {}
 
+RouteMetrics::~RouteMetrics() {
+  const std::vector<std::string> labels = {direction_, target_, route_};
+  metrics_.request_total.remove(labels);
+  metrics_.response_latency_ms.remove(labels);
+  metrics_.retry_total.remove(labels);
+  metrics_.retry_budget_exhausted_total.remove(labels);
+  for (std::size_t index = 0; index < by_status_.size(); ++index) {
+    if (by_status_[index].load(std::memory_order_relaxed) == nullptr) continue;
+    const bool registered = index >= 100;
+    const int status = registered ? static_cast<int>(index) : index == 0 ? 600 : 0;
+    metrics_.response_total.remove({direction_, target_, route_,
+                                    registered ? std::to_string(index) : "other",
+                                    std::string(to_string(classify(status)))});
+  }
+}
+
 Counter& RouteMetrics::response(int status) {
   const bool registered = status >= 100 && status < 600;
   const std::size_t index = registered ? static_cast<std::size_t>(status)
@@ -127,30 +192,109 @@ Counter& RouteMetrics::response(int status) {
   return counter;
 }
 
-TcpMetrics::TcpMetrics(ProxyMetrics& m, Direction direction, const std::string& target)
+TcpMetrics::TcpMetrics(ProxyMetrics& m, Direction direction, std::string target)
     : open_total(m.tcp_open_total.with_labels({std::string(to_string(direction)), target})),
       close_total(m.tcp_close_total.with_labels({std::string(to_string(direction)), target})),
       open_connections(
           m.tcp_open_connections.with_labels({std::string(to_string(direction)), target})),
       read_bytes(m.tcp_read_bytes_total.with_labels({std::string(to_string(direction)), target})),
-      write_bytes(
-          m.tcp_write_bytes_total.with_labels({std::string(to_string(direction)), target})) {}
+      write_bytes(m.tcp_write_bytes_total.with_labels({std::string(to_string(direction)), target})),
+      metrics_(m),
+      labels_({std::string(to_string(direction)), std::move(target)}) {}
 
-RouteMetrics& MetricsCache::route(Direction direction, const std::string& target,
-                                  const std::string& route) {
-  std::string key = std::string(to_string(direction)) + '\0' + target + '\0' + route;
-  std::lock_guard lock(mutex_);
-  auto& slot = routes_[key];
-  if (!slot) slot = std::make_unique<RouteMetrics>(metrics_, direction, target, route);
-  return *slot;
+TcpMetrics::~TcpMetrics() {
+  metrics_.tcp_open_total.remove(labels_);
+  metrics_.tcp_close_total.remove(labels_);
+  metrics_.tcp_open_connections.remove(labels_);
+  metrics_.tcp_read_bytes_total.remove(labels_);
+  metrics_.tcp_write_bytes_total.remove(labels_);
 }
 
-TcpMetrics& MetricsCache::tcp(Direction direction, const std::string& target) {
-  std::string key = std::string(to_string(direction)) + '\0' + target;
+MetricsCache::MetricsCache(ProxyMetrics& metrics, MetricsLimits limits)
+    : metrics_(metrics), limits_(limits) {}
+
+MetricsCache::Target& MetricsCache::find(Direction direction, const MetricTarget& target,
+                                         std::string& label, Clock::time_point now) {
+  std::string key = std::string(to_string(direction)) + '\0' + target.label;
+  auto found = targets_.find(key);
+  if (found == targets_.end() && !target.known && dynamic_ >= limits_.max_dynamic_targets &&
+      now >= next_sweep_) {
+    // At the cap: make room from unused targets first, at most once a second
+    // so a scan past the cap costs a hash lookup per connection, no sweep.
+    next_sweep_ = now + std::chrono::seconds(1);
+    expire_locked(now);
+  }
+  if (found == targets_.end() && !target.known && dynamic_ >= limits_.max_dynamic_targets) {
+    metrics_.metrics_target_folded_total.with_labels({std::string(to_string(direction))}).inc();
+    key = std::string(to_string(direction)) + '\0' + std::string(kOtherTarget);
+    label = kOtherTarget;
+    found = targets_.find(key);
+  } else {
+    label = target.label;
+  }
+  if (found == targets_.end()) {
+    found = targets_.emplace(std::move(key), Target{}).first;
+    if (!target.known && label != kOtherTarget) {
+      found->second.dynamic = true;
+      ++dynamic_;
+      metrics_.metrics_dynamic_targets.get().set(static_cast<double>(dynamic_));
+    }
+  }
+  found->second.last_used = now;
+  return found->second;
+}
+
+std::shared_ptr<RouteMetrics> MetricsCache::route(Direction direction, const MetricTarget& target,
+                                                  const std::string& route) {
   std::lock_guard lock(mutex_);
-  auto& slot = tcp_[key];
-  if (!slot) slot = std::make_unique<TcpMetrics>(metrics_, direction, target);
-  return *slot;
+  std::string label;
+  Target& entry = find(direction, target, label, Clock::now());
+  auto& slot = entry.routes[route];
+  if (!slot) slot = std::make_shared<RouteMetrics>(metrics_, direction, label, route);
+  return slot;
+}
+
+std::shared_ptr<TcpMetrics> MetricsCache::tcp(Direction direction, const MetricTarget& target) {
+  std::lock_guard lock(mutex_);
+  std::string label;
+  Target& entry = find(direction, target, label, Clock::now());
+  if (!entry.tcp) entry.tcp = std::make_shared<TcpMetrics>(metrics_, direction, label);
+  return entry.tcp;
+}
+
+std::size_t MetricsCache::expire(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  return expire_locked(now);
+}
+
+std::size_t MetricsCache::expire_locked(Clock::time_point now) {
+  std::size_t expired = 0;
+  for (auto it = targets_.begin(); it != targets_.end();) {
+    Target& entry = it->second;
+    const auto held = [](const auto& handle) { return handle && handle.use_count() > 1; };
+    const bool in_use =
+        held(entry.tcp) || std::any_of(entry.routes.begin(), entry.routes.end(),
+                                       [&](const auto& route) { return held(route.second); });
+    // Seen in use: its idle time starts now, so a long connection's last
+    // counts stay visible for a whole expiry after it closes.
+    if (in_use) entry.last_used = now;
+    if (!entry.dynamic || in_use || now - entry.last_used < limits_.dynamic_target_expiry) {
+      ++it;
+      continue;
+    }
+    const std::string_view direction(it->first.data(), it->first.find('\0'));
+    metrics_.metrics_target_expired_total.with_labels({std::string(direction)}).inc();
+    it = targets_.erase(it);
+    --dynamic_;
+    ++expired;
+  }
+  metrics_.metrics_dynamic_targets.get().set(static_cast<double>(dynamic_));
+  return expired;
+}
+
+std::size_t MetricsCache::dynamic_targets() {
+  std::lock_guard lock(mutex_);
+  return dynamic_;
 }
 
 }  // namespace weft::proxy

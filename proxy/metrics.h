@@ -5,14 +5,25 @@
 // (the Service "name:port", or the address when none matched) and route (the
 // MeshRoute name, "" without one). Hot paths resolve a TargetMetrics once per
 // (direction, target, route) and then only touch atomics.
+//
+// Series are bounded whatever the traffic: a target the configuration document
+// names (metric_target() below) always has its own series, but an address it
+// does not know only gets one while fewer than a cap of such "dynamic" targets
+// exist; past it, traffic is counted under target_service="other". Dynamic
+// targets nobody uses are dropped after an expiry, to make room again.
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "proxy/core/asio.h"
 #include "weft/metrics.h"
 
 namespace weft::proxy {
@@ -67,15 +78,50 @@ struct ProxyMetrics {
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
   Family<Counter>& limit_reached_total;
   Family<Counter>& interim_limit_total;
+  Family<Counter>& metrics_target_folded_total;
+  Family<Counter>& metrics_target_expired_total;
+  Family<Gauge>& metrics_dynamic_targets;
+  Family<Counter>& admin_request_timeout_total;
+  Family<Counter>& admin_forbidden_total;
 
  private:
   std::array<std::array<Counter*, kLimitCount>, 2> limit_counters_{};
 };
 
-// The HTTP metrics of one (direction, target_service, route).
+class Snapshot;
+
+// The target_service label of a connection's destination.
+struct MetricTarget {
+  std::string label;
+  // Named by the document (a Service, an endpoint of one, a port an inbound
+  // policy covers): a bounded set, never capped nor expired.
+  bool known = false;
+};
+
+// The label "other": what dynamic targets past the cap are counted under. No
+// Service label can be it (they all carry ":port").
+inline constexpr std::string_view kOtherTarget = "other";
+
+// "address:port", IPv6 in brackets.
+std::string endpoint_label(const tcp::endpoint& endpoint);
+
+// What the document (null: none yet) knows of a destination. Outbound: the
+// Service port of a cluster IP. Inbound: the Service port whose endpoint the
+// destination is, else a port an inbound policy names (labelled by its
+// address). Anything else is dynamic, labelled by its address: opaque ports
+// too, since a range of them (1-65535) would otherwise make every port a
+// client touches a series of its own.
+MetricTarget metric_target(const Snapshot* snapshot, Direction direction,
+                           const tcp::endpoint& destination);
+
+// The HTTP metrics of one (direction, target_service, route). The destructor
+// removes its series from the registry (a dynamic target that expired).
 class RouteMetrics {
  public:
   RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target, std::string route);
+  ~RouteMetrics();
+  RouteMetrics(const RouteMetrics&) = delete;
+  RouteMetrics& operator=(const RouteMetrics&) = delete;
 
   Counter& requests;
   Histogram& latency_ms;
@@ -93,30 +139,70 @@ class RouteMetrics {
   std::array<std::atomic<Counter*>, 600> by_status_{};
 };
 
-// The TCP metrics of one (direction, target_service).
+// The TCP metrics of one (direction, target_service); the destructor removes
+// its series, as RouteMetrics'.
 struct TcpMetrics {
-  TcpMetrics(ProxyMetrics& metrics, Direction direction, const std::string& target);
+  TcpMetrics(ProxyMetrics& metrics, Direction direction, std::string target);
+  ~TcpMetrics();
+  TcpMetrics(const TcpMetrics&) = delete;
+  TcpMetrics& operator=(const TcpMetrics&) = delete;
+
   Counter& open_total;
   Counter& close_total;
   Gauge& open_connections;
   Counter& read_bytes;
   Counter& write_bytes;
-};
-
-// Creates the handles above on first use; safe from any thread. Lookups take
-// a lock, so callers cache the pointers they get (they stay valid).
-class MetricsCache {
- public:
-  explicit MetricsCache(ProxyMetrics& metrics) : metrics_(metrics) {}
-  RouteMetrics& route(Direction direction, const std::string& target, const std::string& route);
-  TcpMetrics& tcp(Direction direction, const std::string& target);
-  ProxyMetrics& metrics() { return metrics_; }
 
  private:
   ProxyMetrics& metrics_;
+  const std::vector<std::string> labels_;
+};
+
+// The bounds on dynamic targets (Settings: --metrics-max-dynamic-targets,
+// --metrics-target-expiry).
+struct MetricsLimits {
+  std::size_t max_dynamic_targets = 100;
+  std::chrono::milliseconds dynamic_target_expiry{600'000};
+};
+
+// Creates the handles above on first use; safe from any thread. Lookups take
+// a lock, so callers keep the handles they get: a handle held keeps its
+// target from expiring.
+class MetricsCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit MetricsCache(ProxyMetrics& metrics, MetricsLimits limits = {});
+  // The handles of this target, or of "other" when it is dynamic and the cap
+  // is reached (counted in metrics_target_folded_total).
+  std::shared_ptr<RouteMetrics> route(Direction direction, const MetricTarget& target,
+                                      const std::string& route);
+  std::shared_ptr<TcpMetrics> tcp(Direction direction, const MetricTarget& target);
+  // Drops the dynamic targets no handle is held of and unused since
+  // now - expiry, with their series; returns how many. Also done by lookups
+  // that meet the cap (at most once a second) and before each /metrics.
+  std::size_t expire(Clock::time_point now = Clock::now());
+  std::size_t dynamic_targets();
+  ProxyMetrics& metrics() { return metrics_; }
+
+ private:
+  struct Target {
+    bool dynamic = false;
+    Clock::time_point last_used;
+    std::shared_ptr<TcpMetrics> tcp;
+    std::map<std::string, std::shared_ptr<RouteMetrics>> routes;
+  };
+  // Under mutex_: the entry for the target, created (or folded) as needed.
+  Target& find(Direction direction, const MetricTarget& target, std::string& label,
+               Clock::time_point now);
+  std::size_t expire_locked(Clock::time_point now);
+
+  ProxyMetrics& metrics_;
+  const MetricsLimits limits_;
   std::mutex mutex_;
-  std::unordered_map<std::string, std::unique_ptr<RouteMetrics>> routes_;
-  std::unordered_map<std::string, std::unique_ptr<TcpMetrics>> tcp_;
+  std::unordered_map<std::string, Target> targets_;  // by direction '\0' label
+  std::size_t dynamic_ = 0;
+  Clock::time_point next_sweep_{};
 };
 
 }  // namespace weft::proxy

@@ -46,7 +46,7 @@ const flags::Program<Settings>& program() {
                              "port iptables redirects the pod's inbound TCP to")
                   .value_name("PORT"),
               flags::integer("admin-port", &S::admin_port, 0, 65535,
-                             "port of /live, /ready, /metrics and /config")
+                             "port of /live, /ready, /metrics, /version and /config")
                   .value_name("PORT"),
               flags::integer("workers", &S::workers, 1, 64,
                              "worker threads, each with its own event loop"),
@@ -131,6 +131,16 @@ const flags::Program<Settings>& program() {
                   .value_name("NAME")
                   .shown_default("the service account's"),
               flags::log_level("log-level", &S::log_level, "debug, info, warn or error"),
+              flags::integer("metrics-max-dynamic-targets", &S::metrics_max_dynamic_targets, 0,
+                             100'000,
+                             "targets the document does not name that get their own metric\n"
+                             "series; past it they count under target_service=\"other\""),
+              flags::duration("metrics-target-expiry", &S::metrics_target_expiry,
+                              "drop such a target's series after it is unused this long"),
+              flags::duration("admin-request-timeout", &S::admin_request_timeout,
+                              "limit on an admin request, from its first byte (or the\n"
+                              "connection, or the previous answer) to its whole answer",
+                              kMoreThanZero),
           },
       .env_prefix = "WEFT_PROXY_",
   };

@@ -92,6 +92,12 @@ struct Settings {
   std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
   std::string pod_namespace;  // the ConfigMap's namespace; default: the token's
   LogLevel log_level = LogLevel::kInfo;
+  // Bounds on metric series for addresses the document does not name
+  // (proxy/metrics.h: MetricsLimits).
+  std::size_t metrics_max_dynamic_targets = 100;
+  std::chrono::milliseconds metrics_target_expiry{600'000};
+  // Whole-request limit on the admin port: slow clients cannot hold it.
+  std::chrono::milliseconds admin_request_timeout{10'000};
 };
 
 // Looks up an environment variable; std::getenv in production, a map in tests.

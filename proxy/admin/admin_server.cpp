@@ -1,9 +1,14 @@
 #include "proxy/admin/admin_server.h"
 
+#include "proxy/config/snapshot.h"
 #include "proxy/core/deadline.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/head_parser.h"
 #include "proxy/http1/head_writer.h"
+
+#ifndef WEFT_PROXY_VERSION
+#define WEFT_PROXY_VERSION "dev"
+#endif
 
 namespace weft::proxy {
 namespace {
@@ -23,17 +28,31 @@ std::string response(int status, std::string_view content_type, std::string_view
 }
 
 awaitable<void> serve(const AdminState& state, Socket socket) {
+  error_code local_ec;
+  const tcp::endpoint local = socket.local_endpoint(local_ec);
+  const AdminCaller caller = local_ec ? AdminCaller::kNetwork : admin_caller(local);
   ReadBuffer buffer(4096, 16 * 1024);
   http1::HeadParser parser(http1::Limits{.max_head_bytes = 8 * 1024, .max_headers = 64});
   http1::RequestHead request;
   Deadline deadline(socket.get_executor());
+  // One limit for the whole request, from the connection (or the previous
+  // answer) to the end of its answer: never re-armed per read, so trickling
+  // bytes does not extend it.
+  deadline.arm(socket, state.request_timeout);
+  const auto timed_out = [&] {
+    // An idle keep-alive connection closed at the limit is not a slow request.
+    if (deadline.expired() && !buffer.empty())
+      state.metrics.admin_request_timeout_total.get().inc();
+  };
   while (true) {
-    deadline.arm(socket, std::chrono::seconds(30));
     const http1::ParseResult result = parser.parse_request(buffer.data(), request);
     if (result.status == http1::ParseStatus::kIncomplete) {
       error_code ec;
       const std::size_t n = co_await socket.async_read_some(buffer.prepare(), redirect(ec));
-      if (ec) co_return;
+      if (ec) {
+        timed_out();
+        co_return;
+      }
       buffer.commit(n);
       continue;
     }
@@ -44,20 +63,37 @@ awaitable<void> serve(const AdminState& state, Socket socket) {
     } else {
       // A request with a body is not something the admin port takes.
       close = !request.keep_alive || request.body != http1::BodyKind::kNone;
-      out = admin_response(state, request.method, request.path(), close);
-      buffer.consume(result.consumed);
-      parser.reset();
+      out = admin_response(state, request.method, request.path(), close, caller);
     }
     error_code ec;
     co_await asio::async_write(socket, asio::buffer(out), redirect(ec));
-    if (ec || close) co_return;
+    if (ec) {
+      if (deadline.expired()) state.metrics.admin_request_timeout_total.get().inc();
+      co_return;
+    }
+    if (close) co_return;
+    buffer.consume(result.consumed);
+    parser.reset();
+    deadline.arm(socket, state.request_timeout);  // the next request's own limit
   }
 }
 
 }  // namespace
 
+AdminCaller admin_caller(const tcp::endpoint& local) {
+  auto address = local.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return address.is_loopback() ? AdminCaller::kLoopback : AdminCaller::kNetwork;
+}
+
+std::string_view proxy_version() {
+  return WEFT_PROXY_VERSION;
+}
+
 std::string admin_response(const AdminState& state, std::string_view method, std::string_view path,
-                           bool close) {
+                           bool close, AdminCaller caller) {
   constexpr std::string_view kText = "text/plain; charset=utf-8";
   const bool head_only = method == "HEAD";
   if (method != "GET" && method != "HEAD") {
@@ -71,9 +107,26 @@ std::string admin_response(const AdminState& state, std::string_view method, std
                     head_only);
   }
   if (path == "/metrics") {
+    if (state.cache != nullptr) state.cache->expire();
     return response(200, kPrometheusContentType, state.registry.expose(), "", close, head_only);
   }
+  if (path == "/version") {
+    // Both are plain tokens ("v0.1.0", "sha256:<hex>"): nothing to escape.
+    const auto snapshot = state.config.current();
+    const std::string hash = snapshot ? "\"" + snapshot->hash() + "\"" : "null";
+    return response(
+        200, "application/json",
+        "{\"version\":\"" + std::string(proxy_version()) + "\",\"configHash\":" + hash + "}\n", "",
+        close, head_only);
+  }
   if (path == "/config") {
+    if (caller != AdminCaller::kLoopback) {
+      state.metrics.admin_forbidden_total.with_labels({"/config"}).inc();
+      return response(403, kText,
+                      "/config is served on loopback only: from inside the pod, or through "
+                      "kubectl port-forward\n",
+                      "", close, head_only);
+    }
     const auto snapshot = state.config.current();
     if (!snapshot) {
       return response(404, kText, "no configuration document yet: traffic passes through\n", "",
@@ -82,7 +135,7 @@ std::string admin_response(const AdminState& state, std::string_view method, std
     return response(200, "application/json", snapshot->text(),
                     "X-Weft-Config-Hash: " + snapshot->hash() + "\r\n", close, head_only);
   }
-  return response(404, kText, "not found: /live, /ready, /metrics, /config\n", "", close,
+  return response(404, kText, "not found: /live, /ready, /metrics, /version, /config\n", "", close,
                   head_only);
 }
 

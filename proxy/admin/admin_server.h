@@ -1,16 +1,27 @@
 #pragma once
 
 // The admin port: GET /live (the process runs), /ready (listeners bound and
-// not shutting down), /metrics (Prometheus text) and /config (the document in
-// use, read-only). Nothing here can stop or reconfigure the proxy: other
+// not shutting down), /metrics (Prometheus text), /version (the proxy's
+// version and the hash of the document it serves) and /config (the document
+// in use, read-only). Nothing here can stop or reconfigure the proxy: other
 // methods get 405, other paths 404.
+//
+// /config holds the whole namespace's document, so it is answered only on
+// loopback (the pod itself, `kubectl port-forward`, `kubectl exec`); on the pod
+// IP it is 403. The rest stays reachable where the kubelet, Prometheus and the
+// API server's pod proxy come from. The port runs on its own thread, apart
+// from the traffic workers (main.cpp), so a /metrics render never delays
+// traffic; each request must arrive and be answered within a whole-request
+// limit, so a client trickling bytes cannot hold a connection.
 
 #include <atomic>
-#include <functional>
+#include <chrono>
 #include <string>
+#include <string_view>
 
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
+#include "proxy/metrics.h"
 #include "weft/metrics.h"
 
 namespace weft::proxy {
@@ -19,13 +30,26 @@ struct AdminState {
   ConfigStore& config;
   Registry& registry;
   std::atomic<bool>& ready;
+  ProxyMetrics& metrics;
+  MetricsCache* cache = nullptr;  // its unused dynamic targets expire before each /metrics
+  std::chrono::milliseconds request_timeout{10'000};  // --admin-request-timeout
 };
 
-// Serves one admin connection (keep-alive) on the accepting worker.
+// Where an admin connection arrived: the paths it may see depend on it.
+enum class AdminCaller { kLoopback, kNetwork };
+
+// kLoopback when the connection's local address is a loopback one (the
+// kernel never delivers such a packet from another host or pod).
+AdminCaller admin_caller(const tcp::endpoint& local);
+
+// The proxy's version, as /version reports it ("v" and the project version).
+std::string_view proxy_version();
+
+// Serves one admin connection (keep-alive) on the socket's executor.
 void serve_admin_connection(const AdminState& state, Socket socket);
 
 // The response bytes for one request, for tests.
 std::string admin_response(const AdminState& state, std::string_view method, std::string_view path,
-                           bool close);
+                           bool close, AdminCaller caller);
 
 }  // namespace weft::proxy

@@ -72,6 +72,9 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
         snapshot->by_destination_[tcp::endpoint(address, port.port)] = index;
       }
       snapshot->by_name_[{service.name, port.port}] = index;
+      for (const tcp::endpoint& endpoint : target.endpoints) {
+        snapshot->by_endpoint_.emplace(endpoint, index);
+      }
       snapshot->targets_.push_back(std::move(target));
     }
   }
@@ -86,6 +89,11 @@ const ServiceTarget* Snapshot::find_by_destination(const tcp::endpoint& destinat
 const ServiceTarget* Snapshot::find_by_name(const std::string& service, std::uint16_t port) const {
   const auto found = by_name_.find({service, port});
   return found == by_name_.end() ? nullptr : &targets_[found->second];
+}
+
+const ServiceTarget* Snapshot::find_by_endpoint(const tcp::endpoint& endpoint) const {
+  const auto found = by_endpoint_.find(endpoint);
+  return found == by_endpoint_.end() ? nullptr : &targets_[found->second];
 }
 
 }  // namespace weft::proxy

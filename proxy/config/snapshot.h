@@ -52,6 +52,9 @@ class Snapshot {
   // The Service port a connection to this address (a cluster IP) is for.
   const ServiceTarget* find_by_destination(const tcp::endpoint& destination) const;
   const ServiceTarget* find_by_name(const std::string& service, std::uint16_t port) const;
+  // The Service port an endpoint (a pod address and target port) serves; the
+  // first by Service name when several do.
+  const ServiceTarget* find_by_endpoint(const tcp::endpoint& endpoint) const;
   const std::vector<ServiceTarget>& targets() const { return targets_; }
 
  private:
@@ -63,6 +66,7 @@ class Snapshot {
   std::vector<ServiceTarget> targets_;
   std::map<tcp::endpoint, std::size_t> by_destination_;
   std::map<std::pair<std::string, std::uint16_t>, std::size_t> by_name_;
+  std::map<tcp::endpoint, std::size_t> by_endpoint_;
 };
 
 }  // namespace weft::proxy

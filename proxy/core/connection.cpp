@@ -14,12 +14,6 @@
 namespace weft::proxy {
 namespace {
 
-std::string address_label(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-         std::to_string(endpoint.port());
-}
-
 std::optional<tcp::endpoint> destination_of(Socket& socket, const Settings& settings,
                                             Direction direction) {
   if (auto original = original_destination(socket)) return original;
@@ -88,15 +82,11 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
     }
     co_return;
   }
-  std::string label = address_label(*destination);
-  if (direction == Direction::kOutbound) {
-    if (const auto& snapshot = worker.routes.snapshot()) {
-      if (const ServiceTarget* target = snapshot->find_by_destination(*destination)) {
-        label = target->label;
-      }
-    }
-  }
-  ConnectionAccounting accounting(runtime.open_connections, runtime.metrics.tcp(direction, label));
+  // Held for the connection's life: the series cannot expire under it.
+  const std::shared_ptr<TcpMetrics> tcp_metrics =
+      runtime.metrics.tcp(direction, metric_target(worker.routes.snapshot().get(), direction,
+                                                   *destination));
+  ConnectionAccounting accounting(runtime.open_connections, *tcp_metrics);
   // Given back before the connection is counted closed: whoever sees it
   // closed finds its place under the listener's cap free.
   const ConnectionSlot slot = std::move(listener_slot);

@@ -20,12 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string endpoint_text(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-         std::to_string(endpoint.port());
-}
-
 class Session {
  public:
   Session(Worker& worker, Socket& client, ReadBuffer& buffer, ConnectionTarget target)
@@ -43,7 +37,7 @@ class Session {
                    .new_connection_retries =
                        &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total,
                    .max_interim_responses = worker.runtime.settings.max_interim_responses}),
-        destination_text_(endpoint_text(target.destination)) {}
+        destination_text_(endpoint_label(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
   ~Session() { worker_.mark_busy(idle_node_); }
@@ -67,11 +61,18 @@ class Session {
   awaitable<bool> switch_protocols(const http1::RequestFacts& facts);
   awaitable<bool> write_client(std::string_view bytes);
   // The metric handles of (target, route); a keep-alive connection usually
-  // sends every request to the same one, so the last is remembered.
+  // sends every request to the same one, so the last is remembered (and
+  // held: its series cannot expire under the connection).
   RouteMetrics& route_metrics(std::string_view target, std::string_view route) {
     if (cached_metrics_ == nullptr || cached_target_ != target || cached_route_ != route) {
-      cached_metrics_ =
-          &runtime_.metrics.route(target_.direction, std::string(target), std::string(route));
+      // A target the routing layer did not name is the destination itself:
+      // known to the document or not, bounded by the cache either way.
+      const MetricTarget label =
+          target == destination_text_
+              ? metric_target(worker_.routes.snapshot().get(), target_.direction,
+                              target_.destination)
+              : MetricTarget{std::string(target), true};
+      cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route));
       cached_target_ = target;
       cached_route_ = route;
     }
@@ -97,7 +98,7 @@ class Session {
   RequestTimeouts timeouts_;  // the current request's
   Worker::IdleNode idle_node_;
   const std::string destination_text_;  // "address:port" of the destination
-  RouteMetrics* cached_metrics_ = nullptr;
+  std::shared_ptr<RouteMetrics> cached_metrics_;
   std::string cached_target_;
   std::string cached_route_;
 };
@@ -134,7 +135,7 @@ awaitable<bool> Session::read_request_head() {
       }
       if (result.status == http1::ParseStatus::kError) {
         client_deadline_.disarm();
-        auto& metrics = runtime_.metrics.route(target_.direction, destination_text_, "");
+        RouteMetrics& metrics = route_metrics(destination_text_, "");
         metrics.requests.inc();
         metrics.response(result.error.status).inc();
         co_await respond_locally(result.error.status, result.error.reason, true);

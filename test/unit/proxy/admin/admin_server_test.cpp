@@ -16,42 +16,50 @@ struct Fixture {
   weft::Logger log{"proxy", weft::LogLevel::kInfo, weft::ostream_sink(log_lines)};
   ConfigStore store{metrics, log};
   std::atomic<bool> ready{false};
-  AdminState state{store, registry, ready};
+  AdminState state{store, registry, ready, metrics};
 };
 
 }  // namespace
 
 TEST_CASE("/live and /ready", "[admin]") {
   Fixture f;
-  CHECK_THAT(admin_response(f.state, "GET", "/live", false), Catch::StartsWith("HTTP/1.1 200"));
-  CHECK_THAT(admin_response(f.state, "GET", "/ready", false), Catch::StartsWith("HTTP/1.1 503"));
+  CHECK_THAT(admin_response(f.state, "GET", "/live", false, AdminCaller::kLoopback),
+             Catch::StartsWith("HTTP/1.1 200"));
+  CHECK_THAT(admin_response(f.state, "GET", "/ready", false, AdminCaller::kLoopback),
+             Catch::StartsWith("HTTP/1.1 503"));
   f.ready = true;
-  CHECK_THAT(admin_response(f.state, "GET", "/ready", false), Catch::StartsWith("HTTP/1.1 200"));
+  CHECK_THAT(admin_response(f.state, "GET", "/ready", false, AdminCaller::kLoopback),
+             Catch::StartsWith("HTTP/1.1 200"));
 }
 
 TEST_CASE("/config shows the document in use, read-only", "[admin]") {
   Fixture f;
-  CHECK_THAT(admin_response(f.state, "GET", "/config", false), Catch::StartsWith("HTTP/1.1 404"));
+  CHECK_THAT(admin_response(f.state, "GET", "/config", false, AdminCaller::kLoopback),
+             Catch::StartsWith("HTTP/1.1 404"));
   const std::string text = testing::text_of(testing::routed_document());
   REQUIRE(f.store.offer(text, ConfigSource::kFile) == OfferResult::kAccepted);
-  const std::string response = admin_response(f.state, "GET", "/config", false);
+  const std::string response =
+      admin_response(f.state, "GET", "/config", false, AdminCaller::kLoopback);
   CHECK_THAT(response, Catch::StartsWith("HTTP/1.1 200"));
   CHECK_THAT(response, Catch::EndsWith(text));
   CHECK_THAT(response, Catch::Contains("X-Weft-Config-Hash: sha256:"));
   for (const char* method : {"POST", "PUT", "DELETE", "PATCH"}) {
-    CHECK_THAT(admin_response(f.state, method, "/config", false),
+    CHECK_THAT(admin_response(f.state, method, "/config", false, AdminCaller::kLoopback),
                Catch::StartsWith("HTTP/1.1 405"));
   }
-  CHECK_THAT(admin_response(f.state, "GET", "/shutdown", false), Catch::StartsWith("HTTP/1.1 404"));
+  CHECK_THAT(admin_response(f.state, "GET", "/shutdown", false, AdminCaller::kLoopback),
+             Catch::StartsWith("HTTP/1.1 404"));
 }
 
 TEST_CASE("/metrics exposes the declared families", "[admin]") {
   Fixture f;
   MetricsCache cache(f.metrics);
-  cache.route(Direction::kOutbound, "web:80", "web-route").response(503).inc();
-  cache.route(Direction::kOutbound, "web:80", "web-route").latency_ms.observe(12);
-  cache.tcp(Direction::kInbound, "10.0.0.1:8080").open_total.inc();
-  const std::string body = admin_response(f.state, "GET", "/metrics", false);
+  const MetricTarget web{"web:80", true};
+  cache.route(Direction::kOutbound, web, "web-route")->response(503).inc();
+  cache.route(Direction::kOutbound, web, "web-route")->latency_ms.observe(12);
+  cache.tcp(Direction::kInbound, {"10.0.0.1:8080", false})->open_total.inc();
+  const std::string body =
+      admin_response(f.state, "GET", "/metrics", false, AdminCaller::kLoopback);
   CHECK_THAT(body, Catch::Contains("# TYPE request_total counter"));
   CHECK_THAT(body, Catch::Contains(
                        "response_total{direction=\"outbound\",target_service=\"web:80\",route=\""

@@ -17,7 +17,8 @@ struct Fixture {
   weft::Registry registry;
   ProxyMetrics metrics{registry};
   MetricsCache cache{metrics};
-  TcpMetrics& tcp = cache.tcp(Direction::kOutbound, "web:80");
+  std::shared_ptr<TcpMetrics> handle = cache.tcp(Direction::kOutbound, {"web:80", true});
+  TcpMetrics& tcp = *handle;
   std::atomic<std::int64_t> open_connections{0};
 };
 
