@@ -365,14 +365,26 @@ def case_resolved_refs(c):
              .get("status") == "True")
 
 
+def apply_proxy_reader():
+    """The bundle's ClusterRole that the operator's RoleBindings name (the rbac case
+    deletes the bundle's cluster-wide objects at its end)."""
+    import yaml  # python3-yaml
+    for doc in yaml.safe_load_all(open(os.path.join(ROOT, "manifests", "operator.yaml"))):
+        if doc and doc["kind"] == "ClusterRole" and doc["metadata"]["name"] == READER:
+            apply(doc)
+
+
+READER = "weft-proxy-config-reader"
+
+
 def case_unlabel(c):
-    """Removing the label deletes the ConfigMap and the proxies' Role and RoleBinding."""
+    """Removing the label deletes the ConfigMap and the proxies' RoleBinding."""
+    apply_proxy_reader()
     ns = c.namespace()
     c.operator().start()
     wait_for("ConfigMap", lambda: config_map(ns))
-    wait_for("Role and RoleBinding", lambda: kubectl(
-        "get", "role,rolebinding", "-n", ns, "-o", "name", check=False).count(
-            "weft-proxy-config-reader") == 2)
+    wait_for("RoleBinding", lambda: READER in kubectl(
+        "get", "rolebinding", "-n", ns, "-o", "name", check=False))
     # The proxies' service accounts may read exactly that ConfigMap.
     can = kubectl("auth", "can-i", "watch", "configmap/weft-proxy-config", "-n", ns,
                   f"--as=system:serviceaccount:{ns}:default", check=False).strip()
@@ -381,38 +393,32 @@ def case_unlabel(c):
     assert (can, cannot) == ("yes", "no"), (can, cannot)
     kubectl("label", "namespace", ns, "weft.io/inject-")
     wait_for("ConfigMap deleted", lambda: config_map(ns) is None)
-    wait_for("Role deleted", lambda: "weft-proxy-config-reader" not in kubectl(
-        "get", "role,rolebinding", "-n", ns, "-o", "name", check=False))
+    wait_for("RoleBinding deleted", lambda: READER not in kubectl(
+        "get", "rolebinding", "-n", ns, "-o", "name", check=False))
     kubectl("label", "namespace", ns, "weft.io/inject=enabled")
     wait_for("ConfigMap back after relabel", lambda: config_map(ns))
 
 
 def case_rbac_restore(c):
-    """The proxies' Role and RoleBinding, deleted or edited, are restored within seconds."""
+    """The proxies' RoleBinding, deleted or edited, is restored within seconds."""
     ns = c.namespace()
     c.operator().start()
 
-    def both():
-        return kubectl("get", "role,rolebinding", "-n", ns, "-o", "name", check=False).count(
-            "weft-proxy-config-reader") == 2
+    def binding():
+        out = kubectl("get", "rolebinding", READER, "-n", ns, "-o", "json", check=False)
+        return json.loads(out) if out.strip() else None
 
-    def uids():
-        return kubectl("get", "role,rolebinding", "weft-proxy-config-reader", "-n", ns, "-o",
-                       "jsonpath={.items[*].metadata.uid}", check=False).split()
-
-    def verbs():
-        return json.loads(kubectl("get", "role", "weft-proxy-config-reader", "-n", ns, "-o",
-                                  "json"))["rules"][0]["verbs"]
-
-    wait_for("Role and RoleBinding", both)
-    before = uids()
-    kubectl("delete", "role,rolebinding", "weft-proxy-config-reader", "-n", ns)
-    # New objects (new uids), possibly already there when kubectl returns.
-    wait_for("Role and RoleBinding restored",
-             lambda: len(uids()) == 2 and not set(uids()) & set(before), timeout=5)
-    kubectl("patch", "role", "weft-proxy-config-reader", "-n", ns, "--type=json", "-p",
-            '[{"op":"replace","path":"/rules/0/verbs","value":["get","watch","list"]}]')
-    wait_for("the Role's rules restored", lambda: verbs() == ["get", "watch"], timeout=5)
+    wait_for("RoleBinding", binding)
+    before = binding()["metadata"]["uid"]
+    kubectl("delete", "rolebinding", READER, "-n", ns)
+    # A new object (new uid), possibly already there when kubectl returns.
+    wait_for("RoleBinding restored",
+             lambda: (binding() or {}).get("metadata", {}).get("uid") not in (None, before),
+             timeout=5)
+    kubectl("patch", "rolebinding", READER, "-n", ns, "--type=json", "-p",
+            '[{"op":"replace","path":"/subjects/0/name","value":"system:authenticated"}]')
+    wait_for("the RoleBinding's subjects restored", lambda: binding()["subjects"][0]["name"]
+             == f"system:serviceaccounts:{ns}", timeout=5)
 
 
 def case_restart(c):
@@ -645,9 +651,8 @@ def case_rbac(c):
         apply(service(ns, "web"))
         apply(mesh_route(ns, "r", "web", [("missing", 1)]))
         wait_for("ConfigMap", lambda: service_of(document(ns), "web"))
-        wait_for("Role and RoleBinding", lambda: kubectl(
-            "get", "role,rolebinding", "-n", ns, "-o", "name", check=False).count(
-                "weft-proxy-config-reader") == 2)
+        wait_for("RoleBinding", lambda: READER in kubectl(
+            "get", "rolebinding", "-n", ns, "-o", "name", check=False))
         wait_for("status", lambda: (condition("meshroute", ns, "r", "ResolvedRefs") or {})
                  .get("reason") == "BackendNotFound")
         wait_for("an Event", lambda: "BackendNotFound" in kubectl(
