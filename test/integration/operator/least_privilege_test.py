@@ -21,34 +21,11 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from operator_test import (KUBECTL, READER, ROOT, Case, Failure, apply, condition,  # noqa: E402
-                           config_map, document, kubectl, log, service, service_of, wait_for)
-
-
-def bundle_rbac():
-    import yaml  # python3-yaml
-    path = os.path.join(ROOT, "manifests", "operator.yaml")
-    return [d for d in yaml.safe_load_all(open(path))
-            if d and d["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
-                                   "RoleBinding")]
-
-
-def token_kubeconfig():
-    """A kubeconfig file for the operator's ServiceAccount (a bound token, 1 h)."""
-    token = kubectl("create", "token", "weft-operator", "-n", "weft-system",
-                    "--duration=1h").strip()
-    admin = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json"))
-    kubeconfig = tempfile.NamedTemporaryFile("w", suffix=".kubeconfig", delete=False)
-    json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "sa",
-               "clusters": [{"name": "c", "cluster": admin["clusters"][0]["cluster"]}],
-               "users": [{"name": "sa", "user": {"token": token}}],
-               "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}]},
-              kubeconfig)
-    kubeconfig.close()
-    return kubeconfig.name
+from operator_test import (KUBECTL, READER, ROOT, Case, Failure, apply,  # noqa: E402
+                           bundle_rbac, condition, config_map, document, kubectl, log, service,
+                           service_of, token_kubeconfig, wait_for)
 
 
 def as_operator(kubeconfig, *args, stdin=None):

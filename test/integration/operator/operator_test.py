@@ -365,16 +365,15 @@ def case_resolved_refs(c):
              .get("status") == "True")
 
 
+READER = "weft-proxy-config-reader"  # the proxies' RoleBinding and ClusterRole
+
+
 def apply_proxy_reader():
     """The bundle's ClusterRole that the operator's RoleBindings name (the rbac case
     deletes the bundle's cluster-wide objects at its end)."""
-    import yaml  # python3-yaml
-    for doc in yaml.safe_load_all(open(os.path.join(ROOT, "manifests", "operator.yaml"))):
-        if doc and doc["kind"] == "ClusterRole" and doc["metadata"]["name"] == READER:
+    for doc in bundle_rbac():
+        if doc["kind"] == "ClusterRole" and doc["metadata"]["name"] == READER:
             apply(doc)
-
-
-READER = "weft-proxy-config-reader"
 
 
 def case_unlabel(c):
@@ -623,31 +622,41 @@ def case_too_large(c):
     wait_for("the size series removed", lambda: size_key not in op.metrics())
 
 
-def case_rbac(c):
-    """The operator works with exactly the permissions of manifests/operator.yaml."""
+def bundle_rbac():
+    """The ServiceAccount and RBAC objects of manifests/operator.yaml."""
     import yaml  # python3-yaml
-    manifests = os.path.join(ROOT, "manifests")
-    kubectl("apply", "-f", os.path.join(manifests, "00-namespace.yaml"))
-    rbac = [d for d in yaml.safe_load_all(open(os.path.join(manifests, "operator.yaml")))
+    path = os.path.join(ROOT, "manifests", "operator.yaml")
+    return [d for d in yaml.safe_load_all(open(path))
             if d and d["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
                                    "RoleBinding")]
-    for doc in rbac:
-        apply(doc)
+
+
+def token_kubeconfig():
+    """A kubeconfig file for the operator's ServiceAccount (a bound token, 1 h)."""
     token = kubectl("create", "token", "weft-operator", "-n", "weft-system",
                     "--duration=1h").strip()
     admin = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json"))
-    cluster = admin["clusters"][0]["cluster"]
     kubeconfig = tempfile.NamedTemporaryFile("w", suffix=".kubeconfig", delete=False)
     json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "sa",
-               "clusters": [{"name": "c", "cluster": cluster}],
+               "clusters": [{"name": "c", "cluster": admin["clusters"][0]["cluster"]}],
                "users": [{"name": "sa", "user": {"token": token}}],
                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}]},
               kubeconfig)
     kubeconfig.close()
+    return kubeconfig.name
+
+
+def case_rbac(c):
+    """The operator works with exactly the permissions of manifests/operator.yaml."""
+    kubectl("apply", "-f", os.path.join(ROOT, "manifests", "00-namespace.yaml"))
+    rbac = bundle_rbac()
+    for doc in rbac:
+        apply(doc)
+    kubeconfig = token_kubeconfig()
     try:
         ns = c.namespace()
         op = c.operator("least-privilege", lease_ns="weft-system",
-                        args=[f"--kubeconfig={kubeconfig.name}"]).start()
+                        args=[f"--kubeconfig={kubeconfig}"]).start()
         apply(service(ns, "web"))
         apply(mesh_route(ns, "r", "web", [("missing", 1)]))
         wait_for("ConfigMap", lambda: service_of(document(ns), "web"))
@@ -667,7 +676,7 @@ def case_rbac(c):
                          "-o", "jsonpath={.spec.holderIdentity}")
         assert holder == "", f"lease still held by {holder!r}"
     finally:
-        os.unlink(kubeconfig.name)
+        os.unlink(kubeconfig)
         for doc in rbac:
             if doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
                 kubectl("delete", doc["kind"].lower(), doc["metadata"]["name"], check=False)
