@@ -19,9 +19,8 @@ struct Caches {
   Store<PodModel> pods;
   Store<MeshRouteModel> routes;
   Store<MeshPolicyModel> policies;
-  // What the operator generated (watched by its managed-by label).
+  // What the operator generated (watched by name and managed-by label).
   Store<ConfigMapModel> config_maps;
-  Store<RbacModel> roles;
   Store<RbacModel> role_bindings;
 
   // The inputs of one namespace's plan.

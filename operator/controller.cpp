@@ -42,10 +42,12 @@ Controller::~Controller() {
 
 template <typename T>
 void Controller::watch(const kube::ResourceType& type, Store<T>& store,
-                       T (*parse)(const nlohmann::json&), std::string label_selector) {
+                       T (*parse)(const nlohmann::json&), std::string label_selector,
+                       std::string field_selector) {
   const bool is_namespace = !type.namespaced;
   kube::WatcherOptions options;
   options.label_selector = std::move(label_selector);
+  options.field_selector = std::move(field_selector);
   options.on_error = [this, plural = type.plural, group = type.group](const kube::ApiError& why) {
     // A 404 on our own group: the usual cause is the operator started before
     // `kubectl apply -f crds/`.
@@ -106,10 +108,14 @@ void Controller::start_watches() {
   watch(r::mesh_routes(), caches_.routes, &parse_mesh_route);
   watch(r::mesh_policies(), caches_.policies, &parse_mesh_policy);
   // What we generate, so that a deleted or edited one is written again at once.
+  // By name: the API server authorizes a list or watch with a metadata.name
+  // field selector against the ClusterRole's resourceNames, so the operator
+  // needs (and has) no right to read any other ConfigMap or RoleBinding.
   const std::string ours = fmt::format("{}={}", kManagedByLabel, kOperatorName);
-  watch(r::config_maps(), caches_.config_maps, &parse_config_map, ours);
-  watch(roles(), caches_.roles, &parse_rbac, ours);
-  watch(role_bindings(), caches_.role_bindings, &parse_rbac, ours);
+  watch(r::config_maps(), caches_.config_maps, &parse_config_map, ours,
+        fmt::format("metadata.name={}", kProxyConfigMapName));
+  watch(role_bindings(), caches_.role_bindings, &parse_rbac, ours,
+        fmt::format("metadata.name={}", kProxyConfigReaderName));
   for (auto& [name, watcher] : watchers_) watcher->start();
 }
 

@@ -68,7 +68,7 @@ class Controller {
  private:
   template <typename T>
   void watch(const kube::ResourceType& type, Store<T>& store, T (*parse)(const nlohmann::json&),
-             std::string label_selector = {});
+             std::string label_selector = {}, std::string field_selector = {});
   std::vector<std::string> all_namespaces() const;  // the resync keys
 
   const std::shared_ptr<kube::Client> client_;

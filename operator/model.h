@@ -90,9 +90,9 @@ struct ConfigMapModel {
   std::string hash;      // annotation kProxyConfigHashAnnotation
 };
 
-// A Role or RoleBinding the operator generated (watched by its managed-by
-// label). `content` is what it grants (rules; roleRef and subjects) in one
-// canonical text, to compare with the desired object's.
+// A RoleBinding the operator generated (watched by its name and managed-by
+// label). `content` is what it grants (roleRef and subjects; rules for a Role)
+// in one canonical text, to compare with the desired object's.
 struct RbacModel {
   ObjectMeta meta;
   std::string content;

@@ -55,32 +55,17 @@ json desired_config_map(const NamespaceModel& ns, const proxyconfig::SerializedD
   return object;
 }
 
-json desired_role(const NamespaceModel& ns) {
-  return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-          {"kind", "Role"},
-          {"metadata", metadata(ns, kProxyConfigReaderName)},
-          {"rules", json::array({{{"apiGroups", json::array({""})},
-                                  {"resources", json::array({"configmaps"})},
-                                  {"resourceNames", json::array({kProxyConfigMapName})},
-                                  {"verbs", json::array({"get", "watch"})}}})}};
-}
-
 json desired_role_binding(const NamespaceModel& ns) {
   return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
           {"kind", "RoleBinding"},
           {"metadata", metadata(ns, kProxyConfigReaderName)},
           {"roleRef",
            {{"apiGroup", "rbac.authorization.k8s.io"},
-            {"kind", "Role"},
+            {"kind", "ClusterRole"},
             {"name", kProxyConfigReaderName}}},
           {"subjects", json::array({{{"apiGroup", "rbac.authorization.k8s.io"},
                                      {"kind", "Group"},
                                      {"name", "system:serviceaccounts:" + ns.meta.name}}})}};
-}
-
-const kube::ResourceType& roles() {
-  static const kube::ResourceType type{"rbac.authorization.k8s.io", "v1", "Role", "roles", true};
-  return type;
 }
 
 const kube::ResourceType& role_bindings() {

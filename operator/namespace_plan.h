@@ -3,7 +3,7 @@
 // One namespace's desired state, computed purely from its cached objects: the
 // serialized proxy configuration (or why there is none), the status of each
 // MeshRoute and MeshPolicy, the Events to raise, and the objects to apply
-// (ConfigMap, Role, RoleBinding). controller.h applies it.
+// (ConfigMap, RoleBinding). controller.h applies it.
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -30,19 +30,20 @@ struct NamespacePlan {
 // now: RFC 3339 time used for condition transitions.
 NamespacePlan plan_namespace(const NamespaceInput& input, const std::string& now);
 
-// The Role (get/watch of exactly the ConfigMap) and RoleBinding (every service
-// account of the namespace) that let the namespace's proxies read their config.
+// The RoleBinding (every service account of the namespace) that lets the
+// namespace's proxies read their config, through the bundle's ClusterRole of
+// the same name (get/list/watch of exactly the ConfigMap weft-proxy-config).
+// The operator may bind that ClusterRole and no other (manifests/operator.yaml):
+// it creates no Roles, so it cannot write a grant of its own.
 inline constexpr std::string_view kProxyConfigReaderName = "weft-proxy-config-reader";
 
 // Objects for server-side apply, owned by the Namespace (so they go with it)
 // and labelled managed-by weft-operator.
 nlohmann::json desired_config_map(const NamespaceModel& ns,
                                   const proxyconfig::SerializedDocument& config);
-nlohmann::json desired_role(const NamespaceModel& ns);
 nlohmann::json desired_role_binding(const NamespaceModel& ns);
 
-// kube::resources has no RBAC types; only the operator uses them.
-const kube::ResourceType& roles();
+// kube::resources has no RBAC types; only the operator uses this one.
 const kube::ResourceType& role_bindings();
 
 }  // namespace weft::op

@@ -128,25 +128,27 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
 
 WriteResult Reconciler::apply_rbac(const NamespaceModel& namespace_object) {
   const std::string& ns = namespace_object.meta.name;
-  const struct {
-    const kube::ResourceType& type;
-    const Store<RbacModel>& store;
-    json desired;
-  } objects[] = {{roles(), caches_.roles, desired_role(namespace_object)},
-                 {role_bindings(), caches_.role_bindings, desired_role_binding(namespace_object)}};
-  for (const auto& [type, store, desired] : objects) {
-    const auto current = cached(store, ns, kProxyConfigReaderName);
-    const std::string fingerprint = parse_rbac(desired).content;
-    const std::string version = current ? current->meta.resource_version : "";
-    if (current && current->content == fingerprint) continue;
-    if (memory_.written(ns, type.kind, version, fingerprint)) continue;
-    if (!options_.may_write()) return done();
-    auto applied = writer_.apply(type, desired);
-    if (!applied) return applied;
-    memory_.remember(ns, type.kind, version, fingerprint);
-    logger_.info(current ? "proxies' read access restored" : "proxies' read access written",
-                 {{"namespace", ns}, {"kind", type.kind}});
+  const auto& type = role_bindings();
+  const json desired = desired_role_binding(namespace_object);
+  const auto current = cached(caches_.role_bindings, ns, kProxyConfigReaderName);
+  const std::string fingerprint = parse_rbac(desired).content;
+  const std::string version = current ? current->meta.resource_version : "";
+  if (current && current->content == fingerprint) return done();
+  if (memory_.written(ns, type.kind, version, fingerprint)) return done();
+  if (!options_.may_write()) return done();
+  auto applied = writer_.apply(type, desired);
+  if (!applied && current && applied.is_error(kube::ErrorKind::kInvalid)) {
+    // A roleRef cannot be changed (one written by an older operator named a
+    // Role): delete that binding, only if it is still the one cached, and
+    // create ours.
+    auto removed = writer_.remove(type, ns, std::string(kProxyConfigReaderName), current->meta.uid);
+    if (!removed && !removed.is_error(kube::ErrorKind::kNotFound)) return removed;
+    applied = writer_.apply(type, desired);
   }
+  if (!applied) return applied;
+  memory_.remember(ns, type.kind, version, fingerprint);
+  logger_.info(current ? "proxies' read access restored" : "proxies' read access written",
+               {{"namespace", ns}, {"kind", type.kind}});
   return done();
 }
 
@@ -210,11 +212,6 @@ WriteResult Reconciler::delete_generated(const std::string& ns) {
     }
   }
   // The proxies' read access goes with the ConfigMap.
-  if (const auto role = cached(caches_.roles, ns, kProxyConfigReaderName)) {
-    if (auto removed = remove(roles(), kProxyConfigReaderName, role->meta.uid); !removed) {
-      return removed;
-    }
-  }
   if (const auto binding = cached(caches_.role_bindings, ns, kProxyConfigReaderName)) {
     if (auto removed = remove(role_bindings(), kProxyConfigReaderName, binding->meta.uid);
         !removed) {

@@ -2,10 +2,11 @@
 
 // One reconcile of one queue key, from the caches to the API through a Writer:
 // - key "<ns>": the ConfigMap by server-side apply, skipped when the cached one
-//   already holds the same document; the proxies' Role and RoleBinding next to
-//   it, applied again whenever the cache shows them missing or different (they
-//   are watched, so a deleted Role comes back at once); all three deleted when
-//   the namespace is no longer meshed;
+//   already holds the same document; the proxies' RoleBinding next to it,
+//   applied again whenever the cache shows it missing or different (it is
+//   watched, so a deleted one comes back at once; one whose roleRef differs,
+//   which the API server will not change, is deleted and created again); both
+//   deleted when the namespace is no longer meshed;
 // - key "status/<ns>": MeshRoute/MeshPolicy status by merge patch of the
 //   status subresource, only when changed, with the cached resourceVersion as
 //   precondition (a concurrent writer makes it fail with 409; the key is
@@ -28,7 +29,7 @@
 
 namespace weft::op {
 
-// Queue keys: "<namespace>" reconciles the ConfigMap, Role and RoleBinding,
+// Queue keys: "<namespace>" reconciles the ConfigMap and RoleBinding,
 // "status/<namespace>" the statuses (namespace names cannot contain '/').
 struct QueueKey {
   std::string ns;

@@ -365,14 +365,25 @@ def case_resolved_refs(c):
              .get("status") == "True")
 
 
+READER = "weft-proxy-config-reader"  # the proxies' RoleBinding and ClusterRole
+
+
+def apply_proxy_reader():
+    """The bundle's ClusterRole that the operator's RoleBindings name (the rbac case
+    deletes the bundle's cluster-wide objects at its end)."""
+    for doc in bundle_rbac():
+        if doc["kind"] == "ClusterRole" and doc["metadata"]["name"] == READER:
+            apply(doc)
+
+
 def case_unlabel(c):
-    """Removing the label deletes the ConfigMap and the proxies' Role and RoleBinding."""
+    """Removing the label deletes the ConfigMap and the proxies' RoleBinding."""
+    apply_proxy_reader()
     ns = c.namespace()
     c.operator().start()
     wait_for("ConfigMap", lambda: config_map(ns))
-    wait_for("Role and RoleBinding", lambda: kubectl(
-        "get", "role,rolebinding", "-n", ns, "-o", "name", check=False).count(
-            "weft-proxy-config-reader") == 2)
+    wait_for("RoleBinding", lambda: READER in kubectl(
+        "get", "rolebinding", "-n", ns, "-o", "name", check=False))
     # The proxies' service accounts may read exactly that ConfigMap.
     can = kubectl("auth", "can-i", "watch", "configmap/weft-proxy-config", "-n", ns,
                   f"--as=system:serviceaccount:{ns}:default", check=False).strip()
@@ -381,38 +392,32 @@ def case_unlabel(c):
     assert (can, cannot) == ("yes", "no"), (can, cannot)
     kubectl("label", "namespace", ns, "weft.io/inject-")
     wait_for("ConfigMap deleted", lambda: config_map(ns) is None)
-    wait_for("Role deleted", lambda: "weft-proxy-config-reader" not in kubectl(
-        "get", "role,rolebinding", "-n", ns, "-o", "name", check=False))
+    wait_for("RoleBinding deleted", lambda: READER not in kubectl(
+        "get", "rolebinding", "-n", ns, "-o", "name", check=False))
     kubectl("label", "namespace", ns, "weft.io/inject=enabled")
     wait_for("ConfigMap back after relabel", lambda: config_map(ns))
 
 
 def case_rbac_restore(c):
-    """The proxies' Role and RoleBinding, deleted or edited, are restored within seconds."""
+    """The proxies' RoleBinding, deleted or edited, is restored within seconds."""
     ns = c.namespace()
     c.operator().start()
 
-    def both():
-        return kubectl("get", "role,rolebinding", "-n", ns, "-o", "name", check=False).count(
-            "weft-proxy-config-reader") == 2
+    def binding():
+        out = kubectl("get", "rolebinding", READER, "-n", ns, "-o", "json", check=False)
+        return json.loads(out) if out.strip() else None
 
-    def uids():
-        return kubectl("get", "role,rolebinding", "weft-proxy-config-reader", "-n", ns, "-o",
-                       "jsonpath={.items[*].metadata.uid}", check=False).split()
-
-    def verbs():
-        return json.loads(kubectl("get", "role", "weft-proxy-config-reader", "-n", ns, "-o",
-                                  "json"))["rules"][0]["verbs"]
-
-    wait_for("Role and RoleBinding", both)
-    before = uids()
-    kubectl("delete", "role,rolebinding", "weft-proxy-config-reader", "-n", ns)
-    # New objects (new uids), possibly already there when kubectl returns.
-    wait_for("Role and RoleBinding restored",
-             lambda: len(uids()) == 2 and not set(uids()) & set(before), timeout=5)
-    kubectl("patch", "role", "weft-proxy-config-reader", "-n", ns, "--type=json", "-p",
-            '[{"op":"replace","path":"/rules/0/verbs","value":["get","watch","list"]}]')
-    wait_for("the Role's rules restored", lambda: verbs() == ["get", "watch"], timeout=5)
+    wait_for("RoleBinding", binding)
+    before = binding()["metadata"]["uid"]
+    kubectl("delete", "rolebinding", READER, "-n", ns)
+    # A new object (new uid), possibly already there when kubectl returns.
+    wait_for("RoleBinding restored",
+             lambda: (binding() or {}).get("metadata", {}).get("uid") not in (None, before),
+             timeout=5)
+    kubectl("patch", "rolebinding", READER, "-n", ns, "--type=json", "-p",
+            '[{"op":"replace","path":"/subjects/0/name","value":"system:authenticated"}]')
+    wait_for("the RoleBinding's subjects restored", lambda: binding()["subjects"][0]["name"]
+             == f"system:serviceaccounts:{ns}", timeout=5)
 
 
 def case_restart(c):
@@ -617,37 +622,46 @@ def case_too_large(c):
     wait_for("the size series removed", lambda: size_key not in op.metrics())
 
 
-def case_rbac(c):
-    """The operator works with exactly the permissions of manifests/operator.yaml."""
+def bundle_rbac():
+    """The ServiceAccount and RBAC objects of manifests/operator.yaml."""
     import yaml  # python3-yaml
-    manifests = os.path.join(ROOT, "manifests")
-    kubectl("apply", "-f", os.path.join(manifests, "00-namespace.yaml"))
-    rbac = [d for d in yaml.safe_load_all(open(os.path.join(manifests, "operator.yaml")))
+    path = os.path.join(ROOT, "manifests", "operator.yaml")
+    return [d for d in yaml.safe_load_all(open(path))
             if d and d["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
                                    "RoleBinding")]
-    for doc in rbac:
-        apply(doc)
+
+
+def token_kubeconfig():
+    """A kubeconfig file for the operator's ServiceAccount (a bound token, 1 h)."""
     token = kubectl("create", "token", "weft-operator", "-n", "weft-system",
                     "--duration=1h").strip()
     admin = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json"))
-    cluster = admin["clusters"][0]["cluster"]
     kubeconfig = tempfile.NamedTemporaryFile("w", suffix=".kubeconfig", delete=False)
     json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "sa",
-               "clusters": [{"name": "c", "cluster": cluster}],
+               "clusters": [{"name": "c", "cluster": admin["clusters"][0]["cluster"]}],
                "users": [{"name": "sa", "user": {"token": token}}],
                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}]},
               kubeconfig)
     kubeconfig.close()
+    return kubeconfig.name
+
+
+def case_rbac(c):
+    """The operator works with exactly the permissions of manifests/operator.yaml."""
+    kubectl("apply", "-f", os.path.join(ROOT, "manifests", "00-namespace.yaml"))
+    rbac = bundle_rbac()
+    for doc in rbac:
+        apply(doc)
+    kubeconfig = token_kubeconfig()
     try:
         ns = c.namespace()
         op = c.operator("least-privilege", lease_ns="weft-system",
-                        args=[f"--kubeconfig={kubeconfig.name}"]).start()
+                        args=[f"--kubeconfig={kubeconfig}"]).start()
         apply(service(ns, "web"))
         apply(mesh_route(ns, "r", "web", [("missing", 1)]))
         wait_for("ConfigMap", lambda: service_of(document(ns), "web"))
-        wait_for("Role and RoleBinding", lambda: kubectl(
-            "get", "role,rolebinding", "-n", ns, "-o", "name", check=False).count(
-                "weft-proxy-config-reader") == 2)
+        wait_for("RoleBinding", lambda: READER in kubectl(
+            "get", "rolebinding", "-n", ns, "-o", "name", check=False))
         wait_for("status", lambda: (condition("meshroute", ns, "r", "ResolvedRefs") or {})
                  .get("reason") == "BackendNotFound")
         wait_for("an Event", lambda: "BackendNotFound" in kubectl(
@@ -662,7 +676,7 @@ def case_rbac(c):
                          "-o", "jsonpath={.spec.holderIdentity}")
         assert holder == "", f"lease still held by {holder!r}"
     finally:
-        os.unlink(kubeconfig.name)
+        os.unlink(kubeconfig)
         for doc in rbac:
             if doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
                 kubectl("delete", doc["kind"].lower(), doc["metadata"]["name"], check=False)

@@ -451,10 +451,10 @@ TEST_CASE("reconcile: generated objects are owned by the namespace and labelled"
   CHECK(cm["metadata"]["annotations"]["weft.io/config-hash"] == plan.config->hash);
   CHECK(cm["metadata"]["ownerReferences"][0]["uid"] == "ns-uid");
   CHECK(cm["data"]["config.json"] == plan.config->text);
-  const auto role = desired_role(ns);
-  CHECK(role["rules"][0]["resourceNames"] == json::array({"weft-proxy-config"}));
-  CHECK(role["rules"][0]["verbs"] == json::array({"get", "watch"}));
-  CHECK(desired_role_binding(ns)["subjects"][0]["name"] == "system:serviceaccounts:shop");
+  const auto binding = desired_role_binding(ns);
+  CHECK(binding["roleRef"]["kind"] == "ClusterRole");
+  CHECK(binding["roleRef"]["name"] == "weft-proxy-config-reader");
+  CHECK(binding["subjects"][0]["name"] == "system:serviceaccounts:shop");
 }
 
 TEST_CASE("model: API objects parse into the fields reconcile uses", "[model]") {

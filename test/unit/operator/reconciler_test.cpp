@@ -69,8 +69,6 @@ struct Fixture {
       if (call.kind == "ConfigMap") {
         caches.config_maps.upsert(key,
                                   std::make_shared<const ConfigMapModel>(parse_config_map(object)));
-      } else if (call.kind == "Role") {
-        caches.roles.upsert(key, std::make_shared<const RbacModel>(parse_rbac(object)));
       } else if (call.kind == "RoleBinding") {
         caches.role_bindings.upsert(key, std::make_shared<const RbacModel>(parse_rbac(object)));
       }
@@ -96,16 +94,18 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("reconciler: a meshed namespace gets its Role, RoleBinding and ConfigMap",
-          "[reconciler]") {
+TEST_CASE("reconciler: a meshed namespace gets its RoleBinding and ConfigMap", "[reconciler]") {
   Fixture f;
   f.reconcile("shop");
-  CHECK(f.writer.summary() == Strings{"apply Role", "apply RoleBinding", "apply ConfigMap"});
+  CHECK(f.writer.summary() == Strings{"apply RoleBinding", "apply ConfigMap"});
   const auto calls = f.writer.calls();
-  CHECK(calls[2].name == std::string(weft::kProxyConfigMapName));
-  CHECK(calls[2].body["data"].contains(std::string(weft::kProxyConfigKey)));
-  CHECK(calls[0].body["rules"][0]["resourceNames"] == json{std::string(weft::kProxyConfigMapName)});
-  CHECK(calls[1].body["subjects"][0]["name"] == "system:serviceaccounts:shop");
+  CHECK(calls[1].name == std::string(weft::kProxyConfigMapName));
+  CHECK(calls[1].body["data"].contains(std::string(weft::kProxyConfigKey)));
+  // The bundle's ClusterRole, the only one the operator may bind.
+  CHECK(calls[0].body["roleRef"] == json{{"apiGroup", "rbac.authorization.k8s.io"},
+                                         {"kind", "ClusterRole"},
+                                         {"name", "weft-proxy-config-reader"}});
+  CHECK(calls[0].body["subjects"][0]["name"] == "system:serviceaccounts:shop");
 }
 
 TEST_CASE("reconciler: an unchanged input writes nothing the second time", "[reconciler]") {
@@ -126,20 +126,38 @@ TEST_CASE("reconciler: an unchanged input writes nothing the second time", "[rec
   }
 }
 
-TEST_CASE("reconciler: a deleted Role or RoleBinding is written again", "[reconciler]") {
+TEST_CASE("reconciler: a deleted RoleBinding is written again", "[reconciler]") {
   Fixture f;
   f.reconcile("shop");
-  f.show_applies_in_cache();
-  f.writer.clear();
-  f.caches.roles.erase({"shop", std::string(kProxyConfigReaderName)});
-  f.reconcile("shop");
-  CHECK(f.writer.summary() == Strings{"apply Role"});
-
   f.show_applies_in_cache();
   f.writer.clear();
   f.caches.role_bindings.erase({"shop", std::string(kProxyConfigReaderName)});
   f.reconcile("shop");
   CHECK(f.writer.summary() == Strings{"apply RoleBinding"});
+}
+
+TEST_CASE("reconciler: a RoleBinding to an older Role is replaced, its roleRef being immutable",
+          "[reconciler]") {
+  Fixture f;
+  json old = desired_role_binding(*f.caches.gather("shop").namespace_object);
+  old["roleRef"]["kind"] = "Role";
+  old["metadata"]["uid"] = "old-binding";
+  old["metadata"]["resourceVersion"] = "7";
+  f.caches.role_bindings.upsert({"shop", std::string(kProxyConfigReaderName)},
+                                std::make_shared<const RbacModel>(parse_rbac(old)));
+  int binding_applies = 0;
+  f.writer.answer = [&binding_applies](const op_test::WriteCall& call) -> WriteResult {
+    // What the API server answers to a changed roleRef, until the old one is gone.
+    if (call.verb == "apply" && call.kind == "RoleBinding" && binding_applies++ == 0) {
+      return weft::kube::make_error(weft::kube::ErrorKind::kInvalid, "apply",
+                                    "cannot change roleRef", 422);
+    }
+    return weft::kube::Done{};
+  };
+  f.reconcile("shop");
+  CHECK(f.writer.summary() ==
+        Strings{"apply RoleBinding", "remove RoleBinding", "apply RoleBinding", "apply ConfigMap"});
+  CHECK(f.writer.calls()[1].body == "old-binding");  // only the binding that was cached
 }
 
 TEST_CASE("reconciler: a document too large writes a status condition and no ConfigMap",
@@ -165,8 +183,8 @@ TEST_CASE("reconciler: a document too large writes a status condition and no Con
   }
   f.add_route("r", "svc-000");
   f.reconcile("shop");
-  CHECK(f.writer.summary() == Strings{"apply Role", "apply RoleBinding", "create_event Event"});
-  CHECK(f.writer.calls()[2].body["reason"] == "ConfigTooLarge");
+  CHECK(f.writer.summary() == Strings{"apply RoleBinding", "create_event Event"});
+  CHECK(f.writer.calls()[1].body["reason"] == "ConfigTooLarge");
   REQUIRE(f.enqueued == Strings{"status/shop"});
 
   f.show_applies_in_cache();
@@ -194,7 +212,7 @@ TEST_CASE("reconciler: a deleted route's status memory is pruned", "[reconciler]
   f.reconcile("status/shop");
   CHECK(f.writer.summary().back() == "create_event Event");
   const auto remembered = f.reconciler.memory().size("shop");
-  CHECK(remembered == 4);  // ConfigMap, Role, RoleBinding, the route's status
+  CHECK(remembered == 3);  // ConfigMap, RoleBinding, the route's status
 
   f.caches.routes.erase({"shop", "r"});
   f.reconcile("shop");
