@@ -50,10 +50,10 @@ class Worker {
               .idle_timeout = runtime.settings.pool_idle_timeout},
              pool_counters(runtime.metrics.metrics())),
         routes(runtime.config) {
+    pool.follow(runtime.config);
     // Once a second: expiry is approximate to that, and a removed endpoint's
     // connections go within it.
-    asio::co_spawn(io, maintain_pool(pool, runtime.config, std::chrono::seconds(1)),
-                   asio::detached);
+    asio::co_spawn(io, maintain_pool(pool, std::chrono::seconds(1)), asio::detached);
   }
 
   asio::io_context& io;

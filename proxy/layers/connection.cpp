@@ -79,6 +79,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const tcp::endpoint& endp
 }
 
 void UpstreamPool::put(std::unique_ptr<UpstreamConnection> connection, Clock::time_point now) {
+  check_document();
   // Bytes after the response are not the next response: the connection is closed.
   if (!connection->buffer.empty()) {
     count(PoolClose::kStrayBytes);
@@ -132,25 +133,34 @@ void UpstreamPool::on_document(const Snapshot* snapshot) {
   listed_ = std::move(listed);
 }
 
+void UpstreamPool::follow(ConfigStore& store) {
+  store_ = &store;
+  generation_ = store.generation();
+  on_document(store.current().get());
+}
+
+void UpstreamPool::check_document() {
+  if (store_ == nullptr || store_->generation() == generation_) return;
+  // (The generation first: a document landing in between is seen again next time.)
+  generation_ = store_->generation();
+  on_document(store_->current().get());
+}
+
 std::size_t UpstreamPool::idle_count() const {
   std::size_t count = 0;
   for (const auto& [endpoint, connections] : idle_) count += connections.size();
   return count;
 }
 
-awaitable<void> maintain_pool(UpstreamPool& pool, ConfigStore& store, Clock::duration period) {
+awaitable<void> maintain_pool(UpstreamPool& pool, Clock::duration period) {
   Timer timer(co_await asio::this_coro::executor);
-  std::uint64_t generation = ~std::uint64_t{0};
   while (true) {
     timer.expires_after(period);
     error_code ec;
     co_await timer.async_wait(redirect(ec));
     if (ec) co_return;
     pool.expire(Clock::now());
-    if (store.generation() != generation) {
-      generation = store.generation();
-      pool.on_document(store.current().get());
-    }
+    pool.check_document();
   }
 }
 

@@ -83,6 +83,11 @@ class UpstreamPool {
   // and this one does not (null: no document). Addresses never listed (a
   // pod called by its IP, an inbound app port) are left alone.
   void on_document(const Snapshot* snapshot);
+  // Follows the store's documents from now on (its current one at once):
+  // checked at each put() and by maintain_pool, so that no document is missed
+  // between a connection's exchange and the next sweep.
+  void follow(ConfigStore& store);
+  void check_document();
   void clear() { idle_.clear(); }
   std::size_t idle_count() const;
   const PoolLimits& limits() const { return limits_; }
@@ -98,12 +103,14 @@ class UpstreamPool {
   std::map<tcp::endpoint, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
   std::vector<tcp::endpoint> listed_;   // endpoints of the last document, sorted
   std::vector<tcp::endpoint> removed_;  // listed before it and not by it, sorted
+  ConfigStore* store_ = nullptr;
+  std::uint64_t generation_ = 0;  // of the store's document last seen
 };
 
 // The pool's upkeep, on its worker, for as long as the worker runs: every
 // `period`, expired connections are closed, and those to endpoints a new
 // document dropped.
-awaitable<void> maintain_pool(UpstreamPool& pool, ConfigStore& store, Clock::duration period);
+awaitable<void> maintain_pool(UpstreamPool& pool, Clock::duration period);
 
 // A new connection to `endpoint` (the caller looks in the pool first: a hit
 // costs no coroutine frame). Null on failure, with `failure` kConnect, or

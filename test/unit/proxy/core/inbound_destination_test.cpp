@@ -62,7 +62,8 @@ TEST_CASE("a throttled log says one line per interval and counts the rest", "[in
   CHECK(throttle.admit(start + 10s) == std::optional<std::uint64_t>(1));
 }
 
-TEST_CASE("--own-addresses is a comma-separated list of IP literals", "[inbound][settings]") {
+TEST_CASE("settings: own addresses are a comma-separated list of IP literals",
+          "[inbound][settings]") {
   const auto no_env = weft::flags::environment_of({});
   const auto none = parse_settings({}, no_env);
   REQUIRE(none.has_value());

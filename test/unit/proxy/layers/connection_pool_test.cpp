@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "proxy/layers/connection.h"
@@ -177,6 +178,26 @@ TEST_CASE("pool: connections to endpoints that left the document are closed", "[
   f.put(kept, kStart);
   f.pool.on_document(nullptr);
   CHECK(f.pool.idle_count() == 0);
+}
+
+TEST_CASE("pool: it follows the store's documents, none missed between sweeps", "[pool]") {
+  Fixture f({.max_idle_per_endpoint = 8, .idle_timeout = 10s});
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  std::ostringstream log_text;
+  weft::Logger log("test", weft::LogLevel::kError, weft::ostream_sink(log_text));
+  ConfigStore store(metrics, log);
+  auto document = testing::routed_document();
+  REQUIRE(store.offer(testing::text_of(document), ConfigSource::kFile) == OfferResult::kAccepted);
+  f.pool.follow(store);  // (a worker starts with the document already loaded)
+  const auto removed = at("10.0.0.2", 8080);
+  f.put(removed, kStart);
+  // A new document lands before any sweep: the next exchange's end sees it.
+  document.outbound.services[0].ports[0].endpoints.pop_back();
+  REQUIRE(store.offer(testing::text_of(document), ConfigSource::kFile) == OfferResult::kAccepted);
+  f.put(at("10.0.0.1", 8080), kStart);
+  CHECK(f.closed_by(PoolClose::kEndpointRemoved) == 1);
+  CHECK_FALSE(f.pool.take(removed, kStart));
 }
 
 TEST_CASE("the retry on a new connection: never once response bytes arrived", "[pool][retries]") {
