@@ -15,7 +15,7 @@ namespace {
 
 const tcp::endpoint kWeb(asio::ip::make_address("10.96.0.10"), 80);
 
-Result<std::shared_ptr<const Snapshot>> build(const pc::Document& document) {
+weft::Result<std::shared_ptr<const Snapshot>> build(const pc::Document& document) {
   const std::string text = testing::text_of(document);
   auto parsed = pc::parse(text);
   REQUIRE(parsed.has_value());
