@@ -253,7 +253,15 @@ Injector::Injector(InjectorConfig config)
   volumes_ = dump(volumes);
   for (const auto& volume : volumes) volume_items_.push_back(dump(volume));
   const json annotations = injected_annotations_object(config_, native_);
-  annotations_ = dump(annotations);
+  // The seal differs per pod; the rest of the object is fixed.
+  static constexpr std::string_view kPlaceholder = "weft-seal-placeholder";
+  json with_seal = annotations;
+  with_seal[std::string(kInjectionSealAnnotation)] = std::string(kPlaceholder);
+  const std::string text = dump(with_seal);
+  const std::string value = "\"" + std::string(kPlaceholder) + "\"";
+  const auto at = text.find(":" + value) + 1;
+  annotations_prefix_ = text.substr(0, at);
+  annotations_suffix_ = text.substr(at + value.size());
   for (const auto& [key, value] : annotations.items()) {
     annotation_items_.emplace_back("/metadata/annotations/" + escape_json_pointer(key),
                                    dump(value));
@@ -274,15 +282,10 @@ std::string Injector::build_patch(const PodView& pod, const PodOptions& options)
   }
   std::string seal_value;
   append_json_string(seal_value, seal);
-  // The annotations object with the seal as its last member.
-  std::string annotations = annotations_;
-  annotations.pop_back();
-  annotations += annotations.size() > 1 ? "," : "";
-  append_json_string(annotations, kInjectionSealAnnotation);
-  annotations += ':' + seal_value + '}';
+  const std::string annotations = annotations_prefix_ + seal_value + annotations_suffix_;
 
   std::string patch;
-  patch.reserve(init.size() + proxy.size() + volumes_.size() + annotations_.size() + 512);
+  patch.reserve(init.size() + proxy.size() + volumes_.size() + annotations.size() + 512);
   patch += '[';
   // weft-init runs first of all init containers, so every later one (and the
   // native proxy right after it) already has capture in place.

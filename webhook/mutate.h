@@ -71,7 +71,10 @@ class Injector {
   std::string default_seal_;    // their injection seal
   std::string volumes_;         // the list of the volumes the injection adds
   std::vector<std::string> volume_items_;
-  std::string annotations_;  // the object of the annotations recording the injection
+  // The object of the annotations recording the injection, in nlohmann's key
+  // order, split where the seal's value goes: prefix + "\"sha256:...\"" + suffix.
+  std::string annotations_prefix_;
+  std::string annotations_suffix_;
   std::vector<std::pair<std::string, std::string>> annotation_items_;  // escaped key, value
 };
 

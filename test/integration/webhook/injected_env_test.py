@@ -70,7 +70,7 @@ def injected_env(opaque_ports):
 
 def main():
     config = harness.MountedConfig()
-    config.write(json.dumps(harness.document([])))
+    config.write(harness.document([]))
     started = 0
     try:
         for form in FORMS:
