@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the HTTP/1 parser fuzz target with clang's libFuzzer (plus ASan and
-# UBSan) and runs it. Usage: test/fuzz/proxy/run.sh [SECONDS] (default 300).
+# UBSan) from the parser's own sources (no Asio: the codec's I/O is not
+# fuzzed) and runs it. Usage: test/fuzz/proxy/run.sh [SECONDS] (default 300).
 # The corpus starts from the request fixtures and is kept in
 # ${WEFT_FUZZ_DIR:-/tmp/weft-fuzz-proxy}; a crash leaves its input there.
 set -euo pipefail
@@ -12,7 +13,8 @@ mkdir -p "$work/corpus"
 command -v clang++ >/dev/null || { echo "clang++ missing: run scripts/install-deps" >&2; exit 1; }
 
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$repo" "$repo"/test/fuzz/proxy/http1_parser_fuzz.cpp "$repo"/proxy/http1/*.cpp \
+  -I"$repo" "$repo"/test/fuzz/proxy/http1_parser_fuzz.cpp \
+  "$repo"/proxy/http1/{head_parser,head_writer,body_decoder,message}.cpp \
   "$repo"/proxy/request/path.cpp \
   -o "$work/http1_parser_fuzz"
 
