@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 #include "weft/http/certificates.h"
 
 namespace weft::webhook {
@@ -15,18 +17,38 @@ std::string first_certificate(const std::string& bundle) {
   return bundle.substr(0, end + kEnd.size()) + "\n";
 }
 
+// The names split as the certificate holds them: a name that is an IP address
+// goes into an IP SAN (a webhook registered by url), in inet_ntop's form.
+http::CertificateNames wanted_names(const std::vector<std::string>& names) {
+  http::CertificateNames wanted;
+  for (const auto& name : names) {
+    in6_addr address;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (inet_pton(AF_INET, name.c_str(), &address) == 1) {
+      wanted.ip_addresses.emplace_back(inet_ntop(AF_INET, &address, text, sizeof text));
+    } else if (inet_pton(AF_INET6, name.c_str(), &address) == 1) {
+      wanted.ip_addresses.emplace_back(inet_ntop(AF_INET6, &address, text, sizeof text));
+    } else {
+      wanted.dns_names.push_back(name);
+    }
+  }
+  std::sort(wanted.dns_names.begin(), wanted.dns_names.end());
+  wanted.dns_names.erase(std::unique(wanted.dns_names.begin(), wanted.dns_names.end()),
+                         wanted.dns_names.end());
+  std::sort(wanted.ip_addresses.begin(), wanted.ip_addresses.end());
+  wanted.ip_addresses.erase(std::unique(wanted.ip_addresses.begin(), wanted.ip_addresses.end()),
+                            wanted.ip_addresses.end());
+  return wanted;
+}
+
 Result<http::PemCertificate> issue_serving(const http::PemCertificate& ca,
                                            const std::vector<std::string>& dns_names,
                                            const CertificatePolicy& policy) {
   http::CertificateRequest request;
   request.common_name = dns_names.empty() ? "weft-webhook" : dns_names.front();
-  // A name that is an IP address goes into an IP SAN (a webhook registered by url).
-  for (const auto& name : dns_names) {
-    in6_addr address;
-    const bool is_ip = inet_pton(AF_INET, name.c_str(), &address) == 1 ||
-                       inet_pton(AF_INET6, name.c_str(), &address) == 1;
-    (is_ip ? request.ip_addresses : request.dns_names).push_back(name);
-  }
+  const http::CertificateNames wanted = wanted_names(dns_names);
+  request.dns_names = wanted.dns_names;
+  request.ip_addresses = wanted.ip_addresses;
   request.validity = policy.serving_validity;
   return http::issue_certificate(ca, request);
 }
@@ -69,13 +91,22 @@ Result<CertificatePlan> plan_certificates(const std::optional<CertificateBundle>
   if (*ca_expiry - now < policy.renew_ca_before) {
     return fresh(policy, dns_names, "CA expires soon", signing_ca, now);
   }
+  // New names (a renamed Service, an added one) must be served at once: the API
+  // server refuses a certificate that does not name the host it calls.
+  const auto names = http::certificate_names(current->tls_cert);
+  const char* renew_reason = nullptr;
   if (*serving_expiry - now < policy.renew_serving_before) {
+    renew_reason = "serving certificate expires soon";
+  } else if (!names || *names != wanted_names(dns_names)) {
+    renew_reason = "serving certificate names changed";
+  }
+  if (renew_reason != nullptr) {
     auto serving = issue_serving({signing_ca, current->ca_key}, dns_names, policy);
     if (!serving) return Error{"renewing the serving certificate: " + serving.error().message};
     CertificateBundle bundle = *current;
     bundle.tls_cert = serving->cert;
     bundle.tls_key = serving->key;
-    return CertificatePlan{true, std::move(bundle), "serving certificate expires soon"};
+    return CertificatePlan{true, std::move(bundle), renew_reason};
   }
   return CertificatePlan{false, *current, "valid"};
 }

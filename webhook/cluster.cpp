@@ -2,7 +2,6 @@
 
 #include <condition_variable>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -54,22 +53,6 @@ json secret_data(const CertificateBundle& bundle) {
 bool holds(const std::string& path, const std::string& content) {
   const auto text = read_file(path);
   return text && *text == content;
-}
-
-// Written aside and renamed, so the server never reads half a file.
-Result<bool> write_atomically(const std::string& path, const std::string& content) {
-  const std::string staging = path + ".tmp";
-  {
-    std::ofstream out(staging, std::ios::trunc);
-    out << content;
-    if (!out) return Error{"cannot write " + staging};
-  }
-  std::error_code ec;
-  std::filesystem::permissions(
-      staging, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
-  std::filesystem::rename(staging, path, ec);
-  if (ec) return Error{"cannot replace " + path + ": " + ec.message()};
-  return true;
 }
 
 }  // namespace
@@ -156,10 +139,20 @@ Result<bool> CertificateProvisioner::reconcile_once(bool& lost_race) {
 Result<bool> CertificateProvisioner::write_files(const CertificateBundle& bundle) {
   // The key first: the server takes a new pair only once both files match.
   if (!holds(key_file_, bundle.tls_key)) {
-    if (auto written = write_atomically(key_file_, bundle.tls_key); !written) return written;
+    // Private from its first byte: created 0600, not chmod-ed after the fact.
+    constexpr auto kPrivate =
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+    if (auto written = write_file_atomically(key_file_, bundle.tls_key, kPrivate); !written) {
+      return written;
+    }
   }
   if (!holds(cert_file_, bundle.tls_cert)) {
-    if (auto written = write_atomically(cert_file_, bundle.tls_cert); !written) return written;
+    constexpr auto kPublic =
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+        std::filesystem::perms::group_read | std::filesystem::perms::others_read;
+    if (auto written = write_file_atomically(cert_file_, bundle.tls_cert, kPublic); !written) {
+      return written;
+    }
   }
   return true;
 }

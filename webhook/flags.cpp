@@ -43,6 +43,17 @@ const flags::Program<Flags>& program() {
               flags::integer("threads", &Flags::threads, 1, 64, "server threads"),
               flags::integer("max-connections", &Flags::max_connections, 1, 1000000,
                              "open connections at most"),
+              flags::integer("max-review-bytes", &Flags::max_review_bytes, 1024, 64LL << 20,
+                             "largest AdmissionReview body accepted (413 beyond)"),
+              flags::integer("max-review-bytes-in-flight", &Flags::max_review_bytes_in_flight, 1024,
+                             1LL << 32, "review body bytes read or handled at once (503 beyond)"),
+              flags::integer("large-review-bytes", &Flags::large_review_bytes, 1024, 64LL << 20,
+                             "a review body above this is large (see --max-large-reviews)"),
+              flags::integer("max-large-reviews", &Flags::max_large_reviews, 1, 100000,
+                             "large review bodies read or handled at once (503 beyond)"),
+              flags::integer("shed-memory-bytes", &Flags::shed_memory_bytes, 0, 1LL << 40,
+                             "refuse reviews (503) while resident memory is above\n"
+                             "this; 0 never"),
               flags::boolean("provision-certificates", &Flags::provision_certificates,
                              "keep a CA and serving certificate in a Secret, write\n"
                              "them to the --tls-* files, fill the caBundle, rotate"),

@@ -23,6 +23,15 @@ struct Flags {
   LogLevel log_level = LogLevel::kInfo;
   int threads = 2;
   int max_connections = 1024;
+  // Memory a client can make the server hold (see docs/webhook.md, "Under load").
+  // A large realistic pod's AdmissionReview measures 170-210 KB.
+  long long max_review_bytes = 1024 * 1024;
+  long long max_review_bytes_in_flight = 24 * 1024 * 1024;
+  long long large_review_bytes = 64 * 1024;
+  int max_large_reviews = 8;
+  // Reviews are refused (503) while resident memory is above this; 0: never.
+  // The default leaves a quarter of the manifest's 128 Mi limit as headroom.
+  long long shed_memory_bytes = 96LL * 1024 * 1024;
   // "v1.30.2": skips asking the API server (sidecarMode auto needs one or the other).
   std::string kubernetes_version;
   std::string kubeconfig;  // empty: in-cluster, else $KUBECONFIG

@@ -1,5 +1,9 @@
 #include "weft/file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +29,37 @@ Result<std::string> read_file(const std::filesystem::path& path) {
   }
   if (std::ferror(file.get())) return fail(errno != 0 ? errno : EIO);
   return content;
+}
+
+Result<bool> write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                                   std::filesystem::perms mode) {
+  const std::filesystem::path staging = path.string() + ".tmp";
+  const auto fail = [&](const std::string& what, int error) {
+    ::unlink(staging.c_str());
+    return Error{"cannot " + what + " " + staging.string() + ": " + std::strerror(error)};
+  };
+  // A leftover staging file would keep its own, perhaps wider, mode: start afresh.
+  if (::unlink(staging.c_str()) != 0 && errno != ENOENT) return fail("remove", errno);
+  const auto bits = static_cast<mode_t>(mode & std::filesystem::perms::mask);
+  const int fd = ::open(staging.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, bits);
+  if (fd < 0) return fail("create", errno);
+  // The umask can only narrow the mode; fchmod sets exactly what was asked.
+  int error = ::fchmod(fd, bits) == 0 ? 0 : errno;
+  for (std::size_t written = 0; error == 0 && written < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error = errno;
+    if (n > 0) written += static_cast<std::size_t>(n);
+  }
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) return fail("write", error);
+  if (std::rename(staging.c_str(), path.c_str()) != 0) {
+    const int rename_error = errno;
+    ::unlink(staging.c_str());
+    return Error{"cannot replace " + path.string() + ": " + std::strerror(rename_error)};
+  }
+  return true;
 }
 
 }  // namespace weft

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "weft/result.h"
 
@@ -14,5 +15,12 @@ namespace weft {
 // The file's bytes, or an error such as
 //   "cannot read /etc/weft/config.yaml: No such file or directory".
 Result<std::string> read_file(const std::filesystem::path& path);
+
+// Replaces the file with `content` at once: written to a sibling staging file
+// created with `mode` (never wider, whatever the umask or a leftover staging
+// file), flushed, then renamed over `path`, so a reader sees the old or the new
+// bytes, never half. Private keys go through here with 0600.
+Result<bool> write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                                   std::filesystem::perms mode);
 
 }  // namespace weft

@@ -16,6 +16,11 @@ std::string trimmed(std::string_view text) {
 
 }  // namespace
 
+std::string api_server_authority(const ApiServerAccess& access) {
+  const bool ipv6 = access.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + access.host + "]" : access.host) + ":" + std::to_string(access.port);
+}
+
 std::optional<std::string> read_token(const std::string& path) {
   const auto text = read_file(path);
   if (!text) return std::nullopt;

@@ -29,6 +29,9 @@ Result<ApiServerAccess> in_cluster_access(const EnvLookup& env,
                                           const std::string& service_account_dir,
                                           const std::string& pod_namespace);
 
+// "host:port" for the Host header and logs; an IPv6 address is bracketed.
+std::string api_server_authority(const ApiServerAccess& access);
+
 // The token file's content without surrounding whitespace; nullopt when it
 // cannot be read or is empty.
 std::optional<std::string> read_token(const std::string& path);

@@ -104,7 +104,7 @@ void ApiWatcher::start() {
   log_.info("watching the ConfigMap through the API server",
             {{"namespace", access_.ns},
              {"name", kProxyConfigMapName},
-             {"server", access_.host + ":" + std::to_string(access_.port)}});
+             {"server", api_server_authority(access_)}});
 }
 
 awaitable<void> ApiWatcher::run() {
@@ -167,6 +167,8 @@ awaitable<ApiWatcher::Outcome> ApiWatcher::request_once() {
 
   error_code ec;
   asio::ssl::context tls(asio::ssl::context::tls_client);
+  // As client-go: nothing older than TLS 1.2, whatever the library's default.
+  SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
   tls.add_certificate_authority(asio::buffer(*ca), ec);
   if (ec) co_return Outcome{false, false, access_.ca_path + ": " + ec.message()};
   tls.set_verify_mode(asio::ssl::verify_peer, ec);
@@ -199,8 +201,9 @@ awaitable<ApiWatcher::Outcome> ApiWatcher::request_once() {
   co_await stream.async_handshake(asio::ssl::stream_base::client, redirect(ec));
   if (ec) co_return Outcome{false, false, "TLS handshake: " + ec.message()};
 
-  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + access_.host + ":" +
-                              std::to_string(access_.port) + "\r\nAuthorization: Bearer " + *token +
+  const std::string request = "GET " + target +
+                              " HTTP/1.1\r\nHost: " + api_server_authority(access_) +
+                              "\r\nAuthorization: Bearer " + *token +
                               "\r\nAccept: application/json\r\nUser-Agent: weft-proxy\r\n"
                               "Connection: close\r\n\r\n";
   co_await asio::async_write(stream, asio::buffer(request), redirect(ec));

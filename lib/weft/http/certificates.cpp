@@ -1,5 +1,6 @@
 #include "weft/http/certificates.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -8,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace weft::http {
@@ -155,6 +157,35 @@ Result<PemCertificate> issue_certificate(const PemCertificate& ca,
   if (!cert_text) return cert_text.error();
   if (!key_text) return key_text.error();
   return PemCertificate{std::move(*cert_text), std::move(*key_text)};
+}
+
+Result<CertificateNames> certificate_names(std::string_view cert_pem_text) {
+  auto cert = parse_cert(cert_pem_text);
+  if (!cert) return cert.error();
+  CertificateNames names;
+  auto* entries = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert->get(), NID_subject_alt_name, nullptr, nullptr));
+  if (entries == nullptr) return names;
+  for (int i = 0; i < sk_GENERAL_NAME_num(entries); ++i) {
+    const GENERAL_NAME* entry = sk_GENERAL_NAME_value(entries, i);
+    if (entry->type == GEN_DNS) {
+      const ASN1_IA5STRING* dns = entry->d.dNSName;
+      names.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                                   static_cast<std::size_t>(ASN1_STRING_length(dns)));
+    } else if (entry->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* ip = entry->d.iPAddress;
+      const int length = ASN1_STRING_length(ip);
+      const int family = length == 4 ? AF_INET : length == 16 ? AF_INET6 : 0;
+      char text[INET6_ADDRSTRLEN] = {};
+      if (family != 0 && inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof text)) {
+        names.ip_addresses.emplace_back(text);
+      }
+    }
+  }
+  GENERAL_NAMES_free(entries);
+  std::sort(names.dns_names.begin(), names.dns_names.end());
+  std::sort(names.ip_addresses.begin(), names.ip_addresses.end());
+  return names;
 }
 
 Result<std::chrono::system_clock::time_point> certificate_not_after(

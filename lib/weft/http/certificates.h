@@ -34,6 +34,15 @@ Result<PemCertificate> make_certificate_authority(std::string_view common_name,
 Result<PemCertificate> issue_certificate(const PemCertificate& ca,
                                          const CertificateRequest& request);
 
+// The subjectAltName entries of the first certificate in the PEM text: DNS
+// names and IP addresses (in inet_ntop's text form), each sorted.
+struct CertificateNames {
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  bool operator==(const CertificateNames&) const = default;
+};
+Result<CertificateNames> certificate_names(std::string_view cert_pem);
+
 // The notAfter time of the first certificate in the PEM text.
 Result<std::chrono::system_clock::time_point> certificate_not_after(std::string_view cert_pem);
 

@@ -1,13 +1,16 @@
 #include "weft/http/server.h"
 
 #include <openssl/ssl.h>
+#include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdio>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -28,6 +31,27 @@ using boost::system::error_code;
 
 // Headers beyond this are an attack or a bug, not a client of ours.
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
+// A connection's read buffer: a whole head, plus room to read the body through
+// it in pieces. Without a cap it grows with what a client sends in one go.
+constexpr std::size_t kMaxReadBufferBytes = kMaxHeaderBytes + 16 * 1024;
+
+// Why a request was refused from its head, before any body byte was stored.
+enum class Refusal { kNone, kBodyTooLarge, kBytesInFlight, kLargeBodies, kMemory };
+
+Response refusal_response(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::kBodyTooLarge:
+      return Response{413, "request body too large\n"};
+    case Refusal::kBytesInFlight:
+    case Refusal::kLargeBodies:
+      return Response{503, "too many request bodies in flight; retry\n"};
+    case Refusal::kMemory:
+      return Response{503, "server memory is short; retry\n"};
+    case Refusal::kNone:
+      break;
+  }
+  return Response{500, "internal error\n"};
+}
 
 struct TlsMaterial {
   std::string cert;
@@ -46,10 +70,12 @@ Result<TlsMaterial> read_tls_material(const TlsFiles& files) {
 Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsMaterial& material,
                                                        const TlsFiles& files) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                       ssl::context::single_dh_use);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  context->set_options(ssl::context::default_workarounds | ssl::context::single_dh_use);
+  // The one place older protocols are refused (the no_tlsv1* options say the
+  // same, deprecated, and would hide this line's removal from the tests).
+  if (SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1) {
+    return Error{"cannot set the minimum TLS version"};
+  }
   error_code ec;
   context->use_certificate_chain(asio::buffer(material.cert), ec);
   if (ec) return Error{"TLS certificate " + files.cert_file + ": " + ec.message()};
@@ -92,6 +118,25 @@ class Server::Impl {
       dropped_handshake_failed_ = &dropped.with_labels({"handshake_failed"});
       requests_counter_ = &options_.registry->counter(
           prefix + "requests_total", "Requests answered, by status code.", {"code"});
+      auto& refused = options_.registry->counter(
+          prefix + "requests_refused_total",
+          "Requests refused from their head, before their body was read: body_too_large "
+          "(413), bytes_in_flight, large_bodies or memory (503).",
+          {"reason"});
+      refused_counters_ = {nullptr, &refused.with_labels({"body_too_large"}),
+                           &refused.with_labels({"bytes_in_flight"}),
+                           &refused.with_labels({"large_bodies"}),
+                           &refused.with_labels({"memory"})};
+      in_flight_gauge_ = &options_.registry
+                              ->gauge(prefix + "body_bytes_in_flight",
+                                      "Request body bytes being read or handled now.")
+                              .get();
+      if (options_.shed_resident_bytes > 0) {
+        resident_gauge_ = &options_.registry
+                               ->gauge(prefix + "resident_memory_bytes",
+                                       "Resident memory as last sampled for load shedding.")
+                               .get();
+      }
     }
   }
 
@@ -121,6 +166,15 @@ class Server::Impl {
     handshakes_failed_.fetch_add(1, std::memory_order_relaxed);
     if (dropped_handshake_failed_ != nullptr) dropped_handshake_failed_->inc();
   }
+  // Reserves `bytes` of body memory, or says why not (and counts it).
+  Refusal admit_body(std::size_t bytes);
+  void release_body(std::size_t bytes);
+  void count_refused(Refusal refusal) {
+    refused_[static_cast<std::size_t>(refusal)].fetch_add(1, std::memory_order_relaxed);
+    if (auto* counter = refused_counters_[static_cast<std::size_t>(refusal)]; counter != nullptr) {
+      counter->inc();
+    }
+  }
   void count_request(int status) {
     requests_.fetch_add(1, std::memory_order_relaxed);
     if (requests_counter_ != nullptr)
@@ -132,6 +186,7 @@ class Server::Impl {
   void on_accept(tcp::socket socket);
   void schedule_tls_reload();
   void reload_tls();
+  void sample_resident();
   std::shared_ptr<ssl::context> current_tls_context() {
     std::lock_guard lock(mutex_);
     return tls_context_;
@@ -153,6 +208,15 @@ class Server::Impl {
   std::list<std::weak_ptr<Connection>> handshaking_;
   std::vector<const Connection*> evicted_;  // evicted, not yet told; see remove_handshake
 
+  mutable std::mutex bodies_mutex_;  // guards the two counts that follow
+  std::size_t body_bytes_in_flight_ = 0;
+  std::size_t large_bodies_in_flight_ = 0;
+  std::atomic<std::size_t> resident_bytes_{0};
+  std::array<std::atomic<std::uint64_t>, 5> refused_{};  // indexed by Refusal
+  std::array<Counter*, 5> refused_counters_{};
+  Gauge* in_flight_gauge_ = nullptr;
+  Gauge* resident_gauge_ = nullptr;
+
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> accepted_{0}, rejected_over_capacity_{0}, handshakes_evicted_{0},
       handshakes_failed_{0}, tls_reloads_{0}, requests_{0};
@@ -170,6 +234,7 @@ class Server::Impl {
   asio::strand<asio::io_context::executor_type> control_strand_{ioc_.get_executor()};
   tcp::acceptor acceptor_{control_strand_};
   asio::steady_timer tls_reload_timer_{control_strand_};
+  asio::steady_timer resident_timer_{control_strand_};
 };
 
 namespace {
@@ -186,6 +251,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
         stream_(make_stream(std::move(socket), tls_.get())) {}
 
   ~Session() override {
+    release_body();
     if (registered_) server_.remove_connection(registration_);
     if (in_handshake_) server_.remove_handshake(handshake_registration_, this);
   }
@@ -249,15 +315,46 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
     parser_->header_limit(kMaxHeaderBytes);
     beast::get_lowest_layer(stream_).expires_after(server_.options().read_timeout);
     reading_ = true;
+    // The head first: whether the body may be read is decided before any of it
+    // is stored (a Content-Length body is reserved whole when reading starts).
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(error_code ec) {
+    if (ec) {
+      on_read(ec);
+      return;
+    }
+    // A chunked body may grow to the limit, so that is what it reserves.
+    const std::size_t body = parser_->chunked()
+                                 ? server_.options().max_body_bytes
+                                 : static_cast<std::size_t>(parser_->content_length().value_or(0));
+    if (body > 0) {
+      if (const Refusal refusal = server_.admit_body(body); refusal != Refusal::kNone) {
+        reading_ = false;
+        respond(refusal_response(refusal), false);
+        return;
+      }
+      reserved_ = body;
+    }
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
   }
 
+  void release_body() {
+    if (reserved_ == 0) return;
+    server_.release_body(reserved_);
+    reserved_ = 0;
+  }
+
   void on_read(error_code ec) {
     reading_ = false;
     if (ec == bhttp::error::body_limit) {
-      respond(Response{413, "request body too large\n"}, false);
+      server_.count_refused(Refusal::kBodyTooLarge);
+      respond(refusal_response(Refusal::kBodyTooLarge), false);
     } else if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
                ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       respond(Response{400, "malformed HTTP request: " + ec.message() + "\n"}, false);
@@ -280,10 +377,14 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
     request.content_type = std::string(message[bhttp::field::content_type]);
     request.body = std::move(message.body());
     const bool keep_alive = message.keep_alive();
-    respond(server_.dispatch(request), keep_alive);
+    Response response = server_.dispatch(request);
+    request = {};  // frees the body before it is released
+    release_body();
+    respond(std::move(response), keep_alive);
   }
 
   void respond(Response response, bool keep_alive) {
+    release_body();
     keep_alive = keep_alive && !server_.stopping();
     server_.count_request(response.status);
     response_ = {};
@@ -317,7 +418,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
   Server::Impl& server_;
   std::shared_ptr<ssl::context> tls_;  // kept alive for this connection across reloads
   Stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kMaxReadBufferBytes};
+  std::size_t reserved_ = 0;  // body bytes reserved with the server
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
   bool reading_ = false;
@@ -340,6 +442,41 @@ Response Server::Impl::dispatch(const Request& request) {
     log(LogLevel::kError, "handler threw", {{"path", request.path}});
   }
   return Response{500, "internal error\n"};
+}
+
+Refusal Server::Impl::admit_body(std::size_t bytes) {
+  const Refusal refusal = [&] {
+    if (options_.shed_resident_bytes > 0 &&
+        resident_bytes_.load(std::memory_order_relaxed) > options_.shed_resident_bytes) {
+      return Refusal::kMemory;
+    }
+    const bool large = bytes > options_.large_body_bytes;
+    std::lock_guard lock(bodies_mutex_);
+    if (body_bytes_in_flight_ + bytes > options_.max_body_bytes_in_flight) {
+      return Refusal::kBytesInFlight;
+    }
+    if (large && large_bodies_in_flight_ >= options_.max_large_bodies) {
+      return Refusal::kLargeBodies;
+    }
+    body_bytes_in_flight_ += bytes;
+    if (large) ++large_bodies_in_flight_;
+    return Refusal::kNone;
+  }();
+  if (refusal != Refusal::kNone) {
+    count_refused(refusal);
+  } else if (in_flight_gauge_ != nullptr) {
+    in_flight_gauge_->add(static_cast<double>(bytes));
+  }
+  return refusal;
+}
+
+void Server::Impl::release_body(std::size_t bytes) {
+  {
+    std::lock_guard lock(bodies_mutex_);
+    body_bytes_in_flight_ -= bytes;
+    if (bytes > options_.large_body_bytes) --large_bodies_in_flight_;
+  }
+  if (in_flight_gauge_ != nullptr) in_flight_gauge_->add(-static_cast<double>(bytes));
 }
 
 Server::Impl::Registration Server::Impl::add_connection(std::weak_ptr<Connection> connection) {
@@ -428,6 +565,7 @@ void Server::Impl::run_threads() {
   asio::dispatch(control_strand_, [this] {
     accept();
     if (options_.tls) schedule_tls_reload();
+    if (options_.shed_resident_bytes > 0) sample_resident();
   });
   for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
 }
@@ -479,6 +617,16 @@ void Server::Impl::schedule_tls_reload() {
   });
 }
 
+void Server::Impl::sample_resident() {
+  const std::size_t resident = process_resident_bytes();
+  resident_bytes_.store(resident, std::memory_order_relaxed);
+  if (resident_gauge_ != nullptr) resident_gauge_->set(static_cast<double>(resident));
+  resident_timer_.expires_after(options_.resident_sample_interval);
+  resident_timer_.async_wait([this](error_code ec) {
+    if (!ec && !stopping()) sample_resident();
+  });
+}
+
 void Server::Impl::reload_tls() {
   auto material = read_tls_material(*options_.tls);
   if (!material) return;  // mid-rotation (a file briefly missing): try again next tick
@@ -510,6 +658,7 @@ void Server::Impl::stop() {
     error_code ignored;
     acceptor_.close(ignored);
     tls_reload_timer_.cancel();
+    resident_timer_.cancel();
   });
   for_each_connection([](Connection& connection) { connection.close_if_idle(); });
   const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
@@ -537,7 +686,26 @@ ServerStats Server::Impl::stats() const {
   stats.handshakes_failed = handshakes_failed_.load(std::memory_order_relaxed);
   stats.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
   stats.requests = requests_.load(std::memory_order_relaxed);
+  const auto refused = [this](Refusal refusal) {
+    return refused_[static_cast<std::size_t>(refusal)].load(std::memory_order_relaxed);
+  };
+  stats.refused_body_too_large = refused(Refusal::kBodyTooLarge);
+  stats.refused_bytes_in_flight = refused(Refusal::kBytesInFlight);
+  stats.refused_large_bodies = refused(Refusal::kLargeBodies);
+  stats.refused_memory = refused(Refusal::kMemory);
+  std::lock_guard lock(bodies_mutex_);
+  stats.body_bytes_in_flight = body_bytes_in_flight_;
   return stats;
+}
+
+std::size_t process_resident_bytes() {
+  const auto statm = read_file("/proc/self/statm");
+  if (!statm) return 0;
+  // "size resident shared ...", in pages.
+  std::size_t size = 0;
+  std::size_t resident = 0;
+  if (std::sscanf(statm->c_str(), "%zu %zu", &size, &resident) != 2) return 0;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
 Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Routes routes) {

@@ -12,6 +12,12 @@
 // - at most max_handshaking connections may sit in the TLS handshake: a new one
 //   evicts the oldest, so a flood of stalled handshakes cannot lock out real
 //   clients, which finish theirs in milliseconds;
+// - the memory request bodies can hold is bounded: each body by max_body_bytes
+//   (413 beyond), all bodies being read or handled at once by
+//   max_body_bytes_in_flight, bodies over large_body_bytes by max_large_bodies
+//   (503 beyond either), all decided from the request head before any body byte
+//   is stored; and with shed_resident_bytes set, requests that carry a body get a
+//   503 while the process's resident memory is above it;
 // - a handler that throws yields a 500, never a crash.
 //
 //   weft::http::Routes routes;
@@ -73,7 +79,16 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{10000};
   std::size_t max_connections = 1024;
   std::size_t max_handshaking = 64;
-  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  // Bytes of request bodies (Content-Length, or max_body_bytes when chunked)
+  // being read or handled at once, and how many of those may be large.
+  std::size_t max_body_bytes_in_flight = 32 * 1024 * 1024;
+  std::size_t large_body_bytes = 64 * 1024;
+  std::size_t max_large_bodies = 8;
+  // Resident memory (bytes) beyond which requests with a body are refused with
+  // 503 until it falls again; sampled every resident_sample_interval. 0: never.
+  std::size_t shed_resident_bytes = 0;
+  std::chrono::milliseconds resident_sample_interval{100};
   // stop(): in-flight requests get this long to finish.
   std::chrono::milliseconds drain_timeout{5000};
   Logger* logger = nullptr;  // optional; must outlive the server
@@ -91,7 +106,16 @@ struct ServerStats {
   std::uint64_t handshakes_failed = 0;
   std::uint64_t tls_reloads = 0;
   std::uint64_t requests = 0;
+  // Requests refused from their head, by reason (see ServerOptions).
+  std::uint64_t refused_body_too_large = 0;   // 413
+  std::uint64_t refused_bytes_in_flight = 0;  // 503
+  std::uint64_t refused_large_bodies = 0;     // 503
+  std::uint64_t refused_memory = 0;           // 503
+  std::size_t body_bytes_in_flight = 0;
 };
+
+// The process's resident set size in bytes (/proc/self/statm); 0 if unknown.
+std::size_t process_resident_bytes();
 
 class Server {
  public:

@@ -190,6 +190,7 @@ struct Client::Impl {
   Endpoint endpoint;
   curl_slist* connect_to = nullptr;
   std::unique_ptr<TokenFile> token_file;
+  std::unique_ptr<TokenFile> ca_file;  // the same re-reading, for a rotating CA bundle
   TokenBucket limiter;
   std::mutex pool_mutex;
   std::vector<CURL*> idle;
@@ -212,6 +213,10 @@ struct Client::Impl {
       }
     }
     if (!config.token_file.empty()) token_file = std::make_unique<TokenFile>(config.token_file);
+    if (!config.ca_file.empty()) {
+      ca_file = std::make_unique<TokenFile>(config.ca_file, std::chrono::seconds(1),
+                                            std::chrono::minutes(1), "CA bundle");
+    }
     if (!endpoint.connect_to.empty()) {
       connect_to = curl_slist_append(nullptr, endpoint.connect_to.c_str());
     }
@@ -316,11 +321,19 @@ struct Client::Impl {
     curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "https,http");
     curl_easy_setopt(handle, CURLOPT_NOPROXY, no_proxy.c_str());
 
+    // As client-go: nothing older than TLS 1.2, whatever the library's default.
+    curl_easy_setopt(handle, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
     if (config.insecure_skip_tls_verify) {
       curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (!config.ca_pem.empty()) {
+    if (ca_file) {
+      auto ca = ca_file->token();
+      if (!ca) return ca.error();
+      // Copied: the text is this call's, the transfer outlives it.
+      curl_blob blob{ca->data(), ca->size(), CURL_BLOB_COPY};
+      curl_easy_setopt(handle, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (!config.ca_pem.empty()) {
       curl_blob blob{config.ca_pem.data(), config.ca_pem.size(), CURL_BLOB_NOCOPY};
       curl_easy_setopt(handle, CURLOPT_CAINFO_BLOB, &blob);
     }
@@ -363,7 +376,8 @@ struct Client::Impl {
   // One HTTP exchange (no retries). Transport failures are errors; any HTTP
   // status is a response.
   Result<RawResponse> exchange_once(const RawRequest& request,
-                                    std::optional<std::chrono::seconds>* retry_after) {
+                                    std::optional<std::chrono::seconds>* retry_after,
+                                    bool* verify_failed = nullptr) {
     std::string what = describe(request.method, request.path);
     if (!throttle({})) return cancelled(what);
     CURL* handle = acquire_handle();
@@ -382,18 +396,39 @@ struct Client::Impl {
     count_connections(handle);
     curl_slist_free_all(*headers);
     release_handle(handle);
-    if (code != CURLE_OK) return transport_error(what, code, error_buffer);
+    if (code != CURLE_OK) {
+      const bool reread = note_transport_failure(code);
+      if (verify_failed != nullptr) *verify_failed = reread;
+      return transport_error(what, code, error_buffer);
+    }
     if (retry_after != nullptr) *retry_after = exchange.retry_after;
     return RawResponse{static_cast<int>(status), std::move(exchange.body)};
   }
 
+  // A server certificate that fails verification may be signed by a CA the
+  // file has just been given: read it again before the next connection.
+  // Returns whether the CA was re-read.
+  bool note_transport_failure(CURLcode code) {
+    if (code != CURLE_PEER_FAILED_VERIFICATION || !ca_file) return false;
+    ca_file->invalidate();
+    return true;
+  }
+
   // An exchange with the retries that are always safe: after 401 with a token
-  // file (the token may just have rotated) once, and after 429 a few times.
+  // file (the token may just have rotated) once, after a failed server
+  // verification with a CA file (the CA may just have rotated) once, and after
+  // 429 a few times.
   Result<RawResponse> exchange(const RawRequest& request) {
     bool reread_token = token_file != nullptr;
+    bool reread_ca = ca_file != nullptr;
     for (int throttled = 0;;) {
       std::optional<std::chrono::seconds> retry_after;
-      auto response = exchange_once(request, &retry_after);
+      bool verify_failed = false;
+      auto response = exchange_once(request, &retry_after, &verify_failed);
+      if (!response && verify_failed && reread_ca) {
+        reread_ca = false;
+        continue;
+      }
       if (!response) return response;
       if (response->status == 401 && reread_token) {
         reread_token = false;
@@ -442,6 +477,10 @@ Result<std::shared_ptr<Client>> Client::from_config(ClientConfig config) {
   if (impl->token_file) {
     auto token = impl->token_file->token();
     if (!token) return bad(token.error().detail);
+  }
+  if (impl->ca_file) {
+    auto ca = impl->ca_file->token();
+    if (!ca) return bad(ca.error().detail);
   }
   return std::shared_ptr<Client>(new Client(std::move(impl)));
 }
@@ -771,7 +810,10 @@ Result<WatchEnd> Client::watch(const ResourceType& type, std::string_view ns,
         ErrorKind::kTimeout, what,
         fmt::format("no data for {} s; the stream is taken as dead", idle_timeout.count()));
   }
-  if (code != CURLE_OK) return transport_error(what, code, error_buffer);
+  if (code != CURLE_OK) {
+    impl_->note_transport_failure(code);  // the watch's next connection re-reads the CA
+    return transport_error(what, code, error_buffer);
+  }
   if (status != 200) return error_from_response(what, static_cast<int>(status), exchange.body);
   if (parser.pending_bytes() > 0) {
     return make_error(ErrorKind::kTransport, what, "the stream ended inside an event");

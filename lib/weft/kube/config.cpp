@@ -228,6 +228,11 @@ Result<ClientConfig> load_kubeconfig_list(std::string_view colon_separated_paths
   return resolve_context(kubeconfig, context, origin);
 }
 
+std::string url_authority(std::string_view host, std::string_view port) {
+  const bool ipv6 = host.find(':') != std::string_view::npos && !host.starts_with('[');
+  return ipv6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+}
+
 Result<ClientConfig> load_in_cluster_config(const std::filesystem::path& dir, std::string_view host,
                                             std::string_view port) {
   if (host.empty() || port.empty()) {
@@ -236,15 +241,14 @@ Result<ClientConfig> load_in_cluster_config(const std::filesystem::path& dir, st
   }
   ClientConfig config;
   config.source = fmt::format("in-cluster ({})", dir.string());
-  bool ipv6 = host.find(':') != std::string_view::npos;
-  config.server =
-      ipv6 ? fmt::format("https://[{}]:{}", host, port) : fmt::format("https://{}:{}", host, port);
+  config.server = "https://" + url_authority(host, port);
   config.token_file = (dir / "token").string();
   auto token = read_named_file(config.token_file, "service-account token");
   if (!token) return token.error();
   auto ca = read_named_file(dir / "ca.crt", "service-account CA");
   if (!ca) return ca.error();
   config.ca_pem = std::move(*ca);
+  config.ca_file = (dir / "ca.crt").string();
   // The namespace file is optional (a projected volume may leave it out).
   if (auto ns = read_named_file(dir / "namespace", "namespace")) {
     config.default_namespace = *ns;

@@ -37,6 +37,10 @@ struct ClientConfig {
   std::string server{};
   // PEM CA bundle to verify the server; empty means the system trust store.
   std::string ca_pem{};
+  // When set, the CA bundle is read from this file instead, and read again when
+  // it changes or a server certificate fails verification: the in-cluster
+  // ca.crt is updated in place when the cluster's CA rotates.
+  std::string ca_file{};
   bool insecure_skip_tls_verify = false;
   // Name to verify in the server certificate (and send as SNI) instead of the
   // host of `server`, which is still where the client connects.
@@ -83,6 +87,9 @@ Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path,
 // first current-context set wins. Missing files are skipped; none existing is an error.
 Result<ClientConfig> load_kubeconfig_list(std::string_view colon_separated_paths,
                                           std::string_view context = {});
+
+// "host:port" for a URL: an IPv6 address is bracketed ("[fd00::1]:443"), once.
+std::string url_authority(std::string_view host, std::string_view port);
 
 // In-cluster configuration: the token file, ca.crt and namespace under dir,
 // server https://host:port (IPv6 hosts bracketed).

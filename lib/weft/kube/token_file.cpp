@@ -9,8 +9,11 @@
 namespace weft::kube {
 
 TokenFile::TokenFile(std::filesystem::path path, std::chrono::milliseconds check_interval,
-                     std::chrono::milliseconds max_age)
-    : path_(std::move(path)), check_interval_(check_interval), max_age_(max_age) {}
+                     std::chrono::milliseconds max_age, std::string what)
+    : path_(std::move(path)),
+      check_interval_(check_interval),
+      max_age_(max_age),
+      what_(std::move(what)) {}
 
 void TokenFile::invalidate() {
   std::lock_guard lock(mutex_);
@@ -37,8 +40,8 @@ Result<std::string> TokenFile::reload_locked() {
   last_read_ = std::chrono::steady_clock::now();
   auto content = read_file(path_);
   if (!content) {
-    return make_error(ErrorKind::kConfig, "read bearer token",
-                      fmt::format("token file: {}", content.error().message));
+    return make_error(ErrorKind::kConfig, "read " + what_,
+                      fmt::format("{} file: {}", what_, content.error().message));
   }
   std::string token = std::move(*content);
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
@@ -48,8 +51,8 @@ Result<std::string> TokenFile::reload_locked() {
   while (start < token.size() && std::isspace(static_cast<unsigned char>(token[start]))) ++start;
   token.erase(0, start);
   if (token.empty()) {
-    return make_error(ErrorKind::kConfig, "read bearer token",
-                      fmt::format("token file {} is empty", path_.string()));
+    return make_error(ErrorKind::kConfig, "read " + what_,
+                      fmt::format("{} file {} is empty", what_, path_.string()));
   }
   token_ = token;
   have_token_ = true;

@@ -18,9 +18,12 @@ class TokenFile {
   // check_interval: how often the file's modification time is looked at;
   // max_age: re-read anyway after this long (an mtime can stay equal across
   // a fast atomic swap of the kubelet's ..data symlink).
+  // `what` names the content in errors ("bearer token", "CA bundle"): the
+  // in-cluster CA file rotates the same way and is followed the same way.
   explicit TokenFile(std::filesystem::path path,
                      std::chrono::milliseconds check_interval = std::chrono::seconds(1),
-                     std::chrono::milliseconds max_age = std::chrono::minutes(1));
+                     std::chrono::milliseconds max_age = std::chrono::minutes(1),
+                     std::string what = "bearer token");
 
   // The current token (whitespace trimmed). Thread-safe. Fails if the file
   // cannot be read or is empty and no token was ever read; after a good read,
@@ -38,6 +41,7 @@ class TokenFile {
   const std::filesystem::path path_;
   const std::chrono::milliseconds check_interval_;
   const std::chrono::milliseconds max_age_;
+  const std::string what_;
   std::mutex mutex_;
   std::string token_;
   std::filesystem::file_time_type mtime_{};

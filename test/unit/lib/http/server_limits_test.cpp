@@ -1,0 +1,186 @@
+// The memory a client can make weft::http::Server hold: per body, in flight,
+// large bodies at once, and shedding on resident memory.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "lib/http/http_test_client.h"
+#include "weft/http/server.h"
+#include "weft/metrics.h"
+
+using weft::http::Request;
+using weft::http::Response;
+using weft::http::Routes;
+using weft::http::Server;
+using weft::http::ServerOptions;
+using weft::test::http_get;
+using weft::test::http_post;
+
+namespace {
+
+Routes size_routes() {
+  Routes routes;
+  routes["/size"] = [](const Request& request) {
+    return Response{200, std::to_string(request.body.size())};
+  };
+  routes["/healthz"] = [](const Request&) { return Response{200, "ok"}; };
+  return routes;
+}
+
+// A plain TCP connection that sends a request head announcing `content_length`
+// and `sent` bytes of its body, then stalls: a body held in flight.
+class StalledBody {
+ public:
+  StalledBody(std::uint16_t port, std::size_t content_length, std::size_t sent) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      return;
+    }
+    const std::string head =
+        "POST /size HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(content_length) +
+        "\r\n\r\n" + std::string(sent, 'a');
+    ok_ = send(fd_, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size());
+  }
+  ~StalledBody() {
+    if (fd_ >= 0) close(fd_);
+  }
+  StalledBody(const StalledBody&) = delete;
+  StalledBody& operator=(const StalledBody&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+template <typename Condition>
+bool eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+}  // namespace
+
+TEST_CASE("the default body limit is far below 4 MiB and counted", "[http][limits]") {
+  weft::Registry registry;
+  ServerOptions options;
+  options.registry = &registry;
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+
+  auto too_large = http_post(port, "/size", std::string(2 * 1024 * 1024, 'x'));
+  REQUIRE(too_large);
+  CHECK(too_large->status == 413);
+  CHECK((*server)->stats().refused_body_too_large == 1);
+  CHECK(registry.expose().find("weft_http_requests_refused_total{reason=\"body_too_large\"} 1") !=
+        std::string::npos);
+
+  auto fits = http_post(port, "/size", std::string(512 * 1024, 'x'));
+  REQUIRE(fits);
+  CHECK(fits->status == 200);
+  CHECK(fits->body == std::to_string(512 * 1024));
+  CHECK((*server)->stats().body_bytes_in_flight == 0);
+}
+
+TEST_CASE("bodies in flight are bounded in bytes, refused from their head", "[http][limits]") {
+  ServerOptions options;
+  options.max_body_bytes_in_flight = 100'000;
+  options.large_body_bytes = 1'000'000;  // only the byte budget here
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+
+  StalledBody stalled(port, 80'000, 10);
+  REQUIRE(stalled.ok());
+  REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 80'000; }));
+
+  auto refused = http_post(port, "/size", std::string(30'000, 'x'));
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK((*server)->stats().refused_bytes_in_flight == 1);
+
+  // What fits beside it is still served, and bodiless requests always are.
+  auto small = http_post(port, "/size", std::string(10'000, 'x'));
+  REQUIRE(small);
+  CHECK(small->status == 200);
+  auto health = http_get(port, "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+}
+
+TEST_CASE("large bodies at once are capped; small ones still pass", "[http][limits]") {
+  ServerOptions options;
+  options.large_body_bytes = 4096;
+  options.max_large_bodies = 2;
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+
+  StalledBody first(port, 50'000, 100);
+  StalledBody second(port, 50'000, 100);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 100'000; }));
+
+  auto large = http_post(port, "/size", std::string(5000, 'x'));
+  REQUIRE(large);
+  CHECK(large->status == 503);
+  CHECK((*server)->stats().refused_large_bodies == 1);
+
+  auto small = http_post(port, "/size", std::string(4000, 'x'));
+  REQUIRE(small);
+  CHECK(small->status == 200);
+}
+
+TEST_CASE("a stalled body's reservation is released when its connection goes", "[http][limits]") {
+  ServerOptions options;
+  options.read_timeout = std::chrono::milliseconds(200);
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+  {
+    StalledBody stalled((*server)->port(), 50'000, 100);
+    REQUIRE(stalled.ok());
+    REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 50'000; }));
+  }
+  CHECK(eventually([&] { return (*server)->stats().body_bytes_in_flight == 0; }));
+}
+
+TEST_CASE("over the resident-memory threshold, requests with a body get 503", "[http][limits]") {
+  REQUIRE(weft::http::process_resident_bytes() > 0);
+  weft::Registry registry;
+  ServerOptions options;
+  options.registry = &registry;
+  options.shed_resident_bytes = 1;  // always over
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+  REQUIRE(eventually([&] {
+    return registry.expose().find("weft_http_resident_memory_bytes 0\n") == std::string::npos;
+  }));
+
+  auto shed = http_post(port, "/size", "{}");
+  REQUIRE(shed);
+  CHECK(shed->status == 503);
+  CHECK((*server)->stats().refused_memory == 1);
+  CHECK(registry.expose().find("weft_http_requests_refused_total{reason=\"memory\"} 1") !=
+        std::string::npos);
+  // Probes and scrapes carry no body and cost next to nothing: still answered.
+  auto health = http_get(port, "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+}
