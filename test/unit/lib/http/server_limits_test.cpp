@@ -34,7 +34,9 @@ Routes size_routes() {
 }
 
 // A plain TCP connection that sends a request head announcing `content_length`
-// and `sent` bytes of its body, then stalls: a body held in flight.
+// and `sent` bytes of its body, then stalls: a body held in flight, or a request
+// the server answers from its head (it closes at once, and a body sent with the
+// head could turn that close into a reset that loses the answer).
 class StalledBody {
  public:
   StalledBody(std::uint16_t port, std::size_t content_length, std::size_t sent) {
@@ -57,6 +59,19 @@ class StalledBody {
   StalledBody(const StalledBody&) = delete;
   StalledBody& operator=(const StalledBody&) = delete;
   bool ok() const { return ok_; }
+  // The first line of the answer ("" if none came within 10 s).
+  std::string status_line() const {
+    timeval timeout{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string answer;
+    char buffer[512];
+    while (answer.find("\r\n") == std::string::npos) {
+      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    return answer.substr(0, answer.find("\r\n"));
+  }
 
  private:
   int fd_ = -1;
@@ -83,9 +98,10 @@ TEST_CASE("the default body limit is far below 4 MiB and counted", "[http][limit
   REQUIRE(server);
   const auto port = (*server)->port();
 
-  auto too_large = http_post(port, "/size", std::string(2 * 1024 * 1024, 'x'));
-  REQUIRE(too_large);
-  CHECK(too_large->status == 413);
+  // Answered from the head: the client need not (and here does not) send the body.
+  StalledBody too_large(port, 2 * 1024 * 1024, 0);
+  REQUIRE(too_large.ok());
+  CHECK(too_large.status_line() == "HTTP/1.1 413 Payload Too Large");
   CHECK((*server)->stats().refused_body_too_large == 1);
   CHECK(registry.expose().find("weft_http_requests_refused_total{reason=\"body_too_large\"} 1") !=
         std::string::npos);
@@ -109,9 +125,9 @@ TEST_CASE("bodies in flight are bounded in bytes, refused from their head", "[ht
   REQUIRE(stalled.ok());
   REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 80'000; }));
 
-  auto refused = http_post(port, "/size", std::string(30'000, 'x'));
-  REQUIRE(refused);
-  CHECK(refused->status == 503);
+  StalledBody refused(port, 30'000, 0);
+  REQUIRE(refused.ok());
+  CHECK(refused.status_line() == "HTTP/1.1 503 Service Unavailable");
   CHECK((*server)->stats().refused_bytes_in_flight == 1);
 
   // What fits beside it is still served, and bodiless requests always are.
@@ -137,9 +153,9 @@ TEST_CASE("large bodies at once are capped; small ones still pass", "[http][limi
   REQUIRE(second.ok());
   REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 100'000; }));
 
-  auto large = http_post(port, "/size", std::string(5000, 'x'));
-  REQUIRE(large);
-  CHECK(large->status == 503);
+  StalledBody large(port, 5000, 0);
+  REQUIRE(large.ok());
+  CHECK(large.status_line() == "HTTP/1.1 503 Service Unavailable");
   CHECK((*server)->stats().refused_large_bodies == 1);
 
   auto small = http_post(port, "/size", std::string(4000, 'x'));
@@ -173,9 +189,9 @@ TEST_CASE("over the resident-memory threshold, requests with a body get 503", "[
     return registry.expose().find("weft_http_resident_memory_bytes 0\n") == std::string::npos;
   }));
 
-  auto shed = http_post(port, "/size", "{}");
-  REQUIRE(shed);
-  CHECK(shed->status == 503);
+  StalledBody shed(port, 2, 0);
+  REQUIRE(shed.ok());
+  CHECK(shed.status_line() == "HTTP/1.1 503 Service Unavailable");
   CHECK((*server)->stats().refused_memory == 1);
   CHECK(registry.expose().find("weft_http_requests_refused_total{reason=\"memory\"} 1") !=
         std::string::npos);
