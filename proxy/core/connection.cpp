@@ -76,8 +76,8 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
       error_code ec;
       const auto peer = client.remote_endpoint(ec);
       runtime.log.warn("inbound connection to an address not the pod's own: refused",
-                       {{"destination", address_label(*destination)},
-                        {"client", ec ? std::string() : address_label(peer)},
+                       {{"destination", endpoint_label(*destination)},
+                        {"client", ec ? std::string() : endpoint_label(peer)},
                         {"not_logged_since_last", *skipped}});
     }
     co_return;
