@@ -83,9 +83,8 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
     co_return;
   }
   // Held for the connection's life: the series cannot expire under it.
-  const std::shared_ptr<TcpMetrics> tcp_metrics =
-      runtime.metrics.tcp(direction, metric_target(worker.routes.snapshot().get(), direction,
-                                                   *destination));
+  const std::shared_ptr<TcpMetrics> tcp_metrics = runtime.metrics.tcp(
+      direction, metric_target(worker.routes.snapshot().get(), direction, *destination));
   ConnectionAccounting accounting(runtime.open_connections, *tcp_metrics);
   // Given back before the connection is counted closed: whoever sees it
   // closed finds its place under the listener's cap free.

@@ -67,11 +67,10 @@ class Session {
     if (cached_metrics_ == nullptr || cached_target_ != target || cached_route_ != route) {
       // A target the routing layer did not name is the destination itself:
       // known to the document or not, bounded by the cache either way.
-      const MetricTarget label =
-          target == destination_text_
-              ? metric_target(worker_.routes.snapshot().get(), target_.direction,
-                              target_.destination)
-              : MetricTarget{std::string(target), true};
+      const MetricTarget label = target == destination_text_
+                                     ? metric_target(worker_.routes.snapshot().get(),
+                                                     target_.direction, target_.destination)
+                                     : MetricTarget{std::string(target), true};
       cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route));
       cached_target_ = target;
       cached_route_ = route;

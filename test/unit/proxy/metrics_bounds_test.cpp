@@ -37,7 +37,8 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("the document names Services, their endpoints and policy ports; opaque ports are dynamic", "[metrics]") {
+TEST_CASE("the document names Services, their endpoints and policy ports; opaque ports are dynamic",
+          "[metrics]") {
   auto document = testing::routed_document();
   weft::proxyconfig::InboundPolicy policy;
   policy.name = "admin-only";
