@@ -144,7 +144,13 @@ int main(int argc, char** argv) {
          }});
   }
   listeners[2]->start(
-      [&admin](Socket socket, std::size_t) { serve_admin_connection(admin, std::move(socket)); });
+      [&admin](Socket socket, std::size_t, ConnectionSlot slot) {
+        serve_admin_connection(admin, std::move(socket), std::move(slot));
+      },
+      {.max_connections = settings.max_admin_connections,
+       .on_refused = [&counter = metrics.admin_connections_refused_total.with_labels({})] {
+         counter.inc();
+       }});
 
   FileWatcher file_watcher(
       settings.config_path, initial ? std::optional(*initial) : std::nullopt,

@@ -113,7 +113,11 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                     "answer within --admin-request-timeout.")),
       admin_forbidden_total(r.counter(
           "admin_forbidden_total",
-          "Admin requests refused because the path is served on loopback only.", {"path"})) {
+          "Admin requests refused because the path is served on loopback only.", {"path"})),
+      admin_connections_refused_total(
+          r.counter("admin_connections_refused_total",
+                    "Admin connections reset at once because --max-admin-connections were "
+                    "open.")) {
   for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
     for (std::size_t i = 0; i < kLimitCount; ++i) {
       const auto limit = static_cast<Limit>(i);

@@ -83,6 +83,7 @@ struct ProxyMetrics {
   Family<Gauge>& metrics_dynamic_targets;
   Family<Counter>& admin_request_timeout_total;
   Family<Counter>& admin_forbidden_total;
+  Family<Counter>& admin_connections_refused_total;
 
  private:
   std::array<std::array<Counter*, kLimitCount>, 2> limit_counters_{};

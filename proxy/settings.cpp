@@ -141,6 +141,10 @@ const flags::Program<Settings>& program() {
                               "limit on an admin request, from its first byte (or the\n"
                               "connection, or the previous answer) to its whole answer",
                               kMoreThanZero),
+              flags::integer("max-admin-connections", &S::max_admin_connections, 1, 100'000,
+                             "connections open at once on the admin port; beyond, new\n"
+                             "ones are reset")
+                  .value_name("N"),
           },
       .env_prefix = "WEFT_PROXY_",
   };

@@ -98,6 +98,10 @@ struct Settings {
   std::chrono::milliseconds metrics_target_expiry{600'000};
   // Whole-request limit on the admin port: slow clients cannot hold it.
   std::chrono::milliseconds admin_request_timeout{10'000};
+  // Connections open at once on the admin port (probes, scrapes and the API
+  // server's pod proxy need a handful): any pod can reach it, so without a
+  // cap it could take the process's descriptors from the traffic listeners.
+  std::size_t max_admin_connections = 256;
 };
 
 // Looks up an environment variable; std::getenv in production, a map in tests.

@@ -27,7 +27,7 @@ std::string response(int status, std::string_view content_type, std::string_view
   return out;
 }
 
-awaitable<void> serve(const AdminState& state, Socket socket) {
+awaitable<void> serve(const AdminState& state, Socket socket, ConnectionSlot /*held*/) {
   error_code local_ec;
   const tcp::endpoint local = socket.local_endpoint(local_ec);
   const AdminCaller caller = local_ec ? AdminCaller::kNetwork : admin_caller(local);
@@ -139,9 +139,9 @@ std::string admin_response(const AdminState& state, std::string_view method, std
                   head_only);
 }
 
-void serve_admin_connection(const AdminState& state, Socket socket) {
+void serve_admin_connection(const AdminState& state, Socket socket, ConnectionSlot slot) {
   const auto executor = socket.get_executor();
-  asio::co_spawn(executor, serve(state, std::move(socket)), asio::detached);
+  asio::co_spawn(executor, serve(state, std::move(socket), std::move(slot)), asio::detached);
 }
 
 }  // namespace weft::proxy

@@ -21,6 +21,7 @@
 
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
+#include "proxy/core/listener.h"
 #include "proxy/metrics.h"
 #include "weft/metrics.h"
 
@@ -45,8 +46,9 @@ AdminCaller admin_caller(const tcp::endpoint& local);
 // The proxy's version, as /version reports it ("v" and the project version).
 std::string_view proxy_version();
 
-// Serves one admin connection (keep-alive) on the socket's executor.
-void serve_admin_connection(const AdminState& state, Socket socket);
+// Serves one admin connection (keep-alive) on the socket's executor; its
+// place under the listener's cap is given back when it ends.
+void serve_admin_connection(const AdminState& state, Socket socket, ConnectionSlot slot);
 
 // The response bytes for one request, for tests.
 std::string admin_response(const AdminState& state, std::string_view method, std::string_view path,

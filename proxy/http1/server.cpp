@@ -251,7 +251,8 @@ awaitable<bool> Session::handle_request() {
                                    .retries = metrics.retries,
                                    .budget_exhausted = metrics.budget_exhausted,
                                    .started = started,
-                                   .replayable = replayable});
+                                   .replayable = replayable,
+                                   .idempotent = is_idempotent_method(request_.method)});
   const TryResult& result = forwarded.result;
   const bool body_done = upstream_.request_body_done();
   if (forwarded.no_endpoint) {

@@ -28,10 +28,16 @@ std::optional<proxyconfig::RetryCondition> retry_condition(TryFailure failure) {
   return std::nullopt;
 }
 
+bool is_idempotent_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
 bool retry_on_new_connection(const TryResult& result, bool connection_reused,
                              bool already_retried) {
   return result.failure == TryFailure::kReset && connection_reused && !already_retried &&
-         !result.response_started && (result.replayable || !result.body_started);
+         result.idempotent && !result.response_started &&
+         (result.replayable || !result.body_started);
 }
 
 namespace {

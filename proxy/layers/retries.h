@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <string_view>
 
 #include "proxy/layers/timeouts.h"
 #include "proxy/request/outcome.h"
@@ -34,14 +35,20 @@ struct TryResult {
   bool replayable = false;        // the whole request can be sent again
   bool body_started = false;      // part of a streamed body was sent
   bool response_started = false;  // some byte of a response arrived
+  bool idempotent = false;        // the method is (RFC 9110 9.2.2): sending it twice is safe
 };
+
+// GET, HEAD, OPTIONS, TRACE, PUT and DELETE.
+bool is_idempotent_method(std::string_view method);
 
 // The policy condition a failure is (none for those never retried).
 std::optional<proxyconfig::RetryCondition> retry_condition(TryFailure failure);
 
 // A pooled connection the server had closed while idle: the request was not
 // processed, so it goes once more on a new connection, outside the policy.
-// Not once a byte of the response came: the server may have acted on it.
+// Not once a byte of the response came: the server may have acted on it; nor
+// for a method that is not idempotent (a POST the server received before the
+// connection broke must not run twice), as Go's and curl's clients do.
 bool retry_on_new_connection(const TryResult& result, bool connection_reused, bool already_retried);
 
 enum class RetryVerdict {

@@ -64,6 +64,7 @@ struct Forwarding {
   Counter& budget_exhausted;  // a retry the budget refused
   Clock::time_point started;  // the request's start: the first try's
   bool replayable = false;    // the whole request can be sent again
+  bool idempotent = true;     // its method is (is_idempotent_method)
 };
 
 struct Forwarded {
@@ -79,6 +80,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
   Forwarded out;
   TryResult& result = out.result;
   result.replayable = request.replayable;
+  result.idempotent = request.idempotent;
   std::uint32_t retries_done = 0;
   bool stale_retry_used = false;
   // Clock reads are few: the first try starts when the request does, and

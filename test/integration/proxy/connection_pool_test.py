@@ -198,6 +198,26 @@ def a_reused_connection_that_fails_before_any_response_byte_is_retried_once_on_a
 
 
 @test
+def a_post_on_a_reused_connection_that_fails_is_not_sent_again():
+    # The server may have acted on a POST before the connection broke: unlike
+    # the GET above, it must not reach the server twice.
+    def close_second(conn, number, path):
+        if number == 1:
+            ok(conn, path)
+            return True
+        return False
+
+    backend = RawBackend(close_second)
+    proxy = fallback_proxy(backend)
+    assert request(proxy.outbound, "/first")[0] == 200
+    status, _, _ = request(proxy.outbound, "/order", method="POST")
+    assert status == 502, status
+    assert backend.count("paths").count("/order") == 1, backend.count("paths")
+    assert proxy.metric("upstream_retry_on_new_connection_total") == 0
+    backend.close()
+
+
+@test
 def idle_pooled_connections_expire():
     backend = RawBackend(echo_path)
     proxy = fallback_proxy(backend, "--pool-idle-timeout", "500ms")

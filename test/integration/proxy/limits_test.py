@@ -396,6 +396,35 @@ def the_connection_cap_refuses_the_next_and_recovers():
         backend.close()
 
 
+@test
+def the_admin_port_has_its_own_connection_cap():
+    # Any pod reaches the admin port: connections held open there must not
+    # take every descriptor the traffic listeners need.
+    proxy = Proxy("/nonexistent/config.json", "--max-admin-connections", "2")
+    try:
+        port = proxy.ports["admin"]
+        held = [connect(port) for _ in range(2)]
+        for sock in held:
+            sock.sendall(b"GET /live HTTP/1.1\r\nHost: t\r\n\r\n")
+            sock.settimeout(10)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200"), "a held connection is served"
+        assert refused(port)
+        held.pop().close()
+        # Room for one again: the metric is read through it.
+        wait_until(lambda: _admin_refusals(proxy) == 1, what="the refusal counted")
+        for sock in held:
+            sock.close()
+    finally:
+        proxy.stop()
+
+
+def _admin_refusals(proxy):
+    try:
+        return proxy.metric("admin_connections_refused_total")
+    except OSError:  # the closed connection's place not yet given back
+        return None
+
+
 # ---- Expect: 100-continue ------------------------------------------------------------
 
 EXPECT_HEAD = (b"PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"

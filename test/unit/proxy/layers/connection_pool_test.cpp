@@ -201,7 +201,7 @@ TEST_CASE("pool: it follows the store's documents, none missed between sweeps", 
 }
 
 TEST_CASE("the retry on a new connection: never once response bytes arrived", "[pool][retries]") {
-  TryResult stale{.failure = TryFailure::kReset, .replayable = true};
+  TryResult stale{.failure = TryFailure::kReset, .replayable = true, .idempotent = true};
   CHECK(retry_on_new_connection(stale, true, false));
   stale.response_started = true;  // e.g. "HTTP/1.1 200 OK\r\n", then the connection broke
   CHECK_FALSE(retry_on_new_connection(stale, true, false));

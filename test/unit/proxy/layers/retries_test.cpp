@@ -25,7 +25,11 @@ TryResult response(int status) {
 }
 
 TryResult failed(TryFailure failure, bool replayable = true, bool body_started = false) {
-  return {.failure = failure, .status = 0, .replayable = replayable, .body_started = body_started};
+  return {.failure = failure,
+          .status = 0,
+          .replayable = replayable,
+          .body_started = body_started,
+          .idempotent = true};
 }
 
 }  // namespace
@@ -174,4 +178,12 @@ TEST_CASE("a pooled connection closed while idle is retried once on a new one", 
   // A streamed body: only if none of it was sent.
   CHECK(retry_on_new_connection(failed(TryFailure::kReset, false, false), true, false));
   CHECK_FALSE(retry_on_new_connection(failed(TryFailure::kReset, false, true), true, false));
+  // A POST the server may have received is never sent twice.
+  TryResult post = failed(TryFailure::kReset);
+  post.idempotent = false;
+  CHECK_FALSE(retry_on_new_connection(post, true, false));
+  CHECK(is_idempotent_method("PUT"));
+  CHECK_FALSE(is_idempotent_method("POST"));
+  CHECK_FALSE(is_idempotent_method("PATCH"));
+  CHECK_FALSE(is_idempotent_method("get"));  // methods are case-sensitive
 }
