@@ -141,6 +141,8 @@ def port_scan_keeps_memory_and_metrics_bounded():
         proxy = Proxy("/nonexistent/config.json", "--listen-address", "0.0.0.0",
                       "--inbound-port", str(INBOUND_PORT), "--admin-port", str(ADMIN_PORT),
                       "--log-level", "info",
+                      # The scanned address is the pod's own (else inbound refuses it).
+                      "--own-addresses", SCAN_ADDRESS,
                       wrapper=("setpriv", f"--reuid={PROXY_UID}", f"--regid={PROXY_UID}",
                                "--clear-groups"))
         pid = proxy.process.pid  # (setpriv execs the proxy)
