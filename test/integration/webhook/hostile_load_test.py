@@ -16,6 +16,7 @@ No cluster: the webhook runs with --kubernetes-version and its own certificate.
 import json
 import multiprocessing
 import os
+import queue
 import shutil
 import socket
 import ssl
@@ -270,12 +271,27 @@ def main():
                 large_statuses[status] = large_statuses.get(status, 0) + 1
             peak_rss = max(peak_rss, memory_kib(webhook.pid, "VmRSS"))
             time.sleep(0.005)
-        for p in attackers:
-            p.join(timeout=60)
+        # Drained while the attackers end: a process that put items on a
+        # multiprocessing queue does not exit before they are read, so joining
+        # first would wait on a full pipe.
         attack = {}
-        while not results.empty():
-            outcome = results.get()
+
+        def count(outcome):
             attack[outcome] = attack.get(outcome, 0) + 1
+
+        drain_until = time.monotonic() + 60
+        while any(p.is_alive() for p in attackers) and time.monotonic() < drain_until:
+            try:
+                count(results.get(timeout=0.1))
+            except queue.Empty:
+                pass
+        for p in attackers:
+            p.join(timeout=5)
+        while True:
+            try:
+                count(results.get(timeout=0.1))
+            except queue.Empty:
+                break
         peak = memory_kib(webhook.pid, "VmHWM") * 1024
 
         c = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
