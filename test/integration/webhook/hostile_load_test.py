@@ -16,7 +16,6 @@ No cluster: the webhook runs with --kubernetes-version and its own certificate.
 import json
 import multiprocessing
 import os
-import queue
 import shutil
 import socket
 import ssl
@@ -168,7 +167,7 @@ def attack_once(port, chunked, context):
         return tls.recv(64).split(b" ")[1].decode()
 
 
-def attacker(port, chunked, stop_at, results):
+def attacker(port, chunked, stop_at, outcomes, lock):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -178,20 +177,29 @@ def attacker(port, chunked, stop_at, results):
         except (OSError, IndexError, ssl.SSLError):
             # The server answers 413/503 and closes while the body still flows.
             status = "closed"
-        results.put(("chunked " if chunked else "length ") + status)
+        outcome = ("chunked " if chunked else "length ") + status
+        with lock:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
 
-def attack_process(port, first, count, stop_at, results):
+def attack_process(port, first, count, stop_at, result_file):
     # The attackers are on other nodes in a cluster; here they share the
     # machine, and at the lowest priority they cannot starve the webhook or the
     # measuring client of CPU, which would measure the machine, not the webhook.
     os.nice(19)
-    threads = [threading.Thread(target=attacker, args=(port, (first + i) % 2 == 1, stop_at, results))
+    outcomes, lock = {}, threading.Lock()
+    threads = [threading.Thread(target=attacker,
+                                args=(port, (first + i) % 2 == 1, stop_at, outcomes, lock))
                for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    # A file, not a multiprocessing queue: a queue's feeder thread can keep a
+    # finished process from exiting while its parent waits for it.
+    with open(result_file + ".tmp", "w") as f:
+        json.dump(outcomes, f)
+    os.rename(result_file + ".tmp", result_file)
 
 
 # ---- the API server's side ----
@@ -212,6 +220,7 @@ def main():
     binary = os.environ.get("WEFT_WEBHOOK_BINARY") or fail("WEFT_WEBHOOK_BINARY is not set")
     work = tempfile.mkdtemp(prefix="weft-webhook-load-")
     webhook = None
+    attackers = []
     try:
         make_certs(work)
         port = free_port()
@@ -244,11 +253,12 @@ def main():
             post_review(api_server, body)
         resident_before = memory_kib(webhook.pid, "VmRSS")
 
-        results = multiprocessing.Queue()
         stop_at = time.monotonic() + ATTACK_SECONDS
         per_process = ATTACKERS // ATTACKER_PROCESSES
+        result_files = [f"{work}/attack-{i}.json" for i in range(ATTACKER_PROCESSES)]
         attackers = [multiprocessing.Process(target=attack_process,
-                                             args=(port, i * per_process, per_process, stop_at, results))
+                                             args=(port, i * per_process, per_process, stop_at,
+                                                   result_files[i]))
                      for i in range(ATTACKER_PROCESSES)]
         for p in attackers:
             p.start()
@@ -271,27 +281,16 @@ def main():
                 large_statuses[status] = large_statuses.get(status, 0) + 1
             peak_rss = max(peak_rss, memory_kib(webhook.pid, "VmRSS"))
             time.sleep(0.005)
-        # Drained while the attackers end: a process that put items on a
-        # multiprocessing queue does not exit before they are read, so joining
-        # first would wait on a full pipe.
+        # Each attack ends within its socket timeout (15 s) after stop_at.
         attack = {}
-
-        def count(outcome):
-            attack[outcome] = attack.get(outcome, 0) + 1
-
-        drain_until = time.monotonic() + 60
-        while any(p.is_alive() for p in attackers) and time.monotonic() < drain_until:
-            try:
-                count(results.get(timeout=0.1))
-            except queue.Empty:
-                pass
-        for p in attackers:
-            p.join(timeout=5)
-        while True:
-            try:
-                count(results.get(timeout=0.1))
-            except queue.Empty:
-                break
+        for p, result_file in zip(attackers, result_files):
+            p.join(timeout=max(0.0, stop_at - time.monotonic()) + 30)
+            if p.is_alive():
+                p.kill()
+                fail("an attacking process did not end within 30 s of the attack's end")
+            with open(result_file) as f:
+                for outcome, n in json.load(f).items():
+                    attack[outcome] = attack.get(outcome, 0) + n
         peak = memory_kib(webhook.pid, "VmHWM") * 1024
 
         c = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
@@ -326,6 +325,9 @@ def main():
             fail(f"peak resident memory {peak} bytes reached the {MEMORY_LIMIT}-byte limit")
         print("PASS: webhook.hostile_load")
     finally:
+        for p in attackers:
+            if p.is_alive():
+                p.kill()
         if webhook is not None and webhook.poll() is None:
             webhook.terminate()
             try:
