@@ -51,6 +51,12 @@ const flags::Program<Flags>& program() {
                              "a review body above this is large (see --max-large-reviews)"),
               flags::integer("max-large-reviews", &Flags::max_large_reviews, 1, 100000,
                              "large review bodies read or handled at once (503 beyond)"),
+              flags::integer("max-review-bytes-in-flight-per-source",
+                             &Flags::max_review_bytes_in_flight_per_source, 1024, 1LL << 32,
+                             "review body bytes one client address may hold at\n"
+                             "once (503 beyond)"),
+              flags::integer("max-large-reviews-per-source", &Flags::max_large_reviews_per_source,
+                             1, 100000, "large review bodies one client address may hold at once"),
               flags::integer("shed-memory-bytes", &Flags::shed_memory_bytes, 0, 1LL << 40,
                              "refuse reviews (503) while resident memory is above\n"
                              "this; 0 never"),

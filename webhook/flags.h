@@ -29,6 +29,11 @@ struct Flags {
   long long max_review_bytes_in_flight = 24 * 1024 * 1024;
   long long large_review_bytes = 64 * 1024;
   int max_large_reviews = 8;
+  // One client address's share of the two above: half, so a single flooding
+  // pod cannot take all, while the API server (one address) keeps room for a
+  // burst of large pods.
+  long long max_review_bytes_in_flight_per_source = 12 * 1024 * 1024;
+  int max_large_reviews_per_source = 4;
   // Reviews are refused (503) while resident memory is above this; 0: never.
   // The default leaves a quarter of the manifest's 128 Mi limit as headroom.
   long long shed_memory_bytes = 96LL * 1024 * 1024;

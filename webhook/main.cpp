@@ -106,6 +106,10 @@ int main(int argc, char** argv) {
   options.max_body_bytes_in_flight = static_cast<std::size_t>(flags->max_review_bytes_in_flight);
   options.large_body_bytes = static_cast<std::size_t>(flags->large_review_bytes);
   options.max_large_bodies = static_cast<std::size_t>(flags->max_large_reviews);
+  options.max_body_bytes_in_flight_per_source =
+      static_cast<std::size_t>(flags->max_review_bytes_in_flight_per_source);
+  options.max_large_bodies_per_source =
+      static_cast<std::size_t>(flags->max_large_reviews_per_source);
   options.shed_resident_bytes = static_cast<std::size_t>(flags->shed_memory_bytes);
   options.tls = http::TlsFiles{flags->tls_cert_file, flags->tls_private_key_file};
   options.logger = &logger;

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -35,8 +36,10 @@ constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
 // it in pieces. Without a cap it grows with what a client sends in one go.
 constexpr std::size_t kMaxReadBufferBytes = kMaxHeaderBytes + 16 * 1024;
 
-// Why a request was refused from its head, before any body byte was stored.
-enum class Refusal { kNone, kBodyTooLarge, kBytesInFlight, kLargeBodies, kMemory };
+// Why a request was refused: from its head (too large, memory) or when its
+// body would grow past what the server or its source may hold.
+enum class Refusal { kNone, kBodyTooLarge, kBytesInFlight, kLargeBodies, kSource, kMemory };
+constexpr std::size_t kRefusals = 6;
 
 Response refusal_response(Refusal refusal) {
   switch (refusal) {
@@ -45,6 +48,8 @@ Response refusal_response(Refusal refusal) {
     case Refusal::kBytesInFlight:
     case Refusal::kLargeBodies:
       return Response{503, "too many request bodies in flight; retry\n"};
+    case Refusal::kSource:
+      return Response{503, "too many request bodies in flight from this address; retry\n"};
     case Refusal::kMemory:
       return Response{503, "server memory is short; retry\n"};
     case Refusal::kNone:
@@ -52,6 +57,77 @@ Response refusal_response(Refusal refusal) {
   }
   return Response{500, "internal error\n"};
 }
+
+// Asked before a request body's memory grows; says why not, or kNone.
+class BodyBudget {
+ public:
+  virtual ~BodyBudget() = default;
+  virtual Refusal grow(std::size_t to) = 0;  // to: the bytes the body will hold
+};
+
+// A string body that grows as its bytes arrive, never ahead of them: Beast's
+// string_body reserves a whole Content-Length from the head, so a client could
+// make the server hold memory with heads alone. Every growth is granted by the
+// budget first; holding n bytes costs at most 2n.
+struct BudgetedBody {
+  struct value_type {
+    std::string text;
+    BodyBudget* budget = nullptr;
+    Refusal refusal = Refusal::kNone;  // why the last growth was refused
+  };
+
+  class reader {
+   public:
+    template <bool kRequest, class Fields>
+    reader(bhttp::header<kRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, error_code& ec) {
+      if (length) declared_ = static_cast<std::size_t>(*length);
+      ec = {};
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      const std::size_t n = asio::buffer_size(buffers);
+      std::string& text = body_.text;
+      if (text.size() + n > text.capacity() && !grow_to(text.size() + n)) {
+        ec = make_error_code(boost::system::errc::not_enough_memory);
+        return 0;
+      }
+      const std::size_t before = text.size();
+      text.resize(before + n);
+      asio::buffer_copy(asio::buffer(text.data() + before, n), buffers);
+      ec = {};
+      return n;
+    }
+
+    void finish(error_code& ec) { ec = {}; }
+
+   private:
+    bool grow_to(std::size_t needed) {
+      std::string& text = body_.text;
+      std::size_t target = std::max({needed, 2 * text.capacity(), std::size_t{4096}});
+      if (declared_ && *declared_ >= needed) target = std::min(target, *declared_);
+      if (body_.budget != nullptr) {
+        const Refusal refusal = body_.budget->grow(target);
+        if (refusal != Refusal::kNone) {
+          body_.refusal = refusal;
+          return false;
+        }
+      }
+      // A fresh string reserves exactly the target (growing in place may
+      // round up), so what the budget granted is what is held.
+      std::string bigger;
+      bigger.reserve(target);
+      bigger.append(text);
+      text.swap(bigger);
+      return true;
+    }
+
+    value_type& body_;
+    std::optional<std::size_t> declared_;
+  };
+};
 
 struct TlsMaterial {
   std::string cert;
@@ -120,12 +196,15 @@ class Server::Impl {
           prefix + "requests_total", "Requests answered, by status code.", {"code"});
       auto& refused = options_.registry->counter(
           prefix + "requests_refused_total",
-          "Requests refused from their head, before their body was read: body_too_large "
-          "(413), bytes_in_flight, large_bodies or memory (503).",
+          "Requests refused before their body was stored whole: body_too_large (413), "
+          "bytes_in_flight, large_bodies, source (one client address's share) or "
+          "memory (503).",
           {"reason"});
-      refused_counters_ = {nullptr, &refused.with_labels({"body_too_large"}),
+      refused_counters_ = {nullptr,
+                           &refused.with_labels({"body_too_large"}),
                            &refused.with_labels({"bytes_in_flight"}),
                            &refused.with_labels({"large_bodies"}),
+                           &refused.with_labels({"source"}),
                            &refused.with_labels({"memory"})};
       in_flight_gauge_ = &options_.registry
                               ->gauge(prefix + "body_bytes_in_flight",
@@ -166,9 +245,12 @@ class Server::Impl {
     handshakes_failed_.fetch_add(1, std::memory_order_relaxed);
     if (dropped_handshake_failed_ != nullptr) dropped_handshake_failed_->inc();
   }
-  // Reserves `bytes` of body memory, or says why not (and counts it).
-  Refusal admit_body(std::size_t bytes);
-  void release_body(std::size_t bytes);
+  // Whether a request with a body may start: not while memory is short.
+  Refusal admit_body_head();
+  // Grows what one body from `source` holds from `from` to `to` bytes, or says
+  // why not (and counts it). Release with release_body(source, held).
+  Refusal reserve_body(const asio::ip::address& source, std::size_t from, std::size_t to);
+  void release_body(const asio::ip::address& source, std::size_t bytes);
   void count_refused(Refusal refusal) {
     refused_[static_cast<std::size_t>(refusal)].fetch_add(1, std::memory_order_relaxed);
     if (auto* counter = refused_counters_[static_cast<std::size_t>(refusal)]; counter != nullptr) {
@@ -208,12 +290,16 @@ class Server::Impl {
   std::list<std::weak_ptr<Connection>> handshaking_;
   std::vector<const Connection*> evicted_;  // evicted, not yet told; see remove_handshake
 
-  mutable std::mutex bodies_mutex_;  // guards the two counts that follow
-  std::size_t body_bytes_in_flight_ = 0;
-  std::size_t large_bodies_in_flight_ = 0;
+  struct BodyUse {
+    std::size_t bytes = 0;
+    std::size_t large = 0;
+  };
+  mutable std::mutex bodies_mutex_;  // guards the uses that follow
+  BodyUse bodies_;
+  std::map<asio::ip::address, BodyUse> bodies_by_source_;  // sources holding a body now
   std::atomic<std::size_t> resident_bytes_{0};
-  std::array<std::atomic<std::uint64_t>, 5> refused_{};  // indexed by Refusal
-  std::array<Counter*, 5> refused_counters_{};
+  std::array<std::atomic<std::uint64_t>, kRefusals> refused_{};  // indexed by Refusal
+  std::array<Counter*, kRefusals> refused_counters_{};
   Gauge* in_flight_gauge_ = nullptr;
   Gauge* resident_gauge_ = nullptr;
 
@@ -241,13 +327,16 @@ namespace {
 
 // One HTTP/1.1 connection, plain or TLS; all its work runs on its own strand.
 template <bool kTls>
-class Session : public Connection, public std::enable_shared_from_this<Session<kTls>> {
+class Session : public Connection,
+                public BodyBudget,
+                public std::enable_shared_from_this<Session<kTls>> {
  public:
   using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
   Session(Server::Impl& server, tcp::socket socket, std::shared_ptr<ssl::context> tls)
       : server_(server),
         tls_(std::move(tls)),
+        source_(remote_address(socket)),
         stream_(make_stream(std::move(socket), tls_.get())) {}
 
   ~Session() override {
@@ -273,7 +362,19 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
     });
   }
 
+  Refusal grow(std::size_t to) override {
+    const Refusal refusal = server_.reserve_body(source_, reserved_, to);
+    if (refusal == Refusal::kNone) reserved_ = to;
+    return refusal;
+  }
+
  private:
+  static asio::ip::address remote_address(const tcp::socket& socket) {
+    error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    return ec ? asio::ip::address() : endpoint.address();
+  }
+
   static Stream make_stream(tcp::socket socket, ssl::context* tls) {
     if constexpr (kTls) {
       return Stream(std::move(socket), *tls);
@@ -313,10 +414,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
     parser_.emplace();
     parser_->body_limit(server_.options().max_body_bytes);
     parser_->header_limit(kMaxHeaderBytes);
+    parser_->get().body().budget = this;
     beast::get_lowest_layer(stream_).expires_after(server_.options().read_timeout);
     reading_ = true;
-    // The head first: whether the body may be read is decided before any of it
-    // is stored (a Content-Length body is reserved whole when reading starts).
+    // The head first: a request with a body is refused while memory is short,
+    // before any of it is read.
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
@@ -327,17 +429,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
       on_read(ec);
       return;
     }
-    // A chunked body may grow to the limit, so that is what it reserves.
-    const std::size_t body = parser_->chunked()
-                                 ? server_.options().max_body_bytes
-                                 : static_cast<std::size_t>(parser_->content_length().value_or(0));
-    if (body > 0) {
-      if (const Refusal refusal = server_.admit_body(body); refusal != Refusal::kNone) {
+    const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    if (has_body) {
+      if (const Refusal refusal = server_.admit_body_head(); refusal != Refusal::kNone) {
         reading_ = false;
         respond(refusal_response(refusal), false);
         return;
       }
-      reserved_ = body;
     }
     bhttp::async_read(
         stream_, buffer_, *parser_,
@@ -346,13 +444,16 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
 
   void release_body() {
     if (reserved_ == 0) return;
-    server_.release_body(reserved_);
+    server_.release_body(source_, reserved_);
     reserved_ = 0;
   }
 
   void on_read(error_code ec) {
     reading_ = false;
-    if (ec == bhttp::error::body_limit) {
+    if (const Refusal refusal = parser_ ? parser_->get().body().refusal : Refusal::kNone;
+        ec && refusal != Refusal::kNone) {
+      respond(refusal_response(refusal), false);
+    } else if (ec == bhttp::error::body_limit) {
       server_.count_refused(Refusal::kBodyTooLarge);
       respond(refusal_response(Refusal::kBodyTooLarge), false);
     } else if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
@@ -375,7 +476,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
     if (question != std::string_view::npos)
       request.query = std::string(target.substr(question + 1));
     request.content_type = std::string(message[bhttp::field::content_type]);
-    request.body = std::move(message.body());
+    request.body = std::move(message.body().text);
     const bool keep_alive = message.keep_alive();
     Response response = server_.dispatch(request);
     request = {};  // frees the body before it is released
@@ -396,14 +497,46 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
     response_.body() = std::move(response.body);
     response_.prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(server_.options().write_timeout);
-    bhttp::async_write(stream_, response_,
-                       [self = this->shared_from_this(), keep_alive](error_code ec, std::size_t) {
-                         if (ec || !keep_alive) {
-                           self->close();
-                         } else {
-                           self->read();
-                         }
-                       });
+    // A request refused before it was read whole: the client may still be
+    // sending it, and closing at once would reset the connection and lose the
+    // answer on its side.
+    const bool unread = parser_ && !parser_->is_done();
+    bhttp::async_write(
+        stream_, response_,
+        [self = this->shared_from_this(), keep_alive, unread](error_code ec, std::size_t) {
+          if (!ec && unread) {
+            self->linger();
+          } else if (ec || !keep_alive) {
+            self->close();
+          } else {
+            self->read();
+          }
+        });
+  }
+
+  // Half-closes, then reads and drops what the client still sends, for at
+  // most linger_timeout, then closes (nginx's lingering close).
+  void linger() {
+    parser_.reset();  // frees a partial body
+    release_body();
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).expires_after(server_.options().linger_timeout);
+    reading_ = true;  // stopping may close it at once
+    drain();
+  }
+
+  void drain() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(buffer_.max_size()),
+                            [self = this->shared_from_this()](error_code ec, std::size_t) {
+                              if (ec) {
+                                self->close();
+                              } else {
+                                self->drain();
+                              }
+                            });
   }
 
   // The response carries its length, so a FIN after it is a clean end; no TLS
@@ -417,10 +550,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
 
   Server::Impl& server_;
   std::shared_ptr<ssl::context> tls_;  // kept alive for this connection across reloads
+  const asio::ip::address source_;     // the client's address: its share of body memory
   Stream stream_;
   beast::flat_buffer buffer_{kMaxReadBufferBytes};
-  std::size_t reserved_ = 0;  // body bytes reserved with the server
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::size_t reserved_ = 0;  // body bytes granted by the server (the body's capacity)
+  std::optional<bhttp::request_parser<BudgetedBody>> parser_;
   bhttp::response<bhttp::string_body> response_;
   bool reading_ = false;
   bool registered_ = false;
@@ -444,37 +578,63 @@ Response Server::Impl::dispatch(const Request& request) {
   return Response{500, "internal error\n"};
 }
 
-Refusal Server::Impl::admit_body(std::size_t bytes) {
+Refusal Server::Impl::admit_body_head() {
+  if (options_.shed_resident_bytes > 0 &&
+      resident_bytes_.load(std::memory_order_relaxed) > options_.shed_resident_bytes) {
+    count_refused(Refusal::kMemory);
+    return Refusal::kMemory;
+  }
+  return Refusal::kNone;
+}
+
+Refusal Server::Impl::reserve_body(const asio::ip::address& source, std::size_t from,
+                                   std::size_t to) {
+  const std::size_t more = to - from;
+  const bool becomes_large = from <= options_.large_body_bytes && to > options_.large_body_bytes;
   const Refusal refusal = [&] {
-    if (options_.shed_resident_bytes > 0 &&
-        resident_bytes_.load(std::memory_order_relaxed) > options_.shed_resident_bytes) {
-      return Refusal::kMemory;
-    }
-    const bool large = bytes > options_.large_body_bytes;
     std::lock_guard lock(bodies_mutex_);
-    if (body_bytes_in_flight_ + bytes > options_.max_body_bytes_in_flight) {
-      return Refusal::kBytesInFlight;
+    BodyUse& mine = bodies_by_source_[source];
+    Refusal why = Refusal::kNone;
+    if (bodies_.bytes + more > options_.max_body_bytes_in_flight) {
+      why = Refusal::kBytesInFlight;
+    } else if (becomes_large && bodies_.large >= options_.max_large_bodies) {
+      why = Refusal::kLargeBodies;
+    } else if (mine.bytes + more > options_.max_body_bytes_in_flight_per_source ||
+               (becomes_large && mine.large >= options_.max_large_bodies_per_source)) {
+      why = Refusal::kSource;
     }
-    if (large && large_bodies_in_flight_ >= options_.max_large_bodies) {
-      return Refusal::kLargeBodies;
+    if (why != Refusal::kNone) {
+      if (mine.bytes == 0) bodies_by_source_.erase(source);
+      return why;
     }
-    body_bytes_in_flight_ += bytes;
-    if (large) ++large_bodies_in_flight_;
+    bodies_.bytes += more;
+    mine.bytes += more;
+    if (becomes_large) {
+      ++bodies_.large;
+      ++mine.large;
+    }
     return Refusal::kNone;
   }();
   if (refusal != Refusal::kNone) {
     count_refused(refusal);
   } else if (in_flight_gauge_ != nullptr) {
-    in_flight_gauge_->add(static_cast<double>(bytes));
+    in_flight_gauge_->add(static_cast<double>(more));
   }
   return refusal;
 }
 
-void Server::Impl::release_body(std::size_t bytes) {
+void Server::Impl::release_body(const asio::ip::address& source, std::size_t bytes) {
+  const bool large = bytes > options_.large_body_bytes;
   {
     std::lock_guard lock(bodies_mutex_);
-    body_bytes_in_flight_ -= bytes;
-    if (bytes > options_.large_body_bytes) --large_bodies_in_flight_;
+    bodies_.bytes -= bytes;
+    if (large) --bodies_.large;
+    const auto mine = bodies_by_source_.find(source);
+    if (mine != bodies_by_source_.end()) {
+      mine->second.bytes -= bytes;
+      if (large) --mine->second.large;
+      if (mine->second.bytes == 0) bodies_by_source_.erase(mine);
+    }
   }
   if (in_flight_gauge_ != nullptr) in_flight_gauge_->add(-static_cast<double>(bytes));
 }
@@ -693,8 +853,10 @@ ServerStats Server::Impl::stats() const {
   stats.refused_bytes_in_flight = refused(Refusal::kBytesInFlight);
   stats.refused_large_bodies = refused(Refusal::kLargeBodies);
   stats.refused_memory = refused(Refusal::kMemory);
+  stats.refused_source = refused(Refusal::kSource);
   std::lock_guard lock(bodies_mutex_);
-  stats.body_bytes_in_flight = body_bytes_in_flight_;
+  stats.body_bytes_in_flight = bodies_.bytes;
+  stats.body_sources = bodies_by_source_.size();
   return stats;
 }
 

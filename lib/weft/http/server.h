@@ -14,10 +14,15 @@
 //   clients, which finish theirs in milliseconds;
 // - the memory request bodies can hold is bounded: each body by max_body_bytes
 //   (413 beyond), all bodies being read or handled at once by
-//   max_body_bytes_in_flight, bodies over large_body_bytes by max_large_bodies
-//   (503 beyond either), all decided from the request head before any body byte
-//   is stored; and with shed_resident_bytes set, requests that carry a body get a
-//   503 while the process's resident memory is above it;
+//   max_body_bytes_in_flight, bodies over large_body_bytes by max_large_bodies,
+//   and what the bodies of one client address hold by the *_per_source limits
+//   (503 beyond any). A body is granted memory as its bytes arrive, never from
+//   its declared length, so heads alone hold nothing; with shed_resident_bytes
+//   set, requests that carry a body get a 503 while the process's resident
+//   memory is above it;
+// - a request refused before it was read whole is answered, then the rest of
+//   what the client sends is read and dropped for up to linger_timeout, so the
+//   client sees the answer instead of a reset;
 // - a handler that throws yields a 500, never a crash.
 //
 //   weft::http::Routes routes;
@@ -80,11 +85,17 @@ struct ServerOptions {
   std::size_t max_connections = 1024;
   std::size_t max_handshaking = 64;
   std::size_t max_body_bytes = 1024 * 1024;
-  // Bytes of request bodies (Content-Length, or max_body_bytes when chunked)
-  // being read or handled at once, and how many of those may be large.
+  // Bytes request bodies hold while they are read or handled (a body is
+  // granted memory as it arrives, at most twice what it has received), and how
+  // many of those bodies may be large; the same for one client address.
   std::size_t max_body_bytes_in_flight = 32 * 1024 * 1024;
   std::size_t large_body_bytes = 64 * 1024;
   std::size_t max_large_bodies = 8;
+  std::size_t max_body_bytes_in_flight_per_source = 8 * 1024 * 1024;
+  std::size_t max_large_bodies_per_source = 2;
+  // After answering a request that was not read whole: how long to read and
+  // drop what the client still sends before closing.
+  std::chrono::milliseconds linger_timeout{2000};
   // Resident memory (bytes) beyond which requests with a body are refused with
   // 503 until it falls again; sampled every resident_sample_interval. 0: never.
   std::size_t shed_resident_bytes = 0;
@@ -110,8 +121,10 @@ struct ServerStats {
   std::uint64_t refused_body_too_large = 0;   // 413
   std::uint64_t refused_bytes_in_flight = 0;  // 503
   std::uint64_t refused_large_bodies = 0;     // 503
+  std::uint64_t refused_source = 0;           // 503: one address's share
   std::uint64_t refused_memory = 0;           // 503
   std::size_t body_bytes_in_flight = 0;
+  std::size_t body_sources = 0;  // client addresses holding body memory now
 };
 
 // The process's resident set size in bytes (/proc/self/statm); 0 if unknown.

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""weft-webhook under hostile load: 64 clients send 4 MiB bodies at once (half
-with a Content-Length, half chunked, again and again) while a client that
-behaves like the API server (one kept-alive TLS connection, one review at a
-time) keeps sending real AdmissionReviews. Every real review must be answered
+"""weft-webhook under hostile load: 64 clients from 8 addresses send 4 MiB
+bodies at once (half with a Content-Length, half chunked, again and again), and
+400 more send request heads that announce a review body and then wait, while a
+client that behaves like the API server (one kept-alive TLS connection, one
+review at a time) keeps sending real AdmissionReviews. Every real review must be answered
 200 with a patch, its p99 latency stay under a generous bound (the measured
 value is printed), and the webhook's peak resident memory (VmHWM) stay under
 the manifest's 128 Mi limit.
@@ -31,6 +32,9 @@ ATTACKERS = int(os.environ.get("WEFT_TEST_ATTACKERS", "64"))  # clients
 ATTACKER_PROCESSES = 4  # so the attack does not share the measuring client's GIL
 ATTACK_BODY = 4 * 1024 * 1024
 ATTACK_SECONDS = 8.0
+ATTACK_SOURCES = 8  # 127.0.0.2-9: the flooding pods; the API server is 127.0.0.1
+SILENT_HEADS = 400  # from 127.0.0.10; together they announce more than the 24 MiB budget
+SILENT_BODY = 63000  # each under the 64 KiB "large" bound
 MEMORY_LIMIT = 128 * 1024 * 1024  # manifests/webhook.yaml
 P99_BOUND = 0.5  # seconds; the target is 10 ms, the bound is for slow, shared machines
 
@@ -160,20 +164,22 @@ CHUNKED_REQUEST = (b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: applicati
                    + b"0\r\n\r\n")
 
 
-def attack_once(port, chunked, context):
-    raw = socket.create_connection(("127.0.0.1", port), timeout=15)
+def attack_once(port, chunked, context, source):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=15, source_address=(source, 0))
     with context.wrap_socket(raw) as tls:
         tls.sendall(CHUNKED_REQUEST if chunked else LENGTH_REQUEST)
         return tls.recv(64).split(b" ")[1].decode()
 
 
-def attacker(port, chunked, stop_at, outcomes, lock):
+def attacker(port, number, stop_at, outcomes, lock):
+    chunked = number % 2 == 1
+    source = f"127.0.0.{2 + number % ATTACK_SOURCES}"
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     while time.monotonic() < stop_at:
         try:
-            status = attack_once(port, chunked, context)
+            status = attack_once(port, chunked, context, source)
         except (OSError, IndexError, ssl.SSLError):
             # The server answers 413/503 and closes while the body still flows.
             status = "closed"
@@ -189,7 +195,7 @@ def attack_process(port, first, count, stop_at, result_file):
     os.nice(19)
     outcomes, lock = {}, threading.Lock()
     threads = [threading.Thread(target=attacker,
-                                args=(port, (first + i) % 2 == 1, stop_at, outcomes, lock))
+                                args=(port, first + i, stop_at, outcomes, lock))
                for i in range(count)]
     for t in threads:
         t.start()
@@ -200,6 +206,24 @@ def attack_process(port, first, count, stop_at, result_file):
     with open(result_file + ".tmp", "w") as f:
         json.dump(outcomes, f)
     os.rename(result_file + ".tmp", result_file)
+
+
+def silent_heads(port, count):
+    """Connections that announce a review body and send none of it: each would
+    hold its declared length if the webhook reserved memory from the head."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    head = (b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % SILENT_BODY)
+    held = []
+    for _ in range(count):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=15,
+                                       source_address=("127.0.0.10", 0))
+        tls = context.wrap_socket(raw)
+        tls.sendall(head)
+        held.append(tls)
+    return held
 
 
 # ---- the API server's side ----
@@ -221,6 +245,7 @@ def main():
     work = tempfile.mkdtemp(prefix="weft-webhook-load-")
     webhook = None
     attackers = []
+    held = []
     try:
         make_certs(work)
         port = free_port()
@@ -252,6 +277,7 @@ def main():
         for _ in range(20):  # warm up the connection and the allocator
             post_review(api_server, body)
         resident_before = memory_kib(webhook.pid, "VmRSS")
+        held = silent_heads(port, SILENT_HEADS)
 
         stop_at = time.monotonic() + ATTACK_SECONDS
         per_process = ATTACKERS // ATTACKER_PROCESSES
@@ -325,6 +351,8 @@ def main():
             fail(f"peak resident memory {peak} bytes reached the {MEMORY_LIMIT}-byte limit")
         print("PASS: webhook.hostile_load")
     finally:
+        for connection in held:
+            connection.close()
         for p in attackers:
             if p.is_alive():
                 p.kill()

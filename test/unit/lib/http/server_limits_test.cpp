@@ -1,14 +1,18 @@
 // The memory a client can make weft::http::Server hold: per body, in flight,
-// large bodies at once, and shedding on resident memory.
+// large bodies at once, per client address, and shedding on resident memory;
+// and the lingering close that lets a refused client read its answer.
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "lib/http/http_test_client.h"
 #include "weft/http/server.h"
@@ -33,14 +37,19 @@ Routes size_routes() {
   return routes;
 }
 
-// A plain TCP connection that sends a request head announcing `content_length`
-// and `sent` bytes of its body, then stalls: a body held in flight, or a request
-// the server answers from its head (it closes at once, and a body sent with the
-// head could turn that close into a reset that loses the answer).
+// A plain TCP connection from `source` (any 127/8 address) that sends a request
+// head announcing `content_length` and `sent` bytes of its body, then stalls.
 class StalledBody {
  public:
-  StalledBody(std::uint16_t port, std::size_t content_length, std::size_t sent) {
+  StalledBody(std::uint16_t port, std::size_t content_length, std::size_t sent,
+              const char* source = "127.0.0.1") {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (fd_ < 0 || inet_pton(AF_INET, source, &local.sin_addr) != 1 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      return;
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
@@ -51,7 +60,16 @@ class StalledBody {
     const std::string head =
         "POST /size HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(content_length) +
         "\r\n\r\n" + std::string(sent, 'a');
-    ok_ = send(fd_, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size());
+    ok_ = send_all(head);
+  }
+  // Blocks until the server took it all (or failed, e.g. reset).
+  bool send_all(std::string_view data) const {
+    while (!data.empty()) {
+      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
   }
   ~StalledBody() {
     if (fd_ >= 0) close(fd_);
@@ -113,7 +131,7 @@ TEST_CASE("the default body limit is far below 4 MiB and counted", "[http][limit
   CHECK((*server)->stats().body_bytes_in_flight == 0);
 }
 
-TEST_CASE("bodies in flight are bounded in bytes, refused from their head", "[http][limits]") {
+TEST_CASE("bodies in flight are bounded by the bytes they hold", "[http][limits]") {
   ServerOptions options;
   options.max_body_bytes_in_flight = 100'000;
   options.large_body_bytes = 1'000'000;  // only the byte budget here
@@ -121,11 +139,13 @@ TEST_CASE("bodies in flight are bounded in bytes, refused from their head", "[ht
   REQUIRE(server);
   const auto port = (*server)->port();
 
-  StalledBody stalled(port, 80'000, 10);
+  // 79,000 of 80,000 bytes received: the body holds its whole length now.
+  StalledBody stalled(port, 80'000, 79'000);
   REQUIRE(stalled.ok());
   REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 80'000; }));
 
-  StalledBody refused(port, 30'000, 0);
+  // This one would need 30,000 more: refused when its bytes come, answered.
+  StalledBody refused(port, 30'000, 25'000);
   REQUIRE(refused.ok());
   CHECK(refused.status_line() == "HTTP/1.1 503 Service Unavailable");
   CHECK((*server)->stats().refused_bytes_in_flight == 1);
@@ -139,21 +159,49 @@ TEST_CASE("bodies in flight are bounded in bytes, refused from their head", "[ht
   CHECK(health->status == 200);
 }
 
-TEST_CASE("large bodies at once are capped; small ones still pass", "[http][limits]") {
+TEST_CASE("heads that announce bodies and send nothing hold no body memory", "[http][limits]") {
   ServerOptions options;
-  options.large_body_bytes = 4096;
-  options.max_large_bodies = 2;
+  options.max_body_bytes_in_flight = 1'000'000;
+  options.max_body_bytes_in_flight_per_source = 1'000'000;
   auto server = Server::start(options, size_routes());
   REQUIRE(server);
   const auto port = (*server)->port();
 
-  StalledBody first(port, 50'000, 100);
-  StalledBody second(port, 50'000, 100);
+  // Together they announce 20 times the budget; before bodies were granted
+  // memory as their bytes arrive, they took all of it for the read timeout.
+  std::vector<std::unique_ptr<StalledBody>> silent;
+  for (int i = 0; i < 20; ++i) {
+    silent.push_back(std::make_unique<StalledBody>(port, 1'000'000, 0));
+    REQUIRE(silent.back()->ok());
+  }
+  REQUIRE(eventually([&] { return (*server)->stats().open_connections >= 20; }));
+  CHECK((*server)->stats().body_bytes_in_flight == 0);
+
+  auto real = http_post(port, "/size", std::string(500'000, 'x'));
+  REQUIRE(real);
+  CHECK(real->status == 200);
+  CHECK(real->body == "500000");
+  const auto stats = (*server)->stats();
+  CHECK(stats.refused_bytes_in_flight + stats.refused_large_bodies + stats.refused_source == 0);
+}
+
+TEST_CASE("large bodies at once are capped; small ones still pass", "[http][limits]") {
+  ServerOptions options;
+  options.large_body_bytes = 4096;
+  options.max_large_bodies = 2;
+  options.max_large_bodies_per_source = 2;
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+
+  // 10,000 bytes received: each holds 16 KiB, a large body.
+  StalledBody first(port, 50'000, 10'000);
+  StalledBody second(port, 50'000, 10'000);
   REQUIRE(first.ok());
   REQUIRE(second.ok());
-  REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 100'000; }));
+  REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 2 * 16'384; }));
 
-  StalledBody large(port, 5000, 0);
+  StalledBody large(port, 5000, 4500);
   REQUIRE(large.ok());
   CHECK(large.status_line() == "HTTP/1.1 503 Service Unavailable");
   CHECK((*server)->stats().refused_large_bodies == 1);
@@ -163,17 +211,62 @@ TEST_CASE("large bodies at once are capped; small ones still pass", "[http][limi
   CHECK(small->status == 200);
 }
 
-TEST_CASE("a stalled body's reservation is released when its connection goes", "[http][limits]") {
+TEST_CASE("one client address gets only its share of body memory", "[http][limits]") {
+  weft::Registry registry;
+  ServerOptions options;
+  options.registry = &registry;
+  options.max_body_bytes_in_flight = 1'000'000;
+  options.max_body_bytes_in_flight_per_source = 100'000;
+  options.large_body_bytes = 1'000'000;  // only bytes here
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+
+  StalledBody held(port, 80'000, 79'000, "127.0.0.2");
+  REQUIRE(held.ok());
+  REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 80'000; }));
+
+  StalledBody greedy(port, 30'000, 25'000, "127.0.0.2");
+  REQUIRE(greedy.ok());
+  CHECK(greedy.status_line() == "HTTP/1.1 503 Service Unavailable");
+  CHECK((*server)->stats().refused_source == 1);
+  CHECK(registry.expose().find("weft_http_requests_refused_total{reason=\"source\"} 1") !=
+        std::string::npos);
+
+  // Another address is not held back by it.
+  StalledBody other(port, 30'000, 29'000, "127.0.0.3");
+  REQUIRE(other.ok());
+  CHECK(eventually([&] { return (*server)->stats().body_bytes_in_flight == 110'000; }));
+  CHECK((*server)->stats().body_sources == 2);
+}
+
+TEST_CASE("a stalled body's memory is released when its connection goes", "[http][limits]") {
   ServerOptions options;
   options.read_timeout = std::chrono::milliseconds(200);
   auto server = Server::start(options, size_routes());
   REQUIRE(server);
   {
-    StalledBody stalled((*server)->port(), 50'000, 100);
+    StalledBody stalled((*server)->port(), 50'000, 40'000);
     REQUIRE(stalled.ok());
     REQUIRE(eventually([&] { return (*server)->stats().body_bytes_in_flight == 50'000; }));
   }
   CHECK(eventually([&] { return (*server)->stats().body_bytes_in_flight == 0; }));
+  CHECK((*server)->stats().body_sources == 0);
+}
+
+TEST_CASE("a client refused while it sends its body still reads the answer", "[http][limits]") {
+  ServerOptions options;
+  options.max_body_bytes = 64 * 1024;
+  options.linger_timeout = std::chrono::seconds(60);  // a slow machine still sends it all
+  auto server = Server::start(options, size_routes());
+  REQUIRE(server);
+
+  // Head and 4 MiB body sent in one go, as most clients do, before reading:
+  // closing at once would reset the connection and drop the 413 on the way.
+  StalledBody whole((*server)->port(), 4 * 1024 * 1024, 0);
+  REQUIRE(whole.ok());
+  CHECK(whole.send_all(std::string(4 * 1024 * 1024, 'a')));
+  CHECK(whole.status_line() == "HTTP/1.1 413 Payload Too Large");
 }
 
 TEST_CASE("over the resident-memory threshold, requests with a body get 503", "[http][limits]") {
