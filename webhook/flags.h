@@ -22,7 +22,7 @@ struct Flags {
   std::string config_file;    // injection settings; built-in defaults when empty
   LogLevel log_level = LogLevel::kInfo;
   int threads = 2;
-  int max_connections = 1024;
+  int max_connections = 256;  // an idle TLS connection holds about 75 KiB
   // Memory a client can make the server hold (see docs/webhook.md, "Under load").
   // A large realistic pod's AdmissionReview measures 170-210 KB.
   long long max_review_bytes = 1024 * 1024;

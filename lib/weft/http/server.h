@@ -8,7 +8,11 @@
 // - a fixed number of threads, given at start;
 // - every connection has a handshake, read and write deadline, so a client that
 //   stops talking is closed, never waited on;
-// - at most max_connections are open; further connections are closed at once;
+// - at most max_connections are open; a newcomer beyond it takes the place of
+//   the connection that has waited longest for (the rest of) a request (a
+//   client that stalls before or within its request, or an idle keep-alive),
+//   those that have had a request answered last, and is closed at once only
+//   when every connection is being answered;
 // - at most max_handshaking connections may sit in the TLS handshake: a new one
 //   evicts the oldest, so a flood of stalled handshakes cannot lock out real
 //   clients, which finish theirs in milliseconds;
@@ -114,6 +118,7 @@ struct ServerStats {
   std::uint64_t accepted = 0;
   std::uint64_t rejected_over_capacity = 0;
   std::uint64_t handshakes_evicted = 0;
+  std::uint64_t waiting_evicted = 0;  // closed to make room under the cap
   std::uint64_t handshakes_failed = 0;
   std::uint64_t tls_reloads = 0;
   std::uint64_t requests = 0;

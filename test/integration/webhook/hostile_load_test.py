@@ -323,7 +323,8 @@ def main():
         c.request("GET", "/metrics")
         metrics = c.getresponse().read().decode()
         refused = [line for line in metrics.splitlines()
-                   if line.startswith("weft_webhook_http_requests_refused_total")]
+                   if line.startswith(("weft_webhook_http_requests_refused_total",
+                                       "weft_webhook_http_connections_dropped_total"))]
 
         latencies.sort()
         p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("inf")

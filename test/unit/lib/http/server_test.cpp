@@ -307,22 +307,114 @@ TEST_CASE("a connection that never sends is closed at the handshake or read time
   CHECK(eventually([&] { return (*server)->stats().open_connections == 0; }));
 }
 
-TEST_CASE("connections over the cap are closed at once", "[http]") {
+TEST_CASE("over the cap, a newcomer takes the place of the longest idle connection", "[http]") {
   ServerOptions options;
   options.max_connections = 4;
   auto server = Server::start(options, echo_routes());
   REQUIRE(server);
-  std::vector<int> held;
-  for (int i = 0; i < 4; ++i) held.push_back(connect_raw((*server)->port()));
-  CHECK(eventually([&] { return (*server)->stats().open_connections == 4; }));
+  // Connected, silent: waiting for a request head. Before eviction, these four
+  // locked every other client out until the read timeout.
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(connect_raw((*server)->port()));
+  REQUIRE(eventually([&] { return (*server)->stats().open_connections == 4; }));
+  auto served = http_get((*server)->port(), "/healthz");
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  CHECK((*server)->stats().waiting_evicted == 1);
+  CHECK((*server)->stats().rejected_over_capacity == 0);
+  // The oldest was closed (EOF), the others are still open.
+  timeval timeout{10, 0};
+  setsockopt(idle[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char byte = 0;
+  CHECK(read(idle[0], &byte, 1) == 0);
+  CHECK(eventually([&] { return (*server)->stats().open_connections == 3; }));
+  for (int fd : idle) close(fd);
+}
+
+TEST_CASE("over the cap, a kept-alive connection that was answered goes last", "[http]") {
+  ServerOptions options;
+  options.max_connections = 3;
+  auto server = Server::start(options, echo_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+  timeval timeout{10, 0};
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const auto ask = [&](int fd) {
+    if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+      return std::string();
+    }
+    char buffer[256];
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+  };
+  // The oldest connection, kept alive after an answer: the API server's kind.
+  const int kept = connect_raw(port);
+  setsockopt(kept, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  REQUIRE(ask(kept).rfind("HTTP/1.1 200", 0) == 0);
+  const int silent_a = connect_raw(port);
+  const int silent_b = connect_raw(port);
+  REQUIRE(eventually([&] { return (*server)->stats().open_connections == 3; }));
+
+  auto served = http_get(port, "/healthz");
+  REQUIRE(served);
+  CHECK((*server)->stats().waiting_evicted == 1);
+  // A silent newer one went, not the kept-alive one.
+  CHECK(ask(kept).rfind("HTTP/1.1 200", 0) == 0);
+  close(kept);
+  close(silent_a);
+  close(silent_b);
+}
+
+TEST_CASE("over the cap with every connection being answered, a newcomer is closed", "[http]") {
+  std::atomic<int> entered{0};
+  std::atomic<bool> release{false};
+  Routes routes = echo_routes();
+  routes["/slow"] = [&](const Request&) {
+    ++entered;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return Response{200, "done"};
+  };
+  ServerOptions options;
+  options.max_connections = 2;
+  options.threads = 3;
+  auto server = Server::start(options, std::move(routes));
+  REQUIRE(server);
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.emplace_back([&] { (void)http_get((*server)->port(), "/slow"); });
+  }
+  REQUIRE(eventually([&] { return entered == 2; }));
   auto refused = http_get((*server)->port(), "/healthz");
   CHECK_FALSE(refused);
   CHECK((*server)->stats().rejected_over_capacity >= 1);
-  for (int fd : held) close(fd);
+  CHECK((*server)->stats().waiting_evicted == 0);
+  release = true;
+  for (auto& t : slow) t.join();
   CHECK(eventually([&] { return (*server)->stats().open_connections == 0; }));
   auto served = http_get((*server)->port(), "/healthz");
   REQUIRE(served);
   CHECK(served->status == 200);
+}
+
+TEST_CASE("over the cap, a connection stalled within its request body is evicted", "[http]") {
+  ServerOptions options;
+  options.max_connections = 2;
+  auto server = Server::start(options, echo_routes());
+  REQUIRE(server);
+  std::vector<int> stalled;
+  for (int i = 0; i < 2; ++i) {
+    const int fd = connect_raw((*server)->port());
+    const std::string partial = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab";
+    REQUIRE(write(fd, partial.data(), partial.size()) == static_cast<ssize_t>(partial.size()));
+    stalled.push_back(fd);
+  }
+  REQUIRE(eventually([&] { return (*server)->stats().open_connections == 2; }));
+  auto served = http_get((*server)->port(), "/healthz");
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  CHECK((*server)->stats().waiting_evicted == 1);
+  CHECK(eventually([&] { return (*server)->stats().body_bytes_in_flight < 2 * 4096; }));
+  for (int fd : stalled) close(fd);
 }
 
 TEST_CASE("stop lets a request in flight finish and refuses new connections", "[http]") {
