@@ -49,7 +49,9 @@ TEST_CASE("a pathological path regex is matched in linear time", "[router][regex
   CHECK(rule_of(match, "GET " + path + "! HTTP/1.1\r\nHost: w\r\n\r\n") == 1);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   CHECK(rule_of(match, "GET " + path + " HTTP/1.1\r\nHost: w\r\n\r\n") == 0);
-  CHECK(elapsed < std::chrono::milliseconds(50));
+  // Backtracking would take longer than the universe's age on 4,000 'a's;
+  // linear time takes microseconds. The bound is for sanitizers and busy machines.
+  CHECK(elapsed < std::chrono::seconds(2));
 }
 
 TEST_CASE("a header regex matches values longer than 4 KiB", "[router][regex]") {

@@ -37,7 +37,8 @@ void run_tunnel(asio::io_context& io, Connected& a, Connected& b, weft::Counter&
   const auto started = std::chrono::steady_clock::now();
   asio::co_spawn(
       io.get_executor(),
-      [&]() -> awaitable<void> {
+      // started by value: this function returns before the coroutine ends.
+      [&a, &b, &closed, &outcome, started]() -> awaitable<void> {
         co_await tunnel(a.near, {}, b.near, {}, {.limit = 200ms, .closed = &closed});
         outcome.ended = true;
         outcome.took = std::chrono::steady_clock::now() - started;
