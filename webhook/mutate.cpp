@@ -408,13 +408,13 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
     }
     auto uid = check_run_as_user(*pod, config_.proxy_uid, true);
     if (!uid) return deny(uid.error().message);
-    // A copy of an injected pod's YAML with a privileged container added.
+    // A copy of an injected pod's YAML with a privileged container added. Not
+    // counted when allowed: a reinvocation would count the injection's grant
+    // twice (the skip annotations are likewise counted at injection only).
     auto granted =
         check_network_admin(*pod, request.namespace_name, config_, ContainerSet::kInjectedPod);
     if (!granted) return deny(granted.error().message);
-    auto result = allow_unchanged(ReviewResult::kSkipped, decision->reason);
-    result.opt_outs = std::move(*granted);
-    return result;
+    return allow_unchanged(ReviewResult::kSkipped, decision->reason);
   }
   if (!decision->inject) {
     auto result = allow_unchanged(ReviewResult::kSkipped, decision->reason);

@@ -52,9 +52,9 @@ pod_json netops | jq '.spec.containers[0].securityContext = {capabilities: {add:
   k -n "$allowed" create -f - >/dev/null || fail "the allowed namespace's pod was refused"
 check_injected "$allowed" netops
 [[ $(granted) == 1 ]] || fail "the grant was not counted: $(granted)"
-jq -e --arg ns "$allowed" --arg value "container 'app': NET_ADMIN" \
-  'select(.msg == "capture opt-out granted" and .kind == "network_admin"
-          and .namespace == $ns and .value == $value)' "$webhook_log" >/dev/null ||
+jq -e -s --arg ns "$allowed" --arg value "container 'app': NET_ADMIN" \
+  'any(.msg == "capture opt-out granted" and .kind == "network_admin"
+       and .namespace == $ns and .value == $value)' "$webhook_log" >/dev/null ||
   fail "the grant was not logged"
 echo "ok: allowed in $allowed: injected, counted, logged"
 
