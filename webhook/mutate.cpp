@@ -446,8 +446,18 @@ MutateResult Injector::review_ephemeral(const AdmissionRequest& request) const {
                            "namespace " + request.namespace_name + " is never injected");
   }
   const auto& pod = request.object.pod;
-  // The pod was admitted when created; its shape is the API server's now.
-  if (!pod || !claims_injected(*pod)) {
+  // Unreadable is refused as at CREATE: it could hide a privileged container.
+  if (!pod) {
+    if (request.object.opted_out) {
+      return allow_unchanged(ReviewResult::kSkipped, "pod annotation weft.io/inject=disabled");
+    }
+    MutateResult result = deny(pod.error().message);
+    result.outcome.denial_message =
+        "weft-webhook cannot read this pod to review its ephemeral containers: " +
+        pod.error().message;
+    return result;
+  }
+  if (!claims_injected(*pod)) {
     return allow_unchanged(ReviewResult::kSkipped,
                            "ephemeral container in a pod without the proxy: no capture to undo");
   }

@@ -251,6 +251,17 @@ TEST_CASE("an ephemeral container that could undo capture is refused in an injec
       weft::webhook::mutate(request_of(update), native_config(), Scope::kNamespaceEnabled);
   CHECK(unmeshed.result == ReviewResult::kSkipped);
   CHECK(unmeshed.outcome.allowed);
+
+  // A pod the webhook cannot read is refused, not waved through.
+  json unreadable = ephemeral_update(debugger);
+  unreadable["request"]["object"]["spec"]["ephemeralContainers"][0]["securityContext"] = {
+      {"capabilities", {{"add", "NET_ADMIN"}}}};
+  const auto refused =
+      weft::webhook::mutate(request_of(unreadable), allowing({"*"}), Scope::kNamespaceEnabled);
+  CHECK(refused.result == ReviewResult::kDenied);
+  CHECK_THAT(refused.outcome.denial_message,
+             Catch::Contains("spec.ephemeralContainers[0].securityContext.capabilities.add must "
+                             "be a list"));
 }
 
 TEST_CASE("podNetworkAdminAllowedNamespaces: namespace names or *, read back the same",
