@@ -65,6 +65,25 @@ class FieldReader {
     return true;
   }
 
+  // A list of namespace names, or ["*"]; empty allowed (what to_json writes for none).
+  Result<bool> namespace_list(std::string_view key, std::vector<std::string>& out) {
+    known_.insert(std::string(key));
+    const auto it = object_.find(key);
+    if (it == object_.end()) return true;
+    if (!it->is_array()) return Error{name(key) + " must be a list of namespace names"};
+    static const std::regex label("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
+    std::vector<std::string> values;
+    for (const auto& item : *it) {
+      const std::string text = item.is_string() ? item.get<std::string>() : std::string();
+      if (text != "*" && !std::regex_match(text, label)) {
+        return Error{name(key) + " must hold namespace names or \"*\", not " + item.dump()};
+      }
+      values.push_back(text);
+    }
+    out = std::move(values);
+    return true;
+  }
+
   const json* object(std::string_view key) {
     known_.insert(std::string(key));
     const auto it = object_.find(key);
@@ -177,6 +196,8 @@ Result<InjectorConfig> parse_config(std::string_view json_text) {
   WEFT_TRY(reader.string("podSkipAllowedSubnets", allowed_subnets, true));
   WEFT_TRY(reader.integer("podSkipMaxPorts", config.pod_skip_max_ports, 0, 65535));
   WEFT_TRY(reader.integer("podSkipMinPrefixLength", config.pod_skip_min_prefix_length, 0, 32));
+  WEFT_TRY(reader.namespace_list("podNetworkAdminAllowedNamespaces",
+                                 config.pod_network_admin_allowed_namespaces));
   WEFT_TRY(reader.no_unknown_keys());
 
   if (mode == "auto") {
@@ -267,7 +288,8 @@ nlohmann::json to_json(const InjectorConfig& config) {
        capture::format_port_list(config.pod_skip_allowed_outbound_ports)},
       {"podSkipAllowedSubnets", capture::format_subnet_list(config.pod_skip_allowed_subnets)},
       {"podSkipMaxPorts", config.pod_skip_max_ports},
-      {"podSkipMinPrefixLength", config.pod_skip_min_prefix_length}};
+      {"podSkipMinPrefixLength", config.pod_skip_min_prefix_length},
+      {"podNetworkAdminAllowedNamespaces", config.pod_network_admin_allowed_namespaces}};
 }
 
 #undef WEFT_TRY

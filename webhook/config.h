@@ -65,6 +65,11 @@ struct InjectorConfig {
   std::vector<capture::Ipv4Subnet> pod_skip_allowed_subnets;
   std::uint32_t pod_skip_max_ports = 16;
   int pod_skip_min_prefix_length = 24;
+  // Namespaces whose injected pods may hold containers that can rewrite the
+  // pod's capture rules: privileged, or adding NET_ADMIN, NET_RAW, SYS_ADMIN or
+  // ALL (docs/webhook.md, "Containers that could undo capture"). "*" is every
+  // namespace. Empty (the default): such pods are denied.
+  std::vector<std::string> pod_network_admin_allowed_namespaces;
 };
 
 // The JSON file's keys are the camelCase field names (proxyImage, initImage,
@@ -74,7 +79,8 @@ struct InjectorConfig {
 // initResources, identityTokenExpirationSeconds, identityVolumeSizeLimit,
 // skipInboundPorts, skipOutboundPorts, skipSubnets "a,b",
 // podSkipAllowedInboundPorts, podSkipAllowedOutboundPorts, podSkipAllowedSubnets
-// "a,b", podSkipMaxPorts, podSkipMinPrefixLength); each is optional.
+// "a,b", podSkipMaxPorts, podSkipMinPrefixLength,
+// podNetworkAdminAllowedNamespaces ["ns", ...] or ["*"]); each is optional.
 Result<InjectorConfig> parse_config(std::string_view json_text);
 nlohmann::json to_json(const InjectorConfig& config);
 

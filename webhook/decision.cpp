@@ -1,5 +1,8 @@
 #include "webhook/decision.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "weft/constants.h"
 
 namespace weft::webhook {
@@ -38,6 +41,63 @@ Result<Decision> decide(const PodView& pod, std::string_view namespace_name, Sco
     return Decision{true, "pod annotation " + std::string(kInjectAnnotation) + "=enabled", false,
                     ""};
   return Decision{false, "neither the namespace nor the pod opted in", false, ""};
+}
+
+std::vector<std::string> network_admin_privileges(const ContainerView& container) {
+  std::vector<std::string> found;
+  if (container.privileged) found.emplace_back("privileged");
+  for (const auto& written : container.added_capabilities) {
+    // The runtimes take "net_admin" and "CAP_NET_ADMIN" for NET_ADMIN.
+    std::string name = written;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (name.starts_with("CAP_")) name.erase(0, 4);
+    const bool dangerous =
+        name == "NET_ADMIN" || name == "NET_RAW" || name == "SYS_ADMIN" || name == "ALL";
+    if (dangerous && std::find(found.begin(), found.end(), name) == found.end()) {
+      found.push_back(name);
+    }
+  }
+  return found;
+}
+
+Result<std::vector<OptOut>> check_network_admin(const PodView& pod, std::string_view namespace_name,
+                                                const InjectorConfig& config, ContainerSet which) {
+  const auto& allowed = config.pod_network_admin_allowed_namespaces;
+  const bool allow = std::any_of(allowed.begin(), allowed.end(), [&](const std::string& entry) {
+    return entry == "*" || entry == namespace_name;
+  });
+  std::vector<OptOut> granted;
+  for (const auto& container : pod.containers) {
+    if (container.ephemeral != (which == ContainerSet::kEphemeral)) continue;
+    if (which == ContainerSet::kInjectedPod &&
+        (container.name == kInitContainerName || container.name == kProxyContainerName)) {
+      continue;
+    }
+    const auto privileges = network_admin_privileges(container);
+    if (privileges.empty()) continue;
+    const std::string kind = container.ephemeral ? "ephemeral container '"
+                             : container.init    ? "init container '"
+                                                 : "container '";
+    std::string what;
+    for (const auto& privilege : privileges) {
+      what += what.empty() ? "" : ",";
+      what += privilege;
+    }
+    if (!allow) {
+      const std::string& first = privileges.front();
+      return Error{kind + container.name + "' " +
+                   (first == "privileged"
+                        ? std::string("is privileged (securityContext.privileged)")
+                        : "adds the capability " + first) +
+                   ", with which it can remove the pod's capture rules and bypass the proxy "
+                   "unseen; drop it, or a cluster administrator can allow it in namespace " +
+                   std::string(namespace_name) +
+                   " with podNetworkAdminAllowedNamespaces in the webhook's configuration"};
+    }
+    granted.push_back({"network_admin", kind + container.name + "': " + what});
+  }
+  return granted;
 }
 
 }  // namespace weft::webhook

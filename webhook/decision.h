@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "webhook/config.h"
 #include "webhook/pod.h"
 #include "weft/result.h"
 
@@ -35,5 +36,27 @@ bool is_system_namespace(std::string_view namespace_name);
 // An Error is a pod we were asked to decide on but cannot: an inject annotation
 // other than enabled/disabled. The caller denies it with that message.
 Result<Decision> decide(const PodView& pod, std::string_view namespace_name, Scope scope);
+
+// Which containers of a pod check_network_admin looks at.
+enum class ContainerSet {
+  kPod,          // containers and init containers (a CREATE to inject)
+  kInjectedPod,  // the same but the verified weft-init and weft-proxy
+  kEphemeral,    // ephemeral containers (an UPDATE of pods/ephemeralcontainers)
+};
+
+// What lets a container rewrite the capture rules of the pod's network
+// namespace (it shares it with weft-init's iptables rules) or send past them:
+// securityContext.privileged, or capabilities.add holding NET_ADMIN, NET_RAW,
+// SYS_ADMIN or ALL (any case, with or without CAP_). Empty when none; else, in
+// the container's order, e.g. {"privileged", "NET_ADMIN"}.
+std::vector<std::string> network_admin_privileges(const ContainerView& container);
+
+// For a meshed pod in `namespace_name`: an Error naming the first container of
+// `which` with such privileges, what they are and how to allow them, unless the
+// configuration's podNetworkAdminAllowedNamespaces lists the namespace (or
+// "*"); then one "network_admin" OptOut per such container, to be counted and
+// logged like the other opt-outs.
+Result<std::vector<OptOut>> check_network_admin(const PodView& pod, std::string_view namespace_name,
+                                                const InjectorConfig& config, ContainerSet which);
 
 }  // namespace weft::webhook

@@ -373,6 +373,9 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
                                       "; check the MutatingWebhookConfiguration rules");
     return result;
   }
+  if (request.operation == "UPDATE" && request.sub_resource == "ephemeralcontainers") {
+    return review_ephemeral(request);
+  }
   if (request.operation != "CREATE" || !request.sub_resource.empty()) {
     return allow_unchanged(ReviewResult::kIgnored,
                            "not a pod CREATE: " + request.operation + " " + request.sub_resource);
@@ -405,6 +408,12 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
     }
     auto uid = check_run_as_user(*pod, config_.proxy_uid, true);
     if (!uid) return deny(uid.error().message);
+    // A copy of an injected pod's YAML with a privileged container added. Not
+    // counted when allowed: a reinvocation would count the injection's grant
+    // twice (the skip annotations are likewise counted at injection only).
+    auto granted =
+        check_network_admin(*pod, request.namespace_name, config_, ContainerSet::kInjectedPod);
+    if (!granted) return deny(granted.error().message);
     return allow_unchanged(ReviewResult::kSkipped, decision->reason);
   }
   if (!decision->inject) {
@@ -416,6 +425,8 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
   if (!conflicts) return deny(conflicts.error().message);
   auto uid = check_run_as_user(*pod, config_.proxy_uid, false);
   if (!uid) return deny(uid.error().message);
+  auto granted = check_network_admin(*pod, request.namespace_name, config_, ContainerSet::kPod);
+  if (!granted) return deny(granted.error().message);
   auto options = read_pod_options(*pod, config_);
   if (!options) return deny(options.error().message);
 
@@ -425,6 +436,42 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
   result.outcome.patch = build_patch(*pod, *options);
   result.outcome.warnings = std::move(options->warnings);
   result.opt_outs = std::move(options->opt_outs);
+  result.opt_outs.insert(result.opt_outs.end(), granted->begin(), granted->end());
+  return result;
+}
+
+MutateResult Injector::review_ephemeral(const AdmissionRequest& request) const {
+  if (is_system_namespace(request.namespace_name)) {
+    return allow_unchanged(ReviewResult::kSkipped,
+                           "namespace " + request.namespace_name + " is never injected");
+  }
+  const auto& pod = request.object.pod;
+  // Unreadable is refused as at CREATE: it could hide a privileged container.
+  if (!pod) {
+    if (request.object.opted_out) {
+      return allow_unchanged(ReviewResult::kSkipped, "pod annotation weft.io/inject=disabled");
+    }
+    MutateResult result = deny(pod.error().message);
+    result.outcome.denial_message =
+        "weft-webhook cannot read this pod to review its ephemeral containers: " +
+        pod.error().message;
+    return result;
+  }
+  if (!claims_injected(*pod)) {
+    return allow_unchanged(ReviewResult::kSkipped,
+                           "ephemeral container in a pod without the proxy: no capture to undo");
+  }
+  auto granted =
+      check_network_admin(*pod, request.namespace_name, config_, ContainerSet::kEphemeral);
+  if (!granted) {
+    MutateResult result = deny(granted.error().message);
+    result.outcome.denial_message =
+        "weft-webhook refuses this ephemeral container in a pod with the proxy: " +
+        granted.error().message;
+    return result;
+  }
+  auto result = allow_unchanged(ReviewResult::kSkipped, "ephemeral containers of an injected pod");
+  result.opt_outs = std::move(*granted);
   return result;
 }
 

@@ -39,7 +39,8 @@ struct MutateResult {
   AdmissionOutcome outcome;
   std::string reason;
   // Every way this pod was let out of capture, to be counted and logged:
-  // inject_disabled, host_network, or a skip annotation (kind and value).
+  // inject_disabled, host_network, a skip annotation (kind and value), or a
+  // network_admin container allowed by the configuration.
   std::vector<OptOut> opt_outs;
 };
 
@@ -63,6 +64,10 @@ class Injector {
   const InjectorConfig& config() const { return config_; }
 
  private:
+  // An UPDATE of pods/ephemeralcontainers: allowed unchanged, or denied when an
+  // ephemeral container of an injected pod could undo capture.
+  MutateResult review_ephemeral(const AdmissionRequest& request) const;
+
   InjectorConfig config_;
   bool native_;
   bool have_defaults_ = false;  // the configuration's own options validated

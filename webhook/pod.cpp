@@ -39,7 +39,35 @@ Result<std::optional<std::int64_t>> read_run_as_user(const nlohmann::json& owner
   return std::optional<std::int64_t>{user->get<std::int64_t>()};
 }
 
-// spec.containers or spec.initContainers: the names, every containerPort added
+// securityContext.privileged and capabilities.add of a container into its view.
+Result<bool> read_privileges(const nlohmann::json& container, const std::string& where,
+                             ContainerView& view) {
+  const nlohmann::json* context = member(container, "securityContext");
+  if (context == nullptr || !context->is_object()) return true;  // read_run_as_user checked it
+  if (const nlohmann::json* privileged = member(*context, "privileged")) {
+    if (!privileged->is_boolean()) {
+      return Error{where + ".securityContext.privileged must be a boolean"};
+    }
+    view.privileged = privileged->get<bool>();
+  }
+  const nlohmann::json* capabilities = member(*context, "capabilities");
+  if (capabilities == nullptr) return true;
+  if (!capabilities->is_object()) {
+    return Error{where + ".securityContext.capabilities must be an object"};
+  }
+  const nlohmann::json* add = member(*capabilities, "add");
+  if (add == nullptr) return true;
+  if (!add->is_array()) return Error{where + ".securityContext.capabilities.add must be a list"};
+  for (const nlohmann::json& capability : *add) {
+    if (!capability.is_string()) {
+      return Error{where + ".securityContext.capabilities.add must hold strings"};
+    }
+    view.added_capabilities.push_back(capability.get<std::string>());
+  }
+  return true;
+}
+
+// spec.containers, initContainers or ephemeralContainers: the names, every containerPort added
 // to ports, and each container's view added to views.
 Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std::string_view where,
                                                  std::vector<int>& ports,
@@ -58,9 +86,12 @@ Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std
     ContainerView view;
     view.name = names.back();
     view.init = where == "spec.initContainers";
+    view.ephemeral = where == "spec.ephemeralContainers";
     auto user = read_run_as_user(container, at);
     if (!user) return user.error();
     view.run_as_user = *user;
+    auto privileges = read_privileges(container, at, view);
+    if (!privileges) return privileges.error();
     if (reserved_name(view.name)) view.seal_fields = seal_fields(container);
     views.push_back(std::move(view));
     if (const nlohmann::json* port_list = member(container, "ports")) {
@@ -110,6 +141,14 @@ Result<PodView> read_pod_view(const nlohmann::json& object) {
     if (!init_names) return init_names.error();
     pod.init_container_names = std::move(*init_names);
     pod.has_init_containers = true;
+  }
+  // Only in an UPDATE of pods/ephemeralcontainers (the API server refuses them
+  // at CREATE); their names are not the pod's container names.
+  if (const nlohmann::json* ephemeral = member(*spec, "ephemeralContainers")) {
+    std::vector<int> no_ports;  // an ephemeral container may not declare ports
+    auto ephemeral_names =
+        read_containers(*ephemeral, "spec.ephemeralContainers", no_ports, pod.containers);
+    if (!ephemeral_names) return ephemeral_names.error();
   }
   if (const nlohmann::json* volumes = member(*spec, "volumes")) {
     if (!volumes->is_array()) return Error{"spec.volumes must be a list"};

@@ -28,9 +28,14 @@ inline constexpr std::string_view kInjectionSealAnnotation = "weft.io/injection-
 // A container as far as the seal and the UID check need it.
 struct ContainerView {
   std::string name;
-  bool init = false;  // in spec.initContainers
+  bool init = false;       // in spec.initContainers
+  bool ephemeral = false;  // in spec.ephemeralContainers (added by UPDATE of that subresource)
   // securityContext.runAsUser; unset when absent (the pod's then applies).
   std::optional<std::int64_t> run_as_user;
+  // securityContext.privileged, and securityContext.capabilities.add as written:
+  // what could let the container rewrite the pod's capture rules (decision.h).
+  bool privileged = false;
+  std::vector<std::string> added_capabilities;
   // The fields that decide what the container runs and as whom, canonical JSON
   // (seal_fields); filled only for the reserved names, the only ones sealed.
   std::string seal_fields;
@@ -48,7 +53,8 @@ struct PodView {
   bool has_volumes = false;
   std::vector<int> container_ports;  // every containerPort of every container
   bool host_network = false;
-  std::vector<ContainerView> containers;    // containers, then initContainers
+  // containers, then initContainers, then ephemeralContainers
+  std::vector<ContainerView> containers;
   std::optional<std::int64_t> run_as_user;  // spec.securityContext.runAsUser
 
   bool operator==(const PodView&) const = default;
@@ -58,7 +64,7 @@ struct PodView {
 struct PodObject {
   // An Error names what is wrong ("spec.containers[1].name must be a string");
   // when several things are, the first in field order (metadata,
-  // spec.containers, initContainers, volumes, hostNetwork).
+  // spec.containers, initContainers, ephemeralContainers, volumes, hostNetwork).
   Result<PodView> pod = Error{"the review carries no pod object"};
   // The pod says weft.io/inject: disabled, which is honoured even when its shape
   // is an Error: a pod we would not inject is never denied.

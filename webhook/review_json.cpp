@@ -20,7 +20,7 @@ enum class Node {
   kPod,
   kMetadata,
   kSpec,
-  kContainers,  // spec.containers and spec.initContainers
+  kContainers,  // spec.containers, initContainers and ephemeralContainers
   kContainer,
   kPorts,
   kPort,
@@ -51,7 +51,9 @@ Node member_node(Node parent, std::string_view key) {
     case Node::kMetadata:
       return key == "annotations" ? Node::kWhole : Node::kDrop;
     case Node::kSpec:
-      if (key == "containers" || key == "initContainers") return Node::kContainers;
+      if (key == "containers" || key == "initContainers" || key == "ephemeralContainers") {
+        return Node::kContainers;
+      }
       if (key == "volumes") return Node::kVolumes;
       // securityContext: the pod's runAsUser, checked against the proxy's UID.
       return key == "hostNetwork" || key == "securityContext" ? Node::kWhole : Node::kDrop;

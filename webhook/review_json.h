@@ -3,10 +3,10 @@
 // An AdmissionReview body parsed by nlohmann::json's SAX interface into a DOM of
 // only the parts the webhook reads: the review's apiVersion and kind; the
 // request's uid, kind, operation, namespace, name, subResource and dryRun; and of
-// the pod, metadata.annotations, the names and containerPorts of its containers
-// and init containers, its volumes' names and spec.hostNetwork. The rest (status,
-// managedFields, env, images...) is checked as JSON by the library and dropped
-// without being stored, which is most of a pod.
+// the pod, metadata.annotations, the names, securityContexts and containerPorts of
+// its containers, init containers and ephemeral containers, its volumes' names and
+// spec.hostNetwork. The rest (status, managedFields, env, images...) is checked as JSON by the
+// library and dropped without being stored, which is most of a pod.
 //
 // Kept values keep their type whatever it is, so a walk of the pruned document
 // finds the same shapes (and the same errors) as a walk of the whole one; the

@@ -38,10 +38,11 @@ WebhookService::WebhookService(InjectorConfig config, Registry& registry, Logger
       opt_outs_(registry.counter(
           "weft_webhook_opt_outs_total",
           "Capture opt-outs granted, by kind: inject_disabled, host_network, "
-          "skip_inbound_ports, skip_outbound_ports, skip_subnets (dryRun reviews included).",
+          "skip_inbound_ports, skip_outbound_ports, skip_subnets, network_admin (dryRun "
+          "reviews included).",
           {"kind"})) {
   for (const auto* kind : {"inject_disabled", "host_network", "skip_inbound_ports",
-                           "skip_outbound_ports", "skip_subnets"}) {
+                           "skip_outbound_ports", "skip_subnets", "network_admin"}) {
     opt_outs_.with_labels({kind});
   }
   // Every label value exists from the start, so dashboards see zeros, not gaps.

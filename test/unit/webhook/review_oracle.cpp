@@ -68,9 +68,9 @@ std::string describe(const webhook::PodObject& object) {
   const auto& pod = *object.pod;
   json views = json::array();
   for (const auto& container : pod.containers) {
-    views.push_back({container.name, container.init,
+    views.push_back({container.name, container.init, container.ephemeral,
                      container.run_as_user ? json(*container.run_as_user) : json(nullptr),
-                     container.seal_fields});
+                     container.privileged, container.added_capabilities, container.seal_fields});
   }
   json facts{{"container_views", views},
              {"run_as_user", pod.run_as_user ? json(*pod.run_as_user) : json(nullptr)},
