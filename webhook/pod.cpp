@@ -268,23 +268,59 @@ Result<bool> check_port_skip(const std::vector<capture::PortRange>& ports,
   return true;
 }
 
+namespace {
+
+bool contains(const capture::Ipv4Subnet& outer, const capture::Ipv4Subnet& inner) {
+  const std::uint32_t mask =
+      outer.prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - outer.prefix_length);
+  return outer.prefix_length <= inner.prefix_length && (inner.address & mask) == outer.address;
+}
+
+std::uint64_t addresses(const capture::Ipv4Subnet& subnet) {
+  return std::uint64_t{1} << (32 - subnet.prefix_length);
+}
+
+// The subnets none of the others contains: prefixes are aligned, so two either
+// nest or do not meet, and these cover the same addresses once each.
+std::vector<capture::Ipv4Subnet> outermost(std::vector<capture::Ipv4Subnet> subnets) {
+  std::sort(subnets.begin(), subnets.end(),
+            [](const auto& a, const auto& b) { return a.prefix_length < b.prefix_length; });
+  std::vector<capture::Ipv4Subnet> kept;
+  for (const auto& subnet : subnets) {
+    if (std::none_of(kept.begin(), kept.end(),
+                     [&](const auto& k) { return contains(k, subnet); })) {
+      kept.push_back(subnet);
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
 Result<bool> check_subnet_skip(const std::vector<capture::Ipv4Subnet>& subnets,
                                const InjectorConfig& config) {
-  for (const auto& subnet : subnets) {
-    const bool allowed = std::any_of(
-        config.pod_skip_allowed_subnets.begin(), config.pod_skip_allowed_subnets.end(),
-        [&](const capture::Ipv4Subnet& a) {
-          const std::uint32_t mask =
-              a.prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - a.prefix_length);
-          return a.prefix_length <= subnet.prefix_length && (subnet.address & mask) == a.address;
-        });
-    if (!allowed && subnet.prefix_length < config.pod_skip_min_prefix_length) {
-      return Error{"subnet " + capture::format_subnet_list({subnet}) + " is wider than the /" +
-                   std::to_string(config.pod_skip_min_prefix_length) +
-                   " a pod may skip on its own and not in the cluster's allow-list; a cluster "
-                   "administrator can allow it with podSkipAllowedSubnets in the webhook's "
-                   "configuration"};
+  // Addresses outside the allow-list, summed over every entry (at most 64 x 64).
+  const auto allowed = outermost(config.pod_skip_allowed_subnets);
+  std::uint64_t outside = 0;
+  for (const auto& subnet : outermost(subnets)) {
+    if (std::any_of(allowed.begin(), allowed.end(),
+                    [&](const auto& a) { return contains(a, subnet); })) {
+      continue;
     }
+    outside += addresses(subnet);
+    for (const auto& a : allowed) {
+      if (contains(subnet, a)) outside -= addresses(a);
+    }
+  }
+  const int prefix = config.pod_skip_min_prefix_length;
+  const std::uint64_t budget = std::uint64_t{1} << (32 - prefix);
+  if (outside > budget) {
+    return Error{"subnets " + capture::format_subnet_list(subnets) + " skip " +
+                 std::to_string(outside) +
+                 " addresses outside the cluster's allow-list, more than the " +
+                 std::to_string(budget) + " (one /" + std::to_string(prefix) +
+                 ") a pod may skip on its own; a cluster administrator can allow them with "
+                 "podSkipAllowedSubnets in the webhook's configuration"};
   }
   return true;
 }

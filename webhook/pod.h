@@ -115,9 +115,9 @@ Result<PodOptions> read_pod_options(const PodView& pod, const InjectorConfig& co
 
 // Whether the configuration lets a pod's annotation skip these ports or subnets:
 // what lies in the allow-list always may; beyond it, at most
-// config.pod_skip_max_ports ports per list and subnets no wider than
-// config.pod_skip_min_prefix_length. An Error says what is too wide and which
-// configuration key would allow it.
+// config.pod_skip_max_ports ports per list, and subnets holding in all no more
+// addresses than one subnet of prefix config.pod_skip_min_prefix_length. An
+// Error says what is too wide and which configuration key would allow it.
 Result<bool> check_port_skip(const std::vector<capture::PortRange>& ports,
                              const std::vector<capture::PortRange>& allowed,
                              const InjectorConfig& config, std::string_view allow_key);

@@ -165,9 +165,13 @@ TEST_CASE("wide skips need the cluster's allow-list", "[mutate][escape][skip-pol
   CHECK_THAT(denied("config.weft.io/skip-subnets", "0.0.0.0/0"),
              Catch::Contains("0.0.0.0/0") && Catch::Contains("podSkipAllowedSubnets"));
   CHECK_THAT(denied("config.weft.io/skip-subnets", "10.0.0.0/23"), Catch::Contains("/24"));
-  // Many narrow entries add up.
+  // Many narrow entries add up, subnets as ports.
   CHECK_THAT(denied("config.weft.io/skip-inbound-ports", "1-8,11-18,21"),
              Catch::Contains("skips 17 ports"));
+  CHECK_THAT(denied("config.weft.io/skip-subnets", "10.1.2.0/24,10.1.3.0/24"),
+             Catch::Contains("skip 512 addresses") && Catch::Contains("(one /24)"));
+  CHECK_THAT(denied("config.weft.io/skip-subnets", "10.1.2.0/24,10.9.9.9/32"),
+             Catch::Contains("skip 257 addresses"));
 
   InjectorConfig strict = native_config();
   strict.pod_skip_max_ports = 0;
@@ -179,10 +183,11 @@ TEST_CASE("narrow skips and allow-listed wide ones are granted and reported",
           "[mutate][escape][skip-policy]") {
   auto result = review(
       annotated(annotated(minimal_pod(), "config.weft.io/skip-inbound-ports", "8081, 9000-9014"),
-                "config.weft.io/skip-subnets", "10.1.2.0/24,10.9.9.9/32"));
+                "config.weft.io/skip-subnets", "10.1.2.0/25,10.1.2.0/26,10.9.9.9/32"));
   REQUIRE(result.result == ReviewResult::kInjected);
-  CHECK(result.opt_outs == std::vector<OptOut>{{"skip_inbound_ports", "8081, 9000-9014"},
-                                               {"skip_subnets", "10.1.2.0/24,10.9.9.9/32"}});
+  CHECK(result.opt_outs ==
+        std::vector<OptOut>{{"skip_inbound_ports", "8081, 9000-9014"},
+                            {"skip_subnets", "10.1.2.0/25,10.1.2.0/26,10.9.9.9/32"}});
 
   InjectorConfig open = native_config();
   open.pod_skip_allowed_inbound_ports = {{1, 65535}};
@@ -203,6 +208,14 @@ TEST_CASE("narrow skips and allow-listed wide ones are granted and reported",
             .result == ReviewResult::kInjected);
   CHECK(review(annotated(minimal_pod(), "config.weft.io/skip-subnets", "0.0.0.0/0"), open).result ==
         ReviewResult::kDenied);
+  // Beyond the allow-list, only the part outside counts: 11.0.0.0/24 is the
+  // whole budget, and 10.0.0.0/7 minus the allowed 10.0.0.0/8 is a /8 outside.
+  CHECK(review(annotated(minimal_pod(), "config.weft.io/skip-subnets", "10.0.0.0/9,11.0.0.0/24"),
+               open)
+            .result == ReviewResult::kInjected);
+  CHECK(
+      review(annotated(minimal_pod(), "config.weft.io/skip-subnets", "10.0.0.0/7"), open).result ==
+      ReviewResult::kDenied);
 }
 
 TEST_CASE("the cluster-wide skips of the configuration are not pod opt-outs",
