@@ -52,6 +52,10 @@ struct Settings {
   // A TCP tunnel (opaque TCP, WebSocket and other upgrades) with no byte in
   // either direction for this long is closed; per destination port below.
   std::chrono::milliseconds tunnel_idle_timeout{3'600'000};
+  // A connection on which no byte moved either way since it was accepted (a
+  // client that stays silent to an app that does not speak first) is closed
+  // this long after its accept, long before the tunnel idle timeout.
+  std::chrono::milliseconds silent_connection_timeout{30'000};
   struct PortDuration {
     std::uint16_t port = 0;
     std::chrono::milliseconds duration{0};
