@@ -60,7 +60,9 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
       client, buffer.data(), upstream, {},
       {.limit = settings.tunnel_idle_timeout_for(destination.port()),
        .closed = &metrics.limit_reached(direction, Limit::kTunnelIdleTimeout),
-       .silent_until = accepted + settings.silent_connection_timeout,
+       // (Bounded, so that the sum cannot overflow.)
+       .silent_until = accepted + std::min<Clock::duration>(settings.silent_connection_timeout,
+                                                            std::chrono::hours(24 * 365 * 10)),
        .silent_closed = &metrics.limit_reached(direction, Limit::kSilentConnectionTimeout)});
   bytes_read += bytes.a_to_b;
   bytes_written += bytes.b_to_a;
