@@ -30,6 +30,8 @@ std::string_view to_string(Limit limit) {
       return "response_timeout";
     case Limit::kTunnelIdleTimeout:
       return "tunnel_idle_timeout";
+    case Limit::kSilentConnectionTimeout:
+      return "silent_connection_timeout";
   }
   return "unknown";
 }

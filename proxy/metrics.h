@@ -46,8 +46,14 @@ Classification classify(int status);
 std::string_view to_string(Classification classification);
 
 // The limits on connections and time whose triggers limit_reached_total counts.
-enum class Limit { kMaxConnections, kBodyIdleTimeout, kResponseTimeout, kTunnelIdleTimeout };
-inline constexpr std::size_t kLimitCount = 4;
+enum class Limit {
+  kMaxConnections,
+  kBodyIdleTimeout,
+  kResponseTimeout,
+  kTunnelIdleTimeout,
+  kSilentConnectionTimeout
+};
+inline constexpr std::size_t kLimitCount = 5;
 std::string_view to_string(Limit limit);
 
 struct ProxyMetrics {

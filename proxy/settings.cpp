@@ -94,6 +94,10 @@ const flags::Program<Settings>& program() {
                           "those destination ports")
                   .comma_separated()
                   .value_name("PORT=DURATION,..."),
+              flags::duration("silent-connection-timeout", &S::silent_connection_timeout,
+                              "close a connection on which no byte moved either way\n"
+                              "this long after its accept",
+                              kMoreThanZero),
               flags::duration("pool-idle-timeout", &S::pool_idle_timeout,
                               "close idle upstream connections unused this long", kMoreThanZero),
               flags::integer("pool-max-idle-per-endpoint", &S::pool_max_idle_per_endpoint, 0,

@@ -42,8 +42,11 @@ struct Settings {
   // Connections open at once per traffic listener; beyond, new ones are
   // accepted and reset at once (HAProxy's maxconn, which queues, would leave
   // them waiting unseen in the kernel's backlog).
-  std::size_t max_outbound_connections = 10'000;
-  std::size_t max_inbound_connections = 10'000;
+  // 1,000 each: both listeners full of the costliest connections measured
+  // (about 90 KiB each) fit the injected container's 256 MiB limit
+  // (docs/proxy.md, "Memory per connection").
+  std::size_t max_outbound_connections = 1'000;
+  std::size_t max_inbound_connections = 1'000;
   // A request body whose client sends nothing for this long: 408, closed.
   std::chrono::milliseconds body_idle_timeout{60'000};
   // The wait for a response head, from the end of the request, when the
@@ -52,6 +55,10 @@ struct Settings {
   // A TCP tunnel (opaque TCP, WebSocket and other upgrades) with no byte in
   // either direction for this long is closed; per destination port below.
   std::chrono::milliseconds tunnel_idle_timeout{3'600'000};
+  // A connection on which no byte moved either way since it was accepted (a
+  // client that stays silent to an app that does not speak first) is closed
+  // this long after its accept, long before the tunnel idle timeout.
+  std::chrono::milliseconds silent_connection_timeout{30'000};
   struct PortDuration {
     std::uint16_t port = 0;
     std::chrono::milliseconds duration{0};

@@ -28,9 +28,12 @@ std::optional<tcp::endpoint> destination_of(Socket& socket, const Settings& sett
 
 // Opaque TCP: to an endpoint of the destination's Service when the
 // configuration knows it, otherwise to the destination itself.
+// `accepted`: when the client connection was, from which the silent limit
+// runs.
 awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
                              const tcp::endpoint& destination, Direction direction,
-                             std::uint64_t& bytes_read, std::uint64_t& bytes_written) {
+                             Clock::time_point accepted, std::uint64_t& bytes_read,
+                             std::uint64_t& bytes_written) {
   tcp::endpoint address = destination;
   if (direction == Direction::kOutbound) {
     if (const auto& snapshot = worker.routes.snapshot()) {
@@ -51,17 +54,23 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
   deadline.disarm();
   if (ec) co_return;
   upstream.set_option(tcp::no_delay(true), ec);
-  const TunnelBytes bytes =
-      co_await tunnel(client, buffer.data(), upstream, {},
-                      {.limit = worker.runtime.settings.tunnel_idle_timeout_for(destination.port()),
-                       .closed = &worker.runtime.metrics.metrics().limit_reached(
-                           direction, Limit::kTunnelIdleTimeout)});
+  const Settings& settings = worker.runtime.settings;
+  ProxyMetrics& metrics = worker.runtime.metrics.metrics();
+  const TunnelBytes bytes = co_await tunnel(
+      client, buffer.data(), upstream, {},
+      {.limit = settings.tunnel_idle_timeout_for(destination.port()),
+       .closed = &metrics.limit_reached(direction, Limit::kTunnelIdleTimeout),
+       // (Bounded, so that the sum cannot overflow.)
+       .silent_until = accepted + std::min<Clock::duration>(settings.silent_connection_timeout,
+                                                            std::chrono::hours(24 * 365 * 10)),
+       .silent_closed = &metrics.limit_reached(direction, Limit::kSilentConnectionTimeout)});
   bytes_read += bytes.a_to_b;
   bytes_written += bytes.b_to_a;
 }
 
 awaitable<void> handle(Worker& worker, Socket client, Direction direction,
                        ConnectionSlot listener_slot) {
+  const Clock::time_point accepted = Clock::now();
   Runtime& runtime = worker.runtime;
   const auto destination = destination_of(client, runtime.settings, direction);
   if (!destination) {
@@ -104,7 +113,10 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
     protocol = DetectedProtocol::kNeedMoreBytes;
     while (protocol == DetectedProtocol::kNeedMoreBytes) {
       error_code ec;
-      const std::size_t n = co_await client.async_read_some(buffer.prepare(), redirect(ec));
+      // Readable first, so a client that sends nothing never takes a buffer.
+      if (buffer.empty()) co_await client.async_wait(Socket::wait_read, redirect(ec));
+      const std::size_t n =
+          ec ? 0 : co_await client.async_read_some(buffer.prepare(), redirect(ec));
       if (ec) {
         if (deadline.expired()) {
           protocol = DetectedProtocol::kOpaque;
@@ -131,7 +143,7 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
       bytes_read += bytes.read;
       bytes_written += bytes.written;
     } else {
-      co_await proxy_opaque(worker, client, buffer, *destination, direction, bytes_read,
+      co_await proxy_opaque(worker, client, buffer, *destination, direction, accepted, bytes_read,
                             bytes_written);
     }
   }

@@ -5,7 +5,13 @@
 // is passed on (EOF from one side shuts down sending to the other); an error
 // on either side closes both. A tunnel in which no read or write completes
 // in either direction for its idle limit is closed (both sockets): a peer
-// that goes silent, or stops reading, cannot hold it open forever.
+// that goes silent, or stops reading, cannot hold it open forever. One in
+// which no byte has moved at all may get a shorter limit (`silent_until`):
+// a client that stays silent to an app that does not speak first.
+//
+// A direction holds its read buffer only while bytes flow: it waits for
+// readability without one, so an idle tunnel costs its sockets and coroutine
+// frames, not its buffers.
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +30,10 @@ struct TunnelBytes {
 struct TunnelIdle {
   std::chrono::steady_clock::duration limit = std::chrono::hours(1);
   Counter* closed = nullptr;  // counts the tunnels closed for idleness
+  // Until a first byte moves (pending bytes count), the tunnel is closed at
+  // this point in time instead, if earlier; counted in `silent_closed`.
+  std::chrono::steady_clock::time_point silent_until = std::chrono::steady_clock::time_point::max();
+  Counter* silent_closed = nullptr;
 };
 
 // a_pending / b_pending: bytes already read from a (resp. b) that must reach

@@ -10,8 +10,8 @@ using namespace std::chrono_literals;
 TEST_CASE("limits have their documented defaults", "[settings][limits]") {
   auto settings = parse_settings({}, weft::flags::environment_of({}));
   REQUIRE(settings.has_value());
-  CHECK(settings->max_outbound_connections == 10'000);
-  CHECK(settings->max_inbound_connections == 10'000);
+  CHECK(settings->max_outbound_connections == 1'000);
+  CHECK(settings->max_inbound_connections == 1'000);
   CHECK(settings->body_idle_timeout == 60s);
   CHECK(settings->response_timeout == 60s);
   CHECK(settings->tunnel_idle_timeout == 1h);

@@ -38,9 +38,11 @@ TEST_CASE("a tunnel left by an exception joins its other direction first", "[tun
   asio::co_spawn(
       io.get_executor(),
       [&]() -> awaitable<void> {
-        // The two copy frames are the only allocations this large (a 16 KiB
-        // buffer each): the second direction's is made, this one's fails.
-        testing::fail_allocation(16 * 1024, 1);
+        // The read buffers are the only allocations this large (16 KiB,
+        // taken for each read attempt and given back when nothing came):
+        // both directions take one and wait, then the byte below wakes this
+        // one, whose next buffer fails while the other direction waits.
+        testing::fail_allocation(16 * 1024, 2);
         try {
           co_await tunnel(a.near, {}, b.near, {});
         } catch (const std::bad_alloc&) {
@@ -49,6 +51,9 @@ TEST_CASE("a tunnel left by an exception joins its other direction first", "[tun
         }
       },
       asio::detached);
+  Timer later(io);
+  later.expires_after(std::chrono::milliseconds(100));
+  later.async_wait([&](error_code) { asio::write(a.far, asio::buffer("x", 1)); });
   io.run_for(std::chrono::seconds(2));
   testing::disarm_allocation_failure();
   CHECK(testing::allocation_failed());

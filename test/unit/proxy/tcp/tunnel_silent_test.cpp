@@ -1,0 +1,101 @@
+// A tunnel in which no byte moved at all is closed at its silent limit,
+// counted apart from idleness; the first byte either way (a server's greeting,
+// or bytes the client sent before the tunnel) hands it to the idle limit.
+
+#include <array>
+#include <boost/asio/read.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string_view>
+
+#include "proxy/tcp/tunnel.h"
+
+using namespace weft::proxy;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Connected {
+  Socket near;  // the tunnel's end
+  Socket far;   // the peer's end
+};
+
+Connected connect_pair(asio::io_context& io) {
+  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  Socket far(io);
+  far.connect(acceptor.local_endpoint());
+  return {acceptor.accept(), std::move(far)};
+}
+
+struct Run {
+  asio::io_context io;
+  Connected a = connect_pair(io);  // the client's side
+  Connected b = connect_pair(io);  // the app's side
+  weft::Counter idle_closed;
+  weft::Counter silent_closed;
+  bool ended = false;
+  Clock::duration took{};
+
+  // A tunnel with a 300 ms idle limit and a silent limit 100 ms from now.
+  void start(std::string_view a_pending = {}) {
+    const auto started = Clock::now();
+    asio::co_spawn(
+        io.get_executor(),
+        [this, started, a_pending]() -> awaitable<void> {
+          co_await tunnel(a.near, a_pending, b.near, {},
+                          {.limit = 300ms,
+                           .closed = &idle_closed,
+                           .silent_until = started + 100ms,
+                           .silent_closed = &silent_closed});
+          ended = true;
+          took = Clock::now() - started;
+        },
+        asio::detached);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a tunnel in which no byte moved is closed at its silent limit", "[tunnel]") {
+  Run run;
+  run.start();
+  run.io.run_for(10s);
+  REQUIRE(run.ended);
+  CHECK(run.took >= 100ms);
+  CHECK(run.silent_closed.value() == 1);
+  CHECK(run.idle_closed.value() == 0);
+  CHECK_FALSE(run.a.near.is_open());
+  CHECK_FALSE(run.b.near.is_open());
+}
+
+TEST_CASE("a server's greeting ends the silent limit", "[tunnel]") {
+  Run run;
+  run.start();
+  asio::write(run.b.far, asio::buffer("220 hello\r\n", 11));
+  std::array<char, 11> greeting{};
+  asio::co_spawn(
+      run.io.get_executor(),
+      [&]() -> awaitable<void> {
+        error_code ec;
+        co_await asio::async_read(run.a.far, asio::buffer(greeting), redirect(ec));
+      },
+      asio::detached);
+  run.io.run_for(10s);
+  REQUIRE(run.ended);
+  CHECK(std::string_view(greeting.data(), greeting.size()) == "220 hello\r\n");
+  CHECK(run.took >= 300ms);
+  CHECK(run.silent_closed.value() == 0);
+  CHECK(run.idle_closed.value() == 1);
+}
+
+TEST_CASE("bytes the client sent before the tunnel end the silent limit", "[tunnel]") {
+  Run run;
+  run.start("x");
+  run.io.run_for(10s);
+  REQUIRE(run.ended);
+  CHECK(run.took >= 300ms);
+  CHECK(run.silent_closed.value() == 0);
+  CHECK(run.idle_closed.value() == 1);
+}
