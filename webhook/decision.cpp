@@ -47,6 +47,17 @@ std::vector<std::string> network_admin_privileges(const ContainerView& container
   std::vector<std::string> found;
   if (container.privileged) found.emplace_back("privileged");
   for (const auto& written : container.added_capabilities) {
+    // The runtimes upper-case a name by Unicode rules ("net_admın", with a
+    // dotless i, becomes NET_ADMIN) and the API server does not check it: a
+    // name that is not plain ASCII letters, digits and '_' is refused as if
+    // it named what it may become.
+    const bool plain = !written.empty() && std::all_of(written.begin(), written.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!plain) {
+      found.push_back("'" + written + "' (not a plain capability name)");
+      continue;
+    }
     // The runtimes take "net_admin" and "CAP_NET_ADMIN" for NET_ADMIN.
     std::string name = written;
     std::transform(name.begin(), name.end(), name.begin(),

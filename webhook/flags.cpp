@@ -43,6 +43,8 @@ const flags::Program<Flags>& program() {
               flags::integer("threads", &Flags::threads, 1, 64, "server threads"),
               flags::integer("max-connections", &Flags::max_connections, 1, 1000000,
                              "open connections at most"),
+              flags::integer("max-connections-per-source", &Flags::max_connections_per_source, 1,
+                             1000000, "open connections from one client address at most"),
               flags::integer("max-review-bytes", &Flags::max_review_bytes, 1024, 64LL << 20,
                              "largest AdmissionReview body accepted (413 beyond)"),
               flags::integer("max-review-bytes-in-flight", &Flags::max_review_bytes_in_flight, 1024,

@@ -23,6 +23,8 @@ struct Flags {
   LogLevel log_level = LogLevel::kInfo;
   int threads = 2;
   int max_connections = 256;  // an idle TLS connection holds about 75 KiB
+  // One address may hold a quarter: a single pod cannot fill the cap alone.
+  int max_connections_per_source = 64;
   // Memory a client can make the server hold (see docs/webhook.md, "Under load").
   // A large realistic pod's AdmissionReview measures 170-210 KB.
   long long max_review_bytes = 1024 * 1024;

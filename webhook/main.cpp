@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   options.port = flags->port;
   options.threads = flags->threads;
   options.max_connections = static_cast<std::size_t>(flags->max_connections);
+  options.max_connections_per_source = static_cast<std::size_t>(flags->max_connections_per_source);
   options.max_body_bytes = static_cast<std::size_t>(flags->max_review_bytes);
   options.max_body_bytes_in_flight = static_cast<std::size_t>(flags->max_review_bytes_in_flight);
   options.large_body_bytes = static_cast<std::size_t>(flags->large_review_bytes);

@@ -461,6 +461,16 @@ MutateResult Injector::review_ephemeral(const AdmissionRequest& request) const {
     return allow_unchanged(ReviewResult::kSkipped,
                            "ephemeral container in a pod without the proxy: no capture to undo");
   }
+  // The existing containers were checked at creation; weft-proxy itself runs
+  // as the proxy's UID, and no ephemeral container may take its name.
+  auto uid = check_run_as_user(*pod, config_.proxy_uid, true);
+  if (!uid) {
+    MutateResult result = deny(uid.error().message);
+    result.outcome.denial_message =
+        "weft-webhook refuses this ephemeral container in a pod with the proxy: " +
+        uid.error().message;
+    return result;
+  }
   auto granted =
       check_network_admin(*pod, request.namespace_name, config_, ContainerSet::kEphemeral);
   if (!granted) {

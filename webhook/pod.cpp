@@ -330,7 +330,9 @@ Result<bool> check_run_as_user(const PodView& pod, std::uint32_t uid, bool skip_
     if (skip_injected && reserved_name(container.name)) continue;
     const auto user = container.run_as_user ? container.run_as_user : pod.run_as_user;
     if (user && *user == static_cast<std::int64_t>(uid)) {
-      return Error{std::string(container.init ? "init container '" : "container '") +
+      return Error{std::string(container.ephemeral ? "ephemeral container '"
+                               : container.init    ? "init container '"
+                                                   : "container '") +
                    container.name + "' runs as UID " + std::to_string(uid) +
                    ", the proxy's UID, whose traffic capture lets through; run it as another "
                    "UID (securityContext.runAsUser" +

@@ -167,6 +167,11 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsMaterial& materi
   return context;
 }
 
+// The order in which connections are evicted to make room for a newcomer at
+// the connection cap: those lingering after a refusal, then those waiting for
+// (the rest of) a request, then those that had a request answered before.
+enum class Tier { kLingering, kWaiting, kAnswered };
+
 // What the server needs to reach a connection from outside its strand.
 class Connection {
  public:
@@ -190,12 +195,14 @@ class Server::Impl {
       auto& dropped = options_.registry->counter(
           prefix + "connections_dropped_total",
           "Connections closed by the server before a request: over the connection cap, "
-          "evicted or failed in the TLS handshake, or evicted while waiting for a request "
-          "(idle_evicted) to make room under the cap.",
+          "evicted or failed in the TLS handshake, evicted while lingering or waiting for a "
+          "request (idle_evicted) to make room under the cap, or over one client address's "
+          "cap (source_cap).",
           {"reason"});
       dropped_over_capacity_ = &dropped.with_labels({"over_capacity"});
       dropped_evicted_ = &dropped.with_labels({"handshake_evicted"});
       dropped_waiting_evicted_ = &dropped.with_labels({"idle_evicted"});
+      dropped_per_source_ = &dropped.with_labels({"source_cap"});
       dropped_handshake_failed_ = &dropped.with_labels({"handshake_failed"});
       requests_counter_ = &options_.registry->counter(
           prefix + "requests_total", "Requests answered, by status code.", {"code"});
@@ -238,12 +245,13 @@ class Server::Impl {
     if (options_.logger != nullptr) options_.logger->log(level, msg, fields);
   }
   // Registration: every open connection is in connections_, those in the TLS
-  // handshake also in handshaking_, those waiting for or reading a request in
-  // waiting_ or, once they have had a request answered, in waiting_answered_
-  // (oldest first). Iterators stay valid in a std::list.
+  // handshake also in handshaking_, those lingering or waiting for or reading
+  // a request in evictable_[tier] (oldest first). Iterators stay valid in a
+  // std::list.
   using Registration = std::list<std::weak_ptr<Connection>>::iterator;
-  Registration add_connection(std::weak_ptr<Connection> connection);
-  void remove_connection(Registration registration);
+  Registration add_connection(std::weak_ptr<Connection> connection,
+                              const asio::ip::address& source);
+  void remove_connection(Registration registration, const asio::ip::address& source);
   // Returns the handshake registration; may evict the oldest handshake.
   Registration add_handshake(std::weak_ptr<Connection> connection);
   // False if the connection had been evicted (and so was already removed).
@@ -254,8 +262,8 @@ class Server::Impl {
   // that connects and stalls, with or without a head.
   // Connections that have had a request answered (the API server's kept-alive
   // ones) go only after every connection that has not.
-  Registration add_waiting(std::weak_ptr<Connection> connection, bool answered);
-  bool remove_waiting(Registration registration, const Connection* connection, bool answered);
+  Registration add_waiting(std::weak_ptr<Connection> connection, Tier tier);
+  bool remove_waiting(Registration registration, const Connection* connection, Tier tier);
   void count_handshake_failed() {
     handshakes_failed_.fetch_add(1, std::memory_order_relaxed);
     if (dropped_handshake_failed_ != nullptr) dropped_handshake_failed_->inc();
@@ -303,8 +311,8 @@ class Server::Impl {
   TlsMaterial tls_last_rejected_;  // so one bad pair is logged once
   std::list<std::weak_ptr<Connection>> connections_;
   std::list<std::weak_ptr<Connection>> handshaking_;
-  std::list<std::weak_ptr<Connection>> waiting_;
-  std::list<std::weak_ptr<Connection>> waiting_answered_;
+  std::array<std::list<std::weak_ptr<Connection>>, 3> evictable_;  // indexed by Tier
+  std::map<asio::ip::address, std::size_t> connections_by_source_;
   std::vector<const Connection*> evicted_;  // evicted, not yet told; see leave()
   // Removes a connection from a stage; false if it had been evicted from it.
   bool leave(std::list<std::weak_ptr<Connection>>& stage, Registration registration,
@@ -325,12 +333,14 @@ class Server::Impl {
 
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> accepted_{0}, rejected_over_capacity_{0}, handshakes_evicted_{0},
-      waiting_evicted_{0}, handshakes_failed_{0}, tls_reloads_{0}, requests_{0};
+      waiting_evicted_{0}, rejected_per_source_{0}, handshakes_failed_{0}, tls_reloads_{0},
+      requests_{0};
   Gauge* open_gauge_ = nullptr;
   Counter* accepted_counter_ = nullptr;
   Counter* dropped_over_capacity_ = nullptr;
   Counter* dropped_evicted_ = nullptr;
   Counter* dropped_waiting_evicted_ = nullptr;
+  Counter* dropped_per_source_ = nullptr;
   Counter* dropped_handshake_failed_ = nullptr;
   Family<Counter>* requests_counter_ = nullptr;
 
@@ -362,13 +372,13 @@ class Session : public Connection,
 
   ~Session() override {
     release_body();
-    if (registered_) server_.remove_connection(registration_);
+    if (registered_) server_.remove_connection(registration_, source_);
     if (in_handshake_) server_.remove_handshake(handshake_registration_, this);
-    if (waiting_) server_.remove_waiting(waiting_registration_, this, answered_);
+    if (waiting_) server_.remove_waiting(waiting_registration_, this, tier_);
   }
 
   void start() {
-    registration_ = server_.add_connection(this->weak_from_this());
+    registration_ = server_.add_connection(this->weak_from_this(), source_);
     registered_ = true;
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
   }
@@ -439,7 +449,8 @@ class Session : public Connection,
     parser_->get().body().budget = this;
     beast::get_lowest_layer(stream_).expires_after(server_.options().read_timeout);
     reading_ = true;
-    waiting_registration_ = server_.add_waiting(this->weak_from_this(), answered_);
+    tier_ = answered_ ? Tier::kAnswered : Tier::kWaiting;
+    waiting_registration_ = server_.add_waiting(this->weak_from_this(), tier_);
     waiting_ = true;
     // The head first: a request with a body is refused while memory is short,
     // before any of it is read.
@@ -476,7 +487,7 @@ class Session : public Connection,
   void stop_waiting() {
     if (!waiting_) return;
     waiting_ = false;
-    server_.remove_waiting(waiting_registration_, this, answered_);
+    server_.remove_waiting(waiting_registration_, this, tier_);
   }
 
   void on_read(error_code ec) {
@@ -517,6 +528,11 @@ class Session : public Connection,
   }
 
   void respond(Response response, bool keep_alive) {
+    // A request refused before it was read whole: the client may still be
+    // sending it, and closing at once would reset the connection and lose the
+    // answer on its side. Its partial body is freed before its budget is.
+    const bool unread = parser_ && !parser_->is_done();
+    if (unread) parser_.reset();
     release_body();
     keep_alive = keep_alive && !server_.stopping();
     server_.count_request(response.status);
@@ -529,10 +545,6 @@ class Session : public Connection,
     response_.body() = std::move(response.body);
     response_.prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(server_.options().write_timeout);
-    // A request refused before it was read whole: the client may still be
-    // sending it, and closing at once would reset the connection and lose the
-    // answer on its side.
-    const bool unread = parser_ && !parser_->is_done();
     bhttp::async_write(
         stream_, response_,
         [self = this->shared_from_this(), keep_alive, unread](error_code ec, std::size_t) {
@@ -550,13 +562,15 @@ class Session : public Connection,
   // Half-closes, then reads and drops what the client still sends, for at
   // most linger_timeout, then closes (nginx's lingering close).
   void linger() {
-    parser_.reset();  // frees a partial body
-    release_body();
     auto& socket = beast::get_lowest_layer(stream_).socket();
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);
     beast::get_lowest_layer(stream_).expires_after(server_.options().linger_timeout);
     reading_ = true;  // stopping may close it at once
+    // The first to go when a newcomer needs the place.
+    tier_ = Tier::kLingering;
+    waiting_registration_ = server_.add_waiting(this->weak_from_this(), tier_);
+    waiting_ = true;
     drain();
   }
 
@@ -592,8 +606,9 @@ class Session : public Connection,
   bool reading_ = false;
   bool registered_ = false;
   bool in_handshake_ = false;
-  bool waiting_ = false;   // reading a request, in one of the server's waiting lists
-  bool answered_ = false;  // a request on this connection was answered
+  bool waiting_ = false;        // reading a request, in one of the server's waiting lists
+  bool answered_ = false;       // a request on this connection was answered
+  Tier tier_ = Tier::kWaiting;  // where waiting_registration_ is
   Server::Impl::Registration waiting_registration_;
   Server::Impl::Registration registration_;
   Server::Impl::Registration handshake_registration_;
@@ -675,19 +690,25 @@ void Server::Impl::release_body(const asio::ip::address& source, std::size_t byt
   if (in_flight_gauge_ != nullptr) in_flight_gauge_->add(-static_cast<double>(bytes));
 }
 
-Server::Impl::Registration Server::Impl::add_connection(std::weak_ptr<Connection> connection) {
+Server::Impl::Registration Server::Impl::add_connection(std::weak_ptr<Connection> connection,
+                                                        const asio::ip::address& source) {
   open_.fetch_add(1, std::memory_order_relaxed);
   if (open_gauge_ != nullptr) open_gauge_->inc();
   std::lock_guard lock(mutex_);
+  ++connections_by_source_[source];
   connections_.push_back(std::move(connection));
   return std::prev(connections_.end());
 }
 
-void Server::Impl::remove_connection(Registration registration) {
+void Server::Impl::remove_connection(Registration registration, const asio::ip::address& source) {
   open_.fetch_sub(1, std::memory_order_relaxed);
   if (open_gauge_ != nullptr) open_gauge_->dec();
   std::lock_guard lock(mutex_);
   connections_.erase(registration);
+  const auto count = connections_by_source_.find(source);
+  if (count != connections_by_source_.end() && --count->second == 0) {
+    connections_by_source_.erase(count);
+  }
 }
 
 Server::Impl::Registration Server::Impl::add_handshake(std::weak_ptr<Connection> connection) {
@@ -728,16 +749,16 @@ bool Server::Impl::remove_handshake(Registration registration, const Connection*
 }
 
 Server::Impl::Registration Server::Impl::add_waiting(std::weak_ptr<Connection> connection,
-                                                     bool answered) {
+                                                     Tier tier) {
   std::lock_guard lock(mutex_);
-  auto& list = answered ? waiting_answered_ : waiting_;
+  auto& list = evictable_[static_cast<std::size_t>(tier)];
   list.push_back(std::move(connection));
   return std::prev(list.end());
 }
 
 bool Server::Impl::remove_waiting(Registration registration, const Connection* connection,
-                                  bool answered) {
-  return leave(answered ? waiting_answered_ : waiting_, registration, connection);
+                                  Tier tier) {
+  return leave(evictable_[static_cast<std::size_t>(tier)], registration, connection);
 }
 
 template <typename Visit>
@@ -803,6 +824,20 @@ void Server::Impl::accept() {
 }
 
 void Server::Impl::on_accept(tcp::socket socket) {
+  error_code peer_error;
+  const auto peer = socket.remote_endpoint(peer_error);
+  if (!peer_error) {
+    std::lock_guard lock(mutex_);
+    const auto count = connections_by_source_.find(peer.address());
+    if (count != connections_by_source_.end() &&
+        count->second >= options_.max_connections_per_source) {
+      rejected_per_source_.fetch_add(1, std::memory_order_relaxed);
+      if (dropped_per_source_ != nullptr) dropped_per_source_->inc();
+      error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+  }
   if (open_.load(std::memory_order_relaxed) >= options_.max_connections) {
     // Room for the newcomer is made by closing the connection that has waited
     // longest for (the rest of) a request (it closes on its own strand a moment later);
@@ -810,11 +845,16 @@ void Server::Impl::on_accept(tcp::socket socket) {
     std::shared_ptr<Connection> evict;
     {
       std::lock_guard lock(mutex_);
-      for (auto* list : {&waiting_, &waiting_answered_}) {
-        while (!list->empty() && !evict) {
-          evict = list->front().lock();
-          list->pop_front();
+      for (auto& list : evictable_) {
+        // An entry whose connection is gone (being destroyed) stays for its
+        // destructor to remove.
+        for (auto entry = list.begin(); entry != list.end(); ++entry) {
+          if ((evict = entry->lock())) {
+            list.erase(entry);
+            break;
+          }
         }
+        if (evict) break;
       }
       if (evict) evicted_.push_back(evict.get());
     }
@@ -917,6 +957,7 @@ ServerStats Server::Impl::stats() const {
   stats.rejected_over_capacity = rejected_over_capacity_.load(std::memory_order_relaxed);
   stats.handshakes_evicted = handshakes_evicted_.load(std::memory_order_relaxed);
   stats.waiting_evicted = waiting_evicted_.load(std::memory_order_relaxed);
+  stats.rejected_per_source = rejected_per_source_.load(std::memory_order_relaxed);
   stats.handshakes_failed = handshakes_failed_.load(std::memory_order_relaxed);
   stats.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
   stats.requests = requests_.load(std::memory_order_relaxed);
@@ -948,6 +989,9 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Routes rout
   if (options.threads < 1) return Error{"threads must be at least 1"};
   if (options.max_connections < 1) return Error{"max_connections must be at least 1"};
   if (options.max_handshaking < 1) return Error{"max_handshaking must be at least 1"};
+  if (options.max_connections_per_source < 1) {
+    return Error{"max_connections_per_source must be at least 1"};
+  }
   auto impl = std::make_shared<Impl>(std::move(options), std::move(routes));
   auto listening = impl->listen();
   if (!listening) return listening.error();

@@ -11,8 +11,9 @@
 // - at most max_connections are open; a newcomer beyond it takes the place of
 //   the connection that has waited longest for (the rest of) a request (a
 //   client that stalls before or within its request, or an idle keep-alive),
-//   those that have had a request answered last, and is closed at once only
-//   when every connection is being answered;
+//   those lingering after a refusal first and those that have had a request
+//   answered last, and is closed at once only when every connection is being
+//   answered; one client address may hold max_connections_per_source;
 // - at most max_handshaking connections may sit in the TLS handshake: a new one
 //   evicts the oldest, so a flood of stalled handshakes cannot lock out real
 //   clients, which finish theirs in milliseconds;
@@ -87,6 +88,7 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{10000};
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_source = 256;
   std::size_t max_handshaking = 64;
   std::size_t max_body_bytes = 1024 * 1024;
   // Bytes request bodies hold while they are read or handled (a body is
@@ -118,7 +120,8 @@ struct ServerStats {
   std::uint64_t accepted = 0;
   std::uint64_t rejected_over_capacity = 0;
   std::uint64_t handshakes_evicted = 0;
-  std::uint64_t waiting_evicted = 0;  // closed to make room under the cap
+  std::uint64_t waiting_evicted = 0;      // closed to make room under the cap
+  std::uint64_t rejected_per_source = 0;  // over max_connections_per_source
   std::uint64_t handshakes_failed = 0;
   std::uint64_t tls_reloads = 0;
   std::uint64_t requests = 0;

@@ -91,6 +91,13 @@ TEST_CASE("the privileges that can undo capture, in any spelling", "[decision][n
   CHECK(privileges(false, {"NET_RAW", "SYS_ADMIN", "all", "CAP_NET_RAW"}) ==
         std::vector<std::string>{"NET_RAW", "SYS_ADMIN", "ALL"});
   CHECK(privileges(true, {"NET_ADMIN"}) == std::vector<std::string>{"privileged", "NET_ADMIN"});
+  // Runtimes upper-case by Unicode rules: a dotless i or a long s become
+  // NET_ADMIN and SYS_ADMIN there; anything but plain ASCII is refused.
+  CHECK(privileges(false, {"net_adm\u0131n"}) ==
+        std::vector<std::string>{"'net_adm\u0131n' (not a plain capability name)"});
+  CHECK(privileges(false, {"\u017Fy\u017F_admin"}).size() == 1);
+  CHECK(privileges(false, {"NET-ADMIN"}).size() == 1);
+  CHECK(privileges(false, {""}).size() == 1);
 }
 
 TEST_CASE("check_network_admin: denied by default, granted where the configuration allows",
@@ -262,6 +269,22 @@ TEST_CASE("an ephemeral container that could undo capture is refused in an injec
   CHECK_THAT(refused.outcome.denial_message,
              Catch::Contains("spec.ephemeralContainers[0].securityContext.capabilities.add must "
                              "be a list"));
+}
+
+TEST_CASE("an ephemeral container running as the proxy's UID is refused in an injected pod",
+          "[mutate][ephemeral]") {
+  const json as_proxy = {
+      {"name", "debugger"}, {"image", "busybox"}, {"securityContext", {{"runAsUser", 2102}}}};
+  const auto denied = weft::webhook::mutate(request_of(ephemeral_update(as_proxy)), allowing({"*"}),
+                                            Scope::kNamespaceEnabled);
+  CHECK(denied.result == ReviewResult::kDenied);
+  CHECK_THAT(denied.outcome.denial_message,
+             Catch::Contains("ephemeral container 'debugger' runs as UID 2102"));
+  const json as_other = {
+      {"name", "debugger"}, {"image", "busybox"}, {"securityContext", {{"runAsUser", 1000}}}};
+  CHECK(weft::webhook::mutate(request_of(ephemeral_update(as_other)), native_config(),
+                              Scope::kNamespaceEnabled)
+            .outcome.allowed);
 }
 
 TEST_CASE("podNetworkAdminAllowedNamespaces: namespace names or *, read back the same",

@@ -1,5 +1,6 @@
 #include "weft/http/server.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -75,9 +76,17 @@ TestPki make_pki(const std::string& ca_name) {
 
 // A raw TCP connection that sends nothing: a client stalled before (or in) the
 // TLS handshake. Returns the file descriptor, or -1.
-int connect_raw(std::uint16_t port) {
+// From `source`, any 127/8 address.
+int connect_raw(std::uint16_t port, const char* source = "127.0.0.1") {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  if (inet_pton(AF_INET, source, &local.sin_addr) != 1 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+    close(fd);
+    return -1;
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -363,6 +372,73 @@ TEST_CASE("over the cap, a kept-alive connection that was answered goes last", "
   close(kept);
   close(silent_a);
   close(silent_b);
+}
+
+TEST_CASE("over the cap, a connection lingering after a refusal goes first", "[http]") {
+  ServerOptions options;
+  options.max_connections = 2;
+  options.max_body_bytes = 1000;
+  options.linger_timeout = std::chrono::seconds(60);
+  auto server = Server::start(options, echo_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+  timeval timeout{10, 0};
+  const int waiting = connect_raw(port);  // the oldest, silent
+  const int refused = connect_raw(port);
+  setsockopt(refused, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n";
+  REQUIRE(write(refused, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+  std::string answer;
+  char buffer[512];
+  while (answer.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = read(refused, buffer, sizeof buffer);
+    REQUIRE(n > 0);
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  REQUIRE(answer.rfind("HTTP/1.1 413", 0) == 0);
+  // Now lingering (the server waits for the body it will drop). A newcomer
+  // takes its place, not the older silent one's.
+  auto served = http_get(port, "/healthz");
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  CHECK((*server)->stats().waiting_evicted == 1);
+  ssize_t last = 1;
+  while (last > 0) last = read(refused, buffer, sizeof buffer);  // the rest of the 413, then EOF
+  CHECK(last == 0);
+  // The silent one is still there.
+  CHECK(eventually([&] { return (*server)->stats().open_connections == 1; }));
+  close(waiting);
+  close(refused);
+}
+
+TEST_CASE("one client address holds at most its share of connections", "[http]") {
+  weft::Registry registry;
+  ServerOptions options;
+  options.registry = &registry;
+  options.max_connections_per_source = 2;
+  auto server = Server::start(options, echo_routes());
+  REQUIRE(server);
+  const auto port = (*server)->port();
+  const int first = connect_raw(port, "127.0.0.2");
+  const int second = connect_raw(port, "127.0.0.2");
+  REQUIRE(eventually([&] { return (*server)->stats().open_connections == 2; }));
+  const int third = connect_raw(port, "127.0.0.2");
+  REQUIRE(third >= 0);
+  timeval timeout{10, 0};
+  setsockopt(third, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char byte = 0;
+  CHECK(read(third, &byte, 1) <= 0);  // closed at once
+  CHECK((*server)->stats().rejected_per_source == 1);
+  CHECK(registry.expose().find("weft_http_connections_dropped_total{reason=\"source_cap\"} 1") !=
+        std::string::npos);
+  // Other addresses are not held back.
+  auto served = http_get(port, "/healthz");
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  close(first);
+  close(second);
+  close(third);
+  CHECK(eventually([&] { return (*server)->stats().open_connections == 0; }));
 }
 
 TEST_CASE("over the cap with every connection being answered, a newcomer is closed", "[http]") {
