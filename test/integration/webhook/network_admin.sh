@@ -99,6 +99,19 @@ pod_json no-user | refused "needs a runAsUser" k -n "$ns" create -f -
 pod_json with-user | jq '.spec.securityContext = {runAsUser: 1000}' |
   k -n "$ns" create -f - >/dev/null || fail "a pod with runAsUser 1000 was refused by the policy"
 check_injected "$ns" with-user
-echo "ok: the documented policy refuses pods without runAsUser, admits and lets inject the others"
+# Both expressions type-check against the Pod schema (a warning would mean one
+# never denies anything).
+warnings=$(k get validatingadmissionpolicy weft-no-proxy-uid \
+  -o jsonpath='{.status.typeChecking.expressionWarnings}')
+[ -z "$warnings" ] || fail "the policy's expressions do not type-check: $warnings"
+# kubectl debug's way in: an ephemeral container without runAsUser, in a pod
+# whose containers set theirs one by one (nothing for it to inherit).
+pod_json own-user | jq '.spec.containers[0].securityContext.runAsUser = 1000' |
+  k -n "$ns" create -f - >/dev/null || fail "a pod whose container runs as 1000 was refused"
+k -n "$ns" get pod own-user -o json |
+  jq '.spec.ephemeralContainers = [{name: "debugger", image: "busybox"}]' |
+  refused "every ephemeral container of a meshed pod needs a runAsUser" \
+    k -n "$ns" replace --subresource=ephemeralcontainers -f -
+echo "ok: the documented policy refuses pods and ephemeral containers without runAsUser, admits and lets inject the others"
 
 pass "a container that could undo capture is refused, or granted and counted"
