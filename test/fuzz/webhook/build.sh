@@ -14,14 +14,15 @@ command -v "$clang" >/dev/null || { echo "needs clang (scripts/install-deps)" >&
 
 sources=(
   "$here/review_fuzz.cpp"
-  "$repo/webhook/admission.cpp" "$repo/webhook/base64.cpp" "$repo/webhook/config.cpp"
+  "$repo/webhook/admission.cpp" "$repo/webhook/config.cpp"
   "$repo/webhook/decision.cpp" "$repo/webhook/mutate.cpp" "$repo/webhook/pod.cpp"
   "$repo/webhook/review_json.cpp" "$repo/webhook/json_text.cpp"
   "$repo/test/unit/webhook/review_oracle.cpp"
+  "$repo/lib/weft/base64.cpp" "$repo/lib/weft/port_list.cpp"
   "$repo/lib/weft/capture/rules.cpp" "$repo/lib/weft/log.cpp"
 )
 "$clang" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$repo" -I"$repo/lib" "${sources[@]}" -lfmt -o "$out/review_fuzz"
+  -I"$repo" -I"$repo/lib" "${sources[@]}" -lfmt -lcrypto -o "$out/review_fuzz"
 echo "built $out/review_fuzz" >&2
 
 if [[ ${2:-} == --run ]]; then
