@@ -63,7 +63,9 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
        // (Bounded, so that the sum cannot overflow.)
        .silent_until = accepted + std::min<Clock::duration>(settings.silent_connection_timeout,
                                                             std::chrono::hours(24 * 365 * 10)),
-       .silent_closed = &metrics.limit_reached(direction, Limit::kSilentConnectionTimeout)});
+       .silent_closed = &metrics.limit_reached(direction, Limit::kSilentConnectionTimeout),
+       .half_closed_limit = settings.tunnel_half_closed_timeout,
+       .half_closed = &metrics.limit_reached(direction, Limit::kTunnelHalfClosedTimeout)});
   bytes_read += bytes.a_to_b;
   bytes_written += bytes.b_to_a;
 }

@@ -34,6 +34,10 @@ struct TunnelIdle {
   // this point in time instead, if earlier; counted in `silent_closed`.
   std::chrono::steady_clock::time_point silent_until = std::chrono::steady_clock::time_point::max();
   Counter* silent_closed = nullptr;
+  // Once one direction has ended (its sender's EOF passed on), the tunnel is
+  // closed when nothing moved for this long, counted in `half_closed`.
+  std::chrono::steady_clock::duration half_closed_limit = std::chrono::seconds(30);
+  Counter* half_closed = nullptr;
 };
 
 // a_pending / b_pending: bytes already read from a (resp. b) that must reach
