@@ -295,6 +295,7 @@ class AnswerAtEndServer:
         self.port = self.sock.getsockname()[1]
         self.answer = answer
         self.requests = []
+        self.closed = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -312,12 +313,13 @@ class AnswerAtEndServer:
                 request += data
             self.requests.append(request)
             if self.answer is None:
-                conn.recv(1)  # never answers; the proxy's close ends it
+                self.closed.wait()  # never answers, never closes
                 return
             time.sleep(0.2)
             conn.sendall(self.answer)
 
     def close(self):
+        self.closed.set()
         self.sock.close()
 
 
@@ -369,6 +371,36 @@ def a_request_then_half_close_gets_the_whole_answer():
         for limit in ("silent_connection_timeout", "tunnel_half_closed_timeout",
                       "tunnel_idle_timeout"):
             assert proxy.metric("limit_reached_total", limit=limit) == 0, limit
+    finally:
+        proxy.stop()
+        app.close()
+
+
+@test
+def a_tunnel_holds_no_detection_buffer():
+    # Connections that sent one byte before detection made them opaque TCP,
+    # many at once on a fresh proxy: the byte is kept at its size, detection's
+    # 16 KiB buffer freed before the tunnel waits (about 21 KiB each when it
+    # was held for the tunnel's life).
+    count = 400
+    app = QuietServer()
+    proxy = Proxy("/nonexistent/config.json", "--outbound-fallback", f"127.0.0.1:{app.port}",
+                  "--silent-connection-timeout", "1h", "--detect-timeout", "200ms")
+    try:
+        time.sleep(0.5)  # settled after start-up
+        before = rss_kib(proxy)
+        socks = []
+        for _ in range(count):
+            sock = connect(proxy.outbound, timeout=30)
+            sock.sendall(b"\x00")
+            socks.append(sock)
+        wait_until(lambda: app.open_count() == count, timeout=60,
+                   what="every connection tunneled")
+        per_connection = (rss_kib(proxy) - before) / count
+        print(f"resident memory per one-byte tunnel: {per_connection:.1f} KiB")
+        assert per_connection < 12, f"{per_connection:.1f} KiB per one-byte tunnel"
+        for sock in socks:
+            sock.close()
     finally:
         proxy.stop()
         app.close()

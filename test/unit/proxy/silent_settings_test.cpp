@@ -40,7 +40,8 @@ TEST_CASE("the tunnel half-closed timeout has its default, flag and label", "[se
       parse_settings({"--tunnel-half-closed-timeout", "5s"}, weft::flags::environment_of({}));
   REQUIRE(by_flag.has_value());
   CHECK(by_flag->tunnel_half_closed_timeout == 5s);
-  auto zero = parse_settings({"--tunnel-half-closed-timeout", "0"}, weft::flags::environment_of({}));
+  auto zero =
+      parse_settings({"--tunnel-half-closed-timeout", "0"}, weft::flags::environment_of({}));
   REQUIRE_FALSE(zero.has_value());
   CHECK(to_string(Limit::kTunnelHalfClosedTimeout) == "tunnel_half_closed_timeout");
 }
