@@ -93,9 +93,8 @@ awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::ui
   }
 }
 
-// One timer for the tunnel's life, re-armed only when it fires: activity
-// costs a clock read, no timer update.
-// The limits that apply, as points in time from the tunnel's activity.
+// The tunnel's limits: durations from its last activity, and the silent
+// limit's point in time.
 struct Limits {
   Clock::duration idle;
   Clock::duration half_closed;
@@ -120,6 +119,8 @@ Clock::time_point next_expiry(const Activity& activity, const Limits& limits) {
   return expiry;
 }
 
+// One timer for the tunnel's life, re-armed only when it fires (or a
+// direction ends): activity costs a clock read, no timer update.
 awaitable<void> watch(Limits limits, Activity& activity, Socket& a, Socket& b) {
   while (!activity.ended) {
     activity.timer.expires_at(next_expiry(activity, limits));
