@@ -4,7 +4,10 @@ backends on loopback: a connection on which no byte moved either way since its
 accept is closed after --silent-connection-timeout (counted in
 limit_reached_total{limit="silent_connection_timeout"}), on both listeners,
 while a server-first protocol, and a connection that moved bytes and then went
-idle, live on; and a silent connection holds no read buffer.
+idle, live on; and a silent connection holds no read buffer. Bytes must move
+both ways for the silent limit to end (one byte from the client is not
+enough), a half-closed tunnel is cut after --tunnel-half-closed-timeout, and a
+request, half-close and whole answer still pass.
 
     silent_test.py NAME     runs one test (ctest registers each as proxy.silent.NAME)
     silent_test.py --list   lists them
