@@ -32,6 +32,8 @@ std::string_view to_string(Limit limit) {
       return "tunnel_idle_timeout";
     case Limit::kSilentConnectionTimeout:
       return "silent_connection_timeout";
+    case Limit::kTunnelHalfClosedTimeout:
+      return "tunnel_half_closed_timeout";
   }
   return "unknown";
 }

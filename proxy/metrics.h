@@ -51,9 +51,10 @@ enum class Limit {
   kBodyIdleTimeout,
   kResponseTimeout,
   kTunnelIdleTimeout,
-  kSilentConnectionTimeout
+  kSilentConnectionTimeout,
+  kTunnelHalfClosedTimeout
 };
-inline constexpr std::size_t kLimitCount = 5;
+inline constexpr std::size_t kLimitCount = 6;
 std::string_view to_string(Limit limit);
 
 struct ProxyMetrics {

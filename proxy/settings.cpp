@@ -98,6 +98,10 @@ const flags::Program<Settings>& program() {
                               "close a connection on which no byte moved either way\n"
                               "this long after its accept",
                               kMoreThanZero),
+              flags::duration("tunnel-half-closed-timeout", &S::tunnel_half_closed_timeout,
+                              "close a tunnel one of whose directions ended once the\n"
+                              "other moved nothing this long",
+                              kMoreThanZero),
               flags::duration("pool-idle-timeout", &S::pool_idle_timeout,
                               "close idle upstream connections unused this long", kMoreThanZero),
               flags::integer("pool-max-idle-per-endpoint", &S::pool_max_idle_per_endpoint, 0,

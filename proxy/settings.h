@@ -59,6 +59,9 @@ struct Settings {
   // client that stays silent to an app that does not speak first) is closed
   // this long after its accept, long before the tunnel idle timeout.
   std::chrono::milliseconds silent_connection_timeout{30'000};
+  // A tunnel one of whose directions has ended (a half-close) is closed once
+  // the other moved nothing for this long: no peer waits the idle hour.
+  std::chrono::milliseconds tunnel_half_closed_timeout{30'000};
   struct PortDuration {
     std::uint16_t port = 0;
     std::chrono::milliseconds duration{0};

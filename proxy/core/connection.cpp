@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <string>
 
 #include "proxy/core/connection_accounting.h"
 #include "proxy/core/deadline.h"
@@ -34,6 +35,10 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
                              const tcp::endpoint& destination, Direction direction,
                              Clock::time_point accepted, std::uint64_t& bytes_read,
                              std::uint64_t& bytes_written) {
+  // What detection read, copied to its own size; detection's buffer (16 KiB
+  // or more) is freed, not held for the tunnel's life.
+  const std::string pending(buffer.data());
+  buffer = ReadBuffer();
   tcp::endpoint address = destination;
   if (direction == Direction::kOutbound) {
     if (const auto& snapshot = worker.routes.snapshot()) {
@@ -57,13 +62,15 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
   const Settings& settings = worker.runtime.settings;
   ProxyMetrics& metrics = worker.runtime.metrics.metrics();
   const TunnelBytes bytes = co_await tunnel(
-      client, buffer.data(), upstream, {},
+      client, pending, upstream, {},
       {.limit = settings.tunnel_idle_timeout_for(destination.port()),
        .closed = &metrics.limit_reached(direction, Limit::kTunnelIdleTimeout),
        // (Bounded, so that the sum cannot overflow.)
        .silent_until = accepted + std::min<Clock::duration>(settings.silent_connection_timeout,
                                                             std::chrono::hours(24 * 365 * 10)),
-       .silent_closed = &metrics.limit_reached(direction, Limit::kSilentConnectionTimeout)});
+       .silent_closed = &metrics.limit_reached(direction, Limit::kSilentConnectionTimeout),
+       .half_closed_limit = settings.tunnel_half_closed_timeout,
+       .half_closed = &metrics.limit_reached(direction, Limit::kTunnelHalfClosedTimeout)});
   bytes_read += bytes.a_to_b;
   bytes_written += bytes.b_to_a;
 }

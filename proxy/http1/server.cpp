@@ -192,8 +192,11 @@ awaitable<bool> Session::switch_protocols(const http1::RequestFacts& facts) {
   const TunnelBytes tunneled = co_await tunnel(
       client_, client_buffer_.data(), upstream->socket, upstream->buffer.data(),
       {.limit = runtime_.settings.tunnel_idle_timeout_for(target_.destination.port()),
-       .closed = &runtime_.metrics.metrics().limit_reached(target_.direction,
-                                                           Limit::kTunnelIdleTimeout)});
+       .closed =
+           &runtime_.metrics.metrics().limit_reached(target_.direction, Limit::kTunnelIdleTimeout),
+       .half_closed_limit = runtime_.settings.tunnel_half_closed_timeout,
+       .half_closed = &runtime_.metrics.metrics().limit_reached(target_.direction,
+                                                                Limit::kTunnelHalfClosedTimeout)});
   bytes_.read += tunneled.a_to_b;
   bytes_.written += tunneled.b_to_a;
   co_return false;

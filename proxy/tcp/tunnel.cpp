@@ -18,19 +18,27 @@ void close_both(Socket& from, Socket& to) {
 }
 
 // When bytes last moved, either way; the watch closes the tunnel once
-// `limit` passed since.
+// `limit` passed since (or the half-closed limit, once a direction ended).
 struct Activity {
+  explicit Activity(Timer& watch_timer) : timer(watch_timer) {}
+  Timer& timer;  // the watch's: cancelled to make it see a half-close at once
   Clock::time_point last = Clock::now();
-  bool moved = false;    // a byte moved, either way: the silent limit is off
-  bool ended = false;    // both directions done: the watch stops
-  bool expired = false;  // the watch closed the tunnel for idleness
-  bool silent = false;   // the watch closed it before any byte moved
+  // A byte moved from a to b, from b to a: the silent limit is off once both
+  // did (one side speaking to a peer that never answers is no conversation).
+  bool a_spoke = false;
+  bool b_spoke = false;
+  bool half_closed = false;  // one direction ended: the half-closed limit applies
+  bool ended = false;        // both directions done: the watch stops
+  enum class Cut { kNone, kIdle, kSilent, kHalfClosed } cut = Cut::kNone;
+
+  bool both_spoke() const { return a_spoke && b_spoke; }
 };
 
 constexpr std::size_t kBufferSize = 16 * 1024;
 
+// `spoke`: set once a byte of this direction moved.
 awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::uint64_t& bytes,
-                     Activity& activity) {
+                     Activity& activity, bool& spoke) {
   error_code ec;
   if (!pending.empty()) {
     co_await asio::async_write(to, asio::buffer(pending), redirect(ec));
@@ -40,7 +48,7 @@ awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::ui
     }
     bytes += pending.size();
     activity.last = Clock::now();
-    activity.moved = true;
+    spoke = true;
   }
   // Non-blocking reads: one that finds nothing gives the buffer back and
   // waits for readability without it.
@@ -64,6 +72,9 @@ awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::ui
     }
     if (ec == asio::error::eof) {
       to.shutdown(Socket::shutdown_send, ec);
+      activity.last = Clock::now();
+      activity.half_closed = true;
+      activity.timer.cancel();  // the watch re-arms with the half-closed limit
       co_return;
     }
     if (ec) {
@@ -71,7 +82,7 @@ awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::ui
       co_return;
     }
     activity.last = Clock::now();
-    activity.moved = true;
+    spoke = true;
     co_await asio::async_write(to, asio::buffer(buffer.get(), n), redirect(ec));
     if (ec) {
       close_both(from, to);
@@ -82,22 +93,42 @@ awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::ui
   }
 }
 
-// One timer for the tunnel's life, re-armed only when it fires: activity
-// costs a clock read, no timer update.
-awaitable<void> watch(Timer& timer, Clock::duration limit, Clock::time_point silent_until,
-                      Activity& activity, Socket& a, Socket& b) {
+// The tunnel's limits: durations from its last activity, and the silent
+// limit's point in time.
+struct Limits {
+  Clock::duration idle;
+  Clock::duration half_closed;
+  Clock::time_point silent_until;
+};
+
+// Which limit, if any, has passed at `now` (the silent one first: it is
+// counted apart, as a connection that never held a conversation).
+Activity::Cut passed(const Activity& activity, const Limits& limits, Clock::time_point now) {
+  if (!activity.both_spoke() && now >= limits.silent_until) return Activity::Cut::kSilent;
+  if (activity.half_closed && now >= activity.last + limits.half_closed) {
+    return Activity::Cut::kHalfClosed;
+  }
+  if (now >= activity.last + limits.idle) return Activity::Cut::kIdle;
+  return Activity::Cut::kNone;
+}
+
+Clock::time_point next_expiry(const Activity& activity, const Limits& limits) {
+  Clock::time_point expiry = activity.last + limits.idle;
+  if (activity.half_closed) expiry = std::min(expiry, activity.last + limits.half_closed);
+  if (!activity.both_spoke()) expiry = std::min(expiry, limits.silent_until);
+  return expiry;
+}
+
+// One timer for the tunnel's life, re-armed only when it fires (or a
+// direction ends): activity costs a clock read, no timer update.
+awaitable<void> watch(Limits limits, Activity& activity, Socket& a, Socket& b) {
   while (!activity.ended) {
-    const auto expiry = [&] {
-      const Clock::time_point idle = activity.last + limit;
-      return activity.moved ? idle : std::min(idle, silent_until);
-    };
-    timer.expires_at(expiry());
+    activity.timer.expires_at(next_expiry(activity, limits));
     error_code ignored;
-    co_await timer.async_wait(redirect(ignored));
+    co_await activity.timer.async_wait(redirect(ignored));
     if (activity.ended) co_return;
-    const Clock::time_point now = Clock::now();
-    if (now >= expiry()) {
-      (activity.moved || now < silent_until ? activity.expired : activity.silent) = true;
+    activity.cut = passed(activity, limits, Clock::now());
+    if (activity.cut != Activity::Cut::kNone) {
       close_both(a, b);  // ends both directions, whatever they wait on
       co_return;
     }
@@ -109,21 +140,23 @@ awaitable<void> watch(Timer& timer, Clock::duration limit, Clock::time_point sil
 awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
                               std::string_view b_pending, TunnelIdle idle) {
   TunnelBytes bytes;
-  Activity activity;
-  // (Bounded, so that adding it to a time point cannot overflow.)
-  const Clock::duration limit =
-      std::min<Clock::duration>(idle.limit, std::chrono::hours(24 * 365 * 10));
+  // (Bounded, so that adding them to a time point cannot overflow.)
+  constexpr Clock::duration kLongest = std::chrono::hours(24 * 365 * 10);
+  const Limits limits{.idle = std::min<Clock::duration>(idle.limit, kLongest),
+                      .half_closed = std::min<Clock::duration>(idle.half_closed_limit, kLongest),
+                      .silent_until = idle.silent_until};
   // The second direction and the idle watch run as their own coroutines, on
   // the two sockets and this frame's members: joined before this frame
   // goes, however it goes.
   Timer timer(a.get_executor());
+  Activity activity(timer);
   ChildTask watcher(a.get_executor());
   ChildTask b_to_a(a.get_executor());
   std::exception_ptr error;
   try {
-    watcher.spawn(watch(timer, limit, idle.silent_until, activity, a, b));
-    b_to_a.spawn(copy(b, a, b_pending, bytes.b_to_a, activity));
-    co_await copy(a, b, a_pending, bytes.a_to_b, activity);
+    watcher.spawn(watch(limits, activity, a, b));
+    b_to_a.spawn(copy(b, a, b_pending, bytes.b_to_a, activity, activity.b_spoke));
+    co_await copy(a, b, a_pending, bytes.a_to_b, activity, activity.a_spoke);
   } catch (...) {
     error = std::current_exception();
     close_both(a, b);  // ends the other direction's read or write
@@ -140,8 +173,21 @@ awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
   if (error) std::rethrow_exception(error);
   if (child_error) std::rethrow_exception(child_error);
   close_both(a, b);
-  if (activity.expired && idle.closed != nullptr) idle.closed->inc();
-  if (activity.silent && idle.silent_closed != nullptr) idle.silent_closed->inc();
+  Counter* counted = nullptr;
+  switch (activity.cut) {
+    case Activity::Cut::kIdle:
+      counted = idle.closed;
+      break;
+    case Activity::Cut::kSilent:
+      counted = idle.silent_closed;
+      break;
+    case Activity::Cut::kHalfClosed:
+      counted = idle.half_closed;
+      break;
+    case Activity::Cut::kNone:
+      break;
+  }
+  if (counted != nullptr) counted->inc();
   co_return bytes;
 }
 

@@ -6,12 +6,16 @@
 // on either side closes both. A tunnel in which no read or write completes
 // in either direction for its idle limit is closed (both sockets): a peer
 // that goes silent, or stops reading, cannot hold it open forever. One in
-// which no byte has moved at all may get a shorter limit (`silent_until`):
-// a client that stays silent to an app that does not speak first.
+// which bytes have not moved both ways may get a shorter limit
+// (`silent_until`): a client that stays silent to an app that does not speak
+// first, or sends a byte to one that never answers. One whose direction has
+// ended is closed once the other moved nothing for `half_closed_limit`: a
+// half-close does not buy the idle limit.
 //
 // A direction holds its read buffer only while bytes flow: it waits for
 // readability without one, so an idle tunnel costs its sockets and coroutine
-// frames, not its buffers.
+// frames, not its buffers (the caller's pending bytes aside: pass them at
+// their size).
 
 #include <chrono>
 #include <cstdint>
@@ -34,6 +38,10 @@ struct TunnelIdle {
   // this point in time instead, if earlier; counted in `silent_closed`.
   std::chrono::steady_clock::time_point silent_until = std::chrono::steady_clock::time_point::max();
   Counter* silent_closed = nullptr;
+  // Once one direction has ended (its sender's EOF passed on), the tunnel is
+  // closed when nothing moved for this long, counted in `half_closed`.
+  std::chrono::steady_clock::duration half_closed_limit = std::chrono::seconds(30);
+  Counter* half_closed = nullptr;
 };
 
 // a_pending / b_pending: bytes already read from a (resp. b) that must reach

@@ -4,7 +4,10 @@ backends on loopback: a connection on which no byte moved either way since its
 accept is closed after --silent-connection-timeout (counted in
 limit_reached_total{limit="silent_connection_timeout"}), on both listeners,
 while a server-first protocol, and a connection that moved bytes and then went
-idle, live on; and a silent connection holds no read buffer.
+idle, live on; and a silent connection holds no read buffer. Bytes must move
+both ways for the silent limit to end (one byte from the client is not
+enough), a half-closed tunnel is cut after --tunnel-half-closed-timeout, and a
+request, half-close and whole answer still pass.
 
     silent_test.py NAME     runs one test (ctest registers each as proxy.silent.NAME)
     silent_test.py --list   lists them
@@ -178,8 +181,8 @@ def silent_connections_on_an_opaque_port_are_closed():
 
 @test
 def a_server_first_protocol_works_past_the_silent_limit():
-    # The app's greeting is a byte moved: from then on only the tunnel idle
-    # limit applies, on both listeners.
+    # The app's greeting and the client's answer are bytes moved both ways:
+    # from then on only the tunnel idle limit applies, on both listeners.
     banner = BannerServer()
     proxy = Proxy("/nonexistent/config.json", "--outbound-fallback", f"127.0.0.1:{banner.port}",
                   "--inbound-fallback", f"127.0.0.1:{banner.port}", *SILENT_LIMIT)
@@ -187,7 +190,9 @@ def a_server_first_protocol_works_past_the_silent_limit():
         for port in (proxy.outbound, proxy.inbound):
             sock = connect(port)
             assert sock.recv(64) == b"220 banner\r\n"
-            time.sleep(2.5)  # past the 1s limit, the client still silent
+            sock.sendall(b"helo")  # both sides spoke: the silent limit is off
+            assert sock.recv(64) == b"echo:helo"
+            time.sleep(2.5)  # idle past the 1s limit
             sock.sendall(b"hello")
             assert sock.recv(64) == b"echo:hello"
             sock.close()
@@ -246,6 +251,158 @@ def a_silent_connection_holds_no_read_buffer():
         per_connection = (rss_kib(proxy) - before) / count
         print(f"resident memory per silent tunnel: {per_connection:.1f} KiB")
         assert per_connection < 12, f"{per_connection:.1f} KiB per silent tunnel"
+        for sock in socks:
+            sock.close()
+    finally:
+        proxy.stop()
+        app.close()
+
+
+def half_closed_metric(proxy):
+    return proxy.metric("limit_reached_total", limit="tunnel_half_closed_timeout")
+
+
+@test
+def a_client_that_sends_one_byte_then_nothing_is_closed_at_the_silent_limit():
+    # One byte from the client, none from the app: not a conversation; the
+    # silent limit holds until both sides spoke, not the tunnel's idle hour.
+    app = QuietServer()
+    proxy = Proxy("/nonexistent/config.json", "--outbound-fallback", f"127.0.0.1:{app.port}",
+                  "--inbound-fallback", f"127.0.0.1:{app.port}", *SILENT_LIMIT)
+    try:
+        for direction, port in (("outbound", proxy.outbound), ("inbound", proxy.inbound)):
+            sock = connect(port)
+            started = time.monotonic()
+            sock.sendall(b"\x00")  # not HTTP: detected as opaque TCP
+            assert closed_by_peer(sock, timeout=20), "a one-byte connection is still open"
+            elapsed = time.monotonic() - started
+            assert elapsed >= 0.5, f"closed after {elapsed:.2f}s, long before the 1s limit"
+            sock.close()
+            assert silent_metric(proxy, direction) == 1
+        # (The app's sockets hold the unread byte: their count cannot tell.)
+        wait_until(lambda: proxy.metric("tcp_open_connections") == 0, timeout=20,
+                   what="connections closed")
+        assert proxy.metric("limit_reached_total", limit="tunnel_idle_timeout") == 0
+    finally:
+        proxy.stop()
+        app.close()
+
+
+class AnswerAtEndServer:
+    """Reads each connection's request until the client ends its stream, then
+    (if `answer`) sends `answer` and closes; else never sends anything."""
+
+    def __init__(self, answer=None):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.answer = answer
+        self.requests = []
+        self.closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn):
+        with conn:
+            request = b""
+            while data := conn.recv(65536):
+                request += data
+            self.requests.append(request)
+            if self.answer is None:
+                self.closed.wait()  # never answers, never closes
+                return
+            time.sleep(0.2)
+            conn.sendall(self.answer)
+
+    def close(self):
+        self.closed.set()
+        self.sock.close()
+
+
+@test
+def a_half_closed_connection_is_closed_at_the_half_closed_limit():
+    # The client sends its request and ends its stream; the app never answers.
+    # The silent limit is an hour here, so what cuts it is the half-close.
+    app = AnswerAtEndServer()
+    proxy = Proxy("/nonexistent/config.json", "--outbound-fallback", f"127.0.0.1:{app.port}",
+                  "--silent-connection-timeout", "1h", "--detect-timeout", "200ms",
+                  "--tunnel-half-closed-timeout", "1s")
+    try:
+        sock = connect(proxy.outbound)
+        sock.sendall(b"\x00request")
+        sock.shutdown(socket.SHUT_WR)
+        started = time.monotonic()
+        assert closed_by_peer(sock, timeout=20), "a half-closed connection is still open"
+        elapsed = time.monotonic() - started
+        assert elapsed >= 0.9, f"closed after {elapsed:.2f}s, before the 1s limit"
+        sock.close()
+        assert half_closed_metric(proxy) == 1
+        assert app.requests == [b"\x00request"]
+        assert proxy.metric("limit_reached_total", limit="tunnel_idle_timeout") == 0
+    finally:
+        proxy.stop()
+        app.close()
+
+
+@test
+def a_request_then_half_close_gets_the_whole_answer():
+    # nc -N: the client sends, ends its stream, and reads the answer that the
+    # app sends once it saw the end; the limits must not cut it.
+    answer = bytes(range(256)) * 1024  # 256 KiB
+    app = AnswerAtEndServer(answer)
+    proxy = Proxy("/nonexistent/config.json", "--outbound-fallback", f"127.0.0.1:{app.port}",
+                  "--inbound-fallback", f"127.0.0.1:{app.port}", *SILENT_LIMIT,
+                  "--tunnel-half-closed-timeout", "1s")
+    try:
+        for port in (proxy.outbound, proxy.inbound):
+            sock = connect(port, timeout=20)
+            sock.sendall(b"\x00question")
+            sock.shutdown(socket.SHUT_WR)
+            received = b""
+            while data := sock.recv(65536):
+                received += data
+            sock.close()
+            assert received == answer, f"got {len(received)} of {len(answer)} bytes"
+        assert app.requests == [b"\x00question"] * 2
+        for limit in ("silent_connection_timeout", "tunnel_half_closed_timeout",
+                      "tunnel_idle_timeout"):
+            assert proxy.metric("limit_reached_total", limit=limit) == 0, limit
+    finally:
+        proxy.stop()
+        app.close()
+
+
+@test
+def a_tunnel_holds_no_detection_buffer():
+    # Connections that sent one byte before detection made them opaque TCP,
+    # many at once on a fresh proxy: the byte is kept at its size, detection's
+    # 16 KiB buffer freed before the tunnel waits (about 21 KiB each when it
+    # was held for the tunnel's life).
+    count = 400
+    app = QuietServer()
+    proxy = Proxy("/nonexistent/config.json", "--outbound-fallback", f"127.0.0.1:{app.port}",
+                  "--silent-connection-timeout", "1h", "--detect-timeout", "200ms")
+    try:
+        time.sleep(0.5)  # settled after start-up
+        before = rss_kib(proxy)
+        socks = []
+        for _ in range(count):
+            sock = connect(proxy.outbound, timeout=30)
+            sock.sendall(b"\x00")
+            socks.append(sock)
+        wait_until(lambda: app.open_count() == count, timeout=60,
+                   what="every connection tunneled")
+        per_connection = (rss_kib(proxy) - before) / count
+        print(f"resident memory per one-byte tunnel: {per_connection:.1f} KiB")
+        assert per_connection < 12, f"{per_connection:.1f} KiB per one-byte tunnel"
         for sock in socks:
             sock.close()
     finally:

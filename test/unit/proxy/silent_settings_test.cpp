@@ -31,3 +31,17 @@ TEST_CASE("the silent connection timeout is set by flag or variable", "[settings
 TEST_CASE("the silent connection timeout has its own limit label", "[metrics][limits]") {
   CHECK(to_string(Limit::kSilentConnectionTimeout) == "silent_connection_timeout");
 }
+
+TEST_CASE("the tunnel half-closed timeout has its default, flag and label", "[settings][limits]") {
+  auto settings = parse_settings({}, weft::flags::environment_of({}));
+  REQUIRE(settings.has_value());
+  CHECK(settings->tunnel_half_closed_timeout == 30s);
+  auto by_flag =
+      parse_settings({"--tunnel-half-closed-timeout", "5s"}, weft::flags::environment_of({}));
+  REQUIRE(by_flag.has_value());
+  CHECK(by_flag->tunnel_half_closed_timeout == 5s);
+  auto zero =
+      parse_settings({"--tunnel-half-closed-timeout", "0"}, weft::flags::environment_of({}));
+  REQUIRE_FALSE(zero.has_value());
+  CHECK(to_string(Limit::kTunnelHalfClosedTimeout) == "tunnel_half_closed_timeout");
+}
