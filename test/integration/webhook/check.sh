@@ -241,10 +241,13 @@ port, count = int(sys.argv[1]), int(sys.argv[2])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 100), hard))
 held = []
-for _ in range(count):
+for i in range(count):
     s = socket.socket()
     s.settimeout(5)
     try:
+        # From 16 addresses, none of them the API server's (127.0.0.1), each
+        # under the webhook's per-address connection cap (64).
+        s.bind((f"127.0.0.{2 + i % 16}", 0))
         s.connect(("127.0.0.1", port))
         held.append(s)  # sends nothing: a stalled TLS handshake
     except OSError:
