@@ -36,6 +36,11 @@ constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
 // it in pieces. Without a cap it grows with what a client sends in one go.
 constexpr std::size_t kMaxReadBufferBytes = kMaxHeaderBytes + 16 * 1024;
 
+// After a refusal, what the client may still send before the connection is
+// closed anyway: more than an object the API server stores (1.5 MiB) in a
+// review, which carries it twice at most.
+constexpr std::size_t kMaxLingerBytes = 4 * 1024 * 1024;
+
 // Why a request was refused: from its head (too large, memory) or when its
 // body would grow past what the server or its source may hold.
 enum class Refusal { kNone, kBodyTooLarge, kBytesInFlight, kLargeBodies, kSource, kMemory };
@@ -574,16 +579,21 @@ class Session : public Connection,
     drain();
   }
 
+  // Raw TCP bytes, never decrypted: nothing more is read from this stream, so
+  // a client cannot make the server spend CPU on a body it refused. At most
+  // kMaxLingerBytes, then the connection is closed anyway.
   void drain() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(buffer_.max_size()),
-                            [self = this->shared_from_this()](error_code ec, std::size_t) {
-                              if (ec) {
-                                self->close();
-                              } else {
-                                self->drain();
-                              }
-                            });
+    beast::get_lowest_layer(stream_).async_read_some(
+        buffer_.prepare(buffer_.max_size()),
+        [self = this->shared_from_this()](error_code ec, std::size_t n) {
+          self->lingered_ += n;
+          if (ec || self->lingered_ > kMaxLingerBytes) {
+            self->close();
+          } else {
+            self->drain();
+          }
+        });
   }
 
   // The response carries its length, so a FIN after it is a clean end; no TLS
@@ -608,6 +618,7 @@ class Session : public Connection,
   bool in_handshake_ = false;
   bool waiting_ = false;        // reading a request, in one of the server's waiting lists
   bool answered_ = false;       // a request on this connection was answered
+  std::size_t lingered_ = 0;    // bytes dropped while lingering
   Tier tier_ = Tier::kWaiting;  // where waiting_registration_ is
   Server::Impl::Registration waiting_registration_;
   Server::Impl::Registration registration_;
