@@ -95,8 +95,8 @@ const flags::Program<Settings>& program() {
                   .comma_separated()
                   .value_name("PORT=DURATION,..."),
               flags::duration("silent-connection-timeout", &S::silent_connection_timeout,
-                              "close a connection on which no byte moved either way\n"
-                              "this long after its accept",
+                              "close a connection on which either side has sent no\n"
+                              "byte yet, this long after its accept",
                               kMoreThanZero),
               flags::duration("tunnel-half-closed-timeout", &S::tunnel_half_closed_timeout,
                               "close a tunnel one of whose directions ended once the\n"
