@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from harness import (Backend, MountedConfig, Proxy, document, request, run_test, service,
+from harness import (Backend, MountedConfig, Proxy, document, request, run_main, run_test, service,
                      wait_until)
 
 TESTS = {}
@@ -265,15 +265,7 @@ def connections_to_an_endpoint_that_left_the_document_are_closed():
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    if sys.argv[1] == "--list":
-        print("\n".join(TESTS))
-        return
-    if not os.environ.get("WEFT_PROXY_BINARY"):
-        sys.exit("WEFT_PROXY_BINARY is not set")
-    run_test(TESTS[sys.argv[1]])
-    print(f"proxy.connection_pool.{sys.argv[1]}: passed")
+    run_main(TESTS, "proxy.connection_pool.", __doc__)
 
 
 if __name__ == "__main__":

@@ -471,3 +471,16 @@ def closed_by_peer(sock, timeout=5):
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
+
+
+def run_main(tests, prefix, usage):
+    """The command line every test file shares: `--list`, or one test by name."""
+    if len(sys.argv) != 2:
+        sys.exit(usage)
+    if sys.argv[1] == "--list":
+        print("\n".join(tests))
+        return
+    if not os.environ.get("WEFT_PROXY_BINARY"):
+        sys.exit("WEFT_PROXY_BINARY is not set")
+    run_test(tests[sys.argv[1]])
+    print(f"{prefix}{sys.argv[1]}: passed")

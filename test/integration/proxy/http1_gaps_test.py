@@ -11,7 +11,7 @@ import socket
 import sys
 import threading
 
-from harness import Proxy, connect, read_response, run_test
+from harness import Proxy, connect, read_response, run_main, run_test
 
 TESTS = {}
 
@@ -183,15 +183,7 @@ def paths_are_normalised_or_refused():
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    if sys.argv[1] == "--list":
-        print("\n".join(TESTS))
-        return
-    if not os.environ.get("WEFT_PROXY_BINARY"):
-        sys.exit("WEFT_PROXY_BINARY is not set")
-    run_test(TESTS[sys.argv[1]])
-    print(f"proxy.http1_gaps.{sys.argv[1]}: passed")
+    run_main(TESTS, "proxy.http1_gaps.", __doc__)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ netns_capture_test.sh."""
 import os
 import sys
 
-from harness import Backend, Proxy, closed_by_peer, connect, request, run_test, wait_until
+from harness import Backend, Proxy, closed_by_peer, connect, request, run_main, run_test, wait_until
 
 TESTS = {}
 
@@ -79,15 +79,7 @@ def interface_addresses_by_default():
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    if sys.argv[1] == "--list":
-        print("\n".join(TESTS))
-        return
-    if not os.environ.get("WEFT_PROXY_BINARY"):
-        sys.exit("WEFT_PROXY_BINARY is not set")
-    run_test(TESTS[sys.argv[1]])
-    print(f"proxy.inbound_destination.{sys.argv[1]}: passed")
+    run_main(TESTS, "proxy.inbound_destination.", __doc__)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from harness import (Backend, Proxy, closed_by_peer, connect, read_response,
+from harness import (run_main, Backend, Proxy, closed_by_peer, connect, read_response,
                      request, run_test, wait_until)
 
 TESTS = {}
@@ -519,15 +519,7 @@ def expect_continue_from_curl_to_both_kinds_of_server():
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    if sys.argv[1] == "--list":
-        print("\n".join(TESTS))
-        return
-    if not os.environ.get("WEFT_PROXY_BINARY"):
-        sys.exit("WEFT_PROXY_BINARY is not set")
-    run_test(TESTS[sys.argv[1]])
-    print(f"proxy.limits.{sys.argv[1]}: passed")
+    run_main(TESTS, "proxy.limits.", __doc__)
 
 
 if __name__ == "__main__":

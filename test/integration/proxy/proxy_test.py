@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-from harness import (PROXY_BINARY, Backend, BannerServer, MountedConfig, Proxy, closed_by_peer,
+from harness import (run_main, PROXY_BINARY, Backend, BannerServer, MountedConfig, Proxy, closed_by_peer,
                      connect, document, free_port, read_response, request, run_test, service,
                      wait_until)
 
@@ -973,15 +973,7 @@ Proxy.admin_down_or_not_ready = _admin_down_or_not_ready
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    if sys.argv[1] == "--list":
-        print("\n".join(TESTS))
-        return
-    if not os.environ.get("WEFT_PROXY_BINARY"):
-        sys.exit("WEFT_PROXY_BINARY is not set")
-    run_test(TESTS[sys.argv[1]])
-    print(f"proxy.{sys.argv[1]}: passed")
+    run_main(TESTS, "proxy.", __doc__)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-from harness import BannerServer, Proxy, closed_by_peer, connect, run_test, wait_until
+from harness import BannerServer, Proxy, closed_by_peer, connect, run_main, run_test, wait_until
 
 TESTS = {}
 BATCH = 40  # connections per round: enough for a leak to show in the counts
@@ -411,15 +411,7 @@ def a_tunnel_holds_no_detection_buffer():
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    if sys.argv[1] == "--list":
-        print("\n".join(TESTS))
-        return
-    if not os.environ.get("WEFT_PROXY_BINARY"):
-        sys.exit("WEFT_PROXY_BINARY is not set")
-    run_test(TESTS[sys.argv[1]])
-    print(f"proxy.silent.{sys.argv[1]}: passed")
+    run_main(TESTS, "proxy.silent.", __doc__)
 
 
 if __name__ == "__main__":
