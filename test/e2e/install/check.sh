@@ -215,12 +215,19 @@ EOF2
     [[ $(awk '{print $3}' "/proc/$logs_pid/stat" 2>/dev/null || echo Z) == Z ]] && break
     sleep 0.1
   done
+  # The watch goes on after the pod is gone; stop it once it has written the
+  # proxy's final state, never in the middle of an object.
+  local final_state='[.[] | .status.initContainerStatuses[]? | select(.name == "weft-proxy") | .state.terminated | select(. != null)] | last'
+  local final=null
+  for _ in $(seq 1 100); do
+    final=$(jq -s "$final_state" "$dir/watch.json" 2>/dev/null) || final=null
+    [[ $final != null ]] && break
+    sleep 0.1
+  done
   kill "$logs_pid" "$watch_pid" 2>/dev/null || true
   wait "$logs_pid" "$watch_pid" 2>/dev/null || true
   echo "meshed pod deleted in ${took}s (grace period ${grace}s)"
   ((took < grace)) || fail "the pod took the whole grace period (${took}s): something waited to be killed"
-  local final
-  final=$(jq -s '[.[] | .status.initContainerStatuses[]? | select(.name == "weft-proxy") | .state.terminated | select(. != null)] | last' "$dir/watch.json")
   [[ $(jq -r .exitCode <<<"$final") == 0 ]] || fail "weft-proxy did not exit cleanly: $final"
   grep -q '"shutting down"' "$dir/proxy.log" || fail "weft-proxy logged no shutdown: $(tail -n 5 "$dir/proxy.log")"
   grep -q '"stopped"' "$dir/proxy.log" || fail "weft-proxy did not finish its drain: $(tail -n 5 "$dir/proxy.log")"
