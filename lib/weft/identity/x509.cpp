@@ -357,7 +357,10 @@ Result<KeyedCertificate> sign_and_encode(X509* cert, EVP_PKEY* signer, EVP_PKEY*
 
 // Why verification failed, in words; `cert` is the certificate at fault.
 std::string verify_failure(int error, X509* cert, int depth) {
-  const std::string which = depth == 0 ? "certificate" : "issuer certificate";
+  const bool self_signed = cert != nullptr && (X509_get_extension_flags(cert) & EXFLAG_SS) != 0;
+  const std::string which = depth == 0    ? "certificate"
+                            : self_signed ? "trust anchor"
+                                          : "issuer certificate";
   switch (error) {
     case X509_V_ERR_CERT_HAS_EXPIRED: {
       const auto when = cert ? to_time_point(X509_get0_notAfter(cert)) : std::nullopt;

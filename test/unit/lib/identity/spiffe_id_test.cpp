@@ -9,6 +9,7 @@ using weft::identity::identity_from_username;
 using weft::identity::make_identity;
 using weft::identity::parse_spiffe_id;
 using weft::identity::WorkloadIdentity;
+using namespace std::string_literals;
 
 TEST_CASE("spiffe id: uri and dns name of an identity", "[identity]") {
   const WorkloadIdentity id{"cluster.local", "shop", "web"};
@@ -74,7 +75,8 @@ TEST_CASE("spiffe id: hostile input refused with the reason", "[identity]") {
       {"spiffe://cluster.local/ns/a/sa/b ", "space or a control character"},
       {"spiffe://cluster.local/ns/a/sa/b\n", "space or a control character"},
       {"spiffe://cluster.local/ns/a b/sa/c", "space or a control character"},
-      {std::string("spiffe://cluster.local/ns/a/sa/b\0x", 36), "space or a control character"},
+      {"spiffe://cluster.local/ns/a/sa/b\0x"s, "space or a control character"},
+      {"spiffe://cluster.local/ns/a\0/sa/b"s, "space or a control character"},
       {"spiffe://cluster.local/ns/a/sa/b\xc3\xa9", "non-ASCII"},
       {"spiffe://cluster.local/ns/a\\b/sa/c", "backslash"},
       {"spiffe://cluster..local/ns/a/sa/b", "not a DNS name"},
