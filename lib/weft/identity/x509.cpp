@@ -630,6 +630,11 @@ Result<WorkloadIdentity> verify_workload_chain(std::string_view chain_pem,
     if (sk_X509_push(untrusted.get(), (*chain)[i].get()) == 0) return Error{"out of memory"};
   }
   X509* leaf = chain->front().get();
+  // A workload's certificate is never a CA (SPIFFE X509-SVID): a CA
+  // certificate presented as a leaf is refused even if it names an identity.
+  if (X509_check_ca(leaf) != 0) {
+    return Error{fmt::format("the certificate is a CA, not a workload's ({})", subject_line(leaf))};
+  }
   if (X509_STORE_CTX_init(context.get(), store.get(), leaf, untrusted.get()) != 1) {
     return Error{"cannot start the chain check"};
   }

@@ -76,8 +76,8 @@ Result<std::vector<std::string>> split_certificates(std::string_view bundle_pem)
 Result<void> check_key_matches(std::string_view cert_pem, std::string_view key_pem);
 
 // Verifies `chain_pem` (leaf first, then intermediates) against the anchors in
-// `anchors_pem` at `now` (X.509 strict; the leaf must allow both serverAuth and
-// clientAuth), and returns the leaf's SPIFFE identity: exactly one URI SAN, in
+// `anchors_pem` at `now` (X.509 strict; the leaf must not be a CA and must allow
+// both serverAuth and clientAuth), and returns the leaf's SPIFFE identity: exactly one URI SAN, in
 // `trust_domain`. Errors name the reason in words: "certificate has expired
 // (notAfter ...)", "... is not yet valid", "signed by an unknown authority",
 // "no SPIFFE ID in the certificate", "trust domain is X, expected Y", ...

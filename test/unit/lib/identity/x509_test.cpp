@@ -314,9 +314,11 @@ TEST_CASE("x509: a chain to another anchor is refused", "[identity][x509]") {
   // The issuer is not an anchor: only self-signed anchors are trusted.
   CHECK_THAT(verify_error(leaf_for(ours), ours.issuer.cert_pem),
              Catch::StartsWith("signed by an unknown authority"));
-  // A leaf cannot sign: pathlen and CA:FALSE.
-  CHECK(verify_workload_chain(leaf_for(ours) + ours.issuer.cert_pem, ours.anchor.cert_pem,
-                              "cluster.local", kNow));
+  // A CA presented as the workload's certificate.
+  CHECK(verify_error(ours.issuer.cert_pem, ours.anchor.cert_pem) ==
+        "the certificate is a CA, not a workload's (CN=issuer.identity.weft.cluster.local)");
+  CHECK(verify_error(ours.anchor.cert_pem, ours.anchor.cert_pem) ==
+        "the certificate is a CA, not a workload's (CN=root.identity.weft.cluster.local)");
 }
 
 TEST_CASE("x509: during a rotation both anchors verify their leaves", "[identity][x509]") {
