@@ -45,7 +45,8 @@ struct AnchorFacts {
 struct IssuerFacts {
   bool managed = false;
   std::string problem;  // corrupted, key mismatch, not a CA: unusable
-  std::string chain_pem;
+  std::string cert_pem;   // the issuer's own certificate
+  std::string chain_pem;  // it, then any intermediates
   std::string key_pem;
   std::vector<std::string> ca_certs;  // ca.crt, one PEM certificate each
   Clock::time_point not_before{};
@@ -62,6 +63,9 @@ struct BundleFacts {
   bool managed = false;
   std::string problem;
   std::vector<std::string> anchors;  // one PEM certificate each
+  // Per anchor, for the expiry metric: a name (its subject) and its end.
+  std::vector<std::string> anchor_names;
+  std::vector<Clock::time_point> anchor_not_after;
 };
 
 struct TrustFacts {

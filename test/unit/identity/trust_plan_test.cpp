@@ -32,7 +32,10 @@ IssuerFacts issuer(bool managed, hours age = hours(1)) {
 }
 
 BundleFacts bundle(bool managed, std::vector<std::string> anchors = {"ANCHOR"}) {
-  return BundleFacts{managed, "", std::move(anchors)};
+  BundleFacts facts;
+  facts.managed = managed;
+  facts.anchors = std::move(anchors);
+  return facts;
 }
 
 TrustPlan plan(const TrustFacts& facts) {
