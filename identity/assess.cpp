@@ -154,15 +154,13 @@ std::optional<IssuerFacts> assess_issuer(const std::optional<StoredObject>& secr
   if (now < facts.not_before || now >= facts.not_after) return facts;
   const KeyedCertificate issuer{chain->front(), facts.key_pem};
   if (bundle && bundle->problem.empty()) {
-    facts.bundle_problem =
-        chain_problem(issuer, facts.chain_pem, join_certificates(bundle->anchors), trust_domain,
-                      now);
+    facts.bundle_problem = chain_problem(issuer, facts.chain_pem,
+                                         join_certificates(bundle->anchors), trust_domain, now);
   }
-  facts.own_ca_problem =
-      facts.ca_certs.empty()
-          ? std::string("no ca.crt")
-          : chain_problem(issuer, facts.chain_pem, join_certificates(facts.ca_certs), trust_domain,
-                          now);
+  facts.own_ca_problem = facts.ca_certs.empty()
+                             ? std::string("no ca.crt")
+                             : chain_problem(issuer, facts.chain_pem,
+                                             join_certificates(facts.ca_certs), trust_domain, now);
   return facts;
 }
 

@@ -21,9 +21,9 @@ const kube::WriteOptions kWrite{.field_manager = "weft-identity"};
 }  // namespace
 
 Result<TokenReviewAnswer> KubeTokenReviewer::review(std::string_view token) {
-  auto answer = client_->request(kube::RawRequest{
-      "POST", std::string(kTokenReviewPath), token_review_request(token).dump(),
-      "application/json"});
+  auto answer =
+      client_->request(kube::RawRequest{"POST", std::string(kTokenReviewPath),
+                                        token_review_request(token).dump(), "application/json"});
   if (!answer) return Error{answer.error().message};
   return parse_token_review(*answer);
 }

@@ -47,7 +47,7 @@ class LeafSigner {
   };
   // The leaf for `identity` from the CSR; an error means the CSR is bad.
   virtual Result<Leaf> sign(std::string_view csr_pem, const WorkloadIdentity& identity,
-                                   std::chrono::system_clock::time_point now) = 0;
+                            std::chrono::system_clock::time_point now) = 0;
   virtual const std::string& chain_pem() const = 0;  // the issuer (and intermediates)
 };
 
@@ -58,12 +58,12 @@ struct IssuanceOptions {
 
 struct IssuanceOutcome {
   int status = 200;
-  std::string body;          // JSON
-  std::string reason;        // metrics label: "issued" or the refusal's
-  std::string detail;        // for the log (never the token)
-  std::string identity;      // the SPIFFE ID asked for by the token, when known
-  std::string not_after;     // RFC 3339, when issued
-  bool reviewed = false;     // a TokenReview was made
+  std::string body;       // JSON
+  std::string reason;     // metrics label: "issued" or the refusal's
+  std::string detail;     // for the log (never the token)
+  std::string identity;   // the SPIFFE ID asked for by the token, when known
+  std::string not_after;  // RFC 3339, when issued
+  bool reviewed = false;  // a TokenReview was made
 };
 
 // The token of an "Authorization: Bearer <token>" header, or nullopt.

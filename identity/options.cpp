@@ -99,8 +99,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   if (auto domain = check_trust_domain(options.trust_domain); !domain) {
     return Error{"--trust-domain: " + domain.error().message};
   }
-  if (auto self = make_identity(options.trust_domain, options.ns, options.service_account);
-      !self) {
+  if (auto self = make_identity(options.trust_domain, options.ns, options.service_account); !self) {
     return Error{"--namespace/--service-account: " + self.error().message};
   }
   if (options.dns_names.empty()) return Error{"--dns-names: at least one name is needed"};

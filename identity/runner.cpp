@@ -60,17 +60,17 @@ bool Runner::act(const TrustPlan& plan, const TrustFacts& facts, const StoredTru
   const auto now = Clock::now();
   Result<bool> done = false;
   switch (plan.step) {
-    case TrustStep::kNone: return false;
+    case TrustStep::kNone:
+      return false;
     case TrustStep::kCreateAnchor: {
       auto anchor = make_trust_anchor(options_.trust_domain, options_.anchor_lifetime, now);
       if (!anchor) {
         done = Error{"cannot make a trust anchor: " + anchor.error().message};
         break;
       }
-      done = store_.create_secret(
-          kAnchorSecret, {{std::string(kCertKey), anchor->cert_pem},
-                          {std::string(kKeyKey), anchor->key_pem},
-                          {std::string(kCaKey), anchor->cert_pem}});
+      done = store_.create_secret(kAnchorSecret, {{std::string(kCertKey), anchor->cert_pem},
+                                                  {std::string(kKeyKey), anchor->key_pem},
+                                                  {std::string(kCaKey), anchor->cert_pem}});
       break;
     }
     case TrustStep::kCreateIssuer:

@@ -48,11 +48,11 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
       options_(std::move(options)),
       max_concurrent_reviews_(max_concurrent_reviews),
       reviewer_(std::make_unique<TimedReviewer>(
-          reviewer, registry
-                        .histogram("weft_identity_token_review_duration_seconds",
-                                   "Time the API server took to answer a TokenReview.",
-                                   kReviewBuckets)
-                        .get())),
+          reviewer,
+          registry
+              .histogram("weft_identity_token_review_duration_seconds",
+                         "Time the API server took to answer a TokenReview.", kReviewBuckets)
+              .get())),
       issued_(registry
                   .counter("weft_identity_certificates_issued_total",
                            "Leaf certificates issued to proxies.")

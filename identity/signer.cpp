@@ -34,9 +34,8 @@ Result<KeyedCertificate> make_serving_certificate(const IssuerSigner& signer,
   request.dns_names = dns_names;
   request.uris = {self.uri()};
   request.validity = std::min(lifetime, left);
-  auto serving =
-      http::issue_certificate(http::PemCertificate{signer.issuer().cert_pem, signer.issuer().key_pem},
-                              request);
+  auto serving = http::issue_certificate(
+      http::PemCertificate{signer.issuer().cert_pem, signer.issuer().key_pem}, request);
   if (!serving) return serving.error();
   std::string chain = serving->cert;
   if (!chain.empty() && chain.back() != '\n') chain += '\n';

@@ -10,8 +10,7 @@
 
 namespace weft::identity {
 
-inline constexpr std::string_view kTokenReviewPath =
-    "/apis/authentication.k8s.io/v1/tokenreviews";
+inline constexpr std::string_view kTokenReviewPath = "/apis/authentication.k8s.io/v1/tokenreviews";
 
 // A TokenReview for the token, asking for the audience identity.weft.io.
 nlohmann::json token_review_request(std::string_view token);

@@ -55,7 +55,8 @@ TrustPlan plan_without_issuer(const TrustFacts& facts, Clock::time_point now) {
                                    " holds no key to make one: provide the issuer Secret");
   }
   if (!can_sign_issuers(facts.anchor, now)) {
-    return refuse("anchor_expired", "no " + kIssuerName + ", and the trust anchor is not valid now "
+    return refuse("anchor_expired", "no " + kIssuerName +
+                                        ", and the trust anchor is not valid now "
                                         "(valid " +
                                         when(facts.anchor->not_before) + " to " +
                                         when(facts.anchor->not_after) + "): rotate the anchor");
@@ -67,12 +68,18 @@ TrustPlan plan_without_issuer(const TrustFacts& facts, Clock::time_point now) {
 
 std::string_view to_string(TrustStep step) {
   switch (step) {
-    case TrustStep::kNone: return "none";
-    case TrustStep::kCreateAnchor: return "create_anchor";
-    case TrustStep::kCreateIssuer: return "create_issuer";
-    case TrustStep::kRenewIssuer: return "renew_issuer";
-    case TrustStep::kCreateBundle: return "create_bundle";
-    case TrustStep::kUpdateBundle: return "update_bundle";
+    case TrustStep::kNone:
+      return "none";
+    case TrustStep::kCreateAnchor:
+      return "create_anchor";
+    case TrustStep::kCreateIssuer:
+      return "create_issuer";
+    case TrustStep::kRenewIssuer:
+      return "renew_issuer";
+    case TrustStep::kCreateBundle:
+      return "create_bundle";
+    case TrustStep::kUpdateBundle:
+      return "update_bundle";
   }
   return "unknown";
 }
@@ -111,12 +118,12 @@ TrustPlan plan_trust(const TrustFacts& facts, const TrustPolicy& policy, Clock::
   }
   if (now >= issuer.not_after) {
     if (renewable) {
-      return refuse("issuer_expired", kIssuerName + ": expired at " + when(issuer.not_after) +
-                                          "; making a new one",
+      return refuse("issuer_expired",
+                    kIssuerName + ": expired at " + when(issuer.not_after) + "; making a new one",
                     TrustStep::kRenewIssuer);
     }
-    return refuse("issuer_expired",
-                  kIssuerName + ": expired at " + when(issuer.not_after) + "; " + why_not_renewable);
+    return refuse("issuer_expired", kIssuerName + ": expired at " + when(issuer.not_after) + "; " +
+                                        why_not_renewable);
   }
 
   if (!facts.bundle) {
@@ -126,8 +133,8 @@ TrustPlan plan_trust(const TrustFacts& facts, const TrustPolicy& policy, Clock::
                         (issuer.ca_certs.empty() ? std::string("absent") : issuer.own_ca_problem) +
                         "): provide the ConfigMap or ca.crt");
     }
-    TrustPlan plan = refuse("no_bundle", "no trust anchors bundle yet: making it",
-                            TrustStep::kCreateBundle);
+    TrustPlan plan =
+        refuse("no_bundle", "no trust anchors bundle yet: making it", TrustStep::kCreateBundle);
     plan.bundle = issuer.ca_certs;
     return plan;
   }
@@ -142,12 +149,12 @@ TrustPlan plan_trust(const TrustFacts& facts, const TrustPolicy& policy, Clock::
       plan.bundle = with_anchors(facts.bundle->anchors, issuer.ca_certs);
       return plan;
     }
-    return refuse("issuer_untrusted", kIssuerName + " does not chain to any anchor in " +
-                                          kBundleName + " (" + issuer.bundle_problem + ")" +
-                                          (facts.bundle->managed
-                                               ? std::string()
-                                               : ": the ConfigMap is the user's; add the "
-                                                 "issuer's anchor to it"));
+    return refuse("issuer_untrusted",
+                  kIssuerName + " does not chain to any anchor in " + kBundleName + " (" +
+                      issuer.bundle_problem + ")" +
+                      (facts.bundle->managed ? std::string()
+                                             : ": the ConfigMap is the user's; add the "
+                                               "issuer's anchor to it"));
   }
 
   TrustPlan plan;

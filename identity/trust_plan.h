@@ -44,7 +44,7 @@ struct AnchorFacts {
 // intermediates; tls.key; ca.crt: the anchor(s) it chains to).
 struct IssuerFacts {
   bool managed = false;
-  std::string problem;  // corrupted, key mismatch, not a CA: unusable
+  std::string problem;    // corrupted, key mismatch, not a CA: unusable
   std::string cert_pem;   // the issuer's own certificate
   std::string chain_pem;  // it, then any intermediates
   std::string key_pem;

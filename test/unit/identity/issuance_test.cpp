@@ -54,7 +54,8 @@ std::string body(std::string_view csr = kCsr) {
 }
 
 TokenReviewAnswer service_account(std::string ns, std::string sa) {
-  return TokenReviewAnswer{true, {"identity.weft.io"}, "system:serviceaccount:" + ns + ":" + sa, ""};
+  return TokenReviewAnswer{
+      true, {"identity.weft.io"}, "system:serviceaccount:" + ns + ":" + sa, ""};
 }
 
 struct Fixture {
@@ -63,8 +64,8 @@ struct Fixture {
   IssuanceOptions options;
   IssuanceOutcome ask(std::string_view authorization, std::string_view request_body,
                       bool with_signer = true) {
-    return issue_certificate(authorization, request_body, reviewer,
-                             with_signer ? &signer : nullptr, "no issuer Secret", options, kNow);
+    return issue_certificate(authorization, request_body, reviewer, with_signer ? &signer : nullptr,
+                             "no issuer Secret", options, kNow);
   }
 };
 
@@ -111,8 +112,8 @@ TEST_CASE("token refusals are 401 with a reason", "[identity][issuance]") {
     CHECK_THAT(outcome.body, Catch::Contains("invalid bearer token"));
   }
   SECTION("another audience") {
-    f.reviewer.answers["t"] = TokenReviewAnswer{true, {"https://kubernetes.default.svc"},
-                                                "system:serviceaccount:shop:web", ""};
+    f.reviewer.answers["t"] = TokenReviewAnswer{
+        true, {"https://kubernetes.default.svc"}, "system:serviceaccount:shop:web", ""};
     CHECK(f.ask("Bearer t", body()).reason == "wrong_audience");
   }
   SECTION("no audience said") {
@@ -138,8 +139,8 @@ TEST_CASE("the token never reaches the answer or the log detail", "[identity][is
 TEST_CASE("malformed requests are 400, before any TokenReview", "[identity][issuance]") {
   Fixture f;
   f.reviewer.answers["t"] = service_account("shop", "web");
-  for (const std::string bad : {"", "not json", "[]", R"({"csr": 1})", R"({"csr": ""})",
-                                R"({"other": "x"})"}) {
+  for (const std::string bad :
+       {"", "not json", "[]", R"({"csr": 1})", R"({"csr": ""})", R"({"other": "x"})"}) {
     CAPTURE(bad);
     const auto outcome = f.ask("Bearer t", bad);
     CHECK(outcome.status == 400);

@@ -127,8 +127,7 @@ TEST_CASE("anything unusable refuses and changes nothing", "[identity][trust]") 
   CHECK_FALSE(step.can_issue);
 }
 
-TEST_CASE("an issuer that chains to no anchor of a user's bundle is refused",
-          "[identity][trust]") {
+TEST_CASE("an issuer that chains to no anchor of a user's bundle is refused", "[identity][trust]") {
   TrustFacts facts;
   facts.issuer = issuer(false);
   facts.issuer->bundle_problem = "unknown authority";
