@@ -57,12 +57,20 @@ int main(int argc, char** argv) {
   auto client = kube::Client::from_config(*config);
   if (!client) return fail(client.error().message, 1);
 
+  config->qps = options->review_qps;
+  config->burst = options->review_burst;
+  auto review_client = kube::Client::from_config(*config);
+  if (!review_client) return fail(review_client.error().message, 1);
+
   Registry registry;
-  KubeTokenReviewer reviewer(*client);
+  KubeTokenReviewer reviewer(*review_client);
   IssuanceOptions issuance;
   issuance.trust_domain = options->trust_domain;
   issuance.max_csr_bytes = static_cast<std::size_t>(options->max_csr_bytes);
   IdentityService service(registry, logger, reviewer, issuance, options->max_concurrent_reviews);
+  service.set_review_throttle_source([review_client = *review_client] {
+    return std::chrono::duration<double>(review_client->throttled_time()).count();
+  });
 
   auto metrics_server = http::Server::start(
       server_options(options->metrics, logger, registry, "weft_identity_metrics"),

@@ -74,6 +74,10 @@ const flags::Program<Options>& program() {
               flags::number("kube-api-qps", &O::kube_api_qps, 1, 10000,
                             "client-side rate limit, requests per second"),
               flags::integer("kube-api-burst", &O::kube_api_burst, 1, 10000, "client-side burst"),
+              flags::number("review-qps", &O::review_qps, 1, 100000,
+                            "client-side rate limit of TokenReviews, per second"),
+              flags::integer("review-burst", &O::review_burst, 1, 100000,
+                             "client-side burst of TokenReviews"),
               flags::log_level("log-level", &O::log_level, "debug, info, warn or error"),
           },
       .footer =

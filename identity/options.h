@@ -47,6 +47,12 @@ struct Options {
   int max_connections_per_source = 16;
   double kube_api_qps = 50;
   int kube_api_burst = 100;
+  // TokenReviews go through a client of their own, so the resync loop never
+  // waits behind a burst of pod starts, nor they behind it. Higher than the
+  // rest: each certificate needs one, --max-concurrent-reviews bounds them
+  // already, and the API server's priority and fairness protects it.
+  double review_qps = 500;
+  int review_burst = 500;
   LogLevel log_level = LogLevel::kInfo;
 };
 

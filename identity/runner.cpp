@@ -130,8 +130,9 @@ void Runner::publish(const TrustPlan& plan, const TrustFacts& facts) {
       signer_->issuer().key_pem == issuer.key_pem) {
     return;  // unchanged
   }
-  signer_ = std::make_shared<IssuerSigner>(KeyedCertificate{issuer.cert_pem, issuer.key_pem},
-                                           issuer.chain_pem, options_.leaf_lifetime);
+  signer_ =
+      std::make_shared<IssuerSigner>(KeyedCertificate{issuer.cert_pem, issuer.key_pem},
+                                     issuer.chain_pem, issuer.not_after, options_.leaf_lifetime);
   service_.publish(signer_, "");
   service_.set_issuer_expiry(issuer.not_after);
   serving_renew_at_ = {};  // a new issuer: a new serving certificate

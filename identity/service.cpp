@@ -53,6 +53,11 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
               .histogram("weft_identity_token_review_duration_seconds",
                          "Time the API server took to answer a TokenReview.", kReviewBuckets)
               .get())),
+      duration_(registry
+                    .histogram("weft_identity_request_duration_seconds",
+                               "Time to answer a certificate request, TokenReview included.",
+                               kReviewBuckets)
+                    .get()),
       issued_(registry
                   .counter("weft_identity_certificates_issued_total",
                            "Leaf certificates issued to proxies.")
@@ -73,8 +78,12 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
                          .get()),
       anchor_expiry_(registry.gauge(
           "identity_trust_anchor_expiration_timestamp_seconds",
-          "When each trust anchor of the bundle expires (Unix time), by its subject.",
-          {"anchor"})) {
+          "When each trust anchor of the bundle expires (Unix time), by its subject.", {"anchor"})),
+      review_throttled_(registry
+                            .gauge("weft_identity_token_review_throttled_seconds",
+                                   "Time TokenReviews waited for the client-side rate limit "
+                                   "(--review-qps, --review-burst), in total.")
+                            .get()) {
   for (const auto* reason :
        {"no_token", "bad_request", "bad_csr", "token_refused", "wrong_audience",
         "not_service_account", "too_many", "no_issuer", "review_failed"}) {
@@ -118,7 +127,13 @@ void IdentityService::set_anchor_expiry(
   }
 }
 
+void IdentityService::set_review_throttle_source(std::function<double()> source) {
+  std::lock_guard lock(mutex_);
+  review_throttle_source_ = std::move(source);
+}
+
 http::Response IdentityService::certificates(const http::Request& request) {
+  const auto start = std::chrono::steady_clock::now();
   if (request.method != "POST") {
     return text(405, "method " + request.method + " not allowed: POST a certificate request\n");
   }
@@ -142,6 +157,8 @@ http::Response IdentityService::certificates(const http::Request& request) {
   const IssuanceOutcome outcome =
       issue_certificate(request.authorization, request.body, *reviewer_, signer.get(), refusal,
                         options_, std::chrono::system_clock::now());
+  duration_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (outcome.status == 200) {
     issued_.inc();
     logger_.info("certificate issued",
@@ -172,6 +189,10 @@ http::Routes IdentityService::metrics_routes() {
     return signer_ ? text(200, "ok\n") : text(503, "not ready: " + refusal_ + "\n");
   };
   routes["/metrics"] = [this](const http::Request&) {
+    {
+      std::lock_guard lock(mutex_);
+      if (review_throttle_source_) review_throttled_.set(review_throttle_source_());
+    }
     return http::Response{200, registry_.expose(), std::string(kPrometheusContentType)};
   };
   return routes;

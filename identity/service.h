@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,10 @@ class IdentityService {
   void set_anchor_expiry(const std::vector<std::string>& names,
                          const std::vector<std::chrono::system_clock::time_point>& not_after);
 
+  // Seconds the TokenReview client has waited for its rate limiter so far,
+  // read at each scrape.
+  void set_review_throttle_source(std::function<double()> source);
+
   http::Response certificates(const http::Request& request);
   http::Routes certificate_routes();
   http::Routes metrics_routes();
@@ -54,11 +59,14 @@ class IdentityService {
   std::string refusal_ = "starting";
   std::vector<std::vector<std::string>> anchor_series_;  // exposed anchor label sets
 
+  Histogram& duration_;
   Counter& issued_;
   Family<Counter>& refusals_;
   Gauge& can_issue_;
   Gauge& issuer_expiry_;
   Family<Gauge>& anchor_expiry_;
+  Gauge& review_throttled_;
+  std::function<double()> review_throttle_source_;
 };
 
 }  // namespace weft::identity

@@ -7,17 +7,24 @@
 namespace weft::identity {
 
 IssuerSigner::IssuerSigner(KeyedCertificate issuer, std::string chain_pem,
+                           std::chrono::system_clock::time_point issuer_not_after,
                            std::chrono::seconds leaf_lifetime)
-    : issuer_(std::move(issuer)), chain_pem_(std::move(chain_pem)), leaf_lifetime_(leaf_lifetime) {}
+    : issuer_(std::move(issuer)),
+      chain_pem_(std::move(chain_pem)),
+      issuer_not_after_(issuer_not_after),
+      leaf_lifetime_(leaf_lifetime) {}
 
 Result<LeafSigner::Leaf> IssuerSigner::sign(std::string_view csr_pem,
                                             const WorkloadIdentity& identity,
                                             std::chrono::system_clock::time_point now) {
   auto leaf = issue_leaf(issuer_, csr_pem, identity, leaf_lifetime_, now);
   if (!leaf) return leaf.error();
-  auto facts = inspect_certificate(*leaf);
-  if (!facts) return Error{"the leaf made cannot be read: " + facts.error().message};
-  return Leaf{std::move(*leaf), facts->not_after};
+  // What issue_leaf writes (whole seconds, never past the issuer), computed
+  // rather than read back: parsing the leaf again would cost as much as a
+  // TokenReview.
+  const auto not_after =
+      std::chrono::floor<std::chrono::seconds>(std::min(now + leaf_lifetime_, issuer_not_after_));
+  return Leaf{std::move(*leaf), not_after};
 }
 
 Result<KeyedCertificate> make_serving_certificate(const IssuerSigner& signer,

@@ -15,8 +15,11 @@ namespace weft::identity {
 
 class IssuerSigner final : public LeafSigner {
  public:
-  // `chain_pem`: the issuer first, then any intermediates (not the anchor).
-  IssuerSigner(KeyedCertificate issuer, std::string chain_pem, std::chrono::seconds leaf_lifetime);
+  // `chain_pem`: the issuer first, then any intermediates (not the anchor);
+  // `issuer_not_after`: the issuer's end, which no leaf passes.
+  IssuerSigner(KeyedCertificate issuer, std::string chain_pem,
+               std::chrono::system_clock::time_point issuer_not_after,
+               std::chrono::seconds leaf_lifetime);
 
   Result<Leaf> sign(std::string_view csr_pem, const WorkloadIdentity& identity,
                     std::chrono::system_clock::time_point now) override;
@@ -26,6 +29,7 @@ class IssuerSigner final : public LeafSigner {
  private:
   const KeyedCertificate issuer_;
   const std::string chain_pem_;
+  const std::chrono::system_clock::time_point issuer_not_after_;
   const std::chrono::seconds leaf_lifetime_;
 };
 

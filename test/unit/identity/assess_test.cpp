@@ -139,7 +139,8 @@ TEST_CASE("an issuer of another anchor does not chain to the bundle", "[identity
 TEST_CASE("the signer's leaves and serving certificate chain to the anchor", "[identity][assess]") {
   const auto root = anchor();
   const auto issuer = *make_issuer(root, "cluster.local", hours(720), kNow);
-  IssuerSigner signer(issuer, issuer.cert_pem, hours(24));
+  IssuerSigner signer(issuer, issuer.cert_pem, inspect_certificate(issuer.cert_pem)->not_after,
+                      hours(24));
   const auto self = *make_identity("cluster.local", "weft-system", "weft-identity");
   const auto serving = make_serving_certificate(
       signer, {"weft-identity.weft-system.svc", "localhost"}, self, hours(24), kNow);
@@ -178,7 +179,10 @@ TEST_CASE("the signer's leaves and serving certificate chain to the anchor", "[i
   const auto request = *make_certificate_request(web);
   const auto leaf = signer.sign(request.csr_pem, web, kNow);
   REQUIRE(leaf);
-  CHECK(leaf->not_after > kNow + hours(23));
+  CHECK(leaf->not_after == inspect_certificate(leaf->cert_pem)->not_after);
+  // Never past the issuer.
+  IssuerSigner short_lived(issuer, issuer.cert_pem, kNow + hours(1), hours(24));
+  CHECK(short_lived.sign(request.csr_pem, web, kNow)->not_after == floor<seconds>(kNow + hours(1)));
   CHECK(verify_workload_chain(leaf->cert_pem + signer.chain_pem(), root.cert_pem, "cluster.local",
                               system_clock::now()));
   CHECK_FALSE(signer.sign("garbage", web, kNow));
