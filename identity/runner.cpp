@@ -35,7 +35,7 @@ std::string Runner::key_file() const {
 }
 
 void Runner::reconcile() {
-  const TrustPolicy policy{options_.issuer_renew_before};
+  const TrustPolicy policy{options_.issuer_renew_before, options_.issuer_lifetime};
   for (int step = 0; step < kMaxStepsPerPass; ++step) {
     auto stored = store_.read();
     if (!stored) {

@@ -159,7 +159,10 @@ TrustPlan plan_trust(const TrustFacts& facts, const TrustPolicy& policy, Clock::
 
   TrustPlan plan;
   plan.can_issue = true;
-  const auto life = issuer.not_after - issuer.not_before;
+  auto life = issuer.not_after - issuer.not_before;
+  if (policy.issuer_lifetime > std::chrono::seconds(0) && policy.issuer_lifetime < life) {
+    life = policy.issuer_lifetime;
+  }
   const auto left = issuer.not_after - now;
   if (std::chrono::duration<double>(left).count() <
       policy.renew_when_left * std::chrono::duration<double>(life).count()) {

@@ -9,7 +9,8 @@ projected-style token from `kubectl create token --audience identity.weft.io`.
     identity_test.py WEFT_IDENTITY_BINARY CASE
 
 CASE: issue, foreign_identity, wrong_audience, deleted_bound_object, two_replicas,
-expired_token, malformed, corrupted_issuer, restart, user_issuer, latency.
+expired_token, malformed, corrupted_issuer, restart, user_issuer, manifest_rbac,
+issuer_renewal, latency.
 Needs KUBECONFIG, KUBECTL and WEFT_CLUSTER_DIR (the service-account signing
 key, for the expired token).
 """
@@ -223,11 +224,14 @@ class Case:
         for sa in ("a", "b"):
             kubectl("create", "serviceaccount", sa, "-n", self.apps)
         self.identity = Identity(binary, self.ns, self.work)
+        self.cleanup = []  # (kind, name) of cluster-scoped objects to delete
 
     def close(self):
         try:
             self.identity.stop()
         finally:
+            for kind, name in self.cleanup:
+                kubectl("delete", kind, name, "--ignore-not-found", check=False)
             for ns in (self.ns, self.apps):
                 kubectl("delete", "namespace", ns, "--wait=false", check=False)
             shutil.rmtree(self.work, ignore_errors=True)
@@ -556,6 +560,112 @@ def case_user_issuer(c):
     if get_json("configmap", "-n", c.ns, "weft-identity-trust-anchors")["data"][
             "ca-bundle.crt"] != open(f"{d}/other.crt").read():
         fail("the user's bundle was written")
+
+
+def case_manifest_rbac(c):
+    """weft-identity as its own ServiceAccount with exactly the manifest's
+    Role and ClusterRole: it makes its objects, reviews tokens, renews its
+    issuer (an 8 s issuer, renewed with half its life left)."""
+    import yaml
+    manifest = os.path.join(os.path.dirname(__file__), "..", "..", "..", "manifests",
+                            "identity.yaml")
+    cluster_role = f"weft-identity-it-{c.ns}"
+    docs = [d for d in yaml.safe_load_all(open(manifest)) if d]
+    kubectl("create", "serviceaccount", "weft-identity", "-n", c.ns)
+    for doc in docs:
+        if doc["kind"] in ("Role", "RoleBinding"):
+            doc["metadata"]["namespace"] = c.ns
+            for subject in doc.get("subjects", []):
+                subject["namespace"] = c.ns
+        elif doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            doc["metadata"]["name"] = cluster_role
+            if doc["kind"] == "ClusterRoleBinding":
+                doc["roleRef"]["name"] = cluster_role
+                for subject in doc["subjects"]:
+                    subject["namespace"] = c.ns
+        else:
+            continue
+        kubectl("apply", "-f", "-", stdin=json.dumps(doc))
+    c.cleanup.append(("clusterrole", cluster_role))
+    c.cleanup.append(("clusterrolebinding", cluster_role))
+    admin = yaml.safe_load(open(os.environ["KUBECONFIG"]))
+    cluster = admin["clusters"][0]["cluster"]
+    own = {"apiVersion": "v1", "kind": "Config",
+           "clusters": [{"name": "c", "cluster": cluster}],
+           "users": [{"name": "u", "user": {"token": kubectl(
+               "create", "token", "weft-identity", "-n", c.ns, "--duration=1h").strip()}}],
+           "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+           "current-context": "c"}
+    kubeconfig = os.path.join(c.work, "own.kubeconfig")
+    with open(kubeconfig, "w") as f:
+        json.dump(own, f)
+    c.start_ready(f"--kubeconfig={kubeconfig}", "--issuer-lifetime=8s",
+                  "--issuer-renew-before=0.5")
+    first = secret_state(c.ns, "weft-identity-issuer")
+    key, csr = key_and_csr(c.apps, "a")
+    status, text = c.identity.request(token(c.apps, "a"), body_for(csr))
+    if status != 200:
+        fail(f"as its own ServiceAccount: {status} {text}")
+    check_leaf_identity(text, c.apps, "a")
+    wait_for("the issuer renewed", lambda: secret_state(c.ns, "weft-identity-issuer") != first,
+             timeout=40)
+    with open(c.identity.log_path) as f:
+        log = f.read()
+    if "forbidden" in log.lower():
+        fail("a request was forbidden by the manifest's RBAC")
+    print("PASS: the manifest's RBAC is enough: objects made, tokens reviewed, issuer renewed")
+
+
+def check_leaf_identity(answer_text, ns, sa):
+    leaf = x509.load_pem_x509_certificate(json.loads(answer_text)["certificate"].encode())
+    sans = leaf.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+    if sans.get_values_for_type(x509.UniformResourceIdentifier) != [
+            f"spiffe://{TRUST_DOMAIN}/ns/{ns}/sa/{sa}"]:
+        fail("the leaf names another identity")
+    return leaf
+
+
+def case_issuer_renewal(c):
+    """Weft's issuer renewed under steady requests: every request succeeds,
+    every leaf chains to the one anchor, through three issuers."""
+    c.start_ready("--issuer-lifetime=8s", "--issuer-renew-before=0.5")
+    anchors_pem = c.identity.anchors_pem()
+    anchors = x509.load_pem_x509_certificates(anchors_pem.encode())
+    context = ssl.create_default_context(cadata=anchors_pem)
+    t = token(c.apps, "a")
+    issuers, failures, count = set(), [], 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline or len(issuers) < 3:
+        if time.monotonic() > deadline + 30:
+            fail(f"only {len(issuers)} issuers seen in 50 s")
+        key, csr = key_and_csr(c.apps, "a")
+        connection = c.identity.connection(context)  # also checks the serving certificate
+        try:
+            status, text = c.identity.request(t, body_for(csr), connection)
+        except (OSError, ssl.SSLError) as error:
+            failures.append(str(error))
+            continue
+        finally:
+            connection.close()
+        count += 1
+        if status != 200:
+            failures.append(f"{status} {text}")
+            continue
+        answer = json.loads(text)
+        issuer = x509.load_pem_x509_certificate(answer["chain"].encode())
+        leaf = check_leaf_identity(text, c.apps, "a")
+        leaf.verify_directly_issued_by(issuer)
+        issuer.verify_directly_issued_by(anchors[0])
+        issuers.add(issuer.serial_number)
+    if failures:
+        fail(f"{len(failures)} of {count} requests failed during renewals: {failures[:3]}")
+    # An 8 s issuer renewed with 4 s left: a new one every 4 s or so, not
+    # one at every pass.
+    if len(issuers) > 15:
+        fail(f"{len(issuers)} issuers: renewed far more often than its lifetime asks")
+    if len(x509.load_pem_x509_certificates(c.identity.anchors_pem().encode())) != 1:
+        fail("the bundle changed during issuer renewals")
+    print(f"PASS: {count} requests through {len(issuers)} issuers, none failed, one anchor")
 
 
 def percentile(values, fraction):

@@ -265,3 +265,18 @@ TEST_CASE("no issuer Secret", "[identity][trust]") {
     CHECK(step.refusal_kind == "anchor_expired");
   }
 }
+
+TEST_CASE("the minute an issuer is backdated does not count as life spent", "[identity][trust]") {
+  // make_issuer backdates notBefore a minute (clock skew): a 20 s issuer
+  // would otherwise look 3/4 spent at birth and be renewed at every pass.
+  TrustFacts facts;
+  facts.anchor = weft_anchor();
+  facts.bundle = bundle(true);
+  facts.issuer = issuer(true);
+  facts.issuer->not_before = kNow - minutes(1);
+  facts.issuer->not_after = kNow + seconds(20);
+  TrustPolicy policy{0.5, seconds(20)};
+  CHECK(plan_trust(facts, policy, kNow).step == TrustStep::kNone);
+  CHECK(plan_trust(facts, policy, kNow + seconds(9)).step == TrustStep::kNone);
+  CHECK(plan_trust(facts, policy, kNow + seconds(11)).step == TrustStep::kRenewIssuer);
+}
