@@ -94,6 +94,11 @@ IssuanceOutcome issue_certificate(std::string_view authorization, std::string_vi
   if (signer == nullptr) {
     return refusal(503, "no_issuer", "cannot issue now: " + std::string(unavailable));
   }
+  // The issuer in hand may have ended while the API server could not be read
+  // (no newer one known).
+  if (now >= signer->not_after()) {
+    return refusal(503, "no_issuer", "cannot issue now: the issuer has expired");
+  }
   auto answer = reviewer.review(*token);
   if (!answer) {
     auto outcome = refusal(503, "review_failed", "cannot review the token now");

@@ -49,6 +49,8 @@ class LeafSigner {
   virtual Result<Leaf> sign(std::string_view csr_pem, const WorkloadIdentity& identity,
                             std::chrono::system_clock::time_point now) = 0;
   virtual const std::string& chain_pem() const = 0;  // the issuer (and intermediates)
+  // The issuer's end: past it, nothing is signed (503, not a CSR's fault).
+  virtual std::chrono::system_clock::time_point not_after() const = 0;
 };
 
 struct IssuanceOptions {

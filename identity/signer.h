@@ -24,6 +24,7 @@ class IssuerSigner final : public LeafSigner {
   Result<Leaf> sign(std::string_view csr_pem, const WorkloadIdentity& identity,
                     std::chrono::system_clock::time_point now) override;
   const std::string& chain_pem() const override { return chain_pem_; }
+  std::chrono::system_clock::time_point not_after() const override { return issuer_not_after_; }
   const KeyedCertificate& issuer() const { return issuer_; }
 
  private:

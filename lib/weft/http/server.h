@@ -55,8 +55,8 @@ struct Request {
   std::string path;    // the target before '?'
   std::string query;   // the target after '?', without it; empty if none
   std::string content_type;
-  std::string authorization;  // the Authorization header, as sent
   std::string body;
+  std::string authorization;  // the Authorization header, as sent
 };
 
 struct Response {

@@ -41,6 +41,8 @@ class FakeSigner final : public LeafSigner {
     return Leaf{"LEAF for " + identity.uri(), now + std::chrono::hours(24)};
   }
   const std::string& chain_pem() const override { return chain_; }
+  std::chrono::system_clock::time_point not_after() const override { return end; }
+  std::chrono::system_clock::time_point end = std::chrono::system_clock::time_point::max();
 
  private:
   std::string chain_ = "ISSUER";
@@ -209,4 +211,15 @@ TEST_CASE("TokenReview JSON", "[identity][issuance]") {
 
   CHECK_FALSE(parse_token_review(json::parse(R"({"kind": "Status"})")));
   CHECK_FALSE(parse_token_review(json::parse("[]")));
+}
+
+TEST_CASE("an issuer past its end signs nothing: 503", "[identity][issuance]") {
+  Fixture f;
+  f.reviewer.answers["t"] = service_account("shop", "web");
+  f.signer.end = kNow;
+  const auto outcome = f.ask("Bearer t", body());
+  CHECK(outcome.status == 503);
+  CHECK(outcome.reason == "no_issuer");
+  CHECK_THAT(outcome.body, Catch::Contains("expired"));
+  CHECK(f.signer.signed_for.empty());
 }

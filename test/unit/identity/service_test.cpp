@@ -48,6 +48,8 @@ class EchoSigner final : public LeafSigner {
     return Leaf{"LEAF " + identity.uri(), now};
   }
   const std::string& chain_pem() const override { return chain_; }
+  std::chrono::system_clock::time_point not_after() const override { return end; }
+  std::chrono::system_clock::time_point end = std::chrono::system_clock::time_point::max();
 
  private:
   std::string chain_ = "ISSUER";
