@@ -28,7 +28,7 @@ struct Options {
   // issuer costs nothing (the anchor stays), so renewing every 20 days is free.
   std::chrono::seconds issuer_lifetime{std::chrono::hours(24 * 30)};
   std::chrono::seconds anchor_lifetime{std::chrono::hours(24 * 365 * 10)};
-  double issuer_renew_before = 1.0 / 3;  // fraction of the issuer's life left
+  double issuer_renew_before = 0.33;  // fraction of the issuer's life left
   flags::HostPort listen{"0.0.0.0", 8443};
   flags::HostPort metrics{"0.0.0.0", 9090};  // /metrics, /healthz, /ready
   std::vector<std::string> dns_names = {"weft-identity.weft-system.svc",

@@ -76,7 +76,7 @@ struct TrustFacts {
 
 struct TrustPolicy {
   // Renew Weft's issuer when less than this fraction of its life is left.
-  double renew_when_left = 1.0 / 3;
+  double renew_when_left = 0.33;
   // The lifetime Weft gives its issuers; the fraction is of the shorter of it
   // and the issuer's validity (which starts a minute early, for clock skew).
   // Zero: the validity alone.
