@@ -141,6 +141,7 @@ Result<PemCertificate> issue_certificate(const PemCertificate& ca,
     alt_names += (alt_names.empty() ? "" : ",") + ("DNS:" + dns);
   for (const auto& ip : request.ip_addresses)
     alt_names += (alt_names.empty() ? "" : ",") + ("IP:" + ip);
+  for (const auto& uri : request.uris) alt_names += (alt_names.empty() ? "" : ",") + ("URI:" + uri);
   X509_set_issuer_name(c, X509_get_subject_name(ca_cert->get()));
   if (!add_extension(c, ca_cert->get(), NID_basic_constraints, "critical,CA:FALSE") ||
       !add_extension(c, ca_cert->get(), NID_key_usage, "critical,digitalSignature") ||

@@ -23,6 +23,7 @@ struct CertificateRequest {
   std::string common_name;
   std::vector<std::string> dns_names;     // subjectAltName DNS entries
   std::vector<std::string> ip_addresses;  // subjectAltName IP entries, e.g. "127.0.0.1"
+  std::vector<std::string> uris;          // subjectAltName URI entries (a SPIFFE ID)
   std::chrono::seconds validity{std::chrono::hours(24 * 365)};
 };
 

@@ -524,6 +524,7 @@ class Session : public Connection,
     if (question != std::string_view::npos)
       request.query = std::string(target.substr(question + 1));
     request.content_type = std::string(message[bhttp::field::content_type]);
+    request.authorization = std::string(message[bhttp::field::authorization]);
     request.body = std::move(message.body().text);
     const bool keep_alive = message.keep_alive();
     Response response = server_.dispatch(request);

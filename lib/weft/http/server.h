@@ -56,6 +56,7 @@ struct Request {
   std::string query;   // the target after '?', without it; empty if none
   std::string content_type;
   std::string body;
+  std::string authorization;  // the Authorization header, as sent
 };
 
 struct Response {

@@ -1,0 +1,136 @@
+#include "identity/issuance.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "weft/log.h"
+
+namespace weft::identity {
+namespace {
+
+using nlohmann::json;
+
+IssuanceOutcome refusal(int status, std::string reason, std::string message) {
+  IssuanceOutcome outcome;
+  outcome.status = status;
+  outcome.reason = std::move(reason);
+  outcome.body = json{{"error", message}}.dump();
+  outcome.detail = std::move(message);
+  return outcome;
+}
+
+}  // namespace
+
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return std::nullopt;
+  // The scheme is case-insensitive (RFC 9110 section 11.1).
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = authorization[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) {
+      return std::nullopt;
+    }
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty() || token.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return token;
+}
+
+Result<std::string> parse_certificate_request(std::string_view body, std::size_t max_csr_bytes) {
+  const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded() || !request.is_object()) {
+    return Error{"the body must be a JSON object {\"csr\": \"<PEM>\"}"};
+  }
+  const auto csr = request.find("csr");
+  if (csr == request.end() || !csr->is_string() || csr->get_ref<const std::string&>().empty()) {
+    return Error{"the body has no \"csr\" string"};
+  }
+  const auto& text = csr->get_ref<const std::string&>();
+  if (text.size() > max_csr_bytes) {
+    return Error{"the CSR is " + std::to_string(text.size()) + " bytes, more than " +
+                 std::to_string(max_csr_bytes)};
+  }
+  return text;
+}
+
+Result<WorkloadIdentity, TokenRefusal> identity_from_review(const TokenReviewAnswer& answer,
+                                                            std::string_view trust_domain) {
+  if (!answer.authenticated) {
+    return TokenRefusal{"token_refused",
+                        "the API server refused the token" +
+                            (answer.error.empty() ? std::string() : ": " + answer.error)};
+  }
+  // The API server only authenticates a token for one of the audiences asked,
+  // and says which; check it anyway rather than trust an empty list.
+  if (std::find(answer.audiences.begin(), answer.audiences.end(), kTokenAudience) ==
+      answer.audiences.end()) {
+    return TokenRefusal{"wrong_audience",
+                        "the token is not for the audience " + std::string(kTokenAudience)};
+  }
+  auto identity = identity_from_username(trust_domain, answer.username);
+  if (!identity) {
+    return TokenRefusal{"not_service_account",
+                        "the token is not a service account's (" + answer.username + ")"};
+  }
+  return *identity;
+}
+
+IssuanceOutcome issue_certificate(std::string_view authorization, std::string_view body,
+                                  TokenReviewer& reviewer, LeafSigner* signer,
+                                  std::string_view unavailable, const IssuanceOptions& options,
+                                  std::chrono::system_clock::time_point now) {
+  const auto token = bearer_token(authorization);
+  if (!token) {
+    return refusal(401, "no_token", "an Authorization: Bearer <service account token> is required");
+  }
+  auto csr = parse_certificate_request(body, options.max_csr_bytes);
+  if (!csr) return refusal(400, "bad_request", csr.error().message);
+  // Checked before the TokenReview: no load on the API server while we could
+  // not answer anyway.
+  if (signer == nullptr) {
+    return refusal(503, "no_issuer", "cannot issue now: " + std::string(unavailable));
+  }
+  // The issuer in hand may have ended while the API server could not be read
+  // (no newer one known).
+  if (now >= signer->not_after()) {
+    return refusal(503, "no_issuer", "cannot issue now: the issuer has expired");
+  }
+  auto answer = reviewer.review(*token);
+  if (!answer) {
+    auto outcome = refusal(503, "review_failed", "cannot review the token now");
+    outcome.detail = "TokenReview failed: " + answer.error().message;
+    return outcome;
+  }
+  auto identity = identity_from_review(*answer, options.trust_domain);
+  if (!identity) {
+    auto outcome = refusal(401, identity.error().reason, identity.error().message);
+    outcome.reviewed = true;
+    return outcome;
+  }
+  const std::string uri = identity->uri();
+  auto leaf = signer->sign(*csr, *identity, now);
+  if (!leaf) {
+    auto outcome = refusal(400, "bad_csr", "bad CSR: " + leaf.error().message);
+    outcome.identity = uri;
+    outcome.reviewed = true;
+    return outcome;
+  }
+  IssuanceOutcome outcome;
+  outcome.status = 200;
+  outcome.reason = "issued";
+  outcome.reviewed = true;
+  outcome.identity = uri;
+  outcome.not_after = format_log_timestamp(leaf->not_after);
+  outcome.body = json{{"certificate", leaf->cert_pem},
+                      {"chain", signer->chain_pem()},
+                      {"identity", uri},
+                      {"notAfter", outcome.not_after}}
+                     .dump();
+  return outcome;
+}
+
+}  // namespace weft::identity
