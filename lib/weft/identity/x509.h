@@ -52,7 +52,7 @@ Result<std::string> issue_leaf(const KeyedCertificate& issuer, std::string_view 
                                const WorkloadIdentity& identity, std::chrono::seconds validity,
                                TimePoint now);
 
-// What a certificate says.
+// What a certificate says (the first one of the PEM text).
 struct CertificateFacts {
   TimePoint not_before;
   TimePoint not_after;
@@ -65,6 +65,10 @@ Result<CertificateFacts> inspect_certificate(std::string_view cert_pem);
 
 // All certificates in a PEM bundle, in order (anchors: more than one during a
 // rotation). Refuses an empty bundle, a non-certificate block, and garbage.
+// Every PEM text this interface reads (bundle, chain, certificate, key) is
+// bounded by these; a CSR by kMaxCsrBytes.
+inline constexpr std::size_t kMaxPemBundleBytes = 256 * 1024;
+inline constexpr std::size_t kMaxCertificatesInBundle = 64;
 Result<std::vector<std::string>> split_certificates(std::string_view bundle_pem);
 
 // Checks that `key_pem` is the private key of `cert_pem` (a Secret whose two
@@ -72,11 +76,19 @@ Result<std::vector<std::string>> split_certificates(std::string_view bundle_pem)
 Result<void> check_key_matches(std::string_view cert_pem, std::string_view key_pem);
 
 // Verifies `chain_pem` (leaf first, then intermediates) against the anchors in
-// `anchors_pem` at `now`, and returns the leaf's SPIFFE identity. Errors name
-// the reason: "expired", "not yet valid", "unknown authority", "no SPIFFE ID",
-// "wrong trust domain", ...
+// `anchors_pem` at `now` (X.509 strict; the leaf must allow both serverAuth and
+// clientAuth), and returns the leaf's SPIFFE identity: exactly one URI SAN, in
+// `trust_domain`. Errors name the reason in words: "certificate has expired
+// (notAfter ...)", "... is not yet valid", "signed by an unknown authority",
+// "no SPIFFE ID in the certificate", "trust domain is X, expected Y", ...
 Result<WorkloadIdentity> verify_workload_chain(std::string_view chain_pem,
                                                std::string_view anchors_pem,
                                                std::string_view trust_domain, TimePoint now);
+
+// The SPIFFE identity a certificate names (its one URI SAN), in `trust_domain`,
+// without checking its chain: for a certificate the TLS handshake has already
+// verified, or the proxy's own leaf.
+Result<WorkloadIdentity> certificate_identity(std::string_view cert_pem,
+                                              std::string_view trust_domain);
 
 }  // namespace weft::identity
