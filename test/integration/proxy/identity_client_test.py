@@ -63,6 +63,10 @@ def _certificate(subject, public_key, issuer_name, issuer_key, lifetime, extensi
                .public_key(public_key).serial_number(x509.random_serial_number())
                .not_valid_before(now - datetime.timedelta(seconds=1))
                .not_valid_after(now + datetime.timedelta(seconds=lifetime)))
+    # X.509 strict (what the proxy checks) wants both key identifiers.
+    extensions = extensions + [
+        (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False)]
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
     return builder.sign(issuer_key, hashes.SHA256())
@@ -256,6 +260,11 @@ def failed(proxy, reason):
     return proxy.metric("identity_cert_refresh_failure_total", reason=reason)
 
 
+def log_time(line):
+    return datetime.datetime.strptime(line["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
 def obtained_lines(proxy):
     return [json.loads(line) for line in proxy.output().splitlines()
             if '"identity certificate obtained"' in line]
@@ -336,7 +345,8 @@ def survives_issuer_down():
         assert status == 503 and "expired" in body, (status, body)
         down_for = time.time() - (held_until - lifetime * 0.3)
         attempts = setup.issuer.attempts - attempts_before
-        print(f"requests while the issuer was down for ~{down_for:.1f}s: {attempts}")
+        print(f"requests to the issuer (down) in the {down_for:.1f}s since renewal was due: "
+              f"{attempts}")
         # A backoff, not a hot loop.
         assert attempts <= 10, attempts
         # Traffic is not the identity client's business: it still passes.
@@ -408,23 +418,26 @@ def issuance_latency():
     """Proxy start (the process spawned) -> certificate held (its log line),
     over 50 starts against this issuer on loopback."""
     setup = Setup(lifetime=600)
-    samples = []
+    samples, in_proxy = [], []
     try:
         for _ in range(50):
             started = time.time()
             proxy = setup.start()
             line = wait_until(lambda: (obtained_lines(proxy) or [None])[0], timeout=30,
                               what="a certificate")
-            held = datetime.datetime.strptime(line["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-                tzinfo=datetime.timezone.utc).timestamp()
-            samples.append((held - started) * 1000)
+            turned_on = next(json.loads(text) for text in proxy.output().splitlines()
+                             if '"identity on' in text)
+            samples.append((log_time(line) - started) * 1000)
+            in_proxy.append((log_time(line) - log_time(turned_on)) * 1000)
             proxy.stop()
-        samples.sort()
-        p50 = statistics.median(samples)
-        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
-        print(f"issuance latency over {len(samples)} starts: p50 {p50:.1f} ms, "
-              f"p99 {p99:.1f} ms, max {samples[-1]:.1f} ms")
-        assert p99 < 5000, samples
+        for name, values in (("spawn -> certificate held", samples),
+                             ("identity on (document read) -> certificate held", in_proxy)):
+            values.sort()
+            p50 = statistics.median(values)
+            p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+            print(f"{name} over {len(values)} starts: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+                  f"max {values[-1]:.1f} ms")
+        assert max(samples) < 5000, samples
     finally:
         setup.close()
 
