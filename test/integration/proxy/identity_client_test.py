@@ -7,8 +7,9 @@ a leaf chained to the anchors of the document), with lifetimes of seconds.
 The proxy obtains its certificate at start (/ready flips from 503 to 200),
 renews it before expiry, keeps serving on its certificate while the issuer
 is down (retrying on a backoff, ready while the certificate is valid),
-refuses an answer for another identity (keeping what it holds), reads its
-token again for each request, and stays plaintext-ready without `identity`.
+refuses an answer for another identity (keeping what it holds), takes an
+anchor bundle that still trusts its certificate without a request and asks
+again under anchors that do not, reads its token again for each request, and stays plaintext-ready without `identity`.
 issuance_latency measures proxy start -> certificate held over many starts.
 
     identity_client_test.py NAME     runs one test (ctest: proxy.identity_client.NAME)
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from harness import Backend, Proxy, run_main, wait_until
+from harness import Backend, MountedConfig, Proxy, run_main, wait_until
 
 TESTS = {}
 TRUST_DOMAIN = "cluster.local"
@@ -224,9 +225,9 @@ class Setup:
         self.pki = Pki()
         self.issuer = Issuer(self.pki, lifetime=lifetime)
         self.dir = tempfile.mkdtemp(prefix="weft-proxy-identity-")
-        self.config = os.path.join(self.dir, "config.json")
-        with open(self.config, "w") as f:
-            f.write(identity_document(self.pki.anchors_pem if anchors else None, services))
+        self.mounted = MountedConfig()
+        self.config = self.mounted.path
+        self.mounted.write(identity_document(self.pki.anchors_pem if anchors else None, services))
         self.token_file = os.path.join(self.dir, "token")
         self.write_token("t0ken")
 
@@ -246,6 +247,7 @@ class Setup:
 
     def close(self):
         self.issuer.close()
+        self.mounted.close()
 
 
 def ready(proxy):
@@ -379,6 +381,30 @@ def refuses_foreign_identity():
         assert ready(proxy) or time.time() >= held_until
         assert all(line["identity"] == SELF for line in obtained_lines(proxy))
         assert "spiffe://cluster.local/ns/test/sa/admin" in proxy.output()
+    finally:
+        setup.close()
+
+
+@test
+def anchor_rotation():
+    setup = Setup(lifetime=600)
+    try:
+        proxy = setup.start()
+        wait_until(lambda: ready(proxy), timeout=30, what="the first certificate")
+        # Step 1: a bundle of the old anchor and a new one. The certificate
+        # held still verifies: the anchors are taken without a request.
+        new_pki = Pki()
+        setup.mounted.write(identity_document(setup.pki.anchors_pem + new_pki.anchors_pem))
+        wait_until(lambda: "trust anchors updated" in proxy.output(), timeout=30,
+                   what="the new anchors taken")
+        assert setup.issuer.issued == 1 and ready(proxy)
+        # Step 3 (the issuer moved to the new anchor, the old one removed): the
+        # held chain no longer verifies, so the proxy asks at once; this issuer
+        # still serves under the old anchor, so its TLS is refused.
+        setup.mounted.write(identity_document(new_pki.anchors_pem))
+        wait_until(lambda: failed(proxy, "tls") >= 1, timeout=30, what="a request under them")
+        assert "no longer trust the certificate" in proxy.output()
+        assert setup.issuer.issued == 1
     finally:
         setup.close()
 
