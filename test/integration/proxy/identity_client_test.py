@@ -9,7 +9,8 @@ renews it before expiry, keeps serving on its certificate while the issuer
 is down (retrying on a backoff, ready while the certificate is valid),
 refuses an answer for another identity (keeping what it holds), takes an
 anchor bundle that still trusts its certificate without a request and asks
-again under anchors that do not, reads its token again for each request, and stays plaintext-ready without `identity`.
+again under anchors that do not, reads its token again for each request,
+and stays plaintext-ready without `identity`.
 issuance_latency measures proxy start -> certificate held over many starts.
 
     identity_client_test.py NAME     runs one test (ctest: proxy.identity_client.NAME)
