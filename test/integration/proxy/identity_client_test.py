@@ -124,7 +124,8 @@ class Pki:
 class Issuer:
     """POST /v1/certificates over TLS with a certificate for SERVER_NAME.
     mode: "ok" signs for the token's identity; "foreign" signs for another
-    account; "down" answers 503."""
+    account; "down" answers 503; "huge" a 200 KB answer; "garbage" JSON that
+    is not the answer; "hang" answers after 3 s."""
 
     def __init__(self, pki, token="t0ken", lifetime=60):
         self.pki, self.token, self.lifetime = pki, token, lifetime
@@ -170,7 +171,13 @@ class Issuer:
                                                body)
                 self.reply(status, answer)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass  # a client that hangs up on a refused answer is expected
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -182,6 +189,13 @@ class Issuer:
             mode = self.mode
         if mode == "down":
             return 503, {"error": "not ready to issue"}
+        if mode == "huge":
+            return 200, {"certificate": "x" * 200_000}
+        if mode == "garbage":
+            return 200, ["not", "the", "answer"]
+        if mode == "hang":
+            time.sleep(3)
+            return 503, {"error": "too late"}
         if path != "/v1/certificates":
             return 404, {"error": "not found"}
         if authorization != f"Bearer {self.token}":
@@ -406,6 +420,26 @@ def anchor_rotation():
         wait_until(lambda: failed(proxy, "tls") >= 1, timeout=30, what="a request under them")
         assert "no longer trust the certificate" in proxy.output()
         assert setup.issuer.issued == 1
+    finally:
+        setup.close()
+
+
+@test
+def refuses_bad_answers_on_the_wire():
+    setup = Setup(lifetime=600)
+    try:
+        setup.issuer.mode = "huge"  # from the first request
+        proxy = setup.start("--identity-request-timeout", "1s")
+        for mode, reason in (("huge", "oversize"), ("garbage", "malformed"),
+                             ("hang", "timeout")):
+            setup.issuer.mode = mode
+            before = failed(proxy, reason)
+            wait_until(lambda: failed(proxy, reason) > before, timeout=60,
+                       what=f"a {mode} answer refused as {reason}")
+            assert not ready(proxy)
+        setup.issuer.mode = "ok"
+        wait_until(lambda: ready(proxy), timeout=60, what="ready with a good answer")
+        assert refreshed(proxy) == 1
     finally:
         setup.close()
 
