@@ -13,6 +13,8 @@
 #include "proxy/core/listener.h"
 #include "proxy/core/worker.h"
 #include "proxy/core/worker_pool.h"
+#include "proxy/identity/credentials.h"
+#include "proxy/identity/identity_client.h"
 #include "proxy/metrics.h"
 #include "proxy/settings.h"
 #include "proxy/wait_ready.h"
@@ -114,9 +116,20 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < pool.size(); ++i) {
     workers.push_back(std::make_unique<Worker>(pool.context(i), runtime));
   }
+  // The proxy's certificate, key and anchors (identity on: the document
+  // carries `identity`): the identity client writes them, the TLS layer reads.
+  CredentialStore credentials;
+  IdentityMetrics identity_metrics(registry);
+  IdentityClient identity_client(IdentityClient::options_from(settings), store, credentials,
+                                 identity_metrics, log);
   std::atomic<bool> ready{false};
-  const AdminState admin{store,   registry,       ready,
-                         metrics, &metrics_cache, settings.admin_request_timeout};
+  const AdminState admin{store,
+                         registry,
+                         ready,
+                         metrics,
+                         &metrics_cache,
+                         settings.admin_request_timeout,
+                         [&identity_client] { return identity_client.not_ready_reason(); }};
 
   std::vector<std::unique_ptr<Listener>> listeners;
   for (const auto& [port, name] :
@@ -157,6 +170,7 @@ int main(int argc, char** argv) {
       [&store](const std::string& text) { store.offer(text, ConfigSource::kFile); });
   file_watcher.start();
   if (api_watcher.value()) api_watcher.value()->start();
+  identity_client.start();
   pool.start();
   admin_pool.start();
   ready = true;

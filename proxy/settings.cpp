@@ -153,6 +153,25 @@ const flags::Program<Settings>& program() {
                              "connections open at once on the admin port; beyond, new\n"
                              "ones are reset")
                   .value_name("N"),
+              flags::host_port("identity-address", &S::identity_address,
+                               "weft-identity's HOST:PORT (a name or an address); its\n"
+                               "certificate must name weft-identity.weft-system.svc",
+                               {.ip_literal = false}),
+              flags::text("identity-token-file", &S::identity_token_file,
+                          "projected ServiceAccount token sent to weft-identity",
+                          flags::TextRule::kNonEmpty)
+                  .value_name("FILE"),
+              flags::text("service-account", &S::service_account,
+                          "the pod's ServiceAccount, named in its certificate")
+                  .value_name("NAME"),
+              flags::number("identity-renew-fraction", &S::identity_renew_fraction, 0.1, 0.95,
+                            "renew the certificate when this share of its life has passed"),
+              flags::duration("identity-request-timeout", &S::identity_request_timeout,
+                              "limit on one certificate request, connection included",
+                              kMoreThanZero),
+              flags::integer("identity-max-response-bytes", &S::identity_max_response_bytes, 1024,
+                             16 * 1024 * 1024, "largest answer accepted from weft-identity")
+                  .value_name("BYTES"),
           },
       .env_prefix = "WEFT_PROXY_",
   };

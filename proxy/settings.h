@@ -112,6 +112,20 @@ struct Settings {
   // server's pod proxy need a handful): any pod can reach it, so without a
   // cap it could take the process's descriptors from the traffic listeners.
   std::size_t max_admin_connections = 256;
+  // Workload identity (docs/identity.md), used when the document carries
+  // `identity`: where weft-identity answers (a DNS name or an address; its
+  // certificate must name kIdentityServerName either way), the projected
+  // token proving the ServiceAccount (read again for each request: the
+  // kubelet rotates it), and the ServiceAccount itself (the downward API).
+  HostPort identity_address{std::string(kIdentityServerName), kIdentityPort};
+  std::string identity_token_file =
+      std::string(kIdentityMountPath) + "/" + std::string(kIdentityTokenFile);
+  std::string service_account;
+  // Renew when this share of the leaf's life has passed.
+  double identity_renew_fraction = 0.7;
+  // Limits on one issuance request: its whole time, and its answer's size.
+  std::chrono::milliseconds identity_request_timeout{10'000};
+  std::size_t identity_max_response_bytes = 64 * 1024;
 };
 
 // Looks up an environment variable; std::getenv in production, a map in tests.

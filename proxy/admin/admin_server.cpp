@@ -103,6 +103,11 @@ std::string admin_response(const AdminState& state, std::string_view method, std
   if (path == "/live") return response(200, kText, "live\n", "", close, head_only);
   if (path == "/ready") {
     const bool ready = state.ready.load();
+    const std::string reason =
+        ready && state.not_ready_reason ? state.not_ready_reason() : std::string();
+    if (!reason.empty()) {
+      return response(503, kText, "not ready: " + reason + "\n", "", close, head_only);
+    }
     return response(ready ? 200 : 503, kText, ready ? "ready\n" : "not ready\n", "", close,
                     head_only);
   }

@@ -1,10 +1,10 @@
 #pragma once
 
-// The admin port: GET /live (the process runs), /ready (listeners bound and
-// not shutting down), /metrics (Prometheus text), /version (the proxy's
-// version and the hash of the document it serves) and /config (the document
-// in use, read-only). Nothing here can stop or reconfigure the proxy: other
-// methods get 405, other paths 404.
+// The admin port: GET /live (the process runs), /ready (listeners bound, not
+// shutting down, and a certificate held when identity is on), /metrics (Prometheus text), /version
+// (the proxy's version and the hash of the document it serves) and /config (the document in use,
+// read-only). Nothing here can stop or reconfigure the proxy: other methods get 405, other paths
+// 404.
 //
 // /config holds the whole namespace's document, so it is answered only on
 // loopback (the pod itself, `kubectl port-forward`, `kubectl exec`); on the pod
@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,9 @@ struct AdminState {
   ProxyMetrics& metrics;
   MetricsCache* cache = nullptr;  // its unused dynamic targets expire before each /metrics
   std::chrono::milliseconds request_timeout{10'000};  // --admin-request-timeout
+  // A further condition of /ready: empty while met, else why not (the
+  // identity client: no valid certificate yet). Unset: none.
+  std::function<std::string()> not_ready_reason{};
 };
 
 // Where an admin connection arrived: the paths it may see depend on it.

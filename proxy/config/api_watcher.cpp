@@ -1,16 +1,7 @@
 #include "proxy/config/api_watcher.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ssl.hpp>
-#include <functional>
-
 #include "proxy/core/deadline.h"
-#include "proxy/core/read_buffer.h"
-#include "proxy/http1/body_decoder.h"
-#include "proxy/http1/head_parser.h"
+#include "proxy/core/tls_client.h"
 #include "weft/backoff.h"
 #include "weft/constants.h"
 #include "weft/file.h"
@@ -21,7 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Kind = ConfigMapWatchState::Step::Kind;
-using TlsStream = asio::ssl::stream<Socket>;
 
 // Connecting, the TLS handshake and the answer's head get this long.
 constexpr auto kRequestTimeout = 15s;
@@ -34,32 +24,6 @@ constexpr auto kWatchMinimumLength = 1s;
 // A ConfigMap holds at most 1 MiB of data; its JSON (escaped) a few times that.
 constexpr std::size_t kMaxEventBytes = 8 * 1024 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;
-
-// Reads a body to its end (or until on_data returns false), passing each
-// decoded slice on. Returns an error text, or "" on success.
-awaitable<std::string> read_body(TlsStream& stream, ReadBuffer& buffer, http1::BodyDecoder& decoder,
-                                 const std::function<bool(std::string_view)>& on_data) {
-  while (!decoder.done()) {
-    while (!buffer.empty() && !decoder.done()) {
-      const http1::BodyDecoder::Step step = decoder.decode(buffer.data());
-      if (step.error.status != 0) co_return "malformed body: " + std::string(step.error.reason);
-      const bool go_on = step.data.empty() || on_data(step.data);
-      buffer.consume(step.consumed);
-      if (!go_on) co_return std::string();
-      if (step.consumed == 0) break;
-    }
-    if (decoder.done()) break;
-    error_code ec;
-    const std::size_t n = co_await stream.async_read_some(buffer.prepare(), redirect(ec));
-    if (ec && decoder.until_close() &&
-        (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
-      break;
-    }
-    if (ec) co_return "reading the body: " + ec.message();
-    buffer.commit(n);
-  }
-  co_return std::string();
-}
 
 }  // namespace
 
@@ -165,71 +129,36 @@ awaitable<ApiWatcher::Outcome> ApiWatcher::request_once() {
   const auto ca = read_file(access_.ca_path);
   if (!ca || ca->empty()) co_return Outcome{false, false, "no CA in " + access_.ca_path};
 
-  error_code ec;
   asio::ssl::context tls(asio::ssl::context::tls_client);
   // As client-go: nothing older than TLS 1.2, whatever the library's default.
-  SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-  tls.add_certificate_authority(asio::buffer(*ca), ec);
-  if (ec) co_return Outcome{false, false, access_.ca_path + ": " + ec.message()};
-  tls.set_verify_mode(asio::ssl::verify_peer, ec);
-  TlsStream stream(io_, tls);
-  // The certificate must name the host we connect to: an IP SAN for the
-  // kubelet's KUBERNETES_SERVICE_HOST, a DNS SAN (and SNI) for a name.
-  X509_VERIFY_PARAM* verify = SSL_get0_param(stream.native_handle());
-  const asio::ip::address address = asio::ip::make_address(access_.host, ec);
-  const bool by_address = !ec;
-  if (by_address) {
-    X509_VERIFY_PARAM_set1_ip_asc(verify, access_.host.c_str());
-  } else {
-    X509_VERIFY_PARAM_set1_host(verify, access_.host.c_str(), access_.host.size());
-    SSL_set_tlsext_host_name(stream.native_handle(), access_.host.c_str());
+  if (auto error = configure_client_tls(tls, *ca); !error.empty()) {
+    co_return Outcome{false, false, access_.ca_path + ": " + error};
   }
-
+  TlsStream stream(io_, tls);
   Deadline deadline(io_.get_executor());
   deadline.arm(stream.next_layer(), kRequestTimeout);
-  if (by_address) {
-    // The usual case: no resolver (whose first use starts a thread).
-    co_await stream.next_layer().async_connect(tcp::endpoint(address, access_.port), redirect(ec));
-  } else {
-    tcp::resolver resolver(io_);
-    const auto addresses =
-        co_await resolver.async_resolve(access_.host, std::to_string(access_.port), redirect(ec));
-    if (ec) co_return Outcome{false, false, "resolving " + access_.host + ": " + ec.message()};
-    co_await asio::async_connect(stream.next_layer(), addresses, redirect(ec));
+  // The certificate must name the host we connect to: an IP SAN for the
+  // kubelet's KUBERNETES_SERVICE_HOST, a DNS SAN (and SNI) for a name.
+  if (auto error = co_await connect_tls(stream, access_.host, access_.port, access_.host);
+      !error.empty()) {
+    co_return Outcome{false, false, error};
   }
-  if (ec) co_return Outcome{false, false, "connecting: " + ec.message()};
-  co_await stream.async_handshake(asio::ssl::stream_base::client, redirect(ec));
-  if (ec) co_return Outcome{false, false, "TLS handshake: " + ec.message()};
 
   const std::string request = "GET " + target +
                               " HTTP/1.1\r\nHost: " + api_server_authority(access_) +
                               "\r\nAuthorization: Bearer " + *token +
                               "\r\nAccept: application/json\r\nUser-Agent: weft-proxy\r\n"
                               "Connection: close\r\n\r\n";
+  error_code ec;
   co_await asio::async_write(stream, asio::buffer(request), redirect(ec));
   if (ec) co_return Outcome{false, false, "sending the request: " + ec.message()};
 
   ReadBuffer buffer;
-  http1::HeadParser parser;
   http1::ResponseHead head;
   std::size_t head_size = 0;
-  while (head_size == 0) {
-    const http1::ParseResult parsed = parser.parse_response(buffer.data(), "GET", head);
-    if (parsed.status == http1::ParseStatus::kError) {
-      co_return Outcome{false, false, "malformed answer: " + std::string(parsed.error.reason)};
-    }
-    if (parsed.status == http1::ParseStatus::kComplete) {
-      if (!head.is_interim()) {
-        head_size = parsed.consumed;
-        break;
-      }
-      buffer.consume(parsed.consumed);
-      parser.reset();
-      continue;
-    }
-    const std::size_t n = co_await stream.async_read_some(buffer.prepare(), redirect(ec));
-    if (ec) co_return Outcome{false, false, "reading the answer: " + ec.message()};
-    buffer.commit(n);
+  if (auto error = co_await read_response_head(stream, buffer, "GET", head, head_size);
+      !error.empty()) {
+    co_return Outcome{false, false, error};
   }
   const int status = head.status;
   http1::BodyDecoder decoder;

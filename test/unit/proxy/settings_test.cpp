@@ -100,3 +100,39 @@ TEST_CASE("the environment the webhook injects is the one the proxy reads", "[se
   CHECK(settings.value().opaque_ports == weft::PortSet({{3306, 3306}, {5432, 5432}}));
   CHECK(settings.value().pod_namespace == "shop");
 }
+
+TEST_CASE("identity settings: defaults, the webhook's variables, bad values", "[settings]") {
+  auto defaults = parse_settings({}, weft::flags::environment_of({}));
+  REQUIRE(defaults.has_value());
+  CHECK(defaults->identity_address == HostPort{"weft-identity.weft-system.svc", 8443});
+  CHECK(defaults->identity_token_file == "/var/run/weft/identity/token");
+  CHECK(defaults->identity_renew_fraction == 0.7);
+  CHECK(defaults->identity_request_timeout == std::chrono::seconds(10));
+  CHECK(defaults->identity_max_response_bytes == 64 * 1024);
+  CHECK(defaults->service_account.empty());
+
+  // The names the webhook injects are the proxy's own variables.
+  auto injected = parse_settings(
+      {}, weft::flags::environment_of({{std::string(weft::kEnvIdentityAddress), "127.0.0.1:9443"},
+                                       {std::string(weft::kEnvIdentityTokenFile), "/tmp/token"},
+                                       {std::string(weft::kEnvServiceAccount), "web"},
+                                       {"WEFT_PROXY_IDENTITY_RENEW_FRACTION", "0.5"}}));
+  REQUIRE(injected.has_value());
+  CHECK(injected->identity_address == HostPort{"127.0.0.1", 9443});
+  CHECK(injected->identity_token_file == "/tmp/token");
+  CHECK(injected->service_account == "web");
+  CHECK(injected->identity_renew_fraction == 0.5);
+
+  const auto error_of = [](std::vector<std::string> args) {
+    auto settings = parse_settings(args, weft::flags::environment_of({}));
+    REQUIRE_FALSE(settings.has_value());
+    return settings.error().message;
+  };
+  CHECK_THAT(error_of({"--identity-address", "weft-identity"}),
+             Catch::Contains("--identity-address"));
+  CHECK_THAT(error_of({"--identity-renew-fraction", "1.5"}),
+             Catch::Contains("--identity-renew-fraction"));
+  CHECK_THAT(error_of({"--identity-token-file="}), Catch::Contains("--identity-token-file"));
+  CHECK_THAT(error_of({"--identity-max-response-bytes", "10"}),
+             Catch::Contains("--identity-max-response-bytes"));
+}
