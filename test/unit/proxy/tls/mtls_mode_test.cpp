@@ -13,7 +13,6 @@ weft::proxyconfig::InboundPolicy policy(std::optional<MtlsMode> mode,
                                         std::vector<std::uint16_t> ports = {},
                                         std::map<std::string, std::string> labels = {}) {
   weft::proxyconfig::InboundPolicy p;
-  p.name = "p";
   p.mtls = mode;
   p.ports = std::move(ports);
   p.pod_selector.match_labels = std::move(labels);
