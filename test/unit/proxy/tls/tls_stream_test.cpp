@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <optional>
 
+#include "proxy/layers/connection.h"
 #include "proxy/tls/client_hello.h"
 #include "proxy/tls/stream.h"
 #include "proxy/tls/tls_context.h"
@@ -295,4 +296,26 @@ TEST_CASE("a worker's contexts follow the credentials' generation", "[tls]") {
   CHECK(contexts.get(TlsRole::kServer) != nullptr);
   store.set(test::make_test_credentials(ca, kClientId));
   CHECK(contexts.get(TlsRole::kClient) != nullptr);
+}
+
+TEST_CASE("an idle pooled TLS connection has nothing to read: no session tickets", "[tls]") {
+  const auto ca = test::make_test_ca("anchor");
+  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
+  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
+  {
+    asio::io_context io;
+    Pair pair = connect_pair(io);
+    REQUIRE(handshake(io, pair, server_ctx.get(), client_ctx.get()).client_ok);
+    io.run_for(100ms);  // anything the server sends after its handshake has arrived
+    CHECK(probe_idle(pair.client) == IdleState::kOpen);
+  }
+  // What the probe would see if the server sent TLS 1.3 tickets after the
+  // handshake, as OpenSSL does by default: bytes, taken for a closed connection.
+  SSL_CTX_set_num_tickets(server_ctx.get(), 2);
+  SSL_CTX_clear_options(server_ctx.get(), SSL_OP_NO_TICKET);
+  asio::io_context io;
+  Pair pair = connect_pair(io);
+  REQUIRE(handshake(io, pair, server_ctx.get(), client_ctx.get()).client_ok);
+  io.run_for(100ms);
+  CHECK(probe_idle(pair.client) == IdleState::kClosed);
 }
