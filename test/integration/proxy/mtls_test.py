@@ -204,7 +204,7 @@ class Mesh:
     document sends SERVICE_IP:80 to the server proxy as a meshed endpoint."""
 
     def __init__(self, app_port, ca, server_ca=None, server_validity=None, expected=SERVER_ID,
-                 server_policies=(), client_flags=()):
+                 server_policies=(), client_flags=(), server_flags=()):
         self.dirs, self.configs = [], []
         server_ca = server_ca or ca
         self.server_config = self._config(mesh_document(ca.pem, policies=server_policies))
@@ -212,7 +212,7 @@ class Mesh:
                                                  **(server_validity or {})))
         self.server = Proxy(self.server_config.path, "--inbound-fallback",
                             f"127.0.0.1:{app_port}", "--test-credentials-dir", server_creds,
-                            env=ENV)
+                            *server_flags, env=ENV)
         self.relay = Relay(self.server.inbound)
         client_config = self._config(mesh_document(ca.pem, endpoint=self.relay.port,
                                                    identity=expected))
@@ -308,6 +308,26 @@ def opaque_tcp_between_two_proxies_is_mtls():
         assert_encrypted(mesh.relay, b"opaque-secret")
         assert mesh.server.metric("tcp_tls_connections_total", direction="inbound", tls="true",
                                   client_id=CLIENT_ID) >= 1
+    finally:
+        mesh.close()
+        echo.close()
+
+
+@test
+def an_idle_mtls_tunnel_is_closed_at_the_idle_limit():
+    echo = EchoServer()
+    ca = Ca("anchor")
+    mesh = Mesh(echo.port, ca, server_flags=("--tunnel-idle-timeout", "1s"))
+    try:
+        sock = connect(mesh.client.outbound)
+        sock.sendall(b"\x00ping")
+        assert sock.recv(4096).startswith(b"echo:")
+        # Idle both ways: the server proxy cuts its side of the TLS tunnel,
+        # and the client proxy passes the end on.
+        assert closed_by_peer(sock, timeout=20)
+        sock.close()
+        assert mesh.server.metric("limit_reached_total", direction="inbound",
+                                  limit="tunnel_idle_timeout") == 1
     finally:
         mesh.close()
         echo.close()
