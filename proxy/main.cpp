@@ -17,6 +17,7 @@
 #include "proxy/identity/identity_client.h"
 #include "proxy/metrics.h"
 #include "proxy/settings.h"
+#include "proxy/tls/test_credentials.h"
 #include "proxy/wait_ready.h"
 #include "weft/file.h"
 #include "weft/signals.h"
@@ -107,6 +108,16 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   runtime.own_addresses = std::move(own.value());
+  if (!settings.test_credentials_dir.empty()) {
+    auto loaded = load_test_credentials(settings.test_credentials_dir, process_environment());
+    if (!loaded.has_value()) {
+      std::fprintf(stderr, "weft-proxy: %s\n", loaded.error().message.c_str());
+      return kExitUsage;
+    }
+    runtime.credentials.set(std::move(loaded.value()));
+    log.warn("TEST credentials loaded from a folder: never in a pod",
+             {{"dir", settings.test_credentials_dir}});
+  }
   nlohmann::json own_list = nlohmann::json::array();
   for (const auto& address : runtime.own_addresses.addresses()) {
     own_list.push_back(address.to_string());

@@ -102,6 +102,13 @@ const flags::Program<Settings>& program() {
                               "close a tunnel one of whose directions ended once the\n"
                               "other moved nothing this long",
                               kMoreThanZero),
+              flags::duration("tls-handshake-timeout", &S::tls_handshake_timeout,
+                              "cut an inbound mTLS handshake not done within this", kMoreThanZero),
+              flags::text("test-credentials-dir", &S::test_credentials_dir,
+                          "TESTS ONLY (needs WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1): read\n"
+                          "chain.pem, key.pem, anchors.pem from DIR as the proxy's\n"
+                          "certificate, key and trust anchors")
+                  .value_name("DIR"),
               flags::duration("pool-idle-timeout", &S::pool_idle_timeout,
                               "close idle upstream connections unused this long", kMoreThanZero),
               flags::integer("pool-max-idle-per-endpoint", &S::pool_max_idle_per_endpoint, 0,

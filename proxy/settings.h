@@ -62,6 +62,14 @@ struct Settings {
   // A tunnel one of whose directions has ended (a half-close) is closed once
   // the other moved nothing for this long: no peer waits the idle hour.
   std::chrono::milliseconds tunnel_half_closed_timeout{30'000};
+  // An inbound mTLS handshake (a meshed client's) not done within this is
+  // cut, counted as tls_handshake_failures_total{reason="timeout"}.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
+  // TESTS ONLY: chain.pem, key.pem and anchors.pem read from this folder at
+  // start as the proxy's credentials (refused unless the environment has
+  // WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1); in a pod, the identity client
+  // obtains them and no key touches a disk.
+  std::string test_credentials_dir;
   struct PortDuration {
     std::uint16_t port = 0;
     std::chrono::milliseconds duration{0};

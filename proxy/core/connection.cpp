@@ -11,6 +11,9 @@
 #include "proxy/http1/server.h"
 #include "proxy/tcp/detect.h"
 #include "proxy/tcp/tunnel.h"
+#include "proxy/tls/mtls_mode.h"
+#include "proxy/tls/stream.h"
+#include "proxy/tls/tls_context.h"
 
 namespace weft::proxy {
 namespace {
@@ -28,10 +31,10 @@ std::optional<tcp::endpoint> destination_of(Socket& socket, const Settings& sett
 }
 
 // Opaque TCP: to an endpoint of the destination's Service when the
-// configuration knows it, otherwise to the destination itself.
-// `accepted`: when the client connection was, from which the silent limit
-// runs.
-awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
+// configuration knows it, otherwise to the destination itself; over mTLS
+// when that endpoint is meshed. `accepted`: when the client connection was,
+// from which the silent limit runs.
+awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
                              const tcp::endpoint& destination, Direction direction,
                              Clock::time_point accepted, std::uint64_t& bytes_read,
                              std::uint64_t& bytes_written) {
@@ -51,18 +54,22 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
       }
     }
   }
-  Socket upstream(client.get_executor());
+  // A meshed endpoint (outbound only: inbound goes to the pod's own app).
+  const std::string_view identity =
+      direction == Direction::kOutbound ? worker.pool.identity_of(address) : std::string_view();
+  const UpstreamTls tls{.context = identity.empty() ? nullptr : worker.tls.get(TlsRole::kClient),
+                        .identity = identity,
+                        .metrics = &worker.runtime.tls_metrics};
   Deadline deadline(client.get_executor());
-  deadline.arm(upstream, worker.runtime.settings.connect_timeout);
-  error_code ec;
-  co_await upstream.async_connect(address, redirect(ec));
-  deadline.disarm();
-  if (ec) co_return;
-  upstream.set_option(tcp::no_delay(true), ec);
+  TryFailure failure = TryFailure::kNone;
+  const auto upstream = co_await connect_upstream(
+      client.get_executor(), address, deadline,
+      {.expiry = Clock::now() + worker.runtime.settings.connect_timeout}, failure, tls);
+  if (!upstream) co_return;
   const Settings& settings = worker.runtime.settings;
   ProxyMetrics& metrics = worker.runtime.metrics.metrics();
   const TunnelBytes bytes = co_await tunnel(
-      client, pending, upstream, {},
+      client, pending, upstream->socket, {},
       {.limit = settings.tunnel_idle_timeout_for(destination.port()),
        .closed = &metrics.limit_reached(direction, Limit::kTunnelIdleTimeout),
        // (Bounded, so that the sum cannot overflow.)
@@ -75,11 +82,79 @@ awaitable<void> proxy_opaque(Worker& worker, Socket& client, ReadBuffer& buffer,
   bytes_written += bytes.b_to_a;
 }
 
-awaitable<void> handle(Worker& worker, Socket client, Direction direction,
+// Reads the client's first bytes until `detect` decides, within `timeout`
+// (then: opaque, a server-first protocol). Null when the client went away.
+awaitable<std::optional<DetectedProtocol>> read_until_detected(
+    Stream& client, ReadBuffer& buffer, Clock::duration timeout,
+    DetectedProtocol (*detect)(std::string_view), std::uint64_t& bytes_read) {
+  Deadline deadline(client.get_executor());
+  deadline.arm(client, timeout);
+  DetectedProtocol protocol =
+      buffer.empty() ? DetectedProtocol::kNeedMoreBytes : detect(buffer.data());
+  while (protocol == DetectedProtocol::kNeedMoreBytes) {
+    error_code ec;
+    // Readable first, so a client that sends nothing never takes a buffer
+    // (a TLS stream may hold decrypted bytes already: read at once).
+    if (buffer.empty() && !client.has_buffered_bytes()) {
+      co_await client.async_wait(Socket::wait_read, redirect(ec));
+    }
+    const std::size_t n = ec ? 0 : co_await client.async_read_some(buffer.prepare(), redirect(ec));
+    if (ec) {
+      if (deadline.expired()) {
+        protocol = DetectedProtocol::kOpaque;
+        break;
+      }
+      co_return std::nullopt;
+    }
+    buffer.commit(n);
+    bytes_read += n;
+    protocol = detect(buffer.data());
+  }
+  deadline.disarm();
+  co_return protocol;
+}
+
+// Terminates a meshed client's mTLS on `client` (the ClientHello in
+// `buffer`, handed to OpenSSL); true with the client's identity once the
+// handshake is done. Failures are counted by reason.
+awaitable<bool> accept_mesh_tls(Worker& worker, Stream& client, ReadBuffer& buffer,
+                                std::string& client_identity) {
+  TlsMetrics& metrics = worker.runtime.tls_metrics;
+  SSL_CTX* context = worker.tls.get(TlsRole::kServer);
+  if (context == nullptr ||
+      !client.start_tls(context, TlsRole::kServer, std::string(buffer.data()))) {
+    metrics.count_failure(Direction::kInbound, HandshakeFailure::kNoCredentials);
+    co_return false;
+  }
+  buffer = ReadBuffer();
+  Deadline deadline(client.get_executor());
+  deadline.arm(client, worker.runtime.settings.tls_handshake_timeout);
+  HandshakeFailure failure = HandshakeFailure::kProtocol;
+  const bool done = co_await client.handshake(failure);
+  deadline.disarm();
+  if (!done) {
+    metrics.count_failure(Direction::kInbound, failure);
+    co_return false;
+  }
+  client_identity = peer_spiffe_id(client.ssl());
+  if (client_identity.empty()) {
+    metrics.count_failure(Direction::kInbound, HandshakeFailure::kNoIdentity);
+    co_return false;
+  }
+  co_return true;
+}
+
+bool strict_port(Worker& worker, std::uint16_t port) {
+  const auto& snapshot = worker.routes.snapshot();
+  return snapshot &&
+         inbound_mtls_mode(snapshot->document(), port) == proxyconfig::MtlsMode::kStrict;
+}
+
+awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
                        ConnectionSlot listener_slot) {
   const Clock::time_point accepted = Clock::now();
   Runtime& runtime = worker.runtime;
-  const auto destination = destination_of(client, runtime.settings, direction);
+  const auto destination = destination_of(socket, runtime.settings, direction);
   if (!destination) {
     runtime.log.debug("connection not redirected and no fallback destination: closed",
                       {{"direction", to_string(direction)}});
@@ -90,7 +165,7 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
     runtime.metrics.metrics().inbound_foreign_destination_total.inc();
     if (const auto skipped = runtime.foreign_destination_log.admit(LogThrottle::Clock::now())) {
       error_code ec;
-      const auto peer = client.remote_endpoint(ec);
+      const auto peer = socket.remote_endpoint(ec);
       runtime.log.warn("inbound connection to an address not the pod's own: refused",
                        {{"destination", endpoint_label(*destination)},
                         {"client", ec ? std::string() : endpoint_label(peer)},
@@ -98,6 +173,7 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
     }
     co_return;
   }
+  Stream client(std::move(socket));
   // Held for the connection's life: the series cannot expire under it.
   const std::shared_ptr<TcpMetrics> tcp_metrics = runtime.metrics.tcp(
       direction, metric_target(worker.routes.snapshot().get(), direction, *destination));
@@ -109,50 +185,56 @@ awaitable<void> handle(Worker& worker, Socket client, Direction direction,
   std::uint64_t& bytes_written = accounting.bytes_written;
 
   ReadBuffer buffer;
-  const auto& opaque_ports = runtime.settings.opaque_ports;
+  const bool opaque_port = runtime.settings.opaque_ports.contains(destination->port());
   DetectedProtocol protocol = DetectedProtocol::kOpaque;
   std::string_view protocol_label = "opaque-port";
-  bool client_gone = false;
-  if (!opaque_ports.contains(destination->port())) {
+  // Inbound, a meshed client's ClientHello is looked for even on an opaque
+  // port (its proxy speaks first), as long as the proxy can terminate it.
+  const bool mesh_tls_possible =
+      direction == Direction::kInbound && runtime.credentials.generation() != 0;
+  if (!opaque_port || mesh_tls_possible) {
     // Server-first protocols send nothing: after the timeout, it is TCP.
-    Deadline deadline(client.get_executor());
-    deadline.arm(client, runtime.settings.detect_timeout);
-    protocol = DetectedProtocol::kNeedMoreBytes;
-    while (protocol == DetectedProtocol::kNeedMoreBytes) {
-      error_code ec;
-      // Readable first, so a client that sends nothing never takes a buffer.
-      if (buffer.empty()) co_await client.async_wait(Socket::wait_read, redirect(ec));
-      const std::size_t n =
-          ec ? 0 : co_await client.async_read_some(buffer.prepare(), redirect(ec));
-      if (ec) {
-        if (deadline.expired()) {
-          protocol = DetectedProtocol::kOpaque;
-        } else {
-          client_gone = true;
-        }
-        break;
-      }
-      buffer.commit(n);
-      bytes_read += n;
-      protocol = detect_protocol(buffer.data());
+    const auto detected = co_await read_until_detected(
+        client, buffer, runtime.settings.detect_timeout,
+        direction == Direction::kInbound ? detect_inbound_protocol : detect_protocol, bytes_read);
+    if (!detected) co_return;  // the client went away
+    protocol = *detected;
+    if (opaque_port && protocol == DetectedProtocol::kHttp1) protocol = DetectedProtocol::kOpaque;
+  }
+  std::string client_identity;
+  if (protocol == DetectedProtocol::kMeshTls) {
+    if (!co_await accept_mesh_tls(worker, client, buffer, client_identity)) co_return;
+    // The decrypted bytes go through the same detection as plaintext.
+    protocol = DetectedProtocol::kOpaque;
+    if (!opaque_port) {
+      const auto detected = co_await read_until_detected(
+          client, buffer, runtime.settings.detect_timeout, detect_protocol, bytes_read);
+      if (!detected) co_return;
+      protocol = *detected;
     }
-    deadline.disarm();
+  } else if (direction == Direction::kInbound && strict_port(worker, destination->port())) {
+    // Strict: nothing but a meshed client's mTLS reaches the app.
+    runtime.tls_metrics.strict_refused().inc();
+    co_return;
+  }
+  if (direction == Direction::kInbound) {
+    runtime.tls_metrics.count_connection(Direction::kInbound, client_identity);
+  }
+  if (!opaque_port || !client_identity.empty()) {
     protocol_label = protocol == DetectedProtocol::kHttp1 ? "http1" : "opaque";
   }
-  if (!client_gone) {
-    runtime.metrics.metrics()
-        .protocol_detect_total
-        .with_labels({std::string(to_string(direction)), std::string(protocol_label)})
-        .inc();
-    if (protocol == DetectedProtocol::kHttp1) {
-      const ConnectionBytes bytes =
-          co_await serve_http1(worker, client, buffer, {direction, *destination});
-      bytes_read += bytes.read;
-      bytes_written += bytes.written;
-    } else {
-      co_await proxy_opaque(worker, client, buffer, *destination, direction, accepted, bytes_read,
-                            bytes_written);
-    }
+  runtime.metrics.metrics()
+      .protocol_detect_total
+      .with_labels({std::string(to_string(direction)), std::string(protocol_label)})
+      .inc();
+  if (protocol == DetectedProtocol::kHttp1) {
+    const ConnectionBytes bytes =
+        co_await serve_http1(worker, client, buffer, {direction, *destination, client_identity});
+    bytes_read += bytes.read;
+    bytes_written += bytes.written;
+  } else {
+    co_await proxy_opaque(worker, client, buffer, *destination, direction, accepted, bytes_read,
+                          bytes_written);
   }
 }
 

@@ -13,6 +13,7 @@
 // nothing destroyed.
 
 #include <chrono>
+#include <concepts>
 #include <memory>
 
 #include "proxy/core/asio.h"
@@ -35,6 +36,17 @@ class Deadline {
   // After `limit`, cancels every pending operation on `socket`. The socket
   // must outlive the arming: disarm() (or arm another) before destroying it.
   void arm(Socket& socket, Clock::duration limit) { arm_until(socket, Clock::now() + limit); }
+  // A stream over a socket (proxy/tls/stream.h): its socket's operations.
+  template <typename S>
+  requires requires(S& s) {
+    { s.lowest_layer() } -> std::same_as<Socket&>;
+  }
+  void arm(S& stream, Clock::duration limit) { arm(stream.lowest_layer(), limit); }
+  template <typename S>
+  requires requires(S& s) {
+    { s.lowest_layer() } -> std::same_as<Socket&>;
+  }
+  void arm_until(S& stream, Clock::time_point expiry) { arm_until(stream.lowest_layer(), expiry); }
   // The same at a point in time (no clock read).
   void arm_until(Socket& socket, Clock::time_point expiry) {
     state_->target = &socket;

@@ -10,17 +10,24 @@
 #include "proxy/core/asio.h"
 #include "proxy/core/log_throttle.h"
 #include "proxy/core/original_destination.h"
+#include "proxy/identity/credentials.h"
 #include "proxy/layers/connection.h"
 #include "proxy/metrics.h"
 #include "proxy/routing/worker_routes.h"
 #include "proxy/settings.h"
+#include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_metrics.h"
 #include "weft/log.h"
 
 namespace weft::proxy {
 
 struct Runtime {
   Runtime(Settings s, ConfigStore& c, MetricsCache& m, Logger& l)
-      : settings(std::move(s)), config(c), metrics(m), log(l) {}
+      : settings(std::move(s)),
+        config(c),
+        metrics(m),
+        log(l),
+        tls_metrics(m.metrics().registry, settings.metrics_max_dynamic_targets) {}
   const Settings settings;
   ConfigStore& config;
   MetricsCache& metrics;
@@ -30,6 +37,10 @@ struct Runtime {
   // Where inbound traffic may go (set before the listeners start; none: nowhere).
   OwnAddresses own_addresses{{}};
   LogThrottle foreign_destination_log{std::chrono::seconds(1)};
+  // The proxy's certificate, key and anchors (the identity client writes
+  // them); none: meshed endpoints cannot be reached, mTLS is not accepted.
+  CredentialStore credentials;
+  TlsMetrics tls_metrics;
 };
 
 inline UpstreamPool::Counters pool_counters(ProxyMetrics& metrics) {
@@ -49,7 +60,8 @@ class Worker {
         pool({.max_idle_per_endpoint = runtime.settings.pool_max_idle_per_endpoint,
               .idle_timeout = runtime.settings.pool_idle_timeout},
              pool_counters(runtime.metrics.metrics())),
-        routes(runtime.config) {
+        routes(runtime.config),
+        tls(runtime.credentials) {
     pool.follow(runtime.config);
     // Once a second: expiry is approximate to that, and a removed endpoint's
     // connections go within it.
@@ -60,6 +72,7 @@ class Worker {
   Runtime& runtime;
   UpstreamPool pool;
   WorkerRoutes routes;
+  TlsContexts tls;  // this worker's SSL_CTXs, per credentials generation
 
   // Client connections waiting for their next request, closed at once on
   // drain. An intrusive list: a connection links its own node, so going idle

@@ -28,7 +28,7 @@ std::optional<asio::const_buffer> as_one_buffer(PumpScratch& scratch) {
 
 }  // namespace
 
-awaitable<PumpResult> pump_body(Socket& from, ReadBuffer& in, BodyDecoder& decoder, Socket& to,
+awaitable<PumpResult> pump_body(Stream& from, ReadBuffer& in, BodyDecoder& decoder, Stream& to,
                                 BodyKind out_kind, std::string_view prefix, std::uint64_t& bytes_in,
                                 std::uint64_t& bytes_out, PumpScratch& scratch, const bool* stop,
                                 ReadIdleLimit idle) {

@@ -16,6 +16,7 @@
 #include "proxy/core/deadline.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/body_decoder.h"
+#include "proxy/tls/stream.h"
 
 namespace weft::proxy::http1 {
 
@@ -44,7 +45,7 @@ struct ReadIdleLimit {
 // Streams a body from `from` (its first bytes already in `in`) to `to`,
 // re-framed as out_kind; `prefix` (a head) is sent with the first bytes.
 // With `stop`, checked before each operation, the pump ends when it is set.
-awaitable<PumpResult> pump_body(Socket& from, ReadBuffer& in, BodyDecoder& decoder, Socket& to,
+awaitable<PumpResult> pump_body(Stream& from, ReadBuffer& in, BodyDecoder& decoder, Stream& to,
                                 BodyKind out_kind, std::string_view prefix, std::uint64_t& bytes_in,
                                 std::uint64_t& bytes_out, PumpScratch& scratch,
                                 const bool* stop = nullptr, ReadIdleLimit idle = {});

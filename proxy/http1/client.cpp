@@ -150,13 +150,20 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
   TryFailure failure = TryFailure::kNone;
   response_started_ = false;
   // A pooled connection first, without a coroutine frame for connect().
-  if (!new_connection_next_) upstream_ = pool_.take(address, Clock::now());
+  // A meshed endpoint is reached over mTLS only (never a plain connection).
+  const std::string_view identity = pool_.identity_of(address);
+  if (!new_connection_next_) upstream_ = pool_.take(address, Clock::now(), identity);
   new_connection_next_ = false;
   if (!upstream_) {
     // Bounded by the request's deadline too: a connect that outlives it is a timeout.
     const ConnectLimit limit = connect_limit(limits_.connect_timeout, timeouts, Clock::now());
+    const UpstreamTls tls{.context = identity.empty() || limits_.tls == nullptr
+                                         ? nullptr
+                                         : limits_.tls->get(TlsRole::kClient),
+                          .identity = identity,
+                          .metrics = limits_.tls_metrics};
     upstream_ = co_await connect_upstream(downstream_.socket.get_executor(), address,
-                                          upstream_deadline_, limit, failure);
+                                          upstream_deadline_, limit, failure, tls);
   }
   if (!upstream_) co_return failure;
   // The try's limit runs from here (the connection is ready), cut at the deadline.

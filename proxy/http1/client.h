@@ -50,7 +50,7 @@ RequestFacts facts_of(const RequestHead& head);
 // The HTTP/1 client connection a request came from: its body is read from
 // there, and interim responses (100 Continue) are written back to it.
 struct Downstream {
-  Socket& socket;
+  Stream& socket;
   ReadBuffer& buffer;
   std::uint64_t& bytes_read;
   std::uint64_t& bytes_written;
@@ -65,6 +65,10 @@ struct ClientLimits {
   // Counts next_try_on_new_connection (may be null).
   Counter* new_connection_retries = nullptr;
   std::size_t max_interim_responses = 10;  // 1xx relayed per request before a 502
+  // mTLS to meshed endpoints: the worker's contexts (null: none) and the
+  // outbound handshake failure counters.
+  TlsContexts* tls = nullptr;
+  TlsMetrics* tls_metrics = nullptr;
 };
 
 class Client {

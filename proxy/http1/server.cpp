@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 
 class Session {
  public:
-  Session(Worker& worker, Socket& client, ReadBuffer& buffer, ConnectionTarget target)
+  Session(Worker& worker, Stream& client, ReadBuffer& buffer, ConnectionTarget target)
       : worker_(worker),
         runtime_(worker.runtime),
         client_(client),
@@ -36,7 +36,9 @@ class Session {
                        target.direction, Limit::kBodyIdleTimeout),
                    .new_connection_retries =
                        &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total,
-                   .max_interim_responses = worker.runtime.settings.max_interim_responses}),
+                   .max_interim_responses = worker.runtime.settings.max_interim_responses,
+                   .tls = &worker.tls,
+                   .tls_metrics = &worker.runtime.tls_metrics}),
         destination_text_(endpoint_label(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
@@ -80,7 +82,7 @@ class Session {
 
   Worker& worker_;
   Runtime& runtime_;
-  Socket& client_;
+  Stream& client_;
   ReadBuffer& client_buffer_;
   ConnectionTarget target_;
   ConnectionBytes bytes_;  // (before upstream_, which counts into it)
@@ -152,7 +154,7 @@ awaitable<bool> Session::read_request_head() {
     if (waiting_first_byte) {
       // Between requests: idle, and closed at once on a graceful shutdown.
       if (runtime_.draining.load(std::memory_order_relaxed)) co_return false;
-      worker_.mark_idle(idle_node_, client_);
+      worker_.mark_idle(idle_node_, client_.lowest_layer());
       client_deadline_.arm(client_, runtime_.settings.idle_timeout);
       n = co_await client_.async_read_some(space, redirect(ec));
       worker_.mark_busy(idle_node_);
@@ -175,7 +177,8 @@ awaitable<bool> Session::read_request_head() {
 }
 
 void Session::plan_request() {
-  const Request request = http1::to_request(request_);
+  Request request = http1::to_request(request_);
+  request.client_identity = target_.client_identity;
   const std::optional<LocalAnswer> refused = admit(request);
   // Routed even when refused: the route labels the request's metrics.
   route_ = plan_route(worker_.routes, target_, destination_text_, request);
@@ -327,7 +330,7 @@ awaitable<ConnectionBytes> Session::run() {
 
 }  // namespace
 
-awaitable<ConnectionBytes> serve_http1(Worker& worker, Socket& client, ReadBuffer& buffer,
+awaitable<ConnectionBytes> serve_http1(Worker& worker, Stream& client, ReadBuffer& buffer,
                                        ConnectionTarget target) {
   Session session(worker, client, buffer, target);
   ConnectionBytes bytes;

@@ -18,6 +18,7 @@
 #include "proxy/core/worker.h"
 #include "proxy/layers/routing.h"
 #include "proxy/metrics.h"
+#include "proxy/tls/stream.h"
 
 namespace weft::proxy {
 
@@ -27,7 +28,7 @@ struct ConnectionBytes {
   std::uint64_t read = 0;
   std::uint64_t written = 0;
 };
-awaitable<ConnectionBytes> serve_http1(Worker& worker, Socket& client, ReadBuffer& buffer,
+awaitable<ConnectionBytes> serve_http1(Worker& worker, Stream& client, ReadBuffer& buffer,
                                        ConnectionTarget target);
 
 }  // namespace weft::proxy

@@ -19,6 +19,8 @@ std::string_view to_string(PoolClose reason) {
       return "closed_by_server";
     case PoolClose::kStrayBytes:
       return "stray_bytes";
+    case PoolClose::kIdentityChanged:
+      return "identity_changed";
   }
   return "unknown";
 }
@@ -35,6 +37,13 @@ IdleState probe_idle(Socket& socket) {
   return IdleState::kClosed;  // EOF, or an error pending (reset)
 }
 
+IdleState probe_idle(Stream& stream) {
+  if (!stream.is_tls()) return probe_idle(stream.lowest_layer());
+  if (stream.has_buffered_bytes()) return IdleState::kStrayBytes;
+  return probe_idle(stream.lowest_layer()) == IdleState::kOpen ? IdleState::kOpen
+                                                               : IdleState::kClosed;
+}
+
 UpstreamPool::UpstreamPool(PoolLimits limits, Counters counters, Probe probe)
     : limits_(limits), counters_(counters), probe_(std::move(probe)) {
   if (!probe_)
@@ -46,7 +55,8 @@ void UpstreamPool::count(PoolClose reason) {
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take(const tcp::endpoint& endpoint,
-                                                       Clock::time_point now) {
+                                                       Clock::time_point now,
+                                                       std::string_view identity) {
   const auto found = idle_.find(endpoint);
   if (found == idle_.end()) return nullptr;
   auto& connections = found->second;
@@ -60,6 +70,10 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const tcp::endpoint& endp
       for (std::size_t i = 0; i < connections.size(); ++i) count(PoolClose::kIdleExpired);
       connections.clear();
       break;
+    }
+    if (connection->identity != identity) {
+      count(PoolClose::kIdentityChanged);
+      continue;
     }
     switch (probe_(*connection)) {
       case IdleState::kOpen:
@@ -114,9 +128,15 @@ void UpstreamPool::expire(Clock::time_point now) {
 
 void UpstreamPool::on_document(const Snapshot* snapshot) {
   std::vector<tcp::endpoint> listed;
+  identities_.clear();
   if (snapshot != nullptr) {
     for (const ServiceTarget& target : snapshot->targets()) {
       listed.insert(listed.end(), target.endpoints.begin(), target.endpoints.end());
+      for (std::size_t i = 0; i < target.endpoints.size() && i < target.port->endpoints.size();
+           ++i) {
+        const std::string& identity = target.port->endpoints[i].identity;
+        if (!identity.empty()) identities_.emplace(target.endpoints[i], identity);
+      }
     }
   }
   std::sort(listed.begin(), listed.end());
@@ -146,6 +166,11 @@ void UpstreamPool::check_document() {
   on_document(store_->current().get());
 }
 
+std::string_view UpstreamPool::identity_of(const tcp::endpoint& endpoint) const {
+  const auto found = identities_.find(endpoint);
+  return found == identities_.end() ? std::string_view() : std::string_view(found->second);
+}
+
 std::size_t UpstreamPool::idle_count() const {
   std::size_t count = 0;
   for (const auto& [endpoint, connections] : idle_) count += connections.size();
@@ -164,22 +189,52 @@ awaitable<void> maintain_pool(UpstreamPool& pool, Clock::duration period) {
   }
 }
 
-awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(const Executor& executor,
-                                                                const tcp::endpoint& endpoint,
-                                                                Deadline& deadline,
-                                                                const ConnectLimit& limit,
-                                                                TryFailure& failure) {
+awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(
+    const Executor& executor, const tcp::endpoint& endpoint, Deadline& deadline,
+    const ConnectLimit& limit, TryFailure& failure, UpstreamTls tls) {
+  // (The view is into the pool's document, which may change while this waits.)
+  const std::string identity(tls.identity);
+  tls.identity = identity;
   auto upstream = std::make_unique<UpstreamConnection>(executor);
   upstream->endpoint = endpoint;
   error_code ec;
   deadline.arm_until(upstream->socket, limit.expiry);
-  co_await upstream->socket.async_connect(endpoint, redirect(ec));
+  co_await upstream->socket.lowest_layer().async_connect(endpoint, redirect(ec));
   deadline.disarm();
   if (ec) {
     failure = limit.by_deadline && deadline.expired() ? TryFailure::kTimeout : TryFailure::kConnect;
     co_return nullptr;
   }
-  upstream->socket.set_option(tcp::no_delay(true), ec);
+  upstream->socket.lowest_layer().set_option(tcp::no_delay(true), ec);
+  if (tls.identity.empty()) {
+    if (tls.metrics != nullptr) tls.metrics->count_connection(Direction::kOutbound, {});
+    co_return upstream;
+  }
+  // A meshed endpoint: mTLS or nothing, never plaintext.
+  const auto refuse = [&](HandshakeFailure reason) {
+    if (tls.metrics != nullptr) tls.metrics->count_failure(Direction::kOutbound, reason);
+    failure = reason == HandshakeFailure::kTimeout && limit.by_deadline ? TryFailure::kTimeout
+                                                                        : TryFailure::kConnect;
+  };
+  if (tls.context == nullptr || !upstream->socket.start_tls(tls.context, TlsRole::kClient, {},
+                                                            sni_for_identity(tls.identity))) {
+    refuse(HandshakeFailure::kNoCredentials);
+    co_return nullptr;
+  }
+  HandshakeFailure reason = HandshakeFailure::kProtocol;
+  deadline.arm_until(upstream->socket, limit.expiry);
+  const bool handshaken = co_await upstream->socket.handshake(reason);
+  deadline.disarm();
+  if (!handshaken) {
+    refuse(reason);
+    co_return nullptr;
+  }
+  if (const auto wrong = check_server_identity(upstream->socket.ssl(), tls.identity)) {
+    refuse(*wrong);
+    co_return nullptr;
+  }
+  upstream->identity = tls.identity;
+  if (tls.metrics != nullptr) tls.metrics->count_connection(Direction::kOutbound, identity);
   co_return upstream;
 }
 

@@ -31,13 +31,18 @@
 #include "proxy/core/read_buffer.h"
 #include "proxy/layers/timeouts.h"
 #include "proxy/request/outcome.h"
+#include "proxy/tls/stream.h"
+#include "proxy/tls/tls_metrics.h"
 #include "weft/metrics.h"
 
 namespace weft::proxy {
 
 struct UpstreamConnection {
   explicit UpstreamConnection(const Executor& executor) : socket(executor) {}
-  Socket socket;
+  Stream socket;  // plain, or mTLS to a meshed endpoint
+  // The server identity a TLS connection proved (empty: plain): a pooled
+  // connection serves only a try that expects exactly this one.
+  std::string identity;
   ReadBuffer buffer;
   tcp::endpoint endpoint;
   bool reused = false;  // came from the pool: the server may have closed it meanwhile
@@ -56,13 +61,27 @@ enum class PoolClose {
   kEndpointRemoved,  // its endpoint left the document
   kClosedByServer,   // found at EOF (or reset) when probed
   kStrayBytes,       // found with bytes nobody asked for when probed
+  kIdentityChanged,  // its endpoint's expected identity (or meshing) changed
 };
-inline constexpr std::size_t kPoolCloseReasons = 5;
+inline constexpr std::size_t kPoolCloseReasons = 6;
 std::string_view to_string(PoolClose reason);
 
 // What an idle connection looks like without reading from it.
 enum class IdleState { kOpen, kClosed, kStrayBytes };
 IdleState probe_idle(Socket& socket);
+// A TLS connection: bytes on an idle one are the server's close_notify
+// (servers send no session tickets), so readable means closed.
+IdleState probe_idle(Stream& stream);
+
+// mTLS for a new upstream connection: the worker's client context (null:
+// no credentials yet) and the identity the endpoint must prove.
+struct UpstreamTls {
+  SSL_CTX* context = nullptr;
+  std::string_view identity;  // empty: the endpoint is not meshed, plaintext
+  // Counts the connection (tls or not, server_id) and handshake failures;
+  // null: not counted.
+  TlsMetrics* metrics = nullptr;
+};
 
 class UpstreamPool {
  public:
@@ -72,8 +91,14 @@ class UpstreamPool {
   explicit UpstreamPool(PoolLimits limits = {}, Counters counters = {}, Probe probe = {});
 
   // An idle connection to `endpoint` that is still usable, marked reused;
-  // null when there is none. Those found expired or unusable are closed.
-  std::unique_ptr<UpstreamConnection> take(const tcp::endpoint& endpoint, Clock::time_point now);
+  // null when there is none. Those found expired or unusable are closed, and
+  // so are those whose identity is not `identity` (a plain connection has
+  // none): a plain and a TLS connection never serve each other's tries.
+  std::unique_ptr<UpstreamConnection> take(const tcp::endpoint& endpoint, Clock::time_point now,
+                                           std::string_view identity = {});
+  // The identity the document expects `endpoint` to prove; empty when it
+  // is not meshed (or not listed).
+  std::string_view identity_of(const tcp::endpoint& endpoint) const;
   // After a complete exchange; kept unless its endpoint is at the cap or it
   // holds unread bytes.
   void put(std::unique_ptr<UpstreamConnection> connection, Clock::time_point now);
@@ -101,8 +126,9 @@ class UpstreamPool {
   // Per endpoint, oldest first: taken from the back (the most recently used
   // is the likeliest to be open), expired from the front.
   std::map<tcp::endpoint, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
-  std::vector<tcp::endpoint> listed_;   // endpoints of the last document, sorted
-  std::vector<tcp::endpoint> removed_;  // listed before it and not by it, sorted
+  std::vector<tcp::endpoint> listed_;                // endpoints of the last document, sorted
+  std::vector<tcp::endpoint> removed_;               // listed before it and not by it, sorted
+  std::map<tcp::endpoint, std::string> identities_;  // meshed endpoints of the last document
   ConfigStore* store_ = nullptr;
   std::uint64_t generation_ = 0;  // of the store's document last seen
 };
@@ -116,10 +142,8 @@ awaitable<void> maintain_pool(UpstreamPool& pool, Clock::duration period);
 // costs no coroutine frame). Null on failure, with `failure` kConnect, or
 // kTimeout when the request's deadline stopped it. `deadline` is left
 // disarmed.
-awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(const Executor& executor,
-                                                                const tcp::endpoint& endpoint,
-                                                                Deadline& deadline,
-                                                                const ConnectLimit& limit,
-                                                                TryFailure& failure);
+awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(
+    const Executor& executor, const tcp::endpoint& endpoint, Deadline& deadline,
+    const ConnectLimit& limit, TryFailure& failure, UpstreamTls tls = {});
 
 }  // namespace weft::proxy

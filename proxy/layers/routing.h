@@ -21,6 +21,9 @@ namespace weft::proxy {
 struct ConnectionTarget {
   Direction direction = Direction::kOutbound;
   tcp::endpoint destination;  // original destination (or the fallback)
+  // Inbound over mTLS: the client's SPIFFE ID (outlives the connection's
+  // requests); empty for plaintext.
+  std::string_view client_identity{};
 };
 
 struct Plan {

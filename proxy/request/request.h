@@ -37,6 +37,8 @@ struct Request {
   bool upgrade = false;          // asks to switch protocols (HTTP/1 Upgrade)
   // Trailers come at the body's end: the codec's, complete once it has ended.
   const std::string* trailers = nullptr;
+  // The client's SPIFFE ID when it came over mTLS (inbound); empty otherwise.
+  std::string_view client_identity;
 };
 
 }  // namespace weft::proxy

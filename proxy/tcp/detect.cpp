@@ -1,5 +1,7 @@
 #include "proxy/tcp/detect.h"
 
+#include "proxy/tls/client_hello.h"
+
 namespace weft::proxy {
 namespace {
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -20,6 +22,21 @@ DetectedProtocol detect_protocol(std::string_view bytes) {
   }
   return bytes.size() > kLongestMethod ? DetectedProtocol::kOpaque
                                        : DetectedProtocol::kNeedMoreBytes;
+}
+
+DetectedProtocol detect_inbound_protocol(std::string_view bytes) {
+  constexpr char kHandshakeRecord = 0x16;
+  if (bytes.empty() || bytes[0] != kHandshakeRecord) return detect_protocol(bytes);
+  const ClientHello hello = parse_client_hello(bytes);
+  switch (hello.status) {
+    case ClientHello::Status::kNeedMoreBytes:
+      return DetectedProtocol::kNeedMoreBytes;
+    case ClientHello::Status::kComplete:
+      return hello.offers(kMeshAlpn) ? DetectedProtocol::kMeshTls : DetectedProtocol::kOpaque;
+    case ClientHello::Status::kNotClientHello:
+      break;
+  }
+  return DetectedProtocol::kOpaque;
 }
 
 }  // namespace weft::proxy

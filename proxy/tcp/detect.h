@@ -9,8 +9,13 @@
 
 namespace weft::proxy {
 
-enum class DetectedProtocol { kNeedMoreBytes, kHttp1, kOpaque };
+enum class DetectedProtocol { kNeedMoreBytes, kHttp1, kOpaque, kMeshTls };
 
 DetectedProtocol detect_protocol(std::string_view first_bytes);
+
+// On the inbound side, before the above: a TLS ClientHello offering Weft's
+// ALPN protocol (proxy/tls/client_hello.h) is kMeshTls, terminated by the
+// proxy; any other TLS is the application's own: kOpaque.
+DetectedProtocol detect_inbound_protocol(std::string_view first_bytes);
 
 }  // namespace weft::proxy

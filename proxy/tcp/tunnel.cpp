@@ -11,7 +11,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void close_both(Socket& from, Socket& to) {
+void shutdown_send(Socket& socket, error_code& ec) {
+  socket.shutdown(Socket::shutdown_send, ec);
+}
+void shutdown_send(Stream& stream, error_code& ec) {
+  stream.shutdown_send(ec);
+}
+
+template <typename S>
+void close_both(S& from, S& to) {
   error_code ignored;
   from.close(ignored);
   to.close(ignored);
@@ -37,7 +45,8 @@ struct Activity {
 constexpr std::size_t kBufferSize = 16 * 1024;
 
 // `spoke`: set once a byte of this direction moved.
-awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::uint64_t& bytes,
+template <typename S>
+awaitable<void> copy(S& from, S& to, std::string_view pending, std::uint64_t& bytes,
                      Activity& activity, bool& spoke) {
   error_code ec;
   if (!pending.empty()) {
@@ -71,7 +80,7 @@ awaitable<void> copy(Socket& from, Socket& to, std::string_view pending, std::ui
       continue;
     }
     if (ec == asio::error::eof) {
-      to.shutdown(Socket::shutdown_send, ec);
+      shutdown_send(to, ec);
       activity.last = Clock::now();
       activity.half_closed = true;
       activity.timer.cancel();  // the watch re-arms with the half-closed limit
@@ -121,7 +130,8 @@ Clock::time_point next_expiry(const Activity& activity, const Limits& limits) {
 
 // One timer for the tunnel's life, re-armed only when it fires (or a
 // direction ends): activity costs a clock read, no timer update.
-awaitable<void> watch(Limits limits, Activity& activity, Socket& a, Socket& b) {
+template <typename S>
+awaitable<void> watch(Limits limits, Activity& activity, S& a, S& b) {
   while (!activity.ended) {
     activity.timer.expires_at(next_expiry(activity, limits));
     error_code ignored;
@@ -135,10 +145,9 @@ awaitable<void> watch(Limits limits, Activity& activity, Socket& a, Socket& b) {
   }
 }
 
-}  // namespace
-
-awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
-                              std::string_view b_pending, TunnelIdle idle) {
+template <typename S>
+awaitable<TunnelBytes> run_tunnel(S& a, std::string_view a_pending, S& b,
+                                  std::string_view b_pending, TunnelIdle idle) {
   TunnelBytes bytes;
   // (Bounded, so that adding them to a time point cannot overflow.)
   constexpr Clock::duration kLongest = std::chrono::hours(24 * 365 * 10);
@@ -189,6 +198,18 @@ awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
   }
   if (counted != nullptr) counted->inc();
   co_return bytes;
+}
+
+}  // namespace
+
+awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
+                              std::string_view b_pending, TunnelIdle idle) {
+  return run_tunnel(a, a_pending, b, b_pending, idle);
+}
+
+awaitable<TunnelBytes> tunnel(Stream& a, std::string_view a_pending, Stream& b,
+                              std::string_view b_pending, TunnelIdle idle) {
+  return run_tunnel(a, a_pending, b, b_pending, idle);
 }
 
 }  // namespace weft::proxy

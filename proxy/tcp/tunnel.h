@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "proxy/core/asio.h"
+#include "proxy/tls/stream.h"
 #include "weft/metrics.h"
 
 namespace weft::proxy {
@@ -46,7 +47,10 @@ struct TunnelIdle {
 
 // a_pending / b_pending: bytes already read from a (resp. b) that must reach
 // the other side first. Both sockets and the pending bytes must outlive the call.
+// On a Stream over TLS, a half-close sends close_notify before the FIN.
 awaitable<TunnelBytes> tunnel(Socket& a, std::string_view a_pending, Socket& b,
+                              std::string_view b_pending, TunnelIdle idle = {});
+awaitable<TunnelBytes> tunnel(Stream& a, std::string_view a_pending, Stream& b,
                               std::string_view b_pending, TunnelIdle idle = {});
 
 }  // namespace weft::proxy

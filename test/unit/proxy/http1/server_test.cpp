@@ -30,8 +30,8 @@ struct Fixture {
   Runtime runtime{Settings{}, store, cache, log};
   Worker worker{io, runtime};
   Acceptor upstream_listener{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
-  Socket client_peer{io};  // the client application's end
-  Socket client{io};       // the proxy's end
+  Socket client_peer{io};            // the client application's end
+  Stream client{io.get_executor()};  // the proxy's end
   ReadBuffer buffer;
   bool ended = false;
   bool ended_by_bad_alloc = false;
@@ -39,7 +39,7 @@ struct Fixture {
   Fixture() {
     Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     client_peer.connect(acceptor.local_endpoint());
-    client = acceptor.accept();
+    client = Stream(acceptor.accept());
   }
 
   void serve() {
@@ -98,5 +98,5 @@ TEST_CASE("a session left by an exception ends its request body pump first", "[h
   const std::string rest = "the rest";
   asio::write(f.client_peer, asio::buffer(rest));
   f.io.run_for(50ms);
-  CHECK(f.client.available() == rest.size());
+  CHECK(f.client.lowest_layer().available() == rest.size());
 }

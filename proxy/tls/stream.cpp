@@ -1,0 +1,193 @@
+#include "proxy/tls/stream.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace weft::proxy {
+namespace {
+
+// The socket BIO: OpenSSL reads the bytes already received first (the
+// ClientHello detection consumed), then the descriptor; writes never raise
+// SIGPIPE. Non-blocking: EAGAIN becomes a retry, which SSL_get_error reports
+// as WANT_READ / WANT_WRITE.
+struct SocketBio {
+  int fd = -1;
+  std::string received;
+  std::size_t offset = 0;
+};
+
+bool retriable(int error) {
+  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+}
+
+int bio_read(BIO* bio, char* out, int size) {
+  auto* state = static_cast<SocketBio*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (size <= 0) return 0;
+  if (state->offset < state->received.size()) {
+    const std::size_t n =
+        std::min(static_cast<std::size_t>(size), state->received.size() - state->offset);
+    std::memcpy(out, state->received.data() + state->offset, n);
+    state->offset += n;
+    if (state->offset == state->received.size()) std::string().swap(state->received);
+    return static_cast<int>(n);
+  }
+  const ssize_t n = ::recv(state->fd, out, static_cast<std::size_t>(size), 0);
+  if (n < 0 && retriable(errno)) BIO_set_retry_read(bio);
+  return static_cast<int>(n);
+}
+
+int bio_write(BIO* bio, const char* in, int size) {
+  auto* state = static_cast<SocketBio*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = ::send(state->fd, in, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+  if (n < 0 && retriable(errno)) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO*, int command, long, void*) {
+  return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int bio_create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+int bio_destroy(BIO* bio) {
+  delete static_cast<SocketBio*>(BIO_get_data(bio));
+  BIO_set_data(bio, nullptr);
+  return 1;
+}
+
+const BIO_METHOD* socket_bio_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "weft socket");
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, bio_create);
+    BIO_meth_set_destroy(m, bio_destroy);
+    return m;
+  }();
+  return method;
+}
+
+error_code tls_error(int ssl_error) {
+  if (ssl_error == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
+  if (ssl_error == SSL_ERROR_SYSCALL) {
+    const int saved = errno;
+    ERR_clear_error();
+    if (saved == 0) return asio::error::eof;
+    return error_code(saved, asio::error::get_system_category());
+  }
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  return error_code(static_cast<int>(code != 0 ? code : 1), asio::error::get_ssl_category());
+}
+
+}  // namespace
+
+bool Stream::start_tls(SSL_CTX* context, TlsRole role, std::string received,
+                       const std::string& server_name) {
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec || context == nullptr) return false;
+  SslPtr ssl(SSL_new(context));
+  if (!ssl) return false;
+  BIO* bio = BIO_new(socket_bio_method());
+  if (bio == nullptr) return false;
+  BIO_set_data(bio, new SocketBio{socket_.native_handle(), std::move(received), 0});
+  SSL_set_bio(ssl.get(), bio, bio);  // one reference for both directions
+  if (role == TlsRole::kServer) {
+    SSL_set_accept_state(ssl.get());
+  } else {
+    SSL_set_connect_state(ssl.get());
+    if (!server_name.empty() && SSL_set_tlsext_host_name(ssl.get(), server_name.c_str()) != 1) {
+      return false;
+    }
+  }
+  ssl_ = std::move(ssl);
+  return true;
+}
+
+awaitable<bool> Stream::handshake(HandshakeFailure& failure) {
+  while (true) {
+    ERR_clear_error();
+    errno = 0;
+    const int result = SSL_do_handshake(ssl_.get());
+    if (result == 1) co_return true;
+    const int ssl_error = SSL_get_error(ssl_.get(), result);
+    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) {
+      error_code ec;
+      co_await socket_.async_wait(
+          ssl_error == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write, redirect(ec));
+      if (ec) {
+        failure = ec == asio::error::operation_aborted ? HandshakeFailure::kTimeout
+                                                       : HandshakeFailure::kClosed;
+        co_return false;
+      }
+      continue;
+    }
+    failure = classify_handshake_failure(ssl_.get(), ssl_error, ERR_peek_error());
+    ERR_clear_error();
+    co_return false;
+  }
+}
+
+Stream::Step Stream::attempt(bool write, void* data, std::size_t size, std::size_t& done,
+                             error_code& ec) {
+  // The BIO holds the descriptor's number: once closed, it may be another's.
+  if (!socket_.is_open()) {
+    done = 0;
+    ec = asio::error::bad_descriptor;
+    return Step::kFailed;
+  }
+  ERR_clear_error();
+  errno = 0;
+  const int result = write ? SSL_write_ex(ssl_.get(), data, size, &done)
+                           : SSL_read_ex(ssl_.get(), data, size, &done);
+  if (result == 1) {
+    ec = {};
+    return Step::kDone;
+  }
+  done = 0;
+  const int ssl_error = SSL_get_error(ssl_.get(), result);
+  if (ssl_error == SSL_ERROR_WANT_READ) return Step::kWantRead;
+  if (ssl_error == SSL_ERROR_WANT_WRITE) return Step::kWantWrite;
+  ec = tls_error(ssl_error);
+  return Step::kFailed;
+}
+
+std::size_t Stream::read_some(const asio::mutable_buffer& buffer, error_code& ec) {
+  if (!ssl_) return socket_.read_some(buffer, ec);
+  std::size_t done = 0;
+  switch (attempt(false, buffer.data(), buffer.size(), done, ec)) {
+    case Step::kDone:
+    case Step::kFailed:
+      return done;
+    case Step::kWantRead:
+    case Step::kWantWrite:
+      ec = asio::error::would_block;
+      return 0;
+  }
+  return 0;
+}
+
+void Stream::shutdown_send(error_code& ec) {
+  if (ssl_) {
+    // One call sends close_notify and returns without waiting for the
+    // peer's: reads go on. If the socket cannot take it now, the FIN
+    // alone ends the direction (the peer reads an EOF either way).
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
+  socket_.shutdown(Socket::shutdown_send, ec);
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,251 @@
+#include "proxy/tls/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <cstring>
+
+namespace weft::proxy {
+namespace {
+
+// ALPN's wire form: one length-prefixed protocol.
+constexpr unsigned char kMeshAlpnWire[] = "\x0cweft.io/mesh";
+constexpr std::string_view kMeshAlpnName = "weft.io/mesh";
+
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+struct X509Free {
+  void operator()(X509* cert) const { X509_free(cert); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+
+std::unique_ptr<BIO, BioFree> memory_bio(std::string_view text) {
+  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+Error openssl_error(std::string_view what) {
+  std::string message(what);
+  if (const unsigned long code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    message += ": ";
+    message += text;
+  }
+  ERR_clear_error();
+  return Error{message};
+}
+
+int select_mesh_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
+                     const unsigned char* in, unsigned int in_length, void*) {
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, out_length, kMeshAlpnWire, sizeof kMeshAlpnWire - 1, in,
+                            in_length) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+std::string_view to_string(HandshakeFailure failure) {
+  switch (failure) {
+    case HandshakeFailure::kNoCredentials:
+      return "no_credentials";
+    case HandshakeFailure::kUnknownAuthority:
+      return "unknown_authority";
+    case HandshakeFailure::kExpired:
+      return "expired";
+    case HandshakeFailure::kBadCertificate:
+      return "bad_certificate";
+    case HandshakeFailure::kNoClientCertificate:
+      return "no_client_certificate";
+    case HandshakeFailure::kWrongIdentity:
+      return "wrong_identity";
+    case HandshakeFailure::kNoIdentity:
+      return "no_identity";
+    case HandshakeFailure::kProtocol:
+      return "protocol";
+    case HandshakeFailure::kTimeout:
+      return "timeout";
+    case HandshakeFailure::kClosed:
+      return "closed";
+  }
+  return "protocol";
+}
+
+Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role) {
+  ERR_clear_error();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_method()));
+  if (!ctx) return openssl_error("SSL_CTX_new");
+  SSL_CTX* c = ctx.get();
+  if (SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) != 1 ||
+      SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION) != 1) {
+    return openssl_error("TLS 1.3 only");
+  }
+  if (SSL_CTX_set1_groups_list(c, "P-256") != 1) return openssl_error("groups");
+  // A peer that closes without close_notify ends its stream like a TCP FIN:
+  // HTTP/1 framing finds a truncated message, a tunnel passes the EOF on.
+  SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+  if (role == TlsRole::kServer && SSL_CTX_set_num_tickets(c, 0) != 1) {
+    return openssl_error("session tickets");
+  }
+
+  // The leaf, then the rest of the chain.
+  const auto chain = memory_bio(credentials.chain_pem);
+  std::unique_ptr<X509, X509Free> leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
+  if (!leaf) return openssl_error("the certificate chain holds no certificate");
+  if (SSL_CTX_use_certificate(c, leaf.get()) != 1) return openssl_error("the leaf certificate");
+  while (X509* next = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(c, next) != 1) {
+      X509_free(next);
+      return openssl_error("the chain's certificate");
+    }
+  }
+  ERR_clear_error();  // the end of the PEM bundle
+  const auto key_bio = memory_bio(credentials.key_pem);
+  std::unique_ptr<EVP_PKEY, PkeyFree> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return openssl_error("the private key");
+  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+    return openssl_error("the private key does not match the certificate");
+  }
+
+  // Trust: the anchors only (not the system's roots).
+  X509_STORE* store = SSL_CTX_get_cert_store(c);
+  const auto anchors = memory_bio(credentials.anchors_pem);
+  int anchor_count = 0;
+  while (X509* anchor = PEM_read_bio_X509(anchors.get(), nullptr, nullptr, nullptr)) {
+    const int added = X509_STORE_add_cert(store, anchor);
+    X509_free(anchor);
+    if (added != 1) return openssl_error("a trust anchor");
+    ++anchor_count;
+  }
+  ERR_clear_error();
+  if (anchor_count == 0) return Error{"no trust anchor in the bundle"};
+
+  if (role == TlsRole::kServer) {
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_alpn_select_cb(c, select_mesh_alpn, nullptr);
+  } else {
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+    if (SSL_CTX_set_alpn_protos(c, kMeshAlpnWire, sizeof kMeshAlpnWire - 1) != 0) {
+      return openssl_error("ALPN");
+    }
+  }
+  return ctx;
+}
+
+HandshakeFailure classify_handshake_failure(SSL* ssl, int ssl_error, unsigned long queued_error) {
+  if (ssl_error == SSL_ERROR_ZERO_RETURN) return HandshakeFailure::kClosed;
+  if (ssl_error == SSL_ERROR_SYSCALL && queued_error == 0) return HandshakeFailure::kClosed;
+  const long verify = SSL_get_verify_result(ssl);
+  switch (verify) {
+    case X509_V_OK:
+      break;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return HandshakeFailure::kExpired;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return HandshakeFailure::kUnknownAuthority;
+    default:
+      return HandshakeFailure::kBadCertificate;
+  }
+  if (ERR_GET_LIB(queued_error) == ERR_LIB_SSL) {
+    switch (ERR_GET_REASON(queued_error)) {
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+      case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+        return HandshakeFailure::kNoClientCertificate;
+      // The peer refused our certificate: its reason, as its alert says.
+      case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+        return HandshakeFailure::kExpired;
+      case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+        return HandshakeFailure::kUnknownAuthority;
+      case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+      case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+      case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+      case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+        return HandshakeFailure::kBadCertificate;
+      default:
+        break;
+    }
+  }
+  return HandshakeFailure::kProtocol;
+}
+
+std::string peer_spiffe_id(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return {};
+  std::string found;
+  int count = 0;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    const std::string_view text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                                static_cast<std::size_t>(ASN1_STRING_length(uri)));
+    if (text.starts_with("spiffe://")) {
+      found = text;
+      ++count;
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return count == 1 ? found : std::string();
+}
+
+std::optional<HandshakeFailure> check_server_identity(SSL* ssl, std::string_view expected) {
+  const std::string actual = peer_spiffe_id(ssl);
+  if (actual.empty()) return HandshakeFailure::kNoIdentity;
+  if (actual != expected) return HandshakeFailure::kWrongIdentity;
+  return std::nullopt;
+}
+
+std::string sni_for_identity(std::string_view id) {
+  constexpr std::string_view kScheme = "spiffe://";
+  if (!id.starts_with(kScheme)) return {};
+  id.remove_prefix(kScheme.size());
+  // <td>/ns/<ns>/sa/<sa>
+  const auto slash = id.find('/');
+  if (slash == std::string_view::npos || slash == 0) return {};
+  const std::string_view trust_domain = id.substr(0, slash);
+  std::string_view rest = id.substr(slash);
+  if (!rest.starts_with("/ns/")) return {};
+  rest.remove_prefix(4);
+  const auto sa = rest.find("/sa/");
+  if (sa == std::string_view::npos || sa == 0) return {};
+  const std::string_view ns = rest.substr(0, sa);
+  const std::string_view account = rest.substr(sa + 4);
+  if (account.empty() || account.find('/') != std::string_view::npos) return {};
+  return std::string(account) + "." + std::string(ns) + ".serviceaccount.identity.weft." +
+         std::string(trust_domain);
+}
+
+SSL_CTX* TlsContexts::get(TlsRole role) {
+  const std::uint64_t generation = store_->generation();
+  if (generation != generation_) {
+    generation_ = generation;
+    contexts_ = {};
+    if (const auto credentials = store_->current()) {
+      for (const TlsRole made : {TlsRole::kServer, TlsRole::kClient}) {
+        auto ctx = make_tls_context(*credentials, made);
+        if (ctx) contexts_[static_cast<std::size_t>(made)] = std::move(*ctx);
+      }
+    }
+  }
+  return contexts_[static_cast<std::size_t>(role)].get();
+}
+
+}  // namespace weft::proxy

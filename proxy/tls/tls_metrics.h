@@ -1,0 +1,54 @@
+#pragma once
+
+// The metrics of mTLS, with Linkerd's label names and values:
+//   tls_handshake_failures_total{direction, reason}   reason: HandshakeFailure
+//   tcp_tls_connections_total{direction, tls, no_tls_reason, client_id, server_id}
+//     tls="true" with the peer's identity (client_id inbound, server_id
+//     outbound), or tls="no_identity" with no_tls_reason
+//     ("no_tls_from_remote" inbound, "not_provided_by_service_discovery"
+//     outbound: the endpoint is not meshed).
+//   mtls_strict_refused_total   plaintext connections refused by Strict
+// Bounded: server ids come from the document; client ids are whatever
+// certificates the anchors vouch for, so past `max_client_ids` distinct ones
+// new ids are counted as client_id="other" (tls_client_id_folded_total).
+
+#include <array>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "proxy/metrics.h"
+#include "proxy/tls/tls_context.h"
+#include "weft/metrics.h"
+
+namespace weft::proxy {
+
+using HandshakeCounters = std::array<Counter*, kHandshakeFailureCount>;
+
+class TlsMetrics {
+ public:
+  TlsMetrics(Registry& registry, std::size_t max_client_ids);
+
+  const HandshakeCounters& handshake_failures(Direction direction) const {
+    return failures_[direction == Direction::kInbound ? 0 : 1];
+  }
+  void count_failure(Direction direction, HandshakeFailure reason) {
+    handshake_failures(direction)[static_cast<std::size_t>(reason)]->inc();
+  }
+  // One connection: `peer_id` the identity it proved (empty: plaintext).
+  void count_connection(Direction direction, std::string_view peer_id);
+  Counter& strict_refused() { return strict_refused_; }
+
+ private:
+  Family<Counter>& connections_;
+  Counter& strict_refused_;
+  Counter& folded_;
+  std::array<HandshakeCounters, 2> failures_{};
+  std::array<Counter*, 2> plaintext_{};  // tls="no_identity", by direction
+  std::size_t max_client_ids_;
+  std::mutex mutex_;
+  std::set<std::string, std::less<>> client_ids_;  // those with their own series
+};
+
+}  // namespace weft::proxy

@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""Mutual TLS between two real weft-proxy processes on loopback: a client
+proxy (outbound) and a server proxy (inbound) in front of a real backend.
+
+    client -> client proxy --mTLS--> relay --> server proxy -> backend
+
+The relay between the proxies keeps every byte it passes, so a test can show
+that no plaintext crossed. Certificates are made here (the `cryptography`
+package: a trust anchor, leaves with SPIFFE URI SANs) and given to each proxy
+with the test-only --test-credentials-dir (WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1).
+
+    mtls_test.py NAME     runs one test (ctest registers each as proxy.mtls.NAME)
+    mtls_test.py --list   lists them
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from harness import (Backend, MountedConfig, Proxy, closed_by_peer, connect, request, run_main,
+                     wait_until)
+
+TESTS = {}
+TRUST_DOMAIN = "cluster.local"
+SERVER_ID = f"spiffe://{TRUST_DOMAIN}/ns/test/sa/web"
+CLIENT_ID = f"spiffe://{TRUST_DOMAIN}/ns/test/sa/front"
+SERVICE_IP = "10.96.0.10"
+ENV = {"WEFT_PROXY_ALLOW_TEST_CREDENTIALS": "1"}
+
+
+def test(function):
+    TESTS[function.__name__] = function
+    return function
+
+
+# ---- certificates ----------------------------------------------------------------
+
+def _pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _key_pem(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+class Ca:
+    def __init__(self, name):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        self.cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(hours=1))
+                     .not_valid_after(now + datetime.timedelta(days=1))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+                     .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
+                                                  False, False), critical=True)
+                     .sign(self.key, hashes.SHA256()))
+        self.pem = _pem(self.cert)
+
+    def leaf(self, spiffe_id, valid_from_hours=-1, valid_until_hours=1):
+        """(chain PEM, key PEM) of a leaf for spiffe_id."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([]))
+                .issuer_name(self.cert.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now + datetime.timedelta(hours=valid_from_hours))
+                .not_valid_after(now + datetime.timedelta(hours=valid_until_hours))
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.UniformResourceIdentifier(spiffe_id)]), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                                      ExtendedKeyUsageOID.CLIENT_AUTH]),
+                               critical=False)
+                .sign(self.key, hashes.SHA256()))
+        return _pem(cert), _key_pem(key)
+
+
+def credentials_dir(ca, spiffe_id, anchors=None, **validity):
+    chain, key = ca.leaf(spiffe_id, **validity)
+    folder = tempfile.mkdtemp(prefix="weft-proxy-credentials-")
+    for name, text in (("chain.pem", chain), ("key.pem", key),
+                       ("anchors.pem", anchors or ca.pem)):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
+    return folder
+
+
+# ---- documents -------------------------------------------------------------------
+
+def mesh_document(anchors_pem, endpoint=None, identity=SERVER_ID, policies=()):
+    services = []
+    if endpoint:
+        ep = {"address": "127.0.0.1", "port": endpoint}
+        if identity:
+            ep["identity"] = identity
+        services.append({"name": "web", "clusterIPs": [SERVICE_IP], "ports": [{
+            "port": 80, "endpoints": [ep], "loadBalancer": {"algorithm": "PeakEWMA"},
+            "rules": [], "matches": []}]})
+    body = {"version": 1, "namespace": "test", "outbound": {"services": services},
+            "inbound": {"policies": list(policies)},
+            "identity": {"trustDomain": TRUST_DOMAIN, "trustAnchorsPem": anchors_pem}}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body["hash"] = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+STRICT = {"name": "strict", "podSelector": {}, "ports": [], "mtls": {"mode": "Strict"}}
+
+
+# ---- a relay that keeps what crosses it --------------------------------------------
+
+class Relay:
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.seen = b""
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                a, _ = self.sock.accept()
+            except OSError:
+                return
+            b = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(b, a), daemon=True).start()
+
+    def _pipe(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                with self.lock:
+                    self.seen += data
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+class EchoServer:
+    """Client-first opaque TCP: answers each read with "echo:" and the bytes."""
+
+    def __init__(self, tls_context=None):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.tls_context = tls_context
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn):
+        try:
+            if self.tls_context:
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+            with conn:
+                while True:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    conn.sendall(b"echo:" + data)
+        except (OSError, ssl.SSLError):
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+# ---- the two proxies ---------------------------------------------------------------
+
+class Mesh:
+    """A server proxy in front of `app_port`, a relay, and a client proxy whose
+    document sends SERVICE_IP:80 to the server proxy as a meshed endpoint."""
+
+    def __init__(self, app_port, ca, server_ca=None, server_validity=None, expected=SERVER_ID,
+                 server_policies=(), client_flags=(), server_flags=()):
+        self.dirs, self.configs = [], []
+        server_ca = server_ca or ca
+        self.server_config = self._config(mesh_document(ca.pem, policies=server_policies))
+        server_creds = self._dir(credentials_dir(server_ca, SERVER_ID, anchors=ca.pem,
+                                                 **(server_validity or {})))
+        self.server = Proxy(self.server_config.path, "--inbound-fallback",
+                            f"127.0.0.1:{app_port}", "--test-credentials-dir", server_creds,
+                            *server_flags, env=ENV)
+        self.relay = Relay(self.server.inbound)
+        client_config = self._config(mesh_document(ca.pem, endpoint=self.relay.port,
+                                                   identity=expected))
+        client_creds = self._dir(credentials_dir(ca, CLIENT_ID))
+        self.client = Proxy(client_config.path, "--outbound-fallback", f"{SERVICE_IP}:80",
+                            "--test-credentials-dir", client_creds, *client_flags, env=ENV)
+
+    def _config(self, text):
+        config = MountedConfig()
+        config.write(text)
+        self.configs.append(config)
+        return config
+
+    def _dir(self, folder):
+        self.dirs.append(folder)
+        return folder
+
+    def close(self):
+        self.client.stop()
+        self.server.stop()
+        self.relay.close()
+        for config in self.configs:
+            config.close()
+        for folder in self.dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def assert_encrypted(relay, plaintext):
+    seen = relay.seen
+    assert seen, "nothing crossed the relay"
+    assert seen[0] == 0x16, f"the first byte between the proxies is not TLS: {seen[:16]!r}"
+    assert plaintext not in seen, f"{plaintext!r} crossed the relay in plaintext"
+
+
+# ---- tests -----------------------------------------------------------------------
+
+@test
+def http_between_two_proxies_is_mtls():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(backend.port, ca)
+    try:
+        for i in range(5):
+            status, _, body = request(mesh.client.outbound, f"/secret-path-{i}")
+            assert status == 200, (status, body)
+        sock = connect(mesh.client.outbound)
+        for i in range(20):  # kept alive: one handshake, many requests
+            status, _, _ = request(mesh.client.outbound, "/kept", sock=sock)
+            assert status == 200
+        sock.close()
+        assert len(backend.requests) == 25
+        assert_encrypted(mesh.relay, b"secret-path")
+        assert_encrypted(mesh.relay, b"HTTP/1.1")
+        assert mesh.server.metric("tcp_tls_connections_total", direction="inbound", tls="true",
+                                  client_id=CLIENT_ID) >= 1
+        assert mesh.client.metric("tcp_tls_connections_total", direction="outbound",
+                                  tls="true", server_id=SERVER_ID) >= 1
+        # The pool reused the mTLS connection: fewer handshakes than requests.
+        handshakes = mesh.server.metric("tcp_tls_connections_total", direction="inbound",
+                                        tls="true")
+        assert handshakes < 10, handshakes
+        assert mesh.server.metric("tls_handshake_failures_total") == 0
+    finally:
+        mesh.close()
+        backend.close()
+
+
+@test
+def opaque_tcp_between_two_proxies_is_mtls():
+    echo = EchoServer()
+    ca = Ca("anchor")
+    mesh = Mesh(echo.port, ca)
+    try:
+        sock = connect(mesh.client.outbound)
+        sock.sendall(b"\x00opaque-secret\n")  # not HTTP: a tunnel
+        received = b""
+        while b"opaque-secret" not in received:
+            chunk = sock.recv(4096)
+            assert chunk, f"closed after {received!r}"
+            received += chunk
+        assert received.startswith(b"echo:")
+        # A half-close passes through TLS (close_notify) and the answer still comes.
+        sock.sendall(b"\x00last")
+        sock.shutdown(socket.SHUT_WR)
+        rest = b""
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        assert b"last" in rest, rest
+        sock.close()
+        assert_encrypted(mesh.relay, b"opaque-secret")
+        assert mesh.server.metric("tcp_tls_connections_total", direction="inbound", tls="true",
+                                  client_id=CLIENT_ID) >= 1
+    finally:
+        mesh.close()
+        echo.close()
+
+
+@test
+def an_idle_mtls_tunnel_is_closed_at_the_idle_limit():
+    echo = EchoServer()
+    ca = Ca("anchor")
+    mesh = Mesh(echo.port, ca, server_flags=("--tunnel-idle-timeout", "1s"))
+    try:
+        sock = connect(mesh.client.outbound)
+        sock.sendall(b"\x00ping")
+        assert sock.recv(4096).startswith(b"echo:")
+        # Idle both ways: the server proxy cuts its side of the TLS tunnel,
+        # and the client proxy passes the end on.
+        assert closed_by_peer(sock, timeout=20)
+        sock.close()
+        assert mesh.server.metric("limit_reached_total", direction="inbound",
+                                  limit="tunnel_idle_timeout") == 1
+    finally:
+        mesh.close()
+        echo.close()
+
+
+def refused(mesh, reason, side):
+    status, _, _ = request(mesh.client.outbound, "/")
+    assert status == 502, status
+    proxy = mesh.client if side == "outbound" else mesh.server
+    wait_until(lambda: proxy.metric("tls_handshake_failures_total", direction=side,
+                                    reason=reason) >= 1,
+               what=f"{side} handshake failure {reason}")
+
+
+@test
+def wrong_anchor_is_refused():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(backend.port, ca, server_ca=Ca("another anchor"))
+    try:
+        refused(mesh, "unknown_authority", "outbound")
+        assert not backend.requests
+    finally:
+        mesh.close()
+        backend.close()
+
+
+@test
+def wrong_identity_is_refused():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(backend.port, ca, expected=f"spiffe://{TRUST_DOMAIN}/ns/test/sa/db")
+    try:
+        refused(mesh, "wrong_identity", "outbound")
+        assert not backend.requests
+    finally:
+        mesh.close()
+        backend.close()
+
+
+@test
+def expired_certificate_is_refused():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(backend.port, ca,
+                server_validity={"valid_from_hours": -3, "valid_until_hours": -1})
+    try:
+        refused(mesh, "expired", "outbound")
+        assert not backend.requests
+    finally:
+        mesh.close()
+        backend.close()
+
+
+@test
+def applications_own_tls_passes_through():
+    ca = Ca("anchor")
+    # The application's own TLS server (its certificate is not the mesh's).
+    app_ca = Ca("app")
+    chain, key = app_ca.leaf("spiffe://elsewhere/app")
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "c.pem"), "w") as f:
+        f.write(chain)
+    with open(os.path.join(folder, "k.pem"), "w") as f:
+        f.write(key)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(os.path.join(folder, "c.pem"), os.path.join(folder, "k.pem"))
+    echo = EchoServer(server_tls)
+    mesh = Mesh(echo.port, ca)
+    try:
+        client_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        client_tls.load_verify_locations(cadata=app_ca.pem)
+        client_tls.check_hostname = False
+        client_tls.set_alpn_protocols(["h2", "http/1.1"])
+        raw = connect(mesh.server.inbound)
+        tls = client_tls.wrap_socket(raw)
+        tls.sendall(b"hello")
+        assert tls.recv(4096) == b"echo:hello"
+        tls.close()
+        assert mesh.server.metric("tcp_tls_connections_total", direction="inbound",
+                                  tls="no_identity") >= 1
+        assert mesh.server.metric("tls_handshake_failures_total") == 0
+    finally:
+        mesh.close()
+        echo.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@test
+def strict_refuses_plaintext_and_permissive_accepts_it():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    permissive = Mesh(backend.port, ca)
+    strict = Mesh(backend.port, ca, server_policies=[STRICT])
+    try:
+        status, _, _ = request(permissive.server.inbound, "/plain")
+        assert status == 200
+        assert len(backend.requests) == 1
+        # Strict: a plaintext client is closed before any byte reaches the app.
+        sock = connect(strict.server.inbound)
+        sock.sendall(b"GET /plain HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert closed_by_peer(sock)
+        sock.close()
+        assert strict.server.metric("mtls_strict_refused_total") == 1
+        assert len(backend.requests) == 1
+        # ... and a meshed client over mTLS gets through.
+        status, _, _ = request(strict.client.outbound, "/meshed")
+        assert status == 200
+        assert [path for _, path, _ in backend.requests] == ["/plain", "/meshed"]
+    finally:
+        permissive.close()
+        strict.close()
+        backend.close()
+
+
+@test
+def no_credentials_is_no_plaintext_fallback():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(backend.port, ca)
+    # A second client proxy with the same document but no credentials.
+    config = MountedConfig()
+    config.write(mesh_document(ca.pem, endpoint=mesh.relay.port))
+    bare = Proxy(config.path, "--outbound-fallback", f"{SERVICE_IP}:80")
+    try:
+        status, _, _ = request(bare.outbound, "/")
+        assert status == 502, status
+        assert bare.metric("tls_handshake_failures_total", direction="outbound",
+                           reason="no_credentials") >= 1
+        assert not backend.requests
+        assert not mesh.relay.seen
+    finally:
+        bare.stop()
+        config.close()
+        mesh.close()
+        backend.close()
+
+
+def main():
+    run_main(TESTS, "proxy.mtls.", __doc__)
+
+
+if __name__ == "__main__":
+    main()
