@@ -11,6 +11,7 @@
 // version number, which such a reader refuses.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -99,6 +100,11 @@ struct Endpoint {
   std::string service_account;  // the pod's; empty when unknown
   std::string pod;              // empty when the endpoint has no Pod targetRef
   std::string zone;             // empty when unknown
+  // The SPIFFE ID the endpoint's proxy proves in mTLS
+  // (spiffe://<trust domain>/ns/<namespace>/sa/<account>); empty when the
+  // endpoint's pod is not meshed, which the proxy reaches in plaintext.
+  // Initialised so that positional initialisers may leave it out.
+  std::string identity{};
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
@@ -209,11 +215,28 @@ struct Inbound {
   friend bool operator==(const Inbound&, const Inbound&) = default;
 };
 
+// ---- identity: what mTLS between proxies needs -------------------------------
+
+// Present when the control plane has a trust bundle (docs/identity.md): the
+// proxies of the namespace then obtain a certificate and use mTLS to meshed
+// endpoints. Absent: the mesh runs in plaintext.
+struct IdentityConfig {
+  std::string trust_domain;       // e.g. "cluster.local"
+  std::string trust_anchors_pem;  // one or more PEM certificates (the root CAs)
+  friend bool operator==(const IdentityConfig&, const IdentityConfig&) = default;
+};
+
+// Limits parse() and validate() apply to the identity section. The bundle holds
+// a few root certificates (more than one only during a rotation); 64 KiB leaves
+// room for dozens while keeping a bad ConfigMap from bloating every document.
+inline constexpr std::size_t kMaxTrustAnchorsPemBytes = 64 * 1024;
+
 struct Document {
   int version = kDocumentVersion;
   std::string ns;  // the namespace whose proxies use this document
   Outbound outbound;
   Inbound inbound;
+  std::optional<IdentityConfig> identity{};
   friend bool operator==(const Document&, const Document&) = default;
 };
 

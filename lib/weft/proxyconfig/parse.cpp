@@ -185,6 +185,9 @@ void read_port(Reader& r, const json& item, const std::string& p, ServicePort& p
     r.string(e, ep, "serviceAccount", endpoint.service_account, false);
     r.string(e, ep, "pod", endpoint.pod, false);
     r.string(e, ep, "zone", endpoint.zone, false);
+    if (r.string(e, ep, "identity", endpoint.identity, false) && endpoint.identity.empty()) {
+      r.fail(join(ep, "identity"), "must not be empty (leave it out for an unmeshed endpoint)");
+    }
     port.endpoints.push_back(std::move(endpoint));
   });
   r.each_object(item, p, "rules", true, [&](const json& ru, const std::string& rp) {
@@ -369,6 +372,54 @@ bool is_http_method(const std::string& method) {
   return kMethods.contains(method);
 }
 
+// A Kubernetes object name: a DNS-1123 subdomain when dots are allowed (a
+// ServiceAccount), a DNS-1123 label otherwise (a namespace).
+bool is_kubernetes_name(std::string_view text, bool dots_allowed) {
+  const std::size_t max = dots_allowed ? 253 : 63;
+  if (text.empty() || text.size() > max) return false;
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(text.front()) || !alnum(text.back())) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [&](char c) { return alnum(c) || c == '-' || (dots_allowed && c == '.'); });
+}
+
+// Exactly spiffe://<trust_domain>/ns/<namespace>/sa/<account>, the only form
+// weft-identity issues (docs/identity.md). Nothing else is accepted (no port,
+// query, fragment, percent-encoding or extra segment), so the proxy can compare
+// the expected identity with a certificate's URI SAN byte for byte.
+std::optional<std::string> spiffe_id_problem(std::string_view id, std::string_view trust_domain) {
+  const std::string prefix = fmt::format("spiffe://{}/ns/", trust_domain);
+  if (id.substr(0, prefix.size()) != prefix) {
+    return fmt::format("must be {}<namespace>/sa/<serviceaccount>, got {:?}", prefix, id);
+  }
+  const std::string_view rest = id.substr(prefix.size());
+  const auto sa = rest.find("/sa/");
+  if (sa == std::string_view::npos || !is_kubernetes_name(rest.substr(0, sa), false) ||
+      !is_kubernetes_name(rest.substr(sa + 4), true)) {
+    return fmt::format("must be {}<namespace>/sa/<serviceaccount>, got {:?}", prefix, id);
+  }
+  return std::nullopt;
+}
+
+void check_identity(Reader& r, const IdentityConfig& identity) {
+  if (!is_trust_domain(identity.trust_domain)) {
+    r.fail("identity.trustDomain",
+           fmt::format("not a trust domain (a DNS name: lowercase letters, digits, '-', '.'): {:?}",
+                       identity.trust_domain));
+  }
+  const auto& pem = identity.trust_anchors_pem;
+  if (pem.empty()) r.fail("identity.trustAnchorsPem", "must not be empty");
+  if (pem.size() > kMaxTrustAnchorsPemBytes) {
+    r.fail("identity.trustAnchorsPem", fmt::format("{} bytes, more than the limit of {}",
+                                                   pem.size(), kMaxTrustAnchorsPemBytes));
+  }
+  // Only the shape here: the proxy, which links the X.509 code, parses the
+  // certificates and refuses the document if one is not a valid CA.
+  if (!pem.empty() && pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    r.fail("identity.trustAnchorsPem", "holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
+}
+
 void check_path(Reader& r, const std::string& path, bool regex_allowed, bool is_regex,
                 const std::string& value) {
   if (value.empty()) r.fail(path, "must not be empty");
@@ -377,7 +428,8 @@ void check_path(Reader& r, const std::string& path, bool regex_allowed, bool is_
   if (is_regex && !regex_allowed) r.fail(path, "regular expressions are not allowed here");
 }
 
-void check_port(Reader& r, const std::string& p, const ServicePort& port) {
+void check_port(Reader& r, const std::string& p, const ServicePort& port,
+                const std::optional<IdentityConfig>& identity) {
   if (port.port == 0) r.fail(join(p, "port"), "must be from 1 to 65535");
   std::set<std::pair<std::string, std::uint16_t>> seen_endpoints;
   for (std::size_t i = 0; i < port.endpoints.size(); ++i) {
@@ -389,6 +441,13 @@ void check_port(Reader& r, const std::string& p, const ServicePort& port) {
     if (endpoint.port == 0) r.fail(join(ep, "port"), "must be from 1 to 65535");
     if (!seen_endpoints.emplace(endpoint.address, endpoint.port).second) {
       r.fail(ep, fmt::format("duplicate endpoint {}:{}", endpoint.address, endpoint.port));
+    }
+    if (!endpoint.identity.empty()) {
+      if (!identity) {
+        r.fail(join(ep, "identity"), "needs the document's identity section (its trust domain)");
+      } else if (auto problem = spiffe_id_problem(endpoint.identity, identity->trust_domain)) {
+        r.fail(join(ep, "identity"), *problem);
+      }
     }
   }
   for (std::size_t i = 0; i < port.rules.size(); ++i) {
@@ -507,6 +566,8 @@ void check_document(Reader& r, const Document& document) {
                                   document.version, kDocumentVersion));
   }
   if (document.ns.empty()) r.fail("namespace", "must not be empty");
+  // First: the endpoints' identities are checked against its trust domain.
+  if (document.identity) check_identity(r, *document.identity);
   std::set<std::string> names;
   for (std::size_t s = 0; s < document.outbound.services.size(); ++s) {
     const auto& service = document.outbound.services[s];
@@ -524,7 +585,7 @@ void check_document(Reader& r, const Document& document) {
       if (!ports.insert(service.ports[i].port).second) {
         r.fail(join(pp, "port"), fmt::format("duplicate port {}", service.ports[i].port));
       }
-      check_port(r, pp, service.ports[i]);
+      check_port(r, pp, service.ports[i], document.identity);
     }
   }
   for (std::size_t i = 0; i < document.inbound.policies.size(); ++i) {
@@ -533,6 +594,20 @@ void check_document(Reader& r, const Document& document) {
 }
 
 }  // namespace
+
+bool is_trust_domain(std::string_view text) {
+  if (text.empty() || text.size() > 255 || text.front() == '.' || text.back() == '.') return false;
+  if (text.find("..") != std::string_view::npos) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+}
+
+std::optional<Error> check_identity(const IdentityConfig& identity) {
+  Reader reader;
+  check_identity(reader, identity);
+  return reader.error();
+}
 
 std::optional<Error> validate(const Document& document) {
   Reader reader;
@@ -594,6 +669,12 @@ Result<ParsedDocument> parse(std::string_view text) {
                     read_policy(r, item, p, policy);
                     document.inbound.policies.push_back(std::move(policy));
                   });
+  }
+  if (const json* identity = r.object(root, "", "identity", false)) {
+    IdentityConfig config;
+    r.string(*identity, "identity", "trustDomain", config.trust_domain, true);
+    r.string(*identity, "identity", "trustAnchorsPem", config.trust_anchors_pem, true);
+    document.identity = std::move(config);
   }
   if (r.ok()) check_document(r, document);
   if (!r.ok()) return *r.error();

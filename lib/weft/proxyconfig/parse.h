@@ -30,4 +30,14 @@ Result<ParsedDocument> parse(std::string_view text);
 // addresses, selector shapes), for documents built in code. nullopt: valid.
 std::optional<Error> validate(const Document& document);
 
+// The checks of the `identity` section alone (trust domain, the shape of the
+// PEM bundle), for the operator to decide whether a trust bundle can go into
+// documents at all. nullopt: valid. The error names the field
+// ("identity.trustAnchorsPem: ...").
+std::optional<Error> check_identity(const IdentityConfig& identity);
+
+// A SPIFFE trust domain: a DNS name of lowercase letters, digits, '-' and '.',
+// at most 255 characters, no empty label.
+bool is_trust_domain(std::string_view text);
+
 }  // namespace weft::proxyconfig

@@ -80,6 +80,7 @@ json endpoint_json(const Endpoint& endpoint) {
   if (!endpoint.service_account.empty()) out["serviceAccount"] = endpoint.service_account;
   if (!endpoint.pod.empty()) out["pod"] = endpoint.pod;
   if (!endpoint.zone.empty()) out["zone"] = endpoint.zone;
+  if (!endpoint.identity.empty()) out["identity"] = endpoint.identity;
   return out;
 }
 
@@ -190,10 +191,15 @@ json to_json(const Document& document) {
   for (const auto& service : services) service_list.push_back(service_json(service));
   json policies = json::array();
   for (const auto& policy : document.inbound.policies) policies.push_back(policy_json(policy));
-  return {{"version", document.version},
-          {"namespace", document.ns},
-          {"outbound", {{"services", service_list}}},
-          {"inbound", {{"policies", policies}}}};
+  json out = {{"version", document.version},
+              {"namespace", document.ns},
+              {"outbound", {{"services", service_list}}},
+              {"inbound", {{"policies", policies}}}};
+  if (document.identity) {
+    out["identity"] = {{"trustDomain", document.identity->trust_domain},
+                       {"trustAnchorsPem", document.identity->trust_anchors_pem}};
+  }
+  return out;
 }
 
 std::string content_hash(const json& body) {

@@ -1,0 +1,255 @@
+// Tests of the identity fields of the proxy configuration document
+// (lib/weft/proxyconfig): the top-level `identity` section and the endpoints'
+// `identity`, their canonical form, hash and every refusal.
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "weft/proxyconfig/document.h"
+#include "weft/proxyconfig/parse.h"
+#include "weft/proxyconfig/serialize.h"
+
+using nlohmann::json;
+namespace pc = weft::proxyconfig;
+
+namespace {
+
+// The shape of a PEM certificate; the document checks no more than the shape
+// (the proxy parses the certificates).
+const std::string kAnchorPem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBdzCCAR2gAwIBAgIUYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowCgYIKoZI\n"
+    "-----END CERTIFICATE-----\n";
+
+pc::Document meshed_document() {
+  pc::Document d;
+  d.ns = "shop";
+  d.identity = pc::IdentityConfig{"cluster.local", kAnchorPem + kAnchorPem};
+  pc::Service web;
+  web.name = "web";
+  web.cluster_ips = {"10.96.0.20"};
+  pc::ServicePort port;
+  port.port = 80;
+  pc::Endpoint meshed{"10.244.0.7", 8080, "web", "web-1", ""};
+  meshed.identity = "spiffe://cluster.local/ns/shop/sa/web";
+  pc::Endpoint unmeshed{"10.244.0.8", 8080, "legacy", "legacy-1", ""};
+  port.endpoints = {meshed, unmeshed};
+  web.ports = {port};
+  d.outbound.services = {web};
+  return d;
+}
+
+json body_of(const pc::Document& document) {
+  json body = json::parse(pc::serialize(document).text);
+  body.erase("hash");
+  return body;
+}
+
+std::string rehashed(json body) {
+  body["hash"] = pc::content_hash(body);
+  return body.dump();
+}
+
+std::string parse_error(const std::string& text) {
+  auto parsed = pc::parse(text);
+  REQUIRE_FALSE(parsed.has_value());
+  return parsed.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("proxy config identity: serialize then parse gives the same document",
+          "[proxyconfig][identity]") {
+  const auto document = meshed_document();
+  REQUIRE_FALSE(pc::validate(document).has_value());
+  const auto serialized = pc::serialize(document);
+  INFO(serialized.text);
+  auto parsed = pc::parse(serialized.text);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->document == document);
+  CHECK(pc::serialize(parsed->document).text == serialized.text);
+
+  const json body = json::parse(serialized.text);
+  CHECK(body["identity"] ==
+        json{{"trustDomain", "cluster.local"}, {"trustAnchorsPem", kAnchorPem + kAnchorPem}});
+  const auto& endpoints = body["outbound"]["services"][0]["ports"][0]["endpoints"];
+  CHECK(endpoints[0]["identity"] == "spiffe://cluster.local/ns/shop/sa/web");
+  CHECK_FALSE(endpoints[1].contains("identity"));
+}
+
+TEST_CASE("proxy config identity: absent fields are left out, as before they existed",
+          "[proxyconfig][identity]") {
+  auto plain = meshed_document();
+  plain.identity.reset();
+  for (auto& endpoint : plain.outbound.services[0].ports[0].endpoints) endpoint.identity.clear();
+  const auto serialized = pc::serialize(plain);
+  CHECK(serialized.text.find("identity") == std::string::npos);
+  auto parsed = pc::parse(serialized.text);
+  REQUIRE(parsed.has_value());
+  CHECK_FALSE(parsed->document.identity.has_value());
+  CHECK(parsed->document == plain);
+}
+
+TEST_CASE("proxy config identity: the hash is stable and covers the identity fields",
+          "[proxyconfig][identity]") {
+  const auto before = pc::serialize(meshed_document());
+  CHECK(pc::serialize(meshed_document()).hash == before.hash);
+  CHECK(pc::serialize(meshed_document()).text == before.text);
+
+  auto rotated = meshed_document();
+  rotated.identity->trust_anchors_pem = kAnchorPem;
+  CHECK(pc::serialize(rotated).hash != before.hash);
+
+  auto other_domain = meshed_document();
+  other_domain.identity->trust_domain = "example.org";
+  other_domain.outbound.services[0].ports[0].endpoints[0].identity =
+      "spiffe://example.org/ns/shop/sa/web";
+  CHECK(pc::serialize(other_domain).hash != before.hash);
+
+  auto unmeshed = meshed_document();
+  unmeshed.outbound.services[0].ports[0].endpoints[0].identity.clear();
+  CHECK(pc::serialize(unmeshed).hash != before.hash);
+}
+
+TEST_CASE("proxy config identity: bad identity fields are refused, naming the field",
+          "[proxyconfig][identity]") {
+  struct Case {
+    std::string what;
+    std::function<void(json&)> change;
+    std::string expected;
+  };
+  const std::string endpoint = "outbound.services[0].ports[0].endpoints[0]";
+  const auto set_endpoint_identity = [](json value) {
+    return [value](json& b) {
+      b["outbound"]["services"][0]["ports"][0]["endpoints"][0]["identity"] = value;
+    };
+  };
+  const std::vector<Case> cases = {
+      {"identity not an object", [](json& b) { b["identity"] = "cluster.local"; },
+       "identity: must be an object, got string"},
+      {"trust domain missing", [](json& b) { b["identity"].erase("trustDomain"); },
+       "identity.trustDomain: is required"},
+      {"anchors missing", [](json& b) { b["identity"].erase("trustAnchorsPem"); },
+       "identity.trustAnchorsPem: is required"},
+      {"trust domain not a string", [](json& b) { b["identity"]["trustDomain"] = 7; },
+       "identity.trustDomain: must be a string, got number"},
+      {"trust domain empty", [](json& b) { b["identity"]["trustDomain"] = ""; },
+       "identity.trustDomain: not a trust domain"},
+      {"trust domain in capitals", [](json& b) { b["identity"]["trustDomain"] = "Cluster.Local"; },
+       "identity.trustDomain: not a trust domain"},
+      {"trust domain with a scheme",
+       [](json& b) { b["identity"]["trustDomain"] = "spiffe://cluster.local"; },
+       "identity.trustDomain: not a trust domain"},
+      {"trust domain with an empty label",
+       [](json& b) { b["identity"]["trustDomain"] = "cluster..local"; },
+       "identity.trustDomain: not a trust domain"},
+      {"trust domain too long",
+       [](json& b) { b["identity"]["trustDomain"] = std::string(256, 'a'); },
+       "identity.trustDomain: not a trust domain"},
+      {"anchors empty", [](json& b) { b["identity"]["trustAnchorsPem"] = ""; },
+       "identity.trustAnchorsPem: must not be empty"},
+      {"anchors not PEM certificates",
+       [](json& b) { b["identity"]["trustAnchorsPem"] = "-----BEGIN PRIVATE KEY-----\nabc\n"; },
+       "identity.trustAnchorsPem: holds no PEM certificate"},
+      {"anchors too large",
+       [](json& b) {
+         b["identity"]["trustAnchorsPem"] =
+             kAnchorPem + std::string(pc::kMaxTrustAnchorsPemBytes, 'A');
+       },
+       "identity.trustAnchorsPem: " +
+           std::to_string(kAnchorPem.size() + pc::kMaxTrustAnchorsPemBytes) +
+           " bytes, more than the limit of 65536"},
+      {"endpoint identity not a string", set_endpoint_identity(1),
+       endpoint + ".identity: must be a string, got number"},
+      {"endpoint identity empty", set_endpoint_identity(""),
+       endpoint + ".identity: must not be empty"},
+      {"endpoint identity of another trust domain",
+       set_endpoint_identity("spiffe://example.org/ns/shop/sa/web"),
+       endpoint + ".identity: must be spiffe://cluster.local/ns/<namespace>/sa/<serviceaccount>"},
+      {"endpoint identity not a SPIFFE ID", set_endpoint_identity("web.shop"),
+       endpoint + ".identity: must be spiffe://cluster.local/ns/"},
+      {"endpoint identity with an extra segment",
+       set_endpoint_identity("spiffe://cluster.local/ns/shop/sa/web/extra"),
+       endpoint + ".identity: must be spiffe://"},
+      {"endpoint identity without an account",
+       set_endpoint_identity("spiffe://cluster.local/ns/shop/sa/"),
+       endpoint + ".identity: must be"},
+      {"endpoint identity with a query",
+       set_endpoint_identity("spiffe://cluster.local/ns/shop/sa/web?x=1"),
+       endpoint + ".identity: must be"},
+      {"endpoint identity with a port",
+       set_endpoint_identity("spiffe://cluster.local:443/ns/shop/sa/web"),
+       endpoint + ".identity: must be"},
+      {"endpoint identity with a bad namespace",
+       set_endpoint_identity("spiffe://cluster.local/ns/Shop/sa/web"),
+       endpoint + ".identity: must be"},
+      {"endpoint identity without the document's identity", [](json& b) { b.erase("identity"); },
+       endpoint + ".identity: needs the document's identity section"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.what) {
+      json body = body_of(meshed_document());
+      c.change(body);
+      CHECK_THAT(parse_error(rehashed(body)), Catch::Contains(c.expected));
+    }
+  }
+}
+
+TEST_CASE("proxy config identity: validate() applies the same checks to built documents",
+          "[proxyconfig][identity]") {
+  auto bad_domain = meshed_document();
+  bad_domain.identity->trust_domain = "Cluster";
+  REQUIRE(pc::validate(bad_domain).has_value());
+  CHECK_THAT(pc::validate(bad_domain)->message, Catch::Contains("identity.trustDomain"));
+
+  auto orphan = meshed_document();
+  orphan.identity.reset();
+  REQUIRE(pc::validate(orphan).has_value());
+  CHECK_THAT(pc::validate(orphan)->message,
+             Catch::Contains("needs the document's identity section"));
+}
+
+TEST_CASE("proxy config identity: documents validate against the JSON Schema",
+          "[proxyconfig][identity][schema]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("weft-proxyconfig-identity-schema-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto validate = [&](const std::string& name, const std::string& text) {
+    const auto path = dir / name;
+    std::ofstream(path) << text;
+    const std::string command = std::string("python3 ") + WEFT_SCHEMA_VALIDATOR + " " +
+                                WEFT_PROXY_CONFIG_SCHEMA + " " + path.string();
+    return std::system(command.c_str());
+  };
+  CHECK(validate("meshed.json", pc::serialize(meshed_document()).text) == 0);
+  json bad_id = body_of(meshed_document());
+  bad_id["outbound"]["services"][0]["ports"][0]["endpoints"][0]["identity"] = "web.shop";
+  CHECK(validate("bad-id.json", rehashed(bad_id)) != 0);
+  json bad_anchors = body_of(meshed_document());
+  bad_anchors["identity"]["trustAnchorsPem"] = "no certificate";
+  CHECK(validate("bad-anchors.json", rehashed(bad_anchors)) != 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("proxy config identity: check_identity and is_trust_domain alone",
+          "[proxyconfig][identity]") {
+  CHECK_FALSE(pc::check_identity({"cluster.local", kAnchorPem}).has_value());
+  const auto bad = pc::check_identity({"cluster.local", "no certificate"});
+  REQUIRE(bad.has_value());
+  CHECK_THAT(bad->message, Catch::StartsWith("identity.trustAnchorsPem: holds no PEM"));
+  for (const char* good : {"cluster.local", "a", "prod-1.example.org", "x.y.z"}) {
+    CHECK(pc::is_trust_domain(good));
+  }
+  for (const char* bad_domain :
+       {"", ".local", "local.", "a..b", "A.b", "a_b", "a/b", "a:1", "spiffe://a"}) {
+    CHECK_FALSE(pc::is_trust_domain(bad_domain));
+  }
+}
