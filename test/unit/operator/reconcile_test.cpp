@@ -300,6 +300,9 @@ TEST_CASE("reconcile: endpoints fall back to serving terminating ones, deduplica
 
 TEST_CASE("reconcile: MeshPolicy sections by precedence, with Conflicted losers", "[reconcile]") {
   Fixture f;
+  // A policy setting mtls is Programmed only when documents carry identity.
+  f.input.identity.status = IdentityStatus::kConfigured;
+  f.input.identity.config = pc::IdentityConfig{"cluster.local", "-----BEGIN CERTIFICATE-----\n"};
   f.add_service(service("payments", {http_port(8443, 9443, "https")}, {{"app", "payments"}}));
   f.add_policy(policy("port-strict",
                       {{"targetRef", {{"name", "payments"}, {"port", 8443}}},
