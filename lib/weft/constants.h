@@ -71,6 +71,13 @@ inline constexpr std::string_view kIdentityTokenAudience = "identity.weft.io";
 // The proxy writes its private key and certificate here: a memory-backed
 // emptyDir, so key material never touches the node's disk.
 inline constexpr std::string_view kIdentityCertsMountPath = "/var/run/weft/certs";
+// weft-identity, as proxies reach it: its Service's name (which its serving
+// certificate must carry as a DNS SAN, whatever address the proxy dials) and
+// port; the proxy's variables that may point it elsewhere.
+inline constexpr std::string_view kIdentityServerName = "weft-identity.weft-system.svc";
+inline constexpr std::uint16_t kIdentityPort = 8443;
+inline constexpr std::string_view kEnvIdentityAddress = "WEFT_PROXY_IDENTITY_ADDRESS";
+inline constexpr std::string_view kEnvIdentityTokenFile = "WEFT_PROXY_IDENTITY_TOKEN_FILE";
 
 // Per-pod knobs the webhook reads (values are validated; a bad one denies the pod).
 inline constexpr std::string_view kSkipInboundPortsAnnotation = "config.weft.io/skip-inbound-ports";
