@@ -9,8 +9,11 @@
 // from weft::Error (kube::ApiError adds the kind and HTTP status), and a
 // Result<T, Derived> converts implicitly into Result<T, Error>, so a function
 // returning weft::Result<T> can `return client.get(...)` directly.
+//
+// Result<void> is success or an error: `return {};` succeeds.
 
 #include <concepts>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -85,6 +88,43 @@ class [[nodiscard]] Result {
   }
 
   State state_;
+};
+
+// Success without a value, or an error (std::expected<void, E>).
+template <typename E>
+class [[nodiscard]] Result<void, E> {
+ public:
+  using value_type = void;
+  using error_type = E;
+
+  Result() = default;
+  Result(E error) : error_(std::move(error)) {}
+
+  template <typename E2>
+  requires(!std::same_as<E2, E> && std::derived_from<E2, E>) Result(const Result<void, E2>& other) {
+    if (!other.has_value()) error_.emplace(static_cast<const E&>(other.error()));
+  }
+
+  bool has_value() const noexcept { return !error_.has_value(); }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  // As for Result<T>: asking for the wrong side is a bug in the caller.
+  void value() const {
+    if (error_) throw std::logic_error("Result::value() called on an error: " + error_->message);
+  }
+  const E& error() const& {
+    if (!error_) throw std::logic_error("Result::error() called on a value");
+    return *error_;
+  }
+
+  template <typename Kind>
+  requires requires(const E& e, Kind k) {
+    { e.kind == k } -> std::convertible_to<bool>;
+  }
+  bool is_error(Kind kind) const { return error_ && error_->kind == kind; }
+
+ private:
+  std::optional<E> error_;
 };
 
 }  // namespace weft

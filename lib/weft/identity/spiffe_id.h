@@ -26,7 +26,7 @@ struct WorkloadIdentity {
 };
 
 // A trust domain is a DNS name: lowercase letters, digits, '-', '.', at most
-// 255 characters, no empty label.
+// 255 characters, each label a DNS-1123 label (none empty, no '-' at its ends).
 Result<void> check_trust_domain(std::string_view trust_domain);
 
 // Builds an identity, checking the trust domain and that the namespace and the

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "weft/dns_name.h"
+
 namespace weft::kube {
 
 std::string ResourceType::api_version() const {
@@ -94,14 +96,6 @@ const ResourceType& mutating_webhook_configurations() {
 }  // namespace resources
 
 namespace {
-
-bool is_dns_label(std::string_view text) {
-  if (text.empty() || text.size() > 63) return false;
-  for (char c : text) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return text.front() != '-' && text.back() != '-';
-}
 
 // Object names vary by resource (DNS subdomain, path segment names for some);
 // the apiserver validates them. Here only what would change the URL's meaning
