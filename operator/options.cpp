@@ -2,16 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "weft/proxyconfig/parse.h"
+#include "weft/identity/spiffe_id.h"
 
 namespace weft::op {
 namespace {
 
 Result<std::string> parse_trust_domain(std::string_view text) {
-  if (!proxyconfig::is_trust_domain(text)) {
-    return Error{fmt::format(
-        "{:?}: not a trust domain (a DNS name: lowercase letters, digits, '-' and '.')", text)};
-  }
+  if (auto valid = identity::check_trust_domain(text); !valid) return valid.error();
   return std::string(text);
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "weft/constants.h"
+#include "weft/identity/spiffe_id.h"
 #include "weft/proxyconfig/parse.h"
 
 namespace weft::op {
@@ -49,7 +50,9 @@ IdentityState identity_state(const TrustAnchorsModel* anchors, std::string_view 
 
 std::string spiffe_id(std::string_view trust_domain, std::string_view ns,
                       std::string_view service_account) {
-  return fmt::format("spiffe://{}/ns/{}/sa/{}", trust_domain, ns, service_account);
+  return identity::WorkloadIdentity{std::string(trust_domain), std::string(ns),
+                                    std::string(service_account)}
+      .uri();
 }
 
 }  // namespace weft::op
