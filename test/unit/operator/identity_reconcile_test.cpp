@@ -9,11 +9,14 @@
 #include "operator/namespace_plan.h"
 #include "operator/options.h"
 #include "operator/trust_anchors.h"
+#include "plan_helpers.h"
 #include "weft/proxyconfig/parse.h"
 
 using nlohmann::json;
 using namespace weft::op;
 namespace pc = weft::proxyconfig;
+using weft::op::test::condition;
+using weft::op::test::document_of;
 
 namespace {
 
@@ -107,31 +110,12 @@ struct Fixture {
   NamespacePlan plan() const { return plan_namespace(input, "2026-01-01T00:00:00Z"); }
 };
 
-pc::Document document_of(const NamespacePlan& plan) {
-  REQUIRE(plan.config.has_value());
-  auto parsed = pc::parse(plan.config->text);
-  REQUIRE(parsed.has_value());
-  return parsed->document;
-}
-
 std::map<std::string, std::string> identities(const pc::Document& doc) {
   std::map<std::string, std::string> out;
   for (const auto& endpoint : doc.outbound.services.at(0).ports.at(0).endpoints) {
     out[endpoint.pod] = endpoint.identity;
   }
   return out;
-}
-
-const Condition& condition(const NamespacePlan& plan, const std::string& name,
-                           const std::string& type) {
-  for (const auto& status : plan.status.statuses) {
-    if (status.name != name) continue;
-    for (const auto& c : status.conditions) {
-      if (c.type == type) return c;
-    }
-  }
-  FAIL("no condition " << type << " on " << name);
-  throw std::logic_error("unreachable");
 }
 
 }  // namespace

@@ -13,12 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "plan_helpers.h"
 #include "weft/proxyconfig/document.h"
 #include "weft/proxyconfig/parse.h"
 #include "weft/proxyconfig/serialize.h"
 
 using nlohmann::json;
 namespace pc = weft::proxyconfig;
+using weft::op::test::parse_error;
 
 namespace {
 
@@ -56,12 +58,6 @@ json body_of(const pc::Document& document) {
 std::string rehashed(json body) {
   body["hash"] = pc::content_hash(body);
   return body.dump();
-}
-
-std::string parse_error(const std::string& text) {
-  auto parsed = pc::parse(text);
-  REQUIRE_FALSE(parsed.has_value());
-  return parsed.error().message;
 }
 
 }  // namespace
