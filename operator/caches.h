@@ -9,8 +9,20 @@
 #include "operator/config_builder.h"
 #include "operator/model.h"
 #include "operator/store.h"
+#include "operator/trust_anchors.h"
+#include "weft/constants.h"
+#include "weft/identity/spiffe_id.h"
 
 namespace weft::op {
+
+// The cached object of that namespace and name, or null.
+template <typename T>
+std::shared_ptr<const T> cached(const Store<T>& store, const std::string& ns,
+                                std::string_view name) {
+  const auto all = store.snapshot();
+  const auto it = all->find(ObjectKey{ns, std::string(name)});
+  return it == all->end() ? nullptr : it->second;
+}
 
 struct Caches {
   Store<NamespaceModel> namespaces;
@@ -22,6 +34,17 @@ struct Caches {
   // What the operator generated (watched by name and managed-by label).
   Store<ConfigMapModel> config_maps;
   Store<RbacModel> role_bindings;
+  // The trust bundle (by name, in the control plane's namespace) and what makes
+  // it an identity section; set before the watches start.
+  Store<TrustAnchorsModel> trust_anchors;
+  std::string control_plane_ns{kControlPlaneNamespace};
+  std::string trust_domain{weft::identity::kDefaultTrustDomain};
+
+  // Whether (and why not) documents get an identity section.
+  IdentityState identity() const {
+    const auto anchors = cached(trust_anchors, control_plane_ns, kTrustAnchorsConfigMapName);
+    return identity_state(anchors.get(), trust_domain, control_plane_ns);
+  }
 
   // The inputs of one namespace's plan.
   NamespaceInput gather(const std::string& ns) const {
@@ -35,17 +58,9 @@ struct Caches {
     input.pods = in_namespace<PodModel>(*pods.snapshot(), ns);
     input.routes = in_namespace<MeshRouteModel>(*routes.snapshot(), ns);
     input.policies = in_namespace<MeshPolicyModel>(*policies.snapshot(), ns);
+    input.identity = identity();
     return input;
   }
 };
-
-// The cached object of that namespace and name, or null.
-template <typename T>
-std::shared_ptr<const T> cached(const Store<T>& store, const std::string& ns,
-                                std::string_view name) {
-  const auto all = store.snapshot();
-  const auto it = all->find(ObjectKey{ns, std::string(name)});
-  return it == all->end() ? nullptr : it->second;
-}
 
 }  // namespace weft::op

@@ -179,16 +179,17 @@ bool selector_matches(const pc::LabelSelector& selector,
 
 namespace {
 
-// Pod name -> service account, built once per namespace.
-std::map<std::string, std::string> service_accounts(const NamespaceInput& input) {
-  std::map<std::string, std::string> out;
-  for (const auto& pod : input.pods) out[pod->meta.name] = pod->service_account;
+// Pod name -> pod, built once per namespace.
+using PodIndex = std::map<std::string, const PodModel*>;
+PodIndex pods_by_name(const NamespaceInput& input) {
+  PodIndex out;
+  for (const auto& pod : input.pods) out[pod->meta.name] = pod.get();
   return out;
 }
 
 std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const ServicePortModel& port,
-                                          const NamespaceInput& input,
-                                          const std::map<std::string, std::string>& accounts) {
+                                          const NamespaceInput& input, const PodIndex& pods) {
+  const auto& identity = input.identity.config;
   std::vector<pc::Endpoint> ready;
   std::vector<pc::Endpoint> serving_terminating;
   std::set<std::pair<std::string, std::uint16_t>> seen_ready, seen_terminating;
@@ -206,11 +207,17 @@ std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const Ser
         const bool use_terminating = !endpoint.ready && endpoint.serving && endpoint.terminating;
         if (!use_ready && !use_terminating) continue;
         std::string account;
-        if (const auto it = accounts.find(endpoint.pod); it != accounts.end()) {
-          account = it->second;
+        std::string spiffe;
+        if (const auto it = pods.find(endpoint.pod); it != pods.end()) {
+          account = it->second->service_account;
+          // Only a meshed pod has a proxy to prove the identity; the others
+          // are reached in plaintext.
+          if (identity && it->second->meshed) {
+            spiffe = spiffe_id(identity->trust_domain, input.ns, account);
+          }
         }
         for (const auto& address : endpoint.addresses) {
-          pc::Endpoint out{address, *slice_port.port, account, endpoint.pod, endpoint.zone};
+          pc::Endpoint out{address, *slice_port.port, account, endpoint.pod, endpoint.zone, spiffe};
           auto& seen = use_ready ? seen_ready : seen_terminating;
           if (!seen.emplace(address, *slice_port.port).second) continue;
           (use_ready ? ready : serving_terminating).push_back(std::move(out));
@@ -229,12 +236,13 @@ std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const Ser
 
 std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const ServicePortModel& port,
                                           const NamespaceInput& input) {
-  return ready_endpoints(service, port, input, service_accounts(input));
+  return ready_endpoints(service, port, input, pods_by_name(input));
 }
 
 BuiltConfig build_config(const NamespaceInput& input) {
   BuiltConfig built;
   built.document.ns = input.ns;
+  built.document.identity = input.identity.config;
 
   // Routes in precedence order (oldest first, then name).
   std::vector<const MeshRouteModel*> routes;
@@ -324,7 +332,7 @@ BuiltConfig build_config(const NamespaceInput& input) {
   std::sort(policies.begin(), policies.end(), policy_before);
 
   // Outbound table.
-  const auto accounts = service_accounts(input);
+  const auto pods = pods_by_name(input);
   for (const auto& service : input.services) {
     if (!in_table(*service)) continue;
     pc::Service out;
@@ -336,7 +344,7 @@ BuiltConfig build_config(const NamespaceInput& input) {
       out_port.port = port.port;
       out_port.name = port.name;
       out_port.app_protocol = port.app_protocol;
-      out_port.endpoints = ready_endpoints(*service, port, input, accounts);
+      out_port.endpoints = ready_endpoints(*service, port, input, pods);
       if (auto it = port_routes.find({service->meta.name, port.port}); it != port_routes.end()) {
         auto& ranked = it->second.matches;
         std::stable_sort(ranked.begin(), ranked.end(), match_before);

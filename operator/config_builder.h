@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "operator/model.h"
+#include "operator/trust_anchors.h"
 #include "weft/proxyconfig/document.h"
 
 namespace weft::op {
@@ -25,6 +26,9 @@ struct NamespaceInput {
   std::vector<std::shared_ptr<const PodModel>> pods;
   std::vector<std::shared_ptr<const MeshRouteModel>> routes;
   std::vector<std::shared_ptr<const MeshPolicyModel>> policies;
+  // The trust bundle, shared by every namespace: configured, the document gets
+  // `identity` and the endpoints of meshed pods their SPIFFE ID.
+  IdentityState identity;
 
   bool meshed() const { return namespace_object && namespace_object->meshed; }
 };

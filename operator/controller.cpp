@@ -21,6 +21,8 @@ Controller::Controller(std::shared_ptr<kube::Client> client, Logger& logger,
       reconciler_(caches_, writer_, logger_, metrics_,
                   ReconcilerOptions{options_.namespace_selector, options_.may_write, now_rfc3339},
                   [this](const std::string& key) { queue_.add(key); }) {
+  caches_.control_plane_ns = options_.control_plane_ns;
+  caches_.trust_domain = options_.trust_domain;
   RunnerOptions runner_options;
   runner_options.workers = options_.workers;
   runner_options.resync_period = options_.resync_period;
@@ -42,12 +44,12 @@ Controller::~Controller() {
 
 template <typename T>
 void Controller::watch(const kube::ResourceType& type, Store<T>& store,
-                       T (*parse)(const nlohmann::json&), std::string label_selector,
-                       std::string field_selector) {
+                       T (*parse)(const nlohmann::json&), WatchScope scope) {
   const bool is_namespace = !type.namespaced;
   kube::WatcherOptions options;
-  options.label_selector = std::move(label_selector);
-  options.field_selector = std::move(field_selector);
+  options.label_selector = std::move(scope.label_selector);
+  options.field_selector = std::move(scope.field_selector);
+  options.ns = std::move(scope.ns);
   options.on_error = [this, plural = type.plural, group = type.group](const kube::ApiError& why) {
     // A 404 on our own group: the usual cause is the operator started before
     // `kubectl apply -f crds/`.
@@ -59,8 +61,16 @@ void Controller::watch(const kube::ResourceType& type, Store<T>& store,
             : "watch restarting with a relist",
         {{"resource", plural}, {"error", why.message}});
   };
-  auto consumer = [this, &store, parse, is_namespace](kube::WatcherEvent&& event) {
+  auto consumer = [this, &store, parse, is_namespace, every_namespace = scope.every_namespace,
+                   after_change = std::move(scope.after_change)](kube::WatcherEvent&& event) {
     const auto key_of = [](const T& object) { return ObjectKey{object.meta.ns, object.meta.name}; };
+    // Every document depends on this object: every namespace is reconciled again.
+    const auto enqueue_all = [&] {
+      if (every_namespace) {
+        for (const auto& ns : all_namespaces()) queue_.add(ns);
+      }
+      if (after_change) after_change();
+    };
     switch (event.type) {
       case kube::WatcherEventType::kRestarted: {
         typename Store<T>::Map all;
@@ -75,7 +85,10 @@ void Controller::watch(const kube::ResourceType& type, Store<T>& store,
         store.replace(std::move(all));
         std::set<std::string> namespaces;
         for (const auto& key : touched) namespaces.insert(is_namespace ? key.name : key.ns);
-        for (const auto& ns : namespaces) queue_.add(ns);
+        if (!every_namespace) {
+          for (const auto& ns : namespaces) queue_.add(ns);
+        }
+        enqueue_all();
         break;
       }
       case kube::WatcherEventType::kAdded:
@@ -83,14 +96,16 @@ void Controller::watch(const kube::ResourceType& type, Store<T>& store,
         auto parsed = std::make_shared<const T>(parse(event.object));
         const auto key = key_of(*parsed);
         store.upsert(key, std::move(parsed));
-        queue_.add(is_namespace ? key.name : key.ns);
+        if (!every_namespace) queue_.add(is_namespace ? key.name : key.ns);
+        enqueue_all();
         break;
       }
       case kube::WatcherEventType::kDeleted: {
         const T parsed = parse(event.object);
         const auto key = key_of(parsed);
         store.erase(key);
-        queue_.add(is_namespace ? key.name : key.ns);
+        if (!every_namespace) queue_.add(is_namespace ? key.name : key.ns);
+        enqueue_all();
         break;
       }
     }
@@ -112,10 +127,20 @@ void Controller::start_watches() {
   // field selector against the ClusterRole's resourceNames, so the operator
   // needs (and has) no right to read any other ConfigMap or RoleBinding.
   const std::string ours = fmt::format("{}={}", kManagedByLabel, kOperatorName);
-  watch(r::config_maps(), caches_.config_maps, &parse_config_map, ours,
-        fmt::format("metadata.name={}", kProxyConfigMapName));
-  watch(role_bindings(), caches_.role_bindings, &parse_rbac, ours,
-        fmt::format("metadata.name={}", kProxyConfigReaderName));
+  watch(r::config_maps(), caches_.config_maps, &parse_config_map,
+        {.label_selector = ours,
+         .field_selector = fmt::format("metadata.name={}", kProxyConfigMapName)});
+  watch(role_bindings(), caches_.role_bindings, &parse_rbac,
+        {.label_selector = ours,
+         .field_selector = fmt::format("metadata.name={}", kProxyConfigReaderName)});
+  // The trust bundle weft-identity publishes, by name in the control plane's
+  // namespace (a Role there grants exactly that name). Every document carries
+  // it, so a change re-renders every namespace.
+  watch(r::config_maps(), caches_.trust_anchors, &parse_trust_anchors,
+        {.field_selector = fmt::format("metadata.name={}", kTrustAnchorsConfigMapName),
+         .ns = options_.control_plane_ns,
+         .every_namespace = true,
+         .after_change = [this] { report_identity(); }});
   for (auto& [name, watcher] : watchers_) watcher->start();
 }
 
@@ -164,6 +189,25 @@ void Controller::refresh_metrics() {
     auto& seen = restarts_seen_[name];
     if (now > seen) metrics_.watch_restarts.with_labels({name}).inc(now - seen);
     seen = now;
+  }
+}
+
+void Controller::report_identity() {
+  const IdentityState state = caches_.identity();
+  metrics_.set_identity_status(state.status);
+  std::lock_guard lock(identity_mutex_);
+  if (identity_seen_ && identity_seen_->status == state.status &&
+      identity_seen_->config == state.config && identity_seen_->problem == state.problem) {
+    return;
+  }
+  identity_seen_ = state;
+  if (state.config) {
+    logger_.info("trust anchors found: documents carry identity, meshed endpoints use mTLS",
+                 {{"trustDomain", state.config->trust_domain},
+                  {"bytes", state.config->trust_anchors_pem.size()}});
+  } else {
+    logger_.warn("no usable trust anchors: documents carry no identity, the mesh runs in plaintext",
+                 {{"state", std::string(to_string(state.status))}, {"reason", state.problem}});
   }
 }
 

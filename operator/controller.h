@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ struct ControllerOptions {
   std::map<std::string, std::string> namespace_selector;
   // Writes happen only while this returns true (the leader check).
   std::function<bool()> may_write = [] { return true; };
+  // Where the trust bundle is (ConfigMap weft-identity-trust-anchors), and the
+  // trust domain of the identities written into documents.
+  std::string control_plane_ns = "weft-system";
+  std::string trust_domain = "cluster.local";
 };
 
 class Controller {
@@ -66,9 +71,20 @@ class Controller {
   void refresh_metrics();
 
  private:
+  // Each change enqueues the object's namespace; with `every_namespace`, every
+  // namespace (an object all documents depend on), then calls after_change.
+  struct WatchScope {
+    std::string label_selector{};
+    std::string field_selector{};
+    std::string ns{};  // "": all namespaces
+    bool every_namespace = false;
+    std::function<void()> after_change{};
+  };
   template <typename T>
   void watch(const kube::ResourceType& type, Store<T>& store, T (*parse)(const nlohmann::json&),
-             std::string label_selector = {}, std::string field_selector = {});
+             WatchScope scope = {});
+  // Logs and counts a change of the identity state (trust bundle).
+  void report_identity();
   std::vector<std::string> all_namespaces() const;  // the resync keys
 
   const std::shared_ptr<kube::Client> client_;
@@ -85,6 +101,8 @@ class Controller {
   std::mutex restarts_mutex_;
   std::map<std::string, std::uint64_t> restarts_seen_;
   std::atomic<bool> stopped_{false};
+  std::mutex identity_mutex_;
+  std::optional<IdentityState> identity_seen_;
 };
 
 }  // namespace weft::op

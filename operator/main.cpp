@@ -81,6 +81,8 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
   controller_options.workers = flags.workers;
   controller_options.namespace_selector = flags.namespace_selector;
   controller_options.may_write = [&leading] { return leading.load(); };
+  controller_options.control_plane_ns = flags.lease_namespace;
+  controller_options.trust_domain = flags.trust_domain;
   op::Controller controller(*client, logger, metrics, controller_options);
 
   std::vector<std::unique_ptr<http::Server>> servers;

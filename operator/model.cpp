@@ -326,6 +326,26 @@ PodModel parse_pod(const json& object) {
   out.meta = parse_meta(object);
   out.service_account = text(at(object, "spec"), "serviceAccountName");
   if (out.service_account.empty()) out.service_account = "default";
+  const json& spec = at(object, "spec");
+  bool proxy = false;
+  for (const auto& container : array(spec, "initContainers")) {
+    proxy = proxy || (text(container, "name") == kProxyContainerName &&
+                      text(container, "restartPolicy") == "Always");
+  }
+  for (const auto& container : array(spec, "containers")) {
+    proxy = proxy || text(container, "name") == kProxyContainerName;
+  }
+  const std::string seal =
+      text(at(at(object, "metadata"), "annotations"), kInjectionSealAnnotation);
+  out.meshed = proxy && seal.starts_with("sha256:");
+  return out;
+}
+
+TrustAnchorsModel parse_trust_anchors(const json& object) {
+  TrustAnchorsModel out;
+  out.meta = parse_meta(object);
+  const json& bundle = at(at(object, "data"), kTrustAnchorsKey);
+  if (bundle.is_string()) out.bundle = bundle.get<std::string>();
   return out;
 }
 

@@ -81,6 +81,19 @@ struct EndpointSliceModel {
 struct PodModel {
   ObjectMeta meta;
   std::string service_account;
+  // The webhook injected the pod: it runs the weft-proxy container (a native
+  // sidecar, an init container with restartPolicy Always, or a classic
+  // container) and carries the injection seal annotation. Its endpoints then
+  // get an identity in the document. Not a security boundary: the identity
+  // written is the pod's own ServiceAccount, the only one its proxy can prove.
+  bool meshed = false;
+};
+
+// The trust bundle weft-identity publishes (ConfigMap
+// weft-identity-trust-anchors of the control plane's namespace).
+struct TrustAnchorsModel {
+  ObjectMeta meta;
+  std::optional<std::string> bundle;  // data[kTrustAnchorsKey]; unset when the key is absent
 };
 
 // A ConfigMap the operator generated (watched by its managed-by label).
@@ -161,6 +174,7 @@ NamespaceModel parse_namespace(const nlohmann::json& object);
 ServiceModel parse_service(const nlohmann::json& object);
 EndpointSliceModel parse_endpoint_slice(const nlohmann::json& object);
 PodModel parse_pod(const nlohmann::json& object);
+TrustAnchorsModel parse_trust_anchors(const nlohmann::json& object);
 ConfigMapModel parse_config_map(const nlohmann::json& object);
 RbacModel parse_rbac(const nlohmann::json& object);  // a Role or a RoleBinding
 MeshRouteModel parse_mesh_route(const nlohmann::json& object);

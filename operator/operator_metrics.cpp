@@ -36,6 +36,18 @@ OperatorMetrics::OperatorMetrics(Registry& registry)
       caches_synced(registry
                         .gauge("weft_operator_caches_synced",
                                "1 once every watched resource has been listed.")
-                        .get()) {}
+                        .get()),
+      identity_state(registry.gauge(
+          "weft_operator_identity_state",
+          "1 for the state of the trust anchors ConfigMap (configured, missing, invalid): only "
+          "when configured do proxy documents carry identity and meshed traffic use mTLS.",
+          {"state"})) {}
+
+void OperatorMetrics::set_identity_status(IdentityStatus status) {
+  for (auto each :
+       {IdentityStatus::kConfigured, IdentityStatus::kMissing, IdentityStatus::kInvalid}) {
+    identity_state.with_labels({std::string(to_string(each))}).set(each == status ? 1 : 0);
+  }
+}
 
 }  // namespace weft::op

@@ -3,6 +3,7 @@
 // weft-operator's Prometheus metrics, declared in one place (docs/operator.md
 // lists them). Registered once; the controller keeps references.
 
+#include "operator/trust_anchors.h"
 #include "weft/metrics.h"
 
 namespace weft::op {
@@ -25,6 +26,10 @@ struct OperatorMetrics {
   Family<Counter>& events;             // Events raised, by reason
   Gauge& leader;                       // 1 while this process holds the Lease
   Gauge& caches_synced;                // 1 once every watch delivered its first list
+  // 1 for the current state of the trust bundle (configured, missing,
+  // invalid), 0 for the others: whether documents carry identity.
+  Family<Gauge>& identity_state;
+  void set_identity_status(IdentityStatus status);
 };
 
 }  // namespace weft::op

@@ -2,8 +2,15 @@
 
 #include <fmt/format.h>
 
+#include "weft/identity/spiffe_id.h"
+
 namespace weft::op {
 namespace {
+
+Result<std::string> parse_trust_domain(std::string_view text) {
+  if (auto valid = identity::check_trust_domain(text); !valid) return valid.error();
+  return std::string(text);
+}
 
 // ":8080" (all interfaces), "127.0.0.1:8080", "[::1]:8080"; "0" disables.
 constexpr flags::HostPortRules kBindAddress{
@@ -22,8 +29,15 @@ const flags::Program<OperatorOptions>& program() {
                   .value_name("PATH")
                   .shown_default("in-cluster configuration, then $KUBECONFIG, then ~/.kube/config"),
               flags::text("namespace", &O::lease_namespace,
-                          "namespace of the leader-election Lease", flags::TextRule::kNonEmpty)
+                          "namespace of the control plane: the leader-election Lease and\n"
+                          "the trust anchors ConfigMap weft-identity-trust-anchors",
+                          flags::TextRule::kNonEmpty)
                   .value_name("NAME"),
+              flags::custom("trust-domain", &O::trust_domain, parse_trust_domain,
+                            "SPIFFE trust domain of the identities written into proxy\n"
+                            "documents; the same as weft-identity's")
+                  .value_name("DOMAIN")
+                  .shown_default("cluster.local"),
               flags::host_port("metrics-bind-address", &O::metrics,
                                "where /metrics is served, \"0\" disables", kBindAddress, "0")
                   .value_name("ADDR"),

@@ -21,7 +21,10 @@ using BindAddress = flags::HostPort;  // host "0.0.0.0", "127.0.0.1", "::1"
 
 struct OperatorOptions {
   std::string kubeconfig;  // "": in-cluster, then $KUBECONFIG, then ~/.kube/config
+  // The control plane's namespace: the leader-election Lease and the trust
+  // anchors ConfigMap (weft-identity-trust-anchors) are there.
   std::string lease_namespace = "weft-system";
+  std::string trust_domain = "cluster.local";  // of the SPIFFE IDs in documents
   std::optional<BindAddress> metrics = BindAddress{"0.0.0.0", 8080};  // nullopt: disabled ("0")
   std::optional<BindAddress> health = BindAddress{"0.0.0.0", 8081};
   LogLevel log_level = LogLevel::kInfo;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "weft/proxyconfig/enums.h"
+
 namespace weft::op {
 namespace {
 
@@ -29,6 +31,23 @@ Condition programmed(Programming programming, bool accepted, const std::string& 
   }
   return make(reason::kProgrammed, true, reason::kProgrammed,
               "in the proxy configuration of the namespace");
+}
+
+// A policy setting mtls is Programmed only when the proxies can enforce it:
+// when the documents carry identity (docs/crds.md, "Status").
+Condition mtls_programmed(proxyconfig::MtlsMode mode, const IdentityState& identity) {
+  const std::string_view name = proxyconfig::to_string(mode);
+  if (!identity.config) {
+    return make(
+        reason::kProgrammed, false, reason::kIdentityNotConfigured,
+        fmt::format("mtls {} is not enforced: {}; the other sections are in the proxy "
+                    "configuration of the namespace",
+                    name, identity.problem.empty() ? "no trust anchors" : identity.problem));
+  }
+  return make(reason::kProgrammed, true, reason::kProgrammed,
+              fmt::format("in the proxy configuration of the namespace; mtls {} is enforced by "
+                          "the proxies of the selected pods (trust domain {})",
+                          name, identity.config->trust_domain));
 }
 
 // Fills observedGeneration and lastTransitionTime, compares with the stored
@@ -130,6 +149,9 @@ StatusPlan plan_statuses(const NamespaceInput& input, const BuiltConfig& built,
     // A conflicted policy still programs the sections it wins.
     const bool usable = findings.invalid.empty() && findings.missing_target.empty();
     conditions.push_back(programmed(programming, usable, too_large_message));
+    if (policy->mtls && conditions.back().status == "True") {
+      conditions.back() = mtls_programmed(*policy->mtls, input.identity);
+    }
     plan.statuses.push_back(finish(MeshKind::kMeshPolicy, policy->meta, policy->status,
                                    std::move(conditions), now, plan.events));
   }

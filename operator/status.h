@@ -31,6 +31,9 @@ inline constexpr std::string_view kProgrammed = "Programmed";
 inline constexpr std::string_view kConfigTooLarge = "ConfigTooLarge";
 inline constexpr std::string_view kNamespaceNotMeshed = "NamespaceNotMeshed";
 inline constexpr std::string_view kNotAccepted = "NotAccepted";
+// A MeshPolicy sets mtls but documents carry no identity (no usable trust
+// anchors): the proxies cannot do mTLS, so the section is not enforced.
+inline constexpr std::string_view kIdentityNotConfigured = "IdentityNotConfigured";
 }  // namespace reason
 
 enum class MeshKind { kMeshRoute, kMeshPolicy };

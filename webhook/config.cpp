@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "weft/flags.h"
 #include "weft/log.h"
 
 namespace weft::webhook {
@@ -185,7 +186,7 @@ Result<InjectorConfig> parse_config(std::string_view json_text) {
   WEFT_TRY(read_resources(reader, "initResources", config.init_resources));
   WEFT_TRY(reader.integer("identityTokenExpirationSeconds",
                           config.identity_token_expiration_seconds, 600, 86400 * 2));
-  WEFT_TRY(reader.string("identityVolumeSizeLimit", config.identity_volume_size_limit));
+  WEFT_TRY(reader.string("identityAddress", config.identity_address));
   std::string skip_inbound, skip_outbound, skip_subnets;
   WEFT_TRY(reader.string("skipInboundPorts", skip_inbound, true));
   WEFT_TRY(reader.string("skipOutboundPorts", skip_outbound, true));
@@ -217,9 +218,12 @@ Result<InjectorConfig> parse_config(std::string_view json_text) {
     return Error{"imagePullPolicy must be Always, IfNotPresent or Never"};
   }
   if (config.ready_path.front() != '/') return Error{"readyPath must start with '/'"};
-  if (!is_valid_quantity(config.identity_volume_size_limit)) {
-    return Error{"identityVolumeSizeLimit: '" + config.identity_volume_size_limit +
-                 "' is not a Kubernetes quantity"};
+  // A DNS name or an IP literal, and a port: what the proxy's
+  // --identity-address takes.
+  if (auto address = flags::parse_host_port(config.identity_address, {.ip_literal = false});
+      !address || address->host.empty()) {
+    return Error{"identityAddress: '" + config.identity_address +
+                 "' is not HOST:PORT (e.g. weft-identity.weft-system.svc:8443)"};
   }
   auto inbound = capture::parse_port_list(skip_inbound);
   if (!inbound) return Error{"skipInboundPorts: " + inbound.error().message};
@@ -278,7 +282,7 @@ nlohmann::json to_json(const InjectorConfig& config) {
       {"proxyResources", resources(config.proxy_resources)},
       {"initResources", resources(config.init_resources)},
       {"identityTokenExpirationSeconds", config.identity_token_expiration_seconds},
-      {"identityVolumeSizeLimit", config.identity_volume_size_limit},
+      {"identityAddress", config.identity_address},
       {"skipInboundPorts", capture::format_port_list(config.skip_inbound_ports)},
       {"skipOutboundPorts", capture::format_port_list(config.skip_outbound_ports)},
       {"skipSubnets", capture::format_subnet_list(config.skip_subnets)},

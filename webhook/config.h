@@ -48,7 +48,10 @@ struct InjectorConfig {
   ResourceSettings proxy_resources{"100m", "1", "64Mi", "256Mi"};
   ResourceSettings init_resources{"10m", "100m", "16Mi", "32Mi"};
   std::int64_t identity_token_expiration_seconds = 3600;
-  std::string identity_volume_size_limit = "1Mi";
+  // Where the proxy asks weft-identity for its certificate (HOST:PORT); the
+  // trust domain comes with the proxy document, not from here.
+  std::string identity_address =
+      std::string(kIdentityServerName) + ":" + std::to_string(kIdentityPort);
   // Cluster-wide capture exemptions, added to each pod's own annotations
   // (e.g. the cloud metadata address 169.254.169.254/32).
   std::vector<capture::PortRange> skip_inbound_ports;
@@ -76,7 +79,7 @@ struct InjectorConfig {
 // proxyVersion, imagePullPolicy, proxyUid, inboundPort, outboundPort, adminPort,
 // readyPath, logLevel, sidecarMode "auto|native|classic", classicWaitCommand,
 // proxyResources {cpuRequest, cpuLimit, memoryRequest, memoryLimit},
-// initResources, identityTokenExpirationSeconds, identityVolumeSizeLimit,
+// initResources, identityTokenExpirationSeconds, identityAddress "host:port",
 // skipInboundPorts, skipOutboundPorts, skipSubnets "a,b",
 // podSkipAllowedInboundPorts, podSkipAllowedOutboundPorts, podSkipAllowedSubnets
 // "a,b", podSkipMaxPorts, podSkipMinPrefixLength,

@@ -50,8 +50,6 @@ json injected_volumes_list(const InjectorConfig& config) {
                          {{"audience", kIdentityTokenAudience},
                           {"expirationSeconds", config.identity_token_expiration_seconds},
                           {"path", kIdentityTokenFile}}}}})}}}},
-      {{"name", kIdentityCertsVolume},
-       {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", config.identity_volume_size_limit}}}},
       {{"name", kXtablesLockVolume}, {"emptyDir", json::object()}},
   });
 }
@@ -105,8 +103,7 @@ Result<bool> check_conflicts(const PodView& pod, const InjectorConfig& config) {
     }
   }
   for (const auto& name : pod.volume_names) {
-    for (const auto ours :
-         {kProxyConfigVolume, kIdentityTokenVolume, kIdentityCertsVolume, kXtablesLockVolume}) {
+    for (const auto ours : {kProxyConfigVolume, kIdentityTokenVolume, kXtablesLockVolume}) {
       if (name == ours) return Error{"the pod already has a volume named " + name};
     }
   }
@@ -154,6 +151,11 @@ json proxy_container(const PodOptions& options, const InjectorConfig& config, bo
       value_env(kEnvInboundPort, std::to_string(config.inbound_port)),
       value_env(kEnvOutboundPort, std::to_string(config.outbound_port)),
       value_env(kEnvAdminPort, std::to_string(config.admin_port)),
+      // Its certificate: where to ask, and the token that proves its
+      // ServiceAccount. The key and the certificate stay in its memory.
+      value_env(kEnvIdentityAddress, config.identity_address),
+      value_env(kEnvIdentityTokenFile,
+                std::string(kIdentityMountPath) + "/" + std::string(kIdentityTokenFile)),
   });
   if (!options.opaque_ports.empty())
     env.push_back(value_env(kEnvOpaquePorts, options.opaque_ports));
@@ -173,13 +175,12 @@ json proxy_container(const PodOptions& options, const InjectorConfig& config, bo
         {"capabilities", {{"drop", json::array({"ALL"})}}},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
       {"resources", resources_json(options.proxy_resources)},
-      {"volumeMounts",
-       json::array(
-           {{{"name", kProxyConfigVolume},
-             {"mountPath", kProxyConfigMountPath},
-             {"readOnly", true}},
-            {{"name", kIdentityTokenVolume}, {"mountPath", kIdentityMountPath}, {"readOnly", true}},
-            {{"name", kIdentityCertsVolume}, {"mountPath", kIdentityCertsMountPath}}})},
+      {"volumeMounts", json::array({{{"name", kProxyConfigVolume},
+                                     {"mountPath", kProxyConfigMountPath},
+                                     {"readOnly", true}},
+                                    {{"name", kIdentityTokenVolume},
+                                     {"mountPath", kIdentityMountPath},
+                                     {"readOnly", true}}})},
       {"readinessProbe", ready_probe(config, 5, 3)},
   };
   if (native) {

@@ -21,7 +21,6 @@ namespace weft::webhook {
 // The volumes the injection adds; their names identify it like the containers'.
 inline constexpr std::string_view kProxyConfigVolume = "weft-proxy-config";
 inline constexpr std::string_view kIdentityTokenVolume = "weft-identity-token";
-inline constexpr std::string_view kIdentityCertsVolume = "weft-identity-certs";
 // weft-init's iptables takes its lock in /run; the root filesystem is read-only.
 inline constexpr std::string_view kXtablesLockVolume = "weft-xtables-lock";
 

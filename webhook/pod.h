@@ -14,6 +14,7 @@
 
 #include "webhook/config.h"
 #include "weft/capture/rules.h"
+#include "weft/constants.h"
 #include "weft/result.h"
 
 namespace weft::webhook {
@@ -23,7 +24,7 @@ namespace weft::webhook {
 // carries containers named weft-init or weft-proxy is taken as already injected
 // only if this annotation matches both those containers and what the webhook
 // would inject into the pod now; otherwise it is denied (the names are reserved).
-inline constexpr std::string_view kInjectionSealAnnotation = "weft.io/injection-seal";
+using weft::kInjectionSealAnnotation;  // lib/weft/constants.h: the operator reads it too
 
 // A container as far as the seal and the UID check need it.
 struct ContainerView {

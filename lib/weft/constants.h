@@ -57,6 +57,10 @@ inline constexpr std::size_t kProxyConfigMaxBytes = 1024 * 1024;
 // Labels the operator puts on what it generates, to find and own those objects.
 inline constexpr std::string_view kManagedByLabel = "app.kubernetes.io/managed-by";
 inline constexpr std::string_view kOperatorName = "weft-operator";
+// The trust anchors (root CAs) weft-identity publishes, PEM, in the control
+// plane's namespace; the operator copies them into every proxy document.
+inline constexpr std::string_view kTrustAnchorsConfigMapName = "weft-identity-trust-anchors";
+inline constexpr std::string_view kTrustAnchorsKey = "ca-bundle.crt";
 
 // Workload identity: the webhook mounts a projected service-account token with
 // this audience under kIdentityMountPath; the proxy presents it to the operator
@@ -93,6 +97,10 @@ inline constexpr std::string_view kLogLevelAnnotation = "config.weft.io/log-leve
 inline constexpr std::string_view kInjectedAnnotation = "weft.io/injected";
 inline constexpr std::string_view kSidecarModeAnnotation = "weft.io/sidecar-mode";
 inline constexpr std::string_view kProxyVersionAnnotation = "weft.io/proxy-version";
+// "sha256:" and the digest of the injected containers (webhook/pod.h has the
+// rules). The operator takes a pod as meshed when it carries this annotation
+// and the weft-proxy container.
+inline constexpr std::string_view kInjectionSealAnnotation = "weft.io/injection-seal";
 
 // Environment of the injected proxy (the downward API and the webhook's settings).
 inline constexpr std::string_view kEnvPodName = "WEFT_PROXY_POD_NAME";

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "weft/duration.h"
+#include "weft/identity/spiffe_id.h"
 #include "weft/proxyconfig/enums.h"
 #include "weft/proxyconfig/serialize.h"
 
@@ -372,40 +373,23 @@ bool is_http_method(const std::string& method) {
   return kMethods.contains(method);
 }
 
-// A Kubernetes object name: a DNS-1123 subdomain when dots are allowed (a
-// ServiceAccount), a DNS-1123 label otherwise (a namespace).
-bool is_kubernetes_name(std::string_view text, bool dots_allowed) {
-  const std::size_t max = dots_allowed ? 253 : 63;
-  if (text.empty() || text.size() > max) return false;
-  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(text.front()) || !alnum(text.back())) return false;
-  return std::all_of(text.begin(), text.end(),
-                     [&](char c) { return alnum(c) || c == '-' || (dots_allowed && c == '.'); });
-}
-
 // Exactly spiffe://<trust_domain>/ns/<namespace>/sa/<account>, the only form
-// weft-identity issues (docs/identity.md). Nothing else is accepted (no port,
-// query, fragment, percent-encoding or extra segment), so the proxy can compare
-// the expected identity with a certificate's URI SAN byte for byte.
+// weft-identity issues (weft::identity::parse_spiffe_id: no port, query,
+// fragment, percent-encoding or extra segment), so the proxy can compare the
+// expected identity with a certificate's URI SAN byte for byte.
 std::optional<std::string> spiffe_id_problem(std::string_view id, std::string_view trust_domain) {
-  const std::string prefix = fmt::format("spiffe://{}/ns/", trust_domain);
-  if (id.substr(0, prefix.size()) != prefix) {
-    return fmt::format("must be {}<namespace>/sa/<serviceaccount>, got {:?}", prefix, id);
-  }
-  const std::string_view rest = id.substr(prefix.size());
-  const auto sa = rest.find("/sa/");
-  if (sa == std::string_view::npos || !is_kubernetes_name(rest.substr(0, sa), false) ||
-      !is_kubernetes_name(rest.substr(sa + 4), true)) {
-    return fmt::format("must be {}<namespace>/sa/<serviceaccount>, got {:?}", prefix, id);
+  auto parsed = identity::parse_spiffe_id(id);
+  if (!parsed) return parsed.error().message;
+  if (parsed->trust_domain != trust_domain) {
+    return fmt::format("trust domain {:?} is not the document's {:?}", parsed->trust_domain,
+                       trust_domain);
   }
   return std::nullopt;
 }
 
 void check_identity(Reader& r, const IdentityConfig& identity) {
-  if (!is_trust_domain(identity.trust_domain)) {
-    r.fail("identity.trustDomain",
-           fmt::format("not a trust domain (a DNS name: lowercase letters, digits, '-', '.'): {:?}",
-                       identity.trust_domain));
+  if (auto valid = identity::check_trust_domain(identity.trust_domain); !valid) {
+    r.fail("identity.trustDomain", valid.error().message);
   }
   const auto& pem = identity.trust_anchors_pem;
   if (pem.empty()) r.fail("identity.trustAnchorsPem", "must not be empty");
@@ -594,14 +578,6 @@ void check_document(Reader& r, const Document& document) {
 }
 
 }  // namespace
-
-bool is_trust_domain(std::string_view text) {
-  if (text.empty() || text.size() > 255 || text.front() == '.' || text.back() == '.') return false;
-  if (text.find("..") != std::string_view::npos) return false;
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-  });
-}
 
 std::optional<Error> check_identity(const IdentityConfig& identity) {
   Reader reader;

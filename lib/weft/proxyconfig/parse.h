@@ -36,8 +36,4 @@ std::optional<Error> validate(const Document& document);
 // ("identity.trustAnchorsPem: ...").
 std::optional<Error> check_identity(const IdentityConfig& identity);
 
-// A SPIFFE trust domain: a DNS name of lowercase letters, digits, '-' and '.',
-// at most 255 characters, no empty label.
-bool is_trust_domain(std::string_view text);
-
 }  // namespace weft::proxyconfig

@@ -107,6 +107,9 @@ def check_in_scope(kubeconfig, meshed):
         "list a namespace's weft-proxy-config": ["get", "configmaps", "-n", meshed,
                                                  "--field-selector=metadata.name=weft-proxy-config"],
         "list Pods": ["get", "pods", "-A"],
+        "list the trust anchors ConfigMap": ["get", "configmaps", "-n", "weft-system",
+                                             "--field-selector=metadata.name="
+                                             "weft-identity-trust-anchors"],
     }
     for what, args in allowed.items():
         code, out = as_operator(kubeconfig, *args)

@@ -622,6 +622,113 @@ def case_too_large(c):
     wait_for("the size series removed", lambda: size_key not in op.metrics())
 
 
+def self_signed_pem(name):
+    """A real CA certificate (PEM) made by the openssl command line, as weft-identity's anchor."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+                        "-keyout", os.path.join(d, "key.pem"), "-out", os.path.join(d, "cert.pem")],
+                       check=True, capture_output=True, timeout=60)
+        return open(os.path.join(d, "cert.pem")).read()
+
+
+def trust_anchors(ns, bundle):
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "weft-identity-trust-anchors", "namespace": ns},
+            "data": {"ca-bundle.crt": bundle}}
+
+
+def workload_pod(ns, name, account, meshed):
+    """A Pod as the webhook leaves it (native sidecar and seal) or as it is without Weft."""
+    spec = {"serviceAccountName": account,
+            "containers": [{"name": "app", "image": "example.invalid/app:1"}]}
+    metadata = {"name": name, "namespace": ns, "labels": {"app": "web"}}
+    if meshed:
+        spec["initContainers"] = [{"name": "weft-proxy", "image": "example.invalid/proxy:1",
+                                   "restartPolicy": "Always"}]
+        metadata["annotations"] = {"weft.io/injection-seal": "sha256:" + "0" * 64}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+
+
+def case_identity(c):
+    """A meshed pod's endpoint carries its SPIFFE ID, an unmeshed one's none; the trust
+    anchors ConfigMap decides whether documents carry identity, and its changes reach them."""
+    # The pods are created before the namespace is meshed: a webhook registered by
+    # another test must not review them (they only look injected).
+    ns = c.namespace(meshed=False)
+    for account in ("web-sa", "legacy-sa"):
+        apply({"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": account, "namespace": ns}})
+    apply(workload_pod(ns, "meshed", "web-sa", True))
+    apply(workload_pod(ns, "plain", "legacy-sa", False))
+    apply(service(ns, "web"))
+    apply({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+           "metadata": {"name": "web-manual", "namespace": ns,
+                        "labels": {"kubernetes.io/service-name": "web"}},
+           "addressType": "IPv4",
+           "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+           "endpoints": [{"addresses": [address], "conditions": {"ready": True},
+                          "targetRef": {"kind": "Pod", "name": pod, "namespace": ns}}
+                         for address, pod in (("10.5.0.1", "meshed"), ("10.5.0.2", "plain"))]})
+    apply({"apiVersion": "weft.io/v1alpha1", "kind": "MeshPolicy",
+           "metadata": {"name": "strict", "namespace": ns},
+           "spec": {"targetRef": {"name": "web"}, "mtls": {"mode": "Strict"}}})
+    kubectl("label", "namespace", ns, "weft.io/inject=enabled")
+    op = c.operator(args=["--trust-domain=mesh.test"]).start()
+
+    def endpoints():
+        port = port_of(document(ns), "web")
+        return {e.get("pod"): e for e in (port or {}).get("endpoints", [])}
+
+    # No anchors yet: plaintext, and the status, log and metric say why.
+    wait_for("both endpoints", lambda: set(endpoints()) == {"meshed", "plain"})
+    doc = document(ns)
+    assert "identity" not in doc, doc.get("identity")
+    assert all("identity" not in e for e in endpoints().values()), endpoints()
+    cond = wait_for("Programmed=False IdentityNotConfigured", lambda: (lambda x: x if x and
+                    x.get("reason") == "IdentityNotConfigured" else None)(
+                        condition("meshpolicy", ns, "strict", "Programmed")))
+    assert "weft-identity-trust-anchors does not exist" in cond["message"], cond
+    assert op.metric('weft_operator_identity_state{state="missing"}') == 1
+    assert '"msg":"no usable trust anchors' in op.text(), "no log line about the anchors"
+
+    # The anchors appear: every document gets identity, meshed endpoints their ID.
+    first = self_signed_pem("weft-test-anchor-1")
+    apply(trust_anchors(c.lease_ns, first))
+    wait_for("identity in the document", lambda: document(ns).get("identity") ==
+             {"trustDomain": "mesh.test", "trustAnchorsPem": first})
+    by_pod = endpoints()
+    assert by_pod["meshed"].get("identity") == f"spiffe://mesh.test/ns/{ns}/sa/web-sa", by_pod
+    assert "identity" not in by_pod["plain"], by_pod
+    validate_schema(document(ns))
+    wait_for("Programmed=True, mtls enforced", lambda: (
+        condition("meshpolicy", ns, "strict", "Programmed") or {}).get("status") == "True")
+    assert "mtls Strict is enforced" in condition("meshpolicy", ns, "strict", "Programmed")["message"]
+    assert op.metric('weft_operator_identity_state{state="configured"}') == 1
+
+    # A rotation (old and new anchors) reaches the document.
+    both = first + self_signed_pem("weft-test-anchor-2")
+    apply(trust_anchors(c.lease_ns, both))
+    wait_for("the rotated bundle", lambda: document(ns)["identity"]["trustAnchorsPem"] == both)
+
+    # An unusable bundle is not copied: back to plaintext, with the reason.
+    apply(trust_anchors(c.lease_ns, "not a certificate"))
+    wait_for("no identity", lambda: "identity" not in document(ns))
+    assert all("identity" not in e for e in endpoints().values()), endpoints()
+    wait_for("the invalid state", lambda: op.metric(
+        'weft_operator_identity_state{state="invalid"}') == 1)
+    cond = wait_for("Programmed=False for the bad bundle", lambda: (lambda x: x if x and
+                    "holds no PEM certificate" in x.get("message", "") else None)(
+                        condition("meshpolicy", ns, "strict", "Programmed")))
+    assert cond["reason"] == "IdentityNotConfigured", cond
+
+    apply(trust_anchors(c.lease_ns, first))
+    wait_for("identity again", lambda: (document(ns).get("identity") or {}).get(
+        "trustAnchorsPem") == first)
+    kubectl("delete", "configmap", "weft-identity-trust-anchors", "-n", c.lease_ns)
+    wait_for("identity gone with the ConfigMap", lambda: "identity" not in document(ns))
+
+
 def bundle_rbac():
     """The ServiceAccount and RBAC objects of manifests/operator.yaml."""
     import yaml  # python3-yaml
@@ -778,6 +885,7 @@ CASES = {
     "rbac_restore": case_rbac_restore,
     "too_large": case_too_large,
     "missing_lease_namespace": case_missing_lease_namespace,
+    "identity": case_identity,
 }
 
 

@@ -13,12 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "plan_helpers.h"
 #include "weft/proxyconfig/document.h"
 #include "weft/proxyconfig/parse.h"
 #include "weft/proxyconfig/serialize.h"
 
 using nlohmann::json;
 namespace pc = weft::proxyconfig;
+using weft::op::test::parse_error;
 
 namespace {
 
@@ -56,12 +58,6 @@ json body_of(const pc::Document& document) {
 std::string rehashed(json body) {
   body["hash"] = pc::content_hash(body);
   return body.dump();
-}
-
-std::string parse_error(const std::string& text) {
-  auto parsed = pc::parse(text);
-  REQUIRE_FALSE(parsed.has_value());
-  return parsed.error().message;
 }
 
 }  // namespace
@@ -142,18 +138,18 @@ TEST_CASE("proxy config identity: bad identity fields are refused, naming the fi
       {"trust domain not a string", [](json& b) { b["identity"]["trustDomain"] = 7; },
        "identity.trustDomain: must be a string, got number"},
       {"trust domain empty", [](json& b) { b["identity"]["trustDomain"] = ""; },
-       "identity.trustDomain: not a trust domain"},
+       "identity.trustDomain: trust domain"},
       {"trust domain in capitals", [](json& b) { b["identity"]["trustDomain"] = "Cluster.Local"; },
-       "identity.trustDomain: not a trust domain"},
+       "identity.trustDomain: trust domain"},
       {"trust domain with a scheme",
        [](json& b) { b["identity"]["trustDomain"] = "spiffe://cluster.local"; },
-       "identity.trustDomain: not a trust domain"},
+       "identity.trustDomain: trust domain"},
       {"trust domain with an empty label",
        [](json& b) { b["identity"]["trustDomain"] = "cluster..local"; },
-       "identity.trustDomain: not a trust domain"},
+       "identity.trustDomain: trust domain"},
       {"trust domain too long",
        [](json& b) { b["identity"]["trustDomain"] = std::string(256, 'a'); },
-       "identity.trustDomain: not a trust domain"},
+       "identity.trustDomain: trust domain"},
       {"anchors empty", [](json& b) { b["identity"]["trustAnchorsPem"] = ""; },
        "identity.trustAnchorsPem: must not be empty"},
       {"anchors not PEM certificates",
@@ -173,24 +169,25 @@ TEST_CASE("proxy config identity: bad identity fields are refused, naming the fi
        endpoint + ".identity: must not be empty"},
       {"endpoint identity of another trust domain",
        set_endpoint_identity("spiffe://example.org/ns/shop/sa/web"),
-       endpoint + ".identity: must be spiffe://cluster.local/ns/<namespace>/sa/<serviceaccount>"},
+       endpoint +
+           ".identity: trust domain \"example.org\" is not the document's \"cluster.local\""},
       {"endpoint identity not a SPIFFE ID", set_endpoint_identity("web.shop"),
-       endpoint + ".identity: must be spiffe://cluster.local/ns/"},
+       endpoint + ".identity: SPIFFE ID \"web.shop\""},
       {"endpoint identity with an extra segment",
        set_endpoint_identity("spiffe://cluster.local/ns/shop/sa/web/extra"),
-       endpoint + ".identity: must be spiffe://"},
+       endpoint + ".identity: SPIFFE ID"},
       {"endpoint identity without an account",
        set_endpoint_identity("spiffe://cluster.local/ns/shop/sa/"),
-       endpoint + ".identity: must be"},
+       endpoint + ".identity: SPIFFE ID"},
       {"endpoint identity with a query",
        set_endpoint_identity("spiffe://cluster.local/ns/shop/sa/web?x=1"),
-       endpoint + ".identity: must be"},
+       endpoint + ".identity: SPIFFE ID"},
       {"endpoint identity with a port",
        set_endpoint_identity("spiffe://cluster.local:443/ns/shop/sa/web"),
-       endpoint + ".identity: must be"},
+       endpoint + ".identity: SPIFFE ID"},
       {"endpoint identity with a bad namespace",
        set_endpoint_identity("spiffe://cluster.local/ns/Shop/sa/web"),
-       endpoint + ".identity: must be"},
+       endpoint + ".identity: SPIFFE ID"},
       {"endpoint identity without the document's identity", [](json& b) { b.erase("identity"); },
        endpoint + ".identity: needs the document's identity section"},
   };
@@ -239,17 +236,18 @@ TEST_CASE("proxy config identity: documents validate against the JSON Schema",
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("proxy config identity: check_identity and is_trust_domain alone",
-          "[proxyconfig][identity]") {
+TEST_CASE("proxy config identity: check_identity alone", "[proxyconfig][identity]") {
   CHECK_FALSE(pc::check_identity({"cluster.local", kAnchorPem}).has_value());
   const auto bad = pc::check_identity({"cluster.local", "no certificate"});
   REQUIRE(bad.has_value());
   CHECK_THAT(bad->message, Catch::StartsWith("identity.trustAnchorsPem: holds no PEM"));
   for (const char* good : {"cluster.local", "a", "prod-1.example.org", "x.y.z"}) {
-    CHECK(pc::is_trust_domain(good));
+    CHECK_FALSE(pc::check_identity({good, kAnchorPem}).has_value());
   }
   for (const char* bad_domain :
        {"", ".local", "local.", "a..b", "A.b", "a_b", "a/b", "a:1", "spiffe://a"}) {
-    CHECK_FALSE(pc::is_trust_domain(bad_domain));
+    const auto refused = pc::check_identity({bad_domain, kAnchorPem});
+    REQUIRE(refused.has_value());
+    CHECK_THAT(refused->message, Catch::StartsWith("identity.trustDomain: trust domain"));
   }
 }

@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "plan_helpers.h"
 #include "weft/proxyconfig/document.h"
 #include "weft/proxyconfig/parse.h"
 #include "weft/proxyconfig/serialize.h"
@@ -17,6 +18,7 @@
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace pc = weft::proxyconfig;
+using weft::op::test::parse_error;
 
 namespace {
 
@@ -105,12 +107,6 @@ std::string mutated(const std::function<void(json&)>& change) {
   change(body);
   body["hash"] = pc::content_hash(body);
   return body.dump();
-}
-
-std::string parse_error(const std::string& text) {
-  auto parsed = pc::parse(text);
-  REQUIRE_FALSE(parsed.has_value());
-  return parsed.error().message;
 }
 
 }  // namespace

@@ -9,11 +9,14 @@
 #include <set>
 
 #include "operator/namespace_plan.h"
+#include "plan_helpers.h"
 #include "weft/proxyconfig/parse.h"
 
 using nlohmann::json;
 using namespace weft::op;
 namespace pc = weft::proxyconfig;
+using weft::op::test::condition;
+using weft::op::test::document_of;
 
 namespace {
 
@@ -94,25 +97,6 @@ const pc::ServicePort& port_of(const pc::Document& d, const std::string& svc, in
   }
   FAIL("no port " << svc << ":" << port);
   throw std::logic_error("unreachable");
-}
-
-const Condition& condition(const NamespacePlan& plan, const std::string& name,
-                           const std::string& type) {
-  for (const auto& status : plan.status.statuses) {
-    if (status.name != name) continue;
-    for (const auto& c : status.conditions) {
-      if (c.type == type) return c;
-    }
-  }
-  FAIL("no condition " << type << " on " << name);
-  throw std::logic_error("unreachable");
-}
-
-pc::Document document_of(const NamespacePlan& plan) {
-  REQUIRE(plan.config.has_value());
-  auto parsed = pc::parse(plan.config->text);
-  REQUIRE(parsed.has_value());
-  return parsed->document;
 }
 
 json canary_spec() {
@@ -300,6 +284,9 @@ TEST_CASE("reconcile: endpoints fall back to serving terminating ones, deduplica
 
 TEST_CASE("reconcile: MeshPolicy sections by precedence, with Conflicted losers", "[reconcile]") {
   Fixture f;
+  // A policy setting mtls is Programmed only when documents carry identity.
+  f.input.identity.status = IdentityStatus::kConfigured;
+  f.input.identity.config = pc::IdentityConfig{"cluster.local", "-----BEGIN CERTIFICATE-----\n"};
   f.add_service(service("payments", {http_port(8443, 9443, "https")}, {{"app", "payments"}}));
   f.add_policy(policy("port-strict",
                       {{"targetRef", {{"name", "payments"}, {"port", 8443}}},

@@ -26,7 +26,7 @@ TEST_CASE("every field is read", "[config]") {
     "logLevel": "warn", "sidecarMode": "classic", "classicWaitCommand": ["/w"],
     "proxyResources": {"cpuRequest": "1", "cpuLimit": "", "memoryRequest": "1Mi", "memoryLimit": "2Mi"},
     "initResources": {"cpuRequest": "5m"},
-    "identityTokenExpirationSeconds": 7200, "identityVolumeSizeLimit": "2Mi",
+    "identityTokenExpirationSeconds": 7200, "identityAddress": "identity.example:9443",
     "skipInboundPorts": "22", "skipOutboundPorts": "25,587", "skipSubnets": "169.254.169.254/32"})");
   REQUIRE(config);
   CHECK(config->proxy_image == "p:1");
@@ -37,6 +37,7 @@ TEST_CASE("every field is read", "[config]") {
   CHECK(config->init_resources.memory_limit == "32Mi");  // untouched default
   CHECK(config->skip_outbound_ports.size() == 2);
   CHECK(config->skip_subnets.size() == 1);
+  CHECK(config->identity_address == "identity.example:9443");
 }
 
 TEST_CASE("bad configurations are refused with the field named", "[config]") {
@@ -68,6 +69,15 @@ TEST_CASE("bad configurations are refused with the field named", "[config]") {
   CHECK_THAT(message(R"({"skipSubnets": "10.0.0.1/8"})"), Catch::Contains("skipSubnets:"));
   CHECK_THAT(message(R"({"identityTokenExpirationSeconds": 60})"),
              Catch::Contains("identityTokenExpirationSeconds must be between 600"));
+  for (const char* bad :
+       {R"({"identityAddress": "weft-identity"})", R"({"identityAddress": ":8443"})",
+        R"({"identityAddress": "weft-identity:0"})",
+        R"({"identityAddress": "weft-identity:70000"})"}) {
+    CHECK_THAT(message(bad), Catch::Contains("identityAddress:") && Catch::Contains("HOST:PORT"));
+  }
+  // The volume it sized is gone: the key is refused like any unknown one.
+  CHECK_THAT(message(R"({"identityVolumeSizeLimit": "1Mi"})"),
+             Catch::Contains("unknown field identityVolumeSizeLimit"));
 }
 
 TEST_CASE("quantities as the API server reads them", "[config]") {

@@ -1,6 +1,7 @@
 #include "webhook/mutate.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "review_fixtures.h"
 #include "weft/base64.h"
@@ -95,15 +96,17 @@ TEST_CASE("a Deployment's pod in an enabled namespace gets native-sidecar inject
   CHECK(init_security["capabilities"]["drop"] == json::array({"ALL"}));
   CHECK(init_security["readOnlyRootFilesystem"] == true);
 
-  // The existing volume stays first; ours follow.
+  // The existing volume stays first; ours follow. No volume for key material:
+  // the proxy keeps its key and certificate in memory.
   const auto& volumes = pod["spec"]["volumes"];
-  REQUIRE(volumes.size() == 5);
+  REQUIRE(volumes.size() == 4);
   CHECK(volumes[0]["name"] == "kube-api-access-7xk2p");
   CHECK(volumes[1]["configMap"]["name"] == "weft-proxy-config");
   const auto& token = volumes[2]["projected"]["sources"][0]["serviceAccountToken"];
   CHECK(token["audience"] == weft::kIdentityTokenAudience);
   CHECK(token["path"] == weft::kIdentityTokenFile);
-  CHECK(volumes[3]["emptyDir"]["medium"] == "Memory");
+  CHECK(volumes[3]["name"] == "weft-xtables-lock");
+  for (const auto& mount : proxy["volumeMounts"]) CHECK(mount["readOnly"] == true);
 
   const auto& annotations = pod["metadata"]["annotations"];
   CHECK(annotations["kubectl.kubernetes.io/restartedAt"] == "2026-11-26T07:00:00Z");
@@ -164,7 +167,7 @@ TEST_CASE("a pod without annotations or volumes gets them created", "[mutate]") 
   const auto result = mutate(request_of(review_of(pod)), native_config(), Scope::kNamespaceEnabled);
   const json out = patched(pod, result);
   CHECK(out["metadata"]["annotations"]["weft.io/injected"] == "weft-init,weft-proxy");
-  CHECK(out["spec"]["volumes"].size() == 4);
+  CHECK(out["spec"]["volumes"].size() == 3);  // config, token, xtables lock
 
   json no_metadata = minimal_pod();
   no_metadata.erase("metadata");
@@ -236,6 +239,25 @@ TEST_CASE("images, ports and UID come from the configuration", "[mutate]") {
   CHECK(init["args"][3] == "15006");
   CHECK(init["args"][5] == "15001");
   CHECK(out["metadata"]["annotations"]["weft.io/proxy-version"] == "dev-123");
+}
+
+TEST_CASE("the proxy is told where to get its certificate and with which token", "[mutate]") {
+  const auto env_of = [](const weft::webhook::InjectorConfig& config) {
+    const json pod = minimal_pod();
+    const json out =
+        patched(pod, mutate(request_of(review_of(pod)), config, Scope::kNamespaceEnabled));
+    std::map<std::string, std::string> values;
+    for (const auto& env : container_named(out["spec"]["initContainers"], "weft-proxy")["env"]) {
+      if (env.contains("value")) values[env["name"]] = env["value"];
+    }
+    return values;
+  };
+  auto values = env_of(native_config());
+  CHECK(values["WEFT_PROXY_IDENTITY_ADDRESS"] == "weft-identity.weft-system.svc:8443");
+  CHECK(values["WEFT_PROXY_IDENTITY_TOKEN_FILE"] == "/var/run/weft/identity/token");
+  auto config = native_config();
+  config.identity_address = "identity.example:9443";
+  CHECK(env_of(config)["WEFT_PROXY_IDENTITY_ADDRESS"] == "identity.example:9443");
 }
 
 TEST_CASE("the decision: namespace, annotations, system namespaces, host network", "[decision]") {
