@@ -348,7 +348,8 @@ check_control_plane_down() {
   echo "10s without a control plane: $answered answered 200, $failed failed"
   ((failed == 0)) || fail "$failed requests failed"
   ((answered >= 500)) || fail "only $answered requests answered in 10s at 100/s"
-  pod_metrics steady 9090 | grep -q 'weft_load_responses_by_version_total{version="v2"}' ||
+  # Whole before grep: grep -q exiting early would fail the pipe (SIGPIPE).
+  grep -q 'weft_load_responses_by_version_total{version="v2"}' <<<"$(pod_metrics steady 9090)" ||
     fail "the split stopped reaching backend-v2"
   install_weft
 }

@@ -238,7 +238,12 @@ EOF
   local uid
   uid=$(sed -n 's/.*kProxyUid = \([0-9]*\);.*/\1/p' "$source_dir/lib/weft/constants.h")
   serve_until_ready "$id" "$dir" "$uid" http://127.0.0.1:4191/ready
-  ip netns exec "$netns" curl -sf http://127.0.0.1:4191/metrics | grep -q '^config_reload_total' ||
+  # Read whole before grep: `curl | grep -q` fails under pipefail when grep
+  # exits at its match while curl is still writing the page (SIGPIPE).
+  local metrics
+  metrics=$(ip netns exec "$netns" curl -sf http://127.0.0.1:4191/metrics) ||
+    fail "weft-proxy's /metrics did not answer"
+  grep -q '^config_reload_total' <<<"$metrics" ||
     fail "weft-proxy's /metrics has no config_reload_total"
   stop_gracefully "$id"
   echo "weft-proxy served /ready and /metrics as uid $uid and stopped on SIGTERM"
