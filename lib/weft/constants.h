@@ -63,14 +63,12 @@ inline constexpr std::string_view kTrustAnchorsConfigMapName = "weft-identity-tr
 inline constexpr std::string_view kTrustAnchorsKey = "ca-bundle.crt";
 
 // Workload identity: the webhook mounts a projected service-account token with
-// this audience under kIdentityMountPath; the proxy presents it to the operator
-// to obtain its certificate, and the operator accepts only this audience.
+// this audience under kIdentityMountPath; the proxy presents it to weft-identity
+// to obtain its certificate (its key and certificate stay in its memory), and
+// weft-identity accepts only this audience.
 inline constexpr std::string_view kIdentityMountPath = "/var/run/weft/identity";
 inline constexpr std::string_view kIdentityTokenFile = "token";
 inline constexpr std::string_view kIdentityTokenAudience = "identity.weft.io";
-// The proxy writes its private key and certificate here: a memory-backed
-// emptyDir, so key material never touches the node's disk.
-inline constexpr std::string_view kIdentityCertsMountPath = "/var/run/weft/certs";
 // weft-identity, as proxies reach it: its Service's name (which its serving
 // certificate must carry as a DNS SAN, whatever address the proxy dials) and
 // port; the proxy's variables that may point it elsewhere.
