@@ -163,6 +163,22 @@ Result<bool> supports_native_sidecars(std::string_view git_version) {
   return major > 1 || (major == 1 && minor >= 29);
 }
 
+std::string resolve_identity_address(const std::string& configured,
+                                     const std::function<const char*(const char*)>& env) {
+  const std::string by_name =
+      std::string(kIdentityServerName) + ":" + std::to_string(kIdentityPort);
+  if (configured != by_name) return configured;
+  const char* host = env("WEFT_IDENTITY_SERVICE_HOST");
+  const char* port = env("WEFT_IDENTITY_SERVICE_PORT");
+  if (host == nullptr || port == nullptr || *host == '\0' || *port == '\0') return configured;
+  const std::string h = host;
+  const std::string address = (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port;
+  // Variables are the kubelet's, but a bad one must not reach every pod.
+  if (auto parsed = flags::parse_host_port(address, {.ip_literal = true}); !parsed)
+    return configured;
+  return address;
+}
+
 Result<InjectorConfig> parse_config(std::string_view json_text) {
   const json document = json::parse(json_text, nullptr, false);
   if (document.is_discarded()) return Error{"the configuration is not valid JSON"};

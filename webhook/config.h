@@ -6,6 +6,7 @@
 // come from weft/constants.h, shared with the proxy.
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -85,6 +86,16 @@ struct InjectorConfig {
 // "a,b", podSkipMaxPorts, podSkipMinPrefixLength,
 // podNetworkAdminAllowedNamespaces ["ns", ...] or ["*"]); each is optional.
 Result<InjectorConfig> parse_config(std::string_view json_text);
+
+// The address the proxy is told to reach weft-identity at. The default (the
+// Service's DNS name) becomes its ClusterIP when the Service link variables
+// the kubelet gives the webhook's own pod name it (WEFT_IDENTITY_SERVICE_HOST
+// and _PORT: the Service lives in the webhook's namespace), so that proxies
+// reach weft-identity on clusters without DNS and through a DNS outage; the
+// proxy checks the certificate for the DNS name either way. A configured
+// address is kept as it is. `env` looks a variable up (null: unset).
+std::string resolve_identity_address(const std::string& configured,
+                                     const std::function<const char*(const char*)>& env);
 nlohmann::json to_json(const InjectorConfig& config);
 
 // A Kubernetes quantity as the API server accepts it ("100m", "1.5", "64Mi", "1e3").

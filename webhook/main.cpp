@@ -5,6 +5,7 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <stop_token>
 #include <thread>
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
   Logger logger("webhook", flags->log_level);
   auto config = load_config(flags->config_file);
   if (!config) return fail(config.error().message, 2);
+  config->identity_address = resolve_identity_address(
+      config->identity_address, [](const char* name) { return std::getenv(name); });
+  logger.info("proxies reach weft-identity at", {{"address", config->identity_address}});
   if (auto resolved = resolve_sidecar_mode(*config, *flags, logger); !resolved) {
     return fail(resolved.error().message, 1);
   }

@@ -1,6 +1,8 @@
 #include "webhook/config.h"
 
 #include <catch2/catch.hpp>
+#include <map>
+#include <string>
 
 using weft::webhook::parse_config;
 using weft::webhook::SidecarMode;
@@ -100,4 +102,24 @@ TEST_CASE("native sidecars from 1.29", "[config]") {
   CHECK_FALSE(weft::webhook::supports_native_sidecars("latest"));
   CHECK_FALSE(weft::webhook::supports_native_sidecars("v1"));
   CHECK_FALSE(weft::webhook::supports_native_sidecars(""));
+}
+
+TEST_CASE("the default identity address becomes weft-identity's ClusterIP from the Service links") {
+  const std::string by_name = "weft-identity.weft-system.svc:8443";
+  std::map<std::string, std::string> env;
+  const auto lookup = [&env](const char* name) -> const char* {
+    auto found = env.find(name);
+    return found == env.end() ? nullptr : found->second.c_str();
+  };
+  CHECK(resolve_identity_address(by_name, lookup) == by_name);  // no links: the name
+  env = {{"WEFT_IDENTITY_SERVICE_HOST", "10.96.0.20"}, {"WEFT_IDENTITY_SERVICE_PORT", "8443"}};
+  CHECK(resolve_identity_address(by_name, lookup) == "10.96.0.20:8443");
+  CHECK(resolve_identity_address("identity.example:9443", lookup) == "identity.example:9443");
+  env["WEFT_IDENTITY_SERVICE_HOST"] = "fd00:10:96::14";
+  CHECK(resolve_identity_address(by_name, lookup) == "[fd00:10:96::14]:8443");
+  env["WEFT_IDENTITY_SERVICE_HOST"] = "not an address";
+  CHECK(resolve_identity_address(by_name, lookup) == by_name);
+  env["WEFT_IDENTITY_SERVICE_HOST"] = "10.96.0.20";
+  env["WEFT_IDENTITY_SERVICE_PORT"] = "0";
+  CHECK(resolve_identity_address(by_name, lookup) == by_name);
 }
