@@ -197,6 +197,95 @@ check_unmeshed_client() {
   ((after - before >= 100)) || fail "backend's inbound proxy counted $((after - before)), expected 100"
 }
 
+# Mutual TLS between meshed pods: a meshed client -> api travels as TLS on the
+# pod network (packets captured on the node's bridge carry TLS records and no
+# plaintext HTTP), api's proxy names its client's identity in its metrics, and
+# a Strict MeshPolicy on api refuses an unmeshed client while a meshed one
+# still passes.
+check_mtls() {
+  mesh_namespace mesh-mtls
+  plain=mesh-mtls-plain-$$
+  k create namespace "$plain" >/dev/null
+  capture_dir=$(mktemp -d)
+  trap 'kill ${capture_pid:-} 2>/dev/null || true; rm -rf "$capture_dir"; k delete namespace "$ns" "$plain" --wait=false >/dev/null 2>&1 || true' EXIT
+  install_weft
+  k -n weft-system rollout status deployment/weft-identity --timeout=180s >/dev/null ||
+    fail "weft-identity not rolled out"
+  deploy_samples 01-services.yaml
+  deploy_samples api.yaml
+  deploy_samples backend.yaml 's/ *- --failure-rate=0.2$//'
+  k -n "$ns" scale deployment/backend-v2 --replicas 0 >/dev/null
+  wait_rolled_out api backend-v1
+  local id_prefix="spiffe://cluster.local/ns/$ns/sa"
+  eventually 60 "api's endpoint meshed in the proxy config" config_has "
+    [.outbound.services[] | select(.name == \"api\") | .ports[].endpoints[].identity]
+      == [\"$id_prefix/default\"]"
+
+  local api api_ip node_netns bridge
+  api=$(pod_of api)
+  api_ip=$(k -n "$ns" get pod "$api" -o jsonpath='{.status.podIP}')
+  node_netns=$(node_var node_netns)
+  bridge=$(node_var node_bridge)
+  nsenter --net="/run/netns/$node_netns" tcpdump -i "$bridge" -U -s 0 -w "$capture_dir/api.pcap" \
+    "tcp and host $api_ip and port 8080" 2>"$capture_dir/tcpdump.log" &
+  capture_pid=$!
+  tcpdump_listening() { grep -q "listening on" "$capture_dir/tcpdump.log"; }
+  eventually 10 "tcpdump listening" tcpdump_listening
+
+  local n=100 summary
+  summary=$(run_load load --requests "$n" --rate 50 --concurrency 4 http://api:8080/)
+  echo "load: $(jq -c '{requests, statuses}' <<<"$summary")"
+  [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq $n ]] ||
+    fail "not every request answered 200 over mTLS: $summary"
+  sleep 1
+  kill "$capture_pid" 2>/dev/null || true
+  wait "$capture_pid" 2>/dev/null || true
+  local text packets
+  text=$(tcpdump -r "$capture_dir/api.pcap" -nn -A 2>/dev/null)
+  packets=$(tcpdump -r "$capture_dir/api.pcap" -nn 2>/dev/null | wc -l)
+  echo "captured $packets packets to and from api:8080"
+  ((packets > n)) || fail "too few packets captured ($packets) to judge the wire"
+  if grep -q -E 'HTTP/1\.1|GET / ' <<<"$text"; then
+    fail "plaintext HTTP on the wire between meshed pods: $(grep -m3 -E 'HTTP/1\.1|GET / ' <<<"$text")"
+  fi
+  # TLS records: a handshake (content type 0x16) and application data (0x17), version 0x0303.
+  local hex
+  hex=$(tcpdump -r "$capture_dir/api.pcap" -nn -x 2>/dev/null | tr -d ' \n')
+  grep -q "170303" <<<"$hex" || fail "no TLS application-data record in the capture"
+
+  local api_metrics
+  api_metrics=$(proxy_metrics "$api")
+  (($(metric_sum tcp_tls_connections_total 'direction="inbound"' "client_id=\"$id_prefix/default\"" \
+    'tls="true"' <<<"$api_metrics") >= 1)) ||
+    fail "api's proxy does not name its mTLS client: $(grep '^tcp_tls_connections_total' <<<"$api_metrics")"
+  grep -q '^identity_cert_expiration_timestamp_seconds [1-9]' <<<"$api_metrics" ||
+    fail "api's proxy reports no certificate expiry"
+
+  # Strict on api: an unmeshed client is refused, a meshed one still passes.
+  k apply -f - >/dev/null <<EOF || fail "apply the Strict MeshPolicy"
+apiVersion: weft.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: api-strict, namespace: $ns}
+spec:
+  targetRef: {kind: Service, name: api}
+  mtls: {mode: Strict}
+EOF
+  eventually 60 "the Strict policy in the proxy config" config_has \
+    '[.inbound.policies[] | select(.name == "api-strict") | .mtls.mode] == ["Strict"]'
+  local cluster_ip
+  cluster_ip=$(k -n "$ns" get service api -o jsonpath='{.spec.clusterIP}')
+  summary=$(run_load_in "$plain" plain --requests 20 --rate 20 --concurrency 2 "http://$cluster_ip:8080/")
+  echo "unmeshed client under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
+  [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 0 ]] ||
+    fail "Strict let an unmeshed client through: $summary"
+  grep -q '^mtls_strict_refused_total [1-9]' <<<"$(proxy_metrics "$api")" ||
+    fail "api's proxy counted no Strict refusal"
+  summary=$(run_load meshed --requests 20 --rate 20 --concurrency 2 http://api:8080/)
+  echo "meshed client under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
+  [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 20 ]] ||
+    fail "Strict refused a meshed client: $summary"
+}
+
 # Propagation: the time from `kubectl apply` of a changed MeshRoute until a
 # meshed client's requests follow it, over 20 changes that move all traffic
 # between backend-v1 and backend-v2. A steady weft-load pod (200/s) counts the
