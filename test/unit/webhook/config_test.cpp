@@ -111,15 +111,16 @@ TEST_CASE("the default identity address becomes weft-identity's ClusterIP from t
     auto found = env.find(name);
     return found == env.end() ? nullptr : found->second.c_str();
   };
-  CHECK(resolve_identity_address(by_name, lookup) == by_name);  // no links: the name
+  CHECK(weft::webhook::resolve_identity_address(by_name, lookup) == by_name);  // no links: the name
   env = {{"WEFT_IDENTITY_SERVICE_HOST", "10.96.0.20"}, {"WEFT_IDENTITY_SERVICE_PORT", "8443"}};
-  CHECK(resolve_identity_address(by_name, lookup) == "10.96.0.20:8443");
-  CHECK(resolve_identity_address("identity.example:9443", lookup) == "identity.example:9443");
+  CHECK(weft::webhook::resolve_identity_address(by_name, lookup) == "10.96.0.20:8443");
+  CHECK(weft::webhook::resolve_identity_address("identity.example:9443", lookup) ==
+        "identity.example:9443");
   env["WEFT_IDENTITY_SERVICE_HOST"] = "fd00:10:96::14";
-  CHECK(resolve_identity_address(by_name, lookup) == "[fd00:10:96::14]:8443");
+  CHECK(weft::webhook::resolve_identity_address(by_name, lookup) == "[fd00:10:96::14]:8443");
   env["WEFT_IDENTITY_SERVICE_HOST"] = "not an address";
-  CHECK(resolve_identity_address(by_name, lookup) == by_name);
+  CHECK(weft::webhook::resolve_identity_address(by_name, lookup) == by_name);
   env["WEFT_IDENTITY_SERVICE_HOST"] = "10.96.0.20";
   env["WEFT_IDENTITY_SERVICE_PORT"] = "0";
-  CHECK(resolve_identity_address(by_name, lookup) == by_name);
+  CHECK(weft::webhook::resolve_identity_address(by_name, lookup) == by_name);
 }
