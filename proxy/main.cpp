@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
   // The proxy's certificate, key and anchors (identity on: the document
   // carries `identity`): the identity client writes them, the TLS layer reads.
   IdentityMetrics identity_metrics(registry);
-  IdentityClient identity_client(IdentityClient::options_from(settings), store,
-                                 runtime.credentials, identity_metrics, log);
+  IdentityClient identity_client(IdentityClient::options_from(settings), store, runtime.credentials,
+                                 identity_metrics, log);
   std::atomic<bool> ready{false};
   const AdminState admin{store,
                          registry,
