@@ -151,7 +151,8 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
   response_started_ = false;
   // A pooled connection first, without a coroutine frame for connect().
   // A meshed endpoint is reached over mTLS only (never a plain connection).
-  const std::string_view identity = pool_.identity_of(address);
+  const std::string_view identity =
+      limits_.tls == nullptr ? std::string_view() : pool_.identity_of(address);
   if (!new_connection_next_) upstream_ = pool_.take(address, Clock::now(), identity);
   new_connection_next_ = false;
   if (!upstream_) {

@@ -37,7 +37,9 @@ class Session {
                    .new_connection_retries =
                        &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total,
                    .max_interim_responses = worker.runtime.settings.max_interim_responses,
-                   .tls = &worker.tls,
+                   // Inbound goes to the pod's own app, in plaintext, even
+                   // though the document lists this pod as a meshed endpoint.
+                   .tls = target.direction == Direction::kOutbound ? &worker.tls : nullptr,
                    .tls_metrics = &worker.runtime.tls_metrics}),
         destination_text_(endpoint_label(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by

@@ -628,16 +628,18 @@ def check_leaf_identity(answer_text, ns, sa):
 def case_issuer_renewal(c):
     """Weft's issuer renewed under steady requests: every request succeeds,
     every leaf chains to the one anchor, through three issuers."""
-    c.start_ready("--issuer-lifetime=8s", "--issuer-renew-before=0.5")
+    # Lifetimes of seconds, with margins a loaded machine keeps: a renewal
+    # is seen by the server within a resync (500 ms) and a reload (2 s).
+    c.start_ready("--issuer-lifetime=24s", "--issuer-renew-before=0.5")
     anchors_pem = c.identity.anchors_pem()
     anchors = x509.load_pem_x509_certificates(anchors_pem.encode())
     context = ssl.create_default_context(cadata=anchors_pem)
     t = token(c.apps, "a")
     issuers, failures, count = set(), [], 0
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline or len(issuers) < 3:
-        if time.monotonic() > deadline + 30:
-            fail(f"only {len(issuers)} issuers seen in 50 s")
+        if time.monotonic() > deadline + 40:
+            fail(f"only {len(issuers)} issuers seen in 70 s")
         key, csr = key_and_csr(c.apps, "a")
         connection = c.identity.connection(context)  # also checks the serving certificate
         try:
@@ -659,9 +661,9 @@ def case_issuer_renewal(c):
         issuers.add(issuer.serial_number)
     if failures:
         fail(f"{len(failures)} of {count} requests failed during renewals: {failures[:3]}")
-    # An 8 s issuer renewed with 4 s left: a new one every 4 s or so, not
+    # A 24 s issuer renewed with 12 s left: a new one every 12 s or so, not
     # one at every pass.
-    if len(issuers) > 15:
+    if len(issuers) > 10:
         fail(f"{len(issuers)} issuers: renewed far more often than its lifetime asks")
     if len(x509.load_pem_x509_certificates(c.identity.anchors_pem().encode())) != 1:
         fail("the bundle changed during issuer renewals")
