@@ -204,10 +204,13 @@ class Mesh:
     document sends SERVICE_IP:80 to the server proxy as a meshed endpoint."""
 
     def __init__(self, app_port, ca, server_ca=None, server_validity=None, expected=SERVER_ID,
-                 server_policies=(), client_flags=(), server_flags=()):
+                 server_policies=(), client_flags=(), server_flags=(), server_lists_itself=False):
         self.dirs, self.configs = [], []
         server_ca = server_ca or ca
-        self.server_config = self._config(mesh_document(ca.pem, policies=server_policies))
+        # As the operator writes it, the server's own document may list the
+        # server pod itself (its app's address) as a meshed endpoint.
+        self.server_config = self._config(mesh_document(
+            ca.pem, endpoint=app_port if server_lists_itself else None, policies=server_policies))
         server_creds = self._dir(credentials_dir(server_ca, SERVER_ID, anchors=ca.pem,
                                                  **(server_validity or {})))
         self.server = Proxy(self.server_config.path, "--inbound-fallback",
@@ -275,6 +278,22 @@ def http_between_two_proxies_is_mtls():
                                         tls="true")
         assert handshakes < 10, handshakes
         assert mesh.server.metric("tls_handshake_failures_total") == 0
+    finally:
+        mesh.close()
+        backend.close()
+
+
+@test
+def inbound_reaches_its_app_in_plaintext_when_the_document_lists_it_as_meshed():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(backend.port, ca, server_lists_itself=True)
+    try:
+        for i in range(3):
+            status, _, body = request(mesh.client.outbound, f"/self-{i}")
+            assert status == 200, (status, body)
+        assert len(backend.requests) == 3
+        assert mesh.server.metric("tcp_tls_connections_total", direction="outbound") == 0
     finally:
         mesh.close()
         backend.close()
