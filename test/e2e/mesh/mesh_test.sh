@@ -565,7 +565,7 @@ check_golden_metrics() {
 
 case "${1:-}" in
   through_both_proxies | split_90_10 | retries_lift_success | timeout_504 | unmeshed_client | \
-    propagation | rolling_restart | deleted_pod | golden_metrics | control_plane_down)
+    propagation | rolling_restart | deleted_pod | golden_metrics | control_plane_down | mtls)
     "check_$1"
     ;;
   *)

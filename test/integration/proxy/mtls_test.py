@@ -293,7 +293,7 @@ def inbound_reaches_its_app_in_plaintext_when_the_document_lists_it_as_meshed():
             status, _, body = request(mesh.client.outbound, f"/self-{i}")
             assert status == 200, (status, body)
         assert len(backend.requests) == 3
-        assert mesh.server.metric("tcp_tls_connections_total", direction="outbound") == 0
+        assert mesh.server.metric("tcp_tls_connections_total", direction="outbound", tls="true") == 0
     finally:
         mesh.close()
         backend.close()
