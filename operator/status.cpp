@@ -35,7 +35,8 @@ Condition programmed(Programming programming, bool accepted, const std::string& 
 
 // A policy setting mtls is Programmed only when the proxies can enforce it:
 // when the documents carry identity (docs/crds.md, "Status").
-Condition mtls_programmed(proxyconfig::MtlsMode mode, const IdentityState& identity) {
+Condition mtls_programmed(const MeshPolicyModel& policy, const IdentityState& identity) {
+  const proxyconfig::MtlsMode mode = *policy.mtls;
   const std::string_view name = proxyconfig::to_string(mode);
   if (!identity.config) {
     return make(
@@ -43,6 +44,18 @@ Condition mtls_programmed(proxyconfig::MtlsMode mode, const IdentityState& ident
         fmt::format("mtls {} is not enforced: {}; the other sections are in the proxy "
                     "configuration of the namespace",
                     name, identity.problem.empty() ? "no trust anchors" : identity.problem));
+  }
+  // The proxy does not know its pod's labels yet: it enforces Strict only
+  // from policies that select every pod of the namespace.
+  const bool every_pod = !policy.target && policy.pod_selector &&
+                         policy.pod_selector->match_labels.empty() &&
+                         policy.pod_selector->match_expressions.empty();
+  if (mode == proxyconfig::MtlsMode::kStrict && !every_pod) {
+    return make(reason::kProgrammed, false, reason::kPodSelectionNotEnforced,
+                "mtls Strict is not enforced yet for a policy that targets a Service or selects "
+                "pods by label (the proxies do not know their pods' labels); a policy with "
+                "podSelector: {} is enforced; the other sections are in the proxy "
+                "configuration of the namespace");
   }
   return make(reason::kProgrammed, true, reason::kProgrammed,
               fmt::format("in the proxy configuration of the namespace; mtls {} is enforced by "
@@ -150,7 +163,7 @@ StatusPlan plan_statuses(const NamespaceInput& input, const BuiltConfig& built,
     const bool usable = findings.invalid.empty() && findings.missing_target.empty();
     conditions.push_back(programmed(programming, usable, too_large_message));
     if (policy->mtls && conditions.back().status == "True") {
-      conditions.back() = mtls_programmed(*policy->mtls, input.identity);
+      conditions.back() = mtls_programmed(*policy, input.identity);
     }
     plan.statuses.push_back(finish(MeshKind::kMeshPolicy, policy->meta, policy->status,
                                    std::move(conditions), now, plan.events));

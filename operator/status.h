@@ -34,6 +34,7 @@ inline constexpr std::string_view kNotAccepted = "NotAccepted";
 // A MeshPolicy sets mtls but documents carry no identity (no usable trust
 // anchors): the proxies cannot do mTLS, so the section is not enforced.
 inline constexpr std::string_view kIdentityNotConfigured = "IdentityNotConfigured";
+inline constexpr std::string_view kPodSelectionNotEnforced = "PodSelectionNotEnforced";
 }  // namespace reason
 
 enum class MeshKind { kMeshRoute, kMeshPolicy };

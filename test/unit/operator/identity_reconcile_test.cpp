@@ -218,7 +218,7 @@ TEST_CASE("identity: a bundle change changes the document's hash", "[identity]")
 TEST_CASE("identity: a policy's mtls is Programmed only when the proxies can enforce it",
           "[identity][status]") {
   Fixture f;
-  f.add_policy("strict", {{"targetRef", {{"name", "web"}}}, {"mtls", {{"mode", "Strict"}}}});
+  f.add_policy("strict", {{"podSelector", json::object()}, {"mtls", {{"mode", "Strict"}}}});
   f.add_policy("lb", {{"targetRef", {{"name", "web"}, {"port", 80}}},
                       {"loadBalancer", {{"algorithm", "RoundRobin"}}}});
 
@@ -249,6 +249,24 @@ TEST_CASE("identity: a policy's mtls is Programmed only when the proxies can enf
     CHECK(strict.status == "True");
     CHECK(strict.reason == "Programmed");
     CHECK_THAT(strict.message, Catch::Contains("mtls Strict is enforced"));
+  }
+  SECTION("Strict from a policy that targets a Service or selects by label: not enforced yet") {
+    f.input.identity = configured();
+    f.add_policy("by-service", {{"targetRef", {{"name", "web"}}}, {"mtls", {{"mode", "Strict"}}}});
+    f.add_policy("by-label", {{"podSelector", {{"matchLabels", {{"app", "web"}}}}},
+                              {"mtls", {{"mode", "Strict"}}}});
+    f.add_policy("permissive",
+                 {{"targetRef", {{"name", "web"}}}, {"mtls", {{"mode", "Permissive"}}}});
+    const auto plan = f.plan();
+    for (const std::string name : {"by-service", "by-label"}) {
+      const auto& programmed = condition(plan, name, "Programmed");
+      CHECK(programmed.status == "False");
+      CHECK(programmed.reason == "PodSelectionNotEnforced");
+      CHECK_THAT(programmed.message, Catch::Contains("podSelector: {}"));
+    }
+    // Permissive is what every proxy does anyway.
+    CHECK(condition(plan, "permissive", "Programmed").status == "True");
+    CHECK(condition(plan, "strict", "Programmed").status == "True");
   }
   SECTION("an invalid bundle: not enforced, with the parser's reason") {
     const auto anchors = anchors_map("garbage");
