@@ -267,25 +267,34 @@ check_mtls() {
   # Strict for the namespace's pods: an unmeshed client is refused, a meshed
   # one still passes. (A namespace-wide policy: the proxy does not know its
   # pod's labels yet, so it enforces only policies that select every pod.)
+  # The server has no probes: Strict also refuses the kubelet's plaintext
+  # probes, which would take api out of its endpoints (docs/crds.md).
+  k -n "$ns" run secure --image weft/weft-sample-app:0.1.0 --image-pull-policy IfNotPresent \
+    --port 8080 --expose -- --name=secure --port=8080 >/dev/null || fail "start secure"
+  k -n "$ns" wait --for=condition=Ready pod/secure --timeout=120s >/dev/null ||
+    fail "secure not Ready: $(k -n "$ns" get pod secure -o wide 2>&1)"
+  eventually 60 "secure's endpoint meshed in the proxy config" config_has "
+    [.outbound.services[] | select(.name == \"secure\") | .ports[].endpoints[].identity]
+      == [\"$id_prefix/default\"]"
   k apply -f - >/dev/null <<EOF || fail "apply the Strict MeshPolicy"
 apiVersion: weft.io/v1alpha1
 kind: MeshPolicy
-metadata: {name: api-strict, namespace: $ns}
+metadata: {name: strict, namespace: $ns}
 spec:
   podSelector: {}
   mtls: {mode: Strict}
 EOF
   eventually 60 "the Strict policy in the proxy config" config_has \
-    '[.inbound.policies[] | select(.name == "api-strict") | .mtls.mode] == ["Strict"]'
+    '[.inbound.policies[] | select(.name == "strict") | .mtls.mode] == ["Strict"]'
   local cluster_ip
-  cluster_ip=$(k -n "$ns" get service api -o jsonpath='{.spec.clusterIP}')
+  cluster_ip=$(k -n "$ns" get service secure -o jsonpath='{.spec.clusterIP}')
   summary=$(run_load_in "$plain" plain --requests 20 --rate 20 --concurrency 2 "http://$cluster_ip:8080/")
   echo "unmeshed client under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
   [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 0 ]] ||
     fail "Strict let an unmeshed client through: $summary"
-  grep -q '^mtls_strict_refused_total [1-9]' <<<"$(proxy_metrics "$api")" ||
-    fail "api's proxy counted no Strict refusal"
-  summary=$(run_load meshed --requests 20 --rate 20 --concurrency 2 http://api:8080/)
+  grep -q '^mtls_strict_refused_total [1-9]' <<<"$(proxy_metrics secure)" ||
+    fail "secure's proxy counted no Strict refusal"
+  summary=$(run_load meshed --requests 20 --rate 20 --concurrency 2 "http://$cluster_ip:8080/")
   echo "meshed client under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
   [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 20 ]] ||
     fail "Strict refused a meshed client: $summary"
