@@ -672,7 +672,7 @@ def case_identity(c):
                          for address, pod in (("10.5.0.1", "meshed"), ("10.5.0.2", "plain"))]})
     apply({"apiVersion": "weft.io/v1alpha1", "kind": "MeshPolicy",
            "metadata": {"name": "strict", "namespace": ns},
-           "spec": {"targetRef": {"name": "web"}, "mtls": {"mode": "Strict"}}})
+           "spec": {"podSelector": {}, "mtls": {"mode": "Strict"}}})
     kubectl("label", "namespace", ns, "weft.io/inject=enabled")
     op = c.operator(args=["--trust-domain=mesh.test"]).start()
 
