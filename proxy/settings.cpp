@@ -1,7 +1,29 @@
 #include "proxy/settings.h"
 
+#include "proxy/request/path.h"
+
 namespace weft::proxy {
 namespace {
+
+// The webhook's list, each path in the form requests are matched in.
+Result<std::vector<ProbeRoute>> parse_inbound_probes(std::string_view text) {
+  auto routes = parse_probe_routes(text);
+  if (!routes) return routes.error();
+  for (ProbeRoute& route : *routes) {
+    const auto query = route.target.find('?');
+    const std::string_view path = std::string_view(route.target).substr(0, query);
+    std::string normal;
+    const PathNormalization result = normalize_path(path, normal);
+    if (result.verdict == PathNormalization::Verdict::kRefused) {
+      return Error{"'" + route.target + "': " + std::string(result.reason)};
+    }
+    if (result.verdict == PathNormalization::Verdict::kNormalized) {
+      if (query != std::string::npos) normal += route.target.substr(query);
+      route.target = std::move(normal);
+    }
+  }
+  return canonical_probe_routes(std::move(*routes));
+}
 
 Result<std::uint16_t> port_item(std::string_view text) {
   auto port = flags::parse_integer(text, 1, 65535);
@@ -104,6 +126,11 @@ const flags::Program<Settings>& program() {
                               kMoreThanZero),
               flags::duration("tls-handshake-timeout", &S::tls_handshake_timeout,
                               "cut an inbound mTLS handshake not done within this", kMoreThanZero),
+              flags::custom("inbound-probes", &S::inbound_probes, parse_inbound_probes,
+                            "the kubelet's HTTP probes, PORT/PATH[?QUERY] separated by\n"
+                            "spaces: under a Strict MeshPolicy, plaintext GET or HEAD of\n"
+                            "exactly these still reaches the app (the webhook sets it)")
+                  .value_name("PROBES"),
               flags::text("test-credentials-dir", &S::test_credentials_dir,
                           "TESTS ONLY (needs WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1): read\n"
                           "chain.pem, key.pem, anchors.pem from DIR as the proxy's\n"

@@ -16,6 +16,7 @@
 #include "weft/flags.h"
 #include "weft/log.h"
 #include "weft/port_list.h"
+#include "weft/probe_routes.h"
 #include "weft/result.h"
 
 namespace weft::proxy {
@@ -65,6 +66,12 @@ struct Settings {
   // An inbound mTLS handshake (a meshed client's) not done within this is
   // cut, counted as tls_handshake_failures_total{reason="timeout"}.
   std::chrono::milliseconds tls_handshake_timeout{10'000};
+  // The kubelet's HTTP probes of the app containers (the webhook writes
+  // them): under a Strict MeshPolicy, plaintext HTTP/1 to one of these ports
+  // is served, but only GET or HEAD of exactly these targets gets through.
+  // Canonical (lib/weft/probe_routes.h), each path normalised as requests'
+  // are (proxy/request/path.h), so that a probe matches what is forwarded.
+  std::vector<ProbeRoute> inbound_probes;
   // TESTS ONLY: chain.pem, key.pem and anchors.pem read from this folder at
   // start as the proxy's credentials (refused unless the environment has
   // WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1); in a pod, the identity client

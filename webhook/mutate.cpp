@@ -159,6 +159,9 @@ json proxy_container(const PodOptions& options, const InjectorConfig& config, bo
   });
   if (!options.opaque_ports.empty())
     env.push_back(value_env(kEnvOpaquePorts, options.opaque_ports));
+  // The kubelet's probes, let through in plaintext under a Strict MeshPolicy.
+  if (!options.inbound_probes.empty())
+    env.push_back(value_env(kEnvInboundProbes, options.inbound_probes));
   json container = {
       {"name", kProxyContainerName},
       {"image", config.proxy_image},

@@ -169,6 +169,7 @@ Result<PodView> read_pod_view(const nlohmann::json& object) {
   auto user = read_run_as_user(*spec, "spec");
   if (!user) return user.error();
   pod.run_as_user = *user;
+  pod.probes = scan_probes(*spec);
   return pod;
 }
 
@@ -427,6 +428,21 @@ Result<PodOptions> read_pod_options(const PodView& pod, const InjectorConfig& co
     }
     options.log_level = *value;
     options.customized = true;
+  }
+
+  // The app's HTTP probes pass a Strict port in plaintext; those that cannot
+  // are said, since under Strict the kubelet would find them refused.
+  if (!pod.probes.routes.empty()) {
+    options.inbound_probes = format_probe_routes(pod.probes.routes);
+    options.customized = true;
+  }
+  for (const std::string& skipped : pod.probes.skipped) {
+    options.warnings.push_back("weft: probe " + skipped +
+                               ": not exempted from mTLS, a Strict MeshPolicy refuses it");
+  }
+  if (pod.probes.more_skipped != 0) {
+    options.warnings.push_back("weft: " + std::to_string(pod.probes.more_skipped) +
+                               " more probes not exempted from mTLS");
   }
 
   // A misspelt knob would otherwise be silently ignored.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "webhook/config.h"
+#include "webhook/probes.h"
 #include "weft/capture/rules.h"
 #include "weft/constants.h"
 #include "weft/result.h"
@@ -57,6 +58,7 @@ struct PodView {
   // containers, then initContainers, then ephemeralContainers
   std::vector<ContainerView> containers;
   std::optional<std::int64_t> run_as_user;  // spec.securityContext.runAsUser
+  ProbeScan probes;  // the app containers' HTTP probes (scan_probes)
 
   bool operator==(const PodView&) const = default;
 };
@@ -102,6 +104,8 @@ struct PodOptions {
   ResourceSettings proxy_resources;
   std::string log_level;
   std::string opaque_ports;  // canonical port list for the proxy, "" for none
+  // The app's HTTP probes for the proxy (format_probe_routes), "" for none.
+  std::string inbound_probes;
   std::vector<std::string> warnings;
   std::vector<OptOut> opt_outs;  // the skip annotations granted
   // Any per-pod knob annotation applied: false means every field above equals the

@@ -61,13 +61,16 @@ Node member_node(Node parent, std::string_view key) {
       if (key == "ports") return Node::kPorts;
       // What decides a container's traffic and identity: the UID check reads
       // securityContext; the injection seal covers all of these (pod.h).
+      // The probes: their httpGet routes pass a Strict port (webhook/probes.h).
       return key == "name" || key == "securityContext" || key == "image" || key == "command" ||
                      key == "args" || key == "workingDir" || key == "env" || key == "envFrom" ||
-                     key == "restartPolicy" || key == "lifecycle"
+                     key == "restartPolicy" || key == "lifecycle" || key == "livenessProbe" ||
+                     key == "readinessProbe" || key == "startupProbe"
                  ? Node::kWhole
                  : Node::kDrop;
     case Node::kPort:
-      return key == "containerPort" ? Node::kWhole : Node::kDrop;
+      // name: a probe's named port.
+      return key == "containerPort" || key == "name" ? Node::kWhole : Node::kDrop;
     case Node::kVolume:
       return key == "name" ? Node::kWhole : Node::kDrop;
     default:

@@ -144,10 +144,12 @@ awaitable<bool> accept_mesh_tls(Worker& worker, Stream& client, ReadBuffer& buff
   co_return true;
 }
 
-bool strict_port(Worker& worker, std::uint16_t port) {
+PlaintextInbound plaintext_access(Worker& worker, std::uint16_t port, DetectedProtocol protocol) {
   const auto& snapshot = worker.routes.snapshot();
-  return snapshot &&
-         inbound_mtls_mode(snapshot->document(), port) == proxyconfig::MtlsMode::kStrict;
+  const proxyconfig::MtlsMode mode = snapshot ? inbound_mtls_mode(snapshot->document(), port)
+                                              : proxyconfig::MtlsMode::kPermissive;
+  return plaintext_inbound(mode, worker.runtime.settings.inbound_probes, port,
+                           protocol == DetectedProtocol::kHttp1);
 }
 
 awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
@@ -202,6 +204,7 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
     if (opaque_port && protocol == DetectedProtocol::kHttp1) protocol = DetectedProtocol::kOpaque;
   }
   std::string client_identity;
+  PlaintextInbound plaintext;
   if (protocol == DetectedProtocol::kMeshTls) {
     if (!co_await accept_mesh_tls(worker, client, buffer, client_identity)) co_return;
     // The decrypted bytes go through the same detection as plaintext.
@@ -212,10 +215,14 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       if (!detected) co_return;
       protocol = *detected;
     }
-  } else if (direction == Direction::kInbound && strict_port(worker, destination->port())) {
-    // Strict: nothing but a meshed client's mTLS reaches the app.
-    runtime.tls_metrics.strict_refused().inc();
-    co_return;
+  } else if (direction == Direction::kInbound) {
+    // Strict: nothing but a meshed client's mTLS reaches the app, save the
+    // kubelet's HTTP probes (checked per request by the admission layer).
+    plaintext = plaintext_access(worker, destination->port(), protocol);
+    if (plaintext.access == PlaintextInbound::Access::kRefused) {
+      runtime.tls_metrics.strict_refused(StrictRefusal::kPlaintext).inc();
+      co_return;
+    }
   }
   if (direction == Direction::kInbound) {
     runtime.tls_metrics.count_connection(Direction::kInbound, client_identity);
@@ -229,7 +236,13 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       .inc();
   if (protocol == DetectedProtocol::kHttp1) {
     const ConnectionBytes bytes =
-        co_await serve_http1(worker, client, buffer, {direction, *destination, client_identity});
+        co_await serve_http1(worker, client, buffer,
+                             {.direction = direction,
+                              .destination = *destination,
+                              .client_identity = client_identity,
+                              .mtls_required =
+                                  plaintext.access == PlaintextInbound::Access::kProbesOnly,
+                              .probe_routes = plaintext.probes});
     bytes_read += bytes.read;
     bytes_written += bytes.written;
   } else {

@@ -181,7 +181,12 @@ awaitable<bool> Session::read_request_head() {
 void Session::plan_request() {
   Request request = http1::to_request(request_);
   request.client_identity = target_.client_identity;
+  request.mtls_required = target_.mtls_required;
+  request.probe_routes = target_.probe_routes;
   const std::optional<LocalAnswer> refused = admit(request);
+  if (refused && refused->reason == kMtlsRequiredReason) {
+    runtime_.tls_metrics.strict_refused(StrictRefusal::kNotAProbe).inc();
+  }
   // Routed even when refused: the route labels the request's metrics.
   route_ = plan_route(worker_.routes, target_, destination_text_, request);
   if (refused) route_.local = *refused;
@@ -225,7 +230,7 @@ awaitable<bool> Session::handle_request() {
     record(route.local.status);
     client_buffer_.consume(request_head_size_);
     co_return co_await respond_locally(route.local.status, route.local.reason,
-                                       !facts.keep_alive || has_body);
+                                       route.local.close || !facts.keep_alive || has_body);
   }
 
   upstream_.start(request_, facts, destination_text_);

@@ -13,7 +13,19 @@
 
 namespace weft::proxy {
 
-// An answer when the request is refused (CONNECT: 501), nothing to go on.
+// The reason of the 403 for plaintext that a Strict MeshPolicy refuses.
+inline constexpr std::string_view kMtlsRequiredReason =
+    "mTLS is required: a Strict MeshPolicy covers this port, and plaintext may only "
+    "make the pod's own HTTP probes";
+
+// An answer when the request is refused, nothing to go on: CONNECT (501);
+// plaintext under Strict that is not one of the port's probes (403, and the
+// connection closed: is_kubelet_probe).
 std::optional<LocalAnswer> admit(const Request& request);
+
+// A GET or HEAD without a body or upgrade whose path, and query, equal one of
+// `request.probe_routes` exactly: what the kubelet sends. Literal: no prefix,
+// no case folding; the path is the normalised one that would be forwarded.
+bool is_kubelet_probe(const Request& request);
 
 }  // namespace weft::proxy

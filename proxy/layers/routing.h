@@ -8,6 +8,7 @@
 // connection's original destination as it is.
 
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "proxy/metrics.h"
@@ -24,6 +25,10 @@ struct ConnectionTarget {
   // Inbound over mTLS: the client's SPIFFE ID (outlives the connection's
   // requests); empty for plaintext.
   std::string_view client_identity{};
+  // Inbound plaintext under Strict: only these probe routes are admitted
+  // (proxy/tls/mtls_mode.h); views into the settings, which outlive it.
+  bool mtls_required = false;
+  std::span<const ProbeRoute> probe_routes{};
 };
 
 struct Plan {

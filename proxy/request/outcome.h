@@ -23,6 +23,7 @@ enum class TryFailure {
 struct LocalAnswer {
   int status = 0;
   std::string_view reason;
+  bool close = false;  // close the client connection after it, whatever keep-alive says
 };
 
 // The answer to a request whose last try failed: 504 for a timeout, 400 for a

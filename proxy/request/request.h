@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <span>
+
+#include "weft/probe_routes.h"
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,10 @@ struct Request {
   const std::string* trailers = nullptr;
   // The client's SPIFFE ID when it came over mTLS (inbound); empty otherwise.
   std::string_view client_identity;
+  // Plaintext to a port a Strict MeshPolicy covers: only the kubelet's probes
+  // of that port (`probe_routes`) are admitted. Views into the settings.
+  bool mtls_required = false;
+  std::span<const ProbeRoute> probe_routes{};
 };
 
 }  // namespace weft::proxy

@@ -8,11 +8,14 @@ TlsMetrics::TlsMetrics(Registry& registry, std::size_t max_client_ids)
           "Connections by TLS status: tls=\"true\" with the peer's identity (client_id inbound, "
           "server_id outbound), or tls=\"no_identity\" with no_tls_reason.",
           {"direction", "tls", "no_tls_reason", "client_id", "server_id"})),
-      strict_refused_(registry
-                          .counter("mtls_strict_refused_total",
-                                   "Inbound plaintext connections refused because a Strict "
-                                   "MeshPolicy covers their port.")
-                          .with_labels({})),
+      strict_refused_(registry.counter(
+          "mtls_strict_refused_total",
+          "Inbound plaintext refused because a Strict MeshPolicy covers its port: "
+          "reason=\"plaintext\" a connection closed unserved, \"not_a_probe\" an HTTP "
+          "request that is not one of the pod's probes (answered 403).",
+          {"reason"})),
+      strict_refused_plaintext_(strict_refused_.with_labels({"plaintext"})),
+      strict_refused_not_a_probe_(strict_refused_.with_labels({"not_a_probe"})),
       folded_(registry
                   .counter("tls_client_id_folded_total",
                            "Inbound mTLS connections counted under client_id=\"other\" because "

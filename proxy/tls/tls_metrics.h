@@ -7,7 +7,10 @@
 //     outbound), or tls="no_identity" with no_tls_reason
 //     ("no_tls_from_remote" inbound, "not_provided_by_service_discovery"
 //     outbound: the endpoint is not meshed).
-//   mtls_strict_refused_total   plaintext connections refused by Strict
+//   mtls_strict_refused_total{reason}   plaintext refused by Strict:
+//     reason="plaintext" a connection closed unserved (not HTTP/1, or its
+//     port has no probes), "not_a_probe" an HTTP request answered 403 (and
+//     its connection closed) because it is not one of the kubelet's probes
 // Bounded: server ids come from the document; client ids are whatever
 // certificates the anchors vouch for, so past `max_client_ids` distinct ones
 // new ids are counted as client_id="other" (tls_client_id_folded_total).
@@ -26,6 +29,8 @@ namespace weft::proxy {
 
 using HandshakeCounters = std::array<Counter*, kHandshakeFailureCount>;
 
+enum class StrictRefusal { kPlaintext, kNotAProbe };
+
 class TlsMetrics {
  public:
   TlsMetrics(Registry& registry, std::size_t max_client_ids);
@@ -38,11 +43,16 @@ class TlsMetrics {
   }
   // One connection: `peer_id` the identity it proved (empty: plaintext).
   void count_connection(Direction direction, std::string_view peer_id);
-  Counter& strict_refused() { return strict_refused_; }
+  Counter& strict_refused(StrictRefusal reason) {
+    return reason == StrictRefusal::kPlaintext ? strict_refused_plaintext_
+                                               : strict_refused_not_a_probe_;
+  }
 
  private:
   Family<Counter>& connections_;
-  Counter& strict_refused_;
+  Family<Counter>& strict_refused_;
+  Counter& strict_refused_plaintext_;
+  Counter& strict_refused_not_a_probe_;
   Counter& folded_;
   std::array<HandshakeCounters, 2> failures_{};
   std::array<Counter*, 2> plaintext_{};  // tls="no_identity", by direction

@@ -267,12 +267,40 @@ check_mtls() {
   # Strict for the namespace's pods: an unmeshed client is refused, a meshed
   # one still passes. (A namespace-wide policy: the proxy does not know its
   # pod's labels yet, so it enforces only policies that select every pod.)
-  # The server has no probes: Strict also refuses the kubelet's plaintext
-  # probes, which would take api out of its endpoints (docs/crds.md).
-  k -n "$ns" run secure --image weft/weft-sample-app:0.1.0 --image-pull-policy IfNotPresent \
-    --port 8080 --expose -- --name=secure --port=8080 >/dev/null || fail "start secure"
+  # The server has an HTTP readiness probe, which the kubelet sends in
+  # plaintext: the webhook hands its path to the proxy, which lets exactly
+  # that through, so the pod stays Ready under Strict (docs/identity.md).
+  k apply -f - >/dev/null <<EOF || fail "start secure"
+apiVersion: v1
+kind: Pod
+metadata: {name: secure, namespace: $ns, labels: {run: secure}}
+spec:
+  containers:
+  - name: secure
+    image: weft/weft-sample-app:0.1.0
+    imagePullPolicy: IfNotPresent
+    args: [--name=secure, --port=8080]
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe:
+      httpGet: {path: /readyz, port: http}
+      periodSeconds: 2
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: secure, namespace: $ns}
+spec:
+  selector: {run: secure}
+  ports: [{port: 8080, targetPort: 8080}]
+EOF
   k -n "$ns" wait --for=condition=Ready pod/secure --timeout=120s >/dev/null ||
     fail "secure not Ready: $(k -n "$ns" get pod secure -o wide 2>&1)"
+  local injected_probes
+  injected_probes=$(k -n "$ns" get pod secure -o json | jq -r '
+    [(.spec.initContainers // [])[], .spec.containers[] | select(.name == "weft-proxy") | .env[]
+      | select(.name == "WEFT_PROXY_INBOUND_PROBES") | .value] | first // ""')
+  [[ $injected_probes == "8080/readyz" ]] ||
+    fail "secure's proxy was not given its probe: '$injected_probes'"
   eventually 60 "secure's endpoint meshed in the proxy config" config_has "
     [.outbound.services[] | select(.name == \"secure\") | .ports[].endpoints[].identity]
       == [\"$id_prefix/default\"]"
@@ -292,8 +320,30 @@ EOF
   echo "unmeshed client under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
   [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 0 ]] ||
     fail "Strict let an unmeshed client through: $summary"
-  grep -q '^mtls_strict_refused_total [1-9]' <<<"$(proxy_metrics secure)" ||
-    fail "secure's proxy counted no Strict refusal"
+  local secure_metrics
+  secure_metrics=$(proxy_metrics secure)
+  (($(metric_sum mtls_strict_refused_total 'reason="not_a_probe"' <<<"$secure_metrics") >= 20)) ||
+    fail "secure's proxy did not count the Strict refusals: $(grep '^mtls_strict_refused_total' <<<"$secure_metrics")"
+  # Many probe periods (2 s, one failure is enough) under Strict: still
+  # Ready, never flipped (the Ready condition's last transition predates it).
+  local ready_since probes_before probes_after
+  ready_condition() {
+    k -n "$ns" get pod secure -o jsonpath="{.status.conditions[?(@.type==\"Ready\")].$1}"
+  }
+  inbound_ok() {
+    metric_sum response_total 'direction="inbound"' 'status_code="200"' <<<"$(proxy_metrics secure)"
+  }
+  ready_since=$(ready_condition lastTransitionTime)
+  probes_before=$(inbound_ok)
+  sleep 12
+  [[ $(ready_condition status) == True ]] ||
+    fail "secure went unready under Strict: $(k -n "$ns" describe pod secure 2>&1 | tail -20)"
+  [[ $(ready_condition lastTransitionTime) == "$ready_since" ]] ||
+    fail "secure's readiness flipped under Strict"
+  probes_after=$(inbound_ok)
+  ((probes_after - probes_before >= 3)) ||
+    fail "the kubelet's probes did not pass secure's proxy: $probes_before then $probes_after answered 200"
+  echo "secure stayed Ready under Strict: $((probes_after - probes_before)) plaintext probes passed in 12 s"
   summary=$(run_load meshed --requests 20 --rate 20 --concurrency 2 "http://$cluster_ip:8080/")
   echo "meshed client under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
   [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 20 ]] ||

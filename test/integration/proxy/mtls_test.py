@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from harness import (Backend, MountedConfig, Proxy, closed_by_peer, connect, request, run_main,
-                     wait_until)
+from harness import (Backend, MountedConfig, Proxy, closed_by_peer, connect, read_response,
+                     request, run_main, wait_until)
 
 TESTS = {}
 TRUST_DOMAIN = "cluster.local"
@@ -450,7 +450,7 @@ def strict_refuses_plaintext_and_permissive_accepts_it():
         sock.sendall(b"GET /plain HTTP/1.1\r\nHost: test\r\n\r\n")
         assert closed_by_peer(sock)
         sock.close()
-        assert strict.server.metric("mtls_strict_refused_total") == 1
+        assert strict.server.metric("mtls_strict_refused_total", reason="plaintext") == 1
         assert len(backend.requests) == 1
         # ... and a meshed client over mTLS gets through.
         status, _, _ = request(strict.client.outbound, "/meshed")
@@ -458,6 +458,64 @@ def strict_refuses_plaintext_and_permissive_accepts_it():
         assert [path for _, path, _ in backend.requests] == ["/plain", "/meshed"]
     finally:
         permissive.close()
+        strict.close()
+        backend.close()
+
+
+@test
+def strict_serves_the_kubelets_probes_in_plaintext_and_nothing_else():
+    backend = Backend("app")
+    ca = Ca("anchor")
+    probes = f"{backend.port}/healthz {backend.port}/ready?full=1"
+    strict = Mesh(backend.port, ca, server_policies=[STRICT],
+                  server_flags=("--inbound-probes", probes))
+    try:
+        # The kubelet's probes, as it sends them: plaintext, to the pod's port.
+        for method, target in (("GET", "/healthz"), ("HEAD", "/healthz"),
+                               ("GET", "/ready?full=1")):
+            status, _, _ = request(strict.server.inbound, target, method=method)
+            assert status == 200, (method, target, status)
+        # A spelling of a probe path is what gets forwarded: the probe itself.
+        status, _, _ = request(strict.server.inbound, "/x/../heal%74hz")
+        assert status == 200, status
+        assert [(m, p) for m, p, _ in backend.requests] == [
+            ("GET", "/healthz"), ("HEAD", "/healthz"), ("GET", "/ready?full=1"),
+            ("GET", "/healthz")]
+        # Anything else in plaintext: 403, saying why, and the connection closed.
+        refused = [("GET", "/healthz/admin"), ("GET", "/ready"), ("GET", "/ready?full=1&x=2"),
+                   ("GET", "/health"), ("POST", "/healthz"), ("GET", "/")]
+        for method, target in refused:
+            sock = connect(strict.server.inbound)
+            status, _, body = request(strict.server.inbound, target, method=method, sock=sock,
+                                      body=b"data" if method == "POST" else b"")
+            assert status == 403, (method, target, status)
+            assert b"mTLS is required" in body, body
+            assert closed_by_peer(sock)
+            sock.close()
+        # A probe after a refused request on one connection never gets the chance.
+        sock = connect(strict.server.inbound)
+        sock.sendall(b"GET /secret HTTP/1.1\r\nHost: t\r\n\r\n"
+                     b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        status, _, _, _ = read_response(sock)
+        assert status == 403
+        assert closed_by_peer(sock)
+        sock.close()
+        assert len(backend.requests) == 4, backend.requests
+        assert strict.server.metric("mtls_strict_refused_total",
+                                    reason="not_a_probe") == len(refused) + 1
+        # Not HTTP on a port with probes: refused as before, unserved.
+        sock = connect(strict.server.inbound)
+        sock.sendall(b"\x00not http\n")
+        assert closed_by_peer(sock)
+        sock.close()
+        wait_until(lambda: strict.server.metric("mtls_strict_refused_total",
+                                                reason="plaintext") == 1,
+                   what="the non-HTTP connection counted")
+        # A meshed client over mTLS is not limited to the probes.
+        status, _, _ = request(strict.client.outbound, "/anything", method="POST", body=b"x")
+        assert status == 200, status
+        assert backend.requests[-1][:2] == ("POST", "/anything")
+    finally:
         strict.close()
         backend.close()
 

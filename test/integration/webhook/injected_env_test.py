@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The injected environment always starts: every form of the
-config.weft.io/opaque-ports annotation the webhook accepts goes through the
+config.weft.io/opaque-ports annotation the webhook accepts, and of the app's
+HTTP probes it hands on (WEFT_PROXY_INBOUND_PROBES), goes through the
 webhook's real mutation (injected_env, the Injector on an AdmissionReview) and
 the environment it writes into weft-proxy starts the real weft-proxy binary.
 
@@ -30,6 +31,31 @@ FORMS = [
     ",".join(str(port) for port in range(10000, 10064)),
 ]
 
+
+def http_probe(port, path=None, scheme=None):
+    get = {"port": port}
+    if path is not None:
+        get["path"] = path
+    if scheme:
+        get["scheme"] = scheme
+    return {"httpGet": get, "periodSeconds": 5}
+
+
+# Probe shapes whose routes the webhook writes: named ports, the default path,
+# queries, commas, escapes and dot segments (which the proxy normalises), the
+# longest path, and as many routes as a pod may have.
+PROBE_FORMS = [
+    [{"name": "app", "image": "busybox", "ports": [{"name": "http", "containerPort": 8080}],
+      "readinessProbe": http_probe("http", "/ready?full=1&x=%2F"),
+      "livenessProbe": http_probe(8080), "startupProbe": http_probe(8443, "/s", "HTTPS")}],
+    [{"name": "app", "image": "busybox",
+      "readinessProbe": http_probe(8080, "/a,b;c=d/../e%7Ef//g"),
+      "livenessProbe": http_probe(9090, "/" + "a" * 255)}],
+    [{"name": f"c{i}", "image": "busybox",
+      "readinessProbe": http_probe(8000 + i, f"/r{i}"),
+      "livenessProbe": http_probe(8000 + i, f"/l{i}")} for i in range(20)],
+]
+
 # What the kubelet would resolve the fieldRef variables to.
 FIELD_VALUES = {
     "metadata.name": "web-0",
@@ -39,7 +65,7 @@ FIELD_VALUES = {
 }
 
 
-def review(opaque_ports):
+def review(opaque_ports, containers=None):
     return {
         "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": {
@@ -47,16 +73,17 @@ def review(opaque_ports):
             "namespace": "test", "operation": "CREATE",
             "object": {
                 "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": "web-0",
-                             "annotations": {"config.weft.io/opaque-ports": opaque_ports}},
-                "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+                "metadata": {"name": "web-0", "annotations": (
+                    {} if opaque_ports is None
+                    else {"config.weft.io/opaque-ports": opaque_ports})},
+                "spec": {"containers": containers or [{"name": "app", "image": "busybox"}]},
             },
         },
     }
 
 
-def injected_env(opaque_ports):
-    out = subprocess.run([INJECTED_ENV], input=json.dumps(review(opaque_ports)),
+def injected_env(opaque_ports, containers=None):
+    out = subprocess.run([INJECTED_ENV], input=json.dumps(review(opaque_ports, containers)),
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, f"the webhook did not inject '{opaque_ports}': {out.stderr}"
     env = {}
@@ -87,10 +114,24 @@ def main():
             started += 1
             print(f"ok: opaque-ports '{form}' -> WEFT_PROXY_OPAQUE_PORTS="
                   f"'{env['WEFT_PROXY_OPAQUE_PORTS'][:40]}': weft-proxy started")
+        for containers in PROBE_FORMS:
+            env = injected_env(None, containers)
+            probes = env.get("WEFT_PROXY_INBOUND_PROBES", "")
+            assert probes, f"no probes written for {containers}"
+
+            def start_with_probes():
+                proxy = harness.Proxy(config.path, env=env)
+                proxy.stop()
+
+            harness.run_test(start_with_probes)
+            started += 1
+            print(f"ok: {len(probes.split(' '))} probe routes -> WEFT_PROXY_INBOUND_PROBES="
+                  f"'{probes[:60]}': weft-proxy started")
     finally:
         config.close()
-    assert started == len(FORMS)
-    print(f"PASS: {started} forms of opaque-ports start weft-proxy")
+    assert started == len(FORMS) + len(PROBE_FORMS)
+    print(f"PASS: {len(FORMS)} forms of opaque-ports and {len(PROBE_FORMS)} of probes "
+          "start weft-proxy")
 
 
 if __name__ == "__main__":
