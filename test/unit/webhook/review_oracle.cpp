@@ -83,7 +83,10 @@ std::string describe(const webhook::PodObject& object) {
              {"volumes", pod.volume_names},
              {"has_volumes", pod.has_volumes},
              {"ports", pod.container_ports},
-             {"host_network", pod.host_network}};
+             {"host_network", pod.host_network},
+             {"probe_routes", format_probe_routes(pod.probes.routes)},
+             {"probes_skipped", pod.probes.skipped},
+             {"probes_more_skipped", pod.probes.more_skipped}};
   return text + facts.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
