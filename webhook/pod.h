@@ -58,7 +58,7 @@ struct PodView {
   // containers, then initContainers, then ephemeralContainers
   std::vector<ContainerView> containers;
   std::optional<std::int64_t> run_as_user;  // spec.securityContext.runAsUser
-  ProbeScan probes;  // the app containers' HTTP probes (scan_probes)
+  ProbeScan probes;                         // the app containers' HTTP probes (scan_probes)
 
   bool operator==(const PodView&) const = default;
 };

@@ -51,10 +51,11 @@ Result<ProbeRoute> probe_route(const json& http_get, const json& container) {
   if (!http_get.is_object()) return Error{"httpGet is not an object"};
   if (const json* scheme = member(http_get, "scheme")) {
     if (!scheme->is_string() || *scheme != "HTTP") {
-      return Error{"scheme " + (scheme->is_string() ? scheme->get<std::string>().substr(0, 16)
-                                                    : std::string("?")) +
-                   " (only plaintext HTTP probes can be told from other clients; an HTTPS "
-                   "probe is the app's own TLS)"};
+      return Error{
+          "scheme " +
+          (scheme->is_string() ? scheme->get<std::string>().substr(0, 16) : std::string("?")) +
+          " (only plaintext HTTP probes can be told from other clients; an HTTPS "
+          "probe is the app's own TLS)"};
     }
   }
   const json* port = member(http_get, "port");

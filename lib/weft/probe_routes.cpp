@@ -13,15 +13,9 @@ bool is_hex(char c) {
 // written, and so does every HTTP client worth probing with).
 bool is_literal(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '-': case '.': case '_': case '~':                        // unreserved
-    case '!': case '$': case '&': case '\'': case '(': case ')':   // sub-delims
-    case '*': case '+': case ',': case ';': case '=':
-    case ':': case '@': case '/': case '[': case ']':
-      return true;
-    default:
-      return false;
-  }
+  // Unreserved marks, sub-delimiters, and the path's own ':', '@', '/', '[', ']'.
+  static constexpr std::string_view kMarks = "-._~!$&'()*+,;=:@/[]";
+  return kMarks.find(c) != std::string_view::npos;
 }
 
 std::string quoted(std::string_view text) {
@@ -119,8 +113,8 @@ Result<std::vector<ProbeRoute>> parse_probe_routes(std::string_view text) {
 
 std::span<const ProbeRoute> probe_routes_of_port(std::span<const ProbeRoute> routes,
                                                  std::uint16_t port) {
-  const auto first = std::partition_point(
-      routes.begin(), routes.end(), [port](const ProbeRoute& r) { return r.port < port; });
+  const auto first = std::partition_point(routes.begin(), routes.end(),
+                                          [port](const ProbeRoute& r) { return r.port < port; });
   const auto last = std::partition_point(first, routes.end(),
                                          [port](const ProbeRoute& r) { return r.port <= port; });
   return {first, last};

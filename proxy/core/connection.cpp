@@ -146,8 +146,8 @@ awaitable<bool> accept_mesh_tls(Worker& worker, Stream& client, ReadBuffer& buff
 
 PlaintextInbound plaintext_access(Worker& worker, std::uint16_t port, DetectedProtocol protocol) {
   const auto& snapshot = worker.routes.snapshot();
-  const proxyconfig::MtlsMode mode = snapshot ? inbound_mtls_mode(snapshot->document(), port)
-                                              : proxyconfig::MtlsMode::kPermissive;
+  const proxyconfig::MtlsMode mode =
+      snapshot ? inbound_mtls_mode(snapshot->document(), port) : proxyconfig::MtlsMode::kPermissive;
   return plaintext_inbound(mode, worker.runtime.settings.inbound_probes, port,
                            protocol == DetectedProtocol::kHttp1);
 }
@@ -235,14 +235,13 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       .with_labels({std::string(to_string(direction)), std::string(protocol_label)})
       .inc();
   if (protocol == DetectedProtocol::kHttp1) {
-    const ConnectionBytes bytes =
-        co_await serve_http1(worker, client, buffer,
-                             {.direction = direction,
-                              .destination = *destination,
-                              .client_identity = client_identity,
-                              .mtls_required =
-                                  plaintext.access == PlaintextInbound::Access::kProbesOnly,
-                              .probe_routes = plaintext.probes});
+    const ConnectionBytes bytes = co_await serve_http1(
+        worker, client, buffer,
+        {.direction = direction,
+         .destination = *destination,
+         .client_identity = client_identity,
+         .mtls_required = plaintext.access == PlaintextInbound::Access::kProbesOnly,
+         .probe_routes = plaintext.probes});
     bytes_read += bytes.read;
     bytes_written += bytes.written;
   } else {

@@ -7,10 +7,10 @@
 
 #include <cstdint>
 #include <span>
-
-#include "weft/probe_routes.h"
 #include <string>
 #include <string_view>
+
+#include "weft/probe_routes.h"
 
 namespace weft::proxy {
 

@@ -7,7 +7,8 @@ using weft::ProbeRoute;
 TEST_CASE("probe routes: canonical text round-trips", "[probe_routes]") {
   const std::vector<ProbeRoute> routes = weft::canonical_probe_routes(
       {{8081, "/ready?x=1"}, {8080, "/healthz"}, {8080, "/a,b"}, {8080, "/healthz"}});
-  CHECK(routes == std::vector<ProbeRoute>{{8080, "/a,b"}, {8080, "/healthz"}, {8081, "/ready?x=1"}});
+  CHECK(routes ==
+        std::vector<ProbeRoute>{{8080, "/a,b"}, {8080, "/healthz"}, {8081, "/ready?x=1"}});
   const std::string text = weft::format_probe_routes(routes);
   CHECK(text == "8080/a,b 8080/healthz 8081/ready?x=1");
   auto parsed = weft::parse_probe_routes(text);
@@ -69,8 +70,8 @@ TEST_CASE("probe routes: count and length are bounded", "[probe_routes]") {
 }
 
 TEST_CASE("probe targets: what the kubelet sends as written is accepted", "[probe_routes]") {
-  for (const char* target : {"/", "/healthz", "/ready?x=1&y=%2F", "/a/../b", "/%2e%2E/x",
-                             "/q?a?b", "/v1:check@x;y=(1)*!$'[]~"}) {
+  for (const char* target : {"/", "/healthz", "/ready?x=1&y=%2F", "/a/../b", "/%2e%2E/x", "/q?a?b",
+                             "/v1:check@x;y=(1)*!$'[]~"}) {
     INFO(target);
     CHECK_FALSE(weft::probe_target_problem(target));
   }

@@ -7,8 +7,9 @@ using weft::proxy::parse_settings;
 
 // The webhook writes WEFT_PROXY_INBOUND_PROBES with weft::format_probe_routes.
 TEST_CASE("inbound probes: the webhook's list from the environment", "[settings]") {
-  auto settings = parse_settings({}, weft::flags::environment_of({{"WEFT_PROXY_INBOUND_PROBES",
-                                                                   "8081/ready?x=1 8080/healthz"}}));
+  auto settings = parse_settings(
+      {},
+      weft::flags::environment_of({{"WEFT_PROXY_INBOUND_PROBES", "8081/ready?x=1 8080/healthz"}}));
   REQUIRE(settings.has_value());
   CHECK(settings->inbound_probes ==
         std::vector<ProbeRoute>{{8080, "/healthz"}, {8081, "/ready?x=1"}});

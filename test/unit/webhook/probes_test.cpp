@@ -28,8 +28,8 @@ json spec_of(json containers) {
   return {{"containers", std::move(containers)}};
 }
 
-const json kPorts = json::array({{{"name", "http"}, {"containerPort", 8080}},
-                                 {{"name", "admin"}, {"containerPort", 9901}}});
+const json kPorts = json::array(
+    {{{"name", "http"}, {"containerPort", 8080}}, {{"name", "admin"}, {"containerPort", 9901}}});
 
 }  // namespace
 
@@ -50,8 +50,8 @@ TEST_CASE("httpGet probes of app containers become routes", "[probes]") {
        {{9901, "/healthz"}},
        {}},
       {"no path, or an empty one, is /",
-       spec_of({container("app", {{"livenessProbe", http_get(8080)},
-                                   {"startupProbe", http_get(8081, "")}})}),
+       spec_of({container(
+           "app", {{"livenessProbe", http_get(8080)}, {"startupProbe", http_get(8081, "")}})}),
        {{8080, "/"}, {8081, "/"}},
        {}},
       {"scheme HTTP is kept, HTTPS skipped",
@@ -93,8 +93,8 @@ TEST_CASE("httpGet probes of app containers become routes", "[probes]") {
                                 {"readinessProbe", http_get(8080, "relative")},
                                 {"startupProbe", http_get(8080, "/a b")}})}),
        {},
-       {"httpGet is not an object", "no port", "neither a number nor a name",
-        "not from 1 to 65535", "must start with '/'", "' ' would be percent-encoded"}},
+       {"httpGet is not an object", "no port", "neither a number nor a name", "not from 1 to 65535",
+        "must start with '/'", "' ' would be percent-encoded"}},
       {"not a spec: no probes", json::array({1, 2}), {}, {}},
   };
   for (const Case& c : cases) {
@@ -111,7 +111,8 @@ TEST_CASE("httpGet probes of app containers become routes", "[probes]") {
 TEST_CASE("sidecar init containers' probes count too", "[probes]") {
   const json spec = {
       {"containers", json::array({container("app", {{"readinessProbe", http_get(8080, "/a")}})})},
-      {"initContainers", json::array({container("log", {{"startupProbe", http_get(9000, "/b")}})})}};
+      {"initContainers",
+       json::array({container("log", {{"startupProbe", http_get(9000, "/b")}})})}};
   const auto scan = scan_probes(spec);
   CHECK(scan.routes == std::vector<ProbeRoute>{{8080, "/a"}, {9000, "/b"}});
 }
