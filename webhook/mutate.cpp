@@ -441,6 +441,7 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
   result.outcome.warnings = std::move(options->warnings);
   result.opt_outs = std::move(options->opt_outs);
   result.opt_outs.insert(result.opt_outs.end(), granted->begin(), granted->end());
+  result.probes_not_exempted = pod->probes.skipped.size() + pod->probes.more_skipped;
   return result;
 }
 

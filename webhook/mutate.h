@@ -41,6 +41,9 @@ struct MutateResult {
   // inject_disabled, host_network, a skip annotation (kind and value), or a
   // network_admin container allowed by the configuration.
   std::vector<OptOut> opt_outs;
+  // Injected: the app's HTTP probes left out of the proxy's Strict exemption
+  // (webhook/probes.h), each also a warning.
+  std::size_t probes_not_exempted = 0;
 };
 
 // The injector for one configuration (sidecar_mode resolved: kNative or kClassic;

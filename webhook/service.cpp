@@ -40,7 +40,13 @@ WebhookService::WebhookService(InjectorConfig config, Registry& registry, Logger
           "Capture opt-outs granted, by kind: inject_disabled, host_network, "
           "skip_inbound_ports, skip_outbound_ports, skip_subnets, network_admin (dryRun "
           "reviews included).",
-          {"kind"})) {
+          {"kind"})),
+      probes_not_exempted_(registry
+                               .counter("weft_webhook_probes_not_exempted_total",
+                                        "HTTP probes of injected pods that a Strict MeshPolicy "
+                                        "would refuse: HTTPS, unresolvable port, a path not "
+                                        "matchable as sent, past 32 routes (each also a warning).")
+                               .with_labels({})) {
   for (const auto* kind : {"inject_disabled", "host_network", "skip_inbound_ports",
                            "skip_outbound_ports", "skip_subnets", "network_admin"}) {
     opt_outs_.with_labels({kind});
@@ -71,6 +77,7 @@ http::Response WebhookService::review(const http::Request& request, Scope scope)
   if (result.result == ReviewResult::kInjected) injections_.inc();
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   duration_.observe(elapsed.count());
+  probes_not_exempted_.inc(result.probes_not_exempted);
   // Every way out of the mesh is visible: a counter and a line each.
   for (const auto& opt_out : result.opt_outs) {
     opt_outs_.with_labels({opt_out.kind}).inc();

@@ -42,6 +42,7 @@ class WebhookService {
   Histogram& duration_;
   Counter& injections_;
   Family<Counter>& opt_outs_;  // by kind (MutateResult::opt_outs)
+  Counter& probes_not_exempted_;
 };
 
 }  // namespace weft::webhook

@@ -1,9 +1,11 @@
 #include "webhook/probes.h"
 
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "review_fixtures.h"
 #include "webhook/mutate.h"
+#include "webhook/service.h"
 
 using nlohmann::json;
 using weft::ProbeRoute;
@@ -175,4 +177,27 @@ TEST_CASE("injection hands the probes to the proxy and says which it cannot", "[
     CHECK(second.result == weft::webhook::ReviewResult::kSkipped);
     CHECK(second.reason == "already injected");
   }
+}
+
+TEST_CASE("the service counts the probes it could not exempt", "[probes][service]") {
+  weft::Registry registry;
+  std::ostringstream log;
+  weft::Logger logger("webhook", weft::LogLevel::kInfo, weft::ostream_sink(log));
+  weft::webhook::WebhookService service(weft::test::native_config(), registry, logger);
+  auto routes = service.routes();
+  const auto metric = [&] {
+    return routes.at("/metrics")({"GET", "/metrics", "", "", "", ""}).body;
+  };
+  CHECK_THAT(metric(), Catch::Contains("weft_webhook_probes_not_exempted_total 0"));
+  json pod = weft::test::minimal_pod();
+  pod["spec"]["containers"][0]["readinessProbe"] = http_get(8080, "/ready");
+  pod["spec"]["containers"][0]["livenessProbe"] = http_get(8443, "/live", "HTTPS");
+  pod["spec"]["containers"][0]["startupProbe"] = http_get("nope", "/start");
+  const auto answer = routes.at("/mutate")(
+      {"POST", "/mutate", "", "application/json", weft::test::review_of(pod).dump(), ""});
+  REQUIRE(answer.status == 200);
+  const json response = json::parse(answer.body)["response"];
+  CHECK(response["allowed"] == true);
+  CHECK(response["warnings"].size() == 2);
+  CHECK_THAT(metric(), Catch::Contains("weft_webhook_probes_not_exempted_total 2"));
 }
