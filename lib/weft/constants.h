@@ -107,7 +107,6 @@ inline constexpr std::string_view kEnvServiceAccount = "WEFT_PROXY_SERVICE_ACCOU
 inline constexpr std::string_view kEnvPodIp = "WEFT_PROXY_POD_IP";
 inline constexpr std::string_view kEnvLogLevel = "WEFT_PROXY_LOG_LEVEL";
 inline constexpr std::string_view kEnvOpaquePorts = "WEFT_PROXY_OPAQUE_PORTS";
-inline constexpr std::string_view kEnvInboundProbes = "WEFT_PROXY_INBOUND_PROBES";
 // The proxy's ports as injected (the webhook's configuration may move them from
 // the defaults above; the capture rules and the proxy must agree).
 inline constexpr std::string_view kEnvInboundPort = "WEFT_PROXY_INBOUND_PORT";

@@ -21,6 +21,9 @@
 
 namespace weft {
 
+// The injected proxy's variable for the list (--inbound-probes).
+inline constexpr std::string_view kEnvInboundProbes = "WEFT_PROXY_INBOUND_PROBES";
+
 struct ProbeRoute {
   std::uint16_t port = 0;
   std::string target;  // "/ready?x=1"
