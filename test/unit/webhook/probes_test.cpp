@@ -96,7 +96,7 @@ TEST_CASE("httpGet probes of app containers become routes", "[probes]") {
                                 {"startupProbe", http_get(8080, "/a b")}})}),
        {},
        {"httpGet is not an object", "no port", "neither a number nor a name", "not from 1 to 65535",
-        "must start with '/'", "' ' would be percent-encoded"}},
+        "must start with '/'", "byte 32 is not a visible ASCII"}},
       {"not a spec: no probes", json::array({1, 2}), {}, {}},
   };
   for (const Case& c : cases) {

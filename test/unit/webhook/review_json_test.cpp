@@ -311,7 +311,7 @@ TEST_CASE("the pruned document keeps what the walk reads and nothing else", "[re
       "object": {
         "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-26T07:00:00Z"}},
         "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
-                                 "ports": [{"containerPort": 8080}]}],
+                                 "ports": [{"name": "http", "containerPort": 8080}]}],
                  "securityContext": {},
                  "volumes": [{"name": "kube-api-access-7xk2p"}]}}}})");
   CHECK(pruned->dump(2) == expected.dump(2));
