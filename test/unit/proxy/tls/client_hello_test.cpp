@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "weft/openssl.h"
+
 using namespace weft::proxy;
 
 namespace {
@@ -23,9 +25,7 @@ std::string openssl_hello(const std::string& alpn_wire, const std::string& serve
   if (!server_name.empty()) SSL_set_tlsext_host_name(ssl, server_name.c_str());
   SSL_set_connect_state(ssl);
   SSL_do_handshake(ssl);  // wants to read: the hello is written
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(out, &data);
-  std::string hello(data, static_cast<std::size_t>(size));
+  std::string hello = weft::openssl::bio_text(out);
   SSL_free(ssl);
   SSL_CTX_free(ctx);
   return hello;
