@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "weft/identity/spiffe_id.h"
 #include "weft/openssl.h"
 
 namespace weft::proxy {
@@ -203,23 +204,8 @@ std::optional<HandshakeFailure> check_server_identity(SSL* ssl, std::string_view
 }
 
 std::string sni_for_identity(std::string_view id) {
-  constexpr std::string_view kScheme = "spiffe://";
-  if (!id.starts_with(kScheme)) return {};
-  id.remove_prefix(kScheme.size());
-  // <td>/ns/<ns>/sa/<sa>
-  const auto slash = id.find('/');
-  if (slash == std::string_view::npos || slash == 0) return {};
-  const std::string_view trust_domain = id.substr(0, slash);
-  std::string_view rest = id.substr(slash);
-  if (!rest.starts_with("/ns/")) return {};
-  rest.remove_prefix(4);
-  const auto sa = rest.find("/sa/");
-  if (sa == std::string_view::npos || sa == 0) return {};
-  const std::string_view ns = rest.substr(0, sa);
-  const std::string_view account = rest.substr(sa + 4);
-  if (account.empty() || account.find('/') != std::string_view::npos) return {};
-  return std::string(account) + "." + std::string(ns) + ".serviceaccount.identity.weft." +
-         std::string(trust_domain);
+  const auto parsed = identity::parse_spiffe_id(id);
+  return parsed ? parsed->dns_name() : std::string();
 }
 
 SSL_CTX* TlsContexts::get(TlsRole role) {
