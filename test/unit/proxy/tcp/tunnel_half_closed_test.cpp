@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "proxy/tcp/tunnel.h"
+#include "test/unit/proxy/loopback_pair.h"
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -21,17 +22,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Connected {
-  Socket near;  // the tunnel's end
-  Socket far;   // the peer's end
-};
-
-Connected connect_pair(asio::io_context& io) {
-  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Socket far(io);
-  far.connect(acceptor.local_endpoint());
-  return {acceptor.accept(), std::move(far)};
-}
+using testing::connect_pair;
+using testing::Connected;
 
 struct Run {
   asio::io_context io;

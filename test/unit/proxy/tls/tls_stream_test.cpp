@@ -13,6 +13,7 @@
 #include "proxy/tls/client_hello.h"
 #include "proxy/tls/stream.h"
 #include "proxy/tls/tls_context.h"
+#include "test/unit/proxy/loopback_pair.h"
 #include "test/unit/proxy/tls/test_certificates.h"
 
 using namespace weft::proxy;
@@ -29,10 +30,8 @@ struct Pair {
 };
 
 Pair connect_pair(asio::io_context& io) {
-  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Socket client(io);
-  client.connect(acceptor.local_endpoint());
-  return {Stream(acceptor.accept()), Stream(std::move(client))};
+  testing::Connected connected = testing::connect_pair(io);
+  return {Stream(std::move(connected.near)), Stream(std::move(connected.far))};
 }
 
 SslCtxPtr context(const Credentials& credentials, TlsRole role) {
