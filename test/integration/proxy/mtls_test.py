@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from harness import (Backend, MountedConfig, Proxy, closed_by_peer, connect, request, run_main,
-                     wait_until)
+from harness import (Backend, EchoServer, MountedConfig, Proxy, TcpServer, closed_by_peer, connect,
+                     request, run_main, wait_until)
 
 TESTS = {}
 TRUST_DOMAIN = "cluster.local"
@@ -123,26 +123,21 @@ STRICT = {"name": "strict", "podSelector": {}, "ports": [], "mtls": {"mode": "St
 
 # ---- a relay that keeps what crosses it --------------------------------------------
 
-class Relay:
+class Relay(TcpServer):
+    """Forwards each connection to `target_port`, keeping every byte it passes."""
+
     def __init__(self, target_port):
         self.target_port = target_port
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.lock = threading.Lock()
+        self.seen_lock = threading.Lock()
         self.seen = b""
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(self._relay, backlog=64)
 
-    def _serve(self):
-        while True:
-            try:
-                a, _ = self.sock.accept()
-            except OSError:
-                return
-            b = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(b, a), daemon=True).start()
+    def _relay(self, a):
+        with a, socket.create_connection(("127.0.0.1", self.target_port)) as b:
+            back = threading.Thread(target=self._pipe, args=(b, a), daemon=True)
+            back.start()
+            self._pipe(a, b)
+            back.join()
 
     def _pipe(self, src, dst):
         try:
@@ -151,50 +146,11 @@ class Relay:
                 if not data:
                     dst.shutdown(socket.SHUT_WR)
                     return
-                with self.lock:
+                with self.seen_lock:
                     self.seen += data
                 dst.sendall(data)
         except OSError:
             pass
-
-    def close(self):
-        self.sock.close()
-
-
-class EchoServer:
-    """Client-first opaque TCP: answers each read with "echo:" and the bytes."""
-
-    def __init__(self, tls_context=None):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.tls_context = tls_context
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
-
-    def _one(self, conn):
-        try:
-            if self.tls_context:
-                conn = self.tls_context.wrap_socket(conn, server_side=True)
-            with conn:
-                while True:
-                    data = conn.recv(4096)
-                    if not data:
-                        return
-                    conn.sendall(b"echo:" + data)
-        except (OSError, ssl.SSLError):
-            pass
-
-    def close(self):
-        self.sock.close()
 
 
 # ---- the two proxies ---------------------------------------------------------------
@@ -414,7 +370,7 @@ def applications_own_tls_passes_through():
         f.write(key)
     server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_tls.load_cert_chain(os.path.join(folder, "c.pem"), os.path.join(folder, "k.pem"))
-    echo = EchoServer(server_tls)
+    echo = EchoServer(tls_context=server_tls)
     mesh = Mesh(echo.port, ca)
     try:
         client_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
