@@ -24,10 +24,9 @@ import tempfile
 import threading
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from certificates import ca_usage, certificate, key_pem, name, new_key, pem
 from harness import (Backend, EchoServer, MountedConfig, Proxy, TcpServer, closed_by_peer, connect,
                      request, run_main, wait_until)
 
@@ -46,55 +45,33 @@ def test(function):
 
 # ---- certificates ----------------------------------------------------------------
 
-def _pem(cert):
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _key_pem(key):
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
 class Ca:
-    def __init__(self, name):
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        self.cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - datetime.timedelta(hours=1))
-                     .not_valid_after(now + datetime.timedelta(days=1))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-                     .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
-                                                  False, False), critical=True)
-                     .sign(self.key, hashes.SHA256()))
-        self.pem = _pem(self.cert)
+    def __init__(self, common_name):
+        self.key = new_key()
+        self.cert = certificate(
+            name(common_name), self.key.public_key(), name(common_name), self.key,
+            -datetime.timedelta(hours=1), datetime.timedelta(days=1),
+            [(x509.BasicConstraints(ca=True, path_length=1), True), (ca_usage(), True)])
+        self.pem = pem(self.cert)
 
     def leaf(self, spiffe_id, valid_from_hours=-1, valid_until_hours=1):
         """(chain PEM, key PEM) of a leaf for spiffe_id."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([]))
-                .issuer_name(self.cert.subject).public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now + datetime.timedelta(hours=valid_from_hours))
-                .not_valid_after(now + datetime.timedelta(hours=valid_until_hours))
-                .add_extension(x509.SubjectAlternativeName(
-                    [x509.UniformResourceIdentifier(spiffe_id)]), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                                      ExtendedKeyUsageOID.CLIENT_AUTH]),
-                               critical=False)
-                .sign(self.key, hashes.SHA256()))
-        return _pem(cert), _key_pem(key)
+        key = new_key()
+        cert = certificate(
+            x509.Name([]), key.public_key(), self.cert.subject, self.key,
+            datetime.timedelta(hours=valid_from_hours), datetime.timedelta(hours=valid_until_hours),
+            [(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(spiffe_id)]), True),
+             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                     ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
+        return pem(cert), key_pem(key)
 
 
 def credentials_dir(ca, spiffe_id, anchors=None, **validity):
     chain, key = ca.leaf(spiffe_id, **validity)
     folder = tempfile.mkdtemp(prefix="weft-proxy-credentials-")
-    for name, text in (("chain.pem", chain), ("key.pem", key),
-                       ("anchors.pem", anchors or ca.pem)):
-        with open(os.path.join(folder, name), "w") as f:
+    for file_name, text in (("chain.pem", chain), ("key.pem", key),
+                            ("anchors.pem", anchors or ca.pem)):
+        with open(os.path.join(folder, file_name), "w") as f:
             f.write(text)
     return folder
 
