@@ -43,6 +43,19 @@ SslCtxPtr context(const Credentials& credentials, TlsRole role) {
   return std::move(*made);
 }
 
+// The contexts of a server proxy (kServerId) and a client proxy (kClientId)
+// under one anchor: the handshake that succeeds.
+struct MeshContexts {
+  SslCtxPtr server;
+  SslCtxPtr client;
+};
+
+MeshContexts mesh_contexts() {
+  const auto ca = test::make_test_ca("anchor");
+  return {context(test::make_test_credentials(ca, kServerId), TlsRole::kServer),
+          context(test::make_test_credentials(ca, kClientId), TlsRole::kClient)};
+}
+
 struct Outcome {
   bool server_ok = false;
   bool client_ok = false;
@@ -89,9 +102,7 @@ Outcome handshake(asio::io_context& io, Pair& pair, SSL_CTX* server_ctx, SSL_CTX
 }  // namespace
 
 TEST_CASE("two proxies' contexts agree on mTLS and name each other", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
+  const auto [server_ctx, client_ctx] = mesh_contexts();
   asio::io_context io;
   Pair pair = connect_pair(io);
   const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
@@ -234,9 +245,7 @@ TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
 }
 
 TEST_CASE("the ClientHello read by detection is handed to the handshake", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
+  const auto [server_ctx, client_ctx] = mesh_contexts();
   asio::io_context io;
   Pair pair = connect_pair(io);
   // The client starts; the server side reads its hello as detection does.
@@ -292,9 +301,7 @@ TEST_CASE("a worker's contexts follow the credentials' generation", "[tls]") {
 }
 
 TEST_CASE("an idle pooled TLS connection has nothing to read: no session tickets", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
+  const auto [server_ctx, client_ctx] = mesh_contexts();
   {
     asio::io_context io;
     Pair pair = connect_pair(io);
