@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "proxy/tcp/tunnel.h"
-#include "test/unit/proxy/loopback_pair.h"
+#include "test/unit/proxy/tcp/tunnel_run.h"
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -20,33 +20,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-using testing::connect_pair;
-using testing::Connected;
-
-struct Run {
-  asio::io_context io;
-  Connected a = connect_pair(io);  // the client's side
-  Connected b = connect_pair(io);  // the app's side
-  weft::Counter idle_closed;
-  weft::Counter silent_closed;
-  bool ended = false;
-  Clock::duration took{};
-
-  // A tunnel with a 300 ms idle limit and a silent limit 100 ms from now.
+// A tunnel with a 300 ms idle limit and a silent limit 100 ms from now.
+struct Run : testing::TunnelRun {
   void start(std::string_view a_pending = {}) {
-    const auto started = Clock::now();
-    asio::co_spawn(
-        io.get_executor(),
-        [this, started, a_pending]() -> awaitable<void> {
-          co_await tunnel(a.near, a_pending, b.near, {},
-                          {.limit = 300ms,
-                           .closed = &idle_closed,
-                           .silent_until = started + 100ms,
-                           .silent_closed = &silent_closed});
-          ended = true;
-          took = Clock::now() - started;
-        },
-        asio::detached);
+    TunnelRun::start({.limit = 300ms}, 100ms, a_pending);
   }
 };
 
