@@ -278,8 +278,10 @@ def an_idle_mtls_tunnel_is_closed_at_the_idle_limit():
         # and the client proxy passes the end on.
         assert closed_by_peer(sock, timeout=20)
         sock.close()
-        assert mesh.server.metric("limit_reached_total", direction="inbound",
-                                  limit="tunnel_idle_timeout") == 1
+        # Counted once the tunnel's coroutines ended, a moment after the close.
+        wait_until(lambda: mesh.server.metric("limit_reached_total", direction="inbound",
+                                              limit="tunnel_idle_timeout") == 1,
+                   what="the idle cut counted")
     finally:
         mesh.close()
         echo.close()
