@@ -6,6 +6,9 @@
 
 #include <cstring>
 
+#include "weft/identity/spiffe_id.h"
+#include "weft/openssl.h"
+
 namespace weft::proxy {
 namespace {
 
@@ -13,19 +16,8 @@ namespace {
 constexpr unsigned char kMeshAlpnWire[] = "\x0cweft.io/mesh";
 constexpr std::string_view kMeshAlpnName = "weft.io/mesh";
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-
-std::unique_ptr<BIO, BioFree> memory_bio(std::string_view text) {
-  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
+using openssl::memory_bio;
+using openssl::Owned;
 
 Error openssl_error(std::string_view what) {
   std::string message(what);
@@ -99,7 +91,7 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
 
   // The leaf, then the rest of the chain.
   const auto chain = memory_bio(credentials.chain_pem);
-  std::unique_ptr<X509, X509Free> leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
+  Owned<X509> leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
   if (!leaf) return openssl_error("the certificate chain holds no certificate");
   if (SSL_CTX_use_certificate(c, leaf.get()) != 1) return openssl_error("the leaf certificate");
   while (X509* next = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
@@ -109,9 +101,7 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
     }
   }
   ERR_clear_error();  // the end of the PEM bundle
-  const auto key_bio = memory_bio(credentials.key_pem);
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  const auto key = openssl::read_private_key(credentials.key_pem);
   if (!key) return openssl_error("the private key");
   if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
     return openssl_error("the private key does not match the certificate");
@@ -214,23 +204,8 @@ std::optional<HandshakeFailure> check_server_identity(SSL* ssl, std::string_view
 }
 
 std::string sni_for_identity(std::string_view id) {
-  constexpr std::string_view kScheme = "spiffe://";
-  if (!id.starts_with(kScheme)) return {};
-  id.remove_prefix(kScheme.size());
-  // <td>/ns/<ns>/sa/<sa>
-  const auto slash = id.find('/');
-  if (slash == std::string_view::npos || slash == 0) return {};
-  const std::string_view trust_domain = id.substr(0, slash);
-  std::string_view rest = id.substr(slash);
-  if (!rest.starts_with("/ns/")) return {};
-  rest.remove_prefix(4);
-  const auto sa = rest.find("/sa/");
-  if (sa == std::string_view::npos || sa == 0) return {};
-  const std::string_view ns = rest.substr(0, sa);
-  const std::string_view account = rest.substr(sa + 4);
-  if (account.empty() || account.find('/') != std::string_view::npos) return {};
-  return std::string(account) + "." + std::string(ns) + ".serviceaccount.identity.weft." +
-         std::string(trust_domain);
+  const auto parsed = identity::parse_spiffe_id(id);
+  return parsed ? parsed->dns_name() : std::string();
 }
 
 SSL_CTX* TlsContexts::get(TlsRole role) {

@@ -69,9 +69,9 @@ std::string peer_spiffe_id(SSL* ssl);
 // SPIFFE URI). kNoIdentity / kWrongIdentity otherwise, nothing when it is.
 std::optional<HandshakeFailure> check_server_identity(SSL* ssl, std::string_view expected);
 
-// The DNS name the SNI of a connection to `spiffe_id` carries
-// (<sa>.<ns>.serviceaccount.identity.weft.<trust-domain>); empty when the ID
-// is not of the spiffe://<td>/ns/<ns>/sa/<sa> form.
+// The DNS name the SNI of a connection to `spiffe_id` carries: the
+// identity's DNS SAN (weft::identity's dns_name()); empty when the ID is not
+// one weft::identity::parse_spiffe_id accepts.
 std::string sni_for_identity(std::string_view spiffe_id);
 
 // A worker's contexts, made again only when the credentials change (their

@@ -1,10 +1,8 @@
 #include "weft/http/certificates.h"
 
 #include <arpa/inet.h>
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -12,71 +10,32 @@
 #include <algorithm>
 #include <memory>
 
+#include "weft/openssl.h"
+
 namespace weft::http {
 namespace {
 
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
-  void operator()(ASN1_TIME* p) const { ASN1_TIME_free(p); }
-};
-using Key = std::unique_ptr<EVP_PKEY, Free>;
-using Cert = std::unique_ptr<X509, Free>;
-using Bio = std::unique_ptr<BIO, Free>;
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
-Result<std::string> key_pem(EVP_PKEY* key) {
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio ||
-      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return Error{"cannot encode private key"};
-  }
-  return bio_text(bio.get());
-}
-
-Result<std::string> cert_pem(X509* cert) {
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return Error{"cannot encode certificate"};
-  return bio_text(bio.get());
-}
+using openssl::add_extension;
+using Key = openssl::Owned<EVP_PKEY>;
+using Cert = openssl::Owned<X509>;
 
 Result<Cert> parse_cert(std::string_view pem) {
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Cert cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  Cert cert = openssl::read_certificate(pem);
   if (!cert) return Error{"not a PEM certificate"};
   return cert;
 }
 
 Result<Key> parse_key(std::string_view pem) {
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Key key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  Key key = openssl::read_private_key(pem);
   if (!key) return Error{"not a PEM private key"};
   return key;
-}
-
-bool add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
-  X509V3_CTX context;
-  X509V3_set_ctx_nodb(&context);
-  X509V3_set_ctx(&context, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
-  if (extension == nullptr) return false;
-  const bool added = X509_add_ext(cert, extension, -1) == 1;
-  X509_EXTENSION_free(extension);
-  return added;
 }
 
 // A certificate for `key`, with a random serial and the validity window, not yet signed.
 Result<Cert> new_certificate(EVP_PKEY* key, std::string_view common_name,
                              std::chrono::seconds validity) {
   Cert cert(X509_new());
-  std::unique_ptr<BIGNUM, Free> serial(BN_new());
+  openssl::Owned<BIGNUM> serial(BN_new());
   if (!cert || !serial || BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr) {
     return Error{"cannot create certificate"};
@@ -95,15 +54,11 @@ Result<Cert> new_certificate(EVP_PKEY* key, std::string_view common_name,
   return cert;
 }
 
-Key new_key() {
-  return Key(EVP_EC_gen("P-256"));
-}
-
 }  // namespace
 
 Result<PemCertificate> make_certificate_authority(std::string_view common_name,
                                                   std::chrono::seconds validity) {
-  Key key = new_key();
+  Key key = openssl::new_p256_key();
   if (!key) return Error{"cannot generate a key"};
   auto cert = new_certificate(key.get(), common_name, validity);
   if (!cert) return cert.error();
@@ -115,8 +70,8 @@ Result<PemCertificate> make_certificate_authority(std::string_view common_name,
       X509_sign(c, key.get(), EVP_sha256()) == 0) {
     return Error{"cannot sign the CA certificate"};
   }
-  auto cert_text = cert_pem(c);
-  auto key_text = key_pem(key.get());
+  auto cert_text = openssl::certificate_pem(c);
+  auto key_text = openssl::private_key_pem(key.get());
   if (!cert_text) return cert_text.error();
   if (!key_text) return key_text.error();
   return PemCertificate{std::move(*cert_text), std::move(*key_text)};
@@ -131,7 +86,7 @@ Result<PemCertificate> issue_certificate(const PemCertificate& ca,
   if (request.dns_names.empty() && request.ip_addresses.empty()) {
     return Error{"a serving certificate needs at least one DNS name or IP address"};
   }
-  Key key = new_key();
+  Key key = openssl::new_p256_key();
   if (!key) return Error{"cannot generate a key"};
   auto cert = new_certificate(key.get(), request.common_name, request.validity);
   if (!cert) return cert.error();
@@ -149,12 +104,12 @@ Result<PemCertificate> issue_certificate(const PemCertificate& ca,
       !add_extension(c, ca_cert->get(), NID_authority_key_identifier, "keyid:always")) {
     return Error{"cannot add certificate extensions"};
   }
-  if (!add_extension(c, ca_cert->get(), NID_subject_alt_name, alt_names)) {
+  if (!add_extension(c, ca_cert->get(), NID_subject_alt_name, alt_names.c_str())) {
     return Error{"invalid subject alternative names: " + alt_names};
   }
   if (X509_sign(c, ca_key->get(), EVP_sha256()) == 0) return Error{"cannot sign the certificate"};
-  auto cert_text = cert_pem(c);
-  auto key_text = key_pem(key.get());
+  auto cert_text = openssl::certificate_pem(c);
+  auto key_text = openssl::private_key_pem(key.get());
   if (!cert_text) return cert_text.error();
   if (!key_text) return key_text.error();
   return PemCertificate{std::move(*cert_text), std::move(*key_text)};
@@ -193,7 +148,7 @@ Result<std::chrono::system_clock::time_point> certificate_not_after(
     std::string_view cert_pem_text) {
   auto cert = parse_cert(cert_pem_text);
   if (!cert) return cert.error();
-  std::unique_ptr<ASN1_TIME, Free> epoch(ASN1_TIME_set(nullptr, 0));
+  openssl::Owned<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
   int days = 0;
   int seconds = 0;
   if (!epoch ||

@@ -17,31 +17,19 @@
 #include <memory>
 #include <optional>
 
+#include "weft/openssl.h"
+
 namespace weft::identity {
 namespace {
 
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(X509_REQ* p) const { X509_REQ_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-  void operator()(STACK_OF(X509_EXTENSION) * p) const {
-    sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
-  }
-  // The untrusted chain only borrows its certificates.
-  void operator()(STACK_OF(X509) * p) const { sk_X509_free(p); }
-  void operator()(unsigned char* p) const { OPENSSL_free(p); }
-  void operator()(char* p) const { OPENSSL_free(p); }
-};
-using Key = std::unique_ptr<EVP_PKEY, Free>;
-using Cert = std::unique_ptr<X509, Free>;
-using Request = std::unique_ptr<X509_REQ, Free>;
-using Bio = std::unique_ptr<BIO, Free>;
+using openssl::add_extension;
+using openssl::bio_text;
+using openssl::Free;
+using openssl::Owned;
+using Key = Owned<EVP_PKEY>;
+using Cert = Owned<X509>;
+using Request = Owned<X509_REQ>;
+using Bio = Owned<BIO>;
 
 // OpenSSL keeps failures in a per-thread queue; one left behind would be read
 // by the next TLS call on this thread (SSL_get_error) as its own.
@@ -70,7 +58,7 @@ Result<std::vector<PemBlock>> read_pem_blocks(std::string_view text, std::size_t
     return Error{
         fmt::format("{} is {} bytes, more than the {} allowed", what, text.size(), max_bytes)};
   }
-  Bio bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  Bio bio = openssl::memory_bio(text);
   if (!bio) return Error{fmt::format("{}: out of memory", what)};
   std::vector<PemBlock> blocks;
   std::size_t offset = 0;
@@ -86,9 +74,9 @@ Result<std::vector<PemBlock>> read_pem_blocks(std::string_view text, std::size_t
     unsigned char* data = nullptr;
     long length = 0;
     const int read = PEM_read_bio(bio.get(), &name, &header, &data, &length);
-    std::unique_ptr<char, Free> name_owner(name);
-    std::unique_ptr<char, Free> header_owner(header);
-    std::unique_ptr<unsigned char, Free> data_owner(data);
+    Owned<char> name_owner(name);
+    Owned<char> header_owner(header);
+    Owned<unsigned char> data_owner(data);
     if (read != 1) {
       return Error{fmt::format("{} has a malformed PEM block (block {})", what, blocks.size() + 1)};
     }
@@ -158,29 +146,6 @@ Result<Key> parse_private_key(std::string_view pem, std::string_view what) {
   return key;
 }
 
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
-Result<std::string> key_to_pem(EVP_PKEY* key) {
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio ||
-      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return Error{"cannot encode the private key"};
-  }
-  return bio_text(bio.get());
-}
-
-Result<std::string> cert_to_pem(X509* cert) {
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) {
-    return Error{"cannot encode the certificate"};
-  }
-  return bio_text(bio.get());
-}
-
 std::time_t to_time_t(TimePoint t) {
   return std::chrono::system_clock::to_time_t(t);
 }
@@ -211,17 +176,6 @@ bool set_common_name(X509_NAME* name, const std::string& common_name) {
                                     -1, 0) == 1;
 }
 
-// An extension from OpenSSL's configuration syntax (constant values only: no
-// input of ours is ever spliced in), with `issuer` as the AKID source.
-bool add_extension(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX context;
-  X509V3_set_ctx_nodb(&context);
-  X509V3_set_ctx(&context, issuer, cert, nullptr, nullptr, 0);
-  std::unique_ptr<X509_EXTENSION, Free> extension(
-      X509V3_EXT_conf_nid(nullptr, &context, nid, value));
-  return extension && X509_add_ext(cert, extension.get(), -1) == 1;
-}
-
 bool add_name(GENERAL_NAMES* names, int type, const std::string& value) {
   GENERAL_NAME* name = GENERAL_NAME_new();
   ASN1_IA5STRING* text = ASN1_IA5STRING_new();
@@ -241,8 +195,8 @@ bool add_name(GENERAL_NAMES* names, int type, const std::string& value) {
 
 // The SAN of a workload: its SPIFFE ID and its DNS name, built as structures
 // (not configuration text).
-std::unique_ptr<GENERAL_NAMES, Free> workload_names(const WorkloadIdentity& identity) {
-  std::unique_ptr<GENERAL_NAMES, Free> names(GENERAL_NAMES_new());
+Owned<GENERAL_NAMES> workload_names(const WorkloadIdentity& identity) {
+  Owned<GENERAL_NAMES> names(GENERAL_NAMES_new());
   if (!names || !add_name(names.get(), GEN_URI, identity.uri()) ||
       !add_name(names.get(), GEN_DNS, identity.dns_name())) {
     return nullptr;
@@ -250,8 +204,8 @@ std::unique_ptr<GENERAL_NAMES, Free> workload_names(const WorkloadIdentity& iden
   return names;
 }
 
-std::unique_ptr<BIGNUM, Free> random_serial() {
-  std::unique_ptr<BIGNUM, Free> serial(BN_new());
+Owned<BIGNUM> random_serial() {
+  Owned<BIGNUM> serial(BN_new());
   // 128 random bits; zero (not a valid serial) is drawn again.
   do {
     if (!serial || BN_rand(serial.get(), 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1) {
@@ -279,10 +233,6 @@ const EVP_MD* digest_for(EVP_PKEY* key) {
   // Ed25519 and Ed448 sign the message itself.
   if (EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448")) return nullptr;
   return EVP_sha256();
-}
-
-Key new_key() {
-  return Key(EVP_EC_gen("P-256"));
 }
 
 // "EC prime256v1", "RSA 2048 bits": for messages about a key that was refused.
@@ -347,10 +297,10 @@ Result<KeyedCertificate> sign_and_encode(X509* cert, EVP_PKEY* signer, EVP_PKEY*
   if (X509_sign(cert, signer, digest_for(signer)) == 0) {
     return Error{"cannot sign the certificate"};
   }
-  auto cert_text = cert_to_pem(cert);
+  auto cert_text = openssl::certificate_pem(cert);
   if (!cert_text) return cert_text.error();
   if (key == nullptr) return KeyedCertificate{std::move(*cert_text), ""};
-  auto key_text = key_to_pem(key);
+  auto key_text = openssl::private_key_pem(key);
   if (!key_text) return key_text.error();
   return KeyedCertificate{std::move(*cert_text), std::move(*key_text)};
 }
@@ -390,7 +340,7 @@ std::string verify_failure(int error, X509* cert, int depth) {
 }
 
 Result<WorkloadIdentity> spiffe_identity_of(X509* cert, std::string_view trust_domain) {
-  std::unique_ptr<GENERAL_NAMES, Free> names(
+  Owned<GENERAL_NAMES> names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   std::vector<std::string> uris;
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -421,7 +371,7 @@ Result<KeyedCertificate> make_trust_anchor(std::string_view trust_domain,
   ClearOpenSslErrors clear;
   if (auto ok = check_trust_domain(trust_domain); !ok) return ok.error();
   if (auto ok = check_validity(validity); !ok) return ok.error();
-  Key key = new_key();
+  Key key = openssl::new_p256_key();
   if (!key) return Error{"cannot generate a P-256 key"};
   auto cert = new_certificate(key.get(), now - kClockSkew, now + validity);
   if (!cert) return cert.error();
@@ -444,7 +394,7 @@ Result<KeyedCertificate> make_issuer(const KeyedCertificate& anchor, std::string
   if (auto ok = check_validity(validity); !ok) return ok.error();
   auto authority = load_authority(anchor, "trust anchor", now);
   if (!authority) return authority.error();
-  Key key = new_key();
+  Key key = openssl::new_p256_key();
   if (!key) return Error{"cannot generate a P-256 key"};
   auto cert =
       new_certificate(key.get(), now - kClockSkew, std::min(now + validity, authority->not_after));
@@ -469,12 +419,12 @@ Result<KeyAndRequest> make_certificate_request(const WorkloadIdentity& identity)
       !checked) {
     return checked.error();
   }
-  Key key = new_key();
+  Key key = openssl::new_p256_key();
   Request request(X509_REQ_new());
   auto names = workload_names(identity);
-  std::unique_ptr<STACK_OF(X509_EXTENSION), Free> extensions(sk_X509_EXTENSION_new_null());
+  Owned<STACK_OF(X509_EXTENSION)> extensions(sk_X509_EXTENSION_new_null());
   if (!key || !request || !names || !extensions) return Error{"cannot create a CSR"};
-  std::unique_ptr<X509_EXTENSION, Free> san(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()));
+  Owned<X509_EXTENSION> san(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()));
   if (!san || sk_X509_EXTENSION_push(extensions.get(), san.get()) == 0) {
     return Error{"cannot create a CSR"};
   }
@@ -492,7 +442,7 @@ Result<KeyAndRequest> make_certificate_request(const WorkloadIdentity& identity)
   if (!bio || PEM_write_bio_X509_REQ(bio.get(), request.get()) != 1) {
     return Error{"cannot encode the CSR"};
   }
-  auto key_text = key_to_pem(key.get());
+  auto key_text = openssl::private_key_pem(key.get());
   if (!key_text) return key_text.error();
   return KeyAndRequest{std::move(*key_text), bio_text(bio.get())};
 }
@@ -569,7 +519,7 @@ Result<CertificateFacts> inspect_certificate(std::string_view cert_pem) {
   facts.not_after = *not_after;
   facts.is_ca = X509_check_ca(c) != 0;
   facts.subject = subject_line(c);
-  std::unique_ptr<GENERAL_NAMES, Free> names(
+  Owned<GENERAL_NAMES> names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(c, NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
@@ -589,7 +539,7 @@ Result<std::vector<std::string>> split_certificates(std::string_view bundle_pem)
   if (!certs) return certs.error();
   std::vector<std::string> pems;
   for (const auto& cert : *certs) {
-    auto text = cert_to_pem(cert.get());
+    auto text = openssl::certificate_pem(cert.get());
     if (!text) return text.error();
     pems.push_back(std::move(*text));
   }
@@ -617,9 +567,9 @@ Result<WorkloadIdentity> verify_workload_chain(std::string_view chain_pem,
   auto anchors = parse_certificates(anchors_pem, "trust anchors");
   if (!anchors) return anchors.error();
 
-  std::unique_ptr<X509_STORE, Free> store(X509_STORE_new());
-  std::unique_ptr<STACK_OF(X509), Free> untrusted(sk_X509_new_null());
-  std::unique_ptr<X509_STORE_CTX, Free> context(X509_STORE_CTX_new());
+  Owned<X509_STORE> store(X509_STORE_new());
+  Owned<STACK_OF(X509)> untrusted(sk_X509_new_null());
+  Owned<X509_STORE_CTX> context(X509_STORE_CTX_new());
   if (!store || !untrusted || !context) return Error{"out of memory"};
   for (const auto& anchor : *anchors) {
     if (X509_STORE_add_cert(store.get(), anchor.get()) != 1) {

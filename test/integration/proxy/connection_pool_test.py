@@ -13,8 +13,8 @@ import sys
 import threading
 import time
 
-from harness import (Backend, MountedConfig, Proxy, document, request, run_main, run_test, service,
-                     wait_until)
+from harness import (Backend, MountedConfig, Proxy, TcpServer, document, request, run_main, run_test,
+                     service, wait_until)
 
 TESTS = {}
 SERVICE_IP = "10.96.0.10"  # only a lookup key: the fallback destination names it
@@ -34,25 +34,18 @@ class RawBackend:
     def __init__(self, respond, idle_close=None, delay=0.0):
         self.respond, self.idle_close, self.delay = respond, idle_close, delay
         self.lock = threading.Lock()
-        self.paths, self.connections, self.open, self.closed_by_client = [], 0, 0, 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.paths, self.open, self.closed_by_client = [], 0, 0
+        self.server = TcpServer(self._one, backlog=128)
+        self.port = self.server.port
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-                self.open += 1
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+    @property
+    def connections(self):
+        with self.server.lock:
+            return self.server.accepted
 
     def _one(self, conn):
+        with self.lock:
+            self.open += 1
         number, data = 0, b""
         try:
             conn.settimeout(self.idle_close)
@@ -88,7 +81,7 @@ class RawBackend:
             return getattr(self, attribute)
 
     def close(self):
-        self.sock.close()
+        self.server.close()
 
 
 def ok(conn, body):

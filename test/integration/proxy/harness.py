@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -160,36 +161,83 @@ class Backend:
         self.server.server_close()
 
 
-class BannerServer:
-    """A server-first TCP protocol (like SMTP or MySQL): greets, then echoes."""
+class TcpServer:
+    """A TCP server on 127.0.0.1 (port 0) for the tests' own protocols: hands
+    each connection it accepts to `handle(conn)` on a thread of its own (with
+    no `handle` it only holds them, with no thread per connection). Every
+    connection stays referenced until close(), so none is closed by the garbage
+    collector behind a test's back: a handler closes its connection when done."""
 
-    def __init__(self):
+    def __init__(self, handle=None, backlog=16):
+        self.handle = handle
+        self.lock = threading.Lock()
+        self.conns = []
+        self.accepted = 0
         self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        self.sock.listen(backlog)
         self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _serve(self):
+    def _accept(self):
         while True:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+            with self.lock:
+                self.conns.append(conn)
+                self.accepted += 1
+            if self.handle:
+                threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
 
-    @staticmethod
-    def _one(conn):
-        with conn:
-            conn.sendall(b"220 banner\r\n")
-            while True:
-                data = conn.recv(4096)
-                if not data:
-                    return
-                conn.sendall(b"echo:" + data)
+    def connections(self):
+        with self.lock:
+            return list(self.conns)
+
+    def drop(self):
+        """Closes the connections accepted so far."""
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for conn in conns:
+            conn.close()
 
     def close(self):
         self.sock.close()
+        self.drop()
+
+
+class EchoServer(TcpServer):
+    """Opaque TCP: sends `greeting` first, if any (a server-first protocol,
+    like SMTP or MySQL), then answers each read with "echo:" and the bytes;
+    over TLS when given a server-side `tls_context`."""
+
+    def __init__(self, greeting=b"", tls_context=None):
+        self.greeting, self.tls_context = greeting, tls_context
+        super().__init__(self._one)
+
+    def _one(self, conn):
+        try:
+            if self.tls_context:
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+            with conn:
+                if self.greeting:
+                    conn.sendall(self.greeting)
+                while True:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    conn.sendall(b"echo:" + data)
+        except (OSError, ssl.SSLError):
+            pass
+
+
+class BannerServer(EchoServer):
+    """A server-first TCP protocol: greets, then echoes."""
+
+    def __init__(self):
+        super().__init__(greeting=b"220 banner\r\n")
 
 
 def free_port():

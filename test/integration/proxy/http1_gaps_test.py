@@ -7,11 +7,9 @@ chunked, a Connection header naming Host, and the normalised path.
     http1_gaps_test.py --list   lists them"""
 
 import os
-import socket
 import sys
-import threading
 
-from harness import Proxy, connect, read_response, run_main, run_test
+from harness import Proxy, TcpServer, connect, read_response, run_main, run_test
 
 TESTS = {}
 
@@ -21,40 +19,28 @@ def test(function):
     return function
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(TcpServer):
     """Reads each request head, records it, and answers with `answer` (bytes),
     then closes the connection."""
 
     def __init__(self, answer):
         self.answer = answer
         self.heads = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(self._one)
 
-    def _serve(self):
-        while True:
+    def _one(self, conn):
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.heads.append(data.split(b"\r\n\r\n", 1)[0].decode("latin-1"))
             try:
-                conn, _ = self.sock.accept()
+                conn.sendall(self.answer)
             except OSError:
-                return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                self.heads.append(data.split(b"\r\n\r\n", 1)[0].decode("latin-1"))
-                try:
-                    conn.sendall(self.answer)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.sock.close()
+                pass
 
 
 def proxy_to(upstream, *flags):

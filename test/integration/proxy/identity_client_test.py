@@ -31,10 +31,9 @@ import time
 import urllib.request
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from certificates import ca_usage, certificate, key_pem, leaf_usage, name, new_key, pem
 from harness import Backend, MountedConfig, Proxy, run_main, wait_until
 
 TESTS = {}
@@ -51,72 +50,44 @@ def test(function):
 
 # ---- a small issuer ------------------------------------------------------------
 
-def _pem(cert):
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _name(cn):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
 def _certificate(subject, public_key, issuer_name, issuer_key, lifetime, extensions):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
-               .public_key(public_key).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(seconds=1))
-               .not_valid_after(now + datetime.timedelta(seconds=lifetime)))
     # X.509 strict (what the proxy checks) wants both key identifiers.
-    extensions = extensions + [
-        (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
-        (x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False)]
-    for extension, critical in extensions:
-        builder = builder.add_extension(extension, critical=critical)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _ca_usage():
-    return x509.KeyUsage(digital_signature=False, content_commitment=False,
-                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                         key_cert_sign=True, crl_sign=True, encipher_only=False,
-                         decipher_only=False)
-
-
-def _leaf_usage():
-    return x509.KeyUsage(digital_signature=True, content_commitment=False,
-                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                         key_cert_sign=False, crl_sign=False, encipher_only=False,
-                         decipher_only=False)
+    return certificate(
+        subject, public_key, issuer_name, issuer_key, -datetime.timedelta(seconds=1),
+        datetime.timedelta(seconds=lifetime), extensions + [
+            (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False)])
 
 
 class Pki:
     """A trust anchor and an issuer under it, ECDSA P-256 as weft-identity's."""
 
     def __init__(self):
-        self.anchor_key = ec.generate_private_key(ec.SECP256R1())
+        self.anchor_key = new_key()
         self.anchor = _certificate(
-            _name("weft root"), self.anchor_key.public_key(), _name("weft root"),
+            name("weft root"), self.anchor_key.public_key(), name("weft root"),
             self.anchor_key, 3600,
-            [(x509.BasicConstraints(ca=True, path_length=1), True), (_ca_usage(), True)])
-        self.issuer_key = ec.generate_private_key(ec.SECP256R1())
+            [(x509.BasicConstraints(ca=True, path_length=1), True), (ca_usage(), True)])
+        self.issuer_key = new_key()
         self.issuer = _certificate(
-            _name("weft issuer"), self.issuer_key.public_key(), self.anchor.subject,
+            name("weft issuer"), self.issuer_key.public_key(), self.anchor.subject,
             self.anchor_key, 3600,
-            [(x509.BasicConstraints(ca=True, path_length=0), True), (_ca_usage(), True)])
+            [(x509.BasicConstraints(ca=True, path_length=0), True), (ca_usage(), True)])
 
     @property
     def anchors_pem(self):
-        return _pem(self.anchor)
+        return pem(self.anchor)
 
     def leaf(self, public_key, uri, dns_names, lifetime, server=False):
         usages = [ExtendedKeyUsageOID.SERVER_AUTH] + ([] if server else
                                                       [ExtendedKeyUsageOID.CLIENT_AUTH])
-        names = [x509.DNSName(name) for name in dns_names]
+        names = [x509.DNSName(dns_name) for dns_name in dns_names]
         if uri:
             names.append(x509.UniformResourceIdentifier(uri))
         return _certificate(
-            x509.Name([]) if uri else _name(dns_names[0]), public_key, self.issuer.subject,
+            x509.Name([]) if uri else name(dns_names[0]), public_key, self.issuer.subject,
             self.issuer_key, lifetime,
-            [(x509.BasicConstraints(ca=False, path_length=None), True), (_leaf_usage(), True),
+            [(x509.BasicConstraints(ca=False, path_length=None), True), (leaf_usage(), True),
              (x509.ExtendedKeyUsage(usages), False),
              (x509.SubjectAlternativeName(names), bool(uri))])
 
@@ -135,16 +106,14 @@ class Issuer:
         self.refused_tokens = 0
         self.lock = threading.Lock()
         self.dir = tempfile.mkdtemp(prefix="weft-identity-test-")
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = new_key()
         serving = pki.leaf(key.public_key(), None, [SERVER_NAME], 3600, server=True)
         chain_path = os.path.join(self.dir, "serving.pem")
         key_path = os.path.join(self.dir, "serving.key")
         with open(chain_path, "w") as f:
-            f.write(_pem(serving) + _pem(pki.issuer))
-        with open(key_path, "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+            f.write(pem(serving) + pem(pki.issuer))
+        with open(key_path, "w") as f:
+            f.write(key_pem(key))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(chain_path, key_path)
         issuer = self
@@ -214,7 +183,7 @@ class Issuer:
         leaf = self.pki.leaf(csr.public_key(), uri, [dns], self.lifetime)
         with self.lock:
             self.issued += 1
-        return 200, {"certificate": _pem(leaf), "chain": _pem(self.pki.issuer),
+        return 200, {"certificate": pem(leaf), "chain": pem(self.pki.issuer),
                      "identity": uri,
                      "notAfter": leaf.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
@@ -491,12 +460,12 @@ def issuance_latency():
             samples.append((log_time(line) - started) * 1000)
             in_proxy.append((log_time(line) - log_time(turned_on)) * 1000)
             proxy.stop()
-        for name, values in (("spawn -> certificate held", samples),
+        for what, values in (("spawn -> certificate held", samples),
                              ("identity on (document read) -> certificate held", in_proxy)):
             values.sort()
             p50 = statistics.median(values)
             p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-            print(f"{name} over {len(values)} starts: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+            print(f"{what} over {len(values)} starts: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
                   f"max {values[-1]:.1f} ms")
         assert max(samples) < 5000, samples
     finally:

@@ -11,13 +11,11 @@ file descriptors and memory come back to where they were. The limits are
 small, set by flags; the bounds on time are generous, the machine may be slow."""
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 
-from harness import (run_main, Backend, Proxy, closed_by_peer, connect, read_response,
+from harness import (run_main, Backend, Proxy, TcpServer, closed_by_peer, connect, read_response,
                      request, run_test, wait_until)
 
 TESTS = {}
@@ -30,35 +28,6 @@ def test(function):
 
 
 # ---- backends of our own -------------------------------------------------------------
-
-class _RawServer:
-    """Accepts connections and hands each to `serve(conn)` on a thread; keeps
-    them referenced until closed, so none is closed by the garbage collector."""
-
-    def __init__(self, serve):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.serve = serve
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
-
-    def close(self):
-        self.sock.close()
-        for conn in self.conns:
-            conn.close()
-
 
 def _read_request(conn):
     """Head and Content-Length body; (head bytes, body bytes), or None at EOF."""
@@ -95,7 +64,7 @@ def no_continue_server():
                 _, body = got
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 
-    return _RawServer(serve)
+    return TcpServer(serve, backlog=256)
 
 
 def banner_server():
@@ -110,7 +79,7 @@ def banner_server():
         except OSError:
             pass
 
-    return _RawServer(serve)
+    return TcpServer(serve, backlog=256)
 
 
 def silent_server():
@@ -123,7 +92,7 @@ def silent_server():
         except OSError:
             pass
 
-    return _RawServer(serve)
+    return TcpServer(serve, backlog=256)
 
 
 # ---- what the proxy holds --------------------------------------------------------

@@ -21,7 +21,8 @@ import sys
 import threading
 import time
 
-from harness import BannerServer, Proxy, closed_by_peer, connect, run_main, run_test, wait_until
+from harness import (BannerServer, Proxy, TcpServer, closed_by_peer, connect, run_main, run_test,
+                     wait_until)
 
 TESTS = {}
 BATCH = 40  # connections per round: enough for a leak to show in the counts
@@ -33,32 +34,13 @@ def test(function):
     return function
 
 
-class QuietServer:
-    """Accepts and keeps each connection without a thread per connection;
-    `echo`: a thread per connection sends back what it reads (the app does not
-    speak first), else it never sends anything."""
+class QuietServer(TcpServer):
+    """Accepts and keeps each connection; `echo`: a thread per connection sends
+    back what it reads (the app does not speak first), else it never sends
+    anything and takes no thread per connection."""
 
     def __init__(self, echo=False):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.port = self.sock.getsockname()[1]
-        self.echo = echo
-        self.lock = threading.Lock()
-        self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.conns.append(conn)
-            if self.echo:
-                threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
+        super().__init__(self._echo if echo else None, backlog=1024)
 
     @staticmethod
     def _echo(conn):
@@ -70,10 +52,8 @@ class QuietServer:
 
     def open_count(self):
         """Connections the proxy has not closed yet (a closed one reads EOF)."""
-        with self.lock:
-            conns = list(self.conns)
         alive = 0
-        for conn in conns:
+        for conn in self.connections():
             try:
                 if conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b"":
                     alive += 1
@@ -82,17 +62,6 @@ class QuietServer:
             except OSError:
                 pass
         return alive
-
-    def drop(self):
-        """Closes the connections accepted so far."""
-        with self.lock:
-            conns, self.conns = self.conns, []
-        for conn in conns:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
-        self.drop()
 
 
 def fds(proxy):
@@ -288,27 +257,15 @@ def a_client_that_sends_one_byte_then_nothing_is_closed_at_the_silent_limit():
         app.close()
 
 
-class AnswerAtEndServer:
+class AnswerAtEndServer(TcpServer):
     """Reads each connection's request until the client ends its stream, then
     (if `answer`) sends `answer` and closes; else never sends anything."""
 
     def __init__(self, answer=None):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.answer = answer
         self.requests = []
         self.closed = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+        super().__init__(self._one)
 
     def _one(self, conn):
         with conn:
@@ -324,7 +281,7 @@ class AnswerAtEndServer:
 
     def close(self):
         self.closed.set()
-        self.sock.close()
+        super().close()
 
 
 @test

@@ -17,13 +17,9 @@ using namespace weft::op;
 namespace pc = weft::proxyconfig;
 using weft::op::test::condition;
 using weft::op::test::document_of;
+using weft::op::test::kAnchorPem;
 
 namespace {
-
-const std::string kAnchors =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBdzCCAR2gAwIBAgIUYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowCgYIKoZI\n"
-    "-----END CERTIFICATE-----\n";
 
 json meta(const std::string& name) {
   return {{"name", name},           {"namespace", "shop"},
@@ -57,7 +53,7 @@ TrustAnchorsModel anchors_map(std::optional<std::string> bundle) {
 }
 
 IdentityState configured() {
-  const auto anchors = anchors_map(kAnchors);
+  const auto anchors = anchors_map(kAnchorPem);
   return identity_state(&anchors, "cluster.local", "ops");
 }
 
@@ -143,7 +139,7 @@ TEST_CASE("identity: the trust bundle decides whether documents carry identity",
   CHECK(state.status == IdentityStatus::kConfigured);
   REQUIRE(state.config.has_value());
   CHECK(state.config->trust_domain == "cluster.local");
-  CHECK(state.config->trust_anchors_pem == kAnchors);
+  CHECK(state.config->trust_anchors_pem == kAnchorPem);
   CHECK(state.problem.empty());
 
   const auto missing = identity_state(nullptr, "cluster.local", "ops");
@@ -158,7 +154,7 @@ TEST_CASE("identity: the trust bundle decides whether documents carry identity",
   CHECK_THAT(keyless.problem, Catch::Contains("has no key ca-bundle.crt"));
 
   for (const std::string& bad : {std::string(), std::string("not a certificate"),
-                                 kAnchors + std::string(pc::kMaxTrustAnchorsPemBytes, 'A')}) {
+                                 kAnchorPem + std::string(pc::kMaxTrustAnchorsPemBytes, 'A')}) {
     const auto anchors = anchors_map(bad);
     const auto invalid = identity_state(&anchors, "cluster.local", "ops");
     CHECK(invalid.status == IdentityStatus::kInvalid);
@@ -177,7 +173,7 @@ TEST_CASE("identity: meshed endpoints carry their SPIFFE ID, unmeshed ones none"
   const auto doc = document_of(plan);  // and the document passes the parser's checks
   REQUIRE(doc.identity.has_value());
   CHECK(doc.identity->trust_domain == "cluster.local");
-  CHECK(doc.identity->trust_anchors_pem == kAnchors);
+  CHECK(doc.identity->trust_anchors_pem == kAnchorPem);
   CHECK(identities(doc) == std::map<std::string, std::string>{
                                {"native", "spiffe://cluster.local/ns/shop/sa/web"},
                                {"classic", "spiffe://cluster.local/ns/shop/sa/web-classic"},
@@ -197,7 +193,7 @@ TEST_CASE("identity: without a usable bundle there is no identity anywhere", "[i
 
 TEST_CASE("identity: another trust domain is used in the SPIFFE IDs", "[identity]") {
   Fixture f;
-  const auto anchors = anchors_map(kAnchors);
+  const auto anchors = anchors_map(kAnchorPem);
   f.input.identity = identity_state(&anchors, "prod.example.org", "ops");
   const auto doc = document_of(f.plan());
   CHECK(identities(doc)["native"] == "spiffe://prod.example.org/ns/shop/sa/web");
@@ -208,7 +204,7 @@ TEST_CASE("identity: a bundle change changes the document's hash", "[identity]")
   Fixture f;
   f.input.identity = configured();
   const auto before = f.plan().config->hash;
-  const auto rotated = anchors_map(kAnchors + kAnchors);
+  const auto rotated = anchors_map(kAnchorPem + kAnchorPem);
   f.input.identity = identity_state(&rotated, "cluster.local", "ops");
   CHECK(f.plan().config->hash != before);
   f.input.identity = IdentityState{};

@@ -1,7 +1,8 @@
 #pragma once
 
 // Helpers shared by the unit tests of the proxy document and of a namespace's
-// plan: the error of a refused document, a plan's document and conditions.
+// plan: a trust anchor's PEM shape, the error of a refused document, a plan's
+// document and conditions.
 
 #include <catch2/catch.hpp>
 #include <stdexcept>
@@ -11,6 +12,13 @@
 #include "weft/proxyconfig/parse.h"
 
 namespace weft::op::test {
+
+// The shape of a PEM certificate: the document checks no more than the shape
+// of its trust anchors (the proxy parses the certificates).
+inline const std::string kAnchorPem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBdzCCAR2gAwIBAgIUYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowCgYIKoZI\n"
+    "-----END CERTIFICATE-----\n";
 
 // The message parse() gives for a document it must refuse.
 inline std::string parse_error(const std::string& text) {

@@ -20,16 +20,10 @@
 
 using nlohmann::json;
 namespace pc = weft::proxyconfig;
+using weft::op::test::kAnchorPem;
 using weft::op::test::parse_error;
 
 namespace {
-
-// The shape of a PEM certificate; the document checks no more than the shape
-// (the proxy parses the certificates).
-const std::string kAnchorPem =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBdzCCAR2gAwIBAgIUYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowCgYIKoZI\n"
-    "-----END CERTIFICATE-----\n";
 
 pc::Document meshed_document() {
   pc::Document d;

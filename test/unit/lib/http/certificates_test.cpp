@@ -1,12 +1,12 @@
 #include "weft/http/certificates.h"
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+
+#include "weft/openssl.h"
 
 using namespace std::chrono;
 
@@ -14,22 +14,13 @@ namespace {
 
 // Verifies `leaf` against `ca` with OpenSSL's own chain verification.
 bool verifies(const std::string& ca_pem, const std::string& leaf_pem) {
-  BIO* ca_bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
-  BIO* leaf_bio = BIO_new_mem_buf(leaf_pem.data(), static_cast<int>(leaf_pem.size()));
-  X509* ca = PEM_read_bio_X509(ca_bio, nullptr, nullptr, nullptr);
-  X509* leaf = PEM_read_bio_X509(leaf_bio, nullptr, nullptr, nullptr);
-  X509_STORE* store = X509_STORE_new();
-  X509_STORE_add_cert(store, ca);
-  X509_STORE_CTX* context = X509_STORE_CTX_new();
-  X509_STORE_CTX_init(context, store, leaf, nullptr);
-  const bool ok = X509_verify_cert(context) == 1;
-  X509_STORE_CTX_free(context);
-  X509_STORE_free(store);
-  X509_free(leaf);
-  X509_free(ca);
-  BIO_free(leaf_bio);
-  BIO_free(ca_bio);
-  return ok;
+  const auto ca = weft::openssl::read_certificate(ca_pem);
+  const auto leaf = weft::openssl::read_certificate(leaf_pem);
+  const weft::openssl::Owned<X509_STORE> store(X509_STORE_new());
+  const weft::openssl::Owned<X509_STORE_CTX> context(X509_STORE_CTX_new());
+  X509_STORE_add_cert(store.get(), ca.get());
+  X509_STORE_CTX_init(context.get(), store.get(), leaf.get(), nullptr);
+  return X509_verify_cert(context.get()) == 1;
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "weft/openssl.h"
+
 using namespace std::chrono_literals;
 using namespace weft::identity;
 
@@ -20,31 +22,17 @@ namespace {
 // Fixed times make the messages checkable: 2026-12-03T10:00:00Z.
 const TimePoint kNow = std::chrono::sys_days{std::chrono::year{2026} / 12 / 3} + 10h;
 
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(X509_REQ* p) const { X509_REQ_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
+using weft::openssl::bio_text;
+using weft::openssl::Owned;
 
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
-std::unique_ptr<X509, Free> parse(const std::string& pem) {
-  std::unique_ptr<BIO, Free> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  std::unique_ptr<X509, Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+Owned<X509> parse(const std::string& pem) {
+  auto cert = weft::openssl::read_certificate(pem);
   REQUIRE(cert);
   return cert;
 }
 
-std::unique_ptr<EVP_PKEY, Free> parse_key(const std::string& pem) {
-  std::unique_ptr<BIO, Free> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  std::unique_ptr<EVP_PKEY, Free> key(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+Owned<EVP_PKEY> parse_key(const std::string& pem) {
+  auto key = weft::openssl::read_private_key(pem);
   REQUIRE(key);
   return key;
 }
@@ -57,10 +45,10 @@ bool is_critical(X509* cert, int nid) {
 
 // A CSR for `key` (any type), as a proxy of another make would send.
 std::string csr_for(EVP_PKEY* key) {
-  std::unique_ptr<X509_REQ, Free> request(X509_REQ_new());
+  Owned<X509_REQ> request(X509_REQ_new());
   REQUIRE(X509_REQ_set_pubkey(request.get(), key) == 1);
   REQUIRE(X509_REQ_sign(request.get(), key, EVP_sha256()) > 0);
-  std::unique_ptr<BIO, Free> bio(BIO_new(BIO_s_mem()));
+  Owned<BIO> bio(BIO_new(BIO_s_mem()));
   REQUIRE(PEM_write_bio_X509_REQ(bio.get(), request.get()) == 1);
   return bio_text(bio.get());
 }
@@ -71,8 +59,8 @@ std::string custom_leaf(const KeyedCertificate& issuer, const std::vector<std::s
                         const char* extended_key_usage) {
   auto ca = parse(issuer.cert_pem);
   auto ca_key = parse_key(issuer.key_pem);
-  std::unique_ptr<EVP_PKEY, Free> key(EVP_EC_gen("P-256"));
-  std::unique_ptr<X509, Free> cert(X509_new());
+  Owned<EVP_PKEY> key(EVP_EC_gen("P-256"));
+  Owned<X509> cert(X509_new());
   X509* c = cert.get();
   REQUIRE(X509_set_version(c, X509_VERSION_3) == 1);
   ASN1_INTEGER_set(X509_get_serialNumber(c), 4242);
@@ -82,9 +70,6 @@ std::string custom_leaf(const KeyedCertificate& issuer, const std::vector<std::s
   X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("custom"), -1, -1, 0);
   X509_set_issuer_name(c, X509_get_subject_name(ca.get()));
-  X509V3_CTX context;
-  X509V3_set_ctx_nodb(&context);
-  X509V3_set_ctx(&context, ca.get(), c, nullptr, nullptr, 0);
   std::string san = "DNS:custom.example";
   for (const auto& uri : uris) san += ",URI:" + uri;
   for (const auto& [nid, value] :
@@ -94,15 +79,12 @@ std::string custom_leaf(const KeyedCertificate& issuer, const std::vector<std::s
                                                 {NID_subject_key_identifier, "hash"},
                                                 {NID_authority_key_identifier, "keyid:always"},
                                                 {NID_subject_alt_name, san}}) {
-    X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
-    REQUIRE(extension != nullptr);
-    X509_add_ext(c, extension, -1);
-    X509_EXTENSION_free(extension);
+    REQUIRE(weft::openssl::add_extension(c, ca.get(), nid, value.c_str()));
   }
   REQUIRE(X509_sign(c, ca_key.get(), EVP_sha256()) > 0);
-  std::unique_ptr<BIO, Free> bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), c);
-  return bio_text(bio.get());
+  auto pem = weft::openssl::certificate_pem(c);
+  REQUIRE(pem);
+  return *pem;
 }
 
 struct Mesh {
@@ -394,29 +376,28 @@ TEST_CASE("x509: CSRs refused with the reason", "[identity][x509]") {
   };
 
   SECTION("RSA 2048") {
-    std::unique_ptr<EVP_PKEY, Free> rsa(EVP_RSA_gen(2048));
+    Owned<EVP_PKEY> rsa(EVP_RSA_gen(2048));
     CHECK(refused(csr_for(rsa.get())) ==
           "CSR key is RSA 2048 bits; only ECDSA P-256 (prime256v1) is accepted");
   }
   SECTION("P-384") {
-    std::unique_ptr<EVP_PKEY, Free> p384(EVP_EC_gen("P-384"));
+    Owned<EVP_PKEY> p384(EVP_EC_gen("P-384"));
     CHECK(refused(csr_for(p384.get())) ==
           "CSR key is EC secp384r1; only ECDSA P-256 (prime256v1) is accepted");
   }
   SECTION("another P-256 CSR of ours is accepted") {
-    std::unique_ptr<EVP_PKEY, Free> p256(EVP_EC_gen("P-256"));
+    Owned<EVP_PKEY> p256(EVP_EC_gen("P-256"));
     CHECK(issue_leaf(mesh.issuer, csr_for(p256.get()), kWeb, 24h, kNow));
   }
   SECTION("broken signature") {
-    std::unique_ptr<BIO, Free> in(BIO_new_mem_buf(csr.data(), static_cast<int>(csr.size())));
-    std::unique_ptr<X509_REQ, Free> request(
-        PEM_read_bio_X509_REQ(in.get(), nullptr, nullptr, nullptr));
+    const auto in = weft::openssl::memory_bio(csr);
+    Owned<X509_REQ> request(PEM_read_bio_X509_REQ(in.get(), nullptr, nullptr, nullptr));
     REQUIRE(request);
     unsigned char* der = nullptr;
     const int length = i2d_X509_REQ(request.get(), &der);
     REQUIRE(length > 0);
     der[length - 1] ^= 0x01;  // the last byte of the signature's s value
-    std::unique_ptr<BIO, Free> out(BIO_new(BIO_s_mem()));
+    Owned<BIO> out(BIO_new(BIO_s_mem()));
     PEM_write_bio(out.get(), "CERTIFICATE REQUEST", "", der, length);
     OPENSSL_free(der);
     CHECK(refused(bio_text(out.get())) ==
@@ -520,7 +501,7 @@ TEST_CASE("x509: a key and a certificate that do not belong together", "[identit
 TEST_CASE("x509: a SEC1 EC key (cert-manager's) is read too", "[identity][x509]") {
   const Mesh mesh = make_mesh();
   auto key = parse_key(mesh.issuer.key_pem);
-  std::unique_ptr<BIO, Free> bio(BIO_new(BIO_s_mem()));
+  Owned<BIO> bio(BIO_new(BIO_s_mem()));
   // The traditional (SEC1) form: "EC PRIVATE KEY".
   REQUIRE(PEM_write_bio_PrivateKey_traditional(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
                                                nullptr) == 1);

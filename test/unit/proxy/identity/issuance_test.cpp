@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -84,48 +86,49 @@ TEST_CASE("a good answer becomes credentials: chain, key, anchors, notAfter",
   CHECK(issued->credentials.not_after - issued->not_before >= 10s);
 }
 
-TEST_CASE("malformed answers are refused", "[identity][issuance]") {
+TEST_CASE("answers refused with their reason", "[identity][issuance]") {
   const Exchange exchange;
-  CHECK(kind_of(exchange.accept("")) == IssuanceFailure::kMalformed);
-  CHECK(kind_of(exchange.accept("{\"certificate\": ")) == IssuanceFailure::kMalformed);
-  CHECK(kind_of(exchange.accept("[1, 2]")) == IssuanceFailure::kMalformed);
-  CHECK(kind_of(exchange.accept(R"({"certificate": 1, "chain": "", "identity": ""})")) ==
-        IssuanceFailure::kMalformed);
   const auto leaf = exchange.leaf_for(kSelf, exchange.request.csr_pem);
   nlohmann::json no_chain = nlohmann::json::parse(answer(leaf, exchange.pki, kSelf.uri()));
   no_chain.erase("chain");
-  CHECK(kind_of(exchange.accept(no_chain.dump())) == IssuanceFailure::kMalformed);
-  CHECK(kind_of(exchange.accept(answer("not a certificate", exchange.pki, kSelf.uri()))) ==
-        IssuanceFailure::kMalformed);
-}
-
-TEST_CASE("a certificate for another identity is refused", "[identity][issuance]") {
-  const Exchange exchange;
-  const auto leaf = exchange.leaf_for(kOther, exchange.request.csr_pem);
-  // Whether the answer admits it or claims to be for us.
-  CHECK(kind_of(exchange.accept(answer(leaf, exchange.pki, kOther.uri()))) ==
-        IssuanceFailure::kWrongIdentity);
-  CHECK(kind_of(exchange.accept(answer(leaf, exchange.pki, kSelf.uri()))) ==
-        IssuanceFailure::kWrongIdentity);
-}
-
-TEST_CASE("a certificate for another key is refused", "[identity][issuance]") {
-  const Exchange exchange;
+  const auto other_leaf = exchange.leaf_for(kOther, exchange.request.csr_pem);
   const auto stranger = weft::identity::make_certificate_request(kSelf);
   REQUIRE(stranger);
-  const auto leaf = exchange.leaf_for(kSelf, stranger->csr_pem);
-  CHECK(kind_of(exchange.accept(answer(leaf, exchange.pki, kSelf.uri()))) ==
-        IssuanceFailure::kKeyMismatch);
-}
-
-TEST_CASE("a chain to another anchor is refused", "[identity][issuance]") {
-  const Exchange exchange;
+  const auto stranger_leaf = exchange.leaf_for(kSelf, stranger->csr_pem);
   const Pki foreign = make_pki(exchange.now);
-  auto leaf = weft::identity::issue_leaf(foreign.issuer, exchange.request.csr_pem, kSelf, 10s,
-                                         exchange.now);
-  REQUIRE(leaf);
-  CHECK(kind_of(exchange.accept(answer(*leaf, foreign, kSelf.uri()))) ==
-        IssuanceFailure::kUntrusted);
+  auto foreign_leaf = weft::identity::issue_leaf(foreign.issuer, exchange.request.csr_pem, kSelf,
+                                                 10s, exchange.now);
+  REQUIRE(foreign_leaf);
+
+  struct Refusal {
+    std::string what;
+    std::string body;
+    IssuanceFailure kind;
+  };
+  const std::vector<Refusal> refusals{
+      {"empty", "", IssuanceFailure::kMalformed},
+      {"cut JSON", "{\"certificate\": ", IssuanceFailure::kMalformed},
+      {"not an object", "[1, 2]", IssuanceFailure::kMalformed},
+      {"a number for the certificate", R"({"certificate": 1, "chain": "", "identity": ""})",
+       IssuanceFailure::kMalformed},
+      {"no chain", no_chain.dump(), IssuanceFailure::kMalformed},
+      {"no certificate in the certificate field",
+       answer("not a certificate", exchange.pki, kSelf.uri()), IssuanceFailure::kMalformed},
+      // Another identity's certificate, whether the answer admits it or
+      // claims it is ours.
+      {"another identity, named", answer(other_leaf, exchange.pki, kOther.uri()),
+       IssuanceFailure::kWrongIdentity},
+      {"another identity, claimed as ours", answer(other_leaf, exchange.pki, kSelf.uri()),
+       IssuanceFailure::kWrongIdentity},
+      {"a certificate for another key", answer(stranger_leaf, exchange.pki, kSelf.uri()),
+       IssuanceFailure::kKeyMismatch},
+      {"a chain to another anchor", answer(*foreign_leaf, foreign, kSelf.uri()),
+       IssuanceFailure::kUntrusted},
+  };
+  for (const Refusal& refusal : refusals) {
+    INFO(refusal.what);
+    CHECK(kind_of(exchange.accept(refusal.body)) == refusal.kind);
+  }
 }
 
 TEST_CASE("an answer over the size limit is refused unread", "[identity][issuance]") {

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "proxy/tcp/tunnel.h"
+#include "test/unit/proxy/tcp/tunnel_run.h"
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -21,47 +22,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Connected {
-  Socket near;  // the tunnel's end
-  Socket far;   // the peer's end
-};
-
-Connected connect_pair(asio::io_context& io) {
-  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Socket far(io);
-  far.connect(acceptor.local_endpoint());
-  return {acceptor.accept(), std::move(far)};
-}
-
-struct Run {
-  asio::io_context io;
-  Connected a = connect_pair(io);  // the client's side
-  Connected b = connect_pair(io);  // the app's side
-  weft::Counter idle_closed;
-  weft::Counter silent_closed;
-  weft::Counter half_closed;
-  bool ended = false;
-  Clock::duration took{};
-
-  // A tunnel with a silent limit 200 ms from now, a half-closed limit of
-  // `half_closed_limit` and an idle limit of `idle_limit`.
+// A tunnel with a silent limit 200 ms from now, a half-closed limit of
+// `half_closed_limit` and an idle limit of `idle_limit`.
+struct Run : testing::TunnelRun {
   void start(std::string_view a_pending = {}, Clock::duration idle_limit = 600ms,
              Clock::duration half_closed_limit = 5s) {
-    const auto started = Clock::now();
-    asio::co_spawn(
-        io.get_executor(),
-        [this, started, a_pending, idle_limit, half_closed_limit]() -> awaitable<void> {
-          co_await tunnel(a.near, a_pending, b.near, {},
-                          {.limit = idle_limit,
-                           .closed = &idle_closed,
-                           .silent_until = started + 200ms,
-                           .silent_closed = &silent_closed,
-                           .half_closed_limit = half_closed_limit,
-                           .half_closed = &half_closed});
-          ended = true;
-          took = Clock::now() - started;
-        },
-        asio::detached);
+    TunnelRun::start({.limit = idle_limit, .half_closed_limit = half_closed_limit}, 200ms,
+                     a_pending);
   }
 };
 

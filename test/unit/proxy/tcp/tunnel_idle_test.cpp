@@ -9,109 +9,72 @@
 #include <vector>
 
 #include "proxy/tcp/tunnel.h"
+#include "test/unit/proxy/tcp/tunnel_run.h"
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Connected {
-  Socket near;  // the tunnel's end
-  Socket far;   // the peer's end
+// A tunnel with a 200 ms idle limit and no other.
+struct Run : testing::TunnelRun {
+  void start() { TunnelRun::start({.limit = 200ms}); }
 };
-
-Connected connect_pair(asio::io_context& io) {
-  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Socket far(io);
-  far.connect(acceptor.local_endpoint());
-  return {acceptor.accept(), std::move(far)};
-}
-
-struct Outcome {
-  bool ended = false;
-  std::chrono::steady_clock::duration took{};
-};
-
-void run_tunnel(asio::io_context& io, Connected& a, Connected& b, weft::Counter& closed,
-                Outcome& outcome) {
-  const auto started = std::chrono::steady_clock::now();
-  asio::co_spawn(
-      io.get_executor(),
-      // started by value: this function returns before the coroutine ends.
-      [&a, &b, &closed, &outcome, started]() -> awaitable<void> {
-        co_await tunnel(a.near, {}, b.near, {}, {.limit = 200ms, .closed = &closed});
-        outcome.ended = true;
-        outcome.took = std::chrono::steady_clock::now() - started;
-      },
-      asio::detached);
-}
 
 }  // namespace
 
 TEST_CASE("a tunnel silent both ways is closed after its idle limit", "[tunnel]") {
-  asio::io_context io;
-  Connected a = connect_pair(io);
-  Connected b = connect_pair(io);
-  weft::Counter closed;
-  Outcome outcome;
-  run_tunnel(io, a, b, closed, outcome);
-  io.run_for(10s);
-  REQUIRE(outcome.ended);
-  CHECK(outcome.took >= 200ms);
-  CHECK(closed.value() == 1);
-  CHECK_FALSE(a.near.is_open());
-  CHECK_FALSE(b.near.is_open());
+  Run run;
+  run.start();
+  run.io.run_for(10s);
+  REQUIRE(run.ended);
+  CHECK(run.took >= 200ms);
+  CHECK(run.idle_closed.value() == 1);
+  CHECK_FALSE(run.a.near.is_open());
+  CHECK_FALSE(run.b.near.is_open());
 }
 
 TEST_CASE("a tunnel whose far side stopped reading is closed too", "[tunnel]") {
-  asio::io_context io;
-  Connected a = connect_pair(io);
-  Connected b = connect_pair(io);
-  weft::Counter closed;
-  Outcome outcome;
-  run_tunnel(io, a, b, closed, outcome);
+  Run run;
+  run.start();
   // a's peer writes until the kernel's buffers on the way to b's peer, which
   // never reads, are full: then the tunnel waits on a write to b, not a read.
   std::vector<char> block(1 << 20, 'x');
   asio::co_spawn(
-      io.get_executor(),
+      run.io.get_executor(),
       [&]() -> awaitable<void> {
         error_code ec;
-        while (!ec) co_await asio::async_write(a.far, asio::buffer(block), redirect(ec));
+        while (!ec) co_await asio::async_write(run.a.far, asio::buffer(block), redirect(ec));
       },
       asio::detached);
-  io.run_for(20s);
-  REQUIRE(outcome.ended);
-  CHECK(closed.value() == 1);
+  run.io.run_for(20s);
+  REQUIRE(run.ended);
+  CHECK(run.idle_closed.value() == 1);
 }
 
 TEST_CASE("bytes moving keep a tunnel open past its idle limit", "[tunnel]") {
-  asio::io_context io;
-  Connected a = connect_pair(io);
-  Connected b = connect_pair(io);
-  weft::Counter closed;
-  Outcome outcome;
-  run_tunnel(io, a, b, closed, outcome);
+  Run run;
+  run.start();
   int echoed = 0;
   asio::co_spawn(
-      io.get_executor(),
+      run.io.get_executor(),
       [&]() -> awaitable<void> {
-        Timer pause(io);
+        Timer pause(run.io);
         std::array<char, 1> byte{'x'};
         for (int i = 0; i < 8; ++i) {  // one byte every 100 ms: 800 ms in all
           pause.expires_after(100ms);
           error_code ec;
           co_await pause.async_wait(redirect(ec));
-          co_await asio::async_write(a.far, asio::buffer(byte), redirect(ec));
-          co_await asio::async_read(b.far, asio::buffer(byte), redirect(ec));
+          co_await asio::async_write(run.a.far, asio::buffer(byte), redirect(ec));
+          co_await asio::async_read(run.b.far, asio::buffer(byte), redirect(ec));
           if (!ec) ++echoed;
         }
-        a.far.close();  // then the ends: the tunnel ends by EOF, not idleness
-        b.far.close();
+        run.a.far.close();  // then the ends: the tunnel ends by EOF, not idleness
+        run.b.far.close();
       },
       asio::detached);
-  io.run_for(20s);
-  REQUIRE(outcome.ended);
+  run.io.run_for(20s);
+  REQUIRE(run.ended);
   CHECK(echoed == 8);
-  CHECK(closed.value() == 0);
+  CHECK(run.idle_closed.value() == 0);
 }

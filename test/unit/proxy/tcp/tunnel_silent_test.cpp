@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "proxy/tcp/tunnel.h"
+#include "test/unit/proxy/tcp/tunnel_run.h"
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -19,42 +20,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Connected {
-  Socket near;  // the tunnel's end
-  Socket far;   // the peer's end
-};
-
-Connected connect_pair(asio::io_context& io) {
-  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Socket far(io);
-  far.connect(acceptor.local_endpoint());
-  return {acceptor.accept(), std::move(far)};
-}
-
-struct Run {
-  asio::io_context io;
-  Connected a = connect_pair(io);  // the client's side
-  Connected b = connect_pair(io);  // the app's side
-  weft::Counter idle_closed;
-  weft::Counter silent_closed;
-  bool ended = false;
-  Clock::duration took{};
-
-  // A tunnel with a 300 ms idle limit and a silent limit 100 ms from now.
+// A tunnel with a 300 ms idle limit and a silent limit 100 ms from now.
+struct Run : testing::TunnelRun {
   void start(std::string_view a_pending = {}) {
-    const auto started = Clock::now();
-    asio::co_spawn(
-        io.get_executor(),
-        [this, started, a_pending]() -> awaitable<void> {
-          co_await tunnel(a.near, a_pending, b.near, {},
-                          {.limit = 300ms,
-                           .closed = &idle_closed,
-                           .silent_until = started + 100ms,
-                           .silent_closed = &silent_closed});
-          ended = true;
-          took = Clock::now() - started;
-        },
-        asio::detached);
+    TunnelRun::start({.limit = 300ms}, 100ms, a_pending);
   }
 };
 

@@ -10,22 +10,14 @@
 #include <new>
 
 #include "../failing_allocation.h"
+#include "test/unit/proxy/loopback_pair.h"
 
 using namespace weft::proxy;
 
 namespace {
 
-struct Connected {
-  Socket near;  // the tunnel's end
-  Socket far;   // the peer's end
-};
-
-Connected connect_pair(asio::io_context& io) {
-  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Socket far(io);
-  far.connect(acceptor.local_endpoint());
-  return {acceptor.accept(), std::move(far)};
-}
+using testing::connect_pair;
+using testing::Connected;
 
 }  // namespace
 

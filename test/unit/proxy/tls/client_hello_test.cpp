@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "weft/openssl.h"
 
 using namespace weft::proxy;
 
@@ -23,9 +27,7 @@ std::string openssl_hello(const std::string& alpn_wire, const std::string& serve
   if (!server_name.empty()) SSL_set_tlsext_host_name(ssl, server_name.c_str());
   SSL_set_connect_state(ssl);
   SSL_do_handshake(ssl);  // wants to read: the hello is written
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(out, &data);
-  std::string hello(data, static_cast<std::size_t>(size));
+  std::string hello = weft::openssl::bio_text(out);
   SSL_free(ssl);
   SSL_CTX_free(ctx);
   return hello;
@@ -95,25 +97,27 @@ TEST_CASE("a ClientHello split over several records is joined", "[tls][client_he
 }
 
 TEST_CASE("other protocols and hostile bytes are not a ClientHello", "[tls][client_hello]") {
-  using S = ClientHello::Status;
-  CHECK(parse_client_hello("GET / HTTP/1.1\r\n").status == S::kNotClientHello);
-  CHECK(parse_client_hello("\x17").status == S::kNotClientHello);  // application data
-  CHECK(parse_client_hello(std::string("\x16\x02", 2)).status == S::kNotClientHello);
-  CHECK(parse_client_hello(std::string("\x16\x03\x01\x00\x00", 5)).status == S::kNotClientHello);
-  // A record longer than TLS allows, and a hello claiming more than the cap.
-  CHECK(parse_client_hello(std::string("\x16\x03\x01\x7f\xff", 5)).status == S::kNotClientHello);
-  CHECK(parse_client_hello(std::string("\x16\x03\x01\x00\x04\x01\x01\x00\x00", 9)).status ==
-        S::kNotClientHello);
-  // Not a ClientHello message (a ServerHello).
-  CHECK(parse_client_hello(std::string("\x16\x03\x03\x00\x04\x02\x00\x00\x00", 9)).status ==
-        S::kNotClientHello);
-  // An empty hello body.
-  CHECK(parse_client_hello(std::string("\x16\x03\x01\x00\x04\x01\x00\x00\x00", 9)).status ==
-        S::kNotClientHello);
   // Records of one byte each up to the cap never complete.
-  std::string many;
-  while (many.size() <= kMaxClientHelloBytes) many += std::string("\x16\x03\x01\x00\x01\x01", 6);
-  CHECK(parse_client_hello(many).status == S::kNotClientHello);
+  std::string one_byte_records;
+  while (one_byte_records.size() <= kMaxClientHelloBytes) {
+    one_byte_records += std::string("\x16\x03\x01\x00\x01\x01", 6);
+  }
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"HTTP/1", "GET / HTTP/1.1\r\n"},
+      {"application data", "\x17"},
+      {"a handshake record of another version", std::string("\x16\x02", 2)},
+      {"an empty record", std::string("\x16\x03\x01\x00\x00", 5)},
+      {"a record longer than TLS allows", std::string("\x16\x03\x01\x7f\xff", 5)},
+      {"a hello claiming more than the cap",
+       std::string("\x16\x03\x01\x00\x04\x01\x01\x00\x00", 9)},
+      {"a ServerHello", std::string("\x16\x03\x03\x00\x04\x02\x00\x00\x00", 9)},
+      {"an empty hello body", std::string("\x16\x03\x01\x00\x04\x01\x00\x00\x00", 9)},
+      {"one-byte records up to the cap", one_byte_records},
+  };
+  for (const auto& [what, bytes] : cases) {
+    INFO(what);
+    CHECK(parse_client_hello(bytes).status == ClientHello::Status::kNotClientHello);
+  }
 }
 
 TEST_CASE("every corrupted length in a real ClientHello is caught within its bounds",

@@ -7,12 +7,16 @@
 #include <openssl/ssl.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "proxy/layers/connection.h"
 #include "proxy/tls/client_hello.h"
 #include "proxy/tls/stream.h"
 #include "proxy/tls/tls_context.h"
+#include "test/unit/proxy/loopback_pair.h"
 #include "test/unit/proxy/tls/test_certificates.h"
 
 using namespace weft::proxy;
@@ -29,16 +33,27 @@ struct Pair {
 };
 
 Pair connect_pair(asio::io_context& io) {
-  Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Socket client(io);
-  client.connect(acceptor.local_endpoint());
-  return {Stream(acceptor.accept()), Stream(std::move(client))};
+  testing::Connected connected = testing::connect_pair(io);
+  return {Stream(std::move(connected.near)), Stream(std::move(connected.far))};
 }
 
 SslCtxPtr context(const Credentials& credentials, TlsRole role) {
   auto made = make_tls_context(credentials, role);
   REQUIRE(made);
   return std::move(*made);
+}
+
+// The contexts of a server proxy (kServerId) and a client proxy (kClientId)
+// under one anchor: the handshake that succeeds.
+struct MeshContexts {
+  SslCtxPtr server;
+  SslCtxPtr client;
+};
+
+MeshContexts mesh_contexts() {
+  const auto ca = test::make_test_ca("anchor");
+  return {context(test::make_test_credentials(ca, kServerId), TlsRole::kServer),
+          context(test::make_test_credentials(ca, kClientId), TlsRole::kClient)};
 }
 
 struct Outcome {
@@ -87,9 +102,7 @@ Outcome handshake(asio::io_context& io, Pair& pair, SSL_CTX* server_ctx, SSL_CTX
 }  // namespace
 
 TEST_CASE("two proxies' contexts agree on mTLS and name each other", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
+  const auto [server_ctx, client_ctx] = mesh_contexts();
   asio::io_context io;
   Pair pair = connect_pair(io);
   const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
@@ -151,99 +164,88 @@ TEST_CASE("two proxies' contexts agree on mTLS and name each other", "[tls]") {
   CHECK(client_got == "after");
 }
 
-TEST_CASE("a server under another anchor is refused as an unknown authority", "[tls]") {
+TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
   const auto ca = test::make_test_ca("anchor");
-  const auto other = test::make_test_ca("other");
-  const auto server_ctx = context(test::make_test_credentials(other, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
-  asio::io_context io;
-  Pair pair = connect_pair(io);
-  const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
-  CHECK_FALSE(outcome.client_ok);
-  CHECK(outcome.client_failure == HandshakeFailure::kUnknownAuthority);
-  CHECK_FALSE(outcome.server_ok);
-  CHECK(outcome.server_failure == HandshakeFailure::kUnknownAuthority);
-}
-
-TEST_CASE("an expired certificate is refused as expired, on either side", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto expired = test::make_test_credentials(ca, kServerId, -2h, -1h);
-  const auto fresh_server = test::make_test_credentials(ca, kServerId);
-  const auto fresh_client = test::make_test_credentials(ca, kClientId);
-  {
-    asio::io_context io;
-    Pair pair = connect_pair(io);
-    const auto server_ctx = context(expired, TlsRole::kServer);
-    const auto client_ctx = context(fresh_client, TlsRole::kClient);
-    const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
-    CHECK_FALSE(outcome.client_ok);
-    CHECK(outcome.client_failure == HandshakeFailure::kExpired);
+  const auto server = test::make_test_credentials(ca, kServerId);
+  const auto client = test::make_test_credentials(ca, kClientId);
+  const auto server_is = [](Credentials credentials) {
+    return [credentials] { return context(credentials, TlsRole::kServer); };
+  };
+  const auto client_is = [](Credentials credentials) {
+    return [credentials] { return context(credentials, TlsRole::kClient); };
+  };
+  // Each side's expected refusal: its handshake fails with it, or (identity)
+  // the client's handshake succeeds and the server's identity check refuses.
+  struct Refusal {
+    std::string name;
+    std::function<SslCtxPtr()> server_ctx;
+    std::function<SslCtxPtr()> client_ctx;
+    std::optional<HandshakeFailure> client;
+    std::optional<HandshakeFailure> server;
+    std::optional<HandshakeFailure> identity;
+  };
+  const std::vector<Refusal> refusals{
+      {"a server under another anchor: an unknown authority, both ways",
+       server_is(test::make_test_credentials(test::make_test_ca("other"), kServerId)),
+       client_is(client), HandshakeFailure::kUnknownAuthority, HandshakeFailure::kUnknownAuthority,
+       std::nullopt},
+      {"an expired server certificate",
+       server_is(test::make_test_credentials(ca, kServerId, -2h, -1h)), client_is(client),
+       HandshakeFailure::kExpired, std::nullopt, std::nullopt},
+      {"an expired client certificate", server_is(server),
+       client_is(test::make_test_credentials(ca, kClientId, -2h, -1h)), std::nullopt,
+       HandshakeFailure::kExpired, std::nullopt},
+      {"a server with another identity",
+       server_is(test::make_test_credentials(ca, "spiffe://cluster.local/ns/shop/sa/db")),
+       client_is(client), std::nullopt, std::nullopt, HandshakeFailure::kWrongIdentity},
+      {"a server whose certificate names no SPIFFE ID",
+       server_is(test::make_test_credentials(ca, "")), client_is(client), std::nullopt,
+       std::nullopt, HandshakeFailure::kNoIdentity},
+      {"a client without a certificate", server_is(server),
+       [] {
+         // A TLS 1.3 client offering the mesh ALPN but presenting no certificate.
+         SslCtxPtr bare(SSL_CTX_new(TLS_client_method()));
+         SSL_CTX_set_min_proto_version(bare.get(), TLS1_3_VERSION);
+         SSL_CTX_set_verify(bare.get(), SSL_VERIFY_NONE, nullptr);
+         SSL_CTX_set_alpn_protos(bare.get(),
+                                 reinterpret_cast<const unsigned char*>("\x0cweft.io/mesh"), 13);
+         return bare;
+       },
+       std::nullopt, HandshakeFailure::kNoClientCertificate, std::nullopt},
+      {"a client that does not offer the mesh protocol", server_is(server),
+       [&] {
+         auto h2_only = context(client, TlsRole::kClient);
+         SSL_CTX_set_alpn_protos(h2_only.get(), reinterpret_cast<const unsigned char*>("\x02h2"),
+                                 3);
+         return h2_only;
+       },
+       std::nullopt, HandshakeFailure::kProtocol, std::nullopt},
+  };
+  for (const Refusal& refusal : refusals) {
+    DYNAMIC_SECTION(refusal.name) {
+      const auto server_ctx = refusal.server_ctx();
+      const auto client_ctx = refusal.client_ctx();
+      asio::io_context io;
+      Pair pair = connect_pair(io);
+      const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
+      if (refusal.client) {
+        CHECK_FALSE(outcome.client_ok);
+        CHECK(outcome.client_failure == *refusal.client);
+      }
+      if (refusal.server) {
+        CHECK_FALSE(outcome.server_ok);
+        CHECK(outcome.server_failure == *refusal.server);
+      }
+      if (refusal.identity) {
+        REQUIRE(outcome.client_ok);
+        CHECK(outcome.identity_check == *refusal.identity);
+      }
+    }
   }
-  {
-    asio::io_context io;
-    Pair pair = connect_pair(io);
-    const auto server_ctx = context(fresh_server, TlsRole::kServer);
-    const auto client_ctx =
-        context(test::make_test_credentials(ca, kClientId, -2h, -1h), TlsRole::kClient);
-    const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
-    CHECK_FALSE(outcome.server_ok);
-    CHECK(outcome.server_failure == HandshakeFailure::kExpired);
-  }
-}
-
-TEST_CASE("a server with another identity is refused as the wrong identity", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(
-      test::make_test_credentials(ca, "spiffe://cluster.local/ns/shop/sa/db"), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
-  asio::io_context io;
-  Pair pair = connect_pair(io);
-  const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
-  REQUIRE(outcome.client_ok);
-  CHECK(outcome.identity_check == HandshakeFailure::kWrongIdentity);
-
-  // And one whose certificate names no SPIFFE ID at all.
-  const auto anonymous = context(test::make_test_credentials(ca, ""), TlsRole::kServer);
-  asio::io_context io2;
-  Pair pair2 = connect_pair(io2);
-  const Outcome outcome2 = handshake(io2, pair2, anonymous.get(), client_ctx.get());
-  REQUIRE(outcome2.client_ok);
-  CHECK(outcome2.identity_check == HandshakeFailure::kNoIdentity);
-}
-
-TEST_CASE("a client without a certificate is refused", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  // A TLS 1.3 client offering the mesh ALPN but presenting no certificate.
-  SslCtxPtr bare(SSL_CTX_new(TLS_client_method()));
-  SSL_CTX_set_min_proto_version(bare.get(), TLS1_3_VERSION);
-  SSL_CTX_set_verify(bare.get(), SSL_VERIFY_NONE, nullptr);
-  SSL_CTX_set_alpn_protos(bare.get(), reinterpret_cast<const unsigned char*>("\x0cweft.io/mesh"),
-                          13);
-  asio::io_context io;
-  Pair pair = connect_pair(io);
-  const Outcome outcome = handshake(io, pair, server_ctx.get(), bare.get());
-  CHECK_FALSE(outcome.server_ok);
-  CHECK(outcome.server_failure == HandshakeFailure::kNoClientCertificate);
-}
-
-TEST_CASE("a client that does not offer the mesh protocol is refused", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto credentials = test::make_test_credentials(ca, kClientId);
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(credentials, TlsRole::kClient);
-  SSL_CTX_set_alpn_protos(client_ctx.get(), reinterpret_cast<const unsigned char*>("\x02h2"), 3);
-  asio::io_context io;
-  Pair pair = connect_pair(io);
-  const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
-  CHECK_FALSE(outcome.server_ok);
-  CHECK(outcome.server_failure == HandshakeFailure::kProtocol);
 }
 
 TEST_CASE("the ClientHello read by detection is handed to the handshake", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
+  const auto [server_ctx, client_ctx] = mesh_contexts();
   asio::io_context io;
   Pair pair = connect_pair(io);
   // The client starts; the server side reads its hello as detection does.
@@ -299,9 +301,7 @@ TEST_CASE("a worker's contexts follow the credentials' generation", "[tls]") {
 }
 
 TEST_CASE("an idle pooled TLS connection has nothing to read: no session tickets", "[tls]") {
-  const auto ca = test::make_test_ca("anchor");
-  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
-  const auto client_ctx = context(test::make_test_credentials(ca, kClientId), TlsRole::kClient);
+  const auto [server_ctx, client_ctx] = mesh_contexts();
   {
     asio::io_context io;
     Pair pair = connect_pair(io);
