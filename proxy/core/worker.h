@@ -8,7 +8,7 @@
 
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
-#include "proxy/core/log_throttle.h"
+#include "weft/log_throttle.h"
 #include "proxy/core/original_destination.h"
 #include "proxy/identity/credentials.h"
 #include "proxy/layers/connection.h"
