@@ -89,8 +89,7 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
                             .get()) {
   for (const auto* reason :
        {"no_token", "bad_request", "bad_csr", "token_refused", "wrong_audience",
-        "not_service_account", "too_many", "too_many_from_source", "no_issuer",
-        "review_failed"}) {
+        "not_service_account", "too_many", "too_many_from_source", "no_issuer", "review_failed"}) {
     refusals_.with_labels({reason});
   }
 }

@@ -7,15 +7,13 @@ namespace weft::identity {
 SourceLimiter::SourceLimiter(SourceLimits limits) : limits_(limits) {}
 
 double SourceLimiter::refilled(const Bucket& bucket, Clock::time_point now) const {
-  const double elapsed =
-      std::max(0.0, std::chrono::duration<double>(now - bucket.updated).count());
+  const double elapsed = std::max(0.0, std::chrono::duration<double>(now - bucket.updated).count());
   return std::min(limits_.burst, bucket.tokens + elapsed * limits_.qps);
 }
 
 void SourceLimiter::forget_full(Clock::time_point now) {
-  std::erase_if(buckets_, [&](const auto& entry) {
-    return refilled(entry.second, now) >= limits_.burst;
-  });
+  std::erase_if(buckets_,
+                [&](const auto& entry) { return refilled(entry.second, now) >= limits_.burst; });
 }
 
 SourceLimiter::Verdict SourceLimiter::admit(std::string_view source, Clock::time_point now) {

@@ -22,8 +22,8 @@
 namespace weft::identity {
 
 struct SourceLimits {
-  double qps = 2;         // <= 0: no limit
-  double burst = 20;      // reviews an address may make at once
+  double qps = 2;     // <= 0: no limit
+  double burst = 20;  // reviews an address may make at once
   std::size_t max_sources = 10'000;
 };
 

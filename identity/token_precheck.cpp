@@ -30,8 +30,8 @@ bool names_audience(const json& aud) {
 std::optional<TokenRefusal> precheck_token(std::string_view token,
                                            std::chrono::system_clock::time_point now) {
   if (token.size() > kMaxTokenBytes) {
-    return refused("token_refused", "the token is larger than " +
-                                        std::to_string(kMaxTokenBytes) + " bytes");
+    return refused("token_refused",
+                   "the token is larger than " + std::to_string(kMaxTokenBytes) + " bytes");
   }
   // header.payload.signature
   const std::size_t first = token.find('.');

@@ -74,8 +74,8 @@ struct Fixture {
   std::ostringstream log_text;
   Logger logger{"identity", LogLevel::kDebug, ostream_sink(log_text)};
   GateReviewer reviewer;
-  IdentityService service{registry, logger, reviewer, IssuanceOptions{}, 2,
-                          SourceLimits{.qps = 0.001, .burst = 3}};
+  IdentityService service{registry,          logger, reviewer,
+                          IssuanceOptions{}, 2,      SourceLimits{.qps = 0.001, .burst = 3}};
 
   std::string metrics() { return service.metrics_routes()["/metrics"](http::Request{}).body; }
   int ready() { return service.metrics_routes()["/ready"](http::Request{}).status; }
@@ -138,7 +138,10 @@ TEST_CASE("TokenReviews beyond the limit get 429 and are counted", "[identity][s
   CHECK(second.get().status == 200);
   CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_refusals_total{reason=\"too_many\"} 1"));
   // The slots are given back.
-  CHECK(f.service.certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()), "10.244.0.8")).status == 200);
+  CHECK(f.service
+            .certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()),
+                               "10.244.0.8"))
+            .status == 200);
 }
 
 TEST_CASE("one address flooding with tokens spends its own review budget only",
@@ -152,7 +155,10 @@ TEST_CASE("one address flooding with tokens spends its own review budget only",
   CHECK_THAT(f.metrics(),
              Catch::Contains("weft_identity_refusals_total{reason=\"too_many_from_source\"} 1"));
   // Another pod is not affected.
-  CHECK(f.service.certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()), "10.244.0.9")).status == 200);
+  CHECK(f.service
+            .certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()),
+                               "10.244.0.9"))
+            .status == 200);
   // A refusal a client can cause at will is logged at most once a second.
   for (int i = 0; i < 20; ++i) f.service.certificates(post());
   std::istringstream lines(f.log_text.str());

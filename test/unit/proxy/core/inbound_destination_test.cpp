@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "weft/log_throttle.h"
 #include "proxy/core/original_destination.h"
 #include "proxy/settings.h"
+#include "weft/log_throttle.h"
 
 using namespace weft::proxy;
 using weft::LogThrottle;
