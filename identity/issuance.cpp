@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "identity/token_precheck.h"
+#include "weft/identity/x509.h"
 #include "weft/log.h"
 
 namespace weft::identity {
@@ -82,7 +84,8 @@ Result<WorkloadIdentity, TokenRefusal> identity_from_review(const TokenReviewAns
 IssuanceOutcome issue_certificate(std::string_view authorization, std::string_view body,
                                   TokenReviewer& reviewer, LeafSigner* signer,
                                   std::string_view unavailable, const IssuanceOptions& options,
-                                  std::chrono::system_clock::time_point now) {
+                                  std::chrono::system_clock::time_point now,
+                                  const std::function<bool()>& review_allowed) {
   const auto token = bearer_token(authorization);
   if (!token) {
     return refusal(401, "no_token", "an Authorization: Bearer <service account token> is required");
@@ -98,6 +101,19 @@ IssuanceOutcome issue_certificate(std::string_view authorization, std::string_vi
   // (no newer one known).
   if (now >= signer->not_after()) {
     return refusal(503, "no_issuer", "cannot issue now: the issuer has expired");
+  }
+  // What can be refused without the API server is, before a TokenReview is
+  // spent on it: a bad CSR, a token that cannot be for us, a source over its
+  // review budget.
+  if (auto checked = check_certificate_request(*csr); !checked) {
+    return refusal(400, "bad_csr", "bad CSR: " + checked.error().message);
+  }
+  if (auto refused = precheck_token(*token, now)) {
+    return refusal(401, refused->reason, refused->message);
+  }
+  if (review_allowed && !review_allowed()) {
+    return refusal(429, "too_many_from_source",
+                   "too many certificate requests from this address; retry later");
   }
   auto answer = reviewer.review(*token);
   if (!answer) {

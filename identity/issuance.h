@@ -7,6 +7,7 @@
 // refusal has an HTTP status, a reason for the client and a metric label.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,9 +84,12 @@ Result<WorkloadIdentity, TokenRefusal> identity_from_review(const TokenReviewAns
                                                             std::string_view trust_domain);
 
 // The whole request. `signer` null: no usable issuer (503, with `unavailable`).
+// `review_allowed`, when set, is asked just before the TokenReview (the
+// client's review budget): false is a 429.
 IssuanceOutcome issue_certificate(std::string_view authorization, std::string_view body,
                                   TokenReviewer& reviewer, LeafSigner* signer,
                                   std::string_view unavailable, const IssuanceOptions& options,
-                                  std::chrono::system_clock::time_point now);
+                                  std::chrono::system_clock::time_point now,
+                                  const std::function<bool()>& review_allowed = {});
 
 }  // namespace weft::identity

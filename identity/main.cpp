@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
   IssuanceOptions issuance;
   issuance.trust_domain = options->trust_domain;
   issuance.max_csr_bytes = static_cast<std::size_t>(options->max_csr_bytes);
-  IdentityService service(registry, logger, reviewer, issuance, options->max_concurrent_reviews);
+  IdentityService service(registry, logger, reviewer, issuance, options->max_concurrent_reviews,
+                          {.qps = options->review_per_source_qps,
+                           .burst = static_cast<double>(options->review_per_source_burst)});
   service.set_review_throttle_source([review_client = *review_client] {
     return std::chrono::duration<double>(review_client->throttled_time()).count();
   });

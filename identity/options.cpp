@@ -78,6 +78,11 @@ const flags::Program<Options>& program() {
                             "client-side rate limit of TokenReviews, per second"),
               flags::integer("review-burst", &O::review_burst, 1, 100000,
                              "client-side burst of TokenReviews"),
+              flags::number("review-per-source-qps", &O::review_per_source_qps, 0, 100000,
+                            "TokenReviews one client address may cause, per second\n"
+                            "(429 beyond; 0: no limit)"),
+              flags::integer("review-per-source-burst", &O::review_per_source_burst, 1, 100000,
+                             "TokenReviews one client address may cause at once"),
               flags::log_level("log-level", &O::log_level, "debug, info, warn or error"),
           },
       .footer =

@@ -53,6 +53,10 @@ struct Options {
   // already, and the API server's priority and fairness protects it.
   double review_qps = 500;
   int review_burst = 500;
+  // TokenReviews one client address may cause: a pod flooding weft-identity
+  // spends its own budget, not everyone's (identity/source_limiter.h).
+  double review_per_source_qps = 2;
+  int review_per_source_burst = 20;
   LogLevel log_level = LogLevel::kInfo;
 };
 

@@ -42,11 +42,13 @@ class IdentityService::TimedReviewer final : public TokenReviewer {
 };
 
 IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReviewer& reviewer,
-                                 IssuanceOptions options, int max_concurrent_reviews)
+                                 IssuanceOptions options, int max_concurrent_reviews,
+                                 SourceLimits per_source)
     : registry_(registry),
       logger_(logger),
       options_(std::move(options)),
       max_concurrent_reviews_(max_concurrent_reviews),
+      per_source_(per_source),
       reviewer_(std::make_unique<TimedReviewer>(
           reviewer,
           registry
@@ -65,7 +67,8 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
       refusals_(registry.counter(
           "weft_identity_refusals_total",
           "Certificate requests refused, by reason: no_token, bad_request, bad_csr (400), "
-          "token_refused, wrong_audience, not_service_account (401), too_many (429), "
+          "token_refused, wrong_audience, not_service_account (401), too_many, "
+          "too_many_from_source (429), "
           "no_issuer, review_failed (503).",
           {"reason"})),
       can_issue_(registry
@@ -86,7 +89,7 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
                             .get()) {
   for (const auto* reason :
        {"no_token", "bad_request", "bad_csr", "token_refused", "wrong_audience",
-        "not_service_account", "too_many", "no_issuer", "review_failed"}) {
+        "not_service_account", "too_many", "too_many_from_source", "no_issuer", "review_failed"}) {
     refusals_.with_labels({reason});
   }
 }
@@ -156,7 +159,10 @@ http::Response IdentityService::certificates(const http::Request& request) {
   }
   const IssuanceOutcome outcome =
       issue_certificate(request.authorization, request.body, *reviewer_, signer.get(), refusal,
-                        options_, std::chrono::system_clock::now());
+                        options_, std::chrono::system_clock::now(), [&] {
+                          return per_source_.admit(request.peer, SourceLimiter::Clock::now()) ==
+                                 SourceLimiter::Verdict::kAdmitted;
+                        });
   duration_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (outcome.status == 200) {
@@ -165,10 +171,15 @@ http::Response IdentityService::certificates(const http::Request& request) {
                  {{"identity", outcome.identity}, {"notAfter", outcome.not_after}});
   } else {
     refusals_.with_labels({outcome.reason}).inc();
-    logger_.warn("certificate refused", {{"status", outcome.status},
-                                         {"reason", outcome.reason},
-                                         {"identity", outcome.identity},
-                                         {"detail", outcome.detail}});
+    // A client decides how often this happens: at most a line a second.
+    if (const auto skipped = refusal_log_.admit(LogThrottle::Clock::now())) {
+      logger_.warn("certificate refused", {{"status", outcome.status},
+                                           {"reason", outcome.reason},
+                                           {"identity", outcome.identity},
+                                           {"client", request.peer},
+                                           {"detail", outcome.detail},
+                                           {"not_logged_since_last", *skipped}});
+    }
   }
   return json_response(outcome.status, outcome.body);
 }

@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "identity/issuance.h"
+#include "identity/source_limiter.h"
 #include "weft/http/server.h"
 #include "weft/log.h"
+#include "weft/log_throttle.h"
 #include "weft/metrics.h"
 
 namespace weft::identity {
@@ -26,7 +28,8 @@ class IdentityService {
  public:
   // registry, logger and reviewer outlive the service.
   IdentityService(Registry& registry, Logger& logger, TokenReviewer& reviewer,
-                  IssuanceOptions options, int max_concurrent_reviews);
+                  IssuanceOptions options, int max_concurrent_reviews,
+                  SourceLimits per_source = {.qps = 0});
   ~IdentityService();
 
   // The signer to use from now on, or none and why (thread-safe).
@@ -51,8 +54,10 @@ class IdentityService {
   Logger& logger_;
   const IssuanceOptions options_;
   const int max_concurrent_reviews_;
+  SourceLimiter per_source_;
   std::unique_ptr<TimedReviewer> reviewer_;
   std::atomic<int> in_flight_{0};
+  LogThrottle refusal_log_{std::chrono::seconds(1)};
 
   mutable std::mutex mutex_;
   std::shared_ptr<LeafSigner> signer_;

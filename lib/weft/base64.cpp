@@ -74,4 +74,17 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64url_decode(std::string_view text) {
+  // One character left over after whole groups cannot encode a byte.
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string standard;
+  standard.reserve(text.size() + 3);
+  for (const char c : text) {
+    if (c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n') return std::nullopt;
+    standard.push_back(c == '-' ? '+' : c == '_' ? '/' : c);
+  }
+  standard.append((4 - standard.size() % 4) % 4, '=');
+  return base64_decode(standard);
+}
+
 }  // namespace weft

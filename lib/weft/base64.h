@@ -22,4 +22,8 @@ void base64_append(std::string& out, std::string_view data);
 // Non-zero bits under the padding are tolerated, as Go does.
 std::optional<std::string> base64_decode(std::string_view text);
 
+// Base64url without padding (RFC 4648 section 5), as the parts of a JWT are
+// written (RFC 7515): '-' and '_' for '+' and '/', no '=', no line breaks.
+std::optional<std::string> base64url_decode(std::string_view text);
+
 }  // namespace weft

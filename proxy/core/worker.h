@@ -8,7 +8,6 @@
 
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
-#include "proxy/core/log_throttle.h"
 #include "proxy/core/original_destination.h"
 #include "proxy/identity/credentials.h"
 #include "proxy/layers/connection.h"
@@ -18,6 +17,7 @@
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_metrics.h"
 #include "weft/log.h"
+#include "weft/log_throttle.h"
 
 namespace weft::proxy {
 

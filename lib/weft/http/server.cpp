@@ -525,6 +525,7 @@ class Session : public Connection,
       request.query = std::string(target.substr(question + 1));
     request.content_type = std::string(message[bhttp::field::content_type]);
     request.authorization = std::string(message[bhttp::field::authorization]);
+    if (!source_.is_unspecified()) request.peer = source_.to_string();
     request.body = std::move(message.body().text);
     const bool keep_alive = message.keep_alive();
     Response response = server_.dispatch(request);

@@ -57,6 +57,7 @@ struct Request {
   std::string content_type;
   std::string body;
   std::string authorization;  // the Authorization header, as sent
+  std::string peer;           // the client's address ("10.244.0.7"); empty if unknown
 };
 
 struct Response {

@@ -447,10 +447,11 @@ Result<KeyAndRequest> make_certificate_request(const WorkloadIdentity& identity)
   return KeyAndRequest{std::move(*key_text), bio_text(bio.get())};
 }
 
-Result<std::string> issue_leaf(const KeyedCertificate& issuer, std::string_view csr_pem,
-                               const WorkloadIdentity& identity, std::chrono::seconds validity,
-                               TimePoint now) {
-  ClearOpenSslErrors clear;
+namespace {
+
+// The CSR, parsed and checked: one PEM block, PKCS#10, a P-256 key, a valid
+// self-signature.
+Result<Request> read_certificate_request(std::string_view csr_pem) {
   auto blocks = read_pem_blocks(csr_pem, kMaxCsrBytes, "CSR");
   if (!blocks) return blocks.error();
   if (blocks->size() != 1) {
@@ -471,6 +472,25 @@ Result<std::string> issue_leaf(const KeyedCertificate& issuer, std::string_view 
   if (X509_REQ_verify(request.get(), public_key) != 1) {
     return Error{"CSR signature does not verify (the request was not signed by its key)"};
   }
+  return request;
+}
+
+}  // namespace
+
+Result<void> check_certificate_request(std::string_view csr_pem) {
+  ClearOpenSslErrors clear;
+  auto request = read_certificate_request(csr_pem);
+  if (!request) return request.error();
+  return {};
+}
+
+Result<std::string> issue_leaf(const KeyedCertificate& issuer, std::string_view csr_pem,
+                               const WorkloadIdentity& identity, std::chrono::seconds validity,
+                               TimePoint now) {
+  ClearOpenSslErrors clear;
+  auto request = read_certificate_request(csr_pem);
+  if (!request) return request.error();
+  EVP_PKEY* public_key = X509_REQ_get0_pubkey(request->get());
 
   if (auto checked = make_identity(identity.trust_domain, identity.ns, identity.service_account);
       !checked) {

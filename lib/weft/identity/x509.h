@@ -48,6 +48,8 @@ Result<KeyAndRequest> make_certificate_request(const WorkloadIdentity& identity)
 // leaf names exactly `identity` (the one the API server vouched for). The
 // leaf's notAfter never passes the issuer's.
 inline constexpr std::size_t kMaxCsrBytes = 8 * 1024;
+// The same checks of the CSR alone: done before a request costs a TokenReview.
+Result<void> check_certificate_request(std::string_view csr_pem);
 Result<std::string> issue_leaf(const KeyedCertificate& issuer, std::string_view csr_pem,
                                const WorkloadIdentity& identity, std::chrono::seconds validity,
                                TimePoint now);

@@ -10,7 +10,7 @@ projected-style token from `kubectl create token --audience identity.weft.io`.
 
 CASE: issue, foreign_identity, wrong_audience, deleted_bound_object, two_replicas,
 expired_token, malformed, corrupted_issuer, restart, user_issuer, manifest_rbac,
-issuer_renewal, latency.
+issuer_renewal, latency, review_budget.
 Needs KUBECONFIG, KUBECTL and WEFT_CLUSTER_DIR (the service-account signing
 key, for the expired token).
 """
@@ -83,6 +83,10 @@ class Identity:
 
     def start(self, *extra):
         self.port, self.metrics_port = free_port(), free_port()
+        # Every request here comes from 127.0.0.1: the per-address review
+        # budget is off unless the case is about it.
+        if not any(a.startswith("--review-per-source") for a in extra):
+            extra = ("--review-per-source-qps=0", *extra)
         serving = os.path.join(self.work, "serving")
         shutil.rmtree(serving, ignore_errors=True)
         self.log = open(self.log_path, "a")
@@ -297,13 +301,13 @@ def case_foreign_identity(c):
 def case_wrong_audience(c):
     c.start_ready()
     _, csr = key_and_csr(c.apps, "a")
-    # The pod's default API token (audience: the API server).
-    # The API server refuses it for the audience the review asks for.
-    text = c.expect_refused(401, "token_refused", token(c.apps, "a", audience=None),
+    # The pod's default API token (audience: the API server): its claims say
+    # so, and it is refused without a TokenReview.
+    text = c.expect_refused(401, "wrong_audience", token(c.apps, "a", audience=None),
                             body_for(csr), "a token for the API server's audience")
     if "audience" not in text:
         fail(f"the refusal does not name the audience: {text}")
-    c.expect_refused(401, "token_refused", token(c.apps, "a", audience="other.example"),
+    c.expect_refused(401, "wrong_audience", token(c.apps, "a", audience="other.example"),
                      body_for(csr), "a token for another audience")
     c.expect_refused(401, "no_token", None, body_for(csr), "no token")
     c.expect_refused(401, "token_refused", "not-a-jwt", body_for(csr), "garbage token")
@@ -714,6 +718,36 @@ def case_latency(c):
     if percentile(fresh, 0.99) > 5.0:
         fail("p99 above 5 s: something is wrong, not just a slow machine")
     print("PASS: 400 certificates issued")
+
+
+def case_review_budget(c):
+    """One address flooding weft-identity spends its own budget of
+    TokenReviews, and garbage (a bad CSR, a token that cannot be ours)
+    spends none: the API server sees only what could be issued."""
+    c.start_ready("--review-per-source-qps=0.01", "--review-per-source-burst=3")
+    t = token(c.apps, "a")
+    _, csr = key_and_csr(c.apps, "a")
+    reviews = lambda: c.identity.metric("weft_identity_token_review_duration_seconds_count")
+    for _ in range(30):
+        for bad_token, bad_body in (("not-a-jwt", body_for(csr)),
+                                    (token(c.apps, "a", audience=None), body_for(csr)),
+                                    (t, body_for("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
+                                                 "-----END CERTIFICATE REQUEST-----\n"))):
+            status, text = c.identity.request(bad_token, bad_body)
+            if status not in (400, 401):
+                fail(f"garbage answered {status}: {text}")
+    if reviews() != 0:
+        fail(f"{reviews()} TokenReviews made for 90 requests that could not be issued")
+    for i in range(3):
+        _, csr = key_and_csr(c.apps, "a")
+        status, text = c.identity.request(t, body_for(csr))
+        if status != 200:
+            fail(f"request {i + 1} of the burst: {status} {text}")
+    c.expect_refused(429, "too_many_from_source", t, body_for(csr),
+                     "a fourth request from the same address in the same instant")
+    if reviews() != 3:
+        fail(f"{reviews()} TokenReviews made, expected 3 (the 429 must cost none)")
+    print("PASS: 90 garbage requests cost no TokenReview; the address's burst of 3, then 429")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}

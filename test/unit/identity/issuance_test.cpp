@@ -4,10 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include "identity/token_review.h"
+#include "test/unit/identity/test_requests.h"
 #include "weft/log.h"
 
 using namespace weft::identity;
 using nlohmann::json;
+using weft::identity::testing::jwt;
+using weft::identity::testing::token_for;
+using weft::identity::testing::unix_seconds;
 
 namespace {
 
@@ -48,8 +52,7 @@ class FakeSigner final : public LeafSigner {
   std::string chain_ = "ISSUER";
 };
 
-const std::string kCsr =
-    "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+const std::string& kCsr = weft::identity::testing::real_csr();
 
 std::string body(std::string_view csr = kCsr) {
   return json{{"csr", csr}}.dump();
@@ -60,14 +63,19 @@ TokenReviewAnswer service_account(std::string ns, std::string sa) {
       true, {"identity.weft.io"}, "system:serviceaccount:" + ns + ":" + sa, ""};
 }
 
+// A well-formed token of shop/web, the API server's answer given per test.
+const std::string kToken = token_for("shop", "web", kNow);
+const std::string kBearer = "Bearer " + kToken;
+
 struct Fixture {
   FakeReviewer reviewer;
   FakeSigner signer;
   IssuanceOptions options;
+  std::function<bool()> review_allowed;
   IssuanceOutcome ask(std::string_view authorization, std::string_view request_body,
                       bool with_signer = true) {
     return issue_certificate(authorization, request_body, reviewer, with_signer ? &signer : nullptr,
-                             "no issuer Secret", options, kNow);
+                             "no issuer Secret", options, kNow, review_allowed);
   }
 };
 
@@ -76,8 +84,8 @@ struct Fixture {
 TEST_CASE("a service account's token yields a leaf for exactly that account",
           "[identity][issuance]") {
   Fixture f;
-  f.reviewer.answers["token-a"] = service_account("shop", "web");
-  const auto outcome = f.ask("Bearer token-a", body());
+  f.reviewer.answers[kToken] = service_account("shop", "web");
+  const auto outcome = f.ask(kBearer, body());
   REQUIRE(outcome.status == 200);
   CHECK(outcome.reason == "issued");
   CHECK(outcome.identity == "spiffe://cluster.local/ns/shop/sa/web");
@@ -92,8 +100,8 @@ TEST_CASE("a service account's token yields a leaf for exactly that account",
 TEST_CASE("the trust domain is the issuer's", "[identity][issuance]") {
   Fixture f;
   f.options.trust_domain = "mesh.example";
-  f.reviewer.answers["t"] = service_account("shop", "web");
-  CHECK(f.ask("bearer t", body()).identity == "spiffe://mesh.example/ns/shop/sa/web");
+  f.reviewer.answers[kToken] = service_account("shop", "web");
+  CHECK(f.ask("bearer " + kToken, body()).identity == "spiffe://mesh.example/ns/shop/sa/web");
 }
 
 TEST_CASE("token refusals are 401 with a reason", "[identity][issuance]") {
@@ -108,23 +116,23 @@ TEST_CASE("token refusals are 401 with a reason", "[identity][issuance]") {
     CHECK(f.ask("Basic dXNlcjpwYXNz", body()).reason == "no_token");
   }
   SECTION("refused by the API server") {
-    const auto outcome = f.ask("Bearer stolen", body());
+    const auto outcome = f.ask(kBearer, body());
     CHECK(outcome.status == 401);
     CHECK(outcome.reason == "token_refused");
     CHECK_THAT(outcome.body, Catch::Contains("invalid bearer token"));
   }
   SECTION("another audience") {
-    f.reviewer.answers["t"] = TokenReviewAnswer{
+    f.reviewer.answers[kToken] = TokenReviewAnswer{
         true, {"https://kubernetes.default.svc"}, "system:serviceaccount:shop:web", ""};
-    CHECK(f.ask("Bearer t", body()).reason == "wrong_audience");
+    CHECK(f.ask(kBearer, body()).reason == "wrong_audience");
   }
   SECTION("no audience said") {
-    f.reviewer.answers["t"] = TokenReviewAnswer{true, {}, "system:serviceaccount:shop:web", ""};
-    CHECK(f.ask("Bearer t", body()).reason == "wrong_audience");
+    f.reviewer.answers[kToken] = TokenReviewAnswer{true, {}, "system:serviceaccount:shop:web", ""};
+    CHECK(f.ask(kBearer, body()).reason == "wrong_audience");
   }
   SECTION("a user, not a service account") {
-    f.reviewer.answers["t"] = TokenReviewAnswer{true, {"identity.weft.io"}, "alice", ""};
-    const auto outcome = f.ask("Bearer t", body());
+    f.reviewer.answers[kToken] = TokenReviewAnswer{true, {"identity.weft.io"}, "alice", ""};
+    const auto outcome = f.ask(kBearer, body());
     CHECK(outcome.status == 401);
     CHECK(outcome.reason == "not_service_account");
   }
@@ -133,43 +141,105 @@ TEST_CASE("token refusals are 401 with a reason", "[identity][issuance]") {
 
 TEST_CASE("the token never reaches the answer or the log detail", "[identity][issuance]") {
   Fixture f;
-  const auto outcome = f.ask("Bearer secret-token-value", body());
-  CHECK(outcome.body.find("secret-token-value") == std::string::npos);
-  CHECK(outcome.detail.find("secret-token-value") == std::string::npos);
+  for (const std::string& token : {kToken, std::string("secret-token-value")}) {
+    const auto outcome = f.ask("Bearer " + token, body());
+    CHECK(outcome.status == 401);
+    CHECK(outcome.body.find(token) == std::string::npos);
+    CHECK(outcome.detail.find(token) == std::string::npos);
+  }
 }
 
 TEST_CASE("malformed requests are 400, before any TokenReview", "[identity][issuance]") {
   Fixture f;
-  f.reviewer.answers["t"] = service_account("shop", "web");
+  f.reviewer.answers[kToken] = service_account("shop", "web");
   for (const std::string bad :
        {"", "not json", "[]", R"({"csr": 1})", R"({"csr": ""})", R"({"other": "x"})"}) {
     CAPTURE(bad);
-    const auto outcome = f.ask("Bearer t", bad);
+    const auto outcome = f.ask(kBearer, bad);
     CHECK(outcome.status == 400);
     CHECK(outcome.reason == "bad_request");
   }
   SECTION("an oversized CSR") {
     f.options.max_csr_bytes = 100;
-    const auto outcome = f.ask("Bearer t", body(kCsr + std::string(200, 'A')));
+    const auto outcome = f.ask(kBearer, body(kCsr + std::string(200, 'A')));
     CHECK(outcome.status == 400);
     CHECK_THAT(outcome.body, Catch::Contains("more than 100"));
   }
   CHECK(f.reviewer.reviews == 0);
 }
 
-TEST_CASE("a CSR the signer refuses is 400", "[identity][issuance]") {
+TEST_CASE("a bad CSR is 400, before any TokenReview", "[identity][issuance]") {
   Fixture f;
-  f.reviewer.answers["t"] = service_account("shop", "web");
-  const auto outcome = f.ask("Bearer t", body("garbage"));
-  CHECK(outcome.status == 400);
-  CHECK(outcome.reason == "bad_csr");
-  CHECK(outcome.identity == "spiffe://cluster.local/ns/shop/sa/web");
+  f.reviewer.answers[kToken] = service_account("shop", "web");
+  std::string tampered = kCsr;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  for (const std::string& csr : {std::string("garbage"), tampered, kCsr + kCsr}) {
+    const auto outcome = f.ask(kBearer, body(csr));
+    CHECK(outcome.status == 400);
+    CHECK(outcome.reason == "bad_csr");
+  }
+  CHECK(f.reviewer.reviews == 0);
+  CHECK(f.signer.signed_for.empty());
+}
+
+TEST_CASE("a token that cannot be for weft-identity costs no TokenReview", "[identity][issuance]") {
+  Fixture f;
+  const auto claims = [](json changes) {
+    json claims = {{"aud", {"identity.weft.io"}},
+                   {"exp", unix_seconds(kNow) + 600},
+                   {"sub", "system:serviceaccount:shop:web"}};
+    claims.merge_patch(changes);
+    return claims;
+  };
+  struct Case {
+    std::string token;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"not-a-jwt", "token_refused"},
+      {"a.b", "token_refused"},
+      {"a.b.c.d", "token_refused"},
+      {"e30.!!!.c2ln", "token_refused"},  // payload not base64url
+      {"e30." + weft::identity::testing::base64url("[]") + ".s", "token_refused"},
+      {jwt(claims({{"aud", "https://kubernetes.default.svc"}})), "wrong_audience"},
+      {jwt(claims({{"aud", json::array()}})), "wrong_audience"},
+      {jwt(claims({{"aud", nullptr}})), "wrong_audience"},
+      {jwt(claims({{"exp", unix_seconds(kNow) - 3600}})), "token_refused"},  // stolen, old
+      {jwt(claims({{"exp", nullptr}})), "token_refused"},
+      {jwt(claims({{"exp", "tomorrow"}})), "token_refused"},
+      {jwt(claims({{"sub", "alice"}})), "not_service_account"},
+      {jwt(claims({{"sub", nullptr}})), "not_service_account"},
+      {std::string(20000, 'a') + ".b.c", "token_refused"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.token.substr(0, 80));
+    const auto outcome = f.ask("Bearer " + c.token, body());
+    CHECK(outcome.status == 401);
+    CHECK(outcome.reason == c.reason);
+  }
+  CHECK(f.reviewer.reviews == 0);
+  SECTION("within the API server's minute of leeway, it is asked") {
+    f.ask("Bearer " + jwt(claims({{"exp", unix_seconds(kNow) - 30}})), body());
+    CHECK(f.reviewer.reviews == 1);
+  }
+}
+
+TEST_CASE("a source over its review budget is 429, without a TokenReview", "[identity][issuance]") {
+  Fixture f;
+  f.reviewer.answers[kToken] = service_account("shop", "web");
+  f.review_allowed = [] { return false; };
+  const auto outcome = f.ask(kBearer, body());
+  CHECK(outcome.status == 429);
+  CHECK(outcome.reason == "too_many_from_source");
+  CHECK(f.reviewer.reviews == 0);
+  f.review_allowed = [] { return true; };
+  CHECK(f.ask(kBearer, body()).status == 200);
 }
 
 TEST_CASE("no issuer: 503 with the reason, and no TokenReview", "[identity][issuance]") {
   Fixture f;
-  f.reviewer.answers["t"] = service_account("shop", "web");
-  const auto outcome = f.ask("Bearer t", body(), false);
+  f.reviewer.answers[kToken] = service_account("shop", "web");
+  const auto outcome = f.ask(kBearer, body(), false);
   CHECK(outcome.status == 503);
   CHECK(outcome.reason == "no_issuer");
   CHECK_THAT(outcome.body, Catch::Contains("no issuer Secret"));
@@ -179,7 +249,7 @@ TEST_CASE("no issuer: 503 with the reason, and no TokenReview", "[identity][issu
 TEST_CASE("the API server unreachable: 503", "[identity][issuance]") {
   Fixture f;
   f.reviewer.unreachable = true;
-  const auto outcome = f.ask("Bearer t", body());
+  const auto outcome = f.ask(kBearer, body());
   CHECK(outcome.status == 503);
   CHECK(outcome.reason == "review_failed");
 }
@@ -215,9 +285,9 @@ TEST_CASE("TokenReview JSON", "[identity][issuance]") {
 
 TEST_CASE("an issuer past its end signs nothing: 503", "[identity][issuance]") {
   Fixture f;
-  f.reviewer.answers["t"] = service_account("shop", "web");
+  f.reviewer.answers[kToken] = service_account("shop", "web");
   f.signer.end = kNow;
-  const auto outcome = f.ask("Bearer t", body());
+  const auto outcome = f.ask(kBearer, body());
   CHECK(outcome.status == 503);
   CHECK(outcome.reason == "no_issuer");
   CHECK_THAT(outcome.body, Catch::Contains("expired"));

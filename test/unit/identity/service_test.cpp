@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "test/unit/identity/test_requests.h"
+
 using namespace weft;
 using namespace weft::identity;
 
@@ -55,12 +57,15 @@ class EchoSigner final : public LeafSigner {
   std::string chain_ = "ISSUER";
 };
 
-http::Request post(std::string token = "t") {
+http::Request post(std::string token = testing::token_for("shop", "web",
+                                                          std::chrono::system_clock::now()),
+                   std::string peer = "10.244.0.7") {
   http::Request request;
   request.method = "POST";
   request.path = std::string(kCertificatesPath);
   request.authorization = "Bearer " + token;
-  request.body = R"({"csr": "-----BEGIN CERTIFICATE REQUEST-----"})";
+  request.body = nlohmann::json{{"csr", testing::real_csr()}}.dump();
+  request.peer = std::move(peer);
   return request;
 }
 
@@ -69,7 +74,8 @@ struct Fixture {
   std::ostringstream log_text;
   Logger logger{"identity", LogLevel::kDebug, ostream_sink(log_text)};
   GateReviewer reviewer;
-  IdentityService service{registry, logger, reviewer, IssuanceOptions{}, 2};
+  IdentityService service{registry,          logger, reviewer,
+                          IssuanceOptions{}, 2,      SourceLimits{.qps = 0.001, .burst = 3}};
 
   std::string metrics() { return service.metrics_routes()["/metrics"](http::Request{}).body; }
   int ready() { return service.metrics_routes()["/ready"](http::Request{}).status; }
@@ -98,13 +104,16 @@ TEST_CASE("an issued leaf is counted and logged with its identity, never the tok
           "[identity][service]") {
   Fixture f;
   f.service.publish(std::make_shared<EchoSigner>(), "");
-  const auto answer = f.service.certificates(post("very-secret-token"));
+  const std::string token =
+      testing::token_for("shop", "very-secret-token", std::chrono::system_clock::now());
+  const auto answer = f.service.certificates(post(token));
   CHECK(answer.status == 200);
   CHECK(answer.content_type == "application/json");
   CHECK(nlohmann::json::parse(answer.body)["identity"] == "spiffe://cluster.local/ns/shop/sa/web");
   CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_certificates_issued_total 1"));
   CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_token_review_duration_seconds_count 1"));
   CHECK_THAT(f.log_text.str(), Catch::Contains("spiffe://cluster.local/ns/shop/sa/web"));
+  CHECK(f.log_text.str().find(token) == std::string::npos);
   CHECK(f.log_text.str().find("very-secret-token") == std::string::npos);
 }
 
@@ -129,7 +138,35 @@ TEST_CASE("TokenReviews beyond the limit get 429 and are counted", "[identity][s
   CHECK(second.get().status == 200);
   CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_refusals_total{reason=\"too_many\"} 1"));
   // The slots are given back.
-  CHECK(f.service.certificates(post()).status == 200);
+  CHECK(f.service
+            .certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()),
+                               "10.244.0.8"))
+            .status == 200);
+}
+
+TEST_CASE("one address flooding with tokens spends its own review budget only",
+          "[identity][service]") {
+  Fixture f;
+  f.service.publish(std::make_shared<EchoSigner>(), "");
+  for (int i = 0; i < 3; ++i) CHECK(f.service.certificates(post()).status == 200);
+  const auto refused = f.service.certificates(post());
+  CHECK(refused.status == 429);
+  CHECK_THAT(refused.body, Catch::Contains("from this address"));
+  CHECK_THAT(f.metrics(),
+             Catch::Contains("weft_identity_refusals_total{reason=\"too_many_from_source\"} 1"));
+  // Another pod is not affected.
+  CHECK(f.service
+            .certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()),
+                               "10.244.0.9"))
+            .status == 200);
+  // A refusal a client can cause at will is logged at most once a second.
+  for (int i = 0; i < 20; ++i) f.service.certificates(post());
+  std::istringstream lines(f.log_text.str());
+  int refusal_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    refusal_lines += line.find("certificate refused") != std::string::npos;
+  }
+  CHECK(refusal_lines <= 2);
 }
 
 TEST_CASE("expiry gauges: the issuer's, and one per anchor", "[identity][service]") {

@@ -61,3 +61,16 @@ TEST_CASE("base64 refuses malformed text", "[base64]") {
   CHECK_FALSE(base64_decode("Zm9v-_=="));  // the URL alphabet is not this one
   CHECK_FALSE(base64_decode(std::string("Zm\0v", 4)));
 }
+
+TEST_CASE("base64url decodes a JWT part: URL alphabet, no padding", "[base64]") {
+  CHECK(weft::base64url_decode("") == std::string());
+  CHECK(weft::base64url_decode("Zg") == std::string("f"));
+  CHECK(weft::base64url_decode("Zm8") == std::string("fo"));
+  CHECK(weft::base64url_decode("Zm9v") == std::string("foo"));
+  CHECK(weft::base64url_decode("-_8") == std::string("\xfb\xff"));
+  CHECK_FALSE(weft::base64url_decode("Z"));      // a lone character is no byte
+  CHECK_FALSE(weft::base64url_decode("+/8"));    // the standard alphabet is not this one
+  CHECK_FALSE(weft::base64url_decode("Zg=="));   // no padding in a JWT
+  CHECK_FALSE(weft::base64url_decode("Zm\n8"));  // nor line breaks
+  CHECK_FALSE(weft::base64url_decode("Zm.8"));
+}

@@ -4,11 +4,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "proxy/core/log_throttle.h"
 #include "proxy/core/original_destination.h"
 #include "proxy/settings.h"
+#include "weft/log_throttle.h"
 
 using namespace weft::proxy;
+using weft::LogThrottle;
 using namespace std::chrono_literals;
 
 namespace {

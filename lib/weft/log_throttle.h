@@ -11,7 +11,7 @@
 #include <limits>
 #include <optional>
 
-namespace weft::proxy {
+namespace weft {
 
 class LogThrottle {
  public:
@@ -37,4 +37,4 @@ class LogThrottle {
   std::atomic<std::uint64_t> skipped_{0};
 };
 
-}  // namespace weft::proxy
+}  // namespace weft
