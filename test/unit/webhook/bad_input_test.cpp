@@ -199,7 +199,7 @@ TEST_CASE("bodies that are not an AdmissionReview get HTTP 400 with the reason",
   for (const auto& bad : cases) {
     SECTION(bad.name) {
       const auto response =
-          service.review({"POST", "/mutate", "", "application/json", bad.body, ""},
+          service.review({"POST", "/mutate", "", "application/json", bad.body, "", ""},
                          weft::webhook::Scope::kNamespaceEnabled);
       CHECK(response.status == 400);
       CHECK_THAT(response.body, Catch::Contains(bad.reason));
@@ -282,25 +282,25 @@ TEST_CASE("the service: method check, metrics by result, latency histogram", "[s
   weft::Logger logger("webhook", weft::LogLevel::kInfo, weft::ostream_sink(log));
   weft::webhook::WebhookService service(native_config(), registry, logger);
   auto routes = service.routes();
-  const auto get = routes.at("/mutate")({"GET", "/mutate", "", "", "", ""});
+  const auto get = routes.at("/mutate")({"GET", "/mutate", "", "", "", "", ""});
   CHECK(get.status == 405);
 
   const std::string good = review_of(minimal_pod()).dump();
   json bad_pod = minimal_pod();
   bad_pod["spec"]["containers"] = json::array();
-  const auto ok = routes.at("/mutate")({"POST", "/mutate", "", "application/json", good, ""});
+  const auto ok = routes.at("/mutate")({"POST", "/mutate", "", "application/json", good, "", ""});
   CHECK(ok.status == 200);
   CHECK(ok.content_type == "application/json");
   CHECK(json::parse(ok.body)["response"]["allowed"] == true);
-  routes.at("/mutate")({"POST", "/mutate", "", "application/json", review_of(bad_pod).dump(), ""});
-  routes.at("/mutate-opt-in")({"POST", "/mutate-opt-in", "", "application/json", good, ""});
+  routes.at("/mutate")({"POST", "/mutate", "", "application/json", review_of(bad_pod).dump(), "", ""});
+  routes.at("/mutate-opt-in")({"POST", "/mutate-opt-in", "", "application/json", good, "", ""});
 
-  CHECK(routes.at("/readyz")({"GET", "/readyz", "", "", "", ""}).status == 503);
+  CHECK(routes.at("/readyz")({"GET", "/readyz", "", "", "", "", ""}).status == 503);
   service.set_ready(true);
-  CHECK(routes.at("/readyz")({"GET", "/readyz", "", "", "", ""}).status == 200);
-  CHECK(routes.at("/healthz")({"GET", "/healthz", "", "", "", ""}).status == 200);
+  CHECK(routes.at("/readyz")({"GET", "/readyz", "", "", "", "", ""}).status == 200);
+  CHECK(routes.at("/healthz")({"GET", "/healthz", "", "", "", "", ""}).status == 200);
 
-  const auto metrics = routes.at("/metrics")({"GET", "/metrics", "", "", "", ""});
+  const auto metrics = routes.at("/metrics")({"GET", "/metrics", "", "", "", "", ""});
   CHECK(metrics.content_type == weft::kPrometheusContentType);
   CHECK_THAT(metrics.body, Catch::Contains("weft_webhook_reviews_total{result=\"injected\"} 1"));
   CHECK_THAT(metrics.body, Catch::Contains("weft_webhook_reviews_total{result=\"denied\"} 1"));

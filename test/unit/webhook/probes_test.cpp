@@ -186,7 +186,7 @@ TEST_CASE("the service counts the probes it could not exempt", "[probes][service
   weft::webhook::WebhookService service(weft::test::native_config(), registry, logger);
   auto routes = service.routes();
   const auto metric = [&] {
-    return routes.at("/metrics")({"GET", "/metrics", "", "", "", ""}).body;
+    return routes.at("/metrics")({"GET", "/metrics", "", "", "", "", ""}).body;
   };
   CHECK_THAT(metric(), Catch::Contains("weft_webhook_probes_not_exempted_total 0"));
   json pod = weft::test::minimal_pod();
@@ -194,7 +194,7 @@ TEST_CASE("the service counts the probes it could not exempt", "[probes][service
   pod["spec"]["containers"][0]["livenessProbe"] = http_get(8443, "/live", "HTTPS");
   pod["spec"]["containers"][0]["startupProbe"] = http_get("nope", "/start");
   const auto answer = routes.at("/mutate")(
-      {"POST", "/mutate", "", "application/json", weft::test::review_of(pod).dump(), ""});
+      {"POST", "/mutate", "", "application/json", weft::test::review_of(pod).dump(), "", ""});
   REQUIRE(answer.status == 200);
   const json response = json::parse(answer.body)["response"];
   CHECK(response["allowed"] == true);
