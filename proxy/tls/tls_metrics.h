@@ -3,10 +3,8 @@
 // The metrics of mTLS, with Linkerd's label names and values:
 //   tls_handshake_failures_total{direction, reason}   reason: HandshakeFailure
 //   tcp_tls_connections_total{direction, tls, no_tls_reason, client_id, server_id}
-//     tls="true" with the peer's identity (client_id inbound, server_id
-//     outbound), or tls="no_identity" with no_tls_reason
-//     ("no_tls_from_remote" inbound, "not_provided_by_service_discovery"
-//     outbound: the endpoint is not meshed).
+//     the values of tls_labels.h (a refused handshake is no connection:
+//     it is counted in tls_handshake_failures_total only).
 //   mtls_strict_refused_total   plaintext connections refused by Strict
 // Bounded: server ids come from the document; client ids are whatever
 // certificates the anchors vouch for, so past `max_client_ids` distinct ones
@@ -20,6 +18,7 @@
 
 #include "proxy/metrics.h"
 #include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_labels.h"
 #include "weft/metrics.h"
 
 namespace weft::proxy {
@@ -41,6 +40,8 @@ class TlsMetrics {
   Counter& strict_refused() { return strict_refused_; }
 
  private:
+  Counter& connection_counter(Direction direction, const TlsPeer& peer);
+
   Family<Counter>& connections_;
   Counter& strict_refused_;
   Counter& folded_;
