@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
   Registry registry;
   ProxyMetrics metrics(registry);
   MetricsCache metrics_cache(
-      metrics, {settings.metrics_max_dynamic_targets, settings.metrics_target_expiry});
+      metrics, {.max_dynamic_targets = settings.metrics_max_dynamic_targets,
+                .dynamic_target_expiry = settings.metrics_target_expiry,
+                .max_identities_per_target = settings.metrics_max_identities_per_target});
   ConfigStore store(metrics, log);
 
   // The document is validated before any port is bound.

@@ -6,10 +6,6 @@
 
 namespace weft::proxy {
 
-std::string_view to_string(Direction direction) {
-  return direction == Direction::kInbound ? "inbound" : "outbound";
-}
-
 Classification classify(int status) {
   const bool server_error = status >= 500 && status <= 599;
   const bool not_a_status = status < 100 || status > 999;
@@ -39,16 +35,17 @@ std::string_view to_string(Limit limit) {
 }
 
 namespace {
-const std::vector<std::string> kRouteLabels = {"direction", "target_service", "route"};
+const std::vector<std::string> kRouteLabels = {"direction",     "target_service", "route",    "tls",
+                                               "no_tls_reason", "client_id",      "server_id"};
 const std::vector<std::string> kTcpLabels = {"direction", "target_service"};
 }  // namespace
 
 ProxyMetrics::ProxyMetrics(Registry& r)
     : registry(r),
       request_total(r.counter("request_total", "HTTP requests received.", kRouteLabels)),
-      response_total(
-          r.counter("response_total", "HTTP responses sent, by status code and class.",
-                    {"direction", "target_service", "route", "status_code", "classification"})),
+      response_total(r.counter("response_total", "HTTP responses sent, by status code and class.",
+                               {"direction", "target_service", "route", "tls", "no_tls_reason",
+                                "client_id", "server_id", "status_code", "classification"})),
       response_latency_ms(r.histogram("response_latency_ms",
                                       "Time from a request's head to its response's head, in "
                                       "milliseconds, retries included.",
@@ -108,6 +105,12 @@ ProxyMetrics::ProxyMetrics(Registry& r)
           r.counter("metrics_target_expired_total",
                     "Targets the configuration does not name whose series were dropped, unused.",
                     {"direction"})),
+      metrics_identity_folded_total(
+          r.counter("metrics_identity_folded_total",
+                    "Connections and requests counted under client_id or server_id=\"other\" "
+                    "because their target already had --metrics-max-identities-per-target peer "
+                    "identities with series.",
+                    {"direction"})),
       metrics_dynamic_targets(
           r.gauge("metrics_dynamic_targets",
                   "Targets the configuration does not name that have their own series now.")),
@@ -157,34 +160,52 @@ MetricTarget metric_target(const Snapshot* snapshot, Direction direction,
   return {endpoint_label(destination), known};
 }
 
+namespace {
+
+std::vector<std::string> route_labels(Direction direction, std::string target, std::string route,
+                                      const TlsPeer& peer) {
+  const TlsLabelValues tls = tls_label_values(direction, peer);
+  return {std::string(to_string(direction)),
+          std::move(target),
+          std::move(route),
+          std::string(tls.tls),
+          std::string(tls.no_tls_reason),
+          std::string(tls.client_id),
+          std::string(tls.server_id)};
+}
+
+}  // namespace
+
 RouteMetrics::RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target,
-                           std::string route)
-    : requests(
-          metrics.request_total.with_labels({std::string(to_string(direction)), target, route})),
-      latency_ms(metrics.response_latency_ms.with_labels(
-          {std::string(to_string(direction)), target, route})),
-      retries(metrics.retry_total.with_labels({std::string(to_string(direction)), target, route})),
-      budget_exhausted(metrics.retry_budget_exhausted_total.with_labels(
-          {std::string(to_string(direction)), target, route})),
+                           std::string route, const TlsPeer& peer)
+    : RouteMetrics(metrics, route_labels(direction, std::move(target), std::move(route), peer)) {}
+
+RouteMetrics::RouteMetrics(ProxyMetrics& metrics, std::vector<std::string> labels)
+    : requests(metrics.request_total.with_labels(labels)),
+      latency_ms(metrics.response_latency_ms.with_labels(labels)),
+      retries(metrics.retry_total.with_labels(labels)),
+      budget_exhausted(metrics.retry_budget_exhausted_total.with_labels(labels)),
       metrics_(metrics),
-      direction_(to_string(direction)),
-      target_(std::move(target)),
-      route_(std::move(route)) {}
+      labels_(std::move(labels)) {}
 
 RouteMetrics::~RouteMetrics() {
-  const std::vector<std::string> labels = {direction_, target_, route_};
-  metrics_.request_total.remove(labels);
-  metrics_.response_latency_ms.remove(labels);
-  metrics_.retry_total.remove(labels);
-  metrics_.retry_budget_exhausted_total.remove(labels);
+  metrics_.request_total.remove(labels_);
+  metrics_.response_latency_ms.remove(labels_);
+  metrics_.retry_total.remove(labels_);
+  metrics_.retry_budget_exhausted_total.remove(labels_);
   for (std::size_t index = 0; index < by_status_.size(); ++index) {
     if (by_status_[index].load(std::memory_order_relaxed) == nullptr) continue;
     const bool registered = index >= 100;
     const int status = registered ? static_cast<int>(index) : index == 0 ? 600 : 0;
-    metrics_.response_total.remove({direction_, target_, route_,
-                                    registered ? std::to_string(index) : "other",
-                                    std::string(to_string(classify(status)))});
+    metrics_.response_total.remove(labels_with(
+        {registered ? std::to_string(index) : "other", std::string(to_string(classify(status)))}));
   }
+}
+
+std::vector<std::string> RouteMetrics::labels_with(const std::vector<std::string>& more) const {
+  std::vector<std::string> labels = labels_;
+  labels.insert(labels.end(), more.begin(), more.end());
+  return labels;
 }
 
 Counter& RouteMetrics::response(int status) {
@@ -195,7 +216,7 @@ Counter& RouteMetrics::response(int status) {
   if (Counter* counter = by_status_[index].load(std::memory_order_acquire)) return *counter;
   const std::string code = registered ? std::to_string(index) : "other";
   Counter& counter = metrics_.response_total.with_labels(
-      {direction_, target_, route_, code, std::string(to_string(classify(status)))});
+      labels_with({code, std::string(to_string(classify(status)))}));
   by_status_[index].store(&counter, std::memory_order_release);
   return counter;
 }
@@ -252,14 +273,51 @@ MetricsCache::Target& MetricsCache::find(Direction direction, const MetricTarget
   return found->second;
 }
 
+std::string_view MetricsCache::identity_label(Direction direction, Target& entry,
+                                              std::string_view identity, Clock::time_point now) {
+  if (entry.identities.contains(identity)) return identity;
+  if (entry.identities.size() >= limits_.max_identities_per_target && now >= next_sweep_) {
+    // At the cap: make room from this target's unused identities first, at
+    // most once a second (as for targets).
+    next_sweep_ = now + std::chrono::seconds(1);
+    expire_identities(entry, now);
+  }
+  if (entry.identities.size() < limits_.max_identities_per_target) return identity;
+  metrics_.metrics_identity_folded_total.with_labels({std::string(to_string(direction))}).inc();
+  return kOtherTarget;
+}
+
 std::shared_ptr<RouteMetrics> MetricsCache::route(Direction direction, const MetricTarget& target,
-                                                  const std::string& route) {
+                                                  const std::string& route, const TlsPeer& peer) {
   std::lock_guard lock(mutex_);
+  const Clock::time_point now = Clock::now();
   std::string label;
-  Target& entry = find(direction, target, label, Clock::now());
-  auto& slot = entry.routes[route];
-  if (!slot) slot = std::make_shared<RouteMetrics>(metrics_, direction, label, route);
-  return slot;
+  Target& entry = find(direction, target, label, now);
+  TlsPeer counted = peer;
+  if (peer.status != PeerTls::kMutual) {
+    counted.identity = {};
+  } else {
+    counted.identity = identity_label(direction, entry, peer.identity, now);
+  }
+  std::string key = route;
+  key += '\0';
+  key += static_cast<char>('0' + static_cast<int>(counted.status));
+  key += '\0';
+  key += counted.identity;
+  const auto [found, added] = entry.routes.try_emplace(std::move(key));
+  RouteEntry& slot = found->second;
+  if (added) {
+    slot.identity = std::string(counted.identity);
+    // ("other" holds no place under the cap: it is where the cap sends the rest.)
+    if (!slot.identity.empty() && slot.identity != kOtherTarget &&
+        entry.identities[slot.identity]++ == 0) {
+      ++identities_;
+    }
+    counted.identity = slot.identity;  // (the caller's view may not outlive the handle)
+    slot.metrics = std::make_shared<RouteMetrics>(metrics_, direction, label, route, counted);
+  }
+  slot.last_used = now;
+  return slot.metrics;
 }
 
 std::shared_ptr<TcpMetrics> MetricsCache::tcp(Direction direction, const MetricTarget& target) {
@@ -275,14 +333,41 @@ std::size_t MetricsCache::expire(Clock::time_point now) {
   return expire_locked(now);
 }
 
+namespace {
+bool held(const auto& handle) {
+  return handle && handle.use_count() > 1;
+}
+}  // namespace
+
+void MetricsCache::expire_identities(Target& entry, Clock::time_point now) {
+  for (auto it = entry.routes.begin(); it != entry.routes.end();) {
+    RouteEntry& route = it->second;
+    if (route.identity.empty()) {
+      ++it;
+      continue;
+    }
+    if (held(route.metrics)) route.last_used = now;
+    if (now - route.last_used < limits_.dynamic_target_expiry) {
+      ++it;
+      continue;
+    }
+    const auto identity = entry.identities.find(route.identity);
+    if (identity != entry.identities.end() && --identity->second == 0) {
+      entry.identities.erase(identity);
+      --identities_;
+    }
+    it = entry.routes.erase(it);  // (its series go with the handle)
+  }
+}
+
 std::size_t MetricsCache::expire_locked(Clock::time_point now) {
   std::size_t expired = 0;
   for (auto it = targets_.begin(); it != targets_.end();) {
     Target& entry = it->second;
-    const auto held = [](const auto& handle) { return handle && handle.use_count() > 1; };
-    const bool in_use =
-        held(entry.tcp) || std::any_of(entry.routes.begin(), entry.routes.end(),
-                                       [&](const auto& route) { return held(route.second); });
+    expire_identities(entry, now);
+    const bool in_use = held(entry.tcp) ||
+                        std::any_of(entry.routes.begin(), entry.routes.end(),
+                                    [&](const auto& route) { return held(route.second.metrics); });
     // Seen in use: its idle time starts now, so a long connection's last
     // counts stay visible for a whole expiry after it closes.
     if (in_use) entry.last_used = now;
@@ -292,6 +377,7 @@ std::size_t MetricsCache::expire_locked(Clock::time_point now) {
     }
     const std::string_view direction(it->first.data(), it->first.find('\0'));
     metrics_.metrics_target_expired_total.with_labels({std::string(direction)}).inc();
+    identities_ -= entry.identities.size();
     it = targets_.erase(it);
     --dynamic_;
     ++expired;
@@ -303,6 +389,11 @@ std::size_t MetricsCache::expire_locked(Clock::time_point now) {
 std::size_t MetricsCache::dynamic_targets() {
   std::lock_guard lock(mutex_);
   return dynamic_;
+}
+
+std::size_t MetricsCache::identities() {
+  std::lock_guard lock(mutex_);
+  return identities_;
 }
 
 }  // namespace weft::proxy

@@ -3,14 +3,19 @@
 // Every metric weft-proxy exports, declared in one place (STYLE.md), with the
 // label sets the issue asks for: direction (inbound/outbound), target_service
 // (the Service "name:port", or the address when none matched) and route (the
-// MeshRoute name, "" without one). Hot paths resolve a TargetMetrics once per
-// (direction, target, route) and then only touch atomics.
+// MeshRoute name, "" without one); the HTTP metrics also carry the TLS labels
+// of tls_labels.h (tls, no_tls_reason, client_id, server_id). Hot paths
+// resolve a RouteMetrics once per (direction, target, route, TLS peer) and
+// then only touch atomics.
 //
 // Series are bounded whatever the traffic: a target the configuration document
 // names (metric_target() below) always has its own series, but an address it
 // does not know only gets one while fewer than a cap of such "dynamic" targets
 // exist; past it, traffic is counted under target_service="other". Dynamic
-// targets nobody uses are dropped after an expiry, to make room again.
+// targets nobody uses are dropped after an expiry, to make room again. The
+// same holds for peer identities within a target: a cap of distinct ones
+// (client ids are whatever certificates the anchors vouch for), the rest
+// counted as client_id/server_id="other", and unused ones expire.
 
 #include <array>
 #include <atomic>
@@ -24,6 +29,8 @@
 #include <vector>
 
 #include "proxy/core/asio.h"
+#include "proxy/direction.h"
+#include "proxy/tls/tls_labels.h"
 #include "weft/metrics.h"
 
 namespace weft::proxy {
@@ -32,9 +39,6 @@ namespace weft::proxy {
 inline const std::vector<double> kLatencyBucketsMs = {
     1,   2,   3,    4,    5,    10,   20,   30,    40,    50,    100,   200,  300,
     400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000};
-
-enum class Direction { kInbound, kOutbound };
-std::string_view to_string(Direction direction);
 
 // response_total's classification, Linkerd's: a 5xx is a failure, any other
 // status a success (a 4xx is the server answering as designed, and so are the
@@ -87,6 +91,7 @@ struct ProxyMetrics {
   Family<Counter>& interim_limit_total;
   Family<Counter>& metrics_target_folded_total;
   Family<Counter>& metrics_target_expired_total;
+  Family<Counter>& metrics_identity_folded_total;
   Family<Gauge>& metrics_dynamic_targets;
   Family<Counter>& admin_request_timeout_total;
   Family<Counter>& admin_forbidden_total;
@@ -122,11 +127,13 @@ std::string endpoint_label(const tcp::endpoint& endpoint);
 MetricTarget metric_target(const Snapshot* snapshot, Direction direction,
                            const tcp::endpoint& destination);
 
-// The HTTP metrics of one (direction, target_service, route). The destructor
-// removes its series from the registry (a dynamic target that expired).
+// The HTTP metrics of one (direction, target_service, route, TLS peer). The
+// destructor removes its series from the registry (a dynamic target, or a
+// peer identity, that expired).
 class RouteMetrics {
  public:
-  RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target, std::string route);
+  RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target, std::string route,
+               const TlsPeer& peer = {});
   ~RouteMetrics();
   RouteMetrics(const RouteMetrics&) = delete;
   RouteMetrics& operator=(const RouteMetrics&) = delete;
@@ -140,8 +147,13 @@ class RouteMetrics {
   Counter& response(int status);
 
  private:
+  // labels: direction, target_service, route, tls, no_tls_reason, client_id,
+  // server_id.
+  RouteMetrics(ProxyMetrics& metrics, std::vector<std::string> labels);
+  std::vector<std::string> labels_with(const std::vector<std::string>& more) const;
+
   ProxyMetrics& metrics_;
-  const std::string direction_, target_, route_;
+  const std::vector<std::string> labels_;
   // Indexed by status for 100-599; slot 0 holds 600-999 (status_code "other",
   // a success), slot 1 anything else ("other", a failure).
   std::array<std::atomic<Counter*>, 600> by_status_{};
@@ -166,11 +178,13 @@ struct TcpMetrics {
   const std::vector<std::string> labels_;
 };
 
-// The bounds on dynamic targets (Settings: --metrics-max-dynamic-targets,
-// --metrics-target-expiry).
+// The bounds on dynamic targets and peer identities (Settings:
+// --metrics-max-dynamic-targets, --metrics-max-identities-per-target,
+// --metrics-target-expiry, which applies to both).
 struct MetricsLimits {
   std::size_t max_dynamic_targets = 100;
   std::chrono::milliseconds dynamic_target_expiry{600'000};
+  std::size_t max_identities_per_target = 100;
 };
 
 // Creates the handles above on first use; safe from any thread. Lookups take
@@ -182,27 +196,48 @@ class MetricsCache {
 
   explicit MetricsCache(ProxyMetrics& metrics, MetricsLimits limits = {});
   // The handles of this target, or of "other" when it is dynamic and the cap
-  // is reached (counted in metrics_target_folded_total).
+  // is reached (counted in metrics_target_folded_total). A peer identity
+  // past the target's cap of them is counted as "other"
+  // (metrics_identity_folded_total).
   std::shared_ptr<RouteMetrics> route(Direction direction, const MetricTarget& target,
-                                      const std::string& route);
+                                      const std::string& route, const TlsPeer& peer = {});
   std::shared_ptr<TcpMetrics> tcp(Direction direction, const MetricTarget& target);
   // Drops the dynamic targets no handle is held of and unused since
-  // now - expiry, with their series; returns how many. Also done by lookups
-  // that meet the cap (at most once a second) and before each /metrics.
+  // now - expiry, with their series; returns how many. The peer identities
+  // of every target go the same way (not counted in the result). Also done
+  // by lookups that meet a cap (at most once a second) and before each
+  // /metrics.
   std::size_t expire(Clock::time_point now = Clock::now());
   std::size_t dynamic_targets();
+  // Distinct peer identities with series of their own, over all targets.
+  std::size_t identities();
   ProxyMetrics& metrics() { return metrics_; }
 
  private:
+  struct RouteEntry {
+    std::shared_ptr<RouteMetrics> metrics;
+    std::string identity;  // the peer identity label ("" when plaintext)
+    Clock::time_point last_used;
+  };
   struct Target {
     bool dynamic = false;
     Clock::time_point last_used;
     std::shared_ptr<TcpMetrics> tcp;
-    std::map<std::string, std::shared_ptr<RouteMetrics>> routes;
+    // By route '\0' TLS status '\0' identity label.
+    std::map<std::string, RouteEntry> routes;
+    // Identity labels with series ("other" aside), and how many routes'
+    // entries use each.
+    std::map<std::string, std::size_t, std::less<>> identities;
   };
   // Under mutex_: the entry for the target, created (or folded) as needed.
   Target& find(Direction direction, const MetricTarget& target, std::string& label,
                Clock::time_point now);
+  // Under mutex_: the label `identity` is counted under in `entry`: itself,
+  // or "other" past the cap.
+  std::string_view identity_label(Direction direction, Target& entry, std::string_view identity,
+                                  Clock::time_point now);
+  // Drops `entry`'s peer identities unused since now - expiry.
+  void expire_identities(Target& entry, Clock::time_point now);
   std::size_t expire_locked(Clock::time_point now);
 
   ProxyMetrics& metrics_;
@@ -210,6 +245,7 @@ class MetricsCache {
   std::mutex mutex_;
   std::unordered_map<std::string, Target> targets_;  // by direction '\0' label
   std::size_t dynamic_ = 0;
+  std::size_t identities_ = 0;
   Clock::time_point next_sweep_{};
 };
 

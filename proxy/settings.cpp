@@ -177,8 +177,13 @@ const flags::Program<Settings>& program() {
                              100'000,
                              "targets the document does not name that get their own metric\n"
                              "series; past it they count under target_service=\"other\""),
+              flags::integer("metrics-max-identities-per-target",
+                             &S::metrics_max_identities_per_target, 0, 100'000,
+                             "peer identities (client_id, server_id) with their own HTTP\n"
+                             "metric series per target; past it they count as \"other\""),
               flags::duration("metrics-target-expiry", &S::metrics_target_expiry,
-                              "drop such a target's series after it is unused this long"),
+                              "drop such a target's series, or a peer identity's, after it\n"
+                              "is unused this long"),
               flags::duration("admin-request-timeout", &S::admin_request_timeout,
                               "limit on an admin request, from its first byte (or the\n"
                               "connection, or the previous answer) to its whole answer",

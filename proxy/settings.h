@@ -121,6 +121,8 @@ struct Settings {
   // (proxy/metrics.h: MetricsLimits).
   std::size_t metrics_max_dynamic_targets = 100;
   std::chrono::milliseconds metrics_target_expiry{600'000};
+  // Distinct peer identities (client_id, server_id) with series per target.
+  std::size_t metrics_max_identities_per_target = 100;
   // Whole-request limit on the admin port: slow clients cannot hold it.
   std::chrono::milliseconds admin_request_timeout{10'000};
   // Connections open at once on the admin port (probes, scrapes and the API

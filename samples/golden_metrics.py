@@ -7,11 +7,19 @@ for that window, per service: requests per second, success rate, and p50, p95,
 p99 latency (from the proxies' response_latency_ms histograms, interpolated
 within a bucket as Prometheus' histogram_quantile does).
 
-  golden_metrics.py --namespace weft-demo [--interval 10] [--direction inbound|outbound] [--json]
+Then, from the same windows, who talks to whom and how: for each server
+workload, its callers as its inbound proxy saw them, by the identity their
+mTLS certificate proved (request_total's client_id, named by the workloads
+whose pods run as that ServiceAccount), or without one (no_tls_reason), with
+requests per second and the share of the server's requests.
+
+  golden_metrics.py --namespace weft-demo [--interval 10] [--direction inbound|outbound] [--json] [--mtls]
 
 --direction inbound (default): grouped by the serving pod's `app` and `version`
 labels: what each workload answers (the kubelet's probes included). outbound: grouped by the target Service,
 summed over the calling pods: what callers get, after retries and timeouts.
+--json prints the golden-metrics rows as JSON; with --mtls, the who-talks-to-whom
+rows instead (--mtls alone prints only that table).
 Uses $KUBECTL (default kubectl) and $KUBECONFIG.
 """
 
@@ -130,6 +138,98 @@ def render(rows):
     return "\n".join(lines)
 
 
+# ---- who talks to whom, over mTLS or not ------------------------------------------
+
+_SPIFFE = re.compile(r"^spiffe://[^/]+/ns/([^/]+)/sa/([^/]+)$")
+
+
+def mtls_window(before, after, server_of):
+    """Per (client, server): requests over the window, from the servers' inbound
+    request_total. client: the client_id of tls="true" series, else
+    "no_identity:<no_tls_reason>"; server_of(pod) names the server (None: left
+    out). The TLS labels (a Weft proxy's, as Linkerd's) are read, never required:
+    a series without them counts as no identity."""
+    pairs = {}
+
+    def add(pod, samples, sign):
+        server = server_of(pod)
+        if server is None:
+            return
+        for name, labels, value in samples:
+            if name != "request_total" or labels.get("direction") != "inbound":
+                continue
+            if labels.get("tls") == "true" and labels.get("client_id"):
+                client = labels["client_id"]
+            else:
+                client = "no_identity:" + (labels.get("no_tls_reason") or "unknown")
+            pairs[(client, server)] = pairs.get((client, server), 0.0) + sign * value
+
+    for pod, samples in after.items():
+        add(pod, samples, +1)
+        add(pod, before.get(pod, []), -1)
+    return pairs
+
+
+def identity_names(pods, namespace):
+    """{ServiceAccount: sorted workload names} of the pods of `namespace`;
+    pods: {pod: {"labels": {...}, "service_account": name}}."""
+    names = {}
+    for pod, entry in pods.items():
+        labels = entry.get("labels", {})
+        workload = labels.get("app") or labels.get("app.kubernetes.io/name") or pod
+        names.setdefault(entry.get("service_account") or "default", set()).add(workload)
+    return {account: sorted(found) for account, found in names.items()}
+
+
+def caller_name(client, names, namespace):
+    """A client of mtls_window, for people: "web (sa web)" for an identity of
+    `namespace` whose pods are known, "sa x, ns y" for another namespace's,
+    "unmeshed (reason)" for plaintext."""
+    if client.startswith("no_identity:"):
+        return f"unmeshed ({client.split(':', 1)[1]})"
+    match = _SPIFFE.match(client)
+    if not match:
+        return client
+    ns, account = match.groups()
+    if ns != namespace:
+        return f"sa {account}, ns {ns}"
+    workloads = names.get(account)
+    return f"{', '.join(workloads)} (sa {account})" if workloads else f"sa {account}"
+
+
+def mtls_rows(pairs, seconds, names, namespace):
+    """Rows of the who-talks-to-whom table, by server, busiest callers first."""
+    per_server = {}
+    for (_, server), count in pairs.items():
+        per_server[server] = per_server.get(server, 0.0) + max(count, 0.0)
+    rows = []
+    for (client, server), count in sorted(pairs.items(),
+                                          key=lambda item: (item[0][1], -item[1], item[0][0])):
+        if count <= 0:
+            continue
+        meshed = not client.startswith("no_identity:")
+        rows.append({
+            "client": caller_name(client, names, namespace),
+            "client_id": client if meshed else "",
+            "server": server,
+            "rps": count / seconds,
+            "mtls": meshed,
+            "share": count / per_server[server],
+        })
+    return rows
+
+
+def render_mtls(rows):
+    width = max([len(row["client"]) for row in rows] + [len("CLIENT")])
+    lines = [f"{'CLIENT':<{width}}    {'SERVER':<16} {'RPS':>8}  {'TLS':<9} {'SHARE':>7}"]
+    for row in rows:
+        lines.append(f"{row['client']:<{width}} -> {row['server']:<16} {row['rps']:>8.1f}  "
+                     f"{'mTLS' if row['mtls'] else 'plaintext':<9} {100 * row['share']:>6.1f}%")
+    if not rows:
+        lines.append("(no inbound requests in the window)")
+    return "\n".join(lines)
+
+
 # ---- the cluster --------------------------------------------------------------
 
 def kubectl(*args):
@@ -138,7 +238,7 @@ def kubectl(*args):
 
 
 def meshed_pods(namespace):
-    """{pod name: its labels} of the running pods that carry weft-proxy."""
+    """{pod name: {"labels", "service_account"}} of the running pods that carry weft-proxy."""
     pods = json.loads(kubectl("-n", namespace, "get", "pods", "-o", "json"))["items"]
     found = {}
     for pod in pods:
@@ -146,7 +246,9 @@ def meshed_pods(namespace):
         containers = spec.get("initContainers", []) + spec.get("containers", [])
         if pod["status"].get("phase") == "Running" and any(
                 c["name"] == PROXY_CONTAINER for c in containers):
-            found[pod["metadata"]["name"]] = pod["metadata"].get("labels", {})
+            found[pod["metadata"]["name"]] = {
+                "labels": pod["metadata"].get("labels", {}),
+                "service_account": spec.get("serviceAccountName", "default")}
     return found
 
 
@@ -168,6 +270,8 @@ def main():
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between scrapes")
     parser.add_argument("--direction", choices=["inbound", "outbound"], default="inbound")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--mtls", action="store_true",
+                        help="print only who talks to whom, over mTLS or not")
     args = parser.parse_args()
     if args.interval <= 0:
         parser.error("--interval must be positive")
@@ -182,17 +286,31 @@ def main():
     after = scrape(args.namespace, pods)
     seconds = time.monotonic() - start
 
+    def workload(pod):
+        labels = pods.get(pod, {}).get("labels", {})
+        name = labels.get("app") or labels.get("app.kubernetes.io/name") or pod
+        return f"{name} {labels['version']}" if "version" in labels else name
+
     if args.direction == "inbound":
         def group_of(pod, _labels):
-            labels = pods.get(pod, {})
-            name = labels.get("app") or labels.get("app.kubernetes.io/name") or pod
-            return f"{name} {labels['version']}" if "version" in labels else name
+            return workload(pod)
     else:
         def group_of(_pod, labels):
             return labels.get("target_service") or None
 
+    mtls = mtls_rows(mtls_window(before, after, workload), seconds,
+                     identity_names(pods, args.namespace), args.namespace)
+    if args.mtls:
+        print(json.dumps(mtls, indent=2) if args.json else render_mtls(mtls))
+        return 0
     rows = summarize(window(before, after, group_of, args.direction), seconds)
-    print(json.dumps(rows, indent=2) if args.json else render(rows))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(render(rows))
+    print()
+    print("Who talks to whom (each server's inbound proxy, by the identity its callers proved):")
+    print(render_mtls(mtls))
     return 0
 
 

@@ -14,6 +14,7 @@
 #include "proxy/layers/timeouts.h"
 #include "proxy/request/outcome.h"
 #include "proxy/tcp/tunnel.h"
+#include "proxy/tls/tls_labels.h"
 
 namespace weft::proxy {
 namespace {
@@ -64,22 +65,35 @@ class Session {
   // After a 101: the client and the upstream connected by a tunnel.
   awaitable<bool> switch_protocols(const http1::RequestFacts& facts);
   awaitable<bool> write_client(std::string_view bytes);
-  // The metric handles of (target, route); a keep-alive connection usually
-  // sends every request to the same one, so the last is remembered (and
-  // held: its series cannot expire under the connection).
-  RouteMetrics& route_metrics(std::string_view target, std::string_view route) {
-    if (cached_metrics_ == nullptr || cached_target_ != target || cached_route_ != route) {
+  // The metric handles of (target, route, TLS peer); a keep-alive connection
+  // usually sends every request to the same one, so the last is remembered
+  // (and held: its series cannot expire under the connection).
+  RouteMetrics& route_metrics(std::string_view target, std::string_view route,
+                              const TlsPeer& peer) {
+    if (cached_metrics_ == nullptr || cached_target_ != target || cached_route_ != route ||
+        cached_peer_status_ != peer.status || cached_peer_identity_ != peer.identity) {
       // A target the routing layer did not name is the destination itself:
       // known to the document or not, bounded by the cache either way.
       const MetricTarget label = target == destination_text_
                                      ? metric_target(worker_.routes.snapshot().get(),
                                                      target_.direction, target_.destination)
                                      : MetricTarget{std::string(target), true};
-      cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route));
+      cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route), peer);
       cached_target_ = target;
       cached_route_ = route;
+      cached_peer_status_ = peer.status;
+      cached_peer_identity_ = peer.identity;
     }
     return *cached_metrics_;
+  }
+  // Who a request's metrics name: inbound, the connection's client; outbound,
+  // what a try to `address` meets. (The view is into the pool's document:
+  // used at once.)
+  TlsPeer peer_at(const tcp::endpoint& address) {
+    if (target_.direction == Direction::kInbound) return inbound_peer(target_.client_identity);
+    const std::string_view identity = worker_.pool.identity_of(address);
+    return outbound_peer(identity,
+                         !identity.empty() && worker_.tls.get(TlsRole::kClient) != nullptr);
   }
 
   Worker& worker_;
@@ -104,6 +118,8 @@ class Session {
   std::shared_ptr<RouteMetrics> cached_metrics_;
   std::string cached_target_;
   std::string cached_route_;
+  PeerTls cached_peer_status_ = PeerTls::kPlain;
+  std::string cached_peer_identity_;
 };
 
 awaitable<bool> Session::write_client(std::string_view bytes) {
@@ -138,7 +154,7 @@ awaitable<bool> Session::read_request_head() {
       }
       if (result.status == http1::ParseStatus::kError) {
         client_deadline_.disarm();
-        RouteMetrics& metrics = route_metrics(destination_text_, "");
+        RouteMetrics& metrics = route_metrics(destination_text_, "", peer_at(target_.destination));
         metrics.requests.inc();
         metrics.response(result.error.status).inc();
         co_await respond_locally(result.error.status, result.error.reason, true);
@@ -220,11 +236,23 @@ awaitable<bool> Session::handle_request() {
   // Admission, routing.
   Plan& route = route_;
   plan_request();
-  RouteMetrics& metrics = route_metrics(route.target_label, route.route_label);
-  metrics.requests.inc();
+  // Inbound, the TLS peer is the connection's: the request is counted as it
+  // begins. Outbound, it is the last try's endpoint's, known once the tries
+  // end: the request is counted then, with its response.
+  RouteMetrics* metrics = nullptr;
+  tcp::endpoint peer_address = target_.destination;
+  const auto counted = [&]() -> RouteMetrics& {
+    if (metrics == nullptr) {
+      metrics = &route_metrics(route.target_label, route.route_label, peer_at(peer_address));
+      metrics->requests.inc();
+    }
+    return *metrics;
+  };
+  if (target_.direction == Direction::kInbound) counted();
   const auto record = [&](int status, Clock::time_point at = Clock::now()) {
-    metrics.response(status).inc();
-    metrics.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
+    RouteMetrics& counters = counted();
+    counters.response(status).inc();
+    counters.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
   };
   if (route.local.status != 0) {
     record(route.local.status);
@@ -241,7 +269,10 @@ awaitable<bool> Session::handle_request() {
   if (should_keep_body(route.retry(), facts.body == http1::BodyKind::kContentLength,
                        facts.content_length, facts.expect_continue)) {
     const http1::Client::KeptBody kept = co_await upstream_.keep_body();
-    if (kept == http1::Client::KeptBody::kClientGone) co_return false;
+    if (kept == http1::Client::KeptBody::kClientGone) {
+      counted();
+      co_return false;
+    }
     if (kept == http1::Client::KeptBody::kTimedOut) {
       record(408);
       co_return co_await respond_locally(408, "request body not received in time", true);
@@ -261,11 +292,13 @@ awaitable<bool> Session::handle_request() {
                                    .destination = target_.destination,
                                    .random = worker_.routes.random(),
                                    .executor = client_.get_executor(),
-                                   .retries = metrics.retries,
-                                   .budget_exhausted = metrics.budget_exhausted,
                                    .started = started,
                                    .replayable = replayable,
                                    .idempotent = is_idempotent_method(request_.method)});
+  peer_address = forwarded.address;
+  RouteMetrics& handles = counted();
+  if (forwarded.retries > 0) handles.retries.inc(forwarded.retries);
+  if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);
   const TryResult& result = forwarded.result;
   const bool body_done = upstream_.request_body_done();
   if (forwarded.no_endpoint) {

@@ -60,17 +60,20 @@ struct Forwarding {
   tcp::endpoint destination;  // where a request without a backend goes
   std::mt19937_64& random;
   Executor executor;          // for the backoff's timer
-  Counter& retries;           // a retry is made
-  Counter& budget_exhausted;  // a retry the budget refused
   Clock::time_point started;  // the request's start: the first try's
   bool replayable = false;    // the whole request can be sent again
   bool idempotent = true;     // its method is (is_idempotent_method)
 };
 
+// Counted by the caller, which labels its metrics by where the last try
+// went (its endpoint's TLS identity, known only now).
 struct Forwarded {
-  TryResult result;          // the last try's
-  bool no_endpoint = false;  // the backend had no endpoint to try (503)
-  Clock::time_point ended;   // the last try's end
+  TryResult result;                    // the last try's
+  bool no_endpoint = false;            // the backend had no endpoint to try (503)
+  Clock::time_point ended;             // the last try's end
+  tcp::endpoint address;               // the last try's endpoint (the destination before any try)
+  std::uint32_t retries = 0;           // retries made
+  std::uint32_t budget_exhausted = 0;  // retries the budget refused
 };
 
 template <Upstream U>
@@ -78,6 +81,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
   const Plan& plan = request.plan;
   const proxyconfig::Retry* retry = plan.retry();
   Forwarded out;
+  out.address = request.destination;
   TryResult& result = out.result;
   result.replayable = request.replayable;
   result.idempotent = request.idempotent;
@@ -100,6 +104,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
       }
       address = endpoint->address;
     }
+    out.address = address;
     result.failure = co_await upstream.send_try(address, request.timeouts, result.replayable,
                                                 result.body_started);
     result.status = result.failure == TryFailure::kNone ? upstream.response_status() : 0;
@@ -125,7 +130,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
     }
     const RetryDecision decision = decide_retry(retry, result, retries_done, plan.budget.get(),
                                                 request.random, request.timeouts, out.ended);
-    if (decision.verdict == RetryVerdict::kBudgetExhausted) request.budget_exhausted.inc();
+    if (decision.verdict == RetryVerdict::kBudgetExhausted) ++out.budget_exhausted;
     if (decision.verdict != RetryVerdict::kRetry && decision.verdict != RetryVerdict::kDeadline) {
       co_return out;
     }
@@ -142,7 +147,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
       co_return out;
     }
     ++retries_done;
-    request.retries.inc();
+    ++out.retries;
   }
 }
 

@@ -29,11 +29,8 @@ TlsMetrics::TlsMetrics(Registry& registry, std::size_t max_client_ids)
       "timeout, closed).",
       {"direction", "reason"});
   for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
-    plaintext_[direction == Direction::kInbound ? 0 : 1] = &connections_.with_labels(
-        {std::string(to_string(direction)), "no_identity",
-         direction == Direction::kInbound ? "no_tls_from_remote"
-                                          : "not_provided_by_service_discovery",
-         "", ""});
+    plaintext_[direction == Direction::kInbound ? 0 : 1] =
+        &connection_counter(direction, {.status = PeerTls::kPlain});
     for (std::size_t i = 0; i < kHandshakeFailureCount; ++i) {
       failures_[direction == Direction::kInbound ? 0 : 1][i] =
           &failures.with_labels({std::string(to_string(direction)),
@@ -47,9 +44,8 @@ void TlsMetrics::count_connection(Direction direction, std::string_view peer_id)
     plaintext_[direction == Direction::kInbound ? 0 : 1]->inc();
     return;
   }
-  const std::string dir(to_string(direction));
   if (direction == Direction::kOutbound) {
-    connections_.with_labels({dir, "true", "", "", std::string(peer_id)}).inc();
+    connection_counter(direction, {.status = PeerTls::kMutual, .identity = peer_id}).inc();
     return;
   }
   std::string label(peer_id);
@@ -64,7 +60,14 @@ void TlsMetrics::count_connection(Direction direction, std::string_view peer_id)
       }
     }
   }
-  connections_.with_labels({dir, "true", "", label, ""}).inc();
+  connection_counter(direction, {.status = PeerTls::kMutual, .identity = label}).inc();
+}
+
+Counter& TlsMetrics::connection_counter(Direction direction, const TlsPeer& peer) {
+  const TlsLabelValues tls = tls_label_values(direction, peer);
+  return connections_.with_labels({std::string(to_string(direction)), std::string(tls.tls),
+                                   std::string(tls.no_tls_reason), std::string(tls.client_id),
+                                   std::string(tls.server_id)});
 }
 
 }  // namespace weft::proxy

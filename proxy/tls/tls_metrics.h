@@ -3,10 +3,8 @@
 // The metrics of mTLS, with Linkerd's label names and values:
 //   tls_handshake_failures_total{direction, reason}   reason: HandshakeFailure
 //   tcp_tls_connections_total{direction, tls, no_tls_reason, client_id, server_id}
-//     tls="true" with the peer's identity (client_id inbound, server_id
-//     outbound), or tls="no_identity" with no_tls_reason
-//     ("no_tls_from_remote" inbound, "not_provided_by_service_discovery"
-//     outbound: the endpoint is not meshed).
+//     the values of tls_labels.h (a refused handshake is no connection:
+//     it is counted in tls_handshake_failures_total only).
 //   mtls_strict_refused_total{reason}   plaintext refused by Strict:
 //     reason="plaintext" a connection closed unserved (not HTTP/1, or its
 //     port has no probes), "not_a_probe" an HTTP request answered 403 (and
@@ -23,6 +21,7 @@
 
 #include "proxy/metrics.h"
 #include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_labels.h"
 #include "weft/metrics.h"
 
 namespace weft::proxy {
@@ -49,6 +48,8 @@ class TlsMetrics {
   }
 
  private:
+  Counter& connection_counter(Direction direction, const TlsPeer& peer);
+
   Family<Counter>& connections_;
   Family<Counter>& strict_refused_;
   Counter& strict_refused_plaintext_;

@@ -219,7 +219,7 @@ check_mtls() {
   local id_prefix="spiffe://cluster.local/ns/$ns/sa"
   eventually 60 "api's endpoint meshed in the proxy config" config_has "
     [.outbound.services[] | select(.name == \"api\") | .ports[].endpoints[].identity]
-      == [\"$id_prefix/default\"]"
+      == [\"$id_prefix/api\"]"
 
   local api api_ip node_netns bridge gateway
   api=$(pod_of api)
@@ -261,6 +261,14 @@ check_mtls() {
   (($(metric_sum tcp_tls_connections_total 'direction="inbound"' "client_id=\"$id_prefix/default\"" \
     'tls="true"' <<<"$api_metrics") >= 1)) ||
     fail "api's proxy does not name its mTLS client: $(grep '^tcp_tls_connections_total' <<<"$api_metrics")"
+  # The HTTP metrics carry the identities too: the load pod (sa default) calls
+  # api inbound; api (sa api) calls backend (sa backend) outbound.
+  (($(metric_sum request_total 'direction="inbound"' 'tls="true"' "client_id=\"$id_prefix/default\"" \
+    <<<"$api_metrics") >= n)) ||
+    fail "api's inbound request_total does not name its client: $(grep '^request_total' <<<"$api_metrics")"
+  (($(metric_sum request_total 'direction="outbound"' 'tls="true"' "server_id=\"$id_prefix/backend\"" \
+    <<<"$api_metrics") >= n)) ||
+    fail "api's outbound request_total does not name backend: $(grep '^request_total' <<<"$api_metrics")"
   grep -q '^identity_cert_expiration_timestamp_seconds [1-9]' <<<"$api_metrics" ||
     fail "api's proxy reports no certificate expiry"
 

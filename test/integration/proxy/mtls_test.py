@@ -211,6 +211,15 @@ def http_between_two_proxies_is_mtls():
                                         tls="true")
         assert handshakes < 10, handshakes
         assert mesh.server.metric("tls_handshake_failures_total") == 0
+        # The HTTP metrics name the peers too (Linkerd's labels): every request
+        # on each side, under the identity the other side proved.
+        for name in ("request_total", "response_total", "response_latency_ms_count"):
+            assert mesh.server.metric(name, direction="inbound", tls="true", no_tls_reason="",
+                                      client_id=CLIENT_ID, server_id="") == 25, name
+            assert mesh.client.metric(name, direction="outbound", tls="true", no_tls_reason="",
+                                      client_id="", server_id=SERVER_ID) == 25, name
+        assert mesh.server.metric("request_total", tls="no_identity") == 0
+        assert mesh.client.metric("request_total", tls="no_identity") == 0
     finally:
         mesh.close()
         backend.close()
@@ -363,6 +372,9 @@ def strict_refuses_plaintext_and_permissive_accepts_it():
         status, _, _ = request(permissive.server.inbound, "/plain")
         assert status == 200
         assert len(backend.requests) == 1
+        assert permissive.server.metric("response_total", direction="inbound", tls="no_identity",
+                                        no_tls_reason="no_tls_from_remote", client_id="",
+                                        status_code="200") == 1
         # Strict: a plaintext client is closed before any byte reaches the app.
         sock = connect(strict.server.inbound)
         sock.sendall(b"GET /plain HTTP/1.1\r\nHost: test\r\n\r\n")
@@ -373,6 +385,8 @@ def strict_refuses_plaintext_and_permissive_accepts_it():
         # ... and a meshed client over mTLS gets through.
         status, _, _ = request(strict.client.outbound, "/meshed")
         assert status == 200
+        assert strict.server.metric("request_total", direction="inbound", tls="true",
+                                    client_id=CLIENT_ID) == 1
         assert [path for _, path, _ in backend.requests] == ["/plain", "/meshed"]
     finally:
         permissive.close()
@@ -452,6 +466,10 @@ def no_credentials_is_no_plaintext_fallback():
         assert status == 502, status
         assert bare.metric("tls_handshake_failures_total", direction="outbound",
                            reason="no_credentials") >= 1
+        # Its metrics say why the meshed endpoint was not reached over mTLS.
+        assert bare.metric("response_total", direction="outbound", tls="no_identity",
+                           no_tls_reason="no_credentials", server_id="", status_code="502") == 1
+        assert bare.metric("request_total", tls="true") == 0
         assert not backend.requests
         assert not mesh.relay.seen
     finally:

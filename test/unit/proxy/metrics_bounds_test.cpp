@@ -93,8 +93,10 @@ TEST_CASE("dynamic targets past the cap count under one \"other\" series", "[met
   // Each of the 997 lookups of each kind folded.
   CHECK_THAT(text, Catch::Contains("metrics_target_folded_total{direction=\"inbound\"} 1994"));
   CHECK_THAT(text, Catch::Contains("metrics_dynamic_targets 3"));
-  CHECK(metrics.response_total.with_labels({"inbound", "other", "", "502", "failure"}).value() ==
-        997);
+  CHECK(metrics.response_total
+            .with_labels({"inbound", "other", "", "no_identity", "no_tls_from_remote", "", "",
+                          "502", "failure"})
+            .value() == 997);
 }
 
 TEST_CASE("unused dynamic targets expire with their series; held ones stay", "[metrics]") {
@@ -134,4 +136,121 @@ TEST_CASE("at the cap, a lookup makes room from expired targets first", "[metric
   CHECK(metrics.metrics_target_folded_total.with_labels({"inbound"}).value() == 0);
   CHECK_THAT(registry.expose(), Catch::Contains("target_service=\"10.0.0.1:2\""));
   CHECK_THAT(registry.expose(), !Catch::Contains("target_service=\"10.0.0.1:1\""));
+}
+
+namespace {
+std::string client(int n) {
+  return "spiffe://cluster.local/ns/shop/sa/client-" + std::to_string(n);
+}
+}  // namespace
+
+TEST_CASE("the HTTP metrics carry the TLS labels of their peer", "[metrics]") {
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  MetricsCache cache(metrics);
+  const std::string web = client(1);
+  cache.route(Direction::kInbound, {"web:80", true}, "", inbound_peer(web))->requests.inc();
+  cache.route(Direction::kInbound, {"web:80", true}, "", inbound_peer(""))->response(200).inc();
+  const std::string api = "spiffe://cluster.local/ns/shop/sa/api";
+  cache.route(Direction::kOutbound, {"api:80", true}, "r", outbound_peer(api, true))
+      ->latency_ms.observe(3);
+  cache.route(Direction::kOutbound, {"db:5432", true}, "", outbound_peer("", true))->retries.inc();
+  cache.route(Direction::kOutbound, {"api:80", true}, "r", outbound_peer(api, false))
+      ->response(502)
+      .inc();
+  const std::string text = registry.expose();
+  CHECK_THAT(text, Catch::Contains("request_total{direction=\"inbound\",target_service=\"web:80\","
+                                   "route=\"\",tls=\"true\",no_tls_reason=\"\",client_id=\"" +
+                                   web + "\",server_id=\"\"} 1"));
+  CHECK_THAT(text, Catch::Contains(
+                       "response_total{direction=\"inbound\",target_service=\"web:80\",route=\"\","
+                       "tls=\"no_identity\",no_tls_reason=\"no_tls_from_remote\",client_id=\"\","
+                       "server_id=\"\",status_code=\"200\",classification=\"success\"} 1"));
+  CHECK_THAT(text, Catch::Contains("response_latency_ms_count{direction=\"outbound\",target_"
+                                   "service=\"api:80\",route=\"r\",tls=\"true\",no_tls_reason="
+                                   "\"\",client_id=\"\",server_id=\"" +
+                                   api + "\"} 1"));
+  CHECK_THAT(text, Catch::Contains("retry_total{direction=\"outbound\",target_service=\"db:5432\","
+                                   "route=\"\",tls=\"no_identity\",no_tls_reason=\"not_provided_"
+                                   "by_service_discovery\",client_id=\"\",server_id=\"\"} 1"));
+  CHECK_THAT(text, Catch::Contains("tls=\"no_identity\",no_tls_reason=\"no_credentials\",client_"
+                                   "id=\"\",server_id=\"\",status_code=\"502\""));
+  // One identity per (target, direction) so far: the plaintext series are no identity.
+  CHECK(cache.identities() == 2);
+  // The same peer again: the same handles.
+  CHECK(cache.route(Direction::kInbound, {"web:80", true}, "", inbound_peer(web)) ==
+        cache.route(Direction::kInbound, {"web:80", true}, "", inbound_peer(web)));
+}
+
+TEST_CASE("peer identities past the cap of a target count as \"other\"", "[metrics]") {
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  MetricsCache cache(metrics, {.dynamic_target_expiry = 1h, .max_identities_per_target = 3});
+  for (int n = 1; n <= 100; ++n) {
+    const std::string id = client(n);
+    cache.route(Direction::kInbound, {"web:80", true}, "", inbound_peer(id))->requests.inc();
+  }
+  // Another target has a cap of its own; plaintext is never folded.
+  cache.route(Direction::kInbound, {"api:80", true}, "", inbound_peer(client(50)))->requests.inc();
+  cache.route(Direction::kInbound, {"web:80", true}, "", inbound_peer(""))->requests.inc();
+  // An identity that has series keeps them at the cap.
+  cache.route(Direction::kInbound, {"web:80", true}, "", inbound_peer(client(2)))->requests.inc();
+  CHECK(cache.identities() == 4);
+  const std::string text = registry.expose();
+  CHECK(count_of(text, "request_total{") == 6);  // 3 ids, other, api's, plaintext
+  CHECK_THAT(text, Catch::Contains("client_id=\"other\",server_id=\"\"} 97"));
+  CHECK_THAT(text, Catch::Contains("client_id=\"" + client(2) + "\",server_id=\"\"} 2"));
+  CHECK_THAT(text, Catch::Contains("client_id=\"" + client(50) + "\",server_id=\"\"} 1"));
+  CHECK_THAT(text, Catch::Contains("metrics_identity_folded_total{direction=\"inbound\"} 97"));
+}
+
+TEST_CASE("unused peer identities expire with their series, making room", "[metrics]") {
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  MetricsCache cache(metrics, {.dynamic_target_expiry = 10min, .max_identities_per_target = 2});
+  const MetricTarget web{"web:80", true};
+  cache.route(Direction::kInbound, web, "", inbound_peer(client(1)))->response(200).inc();
+  const auto held = cache.route(Direction::kInbound, web, "", inbound_peer(client(2)));
+  cache.route(Direction::kInbound, web, "", inbound_peer(""))->requests.inc();
+
+  const auto now = MetricsCache::Clock::now();
+  cache.expire(now + 5min);
+  CHECK(cache.identities() == 2);
+  cache.expire(now + 11min);
+  CHECK(cache.identities() == 1);  // client 2's handle is held
+  std::string text = registry.expose();
+  CHECK_THAT(text, !Catch::Contains(client(1)));  // request, response, latency series: all gone
+  CHECK_THAT(text, Catch::Contains(client(2)));
+  CHECK_THAT(text, Catch::Contains("no_tls_from_remote"));  // plaintext: the target's own
+  // A new identity fits again, without folding.
+  cache.route(Direction::kInbound, web, "", inbound_peer(client(3)))->requests.inc();
+  CHECK(cache.identities() == 2);
+  CHECK(metrics.metrics_identity_folded_total.with_labels({"inbound"}).value() == 0);
+  CHECK_THAT(registry.expose(), Catch::Contains(client(3)));
+}
+
+TEST_CASE("at the identity cap, a lookup makes room from expired identities first", "[metrics]") {
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  MetricsCache cache(metrics, {.dynamic_target_expiry = 0ms, .max_identities_per_target = 1});
+  const MetricTarget web{"web:80", true};
+  cache.route(Direction::kOutbound, web, "", outbound_peer(client(1), true));
+  const auto second = cache.route(Direction::kOutbound, web, "", outbound_peer(client(2), true));
+  CHECK(metrics.metrics_identity_folded_total.with_labels({"outbound"}).value() == 0);
+  CHECK_THAT(registry.expose(), Catch::Contains("server_id=\"" + client(2) + "\""));
+  CHECK_THAT(registry.expose(), !Catch::Contains(client(1)));
+  // Held, it stays: the next one folds.
+  cache.route(Direction::kOutbound, web, "", outbound_peer(client(3), true));
+  CHECK(metrics.metrics_identity_folded_total.with_labels({"outbound"}).value() == 1);
+}
+
+TEST_CASE("a dynamic target that expires takes its identities along", "[metrics]") {
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  MetricsCache cache(metrics, {.max_dynamic_targets = 5, .dynamic_target_expiry = 1min});
+  cache.route(Direction::kInbound, {"10.0.0.1:8080", false}, "", inbound_peer(client(1)));
+  CHECK(cache.identities() == 1);
+  CHECK(cache.expire(MetricsCache::Clock::now() + 2min) == 1);
+  CHECK(cache.identities() == 0);
+  CHECK_THAT(registry.expose(), !Catch::Contains(client(1)));
 }

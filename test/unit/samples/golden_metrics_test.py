@@ -87,5 +87,77 @@ class WindowTest(unittest.TestCase):
         self.assertIn("no requests", gm.render([]))
 
 
+# The proxies' series carry Linkerd's TLS labels: several series per target
+# (one per client identity), which the golden metrics sum.
+TLS = 'tls="true",no_tls_reason="",client_id="spiffe://cluster.local/ns/demo/sa/{}",server_id=""'
+PLAIN = 'tls="no_identity",no_tls_reason="no_tls_from_remote",client_id="",server_id=""'
+
+
+def api_scrape(web, load, plain):
+    lines = []
+    for labels, count in ((TLS.format("web"), web), (TLS.format("default"), load), (PLAIN, plain)):
+        head = f'direction="inbound",target_service="api:8080",route="",{labels}'
+        lines.append(f"request_total{{{head}}} {count}")
+        lines.append(f'response_total{{{head},status_code="200",classification="success"}} {count}')
+        lines.append(f'response_latency_ms_bucket{{{head},le="10"}} {count}')
+        lines.append(f'response_latency_ms_bucket{{{head},le="+Inf"}} {count}')
+    return gm.parse_prometheus("\n".join(lines))
+
+
+class TlsLabelsTest(unittest.TestCase):
+    def test_golden_metrics_sum_over_the_tls_series(self):
+        before = {"api-1": api_scrape(10, 0, 1)}
+        after = {"api-1": api_scrape(110, 50, 3)}
+        groups = gm.window(before, after, lambda pod, labels: "api", "inbound")
+        (row,) = gm.summarize(groups, seconds=10.0)
+        self.assertAlmostEqual(row["rps"], 15.2)  # 100 + 50 + 2 in 10 s
+        self.assertAlmostEqual(row["success_rate"], 1.0)
+        self.assertAlmostEqual(row["p99_ms"], 9.9)
+
+    def test_who_talks_to_whom(self):
+        before = {"api-1": api_scrape(10, 0, 1), "load": []}
+        after = {"api-1": api_scrape(110, 50, 3), "load": []}
+        pairs = gm.mtls_window(before, after, lambda pod: None if pod == "load" else "api")
+        self.assertEqual(pairs, {
+            ("spiffe://cluster.local/ns/demo/sa/web", "api"): 100.0,
+            ("spiffe://cluster.local/ns/demo/sa/default", "api"): 50.0,
+            ("no_identity:no_tls_from_remote", "api"): 2.0,
+        })
+        pods = {"web-1": {"labels": {"app": "web"}, "service_account": "web"},
+                "web-2": {"labels": {"app": "web"}, "service_account": "web"},
+                "load": {"labels": {"run": "load"}, "service_account": "default"}}
+        names = gm.identity_names(pods, "demo")
+        self.assertEqual(names, {"web": ["web"], "default": ["load"]})
+        rows = gm.mtls_rows(pairs, 10.0, names, "demo")
+        self.assertEqual([(r["client"], r["server"], r["mtls"]) for r in rows], [
+            ("web (sa web)", "api", True),
+            ("load (sa default)", "api", True),
+            ("unmeshed (no_tls_from_remote)", "api", False),
+        ])
+        web = rows[0]
+        self.assertAlmostEqual(web["rps"], 10.0)
+        self.assertAlmostEqual(web["share"], 100 / 152)
+        self.assertEqual(web["client_id"], "spiffe://cluster.local/ns/demo/sa/web")
+        text = gm.render_mtls(rows)
+        self.assertIn("web (sa web)", text)
+        self.assertIn("mTLS", text)
+        self.assertIn("plaintext", text)
+        self.assertIn("65.8%", text)
+        self.assertIn("no inbound requests", gm.render_mtls([]))
+
+    def test_caller_names(self):
+        names = {"web": ["web"]}
+        self.assertEqual(gm.caller_name("spiffe://td/ns/demo/sa/web", names, "demo"), "web (sa web)")
+        self.assertEqual(gm.caller_name("spiffe://td/ns/demo/sa/x", names, "demo"), "sa x")
+        self.assertEqual(gm.caller_name("spiffe://td/ns/other/sa/web", names, "demo"),
+                         "sa web, ns other")
+        self.assertEqual(gm.caller_name("other", names, "demo"), "other")  # past the proxy's cap
+
+    def test_series_without_tls_labels_count_as_no_identity(self):
+        samples = gm.parse_prometheus('request_total{direction="inbound",target_service="a"} 4')
+        self.assertEqual(gm.mtls_window({}, {"p": samples}, lambda pod: "a"),
+                         {("no_identity:unknown", "a"): 4.0})
+
+
 if __name__ == "__main__":
     unittest.main()

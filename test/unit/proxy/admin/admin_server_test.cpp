@@ -61,11 +61,15 @@ TEST_CASE("/metrics exposes the declared families", "[admin]") {
   const std::string body =
       admin_response(f.state, "GET", "/metrics", false, AdminCaller::kLoopback);
   CHECK_THAT(body, Catch::Contains("# TYPE request_total counter"));
-  CHECK_THAT(body, Catch::Contains(
-                       "response_total{direction=\"outbound\",target_service=\"web:80\",route=\""
-                       "web-route\",status_code=\"503\",classification=\"failure\"} 1"));
+  const std::string plain =
+      "tls=\"no_identity\",no_tls_reason=\"not_provided_by_service_discovery\",client_id=\"\","
+      "server_id=\"\"";
+  CHECK_THAT(body, Catch::Contains("response_total{direction=\"outbound\",target_service=\"web:"
+                                   "80\",route=\"web-route\"," +
+                                   plain + ",status_code=\"503\",classification=\"failure\"} 1"));
   CHECK_THAT(body, Catch::Contains("response_latency_ms_bucket{direction=\"outbound\","
-                                   "target_service=\"web:80\",route=\"web-route\",le=\"20\"} 1"));
+                                   "target_service=\"web:80\",route=\"web-route\"," +
+                                   plain + ",le=\"20\"} 1"));
   CHECK_THAT(body, Catch::Contains("tcp_open_total{direction=\"inbound\""));
   for (const char* family : {"tcp_close_total", "tcp_open_connections", "tcp_read_bytes_total",
                              "tcp_write_bytes_total", "retry_total", "retry_budget_exhausted_total",

@@ -42,8 +42,8 @@ struct Fixture {
     client = Stream(acceptor.accept());
   }
 
-  void serve() {
-    const ConnectionTarget target{Direction::kOutbound, upstream_listener.local_endpoint()};
+  void serve(Direction direction = Direction::kOutbound, std::string_view client_identity = {}) {
+    const ConnectionTarget target{direction, upstream_listener.local_endpoint(), client_identity};
     asio::co_spawn(
         io,
         [this, target]() -> awaitable<void> {
@@ -99,4 +99,36 @@ TEST_CASE("a session left by an exception ends its request body pump first", "[h
   asio::write(f.client_peer, asio::buffer(rest));
   f.io.run_for(50ms);
   CHECK(f.client.lowest_layer().available() == rest.size());
+}
+
+TEST_CASE("a request's metrics name its TLS peer", "[http1_server]") {
+  const std::string identity = "spiffe://cluster.local/ns/shop/sa/web";
+  for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
+    Fixture f;
+    f.serve(direction,
+            direction == Direction::kInbound ? std::string_view(identity) : std::string_view());
+    Socket upstream(f.io);
+    bool accepted = false;
+    f.upstream_listener.async_accept(upstream, [&](const error_code& ec) { accepted = !ec; });
+    asio::write(f.client_peer, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: t\r\n\r\n")));
+    for (int i = 0; i < 100 && !accepted; ++i) f.io.run_for(10ms);
+    REQUIRE(accepted);
+    asio::write(upstream, asio::buffer(std::string("HTTP/1.1 204 No Content\r\n\r\n")));
+    const auto answered = [&] { return f.client_peer.available() > 0; };
+    for (int i = 0; i < 100 && !answered(); ++i) f.io.run_for(10ms);
+    REQUIRE(answered());
+    const std::string text = f.registry.expose();
+    if (direction == Direction::kInbound) {
+      // Over mesh mTLS (the connection's client identity), counted as such.
+      CHECK_THAT(text, Catch::Contains("request_total{direction=\"inbound\""));
+      CHECK_THAT(text, Catch::Contains("tls=\"true\",no_tls_reason=\"\",client_id=\"" + identity +
+                                       "\",server_id=\"\",status_code=\"204\""));
+    } else {
+      // No document: the destination is no meshed endpoint.
+      CHECK_THAT(text, Catch::Contains("tls=\"no_identity\",no_tls_reason=\"not_provided_by_"
+                                       "service_discovery\",client_id=\"\",server_id=\"\"} 1"));
+      CHECK_THAT(text, Catch::Contains("status_code=\"204\""));
+    }
+    f.pool.stop();
+  }
 }

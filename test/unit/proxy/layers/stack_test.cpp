@@ -108,8 +108,6 @@ struct Run {
 };
 
 Run run(FakeUpstream& upstream, asio::io_context& io, const Plan& plan, bool replayable = true) {
-  weft::Counter retries;
-  weft::Counter budget_exhausted;
   std::mt19937_64 random(7);
   const auto started = Clock::now();
   if (plan.budget) plan.budget->on_request(started);
@@ -123,8 +121,6 @@ Run run(FakeUpstream& upstream, asio::io_context& io, const Plan& plan, bool rep
                                                     .destination = at("10.9.9.9", 8080),
                                                     .random = random,
                                                     .executor = io.get_executor(),
-                                                    .retries = retries,
-                                                    .budget_exhausted = budget_exhausted,
                                                     .started = started,
                                                     .replayable = replayable});
       },
@@ -132,8 +128,8 @@ Run run(FakeUpstream& upstream, asio::io_context& io, const Plan& plan, bool rep
   io.run();
   io.restart();
   out.took = Clock::now() - started;
-  out.retries = retries.value();
-  out.budget_exhausted = budget_exhausted.value();
+  out.retries = out.forwarded.retries;
+  out.budget_exhausted = out.forwarded.budget_exhausted;
   return out;
 }
 
@@ -146,6 +142,7 @@ TEST_CASE("stack: a request without a backend goes to its destination, once", "[
   const Run result = run(upstream, io, plan);
   REQUIRE(upstream.addresses.size() == 1);
   CHECK(upstream.addresses[0] == at("10.9.9.9", 8080));
+  CHECK(result.forwarded.address == at("10.9.9.9", 8080));
   CHECK(result.forwarded.result.status == 503);  // no policy: a 503 stands
   CHECK(result.retries == 0);
 }
@@ -157,6 +154,8 @@ TEST_CASE("stack: a retryable answer is tried again on another endpoint", "[stac
   const Run result = run(upstream, io, routed.plan);
   REQUIRE(upstream.addresses.size() == 2);
   CHECK(upstream.addresses[0] != upstream.addresses[1]);  // round robin moved on
+  // What labels the request's metrics: the last try's endpoint.
+  CHECK(result.forwarded.address == upstream.addresses[1]);
   CHECK(result.forwarded.result.failure == TryFailure::kNone);
   CHECK(result.forwarded.result.status == 200);
   CHECK(result.retries == 1);
@@ -243,6 +242,7 @@ TEST_CASE("stack: a backend without endpoints is answered without a try", "[stac
   const Run result = run(upstream, io, routed.plan);
   CHECK(result.forwarded.no_endpoint);
   CHECK(upstream.addresses.empty());
+  CHECK(result.forwarded.address == at("10.9.9.9", 8080));  // no endpoint: the destination
 }
 
 TEST_CASE("stack: the request's deadline cuts the backoff and ends as a timeout", "[stack]") {
