@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "identity/assess.h"
+#include "identity/pass_schedule.h"
 #include "weft/file.h"
 
 namespace weft::identity {
@@ -184,7 +185,9 @@ void Runner::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex);
-      wake.wait_for(lock, stop, options_.resync_interval, [] { return false; });
+      wake.wait_for(lock, stop,
+                    next_pass_delay(options_.resync_interval, serving_renew_at_, Clock::now()),
+                    [] { return false; });
     }
     if (stop.stop_requested()) return;
     reconcile();

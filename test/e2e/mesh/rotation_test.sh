@@ -158,11 +158,11 @@ bundle_anchors() {
   k -n weft-system get configmap weft-identity-trust-anchors -o json | jq -r '.data["ca-bundle.crt"]'
 }
 
-# set_bundle FILE: the anchors bundle now holds FILE (labels kept: still Weft's).
-set_bundle() {
+# edit_bundle JQ-EXPRESSION FILE: the anchors bundle edited as
+# docs/identity.md says, with FILE as $new (labels kept: still Weft's).
+edit_bundle() {
   k -n weft-system get configmap weft-identity-trust-anchors -o json |
-    jq --rawfile bundle "$1" '.data["ca-bundle.crt"] = $bundle' | k replace -f - >/dev/null ||
-    fail "update the anchors bundle"
+    jq --rawfile new "$2" "$1" | k replace -f - >/dev/null || fail "update the anchors bundle"
 }
 
 # document_anchors_are FILE: the proxy document of $ns carries exactly the
@@ -290,7 +290,7 @@ check_rotation() {
   local -A updates
   for proxy in backend steady; do updates[$proxy]=$(anchors_updates "${pod[$proxy]}"); done
   { bundle_anchors | sed '/^$/d' && cat "$work/new-root.crt"; } >"$work/bundle-both.pem"
-  set_bundle "$work/bundle-both.pem"
+  edit_bundle '.data["ca-bundle.crt"] |= rtrimstr("\n") + "\n" + $new' "$work/new-root.crt"
   eventually 60 "both anchors in the proxy document" document_anchors_are "$work/bundle-both.pem"
   took_bundle() { (($(anchors_updates "${pod[$1]}") > updates[$1])); }
   for proxy in backend steady; do
@@ -343,7 +343,7 @@ check_rotation() {
     updates[$proxy]=$(anchors_updates "${pod[$proxy]}")
     refreshed[$proxy]=$(refreshes "${pod[$proxy]}")
   done
-  set_bundle "$work/new-root.crt"
+  edit_bundle '.data["ca-bundle.crt"] = $new' "$work/new-root.crt"
   eventually 60 "only the new anchor in the proxy document" document_anchors_are "$work/new-root.crt"
   for proxy in backend steady; do
     eventually 60 "$proxy's proxy taking the new-anchor bundle" took_bundle "$proxy"
