@@ -54,8 +54,11 @@ identity_with() {
 # identity_args ARGS...: the install bundle's arguments of weft-identity plus
 # ARGS, as a JSON array.
 identity_args() {
+  local extra
+  extra=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
   k create --dry-run=client -o json -f "$repo/manifests/identity.yaml" 2>/dev/null |
-    jq -c --args '.items[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].args + $ARGS.positional' "$@"
+    jq -c --argjson extra "$extra" \
+      'select(.kind == "Deployment") | .spec.template.spec.containers[0].args + $extra'
 }
 
 # --- reading the chain a meshed proxy presents --------------------------------
@@ -105,10 +108,11 @@ proxy_leaf_chains_to() {
 # --- which anchors a proxy trusts -------------------------------------------
 
 # make_anchor NAME: a trust anchor as Weft's (ECDSA P-256, a CA that may sign
-# one level of issuers): $work/NAME.crt and $work/NAME.key.
+# one level of issuers), as docs/identity.md makes it, with a subject of its
+# own: $work/NAME.crt and $work/NAME.key.
 make_anchor() {
   openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
-    -subj "/CN=$1.identity.weft.cluster.local" \
+    -subj "/CN=root-$(date +%s).identity.weft.cluster.local" \
     -addext "basicConstraints=critical,CA:TRUE,pathlen:1" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -addext "subjectKeyIdentifier=hash" \
@@ -189,16 +193,23 @@ expiration() {
   proxy_metrics "$1" | awk '$1 == "identity_cert_expiration_timestamp_seconds" { printf "%d\n", $2 }'
 }
 
-# tls_connections_out POD: outbound mTLS connections the pod's proxy opened.
-tls_connections_out() {
-  proxy_metrics "$1" | metric_sum tcp_tls_connections_total 'direction="outbound"' 'tls="true"'
+# connection_counts POD: three counters of the pod's proxy: outbound mTLS
+# connections it opened, connections its app opened to it (outbound), and
+# pooled connections it retired itself (idle too long, over the cap).
+connection_counts() {
+  local metrics
+  metrics=$(proxy_metrics "$1")
+  echo "$(metric_sum tcp_tls_connections_total 'direction="outbound"' 'tls="true"' <<<"$metrics")" \
+    "$(metric_sum tcp_open_total 'direction="outbound"' <<<"$metrics")" \
+    "$(($(metric_sum upstream_pool_closed_total 'reason="idle_expired"' <<<"$metrics") +
+      $(metric_sum upstream_pool_closed_total 'reason="over_cap"' <<<"$metrics")))"
 }
 
 # no_failed_requests STEP: the steady load has had no failed request so far.
 no_failed_requests() {
   local failed ok
   failed=$(steady_outcomes failed) ok=$(steady_outcomes 200)
-  echo "$1: $ok requests answered 200, $failed failed"
+  echo "$1 (${SECONDS}s): $ok requests answered 200, $failed failed"
   ((failed == 0)) || fail "$1: $failed requests failed: $(pod_metrics steady 9090 | grep weft_load_requests_total)"
 }
 
@@ -246,8 +257,8 @@ check_rotation() {
     expires[$proxy]=$(expiration "${pod[$proxy]}")
     serials[$proxy]=$(serial "$work/$proxy.pem")
   done
-  local connections_before
-  connections_before=$(tls_connections_out steady)
+  local -a connections_before connections_after
+  read -r -a connections_before <<<"$(connection_counts steady)"
   renewed_twice() { (($(refreshes "${pod[$1]}") >= refreshed[$1] + 2)); }
   for proxy in backend steady; do
     eventually 120 "$proxy's proxy renewing its leaf twice" renewed_twice "$proxy"
@@ -258,7 +269,18 @@ check_rotation() {
       fail "$proxy's proxy: identity_cert_expiration_timestamp_seconds did not move"
     echo "1. $proxy's proxy: certificates obtained ${refreshed[$proxy]} -> $(refreshes "${pod[$proxy]}"), serial ${serials[$proxy]} -> $(serial "$work/$proxy.pem")"
   done
-  echo "1. outbound mTLS connections opened by the load's proxy while the leaves renewed: $(($(tls_connections_out steady) - connections_before))"
+  # Pooled connections outlive a renewal on either side: the load's proxy
+  # opens a connection only when its app opens one more (the load grows to
+  # its concurrency lazily) or when it retired a pooled one itself. A
+  # connection a renewal closed would be one more than that.
+  read -r -a connections_after <<<"$(connection_counts steady)"
+  local opened=$((connections_after[0] - connections_before[0]))
+  local app_opened=$((connections_after[1] - connections_before[1]))
+  local retired=$((connections_after[2] - connections_before[2]))
+  echo "1. while the leaves renewed, the load's proxy opened $opened mTLS connections" \
+    "(its app opened $app_opened connections to it; it retired $retired pooled ones)"
+  ((opened <= app_opened + retired)) ||
+    fail "the load's proxy opened $opened mTLS connections while the leaves renewed, more than the $app_opened + $retired its app and pool explain"
   no_failed_requests "1. leaf renewal"
 
   # 2. Issuer rotation: delete the issuer; weft-identity makes another from
@@ -343,6 +365,12 @@ check_rotation() {
     updates[$proxy]=$(anchors_updates "${pod[$proxy]}")
     refreshed[$proxy]=$(refreshes "${pod[$proxy]}")
   done
+  unknown_authority() {
+    proxy_metrics "$backend" |
+      metric_sum tls_handshake_failures_total 'direction="inbound"' 'reason="unknown_authority"'
+  }
+  local refused_before
+  refused_before=$(unknown_authority)
   edit_bundle '.data["ca-bundle.crt"] = $new' "$work/new-root.crt"
   eventually 60 "only the new anchor in the proxy document" document_anchors_are "$work/new-root.crt"
   for proxy in backend steady; do
@@ -356,11 +384,9 @@ check_rotation() {
   for proxy in backend steady; do
     eventually 90 "$proxy's proxy renewing with only the new anchor" renewed_since "$proxy"
   done
-  local handshake_failures
-  handshake_failures=$(proxy_metrics "$backend" |
-    metric_sum tls_handshake_failures_total 'direction="inbound"' 'reason="unknown_authority"')
-  echo "3c. the old anchor is gone from both proxies (backend refused $handshake_failures old-anchor handshakes); leaves still renew"
-  ((handshake_failures >= 1)) || fail "backend's proxy counted no unknown_authority handshake"
+  local refused=$(($(unknown_authority) - refused_before))
+  echo "3c. the old anchor is gone from both proxies (backend refused $refused old-anchor handshakes: unknown_authority); leaves still renew"
+  ((refused >= 1)) || fail "backend's proxy counted no unknown_authority handshake"
   no_failed_requests "3c. old anchor removed"
 }
 
