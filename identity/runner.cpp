@@ -1,5 +1,6 @@
 #include "identity/runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -173,8 +174,11 @@ void Runner::write_serving_certificate() {
     logger_.error("cannot write the serving certificate", {{"error", written.error().message}});
     return;
   }
-  // Renewed at 70 % of its life, as proxies renew their leaves.
-  serving_renew_at_ = facts->not_before + (facts->not_after - facts->not_before) * 7 / 10;
+  // Renewed at 70 % of its life, as proxies renew their leaves: counted from
+  // now, not from its notBefore (backdated a minute for clock skew, which
+  // would make a certificate of seconds due at once).
+  const auto from = std::max(facts->not_before, now);
+  serving_renew_at_ = from + (facts->not_after - from) * 7 / 10;
   logger_.info("serving certificate written",
                {{"file", cert_file()}, {"notAfter", format_log_timestamp(facts->not_after)}});
 }
