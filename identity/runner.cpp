@@ -189,8 +189,10 @@ void Runner::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex);
-      wake.wait_for(lock, stop,
-                    next_pass_delay(options_.resync_interval, serving_renew_at_, Clock::now()),
+      // Without an issuer there is no serving certificate to renew: the
+      // resync interval alone.
+      const auto renew_at = signer_ ? serving_renew_at_ : Clock::time_point{};
+      wake.wait_for(lock, stop, next_pass_delay(options_.resync_interval, renew_at, Clock::now()),
                     [] { return false; });
     }
     if (stop.stop_requested()) return;
