@@ -1,11 +1,13 @@
 #include "identity/runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include "identity/assess.h"
+#include "identity/pass_schedule.h"
 #include "weft/file.h"
 
 namespace weft::identity {
@@ -172,8 +174,11 @@ void Runner::write_serving_certificate() {
     logger_.error("cannot write the serving certificate", {{"error", written.error().message}});
     return;
   }
-  // Renewed at 70 % of its life, as proxies renew their leaves.
-  serving_renew_at_ = facts->not_before + (facts->not_after - facts->not_before) * 7 / 10;
+  // Renewed at 70 % of its life, as proxies renew their leaves: counted from
+  // now, not from its notBefore (backdated a minute for clock skew, which
+  // would make a certificate of seconds due at once).
+  const auto from = std::max(facts->not_before, now);
+  serving_renew_at_ = from + (facts->not_after - from) * 7 / 10;
   logger_.info("serving certificate written",
                {{"file", cert_file()}, {"notAfter", format_log_timestamp(facts->not_after)}});
 }
@@ -184,7 +189,11 @@ void Runner::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex);
-      wake.wait_for(lock, stop, options_.resync_interval, [] { return false; });
+      // Without an issuer there is no serving certificate to renew: the
+      // resync interval alone.
+      const auto renew_at = signer_ ? serving_renew_at_ : Clock::time_point{};
+      wake.wait_for(lock, stop, next_pass_delay(options_.resync_interval, renew_at, Clock::now()),
+                    [] { return false; });
     }
     if (stop.stop_requested()) return;
     reconcile();

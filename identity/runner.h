@@ -25,7 +25,8 @@ class Runner {
 
   // One pass (a few steps at most).
   void reconcile();
-  // reconcile() every --resync-interval until stop.
+  // reconcile() every --resync-interval (sooner when the serving certificate
+  // is due, see pass_schedule.h) until stop.
   void run(std::stop_token stop);
 
   std::string cert_file() const;
