@@ -131,7 +131,8 @@ awaitable<void> IdentityClient::run() {
         auto issued = co_await request_once(*wanted);
         const auto answered = std::chrono::steady_clock::now();
         if (issued.has_value()) {
-          metrics_.issuance_duration.observe(std::chrono::duration<double>(answered - asked).count());
+          metrics_.issuance_duration.observe(
+              std::chrono::duration<double>(answered - asked).count());
           leaf_valid_from = std::max(issued->not_before, Clock::now());
           const auto not_after = issued->credentials.not_after;
           const std::string uri = issued->credentials.self.uri();
@@ -147,8 +148,7 @@ awaitable<void> IdentityClient::run() {
                                       leaf_valid_from, not_after, options_.policy.renew_fraction))},
                      {"reason", decision.reason},
                      {"duration_ms", milliseconds_between(asked, answered)},
-                     {"since_start_ms",
-                      milliseconds_between(options_.process_started, answered)}});
+                     {"since_start_ms", milliseconds_between(options_.process_started, answered)}});
         } else {
           const IssuanceError& error = issued.error();
           failures.count += 1;

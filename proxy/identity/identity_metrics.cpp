@@ -12,8 +12,7 @@ Family<Counter>& refresh_family(Registry& registry) {
 
 // From a local issuer answering at once (a few ms: a key, a TokenReview) to
 // one behind a slow API server.
-const std::vector<double> kIssuanceBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                           0.5,   1,    2.5,   5,    10};
+const std::vector<double> kIssuanceBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 }  // namespace
 
