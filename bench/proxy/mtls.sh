@@ -307,6 +307,10 @@ for target in "${kept_alive[@]}" "${new_connections[@]}"; do
   server[$target]=$(median <<<"${all_server[$target]}")
 done
 calc() { python3 -c "print(f'{$1:.${2:-1}f}')"; }
+round_ratios() {  # round_ratios A B: A's wrk result over B's, round by round
+  python3 -c "import sys; a, b = sys.argv[1].split(), sys.argv[2].split(); print(', '.join(f'{float(x) / float(y):.2f}' for x, y in zip(a, b)))" \
+    "${all_rps[$1]}" "${all_rps[$2]}"
+}
 cat <<REPORT
 ### Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))
 
@@ -328,7 +332,7 @@ for target in "${kept_alive[@]}" "${new_connections[@]}"; do
 done
 cat <<REPORT
 
-- Throughput, mTLS pairs, weft-proxy / HAProxy: **$(calc "${rps[weft-mtls]} / ${rps[haproxy-tls]}" 2)** (target ≥ 1.0); plaintext pairs: $(calc "${rps[weft-plain]} / ${rps[haproxy-plain]}" 2).
+- Throughput, mTLS pairs, weft-proxy / HAProxy: **$(calc "${rps[weft-mtls]} / ${rps[haproxy-tls]}" 2)** (target ≥ 1.0); plaintext pairs: $(calc "${rps[weft-plain]} / ${rps[haproxy-plain]}" 2). Round by round (both pairs measured at about the same moment): mTLS $(round_ratios weft-mtls haproxy-tls), plaintext $(round_ratios weft-plain haproxy-plain).
 - CPU that mTLS adds per request on a kept-alive connection (both proxies): weft-proxy **$(calc "${cpu[weft-mtls]} - ${cpu[weft-plain]}") µs** (target ≤ 5 µs), HAProxy $(calc "${cpu[haproxy-tls]} - ${cpu[haproxy-plain]}") µs.
 - CPU per full handshake (new connection minus kept alive, mTLS), client proxy / server proxy: weft-proxy **$(calc "${client[weft-mtls-new]} - ${client[weft-mtls]}") / $(calc "${server[weft-mtls-new]} - ${server[weft-mtls]}") µs** (target ≤ 1,000 µs of proxy CPU), HAProxy $(calc "${client[haproxy-tls-new]} - ${client[haproxy-tls]}") / $(calc "${server[haproxy-tls-new]} - ${server[haproxy-tls]}") µs. The TLS part alone (mTLS minus plaintext, both new connections), both proxies: weft-proxy $(calc "${cpu[weft-mtls-new]} - ${cpu[weft-plain-new]}") µs, HAProxy $(calc "${cpu[haproxy-tls-new]} - ${cpu[haproxy-plain-new]}") µs.
 - What TLS 1.3 session resumption would save (HAProxy's pair resuming, against its full handshakes), both proxies: $(calc "${cpu[haproxy-tls-new]} - ${cpu[haproxy-tls-resumed-new]}") µs per new connection.
