@@ -1,6 +1,7 @@
 // weft-proxy: thin wiring of the layers (settings -> configuration ->
 // listeners -> workers), then a graceful shutdown on SIGTERM.
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -32,6 +33,9 @@ constexpr int kExitCannotListen = 4;
 }  // namespace
 
 int main(int argc, char** argv) {
+  // What the identity client logs its first certificate against (how long
+  // a starting pod waits for mTLS).
+  const auto process_started = std::chrono::steady_clock::now();
   using namespace weft;
   using namespace weft::proxy;
 
@@ -132,7 +136,9 @@ int main(int argc, char** argv) {
   // The proxy's certificate, key and anchors (identity on: the document
   // carries `identity`): the identity client writes them, the TLS layer reads.
   IdentityMetrics identity_metrics(registry);
-  IdentityClient identity_client(IdentityClient::options_from(settings), store, runtime.credentials,
+  auto identity_options = IdentityClient::options_from(settings);
+  identity_options.process_started = process_started;
+  IdentityClient identity_client(std::move(identity_options), store, runtime.credentials,
                                  identity_metrics, log);
   std::atomic<bool> ready{false};
   const AdminState admin{store,

@@ -1,5 +1,7 @@
 #include "proxy/identity/identity_client.h"
 
+#include <cmath>
+
 #include "proxy/config/api_server_access.h"
 #include "proxy/core/deadline.h"
 #include "proxy/core/tls_client.h"
@@ -20,6 +22,12 @@ IssuanceError fail(IssuanceFailure kind, std::string message) {
 
 double unix_seconds(identity::TimePoint time) {
   return std::chrono::duration<double>(time.time_since_epoch()).count();
+}
+
+double milliseconds_between(std::chrono::steady_clock::time_point from,
+                            std::chrono::steady_clock::time_point to) {
+  // To a tenth of a millisecond: a log line, not a measurement instrument.
+  return std::round(std::chrono::duration<double, std::milli>(to - from).count() * 10) / 10;
 }
 
 std::string authority(const HostPort& address) {
@@ -119,8 +127,12 @@ awaitable<void> IdentityClient::run() {
       }
       if (decision.action == Action::kRequest) {
         log_.debug("requesting a certificate", {{"reason", decision.reason}});
+        const auto asked = std::chrono::steady_clock::now();
         auto issued = co_await request_once(*wanted);
+        const auto answered = std::chrono::steady_clock::now();
         if (issued.has_value()) {
+          metrics_.issuance_duration.observe(
+              std::chrono::duration<double>(answered - asked).count());
           leaf_valid_from = std::max(issued->not_before, Clock::now());
           const auto not_after = issued->credentials.not_after;
           const std::string uri = issued->credentials.self.uri();
@@ -134,7 +146,9 @@ awaitable<void> IdentityClient::run() {
                      {"not_after", format_log_timestamp(not_after)},
                      {"renew_at", format_log_timestamp(renewal_time(
                                       leaf_valid_from, not_after, options_.policy.renew_fraction))},
-                     {"reason", decision.reason}});
+                     {"reason", decision.reason},
+                     {"duration_ms", milliseconds_between(asked, answered)},
+                     {"since_start_ms", milliseconds_between(options_.process_started, answered)}});
         } else {
           const IssuanceError& error = issued.error();
           failures.count += 1;

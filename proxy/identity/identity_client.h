@@ -45,6 +45,8 @@ class IdentityClient {
     std::size_t max_response_bytes = 64 * 1024;
     // How often the document is checked for a change of `identity`.
     std::chrono::milliseconds document_poll{1'000};
+    // When the process started: a certificate obtained logs how long after.
+    std::chrono::steady_clock::time_point process_started = std::chrono::steady_clock::now();
   };
   // The namespace is --pod-namespace, else the service-account directory's.
   static Options options_from(const Settings& settings);

@@ -7,6 +7,8 @@
 //   identity_cert_expiration_timestamp_seconds  notAfter of the leaf held (0: none)
 //   identity_cert_refresh_total{result}          requests: success | failure
 //   identity_cert_refresh_failure_total{reason}  failures by IssuanceFailure
+//   identity_cert_issuance_duration_seconds      a successful request, from the
+//     key's generation to the answer verified
 
 #include <array>
 
@@ -21,6 +23,7 @@ struct IdentityMetrics {
   Gauge& expiration_timestamp;
   Counter& refresh_success;
   Counter& refresh_failure;
+  Histogram& issuance_duration;
   Counter& failure(IssuanceFailure reason) { return *failures_[static_cast<std::size_t>(reason)]; }
 
  private:

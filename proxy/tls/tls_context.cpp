@@ -83,7 +83,17 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
   // A peer that closes without close_notify ends its stream like a TCP FIN:
   // HTTP/1 framing finds a truncated message, a tunnel passes the EOF on.
   SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
-  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // NO_AUTO_CHAIN: the chain sent is the one issued (leaf, intermediates).
+  // Without it, a leaf issued straight by an anchor makes OpenSSL build a
+  // chain from the trust store at every handshake (a verification of our own
+  // certificate) and send the anchor too, which the peer then parses (about
+  // a quarter of a handshake's CPU on each side, bench/RESULTS.md).
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                          SSL_MODE_NO_AUTO_CHAIN);
+  // One recv() per record rather than two (its 5-byte header, then its body).
+  // Bytes read ahead wait in OpenSSL: Stream always tries SSL_read before
+  // waiting on the socket, and the idle probe checks SSL_has_pending.
+  SSL_CTX_set_read_ahead(c, 1);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   if (role == TlsRole::kServer && SSL_CTX_set_num_tickets(c, 0) != 1) {
     return openssl_error("session tickets");

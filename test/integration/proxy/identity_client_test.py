@@ -274,6 +274,12 @@ def obtains_certificate_at_start():
         assert setup.issuer.issued == 1
         line = obtained_lines(proxy)[0]
         assert line["identity"] == SELF, line
+        # How long the request took and how long after the process started
+        # the certificate came (after a refused first request: later than it).
+        assert proxy.metric("identity_cert_issuance_duration_seconds_count") == 1
+        assert 0 < line["duration_ms"] <= line["since_start_ms"], line
+        assert 0 < proxy.metric("identity_cert_issuance_duration_seconds_sum") * 1000 < \
+            line["duration_ms"] + 1, line
         expiry = proxy.metric("identity_cert_expiration_timestamp_seconds")
         assert abs(expiry - (time.time() + 600)) < 60, expiry
         assert line["not_after"].startswith(

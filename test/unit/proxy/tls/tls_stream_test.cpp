@@ -117,6 +117,12 @@ TEST_CASE("two proxies' contexts agree on mTLS and name each other", "[tls]") {
   CHECK(std::string_view(reinterpret_cast<const char*>(alpn), alpn_size) == kMeshAlpn);
   CHECK(std::string(SSL_get_servername(pair.server.ssl(), TLSEXT_NAMETYPE_host_name)) ==
         "web.shop.serviceaccount.identity.weft.cluster.local");
+  // Each side sent the chain it was issued (here the leaf alone), not a chain
+  // OpenSSL built from its trust store with the anchor in it: the peer would
+  // parse one certificate more per handshake. (A server's list leaves out
+  // the client's leaf; a client's starts with the server's.)
+  CHECK(sk_X509_num(SSL_get_peer_cert_chain(pair.server.ssl())) == 0);
+  CHECK(sk_X509_num(SSL_get_peer_cert_chain(pair.client.ssl())) == 1);
 
   // Bytes both ways, gathered writes included; then the client half-closes
   // (close_notify) and still reads the server's answer.
