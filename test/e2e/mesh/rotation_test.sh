@@ -229,7 +229,7 @@ check_rotation() {
   wait_rolled_out backend-v1
   eventually 60 "backend's endpoint meshed in the proxy config" config_has "
     [.outbound.services[] | select(.name == \"backend\") | .ports[].endpoints[].identity]
-      == [\"spiffe://cluster.local/ns/$ns/sa/default\"]"
+      == [\"spiffe://cluster.local/ns/$ns/sa/backend\"]"
   # 25 requests/s over 4 connections, at most 15,000 requests (10 minutes).
   start_steady_load --rate 25 --concurrency 4 --requests 15000 --timeout 5s http://backend:8080/
   local backend backend_ip steady_ip
