@@ -292,7 +292,8 @@ TEST_CASE("the service: method check, metrics by result, latency histogram", "[s
   CHECK(ok.status == 200);
   CHECK(ok.content_type == "application/json");
   CHECK(json::parse(ok.body)["response"]["allowed"] == true);
-  routes.at("/mutate")({"POST", "/mutate", "", "application/json", review_of(bad_pod).dump(), "", ""});
+  routes.at("/mutate")(
+      {"POST", "/mutate", "", "application/json", review_of(bad_pod).dump(), "", ""});
   routes.at("/mutate-opt-in")({"POST", "/mutate-opt-in", "", "application/json", good, "", ""});
 
   CHECK(routes.at("/readyz")({"GET", "/readyz", "", "", "", "", ""}).status == 503);
