@@ -247,7 +247,10 @@ def a_silent_tunnel_is_closed():
 
     try:
         silent_stage(proxy, start, 0.7, just_closed)
-        assert proxy.metric("limit_reached_total", limit="tunnel_idle_timeout") == 2 * BATCH
+        # Counted once the tunnel's tasks end, just after the close.
+        wait_until(lambda: proxy.metric("limit_reached_total",
+                                        limit="tunnel_idle_timeout") == 2 * BATCH,
+                   timeout=20, what="every idle tunnel counted")
         # Traffic keeps a tunnel open past the limit.
         sock = connect(proxy.outbound)
         start(sock)
@@ -294,7 +297,8 @@ def the_tunnel_idle_timeout_is_set_per_port():
         assert sock.recv(64) == b"220 banner\r\n"
         just_closed(sock)
         assert time.monotonic() - started >= 0.45
-        assert proxy.metric("limit_reached_total", limit="tunnel_idle_timeout") == 1
+        wait_until(lambda: proxy.metric("limit_reached_total", limit="tunnel_idle_timeout") == 1,
+                   timeout=20, what="the idle tunnel counted")
         sock.close()
         bad = subprocess.run([os.environ["WEFT_PROXY_BINARY"], "--tunnel-idle-timeout-by-port",
                               "80:1s"], capture_output=True, text=True, timeout=20)

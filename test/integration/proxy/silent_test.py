@@ -103,7 +103,9 @@ def silent_rounds(direction, rounds=2):
                 sock.close()
             elapsed = time.monotonic() - started
             assert elapsed >= 0.9, f"closed after {elapsed:.2f}s, before the 1s limit"
-            assert silent_metric(proxy, direction) == (round_number + 1) * BATCH
+            # Counted once the connection's tasks end, just after the close.
+            wait_until(lambda: silent_metric(proxy, direction) == (round_number + 1) * BATCH,
+                       timeout=20, what="every silent connection counted")
             wait_until(lambda: app.open_count() == 0, timeout=20,
                        what="the upstream connections closed")
             wait_until(lambda: proxy.metric("tcp_open_connections") == 0, timeout=20,
@@ -142,7 +144,8 @@ def silent_connections_on_an_opaque_port_are_closed():
         assert closed_by_peer(sock, timeout=30)
         assert time.monotonic() - started >= 0.9
         sock.close()
-        assert silent_metric(proxy, "outbound") == 1
+        wait_until(lambda: silent_metric(proxy, "outbound") == 1, timeout=20,
+                   what="the silent connection counted")
     finally:
         proxy.stop()
         app.close()
