@@ -88,3 +88,6 @@ weft_flags=(--config "$work/config.json" --listen-address 127.0.0.1 --outbound-p
 outbound_port_of() {
   grep '"weft-proxy started"' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outbound_port"])'
 }
+
+# median: the median of the numbers on stdin (spaces or lines; decimals and exponents).
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }

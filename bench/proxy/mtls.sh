@@ -234,7 +234,6 @@ done
 cpu_ns() {  # on-CPU nanoseconds of every thread of process $1
   awk '{s += $1} END {printf "%.0f", s}' "/proc/$1"/task/*/schedstat
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 fortio_summary() {  # fortio_summary JSON -> "p50 p99 answered" (ms)
   python3 - "$1" <<'PY'
 import json, sys

@@ -174,7 +174,6 @@ for round in $(seq "$repeat"); do
     all_rps[$target]+=" $(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/wrk-$target.txt")"
   done
 done
-median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for target in "${targets[@]}"; do
   rps[$target]=$(median <<<"${all_rps[$target]}")
 done
