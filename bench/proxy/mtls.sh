@@ -93,7 +93,8 @@ issuer.cert = (CertificateBuilder().subject_name(issuer.cert.subject).issuer_nam
 for extension in mtls_test.Ca("template").cert.extensions:
     issuer.cert = issuer.cert.add_extension(extension.value, extension.critical)
 issuer.cert = issuer.cert.sign(ca.key, hashes.SHA256())
-issuer_pem = mtls_test._pem(issuer.cert)
+import certificates
+issuer_pem = certificates.pem(issuer.cert)
 def write(path, text):
     with open(os.path.join(work, path), "w") as f:
         f.write(text)
