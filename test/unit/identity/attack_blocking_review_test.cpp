@@ -130,3 +130,40 @@ TEST_CASE("attack: two held TokenReviews stall every other request of the replic
   CHECK(raw_post(port, "", body, std::chrono::seconds(10)) == "HTTP/1.1 401 Unauthorized");
   (*server)->stop();
 }
+
+// Proof of concept (attacker review), hidden: the CSR is verified before the
+// token's claims are looked at and before the per-source budget, and a
+// refusal spends nothing of that budget: one address can make weft-identity
+// verify CSRs without end, each refused as wrong_audience, never limited.
+TEST_CASE("attack: one address makes weft-identity verify CSRs without limit",
+          "[.][attack][identity]") {
+  Registry registry;
+  std::ostringstream log_text;
+  Logger logger{"identity", LogLevel::kDebug, ostream_sink(log_text)};
+  HeldReviewer reviewer;
+  reviewer.release();
+  IdentityService service{registry, logger, reviewer, IssuanceOptions{}, 64,
+                          SourceLimits{.qps = 2, .burst = 20}};
+  service.publish(std::make_shared<NullSigner>(), "");
+  http::Request request;
+  request.method = "POST";
+  request.path = std::string(kCertificatesPath);
+  request.peer = "10.0.0.66";
+  request.body = nlohmann::json{{"csr", testing::real_csr()}}.dump();
+  const auto now = std::chrono::system_clock::now();
+  request.authorization =
+      "Bearer " + testing::jwt({{"aud", {"someone-else"}},
+                                {"exp", testing::unix_seconds(now) + 3600},
+                                {"sub", "system:serviceaccount:attacker:sa"}});
+  constexpr int kRequests = 2000;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRequests; ++i) CHECK(service.certificates(request).status == 401);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  WARN("CPU per refused request (CSR verified): " << seconds / kRequests * 1e6 << " us");
+  const std::string metrics = service.metrics_routes()["/metrics"](http::Request{}).body;
+  CHECK(metrics.find("weft_identity_refusals_total{reason=\"wrong_audience\"} 2000") !=
+        std::string::npos);
+  CHECK(metrics.find("weft_identity_refusals_total{reason=\"too_many_from_source\"} 0") !=
+        std::string::npos);
+}
