@@ -68,8 +68,8 @@ class NullSigner final : public LeafSigner {
 
 // One request on its own connection; the status line, or "" when nothing
 // came back within `timeout`.
-std::string raw_post(std::uint16_t port, const std::string& authorization,
-                     const std::string& body, std::chrono::seconds timeout) {
+std::string raw_post(std::uint16_t port, const std::string& authorization, const std::string& body,
+                     std::chrono::seconds timeout) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -142,8 +142,8 @@ TEST_CASE("attack: one address makes weft-identity verify CSRs without limit",
   Logger logger{"identity", LogLevel::kDebug, ostream_sink(log_text)};
   HeldReviewer reviewer;
   reviewer.release();
-  IdentityService service{registry, logger, reviewer, IssuanceOptions{}, 64,
-                          SourceLimits{.qps = 2, .burst = 20}};
+  IdentityService service{registry,          logger, reviewer,
+                          IssuanceOptions{}, 64,     SourceLimits{.qps = 2, .burst = 20}};
   service.publish(std::make_shared<NullSigner>(), "");
   http::Request request;
   request.method = "POST";
@@ -151,10 +151,9 @@ TEST_CASE("attack: one address makes weft-identity verify CSRs without limit",
   request.peer = "10.0.0.66";
   request.body = nlohmann::json{{"csr", testing::real_csr()}}.dump();
   const auto now = std::chrono::system_clock::now();
-  request.authorization =
-      "Bearer " + testing::jwt({{"aud", {"someone-else"}},
-                                {"exp", testing::unix_seconds(now) + 3600},
-                                {"sub", "system:serviceaccount:attacker:sa"}});
+  request.authorization = "Bearer " + testing::jwt({{"aud", {"someone-else"}},
+                                                    {"exp", testing::unix_seconds(now) + 3600},
+                                                    {"sub", "system:serviceaccount:attacker:sa"}});
   constexpr int kRequests = 2000;
   const auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < kRequests; ++i) CHECK(service.certificates(request).status == 401);
