@@ -325,3 +325,23 @@ TEST_CASE("an idle pooled TLS connection has nothing to read: no session tickets
   io.run_for(100ms);
   CHECK(probe_idle(pair.client) == IdleState::kClosed);
 }
+
+// Proof of concept (attacker review), hidden: it asserts a weakness. The
+// server side accepts any client leaf that chains to an anchor and takes its
+// SPIFFE ID as the client's identity, whatever its trust domain or the CA
+// under the anchor that issued it: with an anchor shared beyond this mesh
+// (an organisation's root, another cluster's mesh), whoever can get a leaf
+// under it is any identity to every proxy.
+TEST_CASE("attack: a client leaf of another trust domain under the anchor is accepted",
+          "[.][attack][tls]") {
+  const auto ca = test::make_test_ca("shared-root");
+  const std::string foreign = "spiffe://other-cluster.example/ns/shop/sa/admin";
+  const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
+  const auto client_ctx = context(test::make_test_credentials(ca, foreign), TlsRole::kClient);
+  asio::io_context io;
+  Pair pair = connect_pair(io);
+  const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
+  CHECK(outcome.server_ok);
+  CHECK(outcome.client_ok);
+  CHECK(outcome.client_seen_by_server == foreign);
+}
