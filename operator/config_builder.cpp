@@ -243,6 +243,7 @@ BuiltConfig build_config(const NamespaceInput& input) {
   BuiltConfig built;
   built.document.ns = input.ns;
   built.document.identity = input.identity.config;
+  if (built.document.identity) built.document.outbound.other_namespaces = input.other_namespaces;
 
   // Routes in precedence order (oldest first, then name).
   std::vector<const MeshRouteModel*> routes;

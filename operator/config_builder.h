@@ -29,6 +29,9 @@ struct NamespaceInput {
   // The trust bundle, shared by every namespace: configured, the document gets
   // `identity` and the endpoints of meshed pods their SPIFFE ID.
   IdentityState identity;
+  // The meshed Services of the other namespaces (mesh_exports.h), listed in
+  // the document when the identity is configured.
+  std::vector<proxyconfig::MeshedService> other_namespaces{};
 
   bool meshed() const { return namespace_object && namespace_object->meshed; }
 };

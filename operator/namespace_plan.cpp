@@ -24,13 +24,23 @@ json metadata(const NamespaceModel& ns, std::string_view name) {
 NamespacePlan plan_namespace(const NamespaceInput& input, const std::string& now) {
   NamespacePlan plan;
   plan.meshed = input.meshed();
-  const BuiltConfig built = build_config(input);
+  BuiltConfig built = build_config(input);
   Programming programming = Programming::kNotMeshed;
   if (plan.meshed) {
     auto serialized = proxyconfig::serialize(built.document);
+    const auto fits = [](const proxyconfig::SerializedDocument& document) {
+      return document.text.size() + kProxyConfigKey.size() <= kProxyConfigMaxBytes;
+    };
+    if (!fits(serialized) && !built.document.outbound.other_namespaces.empty()) {
+      // The namespace's own Services first: without the others', mTLS to
+      // them falls back to plaintext, but routing here keeps working.
+      built.document.outbound.other_namespaces.clear();
+      serialized = proxyconfig::serialize(built.document);
+      plan.other_namespaces_dropped = true;
+    }
     // The apiserver counts keys and values of data against the limit.
     plan.config_bytes = serialized.text.size();
-    if (serialized.text.size() + kProxyConfigKey.size() > kProxyConfigMaxBytes) {
+    if (!fits(serialized)) {
       plan.too_large = true;
       plan.too_large_message = fmt::format(
           "the proxy configuration of namespace {} is {} bytes, over the ConfigMap limit of {} "

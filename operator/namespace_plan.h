@@ -23,6 +23,9 @@ struct NamespacePlan {
   std::optional<proxyconfig::SerializedDocument> config;
   std::size_t config_bytes = 0;  // size of the serialized document (even when too large)
   bool too_large = false;
+  // The document fits only without the other namespaces' Services (their
+  // callers here then use plaintext): written so, and said in the log.
+  bool other_namespaces_dropped = false;
   std::string too_large_message;
   StatusPlan status;
 };

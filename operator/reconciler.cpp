@@ -83,11 +83,13 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   if (!options_.may_write()) return Action::await_change();
   const QueueKey parsed = parse_queue_key(key);
   const std::string& ns = parsed.ns;
-  const NamespaceInput input = caches_.gather(ns);
+  NamespaceInput input = caches_.gather(ns);
   if (input.namespace_object && !selected(*input.namespace_object)) {
+    if (!parsed.status) propagate_exports(ns, {});
     return Action::await_change();  // another operator's (or nobody's) namespace
   }
   if (!input.namespace_object || input.namespace_object->meta.deleting) {
+    if (!parsed.status) propagate_exports(ns, {});
     // Deleted (or being deleted) namespace: the API server deletes what it
     // contained and refuses new content. The namespace key cleans up.
     if (!parsed.status) {
@@ -102,6 +104,8 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   for (const auto& policy : input.policies) uids.insert(policy->meta.uid);
   memory_.retain_statuses(ns, uids);
 
+  if (!parsed.status) propagate_exports(ns, exported_services(input));
+  input.other_namespaces = other_namespaces(all_exports(), ns);
   const NamespacePlan plan = plan_namespace(input, options_.now ? options_.now() : now_rfc3339());
   if (parsed.status) {
     auto written = write_statuses(ns, input, plan);
@@ -109,6 +113,12 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
     return Action::await_change();
   }
   WriteResult written = done();
+  if (plan.other_namespaces_dropped) {
+    logger_.warn(
+        "proxy configuration too large with the other namespaces' meshed Services: written "
+        "without them (calls from here to those Services use plaintext)",
+        {{"namespace", ns}, {"services", input.other_namespaces.size()}});
+  }
   if (plan.meshed) {
     metrics_.config_bytes.with_labels({ns}).set(static_cast<double>(plan.config_bytes));
     written = apply_config(*input.namespace_object, plan);
@@ -124,6 +134,34 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   if (any_status && enqueue_) enqueue_(status_queue_key(ns));
   if (!written) return Error{written.error().message};
   return Action::await_change();
+}
+
+std::map<std::string, std::vector<proxyconfig::MeshedService>> Reconciler::all_exports() const {
+  std::map<std::string, std::vector<proxyconfig::MeshedService>> out;
+  for (const auto& [key, ns] : *caches_.namespaces.snapshot()) {
+    if (!ns->meshed || ns->meta.deleting || !selected(*ns)) continue;
+    auto exports = exported_services(caches_.gather(ns->meta.name));
+    if (!exports.empty()) out.emplace(ns->meta.name, std::move(exports));
+  }
+  return out;
+}
+
+void Reconciler::propagate_exports(const std::string& ns,
+                                   const std::vector<proxyconfig::MeshedService>& exports) {
+  const auto last = exported_.find(ns);
+  const bool changed = last == exported_.end() ? !exports.empty() : last->second != exports;
+  if (!changed) return;
+  if (exports.empty()) {
+    exported_.erase(ns);
+  } else {
+    exported_[ns] = exports;
+  }
+  logger_.info("meshed Services offered to other namespaces changed",
+               {{"namespace", ns}, {"services", exports.size()}});
+  if (!enqueue_) return;
+  for (const auto& [key, other] : *caches_.namespaces.snapshot()) {
+    if (other->meta.name != ns && other->meshed && selected(*other)) enqueue_(other->meta.name);
+  }
 }
 
 WriteResult Reconciler::apply_rbac(const NamespaceModel& namespace_object) {

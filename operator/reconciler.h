@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "operator/caches.h"
+#include "operator/mesh_exports.h"
 #include "operator/namespace_plan.h"
 #include "operator/operator_metrics.h"
 #include "operator/runner.h"
@@ -60,8 +61,15 @@ class Reconciler {
 
   const WriteMemory& memory() const { return memory_; }
 
+  // The meshed Services of every selected meshed namespace (mesh_exports.h).
+  std::map<std::string, std::vector<proxyconfig::MeshedService>> all_exports() const;
+
  private:
   bool selected(const NamespaceModel& ns) const;
+  // Every other namespace's document lists this one's exports: when they
+  // changed since this namespace's last reconcile, they are all queued.
+  void propagate_exports(const std::string& ns,
+                         const std::vector<proxyconfig::MeshedService>& exports);
   WriteResult apply_config(const NamespaceModel& ns, const NamespacePlan& plan);
   WriteResult apply_rbac(const NamespaceModel& ns);
   WriteResult delete_generated(const std::string& ns);
@@ -78,6 +86,7 @@ class Reconciler {
   const ReconcilerOptions options_;
   const std::function<void(const std::string&)> enqueue_;
   WriteMemory memory_;
+  std::map<std::string, std::vector<proxyconfig::MeshedService>> exported_;  // as last propagated
 };
 
 // The wall clock as RFC 3339 ("2026-01-01T00:00:00Z").

@@ -78,7 +78,29 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
       snapshot->targets_.push_back(std::move(target));
     }
   }
+  const auto& others = snapshot->document_.outbound.other_namespaces;
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    for (const std::string& cluster_ip : others[i].cluster_ips) {
+      error_code ec;
+      const auto address = asio::ip::make_address(cluster_ip, ec);
+      if (ec) {
+        return Error{"outbound.otherNamespaces[" + std::to_string(i) + "]: invalid cluster IP '" +
+                     cluster_ip + "'"};
+      }
+      for (const std::uint16_t port : others[i].ports) {
+        const tcp::endpoint destination(address, port);
+        if (snapshot->by_destination_.contains(destination)) continue;
+        snapshot->other_namespaces_.emplace(destination, &others[i]);
+      }
+    }
+  }
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+const proxyconfig::MeshedService* Snapshot::find_other_namespace(
+    const tcp::endpoint& destination) const {
+  const auto found = other_namespaces_.find(destination);
+  return found == other_namespaces_.end() ? nullptr : found->second;
 }
 
 const ServiceTarget* Snapshot::find_by_destination(const tcp::endpoint& destination) const {

@@ -56,6 +56,12 @@ class Snapshot {
   // first by Service name when several do.
   const ServiceTarget* find_by_endpoint(const tcp::endpoint& endpoint) const;
   const std::vector<ServiceTarget>& targets() const { return targets_; }
+  // A meshed Service of another namespace at this address (a cluster IP and
+  // Service port), reached over mTLS; a Service of this document wins.
+  const proxyconfig::MeshedService* find_other_namespace(const tcp::endpoint& destination) const;
+  const std::map<tcp::endpoint, const proxyconfig::MeshedService*>& other_namespaces() const {
+    return other_namespaces_;
+  }
 
  private:
   Snapshot() = default;
@@ -67,6 +73,7 @@ class Snapshot {
   std::map<tcp::endpoint, std::size_t> by_destination_;
   std::map<std::pair<std::string, std::uint16_t>, std::size_t> by_name_;
   std::map<tcp::endpoint, std::size_t> by_endpoint_;
+  std::map<tcp::endpoint, const proxyconfig::MeshedService*> other_namespaces_;
 };
 
 }  // namespace weft::proxy

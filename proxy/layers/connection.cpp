@@ -138,6 +138,13 @@ void UpstreamPool::on_document(const Snapshot* snapshot) {
         if (!identity.empty()) identities_.emplace(target.endpoints[i], identity);
       }
     }
+    // Meshed Services of other namespaces, by cluster IP: kube-proxy picks the
+    // pod, every one of which proves the same identity. (Not listed: a pooled
+    // connection to one whose entry went is closed by take(), its identity
+    // no longer the expected one.)
+    for (const auto& [destination, other] : snapshot->other_namespaces()) {
+      identities_.emplace(destination, other->identity);
+    }
   }
   std::sort(listed.begin(), listed.end());
   listed.erase(std::unique(listed.begin(), listed.end()), listed.end());

@@ -137,8 +137,24 @@ struct Service {
   friend bool operator==(const Service&, const Service&) = default;
 };
 
+// A Service of another meshed namespace that a client proxy reaches over mTLS
+// at its cluster IPs (kube-proxy picks the pod): every ready endpoint of it is
+// a meshed pod running as the same ServiceAccount, so every server proxy
+// behind it proves `identity`. Services of other namespaces whose endpoints
+// are mixed, or headless, are not listed and are reached in plaintext.
+struct MeshedService {
+  std::string ns;
+  std::string name;
+  std::vector<std::string> cluster_ips;  // never empty
+  std::vector<std::uint16_t> ports;      // the Service ports, sorted
+  std::string identity;                  // SPIFFE ID, in the document's trust domain
+  friend bool operator==(const MeshedService&, const MeshedService&) = default;
+};
+
 struct Outbound {
   std::vector<Service> services;  // sorted by name
+  // Only with an identity section; sorted by (namespace, name).
+  std::vector<MeshedService> other_namespaces{};
   friend bool operator==(const Outbound&, const Outbound&) = default;
 };
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "weft/dns_name.h"
 #include "weft/duration.h"
 #include "weft/identity/spiffe_id.h"
 #include "weft/proxyconfig/enums.h"
@@ -544,6 +545,46 @@ void check_policy(Reader& r, const std::string& p, const InboundPolicy& policy) 
   }
 }
 
+void check_other_namespaces(Reader& r, const Document& document) {
+  const auto& others = document.outbound.other_namespaces;
+  if (!others.empty() && !document.identity) {
+    r.fail("outbound.otherNamespaces", "needs the document's identity section (its trust domain)");
+    return;
+  }
+  std::set<std::pair<std::string, std::string>> seen;
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    const auto& other = others[i];
+    const std::string p = index("outbound.otherNamespaces", i);
+    if (!is_dns_label(other.ns)) {
+      r.fail(join(p, "namespace"), fmt::format("{:?} is not a namespace name", other.ns));
+    }
+    if (other.ns == document.ns) {
+      r.fail(join(p, "namespace"), "is the document's own namespace (list it in services)");
+    }
+    if (other.name.empty()) r.fail(join(p, "name"), "must not be empty");
+    if (!seen.emplace(other.ns, other.name).second) {
+      r.fail(p, fmt::format("duplicate service {}/{}", other.ns, other.name));
+    }
+    if (other.cluster_ips.empty()) r.fail(join(p, "clusterIPs"), "must not be empty");
+    for (const auto& ip : other.cluster_ips) {
+      if (!is_ip_address(ip)) r.fail(join(p, "clusterIPs"), fmt::format("bad IP {:?}", ip));
+    }
+    if (other.ports.empty()) r.fail(join(p, "ports"), "must not be empty");
+    if (std::set<std::uint16_t>(other.ports.begin(), other.ports.end()).size() !=
+        other.ports.size()) {
+      r.fail(join(p, "ports"), "has a duplicate port");
+    }
+    if (auto problem = spiffe_id_problem(other.identity, document.identity->trust_domain)) {
+      r.fail(join(p, "identity"), *problem);
+    } else if (auto parsed = identity::parse_spiffe_id(other.identity);
+               parsed && parsed->ns != other.ns) {
+      // A namespace's pods run as its own ServiceAccounts only.
+      r.fail(join(p, "identity"),
+             fmt::format("names namespace {:?}, not the Service's {:?}", parsed->ns, other.ns));
+    }
+  }
+}
+
 void check_document(Reader& r, const Document& document) {
   if (document.version != kDocumentVersion) {
     r.fail("version", fmt::format("unsupported version {} (this reader understands {})",
@@ -572,6 +613,7 @@ void check_document(Reader& r, const Document& document) {
       check_port(r, pp, service.ports[i], document.identity);
     }
   }
+  check_other_namespaces(r, document);
   for (std::size_t i = 0; i < document.inbound.policies.size(); ++i) {
     check_policy(r, index("inbound.policies", i), document.inbound.policies[i]);
   }
@@ -637,6 +679,26 @@ Result<ParsedDocument> parse(std::string_view text) {
           });
           document.outbound.services.push_back(std::move(service));
         });
+    r.each_object(*outbound, "outbound", "otherNamespaces", false,
+                  [&](const json& item, const std::string& p) {
+                    MeshedService other;
+                    r.string(item, p, "namespace", other.ns, true);
+                    r.string(item, p, "name", other.name, true);
+                    r.each(item, p, "clusterIPs", true,
+                           [&](const json& ip, const std::string& ipp) {
+                             std::string address;
+                             if (r.string(ip, ipp, address)) other.cluster_ips.push_back(address);
+                           });
+                    r.each(item, p, "ports", true, [&](const json& port, const std::string& pp) {
+                      std::uint16_t number = 0;
+                      std::int64_t value = 0;
+                      if (r.integer(port, pp, 1, 65535, value))
+                        number = static_cast<std::uint16_t>(value);
+                      other.ports.push_back(number);
+                    });
+                    r.string(item, p, "identity", other.identity, true);
+                    document.outbound.other_namespaces.push_back(std::move(other));
+                  });
   }
   if (const json* inbound = r.object(root, "", "inbound", true)) {
     r.each_object(*inbound, "inbound", "policies", true,

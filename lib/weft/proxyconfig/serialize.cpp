@@ -191,9 +191,26 @@ json to_json(const Document& document) {
   for (const auto& service : services) service_list.push_back(service_json(service));
   json policies = json::array();
   for (const auto& policy : document.inbound.policies) policies.push_back(policy_json(policy));
+  json outbound = {{"services", service_list}};
+  if (!document.outbound.other_namespaces.empty()) {
+    auto others = document.outbound.other_namespaces;
+    std::sort(others.begin(), others.end(), [](const MeshedService& a, const MeshedService& b) {
+      return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
+    });
+    json list = json::array();
+    for (auto& other : others) {
+      std::sort(other.ports.begin(), other.ports.end());
+      list.push_back({{"namespace", other.ns},
+                      {"name", other.name},
+                      {"clusterIPs", string_array(other.cluster_ips)},
+                      {"ports", other.ports},
+                      {"identity", other.identity}});
+    }
+    outbound["otherNamespaces"] = std::move(list);
+  }
   json out = {{"version", document.version},
               {"namespace", document.ns},
-              {"outbound", {{"services", service_list}}},
+              {"outbound", std::move(outbound)},
               {"inbound", {{"policies", policies}}}};
   if (document.identity) {
     out["identity"] = {{"trustDomain", document.identity->trust_domain},

@@ -245,3 +245,94 @@ TEST_CASE("proxy config identity: check_identity alone", "[proxyconfig][identity
     CHECK_THAT(refused->message, Catch::StartsWith("identity.trustDomain: trust domain"));
   }
 }
+
+namespace {
+
+pc::Document with_other_namespaces() {
+  auto d = meshed_document();
+  d.outbound.other_namespaces = {
+      {.ns = "pay",
+       .name = "api",
+       .cluster_ips = {"10.96.5.5", "fd00::5"},
+       .ports = {80, 9090},
+       .identity = "spiffe://cluster.local/ns/pay/sa/api"},
+      {.ns = "auth",
+       .name = "login",
+       .cluster_ips = {"10.96.6.6"},
+       .ports = {443},
+       .identity = "spiffe://cluster.local/ns/auth/sa/login"},
+  };
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("proxy config identity: other namespaces' meshed Services round-trip, sorted",
+          "[proxyconfig][identity]") {
+  const auto document = with_other_namespaces();
+  const auto serialized = pc::serialize(document);
+  auto parsed = pc::parse(serialized.text);
+  REQUIRE(parsed.has_value());
+  const auto& others = parsed->document.outbound.other_namespaces;
+  REQUIRE(others.size() == 2);
+  CHECK(others[0].ns == "auth");  // by (namespace, name)
+  CHECK(others[1] == document.outbound.other_namespaces[0]);
+  CHECK(pc::serialize(parsed->document).text == serialized.text);
+  CHECK(json::parse(serialized.text)["outbound"]["otherNamespaces"][1] ==
+        json{{"namespace", "pay"},
+             {"name", "api"},
+             {"clusterIPs", {"10.96.5.5", "fd00::5"}},
+             {"ports", {80, 9090}},
+             {"identity", "spiffe://cluster.local/ns/pay/sa/api"}});
+  // Absent when empty: documents without it are what they were.
+  CHECK(pc::serialize(meshed_document()).text.find("otherNamespaces") == std::string::npos);
+}
+
+TEST_CASE("proxy config identity: bad other-namespace entries are refused, naming the field",
+          "[proxyconfig][identity]") {
+  struct Case {
+    std::string what;
+    std::function<void(json&)> change;
+    std::string expected;
+  };
+  const std::string p = "outbound.otherNamespaces[1]";
+  const auto set = [](std::string key, json value) {
+    return [key, value](json& b) { b["outbound"]["otherNamespaces"][1][key] = value; };
+  };
+  const std::vector<Case> cases = {
+      {"not a list", [](json& b) { b["outbound"]["otherNamespaces"] = json::object(); },
+       "outbound.otherNamespaces: must be an array"},
+      {"without the identity section", [](json& b) { b.erase("identity"); },
+       "needs the document's identity section"},
+      {"the document's own namespace", set("namespace", "shop"),
+       p + ".namespace: is the document's own"},
+      {"a bad namespace", set("namespace", "Pay"),
+       p + ".namespace: \"Pay\" is not a namespace name"},
+      {"no name", set("name", ""), p + ".name: must not be empty"},
+      {"no cluster IP", set("clusterIPs", json::array()), p + ".clusterIPs: must not be empty"},
+      {"a bad cluster IP", set("clusterIPs", {"10.96.5"}), p + ".clusterIPs: bad IP"},
+      {"no port", set("ports", json::array()), p + ".ports: must not be empty"},
+      {"port 0", set("ports", {0}), p + ".ports[0]: must be an integer from 1 to 65535"},
+      {"a duplicate port", set("ports", {80, 80}), p + ".ports: has a duplicate port"},
+      {"identity missing", [&](json& b) { b["outbound"]["otherNamespaces"][1].erase("identity"); },
+       p + ".identity: is required"},
+      {"identity of another trust domain", set("identity", "spiffe://example.org/ns/pay/sa/api"),
+       p + ".identity: trust domain \"example.org\""},
+      {"identity of another namespace", set("identity", "spiffe://cluster.local/ns/shop/sa/web"),
+       p + ".identity: names namespace \"shop\", not the Service's \"pay\""},
+      {"identity not a SPIFFE ID", set("identity", "api.pay"), p + ".identity: SPIFFE ID"},
+      {"a duplicate",
+       [](json& b) {
+         auto& list = b["outbound"]["otherNamespaces"];
+         list.push_back(list[1]);
+       },
+       "outbound.otherNamespaces[2]: duplicate service pay/api"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.what) {
+      json body = body_of(with_other_namespaces());
+      c.change(body);
+      CHECK_THAT(parse_error(rehashed(body)), Catch::Contains(c.expected));
+    }
+  }
+}

@@ -238,3 +238,44 @@ TEST_CASE("the real probe: open, closed by the peer, stray bytes", "[pool]") {
   CHECK(state == IdleState::kStrayBytes);
   CHECK(probe_idle(*stray) == IdleState::kStrayBytes);  // a probe reads nothing
 }
+
+TEST_CASE("pool: a meshed Service of another namespace is expected to prove its identity",
+          "[pool][mtls]") {
+  Fixture f;
+  auto document = testing::routed_document();
+  document.identity = weft::proxyconfig::IdentityConfig{
+      "cluster.local", "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"};
+  const std::string pay = "spiffe://cluster.local/ns/pay/sa/api";
+  document.outbound.other_namespaces = {
+      {.ns = "pay",
+       .name = "api",
+       .cluster_ips = {"10.96.5.5"},
+       .ports = {80, 9090},
+       .identity = pay},
+      // The same address as a Service of the document: the document's wins.
+      {.ns = "pay",
+       .name = "shadow",
+       .cluster_ips = {"10.96.0.10"},
+       .ports = {80},
+       .identity = "spiffe://cluster.local/ns/pay/sa/shadow"}};
+  const auto snapshot = build(document);
+  f.pool.on_document(snapshot.get());
+  CHECK(f.pool.identity_of(at("10.96.5.5", 80)) == pay);
+  CHECK(f.pool.identity_of(at("10.96.5.5", 9090)) == pay);
+  CHECK(f.pool.identity_of(at("10.96.5.5", 81)).empty());  // a port it does not list
+  CHECK(f.pool.identity_of(at("10.96.0.10", 80)).empty());
+  REQUIRE(snapshot->find_other_namespace(at("10.96.5.5", 80)) != nullptr);
+  CHECK(snapshot->find_other_namespace(at("10.96.5.5", 80))->name == "api");
+  CHECK(snapshot->find_other_namespace(at("10.96.0.10", 80)) == nullptr);
+  CHECK(snapshot->find_by_destination(at("10.96.0.10", 80)) != nullptr);
+
+  // A plain connection pooled before the Service was all meshed is not
+  // reused for a try that expects the identity, nor a TLS one after.
+  f.put(at("10.96.5.5", 80), kStart);
+  CHECK_FALSE(f.pool.take(at("10.96.5.5", 80), kStart, pay));
+  CHECK(f.closed_by(PoolClose::kIdentityChanged) == 1);
+  document.outbound.other_namespaces.clear();
+  const auto without = build(document);
+  f.pool.on_document(without.get());
+  CHECK(f.pool.identity_of(at("10.96.5.5", 80)).empty());
+}
