@@ -205,9 +205,13 @@ check_unmeshed_client() {
 check_mtls() {
   mesh_namespace mesh-mtls
   plain=mesh-mtls-plain-$$
+  other=mesh-mtls-other-$$
   k create namespace "$plain" >/dev/null
+  k create namespace "$other" >/dev/null
+  k label namespace "$other" weft.io/inject=enabled pod-security.kubernetes.io/enforce=privileged \
+    >/dev/null
   capture_dir=$(mktemp -d)
-  trap 'kill ${capture_pid:-} 2>/dev/null || true; rm -rf "$capture_dir"; k delete namespace "$ns" "$plain" --wait=false >/dev/null 2>&1 || true' EXIT
+  trap 'kill ${capture_pid:-} 2>/dev/null || true; rm -rf "$capture_dir"; k delete namespace "$ns" "$plain" "$other" --wait=false >/dev/null 2>&1 || true' EXIT
   install_weft
   k -n weft-system rollout status deployment/weft-identity --timeout=180s >/dev/null ||
     fail "weft-identity not rolled out"
@@ -356,6 +360,27 @@ EOF
   echo "meshed client under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
   [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 20 ]] ||
     fail "Strict refused a meshed client: $summary"
+
+  # A meshed client of another namespace: its namespace's document lists
+  # secure (every endpoint meshed, one ServiceAccount) with the identity its
+  # pods prove, so its proxy calls the cluster IP over mTLS and Strict lets
+  # it in, knowing who it is.
+  other_config_has() {
+    k -n "$other" get configmap weft-proxy-config -o json 2>/dev/null |
+      jq -e ".data[\"config.json\"] | fromjson | $1" >/dev/null
+  }
+  eventually 60 "secure listed in $other's proxy config" other_config_has "
+    [.outbound.otherNamespaces[] | select(.namespace == \"$ns\" and .name == \"secure\")
+      | .identity] == [\"$id_prefix/default\"]"
+  local other_id="spiffe://cluster.local/ns/$other/sa/default"
+  summary=$(run_load_in "$other" across --requests 20 --rate 20 --concurrency 2 "http://$cluster_ip:8080/")
+  echo "meshed client of another namespace under Strict: $(jq -c '{requests, statuses}' <<<"$summary")"
+  [[ $(jq -r '.statuses["200"] // 0' <<<"$summary") -eq 20 ]] ||
+    fail "Strict refused a meshed client of another namespace: $summary"
+  secure_metrics=$(proxy_metrics secure)
+  (($(metric_sum request_total 'direction="inbound"' 'tls="true"' "client_id=\"$other_id\"" \
+    <<<"$secure_metrics") >= 20)) ||
+    fail "secure's proxy does not name the other namespace's client: $(grep '^request_total' <<<"$secure_metrics")"
 }
 
 # Propagation: the time from `kubectl apply` of a changed MeshRoute until a
