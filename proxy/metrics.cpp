@@ -149,6 +149,11 @@ MetricTarget metric_target(const Snapshot* snapshot, Direction direction,
                                        ? snapshot->find_by_destination(destination)
                                        : snapshot->find_by_endpoint(destination);
     if (service != nullptr) return {service->label, true};
+    if (direction == Direction::kOutbound) {
+      if (const OtherNamespaceTarget* other = snapshot->find_other_namespace(destination)) {
+        return {other->label, true};
+      }
+    }
   }
   bool known = false;
   if (snapshot != nullptr && direction == Direction::kInbound) {

@@ -90,17 +90,18 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
       for (const std::uint16_t port : others[i].ports) {
         const tcp::endpoint destination(address, port);
         if (snapshot->by_destination_.contains(destination)) continue;
-        snapshot->other_namespaces_.emplace(destination, &others[i]);
+        snapshot->other_namespaces_.emplace(
+            destination, OtherNamespaceTarget{&others[i], others[i].name + "." + others[i].ns +
+                                                              ":" + std::to_string(port)});
       }
     }
   }
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
 
-const proxyconfig::MeshedService* Snapshot::find_other_namespace(
-    const tcp::endpoint& destination) const {
+const OtherNamespaceTarget* Snapshot::find_other_namespace(const tcp::endpoint& destination) const {
   const auto found = other_namespaces_.find(destination);
-  return found == other_namespaces_.end() ? nullptr : found->second;
+  return found == other_namespaces_.end() ? nullptr : &found->second;
 }
 
 const ServiceTarget* Snapshot::find_by_destination(const tcp::endpoint& destination) const {

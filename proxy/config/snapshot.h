@@ -36,6 +36,12 @@ struct ServiceTarget {
   std::vector<tcp::endpoint> endpoints;  // parallel to port->endpoints
 };
 
+// One port of a meshed Service of another namespace (outbound.otherNamespaces).
+struct OtherNamespaceTarget {
+  const proxyconfig::MeshedService* service = nullptr;
+  std::string label;  // "name.namespace:port", the target_service metric label
+};
+
 class Snapshot {
  public:
   // Compiles a parsed document. Fails (and nothing changes) on a regular
@@ -58,8 +64,8 @@ class Snapshot {
   const std::vector<ServiceTarget>& targets() const { return targets_; }
   // A meshed Service of another namespace at this address (a cluster IP and
   // Service port), reached over mTLS; a Service of this document wins.
-  const proxyconfig::MeshedService* find_other_namespace(const tcp::endpoint& destination) const;
-  const std::map<tcp::endpoint, const proxyconfig::MeshedService*>& other_namespaces() const {
+  const OtherNamespaceTarget* find_other_namespace(const tcp::endpoint& destination) const;
+  const std::map<tcp::endpoint, OtherNamespaceTarget>& other_namespaces() const {
     return other_namespaces_;
   }
 
@@ -73,7 +79,7 @@ class Snapshot {
   std::map<tcp::endpoint, std::size_t> by_destination_;
   std::map<std::pair<std::string, std::uint16_t>, std::size_t> by_name_;
   std::map<tcp::endpoint, std::size_t> by_endpoint_;
-  std::map<tcp::endpoint, const proxyconfig::MeshedService*> other_namespaces_;
+  std::map<tcp::endpoint, OtherNamespaceTarget> other_namespaces_;
 };
 
 }  // namespace weft::proxy

@@ -143,7 +143,7 @@ void UpstreamPool::on_document(const Snapshot* snapshot) {
     // connection to one whose entry went is closed by take(), its identity
     // no longer the expected one.)
     for (const auto& [destination, other] : snapshot->other_namespaces()) {
-      identities_.emplace(destination, other->identity);
+      identities_.emplace(destination, other.service->identity);
     }
   }
   std::sort(listed.begin(), listed.end());

@@ -13,7 +13,12 @@ Plan plan_route(WorkerRoutes& routes, const ConnectionTarget& target,
     service = plan.snapshot->find_by_destination(target.destination);
   }
   if (service == nullptr) {
-    plan.target_label = destination_text;
+    // Another namespace's meshed Service: named, though not routed here.
+    const OtherNamespaceTarget* other =
+        target.direction == Direction::kOutbound && plan.snapshot
+            ? plan.snapshot->find_other_namespace(target.destination)
+            : nullptr;
+    plan.target_label = other ? std::string_view(other->label) : destination_text;
     return plan;
   }
   plan.target_label = service->label;

@@ -336,3 +336,25 @@ TEST_CASE("proxy config identity: bad other-namespace entries are refused, namin
     }
   }
 }
+
+TEST_CASE("proxy config identity: other namespaces' Services validate against the JSON Schema",
+          "[proxyconfig][identity][schema]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("weft-proxyconfig-others-schema-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto validate = [&](const std::string& name, const std::string& text) {
+    const auto path = dir / name;
+    std::ofstream(path) << text;
+    const std::string command = std::string("python3 ") + WEFT_SCHEMA_VALIDATOR + " " +
+                                WEFT_PROXY_CONFIG_SCHEMA + " " + path.string();
+    return std::system(command.c_str());
+  };
+  CHECK(validate("others.json", pc::serialize(with_other_namespaces()).text) == 0);
+  json no_ip = body_of(with_other_namespaces());
+  no_ip["outbound"]["otherNamespaces"][0]["clusterIPs"] = json::array();
+  CHECK(validate("no-ip.json", rehashed(no_ip)) != 0);
+  json bad_port = body_of(with_other_namespaces());
+  bad_port["outbound"]["otherNamespaces"][0]["ports"] = {70000};
+  CHECK(validate("bad-port.json", rehashed(bad_port)) != 0);
+  std::filesystem::remove_all(dir);
+}

@@ -71,6 +71,17 @@ TEST_CASE("the document names Services, their endpoints and policy ports; opaque
   CHECK_FALSE(metric_target(nullptr, Direction::kInbound, at("10.0.0.1", 8080)).known);
 }
 
+TEST_CASE("another namespace's meshed Service is a known target, by name", "[metrics]") {
+  const auto snapshot = snapshot_of(testing::with_other_namespace());
+  const auto api = metric_target(snapshot.get(), Direction::kOutbound, at("10.96.5.5", 80));
+  CHECK(api.label == "api.pay:80");
+  CHECK(api.known);
+  CHECK_FALSE(metric_target(snapshot.get(), Direction::kOutbound, at("10.96.5.5", 81)).known);
+  // Inbound, a cluster IP is never a destination: not looked up.
+  CHECK(metric_target(snapshot.get(), Direction::kInbound, at("10.96.5.5", 80)).label ==
+        "10.96.5.5:80");
+}
+
 TEST_CASE("dynamic targets past the cap count under one \"other\" series", "[metrics]") {
   weft::Registry registry;
   ProxyMetrics metrics(registry);

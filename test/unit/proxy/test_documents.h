@@ -52,6 +52,20 @@ inline proxyconfig::Document routed_document() {
   return document;
 }
 
+// routed_document() with identity, and one meshed Service of another
+// namespace: api.pay at 10.96.5.5, ports 80 and 9090.
+inline proxyconfig::Document with_other_namespace() {
+  auto document = routed_document();
+  document.identity = proxyconfig::IdentityConfig{
+      "cluster.local", "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"};
+  document.outbound.other_namespaces = {{.ns = "pay",
+                                         .name = "api",
+                                         .cluster_ips = {"10.96.5.5"},
+                                         .ports = {80, 9090},
+                                         .identity = "spiffe://cluster.local/ns/pay/sa/api"}};
+  return document;
+}
+
 inline std::string text_of(const proxyconfig::Document& document) {
   return proxyconfig::serialize(document).text;
 }

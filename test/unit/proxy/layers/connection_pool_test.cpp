@@ -265,7 +265,8 @@ TEST_CASE("pool: a meshed Service of another namespace is expected to prove its 
   CHECK(f.pool.identity_of(at("10.96.5.5", 81)).empty());  // a port it does not list
   CHECK(f.pool.identity_of(at("10.96.0.10", 80)).empty());
   REQUIRE(snapshot->find_other_namespace(at("10.96.5.5", 80)) != nullptr);
-  CHECK(snapshot->find_other_namespace(at("10.96.5.5", 80))->name == "api");
+  CHECK(snapshot->find_other_namespace(at("10.96.5.5", 80))->service->name == "api");
+  CHECK(snapshot->find_other_namespace(at("10.96.5.5", 9090))->label == "api.pay:9090");
   CHECK(snapshot->find_other_namespace(at("10.96.0.10", 80)) == nullptr);
   CHECK(snapshot->find_by_destination(at("10.96.0.10", 80)) != nullptr);
 

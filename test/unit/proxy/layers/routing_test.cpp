@@ -52,6 +52,18 @@ TEST_CASE("without a document, or inbound, a request goes to its destination", "
   CHECK(plan.target_label == "10.1.2.3:80");
 }
 
+TEST_CASE("another namespace's meshed Service goes to its destination, named", "[routing]") {
+  Fixture f;
+  f.load(testing::with_other_namespace());
+  const tcp::endpoint api(asio::ip::make_address("10.96.5.5"), 9090);
+  Plan plan = plan_route(f.routes, {Direction::kOutbound, api}, "10.96.5.5:9090", get("/"));
+  CHECK(plan.local.status == 0);
+  CHECK(plan.backend == nullptr);  // kube-proxy picks the pod
+  CHECK(plan.target_label == "api.pay:9090");
+  plan = plan_route(f.routes, {Direction::kInbound, api}, "10.96.5.5:9090", get("/"));
+  CHECK(plan.target_label == "10.96.5.5:9090");
+}
+
 TEST_CASE("a matching rule chooses the backend, its balancer and its timeouts", "[routing]") {
   Fixture f;
   f.load(testing::routed_document());
