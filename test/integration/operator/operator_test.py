@@ -689,6 +689,12 @@ def case_identity(c):
                     x.get("reason") == "IdentityNotConfigured" else None)(
                         condition("meshpolicy", ns, "strict", "Programmed")))
     assert "weft-identity-trust-anchors does not exist" in cond["message"], cond
+    # `kubectl get` shows it too, not only `describe`.
+    header, row = kubectl("get", "meshpolicy", "strict", "-n", ns).splitlines()[:2]
+
+    def column(name):
+        return row[header.index(name):].split()[0]
+    assert (column("ACCEPTED"), column("PROGRAMMED")) == ("True", "False"), (header, row)
     assert op.metric('weft_operator_identity_state{state="missing"}') == 1
     assert '"msg":"no usable trust anchors' in op.text(), "no log line about the anchors"
 
@@ -727,6 +733,58 @@ def case_identity(c):
         "trustAnchorsPem") == first)
     kubectl("delete", "configmap", "weft-identity-trust-anchors", "-n", c.lease_ns)
     wait_for("identity gone with the ConfigMap", lambda: "identity" not in document(ns))
+
+
+def case_across_namespaces(c):
+    """A Service of one meshed namespace whose pods are all meshed under one ServiceAccount
+    is listed, with that identity, in every other meshed namespace's document (mTLS across
+    namespaces), and leaves those documents when a plain pod joins it."""
+    server, client = c.namespace(meshed=False), c.namespace(meshed=False)
+    apply({"apiVersion": "v1", "kind": "ServiceAccount",
+           "metadata": {"name": "api-sa", "namespace": server}})
+    for pod in ("api-1", "api-2"):
+        apply(workload_pod(server, pod, "api-sa", True))
+    apply(workload_pod(server, "legacy", "api-sa", False))
+    apply(service(server, "api"))
+
+    def slice_of(pods):
+        return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "api-manual", "namespace": server,
+                             "labels": {"kubernetes.io/service-name": "api"}},
+                "addressType": "IPv4",
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+                "endpoints": [{"addresses": [f"10.6.0.{i + 1}"], "conditions": {"ready": True},
+                               "targetRef": {"kind": "Pod", "name": pod, "namespace": server}}
+                              for i, pod in enumerate(pods)]}
+    apply(slice_of(["api-1", "api-2"]))
+    apply(trust_anchors(c.lease_ns, self_signed_pem("weft-test-anchor-across")))
+    for ns in (server, client):
+        kubectl("label", "namespace", ns, "weft.io/inject=enabled")
+    op = c.operator().start()
+    cluster_ip = kubectl("get", "service", "api", "-n", server, "-o",
+                         "jsonpath={.spec.clusterIP}").strip()
+
+    def others(ns):
+        return (document(ns) or {}).get("outbound", {}).get("otherNamespaces", [])
+
+    def ours(ns):
+        return [o for o in others(ns) if o["namespace"] in (server, client)]
+
+    expected = [{"namespace": server, "name": "api", "clusterIPs": [cluster_ip], "ports": [8080],
+                 "identity": f"spiffe://cluster.local/ns/{server}/sa/api-sa"}]
+    wait_for("api listed in the client namespace's document", lambda: ours(client) == expected)
+    assert ours(server) == [], ours(server)  # its own namespace lists it in services
+    validate_schema(document(client))
+
+    # A plain pod behind it: kube-proxy may pick it, so no identity can be expected.
+    apply(slice_of(["api-1", "api-2", "legacy"]))
+    wait_for("api no longer listed", lambda: ours(client) == [])
+    apply(slice_of(["api-2"]))
+    wait_for("api listed again", lambda: ours(client) == expected)
+    # The server's namespace leaves the mesh: its Services are offered no more.
+    kubectl("label", "namespace", server, "weft.io/inject-")
+    wait_for("api gone with its namespace's meshing", lambda: ours(client) == [])
+    assert '"msg":"meshed Services offered to other namespaces changed"' in op.text()
 
 
 def bundle_rbac():
@@ -886,6 +944,7 @@ CASES = {
     "too_large": case_too_large,
     "missing_lease_namespace": case_missing_lease_namespace,
     "identity": case_identity,
+    "across_namespaces": case_across_namespaces,
 }
 
 
