@@ -41,6 +41,7 @@ struct ControllerOptions {
   // trust domain of the identities written into documents.
   std::string control_plane_ns = "weft-system";
   std::string trust_domain = "cluster.local";
+  bool mtls_across_namespaces = true;
 };
 
 class Controller {

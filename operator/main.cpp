@@ -83,6 +83,7 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
   controller_options.may_write = [&leading] { return leading.load(); };
   controller_options.control_plane_ns = flags.lease_namespace;
   controller_options.trust_domain = flags.trust_domain;
+  controller_options.mtls_across_namespaces = flags.mtls_across_namespaces;
   op::Controller controller(*client, logger, metrics, controller_options);
 
   std::vector<std::unique_ptr<http::Server>> servers;

@@ -49,6 +49,11 @@ const flags::Program<OperatorOptions>& program() {
                              "run leader election; false: this process writes\n"
                              "unconditionally (single replica only)")
                   .value_name("BOOL"),
+              flags::boolean("mtls-across-namespaces", &O::mtls_across_namespaces,
+                             "list each meshed namespace's all-meshed Services (name,\n"
+                             "cluster IPs, ServiceAccount) in the other meshed namespaces'\n"
+                             "documents, so that calls across namespaces use mTLS")
+                  .value_name("BOOL"),
               flags::integer("workers", &O::workers, 1, 64,
                              "namespaces reconciled in parallel, 1 to 64"),
               flags::custom("namespace-selector", &O::namespace_selector, parse_label_selector,

@@ -29,6 +29,9 @@ struct OperatorOptions {
   std::optional<BindAddress> health = BindAddress{"0.0.0.0", 8081};
   LogLevel log_level = LogLevel::kInfo;
   bool leader_elect = true;
+  // Each meshed namespace's all-meshed Services go into the other namespaces'
+  // documents, for mTLS across namespaces (docs/operator.md).
+  bool mtls_across_namespaces = true;
   // Only namespaces carrying all these labels are reconciled (empty: all).
   std::map<std::string, std::string> namespace_selector;
   int workers = 2;

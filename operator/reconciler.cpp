@@ -85,11 +85,11 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   const std::string& ns = parsed.ns;
   NamespaceInput input = caches_.gather(ns);
   if (input.namespace_object && !selected(*input.namespace_object)) {
-    if (!parsed.status) propagate_exports(ns, {});
+    if (!parsed.status && options_.mtls_across_namespaces) propagate_exports(ns, {});
     return Action::await_change();  // another operator's (or nobody's) namespace
   }
   if (!input.namespace_object || input.namespace_object->meta.deleting) {
-    if (!parsed.status) propagate_exports(ns, {});
+    if (!parsed.status && options_.mtls_across_namespaces) propagate_exports(ns, {});
     // Deleted (or being deleted) namespace: the API server deletes what it
     // contained and refuses new content. The namespace key cleans up.
     if (!parsed.status) {
@@ -104,8 +104,10 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   for (const auto& policy : input.policies) uids.insert(policy->meta.uid);
   memory_.retain_statuses(ns, uids);
 
-  if (!parsed.status) propagate_exports(ns, exported_services(input));
-  input.other_namespaces = other_namespaces(all_exports(), ns);
+  if (options_.mtls_across_namespaces) {
+    if (!parsed.status) propagate_exports(ns, exported_services(input));
+    input.other_namespaces = other_namespaces(all_exports(), ns);
+  }
   const NamespacePlan plan = plan_namespace(input, options_.now ? options_.now() : now_rfc3339());
   if (parsed.status) {
     auto written = write_statuses(ns, input, plan);

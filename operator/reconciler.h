@@ -49,6 +49,8 @@ struct ReconcilerOptions {
   std::function<bool()> may_write = [] { return true; };
   // RFC 3339 time for condition transitions and Events.
   std::function<std::string()> now;
+  // Other namespaces' meshed Services in each document (mesh_exports.h).
+  bool mtls_across_namespaces = true;
 };
 
 class Reconciler {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "operator/options.h"
 #include "operator/reconciler.h"
 #include "plan_helpers.h"
 #include "recording_writer.h"
@@ -238,6 +239,25 @@ TEST_CASE("mesh exports: a change queues every other meshed namespace, once",
   f.caches.namespaces.erase({"", "pay"});  // deleted
   f.reconcile("pay");
   CHECK(f.enqueued == Strings{"shop"});
+}
+
+TEST_CASE("mesh exports: --mtls-across-namespaces=false lists none and queues nothing",
+          "[mesh_exports][reconciler]") {
+  Fixture f;
+  Reconciler off{
+      f.caches,
+      f.writer,
+      f.logger,
+      f.metrics,
+      ReconcilerOptions{
+          {}, [] { return true; }, [] { return std::string("2026-01-01T00:00:00Z"); }, false},
+      [&f](const std::string& key) { f.enqueued.push_back(key); }};
+  REQUIRE(off.reconcile("pay").has_value());
+  CHECK(f.enqueued.empty());
+  REQUIRE(off.reconcile("shop").has_value());
+  CHECK(f.applied("shop").outbound.other_namespaces.empty());
+  CHECK(parse_options({"--mtls-across-namespaces", "false"})->mtls_across_namespaces == false);
+  CHECK(parse_options({})->mtls_across_namespaces);
 }
 
 TEST_CASE("mesh exports: a document too large with them is written without them",
