@@ -25,7 +25,8 @@ TlsMetrics::TlsMetrics(Registry& registry, std::size_t max_client_ids)
   Family<Counter>& failures = registry.counter(
       "tls_handshake_failures_total",
       "mTLS handshakes that failed, by direction and reason (no_credentials, unknown_authority, "
-      "expired, bad_certificate, no_client_certificate, wrong_identity, no_identity, protocol, "
+      "expired, bad_certificate, no_client_certificate, wrong_identity, no_identity, "
+      "wrong_trust_domain, protocol, "
       "timeout, closed).",
       {"direction", "reason"});
   for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
