@@ -57,9 +57,12 @@ awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
   // A meshed endpoint (outbound only: inbound goes to the pod's own app).
   const std::string_view identity =
       direction == Direction::kOutbound ? worker.pool.identity_of(address) : std::string_view();
-  const UpstreamTls tls{.context = identity.empty() ? nullptr : worker.tls.get(TlsRole::kClient),
-                        .identity = identity,
-                        .metrics = &worker.runtime.tls_metrics};
+  // Only outbound connections are counted in tcp_tls_connections_total here:
+  // an inbound one was counted, with its client, when it was accepted.
+  const UpstreamTls tls{
+      .context = identity.empty() ? nullptr : worker.tls.get(TlsRole::kClient),
+      .identity = identity,
+      .metrics = direction == Direction::kOutbound ? &worker.runtime.tls_metrics : nullptr};
   Deadline deadline(client.get_executor());
   TryFailure failure = TryFailure::kNone;
   const auto upstream = co_await connect_upstream(
@@ -114,6 +117,20 @@ awaitable<std::optional<DetectedProtocol>> read_until_detected(
   co_return protocol;
 }
 
+// A client of another trust domain is refused: said, but at most once a
+// second (whoever holds a leaf under a shared anchor can send many).
+void log_foreign_client(Logger& log, Stream& client, const std::string& identity) {
+  static LogThrottle throttle(std::chrono::seconds(1));
+  const auto skipped = throttle.admit(LogThrottle::Clock::now());
+  if (!skipped) return;
+  error_code ec;
+  const auto peer = client.lowest_layer().remote_endpoint(ec);
+  log.warn("inbound mTLS client of another trust domain: refused",
+           {{"client_id", identity},
+            {"client", ec ? std::string() : endpoint_label(peer)},
+            {"not_logged_since_last", *skipped}});
+}
+
 // Terminates a meshed client's mTLS on `client` (the ClientHello in
 // `buffer`, handed to OpenSSL); true with the client's identity once the
 // handshake is done. Failures are counted by reason.
@@ -134,6 +151,9 @@ awaitable<bool> accept_mesh_tls(Worker& worker, Stream& client, ReadBuffer& buff
   deadline.disarm();
   if (!done) {
     metrics.count_failure(Direction::kInbound, failure);
+    if (failure == HandshakeFailure::kWrongTrustDomain) {
+      log_foreign_client(worker.runtime.log, client, refused_client_identity(client.ssl()));
+    }
     co_return false;
   }
   client_identity = peer_spiffe_id(client.ssl());
