@@ -27,7 +27,7 @@ struct Runtime {
         config(c),
         metrics(m),
         log(l),
-        tls_metrics(m.metrics().registry, settings.metrics_max_dynamic_targets) {}
+        tls_metrics(m) {}
   const Settings settings;
   ConfigStore& config;
   MetricsCache& metrics;

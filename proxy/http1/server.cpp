@@ -41,7 +41,10 @@ class Session {
                    // Inbound goes to the pod's own app, in plaintext, even
                    // though the document lists this pod as a meshed endpoint.
                    .tls = target.direction == Direction::kOutbound ? &worker.tls : nullptr,
-                   .tls_metrics = &worker.runtime.tls_metrics}),
+                   // (An inbound connection was counted when it was accepted.)
+                   .tls_metrics = target.direction == Direction::kOutbound
+                                      ? &worker.runtime.tls_metrics
+                                      : nullptr}),
         destination_text_(endpoint_label(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
