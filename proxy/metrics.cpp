@@ -30,6 +30,8 @@ std::string_view to_string(Limit limit) {
       return "silent_connection_timeout";
     case Limit::kTunnelHalfClosedTimeout:
       return "tunnel_half_closed_timeout";
+    case Limit::kClientHelloSize:
+      return "client_hello_size";
   }
   return "unknown";
 }
@@ -253,8 +255,8 @@ std::vector<std::string> tls_connection_labels(Direction direction, const TlsPee
 
 TlsConnectionSeries::TlsConnectionSeries(ProxyMetrics& metrics, Direction direction,
                                          const TlsPeer& peer)
-    : connections(metrics.tcp_tls_connections_total.with_labels(
-          tls_connection_labels(direction, peer))),
+    : connections(
+          metrics.tcp_tls_connections_total.with_labels(tls_connection_labels(direction, peer))),
       metrics_(metrics),
       labels_(tls_connection_labels(direction, peer)) {}
 

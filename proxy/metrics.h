@@ -59,9 +59,12 @@ enum class Limit {
   kResponseTimeout,
   kTunnelIdleTimeout,
   kSilentConnectionTimeout,
-  kTunnelHalfClosedTimeout
+  kTunnelHalfClosedTimeout,
+  // A TLS ClientHello past kMaxClientHelloBytes (proxy/tls/client_hello.h),
+  // records included: not terminated, taken for the app's own bytes.
+  kClientHelloSize
 };
-inline constexpr std::size_t kLimitCount = 6;
+inline constexpr std::size_t kLimitCount = 7;
 std::string_view to_string(Limit limit);
 
 struct ProxyMetrics {

@@ -11,6 +11,7 @@
 #include "proxy/http1/server.h"
 #include "proxy/tcp/detect.h"
 #include "proxy/tcp/tunnel.h"
+#include "proxy/tls/client_hello.h"
 #include "proxy/tls/mtls_mode.h"
 #include "proxy/tls/stream.h"
 #include "proxy/tls/tls_context.h"
@@ -85,11 +86,14 @@ awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
   bytes_written += bytes.b_to_a;
 }
 
-// Reads the client's first bytes until `detect` decides, within `timeout`
-// (then: opaque, a server-first protocol). Null when the client went away.
-awaitable<std::optional<DetectedProtocol>> read_until_detected(
-    Stream& client, ReadBuffer& buffer, Clock::duration timeout,
-    DetectedProtocol (*detect)(std::string_view), std::uint64_t& bytes_read) {
+// Reads the client's first bytes until `detect` (given all of them at each
+// read) decides, within `timeout` (then: opaque, a server-first protocol).
+// Null when the client went away.
+template <typename Detect>
+awaitable<std::optional<DetectedProtocol>> read_until_detected(Stream& client, ReadBuffer& buffer,
+                                                               Clock::duration timeout,
+                                                               Detect detect,
+                                                               std::uint64_t& bytes_read) {
   Deadline deadline(client.get_executor());
   deadline.arm(client, timeout);
   DetectedProtocol protocol =
@@ -216,9 +220,17 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       direction == Direction::kInbound && runtime.credentials.generation() != 0;
   if (!opaque_port || mesh_tls_possible) {
     // Server-first protocols send nothing: after the timeout, it is TCP.
+    // A ClientHello is read on from one read to the next, not from its start.
+    ClientHelloReader hello;
+    const auto detect_first = [&hello, direction](std::string_view bytes) {
+      return direction == Direction::kInbound ? detect_inbound_protocol(bytes, hello)
+                                              : detect_protocol(bytes);
+    };
     const auto detected = co_await read_until_detected(
-        client, buffer, runtime.settings.detect_timeout,
-        direction == Direction::kInbound ? detect_inbound_protocol : detect_protocol, bytes_read);
+        client, buffer, runtime.settings.detect_timeout, detect_first, bytes_read);
+    if (hello.too_large()) {
+      runtime.metrics.metrics().limit_reached(direction, Limit::kClientHelloSize).inc();
+    }
     if (!detected) co_return;  // the client went away
     protocol = *detected;
     if (opaque_port && protocol == DetectedProtocol::kHttp1) protocol = DetectedProtocol::kOpaque;

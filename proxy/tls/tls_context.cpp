@@ -76,11 +76,11 @@ const ClientRefusal* client_refusal(SSL* ssl) {
 // SPIFFE ID is refused after the handshake, as kNoIdentity).
 int verify_client_leaf(int verified, X509_STORE_CTX* store) {
   if (verified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return verified;
-  auto* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   if (ssl == nullptr) return 0;
-  const auto* trust_domain =
-      static_cast<const std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), trust_domain_slot()));
+  const auto* trust_domain = static_cast<const std::string*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), trust_domain_slot()));
   std::string id = spiffe_id_of(X509_STORE_CTX_get_current_cert(store));
   if (id.empty() || (trust_domain != nullptr && in_trust_domain(id, *trust_domain))) return 1;
   const HandshakeFailure reason = identity::parse_spiffe_id(id)
@@ -161,8 +161,9 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
   if (role == TlsRole::kServer) {
     const auto self = identity::parse_spiffe_id(spiffe_id_of(leaf.get()));
     if (!self) {
-      return Error{"the certificate names no SPIFFE ID spiffe://<trust domain>/ns/<ns>/sa/<sa>: "
-                   "the trust domain of clients cannot be checked"};
+      return Error{
+          "the certificate names no SPIFFE ID spiffe://<trust domain>/ns/<ns>/sa/<sa>: "
+          "the trust domain of clients cannot be checked"};
     }
     if (!credentials.self.trust_domain.empty() &&
         self->trust_domain != credentials.self.trust_domain) {

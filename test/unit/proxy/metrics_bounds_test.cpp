@@ -291,6 +291,7 @@ TEST_CASE("tcp_tls_connections_total bounds and expires its identities as the HT
   CHECK_THAT(text, !Catch::Contains(inbound_true + "other"));
   CHECK_THAT(text, Catch::Contains("no_tls_from_remote"));
   tls.count_connection(Direction::kInbound, client(20));
-  CHECK_THAT(registry.expose(), Catch::Contains(inbound_true + client(20) + R"(",server_id=""} 1)"));
+  CHECK_THAT(registry.expose(),
+             Catch::Contains(inbound_true + client(20) + R"(",server_id=""} 1)"));
   CHECK(metrics.metrics_identity_folded_total.with_labels({"inbound"}).value() == 7);
 }

@@ -212,8 +212,8 @@ TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
          const auto no_id = test::make_test_credentials(ca, "");
          REQUIRE(SSL_CTX_use_certificate(
                      bare.get(), weft::openssl::read_certificate(no_id.chain_pem).get()) == 1);
-         REQUIRE(SSL_CTX_use_PrivateKey(
-                     bare.get(), weft::openssl::read_private_key(no_id.key_pem).get()) == 1);
+         REQUIRE(SSL_CTX_use_PrivateKey(bare.get(),
+                                        weft::openssl::read_private_key(no_id.key_pem).get()) == 1);
          return bare;
        },
        client_is(client), std::nullopt, std::nullopt, HandshakeFailure::kNoIdentity},
