@@ -356,6 +356,36 @@ def a_client_of_another_trust_domain_is_refused():
 
 
 @test
+def a_client_hello_in_one_byte_records_past_the_bound_is_the_apps():
+    # A handshake message announcing 3 KiB, one byte per record: past the
+    # 16 KiB bound on the records, it is refused as a hello and counted, and
+    # its bytes reach the app as opaque TCP (Permissive).
+    echo = EchoServer()
+    mesh = Mesh(echo.port, Ca("anchor"))
+    try:
+        message = b"\x01\x00\x0c\x00" + b"\x00" * 3072
+        records = b"".join(b"\x16\x03\x01\x00\x01" + message[i:i + 1]
+                           for i in range(len(message)))
+        assert len(records) > 16 * 1024
+        sock = connect(mesh.server.inbound)
+        sock.sendall(records)
+        received = b""
+        while len(received) < 64:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {received!r}"
+            received += chunk
+        assert received.startswith(b"echo:\x16\x03\x01\x00\x01\x01"), received[:16]
+        sock.close()
+        wait_until(lambda: mesh.server.metric("limit_reached_total", direction="inbound",
+                                              limit="client_hello_size") == 1,
+                   what="the oversized hello counted")
+        assert mesh.server.metric("tls_handshake_failures_total") == 0
+    finally:
+        mesh.close()
+        echo.close()
+
+
+@test
 def applications_own_tls_passes_through():
     ca = Ca("anchor")
     # The application's own TLS server (its certificate is not the mesh's).
