@@ -87,8 +87,12 @@ int verify_client_leaf(int verified, X509_STORE_CTX* store) {
                                       ? HandshakeFailure::kWrongTrustDomain
                                       : HandshakeFailure::kNoIdentity;
   auto refusal = std::make_unique<ClientRefusal>(ClientRefusal{std::move(id), reason});
-  delete static_cast<ClientRefusal*>(SSL_get_ex_data(ssl, client_refusal_slot()));
-  if (SSL_set_ex_data(ssl, client_refusal_slot(), refusal.get()) == 1) refusal.release();
+  // (The leaf may be checked more than once: the last refusal replaces any.)
+  auto* previous = static_cast<ClientRefusal*>(SSL_get_ex_data(ssl, client_refusal_slot()));
+  if (SSL_set_ex_data(ssl, client_refusal_slot(), refusal.get()) == 1) {
+    refusal.release();
+    delete previous;
+  }
   X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
   return 0;
 }
