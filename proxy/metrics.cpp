@@ -30,6 +30,8 @@ std::string_view to_string(Limit limit) {
       return "silent_connection_timeout";
     case Limit::kTunnelHalfClosedTimeout:
       return "tunnel_half_closed_timeout";
+    case Limit::kClientHelloSize:
+      return "client_hello_size";
   }
   return "unknown";
 }
@@ -65,6 +67,12 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       protocol_detect_total(r.counter("protocol_detect_total",
                                       "Accepted connections by detected protocol.",
                                       {"direction", "protocol"})),
+      tcp_tls_connections_total(r.counter(
+          "tcp_tls_connections_total",
+          "Connections by TLS status: tls=\"true\" with the peer's identity (client_id inbound, "
+          "server_id outbound; \"other\" past --metrics-max-identities-per-target of them), or "
+          "tls=\"no_identity\" with no_tls_reason.",
+          {"direction", "tls", "no_tls_reason", "client_id", "server_id"})),
       inbound_foreign_destination_total(
           r.counter("inbound_foreign_destination_total",
                     "Inbound connections refused: their original destination is not one of "
@@ -244,6 +252,29 @@ TcpMetrics::~TcpMetrics() {
   metrics_.tcp_write_bytes_total.remove(labels_);
 }
 
+std::vector<std::string> tls_connection_labels(Direction direction, const TlsPeer& peer) {
+  const TlsLabelValues tls = tls_label_values(direction, peer);
+  return {std::string(to_string(direction)), std::string(tls.tls), std::string(tls.no_tls_reason),
+          std::string(tls.client_id), std::string(tls.server_id)};
+}
+
+TlsConnectionSeries::TlsConnectionSeries(ProxyMetrics& metrics, Direction direction,
+                                         const TlsPeer& peer)
+    : connections(
+          metrics.tcp_tls_connections_total.with_labels(tls_connection_labels(direction, peer))),
+      metrics_(metrics),
+      labels_(tls_connection_labels(direction, peer)) {}
+
+TlsConnectionSeries::~TlsConnectionSeries() {
+  metrics_.tcp_tls_connections_total.remove(labels_);
+}
+
+namespace {
+// The target label of tcp_tls_connections_total's identities: no real one
+// (they all carry ":port", or are "other").
+constexpr std::string_view kTlsConnectionsTarget = "tcp_tls_connections_total";
+}  // namespace
+
 MetricsCache::MetricsCache(ProxyMetrics& metrics, MetricsLimits limits)
     : metrics_(metrics), limits_(limits) {}
 
@@ -313,16 +344,37 @@ std::shared_ptr<RouteMetrics> MetricsCache::route(Direction direction, const Met
   RouteEntry& slot = found->second;
   if (added) {
     slot.identity = std::string(counted.identity);
-    // ("other" holds no place under the cap: it is where the cap sends the rest.)
-    if (!slot.identity.empty() && slot.identity != kOtherTarget &&
-        entry.identities[slot.identity]++ == 0) {
-      ++identities_;
-    }
+    hold_identity(entry, slot.identity);
     counted.identity = slot.identity;  // (the caller's view may not outlive the handle)
     slot.metrics = std::make_shared<RouteMetrics>(metrics_, direction, label, route, counted);
   }
   slot.last_used = now;
   return slot.metrics;
+}
+
+void MetricsCache::hold_identity(Target& entry, const std::string& identity) {
+  // ("other" holds no place under the cap: it is where the cap sends the rest.)
+  if (!identity.empty() && identity != kOtherTarget && entry.identities[identity]++ == 0) {
+    ++identities_;
+  }
+}
+
+void MetricsCache::count_tls_connection(Direction direction, std::string_view identity) {
+  std::lock_guard lock(mutex_);
+  const Clock::time_point now = Clock::now();
+  std::string label;
+  Target& entry = find(direction, {std::string(kTlsConnectionsTarget), true}, label, now);
+  const std::string_view counted = identity_label(direction, entry, identity, now);
+  const auto [found, added] = entry.routes.try_emplace(std::string(counted));
+  RouteEntry& slot = found->second;
+  if (added) {
+    slot.identity = std::string(counted);
+    hold_identity(entry, slot.identity);
+    slot.tls_connections = std::make_unique<TlsConnectionSeries>(
+        metrics_, direction, TlsPeer{.status = PeerTls::kMutual, .identity = slot.identity});
+  }
+  slot.last_used = now;
+  slot.tls_connections->connections.inc();
 }
 
 std::shared_ptr<TcpMetrics> MetricsCache::tcp(Direction direction, const MetricTarget& target) {

@@ -16,6 +16,8 @@
 // same holds for peer identities within a target: a cap of distinct ones
 // (client ids are whatever certificates the anchors vouch for), the rest
 // counted as client_id/server_id="other", and unused ones expire.
+// tcp_tls_connections_total, which has no target label, bounds its peer
+// identities the same way, as one pseudo-target per direction.
 
 #include <array>
 #include <atomic>
@@ -25,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -56,9 +59,12 @@ enum class Limit {
   kResponseTimeout,
   kTunnelIdleTimeout,
   kSilentConnectionTimeout,
-  kTunnelHalfClosedTimeout
+  kTunnelHalfClosedTimeout,
+  // A TLS ClientHello past kMaxClientHelloBytes (proxy/tls/client_hello.h),
+  // records included: not terminated, taken for the app's own bytes.
+  kClientHelloSize
 };
-inline constexpr std::size_t kLimitCount = 6;
+inline constexpr std::size_t kLimitCount = 7;
 std::string_view to_string(Limit limit);
 
 struct ProxyMetrics {
@@ -82,6 +88,7 @@ struct ProxyMetrics {
   Family<Counter>& tcp_read_bytes_total;
   Family<Counter>& tcp_write_bytes_total;
   Family<Counter>& protocol_detect_total;
+  Family<Counter>& tcp_tls_connections_total;
   Counter& inbound_foreign_destination_total;
   Family<Counter>& upstream_pool_closed_total;
   Counter& upstream_retry_on_new_connection_total;
@@ -178,6 +185,25 @@ struct TcpMetrics {
   const std::vector<std::string> labels_;
 };
 
+// The labels of tcp_tls_connections_total for a connection to or from `peer`:
+// direction, tls, no_tls_reason, client_id, server_id.
+std::vector<std::string> tls_connection_labels(Direction direction, const TlsPeer& peer);
+
+// The tcp_tls_connections_total series of one peer identity; the destructor
+// removes it (the identity expired).
+struct TlsConnectionSeries {
+  TlsConnectionSeries(ProxyMetrics& metrics, Direction direction, const TlsPeer& peer);
+  ~TlsConnectionSeries();
+  TlsConnectionSeries(const TlsConnectionSeries&) = delete;
+  TlsConnectionSeries& operator=(const TlsConnectionSeries&) = delete;
+
+  Counter& connections;
+
+ private:
+  ProxyMetrics& metrics_;
+  const std::vector<std::string> labels_;
+};
+
 // The bounds on dynamic targets and peer identities (Settings:
 // --metrics-max-dynamic-targets, --metrics-max-identities-per-target,
 // --metrics-target-expiry, which applies to both).
@@ -202,6 +228,12 @@ class MetricsCache {
   std::shared_ptr<RouteMetrics> route(Direction direction, const MetricTarget& target,
                                       const std::string& route, const TlsPeer& peer = {});
   std::shared_ptr<TcpMetrics> tcp(Direction direction, const MetricTarget& target);
+  // Counts one mTLS connection with the peer `identity` (not empty) in
+  // tcp_tls_connections_total: its own series while fewer than
+  // max_identities_per_target identities have one in this direction, else
+  // client_id/server_id="other" (metrics_identity_folded_total); an identity
+  // with no new connection for the expiry loses its series.
+  void count_tls_connection(Direction direction, std::string_view identity);
   // Drops the dynamic targets no handle is held of and unused since
   // now - expiry, with their series; returns how many. The peer identities
   // of every target go the same way (not counted in the result). Also done
@@ -216,6 +248,9 @@ class MetricsCache {
  private:
   struct RouteEntry {
     std::shared_ptr<RouteMetrics> metrics;
+    // Instead of `metrics`, in the pseudo-target of tcp_tls_connections_total
+    // (nobody else holds it: only unused time keeps it).
+    std::unique_ptr<TlsConnectionSeries> tls_connections;
     std::string identity;  // the peer identity label ("" when plaintext)
     Clock::time_point last_used;
   };
@@ -236,6 +271,8 @@ class MetricsCache {
   // or "other" past the cap.
   std::string_view identity_label(Direction direction, Target& entry, std::string_view identity,
                                   Clock::time_point now);
+  // Under mutex_: a route entry of `entry` now uses the label `identity`.
+  void hold_identity(Target& entry, const std::string& identity);
   // Drops `entry`'s peer identities unused since now - expiry.
   void expire_identities(Target& entry, Clock::time_point now);
   std::size_t expire_locked(Clock::time_point now);

@@ -19,7 +19,7 @@ Result<std::vector<ProbeRoute>> parse_inbound_probes(std::string_view text) {
     }
     if (result.verdict == PathNormalization::Verdict::kNormalized) {
       if (query != std::string::npos) normal += route.target.substr(query);
-      route.target = std::move(normal);
+      route = ProbeRoute(route.port, std::move(normal));
     }
   }
   return canonical_probe_routes(std::move(*routes));

@@ -24,6 +24,11 @@ std::string quoted(std::string_view text) {
 
 }  // namespace
 
+ProbeRoute::ProbeRoute(std::uint16_t port, std::string target)
+    : port(port), target(std::move(target)), path_size_(this->target.find('?')) {
+  if (path_size_ == std::string::npos) path_size_ = this->target.size();
+}
+
 std::optional<std::string> probe_target_problem(std::string_view target) {
   if (target.empty() || target.front() != '/') return "the path must start with '/'";
   if (target.size() > kMaxProbeTargetBytes) {

@@ -10,6 +10,7 @@
 // query if any). A space never appears in a request target, so the list is
 // unambiguous while paths keep their commas.
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -24,10 +25,36 @@ namespace weft {
 // The injected proxy's variable for the list (--inbound-probes).
 inline constexpr std::string_view kEnvInboundProbes = "WEFT_PROXY_INBOUND_PROBES";
 
+// A route's target is split into path and query once, when it is made: the
+// admission layer compares them with every plaintext request under Strict.
+// (To change a target, make a new route: the split follows the constructor.)
 struct ProbeRoute {
+  ProbeRoute() = default;
+  ProbeRoute(std::uint16_t port, std::string target);
+
   std::uint16_t port = 0;
   std::string target;  // "/ready?x=1"
-  auto operator<=>(const ProbeRoute&) const = default;
+
+  // "/ready" of "/ready?x=1".
+  std::string_view path() const { return std::string_view(target).substr(0, path_size_); }
+  // "x=1" of "/ready?x=1"; "" when the target has no '?' (a request must then
+  // carry no query either).
+  std::string_view query() const {
+    return path_size_ < target.size() ? std::string_view(target).substr(path_size_ + 1)
+                                      : std::string_view();
+  }
+
+  // Ordered and compared by port then target (the split follows from them).
+  std::strong_ordering operator<=>(const ProbeRoute& other) const {
+    if (const auto by_port = port <=> other.port; by_port != 0) return by_port;
+    return target.compare(other.target) <=> 0;
+  }
+  bool operator==(const ProbeRoute& other) const {
+    return port == other.port && target == other.target;
+  }
+
+ private:
+  std::size_t path_size_ = 0;  // bytes before the first '?' (all when none)
 };
 
 // Bounds on what a pod author's probes can make the proxy hold and compare:

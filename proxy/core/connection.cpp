@@ -11,6 +11,7 @@
 #include "proxy/http1/server.h"
 #include "proxy/tcp/detect.h"
 #include "proxy/tcp/tunnel.h"
+#include "proxy/tls/client_hello.h"
 #include "proxy/tls/mtls_mode.h"
 #include "proxy/tls/stream.h"
 #include "proxy/tls/tls_context.h"
@@ -57,9 +58,12 @@ awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
   // A meshed endpoint (outbound only: inbound goes to the pod's own app).
   const std::string_view identity =
       direction == Direction::kOutbound ? worker.pool.identity_of(address) : std::string_view();
-  const UpstreamTls tls{.context = identity.empty() ? nullptr : worker.tls.get(TlsRole::kClient),
-                        .identity = identity,
-                        .metrics = &worker.runtime.tls_metrics};
+  // Only outbound connections are counted in tcp_tls_connections_total here:
+  // an inbound one was counted, with its client, when it was accepted.
+  const UpstreamTls tls{
+      .context = identity.empty() ? nullptr : worker.tls.get(TlsRole::kClient),
+      .identity = identity,
+      .metrics = direction == Direction::kOutbound ? &worker.runtime.tls_metrics : nullptr};
   Deadline deadline(client.get_executor());
   TryFailure failure = TryFailure::kNone;
   const auto upstream = co_await connect_upstream(
@@ -82,11 +86,14 @@ awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
   bytes_written += bytes.b_to_a;
 }
 
-// Reads the client's first bytes until `detect` decides, within `timeout`
-// (then: opaque, a server-first protocol). Null when the client went away.
-awaitable<std::optional<DetectedProtocol>> read_until_detected(
-    Stream& client, ReadBuffer& buffer, Clock::duration timeout,
-    DetectedProtocol (*detect)(std::string_view), std::uint64_t& bytes_read) {
+// Reads the client's first bytes until `detect` (given all of them at each
+// read) decides, within `timeout` (then: opaque, a server-first protocol).
+// Null when the client went away.
+template <typename Detect>
+awaitable<std::optional<DetectedProtocol>> read_until_detected(Stream& client, ReadBuffer& buffer,
+                                                               Clock::duration timeout,
+                                                               Detect detect,
+                                                               std::uint64_t& bytes_read) {
   Deadline deadline(client.get_executor());
   deadline.arm(client, timeout);
   DetectedProtocol protocol =
@@ -114,6 +121,20 @@ awaitable<std::optional<DetectedProtocol>> read_until_detected(
   co_return protocol;
 }
 
+// A client of another trust domain is refused: said, but at most once a
+// second (whoever holds a leaf under a shared anchor can send many).
+void log_foreign_client(Logger& log, Stream& client, const std::string& identity) {
+  static LogThrottle throttle(std::chrono::seconds(1));
+  const auto skipped = throttle.admit(LogThrottle::Clock::now());
+  if (!skipped) return;
+  error_code ec;
+  const auto peer = client.lowest_layer().remote_endpoint(ec);
+  log.warn("inbound mTLS client of another trust domain: refused",
+           {{"client_id", identity},
+            {"client", ec ? std::string() : endpoint_label(peer)},
+            {"not_logged_since_last", *skipped}});
+}
+
 // Terminates a meshed client's mTLS on `client` (the ClientHello in
 // `buffer`, handed to OpenSSL); true with the client's identity once the
 // handshake is done. Failures are counted by reason.
@@ -134,6 +155,9 @@ awaitable<bool> accept_mesh_tls(Worker& worker, Stream& client, ReadBuffer& buff
   deadline.disarm();
   if (!done) {
     metrics.count_failure(Direction::kInbound, failure);
+    if (failure == HandshakeFailure::kWrongTrustDomain) {
+      log_foreign_client(worker.runtime.log, client, refused_client_identity(client.ssl()));
+    }
     co_return false;
   }
   client_identity = peer_spiffe_id(client.ssl());
@@ -196,9 +220,17 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       direction == Direction::kInbound && runtime.credentials.generation() != 0;
   if (!opaque_port || mesh_tls_possible) {
     // Server-first protocols send nothing: after the timeout, it is TCP.
+    // A ClientHello is read on from one read to the next, not from its start.
+    ClientHelloReader hello;
+    const auto detect_first = [&hello, direction](std::string_view bytes) {
+      return direction == Direction::kInbound ? detect_inbound_protocol(bytes, hello)
+                                              : detect_protocol(bytes);
+    };
     const auto detected = co_await read_until_detected(
-        client, buffer, runtime.settings.detect_timeout,
-        direction == Direction::kInbound ? detect_inbound_protocol : detect_protocol, bytes_read);
+        client, buffer, runtime.settings.detect_timeout, detect_first, bytes_read);
+    if (hello.too_large()) {
+      runtime.metrics.metrics().limit_reached(direction, Limit::kClientHelloSize).inc();
+    }
     if (!detected) co_return;  // the client went away
     protocol = *detected;
     if (opaque_port && protocol == DetectedProtocol::kHttp1) protocol = DetectedProtocol::kOpaque;

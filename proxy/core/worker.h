@@ -23,11 +23,7 @@ namespace weft::proxy {
 
 struct Runtime {
   Runtime(Settings s, ConfigStore& c, MetricsCache& m, Logger& l)
-      : settings(std::move(s)),
-        config(c),
-        metrics(m),
-        log(l),
-        tls_metrics(m.metrics().registry, settings.metrics_max_dynamic_targets) {}
+      : settings(std::move(s)), config(c), metrics(m), log(l), tls_metrics(m) {}
   const Settings settings;
   ConfigStore& config;
   MetricsCache& metrics;

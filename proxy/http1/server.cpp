@@ -30,18 +30,21 @@ class Session {
         client_buffer_(buffer),
         target_(target),
         client_deadline_(client.get_executor()),
-        upstream_(worker.pool, {client, buffer, bytes_.read, bytes_.written},
-                  {.connect_timeout = worker.runtime.settings.connect_timeout,
-                   .body_idle_timeout = worker.runtime.settings.body_idle_timeout,
-                   .body_idle_timeouts = &worker.runtime.metrics.metrics().limit_reached(
-                       target.direction, Limit::kBodyIdleTimeout),
-                   .new_connection_retries =
-                       &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total,
-                   .max_interim_responses = worker.runtime.settings.max_interim_responses,
-                   // Inbound goes to the pod's own app, in plaintext, even
-                   // though the document lists this pod as a meshed endpoint.
-                   .tls = target.direction == Direction::kOutbound ? &worker.tls : nullptr,
-                   .tls_metrics = &worker.runtime.tls_metrics}),
+        upstream_(
+            worker.pool, {client, buffer, bytes_.read, bytes_.written},
+            {.connect_timeout = worker.runtime.settings.connect_timeout,
+             .body_idle_timeout = worker.runtime.settings.body_idle_timeout,
+             .body_idle_timeouts = &worker.runtime.metrics.metrics().limit_reached(
+                 target.direction, Limit::kBodyIdleTimeout),
+             .new_connection_retries =
+                 &worker.runtime.metrics.metrics().upstream_retry_on_new_connection_total,
+             .max_interim_responses = worker.runtime.settings.max_interim_responses,
+             // Inbound goes to the pod's own app, in plaintext, even
+             // though the document lists this pod as a meshed endpoint.
+             .tls = target.direction == Direction::kOutbound ? &worker.tls : nullptr,
+             // (An inbound connection was counted when it was accepted.)
+             .tls_metrics =
+                 target.direction == Direction::kOutbound ? &worker.runtime.tls_metrics : nullptr}),
         destination_text_(endpoint_label(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.

@@ -25,9 +25,14 @@ DetectedProtocol detect_protocol(std::string_view bytes) {
 }
 
 DetectedProtocol detect_inbound_protocol(std::string_view bytes) {
+  ClientHelloReader reader;
+  return detect_inbound_protocol(bytes, reader);
+}
+
+DetectedProtocol detect_inbound_protocol(std::string_view bytes, ClientHelloReader& reader) {
   constexpr char kHandshakeRecord = 0x16;
   if (bytes.empty() || bytes[0] != kHandshakeRecord) return detect_protocol(bytes);
-  const ClientHello hello = parse_client_hello(bytes);
+  const ClientHello hello = reader.read(bytes);
   switch (hello.status) {
     case ClientHello::Status::kNeedMoreBytes:
       return DetectedProtocol::kNeedMoreBytes;

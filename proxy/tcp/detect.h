@@ -18,4 +18,9 @@ DetectedProtocol detect_protocol(std::string_view first_bytes);
 // proxy; any other TLS is the application's own: kOpaque.
 DetectedProtocol detect_inbound_protocol(std::string_view first_bytes);
 
+class ClientHelloReader;
+// The same for a connection whose first bytes grow between calls: `hello`
+// goes on from its last call (linear in the bytes, however many reads).
+DetectedProtocol detect_inbound_protocol(std::string_view first_bytes, ClientHelloReader& hello);
+
 }  // namespace weft::proxy

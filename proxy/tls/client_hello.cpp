@@ -119,58 +119,71 @@ bool ClientHello::offers(std::string_view protocol) const {
   return std::find(alpn.begin(), alpn.end(), protocol) != alpn.end();
 }
 
-ClientHello parse_client_hello(std::string_view bytes) {
+ClientHello ClientHelloReader::finish(ClientHello hello) {
+  result_ = hello;
+  joined_ = std::string();  // (the hello's fields are copies)
+  return hello;
+}
+
+ClientHello ClientHelloReader::read(std::string_view bytes) {
   using Status = ClientHello::Status;
+  if (result_) return *result_;
+  const auto refuse = [this](bool too_large) {
+    ClientHello hello = status(Status::kNotClientHello);
+    hello.too_large = too_large;
+    return finish(hello);
+  };
   // The handshake message may span records: their payloads are joined, in
-  // place when the first record holds it all (the common case).
-  std::string joined;
-  std::string_view message;
-  std::size_t offset = 0;
-  std::optional<std::size_t> message_size;  // header included, once known
-  while (true) {
-    if (offset >= kMaxClientHelloBytes) return status(Status::kNotClientHello);
-    const std::string_view rest = bytes.substr(offset);
+  // place while one record holds them all (the common case).
+  const auto message = [&]() -> std::string_view {
+    return records_walked_ == 1 ? bytes.substr(kRecordHeader, first_payload_)
+                                : std::string_view(joined_);
+  };
+  while (message_size_ == 0 || message().size() < message_size_) {
+    if (offset_ >= kMaxClientHelloBytes) return refuse(true);
+    const std::string_view rest = bytes.substr(std::min(offset_, bytes.size()));
     // Judge the record header on the bytes there are: a wrong first byte
     // needs no second.
     if (!rest.empty() && static_cast<std::uint8_t>(rest[0]) != kHandshakeRecord) {
-      return status(Status::kNotClientHello);
+      return refuse(false);
     }
-    if (rest.size() >= 2 && rest[1] != 3) return status(Status::kNotClientHello);
+    if (rest.size() >= 2 && rest[1] != 3) return refuse(false);
     if (rest.size() < kRecordHeader) return status(Status::kNeedMoreBytes);
     const std::size_t length =
         (static_cast<std::uint8_t>(rest[3]) << 8) | static_cast<std::uint8_t>(rest[4]);
-    if (length == 0 || length > kMaxRecordPayload) return status(Status::kNotClientHello);
-    if (offset + kRecordHeader + length > kMaxClientHelloBytes) {
-      return status(Status::kNotClientHello);
-    }
+    if (length == 0 || length > kMaxRecordPayload) return refuse(false);
+    if (offset_ + kRecordHeader + length > kMaxClientHelloBytes) return refuse(true);
     if (rest.size() < kRecordHeader + length) return status(Status::kNeedMoreBytes);
     const std::string_view payload = rest.substr(kRecordHeader, length);
-    offset += kRecordHeader + length;
-    if (joined.empty() && message.empty()) {
-      message = payload;
+    if (records_walked_ == 0) {
+      first_payload_ = length;
     } else {
-      if (joined.empty()) joined = message;
-      joined += payload;
-      message = joined;
+      if (records_walked_ == 1) joined_ = bytes.substr(kRecordHeader, first_payload_);
+      joined_ += payload;
     }
-    if (!message_size && message.size() >= 4) {
-      if (static_cast<std::uint8_t>(message[0]) != kClientHelloType) {
-        return status(Status::kNotClientHello);
-      }
-      Reader header(message.substr(1, 3));
-      message_size = 4 + header.number(3);
-      if (*message_size > kMaxClientHelloBytes) return status(Status::kNotClientHello);
+    offset_ += kRecordHeader + length;
+    ++records_walked_;
+    const std::string_view so_far = message();
+    if (message_size_ == 0 && so_far.size() >= 4) {
+      if (static_cast<std::uint8_t>(so_far[0]) != kClientHelloType) return refuse(false);
+      Reader header(so_far.substr(1, 3));
+      message_size_ = 4 + header.number(3);
+      if (message_size_ > kMaxClientHelloBytes) return refuse(true);
     }
-    if (message_size && message.size() >= *message_size) break;
   }
   // Bytes after the hello in its last record are another handshake message:
   // a client sends nothing more before the server's answer.
-  if (message.size() != *message_size) return status(Status::kNotClientHello);
+  const std::string_view whole = message();
+  if (whole.size() != message_size_) return refuse(false);
   ClientHello hello;
-  if (!parse_body(message.substr(4), hello)) return status(Status::kNotClientHello);
+  if (!parse_body(whole.substr(4), hello)) return refuse(false);
   hello.status = Status::kComplete;
-  hello.size = offset;
-  return hello;
+  hello.size = offset_;
+  return finish(std::move(hello));
+}
+
+ClientHello parse_client_hello(std::string_view bytes) {
+  return ClientHelloReader().read(bytes);
 }
 
 }  // namespace weft::proxy

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstring>
+#include <memory>
 
 #include "weft/identity/spiffe_id.h"
 #include "weft/openssl.h"
@@ -42,6 +43,60 @@ int select_mesh_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
   return SSL_TLSEXT_ERR_OK;
 }
 
+// A server context's trust domain, and a session's refusal of its client,
+// live in OpenSSL's ex_data slots, freed with their context or session.
+struct ClientRefusal {
+  std::string identity;
+  HandshakeFailure reason = HandshakeFailure::kWrongTrustDomain;
+};
+
+template <typename T>
+void delete_ex_data(void*, void* data, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<T*>(data);
+}
+
+int trust_domain_slot() {
+  static const int slot =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, delete_ex_data<std::string>);
+  return slot;
+}
+
+int client_refusal_slot() {
+  static const int slot =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, delete_ex_data<ClientRefusal>);
+  return slot;
+}
+
+const ClientRefusal* client_refusal(SSL* ssl) {
+  return static_cast<const ClientRefusal*>(SSL_get_ex_data(ssl, client_refusal_slot()));
+}
+
+// The server's check of a client leaf, once its chain verified: a SPIFFE ID
+// of this mesh's trust domain, or the handshake fails (the leaf without any
+// SPIFFE ID is refused after the handshake, as kNoIdentity).
+int verify_client_leaf(int verified, X509_STORE_CTX* store) {
+  if (verified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return verified;
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl == nullptr) return 0;
+  const auto* trust_domain = static_cast<const std::string*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), trust_domain_slot()));
+  std::string id = spiffe_id_of(X509_STORE_CTX_get_current_cert(store));
+  if (id.empty() || (trust_domain != nullptr && in_trust_domain(id, *trust_domain))) return 1;
+  const HandshakeFailure reason = identity::parse_spiffe_id(id)
+                                      ? HandshakeFailure::kWrongTrustDomain
+                                      : HandshakeFailure::kNoIdentity;
+  auto refusal = std::make_unique<ClientRefusal>(ClientRefusal{std::move(id), reason});
+  // (The leaf may be checked more than once: the last refusal replaces any.)
+  auto* previous = static_cast<ClientRefusal*>(SSL_get_ex_data(ssl, client_refusal_slot()));
+  if (SSL_set_ex_data(ssl, client_refusal_slot(), refusal.get()) == 1) {
+    refusal.release();
+    delete previous;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
 }  // namespace
 
 std::string_view to_string(HandshakeFailure failure) {
@@ -60,6 +115,8 @@ std::string_view to_string(HandshakeFailure failure) {
       return "wrong_identity";
     case HandshakeFailure::kNoIdentity:
       return "no_identity";
+    case HandshakeFailure::kWrongTrustDomain:
+      return "wrong_trust_domain";
     case HandshakeFailure::kProtocol:
       return "protocol";
     case HandshakeFailure::kTimeout:
@@ -104,6 +161,21 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
   Owned<X509> leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
   if (!leaf) return openssl_error("the certificate chain holds no certificate");
   if (SSL_CTX_use_certificate(c, leaf.get()) != 1) return openssl_error("the leaf certificate");
+  std::string trust_domain;
+  if (role == TlsRole::kServer) {
+    const auto self = identity::parse_spiffe_id(spiffe_id_of(leaf.get()));
+    if (!self) {
+      return Error{
+          "the certificate names no SPIFFE ID spiffe://<trust domain>/ns/<ns>/sa/<sa>: "
+          "the trust domain of clients cannot be checked"};
+    }
+    if (!credentials.self.trust_domain.empty() &&
+        self->trust_domain != credentials.self.trust_domain) {
+      return Error{"the certificate's trust domain '" + self->trust_domain + "' is not '" +
+                   credentials.self.trust_domain + "'"};
+    }
+    trust_domain = self->trust_domain;
+  }
   while (X509* next = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
     if (SSL_CTX_add0_chain_cert(c, next) != 1) {
       X509_free(next);
@@ -131,7 +203,12 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
   if (anchor_count == 0) return Error{"no trust anchor in the bundle"};
 
   if (role == TlsRole::kServer) {
-    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    auto owned = std::make_unique<std::string>(std::move(trust_domain));
+    if (SSL_CTX_set_ex_data(c, trust_domain_slot(), owned.get()) != 1) {
+      return openssl_error("the trust domain");
+    }
+    owned.release();
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_client_leaf);
     SSL_CTX_set_alpn_select_cb(c, select_mesh_alpn, nullptr);
   } else {
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
@@ -158,6 +235,9 @@ HandshakeFailure classify_handshake_failure(SSL* ssl, int ssl_error, unsigned lo
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
       return HandshakeFailure::kUnknownAuthority;
+    case X509_V_ERR_APPLICATION_VERIFICATION:
+      if (const ClientRefusal* refusal = client_refusal(ssl)) return refusal->reason;
+      return HandshakeFailure::kBadCertificate;
     default:
       return HandshakeFailure::kBadCertificate;
   }
@@ -184,7 +264,20 @@ HandshakeFailure classify_handshake_failure(SSL* ssl, int ssl_error, unsigned lo
 }
 
 std::string peer_spiffe_id(SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
+  return spiffe_id_of(SSL_get0_peer_certificate(ssl));
+}
+
+bool in_trust_domain(std::string_view spiffe_id, std::string_view trust_domain) {
+  const auto parsed = identity::parse_spiffe_id(spiffe_id);
+  return parsed && parsed->trust_domain == trust_domain;
+}
+
+std::string refused_client_identity(SSL* ssl) {
+  const ClientRefusal* refusal = client_refusal(ssl);
+  return refusal == nullptr ? std::string() : refusal->identity;
+}
+
+std::string spiffe_id_of(X509* cert) {
   if (cert == nullptr) return {};
   auto* names =
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));

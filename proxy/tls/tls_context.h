@@ -5,7 +5,10 @@
 // leaf presented both ways, peers verified against the trust anchors (client
 // certificates required). After a handshake the peer's SPIFFE ID is read from
 // its certificate: a client proxy accepts only the identity the document
-// expects for the endpoint; a server proxy records the client's.
+// expects for the endpoint; a server proxy records the client's. A server
+// proxy's context also refuses, during the handshake, a client leaf whose
+// SPIFFE ID is not spiffe://<its own trust domain>/ns/<ns>/sa/<sa>: anchors
+// vouch for whatever they issued, the trust domain says it is this mesh's.
 //
 // Session tickets are off: a pooled connection's idle probe (MSG_PEEK) must
 // find nothing to read, and connections are kept alive and reused, so a full
@@ -39,6 +42,9 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 
 enum class TlsRole { kServer, kClient };
 
+// A server context needs the proxy's own leaf to name its SPIFFE ID (the
+// trust domain clients must be in), and that trust domain to be
+// credentials.self's when it is set.
 Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role);
 
 enum class HandshakeFailure {
@@ -48,12 +54,13 @@ enum class HandshakeFailure {
   kBadCertificate,       // another verification failure (bad signature, usage, ...)
   kNoClientCertificate,  // a client presented none
   kWrongIdentity,        // the server is not the identity the endpoint should have
-  kNoIdentity,           // the peer's certificate names no SPIFFE ID
+  kNoIdentity,           // the peer's certificate names no SPIFFE ID (of a workload)
+  kWrongTrustDomain,     // the client's SPIFFE ID is of another trust domain
   kProtocol,             // no TLS 1.3, no common ALPN, group or cipher, a bad record
   kTimeout,              // not finished within the handshake limit
   kClosed,               // the peer closed the connection during the handshake
 };
-inline constexpr std::size_t kHandshakeFailureCount = 10;
+inline constexpr std::size_t kHandshakeFailureCount = 11;
 std::string_view to_string(HandshakeFailure failure);
 
 // The reason a handshake on `ssl` failed, from OpenSSL's error queue and the
@@ -61,9 +68,19 @@ std::string_view to_string(HandshakeFailure failure);
 // its SSL_get_error() value).
 HandshakeFailure classify_handshake_failure(SSL* ssl, int ssl_error, unsigned long queued_error);
 
-// The one SPIFFE ID (URI SAN starting with "spiffe://") of the peer's
-// certificate; empty when it has none or more than one.
+// The one SPIFFE ID (URI SAN starting with "spiffe://") of a certificate;
+// empty when it has none or more than one.
+std::string spiffe_id_of(X509* certificate);
+// The same of the peer's certificate (after a successful handshake).
 std::string peer_spiffe_id(SSL* ssl);
+
+// Whether `spiffe_id` is exactly spiffe://<trust_domain>/ns/<ns>/sa/<sa>.
+bool in_trust_domain(std::string_view spiffe_id, std::string_view trust_domain);
+
+// The SPIFFE ID of a client leaf the server refused during the handshake
+// (kWrongTrustDomain, or kNoIdentity for one that names no workload), for
+// the log; empty otherwise.
+std::string refused_client_identity(SSL* ssl);
 
 // After a client handshake: the server must be exactly `expected` (a
 // SPIFFE URI). kNoIdentity / kWrongIdentity otherwise, nothing when it is.

@@ -9,14 +9,13 @@
 //     reason="plaintext" a connection closed unserved (not HTTP/1, or its
 //     port has no probes), "not_a_probe" an HTTP request answered 403 (and
 //     its connection closed) because it is not one of the kubelet's probes
-// Bounded: server ids come from the document; client ids are whatever
-// certificates the anchors vouch for, so past `max_client_ids` distinct ones
-// new ids are counted as client_id="other" (tls_client_id_folded_total).
+// Bounded: peer identities of tcp_tls_connections_total (client ids are
+// whatever certificates the anchors vouch for) go through MetricsCache, as
+// the HTTP metrics' do: past --metrics-max-identities-per-target of them a
+// new one counts as "other" (metrics_identity_folded_total), and unused ones
+// expire.
 
 #include <array>
-#include <mutex>
-#include <set>
-#include <string>
 #include <string_view>
 
 #include "proxy/metrics.h"
@@ -32,7 +31,7 @@ enum class StrictRefusal { kPlaintext, kNotAProbe };
 
 class TlsMetrics {
  public:
-  TlsMetrics(Registry& registry, std::size_t max_client_ids);
+  explicit TlsMetrics(MetricsCache& cache);
 
   const HandshakeCounters& handshake_failures(Direction direction) const {
     return failures_[direction == Direction::kInbound ? 0 : 1];
@@ -48,18 +47,12 @@ class TlsMetrics {
   }
 
  private:
-  Counter& connection_counter(Direction direction, const TlsPeer& peer);
-
-  Family<Counter>& connections_;
+  MetricsCache& cache_;
   Family<Counter>& strict_refused_;
   Counter& strict_refused_plaintext_;
   Counter& strict_refused_not_a_probe_;
-  Counter& folded_;
   std::array<HandshakeCounters, 2> failures_{};
   std::array<Counter*, 2> plaintext_{};  // tls="no_identity", by direction
-  std::size_t max_client_ids_;
-  std::mutex mutex_;
-  std::set<std::string, std::less<>> client_ids_;  // those with their own series
 };
 
 }  // namespace weft::proxy

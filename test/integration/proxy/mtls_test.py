@@ -137,7 +137,8 @@ class Mesh:
     document sends SERVICE_IP:80 to the server proxy as a meshed endpoint."""
 
     def __init__(self, app_port, ca, server_ca=None, server_validity=None, expected=SERVER_ID,
-                 server_policies=(), client_flags=(), server_flags=(), server_lists_itself=False):
+                 server_policies=(), client_flags=(), server_flags=(), server_lists_itself=False,
+                 client_id=CLIENT_ID):
         self.dirs, self.configs = [], []
         server_ca = server_ca or ca
         # As the operator writes it, the server's own document may list the
@@ -152,7 +153,7 @@ class Mesh:
         self.relay = Relay(self.server.inbound)
         client_config = self._config(mesh_document(ca.pem, endpoint=self.relay.port,
                                                    identity=expected))
-        client_creds = self._dir(credentials_dir(ca, CLIENT_ID))
+        client_creds = self._dir(credentials_dir(ca, client_id))
         self.client = Proxy(client_config.path, "--outbound-fallback", f"{SERVICE_IP}:80",
                             "--test-credentials-dir", client_creds, *client_flags, env=ENV)
 
@@ -220,6 +221,8 @@ def http_between_two_proxies_is_mtls():
                                       client_id="", server_id=SERVER_ID) == 25, name
         assert mesh.server.metric("request_total", tls="no_identity") == 0
         assert mesh.client.metric("request_total", tls="no_identity") == 0
+        # The server proxy's requests to its own app are no outbound connections.
+        assert mesh.server.metric("tcp_tls_connections_total", direction="outbound") == 0
     finally:
         mesh.close()
         backend.close()
@@ -269,6 +272,8 @@ def opaque_tcp_between_two_proxies_is_mtls():
         assert_encrypted(mesh.relay, b"opaque-secret")
         assert mesh.server.metric("tcp_tls_connections_total", direction="inbound", tls="true",
                                   client_id=CLIENT_ID) >= 1
+        # Nor is the tunnel to its own app.
+        assert mesh.server.metric("tcp_tls_connections_total", direction="outbound") == 0
     finally:
         mesh.close()
         echo.close()
@@ -329,6 +334,58 @@ for _name, (_reason, _arguments) in REFUSALS.items():
 
 
 @test
+def a_client_of_another_trust_domain_is_refused():
+    # Its leaf chains to the server's anchor: only the trust domain tells.
+    backend = Backend("app")
+    foreign = "spiffe://other.example/ns/test/sa/front"
+    mesh = Mesh(backend.port, Ca("anchor"), client_id=foreign)
+    try:
+        status, _, _ = request(mesh.client.outbound, "/")
+        assert status >= 500, status
+        wait_until(lambda: mesh.server.metric("tls_handshake_failures_total", direction="inbound",
+                                              reason="wrong_trust_domain") >= 1,
+                   what="inbound handshake failure wrong_trust_domain")
+        assert not backend.requests
+        assert mesh.server.metric("tcp_tls_connections_total", direction="inbound",
+                                  tls="true") == 0
+        wait_until(lambda: "another trust domain" in mesh.server.output()
+                   and foreign in mesh.server.output(), what="the refusal logged")
+    finally:
+        mesh.close()
+        backend.close()
+
+
+@test
+def a_client_hello_in_one_byte_records_past_the_bound_is_the_apps():
+    # A handshake message announcing 3 KiB, one byte per record: past the
+    # 16 KiB bound on the records, it is refused as a hello and counted, and
+    # its bytes reach the app as opaque TCP (Permissive).
+    echo = EchoServer()
+    mesh = Mesh(echo.port, Ca("anchor"))
+    try:
+        message = b"\x01\x00\x0c\x00" + b"\x00" * 3072
+        records = b"".join(b"\x16\x03\x01\x00\x01" + message[i:i + 1]
+                           for i in range(len(message)))
+        assert len(records) > 16 * 1024
+        sock = connect(mesh.server.inbound)
+        sock.sendall(records)
+        received = b""
+        while len(received) < 64:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {received!r}"
+            received += chunk
+        assert received.startswith(b"echo:\x16\x03\x01\x00\x01\x01"), received[:16]
+        sock.close()
+        wait_until(lambda: mesh.server.metric("limit_reached_total", direction="inbound",
+                                              limit="client_hello_size") == 1,
+                   what="the oversized hello counted")
+        assert mesh.server.metric("tls_handshake_failures_total") == 0
+    finally:
+        mesh.close()
+        echo.close()
+
+
+@test
 def applications_own_tls_passes_through():
     ca = Ca("anchor")
     # The application's own TLS server (its certificate is not the mesh's).
@@ -355,6 +412,7 @@ def applications_own_tls_passes_through():
         tls.close()
         assert mesh.server.metric("tcp_tls_connections_total", direction="inbound",
                                   tls="no_identity") >= 1
+        assert mesh.server.metric("tcp_tls_connections_total", direction="outbound") == 0
         assert mesh.server.metric("tls_handshake_failures_total") == 0
     finally:
         mesh.close()

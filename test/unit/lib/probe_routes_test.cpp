@@ -90,3 +90,25 @@ TEST_CASE("probe routes: the routes of one port", "[probe_routes]") {
   CHECK(weft::probe_routes_of_port(routes, 81).empty());
   CHECK(weft::probe_routes_of_port({}, 80).empty());
 }
+
+TEST_CASE("a parsed probe route is split into path and query once", "[probe]") {
+  const auto routes = weft::parse_probe_routes("8080/healthz 8081/ready?x=1&y=?2 8082/empty?");
+  REQUIRE(routes);
+  REQUIRE(routes->size() == 3);
+  const ProbeRoute& without_query = (*routes)[0];
+  CHECK(without_query.path() == "/healthz");
+  CHECK(without_query.query().empty());
+  const ProbeRoute& with_query = (*routes)[1];
+  CHECK(with_query.path() == "/ready");
+  CHECK(with_query.query() == "x=1&y=?2");  // only the first '?' splits
+  const ProbeRoute& empty_query = (*routes)[2];
+  CHECK(empty_query.path() == "/empty");
+  CHECK(empty_query.query().empty());
+  // A copy keeps its split; routes compare by port and target alone.
+  const ProbeRoute copy = with_query;
+  CHECK(copy.path() == "/ready");
+  CHECK(copy.query() == "x=1&y=?2");
+  CHECK(copy == ProbeRoute(8081, "/ready?x=1&y=?2"));
+  CHECK(ProbeRoute(8081, "/a") < ProbeRoute(8081, "/b"));
+  CHECK(ProbeRoute(8080, "/b") < ProbeRoute(8081, "/a"));
+}

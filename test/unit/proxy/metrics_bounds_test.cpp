@@ -6,6 +6,7 @@
 
 #include "proxy/config/snapshot.h"
 #include "proxy/metrics.h"
+#include "proxy/tls/tls_metrics.h"
 #include "test_documents.h"
 #include "weft/proxyconfig/parse.h"
 
@@ -264,4 +265,44 @@ TEST_CASE("a dynamic target that expires takes its identities along", "[metrics]
   CHECK(cache.expire(MetricsCache::Clock::now() + 2min) == 1);
   CHECK(cache.identities() == 0);
   CHECK_THAT(registry.expose(), !Catch::Contains(client(1)));
+}
+
+TEST_CASE("tcp_tls_connections_total bounds and expires its identities as the HTTP metrics do",
+          "[metrics][tls]") {
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  MetricsCache cache(metrics, {.dynamic_target_expiry = 10min, .max_identities_per_target = 3});
+  TlsMetrics tls(cache);
+  for (int n = 1; n <= 10; ++n) tls.count_connection(Direction::kInbound, client(n));
+  tls.count_connection(Direction::kInbound, client(1));  // has its series: not folded
+  tls.count_connection(Direction::kInbound, "");
+  tls.count_connection(Direction::kOutbound, client(9));  // a cap of its own
+  const std::string inbound_true =
+      R"(tcp_tls_connections_total{direction="inbound",tls="true",no_tls_reason="",client_id=")";
+  std::string text = registry.expose();
+  CHECK(count_of(text, inbound_true) == 4);  // 3 identities and "other"
+  CHECK_THAT(text, Catch::Contains(inbound_true + client(1) + R"(",server_id=""} 2)"));
+  CHECK_THAT(text, Catch::Contains(inbound_true + R"(other",server_id=""} 7)"));
+  CHECK_THAT(text, Catch::Contains(R"(tcp_tls_connections_total{direction="inbound",)"
+                                   R"(tls="no_identity",no_tls_reason="no_tls_from_remote",)"
+                                   R"(client_id="",server_id=""} 1)"));
+  CHECK_THAT(text, Catch::Contains(R"(direction="outbound",tls="true",no_tls_reason="",)"
+                                   R"(client_id="",server_id=")" +
+                                   client(9) + R"("} 1)"));
+  CHECK(metrics.metrics_identity_folded_total.with_labels({"inbound"}).value() == 7);
+  CHECK(metrics.metrics_identity_folded_total.with_labels({"outbound"}).value() == 0);
+  CHECK(cache.identities() == 4);
+
+  // Unused for the expiry, the identities lose their series (plaintext stays)
+  // and a new one has room again.
+  cache.expire(MetricsCache::Clock::now() + 11min);
+  CHECK(cache.identities() == 0);
+  text = registry.expose();
+  CHECK_THAT(text, !Catch::Contains(client(1) + "\""));
+  CHECK_THAT(text, !Catch::Contains(inbound_true + "other"));
+  CHECK_THAT(text, Catch::Contains("no_tls_from_remote"));
+  tls.count_connection(Direction::kInbound, client(20));
+  CHECK_THAT(registry.expose(),
+             Catch::Contains(inbound_true + client(20) + R"(",server_id=""} 1)"));
+  CHECK(metrics.metrics_identity_folded_total.with_labels({"inbound"}).value() == 7);
 }

@@ -97,3 +97,24 @@ TEST_CASE("without Strict, or over mTLS, anything goes on", "[admission][strict]
   request.client_identity = "spiffe://cluster.local/ns/a/sa/b";
   CHECK_FALSE(admit(request));
 }
+
+TEST_CASE("probes parsed from the webhook's list match with and without a query",
+          "[admission][strict][probe]") {
+  const auto parsed = weft::parse_probe_routes("8080/healthz 8080/ready?full=1");
+  REQUIRE(parsed);
+  Request request;
+  request.method = "GET";
+  request.mtls_required = true;
+  request.probe_routes = *parsed;
+  const auto admitted = [&](const char* path, const char* query) {
+    request.path = path;
+    request.query = query;
+    return is_kubelet_probe(request) && !admit(request);
+  };
+  CHECK(admitted("/healthz", ""));
+  CHECK_FALSE(admitted("/healthz", "full=1"));
+  CHECK(admitted("/ready", "full=1"));
+  CHECK_FALSE(admitted("/ready", ""));
+  CHECK_FALSE(admitted("/ready?full=1", ""));
+  CHECK_FALSE(admitted("/ready", "full=12"));
+}

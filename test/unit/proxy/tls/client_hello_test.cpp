@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "proxy/tcp/detect.h"
 #include "weft/openssl.h"
 
 using namespace weft::proxy;
@@ -166,4 +167,72 @@ TEST_CASE("every corrupted length in a real ClientHello is caught within its bou
   const ClientHello parsed = parse_client_hello(fixed);
   REQUIRE(parsed.status == ClientHello::Status::kComplete);
   CHECK(parsed.alpn == std::vector<std::string>{"h2"});
+}
+
+TEST_CASE("a ClientHello in one-byte records, read as it arrives, walks each record once",
+          "[tls][client_hello]") {
+  const std::string hello = openssl_hello(kMeshAndH2, "a.b");
+  const std::string fragmented = refragment(hello, 1);
+  const std::size_t records = hello.size() - 5;  // one per byte of the message
+  REQUIRE(fragmented.size() == records * 6);
+  ClientHelloReader reader;
+  // One read per byte, each given all the bytes so far, as detection does.
+  for (std::size_t n = 1; n < fragmented.size(); ++n) {
+    INFO(n);
+    REQUIRE(reader.read(std::string_view(fragmented).substr(0, n)).status ==
+            ClientHello::Status::kNeedMoreBytes);
+  }
+  const ClientHello parsed = reader.read(fragmented);
+  REQUIRE(parsed.status == ClientHello::Status::kComplete);
+  CHECK(parsed.offers(kMeshAlpn));
+  CHECK(parsed.server_name == "a.b");
+  CHECK(parsed.size == fragmented.size());
+  CHECK_FALSE(reader.too_large());
+  // Linear: every record walked once over about 1,800 reads, where parsing
+  // from the start at each read would walk about records^2 / 12 of them.
+  CHECK(reader.records_walked() == records);
+  // Decided: the same answer again, nothing walked.
+  CHECK(reader.read(fragmented).status == ClientHello::Status::kComplete);
+  CHECK(reader.records_walked() == records);
+}
+
+TEST_CASE("a ClientHello whose one-byte records pass the cap is refused as too large",
+          "[tls][client_hello]") {
+  // A hello of about 3 KiB (a long ALPN list): whole, it is a hello; in
+  // one-byte records (6 bytes each) it passes kMaxClientHelloBytes.
+  std::string alpn;
+  for (int i = 0; i < 12; ++i)
+    alpn += static_cast<char>(250) + std::string(250, static_cast<char>('a' + i));
+  const std::string hello = openssl_hello(alpn, "a.b");
+  REQUIRE(hello.size() < kMaxClientHelloBytes);
+  REQUIRE(parse_client_hello(hello).status == ClientHello::Status::kComplete);
+  const std::string fragmented = refragment(hello, 1);
+  REQUIRE(fragmented.size() > kMaxClientHelloBytes);
+  ClientHelloReader reader;
+  ClientHello parsed;
+  for (std::size_t n = 512; parsed.status == ClientHello::Status::kNeedMoreBytes; n += 512) {
+    REQUIRE(n <= fragmented.size());
+    parsed = reader.read(std::string_view(fragmented).substr(0, n));
+  }
+  CHECK(parsed.status == ClientHello::Status::kNotClientHello);
+  CHECK(parsed.too_large);
+  CHECK(reader.too_large());
+  CHECK(reader.records_walked() <= kMaxClientHelloBytes / 6);
+  CHECK(parse_client_hello(fragmented).too_large);
+  // A malformed hello is refused, but not for its size.
+  CHECK_FALSE(parse_client_hello(std::string("\x16\x03\x01\x00\x00", 5)).too_large);
+}
+
+TEST_CASE("inbound detection reads a hello on across reads", "[tls][client_hello][detect]") {
+  const std::string fragmented = refragment(openssl_hello(kMeshAndH2, "a.b"), 1);
+  ClientHelloReader reader;
+  for (std::size_t n = 1; n < fragmented.size(); n += 6) {
+    REQUIRE(detect_inbound_protocol(std::string_view(fragmented).substr(0, n), reader) ==
+            DetectedProtocol::kNeedMoreBytes);
+  }
+  CHECK(detect_inbound_protocol(fragmented, reader) == DetectedProtocol::kMeshTls);
+  CHECK(reader.records_walked() == fragmented.size() / 6);
+  ClientHelloReader unused;
+  CHECK(detect_inbound_protocol("GET / HTTP/1.1\r\n", unused) == DetectedProtocol::kHttp1);
+  CHECK(unused.records_walked() == 0);
 }

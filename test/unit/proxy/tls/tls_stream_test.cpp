@@ -18,6 +18,7 @@
 #include "proxy/tls/tls_context.h"
 #include "test/unit/proxy/loopback_pair.h"
 #include "test/unit/proxy/tls/test_certificates.h"
+#include "weft/openssl.h"
 
 using namespace weft::proxy;
 using namespace std::chrono_literals;
@@ -205,8 +206,23 @@ TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
        server_is(test::make_test_credentials(ca, "spiffe://cluster.local/ns/shop/sa/db")),
        client_is(client), std::nullopt, std::nullopt, HandshakeFailure::kWrongIdentity},
       {"a server whose certificate names no SPIFFE ID",
-       server_is(test::make_test_credentials(ca, "")), client_is(client), std::nullopt,
-       std::nullopt, HandshakeFailure::kNoIdentity},
+       [&] {
+         // (A server context refuses such credentials: the leaf is swapped in after.)
+         auto bare = context(server, TlsRole::kServer);
+         const auto no_id = test::make_test_credentials(ca, "");
+         REQUIRE(SSL_CTX_use_certificate(
+                     bare.get(), weft::openssl::read_certificate(no_id.chain_pem).get()) == 1);
+         REQUIRE(SSL_CTX_use_PrivateKey(bare.get(),
+                                        weft::openssl::read_private_key(no_id.key_pem).get()) == 1);
+         return bare;
+       },
+       client_is(client), std::nullopt, std::nullopt, HandshakeFailure::kNoIdentity},
+      {"a client of another trust domain under the same anchor", server_is(server),
+       client_is(test::make_test_credentials(ca, "spiffe://other.example/ns/shop/sa/front")),
+       std::nullopt, HandshakeFailure::kWrongTrustDomain, std::nullopt},
+      {"a client whose SPIFFE ID names no workload", server_is(server),
+       client_is(test::make_test_credentials(ca, "spiffe://cluster.local/front")), std::nullopt,
+       HandshakeFailure::kNoIdentity, std::nullopt},
       {"a client without a certificate", server_is(server),
        [] {
          // A TLS 1.3 client offering the mesh ALPN but presenting no certificate.
@@ -326,14 +342,10 @@ TEST_CASE("an idle pooled TLS connection has nothing to read: no session tickets
   CHECK(probe_idle(pair.client) == IdleState::kClosed);
 }
 
-// Proof of concept (attacker review), hidden: it asserts a weakness. The
-// server side accepts any client leaf that chains to an anchor and takes its
-// SPIFFE ID as the client's identity, whatever its trust domain or the CA
-// under the anchor that issued it: with an anchor shared beyond this mesh
-// (an organisation's root, another cluster's mesh), whoever can get a leaf
-// under it is any identity to every proxy.
-TEST_CASE("attack: a client leaf of another trust domain under the anchor is accepted",
-          "[.][attack][tls]") {
+// An anchor shared beyond this mesh (an organisation's root, another
+// cluster's mesh) vouches for leaves of other trust domains: the server
+// refuses them in the handshake, whatever the anchor, and says whom.
+TEST_CASE("a client leaf of another trust domain under the anchor is refused", "[tls]") {
   const auto ca = test::make_test_ca("shared-root");
   const std::string foreign = "spiffe://other-cluster.example/ns/shop/sa/admin";
   const auto server_ctx = context(test::make_test_credentials(ca, kServerId), TlsRole::kServer);
@@ -341,7 +353,36 @@ TEST_CASE("attack: a client leaf of another trust domain under the anchor is acc
   asio::io_context io;
   Pair pair = connect_pair(io);
   const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
-  CHECK(outcome.server_ok);
-  CHECK(outcome.client_ok);
-  CHECK(outcome.client_seen_by_server == foreign);
+  CHECK_FALSE(outcome.server_ok);
+  CHECK(outcome.server_failure == HandshakeFailure::kWrongTrustDomain);
+  CHECK(outcome.client_seen_by_server.empty());
+  CHECK(refused_client_identity(pair.server.ssl()) == foreign);
+  CHECK(to_string(outcome.server_failure) == "wrong_trust_domain");
+}
+
+TEST_CASE("a server context knows its trust domain from its own leaf", "[tls]") {
+  const auto ca = test::make_test_ca("anchor");
+  SECTION("a leaf without a SPIFFE ID cannot serve") {
+    const auto made = make_tls_context(test::make_test_credentials(ca, ""), TlsRole::kServer);
+    REQUIRE_FALSE(made);
+    CHECK_THAT(made.error().message, Catch::Contains("names no SPIFFE ID"));
+    CHECK(make_tls_context(test::make_test_credentials(ca, ""), TlsRole::kClient));
+  }
+  SECTION("a leaf of another trust domain than the credentials' own") {
+    auto credentials = test::make_test_credentials(ca, kServerId);
+    credentials.self = {.trust_domain = "other.example", .ns = "shop", .service_account = "web"};
+    const auto made = make_tls_context(credentials, TlsRole::kServer);
+    REQUIRE_FALSE(made);
+    CHECK_THAT(made.error().message, Catch::Contains("'cluster.local' is not 'other.example'"));
+    credentials.self.trust_domain = "cluster.local";
+    CHECK(make_tls_context(credentials, TlsRole::kServer));
+  }
+}
+
+TEST_CASE("a SPIFFE ID is in a trust domain only in the workload form", "[tls]") {
+  CHECK(in_trust_domain(kServerId, "cluster.local"));
+  CHECK_FALSE(in_trust_domain(kServerId, "cluster.loca"));
+  CHECK_FALSE(in_trust_domain("spiffe://cluster.local.evil/ns/shop/sa/web", "cluster.local"));
+  CHECK_FALSE(in_trust_domain("spiffe://cluster.local/web", "cluster.local"));
+  CHECK_FALSE(in_trust_domain("spiffe://cluster.local/ns/shop/sa/web/x", "cluster.local"));
 }
