@@ -63,6 +63,9 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
         const auto address = asio::ip::make_address(endpoint.address, ec);
         if (ec) return Error{where + ": invalid endpoint address '" + endpoint.address + "'"};
         target.endpoints.emplace_back(address, endpoint.port);
+        if (!endpoint.identity.empty()) {
+          snapshot->identities_.emplace(target.endpoints.back(), endpoint.identity);
+        }
       }
       const std::size_t index = snapshot->targets_.size();
       for (const std::string& cluster_ip : service.cluster_ips) {
@@ -90,6 +93,7 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
       for (const std::uint16_t port : others[i].ports) {
         const tcp::endpoint destination(address, port);
         if (snapshot->by_destination_.contains(destination)) continue;
+        snapshot->identities_.emplace(destination, others[i].identity);
         snapshot->other_namespaces_.emplace(
             destination, OtherNamespaceTarget{&others[i], others[i].name + "." + others[i].ns +
                                                               ":" + std::to_string(port)});
@@ -97,6 +101,11 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
     }
   }
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+std::string_view Snapshot::identity_of(const tcp::endpoint& address) const {
+  const auto found = identities_.find(address);
+  return found == identities_.end() ? std::string_view() : found->second;
 }
 
 const OtherNamespaceTarget* Snapshot::find_other_namespace(const tcp::endpoint& destination) const {

@@ -68,6 +68,12 @@ class Snapshot {
   const std::map<tcp::endpoint, OtherNamespaceTarget>& other_namespaces() const {
     return other_namespaces_;
   }
+  // The SPIFFE ID a connection to this address must prove: a meshed endpoint
+  // of a Service here, or a meshed Service of another namespace; empty when
+  // the document knows it as plain or not at all (plaintext). A try asks the
+  // snapshot that chose its endpoint, so that a newer document (the endpoint
+  // gone, or not yet seen by another part of the proxy) cannot make it plain.
+  std::string_view identity_of(const tcp::endpoint& address) const;
 
  private:
   Snapshot() = default;
@@ -80,6 +86,7 @@ class Snapshot {
   std::map<std::pair<std::string, std::uint16_t>, std::size_t> by_name_;
   std::map<tcp::endpoint, std::size_t> by_endpoint_;
   std::map<tcp::endpoint, OtherNamespaceTarget> other_namespaces_;
+  std::map<tcp::endpoint, std::string_view> identities_;  // into document_
 };
 
 }  // namespace weft::proxy

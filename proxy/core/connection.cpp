@@ -44,8 +44,10 @@ awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
   const std::string pending(buffer.data());
   buffer = ReadBuffer();
   tcp::endpoint address = destination;
+  std::shared_ptr<const Snapshot> snapshot;  // the one that chose `address`
   if (direction == Direction::kOutbound) {
-    if (const auto& snapshot = worker.routes.snapshot()) {
+    snapshot = worker.routes.snapshot();
+    if (snapshot) {
       if (const ServiceTarget* target = snapshot->find_by_destination(destination)) {
         const auto balancer = worker.routes.balancer(*target);
         const auto endpoint =
@@ -56,8 +58,7 @@ awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
     }
   }
   // A meshed endpoint (outbound only: inbound goes to the pod's own app).
-  const std::string_view identity =
-      direction == Direction::kOutbound ? worker.pool.identity_of(address) : std::string_view();
+  const std::string_view identity = snapshot ? snapshot->identity_of(address) : std::string_view();
   // Only outbound connections are counted in tcp_tls_connections_total here:
   // an inbound one was counted, with its client, when it was accepted.
   const UpstreamTls tls{

@@ -144,6 +144,7 @@ void Client::next_try_on_new_connection() {
 }
 
 awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
+                                       std::string_view expected_identity,
                                        const RequestTimeouts& timeouts, bool replayable,
                                        bool& body_started) {
   const DisarmOnExit disarm{upstream_deadline_};
@@ -151,8 +152,7 @@ awaitable<TryFailure> Client::send_try(const tcp::endpoint& address,
   response_started_ = false;
   // A pooled connection first, without a coroutine frame for connect().
   // A meshed endpoint is reached over mTLS only (never a plain connection).
-  const std::string_view identity =
-      limits_.tls == nullptr ? std::string_view() : pool_.identity_of(address);
+  const std::string_view identity = limits_.tls == nullptr ? std::string_view() : expected_identity;
   if (!new_connection_next_) upstream_ = pool_.take(address, Clock::now(), identity);
   new_connection_next_ = false;
   if (!upstream_) {

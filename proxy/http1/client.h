@@ -88,8 +88,10 @@ class Client {
   awaitable<KeptBody> keep_body();
 
   // The Upstream interface of the layer stack.
-  awaitable<TryFailure> send_try(const tcp::endpoint& address, const RequestTimeouts& timeouts,
-                                 bool replayable, bool& body_started);
+  // `identity`: what the endpoint must prove over mTLS (empty: plaintext).
+  awaitable<TryFailure> send_try(const tcp::endpoint& address, std::string_view identity,
+                                 const RequestTimeouts& timeouts, bool replayable,
+                                 bool& body_started);
   int response_status() const { return response_.status; }
   bool connection_reused() const { return upstream_ && upstream_->reused; }
   // Some byte of a response (interim or final) arrived during the last try.

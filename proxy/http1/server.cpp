@@ -90,13 +90,16 @@ class Session {
     return *cached_metrics_;
   }
   // Who a request's metrics name: inbound, the connection's client; outbound,
-  // what a try to `address` meets. (The view is into the pool's document:
-  // used at once.)
-  TlsPeer peer_at(const tcp::endpoint& address) {
+  // what its last try had to prove (`identity`, from the snapshot that chose
+  // its endpoint). (Views: used at once.)
+  TlsPeer peer_with(std::string_view identity) {
     if (target_.direction == Direction::kInbound) return inbound_peer(target_.client_identity);
-    const std::string_view identity = worker_.pool.identity_of(address);
     return outbound_peer(identity,
                          !identity.empty() && worker_.tls.get(TlsRole::kClient) != nullptr);
+  }
+  // Before any try: what a try to `address` would have to prove.
+  TlsPeer peer_at(const Snapshot* snapshot, const tcp::endpoint& address) {
+    return peer_with(snapshot != nullptr ? snapshot->identity_of(address) : std::string_view());
   }
 
   Worker& worker_;
@@ -157,7 +160,8 @@ awaitable<bool> Session::read_request_head() {
       }
       if (result.status == http1::ParseStatus::kError) {
         client_deadline_.disarm();
-        RouteMetrics& metrics = route_metrics(destination_text_, "", peer_at(target_.destination));
+        RouteMetrics& metrics = route_metrics(
+            destination_text_, "", peer_at(worker_.routes.snapshot().get(), target_.destination));
         metrics.requests.inc();
         metrics.response(result.error.status).inc();
         co_await respond_locally(result.error.status, result.error.reason, true);
@@ -243,10 +247,12 @@ awaitable<bool> Session::handle_request() {
   // begins. Outbound, it is the last try's endpoint's, known once the tries
   // end: the request is counted then, with its response.
   RouteMetrics* metrics = nullptr;
-  tcp::endpoint peer_address = target_.destination;
+  std::optional<std::string_view> peer_identity;  // set once tries were made
   const auto counted = [&]() -> RouteMetrics& {
     if (metrics == nullptr) {
-      metrics = &route_metrics(route.target_label, route.route_label, peer_at(peer_address));
+      metrics = &route_metrics(route.target_label, route.route_label,
+                               peer_identity ? peer_with(*peer_identity)
+                                             : peer_at(route.snapshot.get(), target_.destination));
       metrics->requests.inc();
     }
     return *metrics;
@@ -298,7 +304,7 @@ awaitable<bool> Session::handle_request() {
                                    .started = started,
                                    .replayable = replayable,
                                    .idempotent = is_idempotent_method(request_.method)});
-  peer_address = forwarded.address;
+  peer_identity = forwarded.identity;
   RouteMetrics& handles = counted();
   if (forwarded.retries > 0) handles.retries.inc(forwarded.retries);
   if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);

@@ -128,22 +128,9 @@ void UpstreamPool::expire(Clock::time_point now) {
 
 void UpstreamPool::on_document(const Snapshot* snapshot) {
   std::vector<tcp::endpoint> listed;
-  identities_.clear();
   if (snapshot != nullptr) {
     for (const ServiceTarget& target : snapshot->targets()) {
       listed.insert(listed.end(), target.endpoints.begin(), target.endpoints.end());
-      for (std::size_t i = 0; i < target.endpoints.size() && i < target.port->endpoints.size();
-           ++i) {
-        const std::string& identity = target.port->endpoints[i].identity;
-        if (!identity.empty()) identities_.emplace(target.endpoints[i], identity);
-      }
-    }
-    // Meshed Services of other namespaces, by cluster IP: kube-proxy picks the
-    // pod, every one of which proves the same identity. (Not listed: a pooled
-    // connection to one whose entry went is closed by take(), its identity
-    // no longer the expected one.)
-    for (const auto& [destination, other] : snapshot->other_namespaces()) {
-      identities_.emplace(destination, other.service->identity);
     }
   }
   std::sort(listed.begin(), listed.end());
@@ -171,11 +158,6 @@ void UpstreamPool::check_document() {
   // (The generation first: a document landing in between is seen again next time.)
   generation_ = store_->generation();
   on_document(store_->current().get());
-}
-
-std::string_view UpstreamPool::identity_of(const tcp::endpoint& endpoint) const {
-  const auto found = identities_.find(endpoint);
-  return found == identities_.end() ? std::string_view() : std::string_view(found->second);
 }
 
 std::size_t UpstreamPool::idle_count() const {

@@ -96,9 +96,6 @@ class UpstreamPool {
   // none): a plain and a TLS connection never serve each other's tries.
   std::unique_ptr<UpstreamConnection> take(const tcp::endpoint& endpoint, Clock::time_point now,
                                            std::string_view identity = {});
-  // The identity the document expects `endpoint` to prove; empty when it
-  // is not meshed (or not listed).
-  std::string_view identity_of(const tcp::endpoint& endpoint) const;
   // After a complete exchange; kept unless its endpoint is at the cap or it
   // holds unread bytes.
   void put(std::unique_ptr<UpstreamConnection> connection, Clock::time_point now);
@@ -126,9 +123,8 @@ class UpstreamPool {
   // Per endpoint, oldest first: taken from the back (the most recently used
   // is the likeliest to be open), expired from the front.
   std::map<tcp::endpoint, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
-  std::vector<tcp::endpoint> listed_;                // endpoints of the last document, sorted
-  std::vector<tcp::endpoint> removed_;               // listed before it and not by it, sorted
-  std::map<tcp::endpoint, std::string> identities_;  // meshed endpoints of the last document
+  std::vector<tcp::endpoint> listed_;   // endpoints of the last document, sorted
+  std::vector<tcp::endpoint> removed_;  // listed before it and not by it, sorted
   ConfigStore* store_ = nullptr;
   std::uint64_t generation_ = 0;  // of the store's document last seen
 };

@@ -32,12 +32,13 @@ namespace weft::proxy {
 
 template <class U>
 concept Upstream = requires(U upstream, const U& const_upstream, const tcp::endpoint& address,
-                            const RequestTimeouts& timeouts, bool replayable, bool& body_started) {
+                            std::string_view identity, const RequestTimeouts& timeouts,
+                            bool replayable, bool& body_started) {
   // One try: a connection (pooled or new, within the connect limit), the
   // request written, the final response head read (within the try's limit).
   // Sets body_started once part of a streamed body has gone out.
   {
-    upstream.send_try(address, timeouts, replayable, body_started)
+    upstream.send_try(address, identity, timeouts, replayable, body_started)
     } -> std::same_as<awaitable<TryFailure>>;
   // After a try without failure: its response's status.
   { const_upstream.response_status() } -> std::same_as<int>;
@@ -72,6 +73,7 @@ struct Forwarded {
   bool no_endpoint = false;            // the backend had no endpoint to try (503)
   Clock::time_point ended;             // the last try's end
   tcp::endpoint address;               // the last try's endpoint (the destination before any try)
+  std::string_view identity;           // what it had to prove (into the plan's snapshot)
   std::uint32_t retries = 0;           // retries made
   std::uint32_t budget_exhausted = 0;  // retries the budget refused
 };
@@ -105,8 +107,10 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
       address = endpoint->address;
     }
     out.address = address;
-    result.failure = co_await upstream.send_try(address, request.timeouts, result.replayable,
-                                                result.body_started);
+    // From the snapshot that chose the endpoint: mTLS to whatever it knew as meshed.
+    out.identity = plan.snapshot ? plan.snapshot->identity_of(address) : std::string_view();
+    result.failure = co_await upstream.send_try(address, out.identity, request.timeouts,
+                                                result.replayable, result.body_started);
     result.status = result.failure == TryFailure::kNone ? upstream.response_status() : 0;
     result.response_started = upstream.response_started();
     out.ended = Clock::now();

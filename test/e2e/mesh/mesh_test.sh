@@ -475,9 +475,19 @@ check_rolling_restart() {
   two_healthy_backends_behind_a_retrying_route mesh-restart backend-restart
   start_steady_load --rate 100 --concurrency 8 --timeout 5s http://backend:8080/
 
-  local old_pods answered_before
+  # Every backend pod is meshed: no try may go to one in plaintext, not even
+  # while the documents change under requests in flight (new pods, old ones
+  # leaving).
+  eventually 60 "backend-v1's endpoints meshed in the proxy config" config_has '
+    [.outbound.services[] | select(.name == "backend-v1") | .ports[].endpoints[] | .identity // ""]
+      | (length > 0 and all(startswith("spiffe://")))'
+  plain_tries() {
+    metric_sum request_total 'direction="outbound"' 'tls="no_identity"' <<<"$(proxy_metrics steady)"
+  }
+  local old_pods answered_before plain_before
   old_pods=$(k -n "$ns" get pods -l app=backend,version=v1 -o jsonpath='{.items[*].metadata.name}')
   answered_before=$(steady_outcomes 200)
+  plain_before=$(plain_tries)
   k -n "$ns" rollout restart deployment/backend-v1 >/dev/null
   k -n "$ns" rollout status deployment/backend-v1 --timeout=180s >/dev/null ||
     fail "the restart did not complete"
@@ -495,6 +505,10 @@ check_rolling_restart() {
   echo "during the restart: $answered answered 200, $failed failed"
   ((failed == 0)) || fail "$failed requests failed: $(pod_metrics steady 9090 | grep '^weft_load_requests_total')"
   ((answered >= 500)) || fail "only $answered requests answered during the restart"
+  local plain_after
+  plain_after=$(plain_tries)
+  ((plain_after == plain_before)) ||
+    fail "$((plain_after - plain_before)) requests went to meshed backends in plaintext during the restart: $(proxy_metrics steady | grep '^request_total.*no_identity')"
 }
 
 # The operator and the webhook stopped (scaled to 0) during steady traffic: the

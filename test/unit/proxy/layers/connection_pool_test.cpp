@@ -239,44 +239,48 @@ TEST_CASE("the real probe: open, closed by the peer, stray bytes", "[pool]") {
   CHECK(probe_idle(*stray) == IdleState::kStrayBytes);  // a probe reads nothing
 }
 
-TEST_CASE("pool: a meshed Service of another namespace is expected to prove its identity",
-          "[pool][mtls]") {
+TEST_CASE("pool: a plain connection never serves a try that expects an identity", "[pool][mtls]") {
   Fixture f;
-  auto document = testing::routed_document();
-  document.identity = weft::proxyconfig::IdentityConfig{
-      "cluster.local", "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"};
+  const auto api = at("10.96.5.5", 80);
   const std::string pay = "spiffe://cluster.local/ns/pay/sa/api";
-  document.outbound.other_namespaces = {
-      {.ns = "pay",
-       .name = "api",
-       .cluster_ips = {"10.96.5.5"},
-       .ports = {80, 9090},
-       .identity = pay},
-      // The same address as a Service of the document: the document's wins.
+  // Pooled while the Service was not all meshed, say.
+  f.put(api, kStart);
+  CHECK_FALSE(f.pool.take(api, kStart, pay));
+  CHECK(f.closed_by(PoolClose::kIdentityChanged) == 1);
+}
+
+TEST_CASE("snapshot: the identities it expects, of its endpoints and other namespaces' Services",
+          "[snapshot][mtls]") {
+  auto document = testing::with_other_namespace();
+  const std::string pay = "spiffe://cluster.local/ns/pay/sa/api";
+  document.outbound.services[0].ports[0].endpoints[0].identity =
+      "spiffe://cluster.local/ns/shop/sa/web";
+  // The same address as a Service of the document: the document's wins.
+  document.outbound.other_namespaces.push_back(
       {.ns = "pay",
        .name = "shadow",
        .cluster_ips = {"10.96.0.10"},
        .ports = {80},
-       .identity = "spiffe://cluster.local/ns/pay/sa/shadow"}};
+       .identity = "spiffe://cluster.local/ns/pay/sa/shadow"});
   const auto snapshot = build(document);
-  f.pool.on_document(snapshot.get());
-  CHECK(f.pool.identity_of(at("10.96.5.5", 80)) == pay);
-  CHECK(f.pool.identity_of(at("10.96.5.5", 9090)) == pay);
-  CHECK(f.pool.identity_of(at("10.96.5.5", 81)).empty());  // a port it does not list
-  CHECK(f.pool.identity_of(at("10.96.0.10", 80)).empty());
+  CHECK(snapshot->identity_of(at("10.96.5.5", 80)) == pay);
+  CHECK(snapshot->identity_of(at("10.96.5.5", 9090)) == pay);
+  CHECK(snapshot->identity_of(at("10.96.5.5", 81)).empty());  // a port it does not list
+  CHECK(snapshot->identity_of(at("10.96.0.10", 80)).empty());
+  CHECK(snapshot->identity_of(at("10.0.0.1", 8080)) == "spiffe://cluster.local/ns/shop/sa/web");
+  CHECK(snapshot->identity_of(at("10.0.0.2", 8080)).empty());  // a plain endpoint
   REQUIRE(snapshot->find_other_namespace(at("10.96.5.5", 80)) != nullptr);
   CHECK(snapshot->find_other_namespace(at("10.96.5.5", 80))->service->name == "api");
   CHECK(snapshot->find_other_namespace(at("10.96.5.5", 9090))->label == "api.pay:9090");
   CHECK(snapshot->find_other_namespace(at("10.96.0.10", 80)) == nullptr);
   CHECK(snapshot->find_by_destination(at("10.96.0.10", 80)) != nullptr);
 
-  // A plain connection pooled before the Service was all meshed is not
-  // reused for a try that expects the identity, nor a TLS one after.
-  f.put(at("10.96.5.5", 80), kStart);
-  CHECK_FALSE(f.pool.take(at("10.96.5.5", 80), kStart, pay));
-  CHECK(f.closed_by(PoolClose::kIdentityChanged) == 1);
-  document.outbound.other_namespaces.clear();
-  const auto without = build(document);
-  f.pool.on_document(without.get());
-  CHECK(f.pool.identity_of(at("10.96.5.5", 80)).empty());
+  // An older snapshot keeps its answer when a newer one no longer lists
+  // the endpoint (a try chosen from it is still mTLS).
+  auto without = document;
+  without.outbound.services[0].ports[0].endpoints.erase(
+      without.outbound.services[0].ports[0].endpoints.begin());
+  const auto newer = build(without);
+  CHECK(newer->identity_of(at("10.0.0.1", 8080)).empty());
+  CHECK(snapshot->identity_of(at("10.0.0.1", 8080)) == "spiffe://cluster.local/ns/shop/sa/web");
 }

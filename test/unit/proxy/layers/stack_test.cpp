@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "proxy/config/snapshot.h"
+#include "test/unit/proxy/test_documents.h"
 
 using namespace weft::proxy;
 namespace proxyconfig = weft::proxyconfig;
@@ -29,8 +30,9 @@ class FakeUpstream {
   explicit FakeUpstream(asio::io_context& io, std::vector<ScriptedTry> script)
       : io_(io), script_(script.begin(), script.end()) {}
 
-  awaitable<TryFailure> send_try(const tcp::endpoint& address, const RequestTimeouts&,
-                                 bool replayable, bool& body_started) {
+  awaitable<TryFailure> send_try(const tcp::endpoint& address, std::string_view identity,
+                                 const RequestTimeouts&, bool replayable, bool& body_started) {
+    identities.emplace_back(identity);
     REQUIRE(!script_.empty());
     current_ = script_.front();
     script_.pop_front();
@@ -57,6 +59,7 @@ class FakeUpstream {
   int new_connections = 0;
 
   std::vector<tcp::endpoint> addresses;
+  std::vector<std::string> identities;  // what each try had to prove
   std::vector<bool> replayable_seen;
   int dropped = 0;
   std::size_t left() const { return script_.size(); }
@@ -107,7 +110,8 @@ struct Run {
   Clock::duration took{};
 };
 
-Run run(FakeUpstream& upstream, asio::io_context& io, const Plan& plan, bool replayable = true) {
+Run run(FakeUpstream& upstream, asio::io_context& io, const Plan& plan, bool replayable = true,
+        tcp::endpoint destination = at("10.9.9.9", 8080)) {
   std::mt19937_64 random(7);
   const auto started = Clock::now();
   if (plan.budget) plan.budget->on_request(started);
@@ -118,7 +122,7 @@ Run run(FakeUpstream& upstream, asio::io_context& io, const Plan& plan, bool rep
       [&]() -> awaitable<void> {
         out.forwarded = co_await forward(upstream, {.plan = plan,
                                                     .timeouts = timeouts,
-                                                    .destination = at("10.9.9.9", 8080),
+                                                    .destination = destination,
                                                     .random = random,
                                                     .executor = io.get_executor(),
                                                     .started = started,
@@ -145,6 +149,40 @@ TEST_CASE("stack: a request without a backend goes to its destination, once", "[
   CHECK(result.forwarded.address == at("10.9.9.9", 8080));
   CHECK(result.forwarded.result.status == 503);  // no policy: a 503 stands
   CHECK(result.retries == 0);
+}
+
+TEST_CASE("stack: each try expects the identity its plan's snapshot gives the endpoint",
+          "[stack][mtls]") {
+  auto document = testing::with_other_namespace();  // api.pay at 10.96.5.5:80, meshed
+  auto& endpoints = document.outbound.services[0].ports[0].endpoints;
+  endpoints[0].port = 80;
+  endpoints[0].identity = "spiffe://cluster.local/ns/shop/sa/web";
+  endpoints[1].port = 80;  // plain
+  const std::string text = testing::text_of(document);
+  auto parsed = proxyconfig::parse(text);
+  REQUIRE(parsed.has_value());
+  auto snapshot = Snapshot::build(std::move(*parsed), text);
+  REQUIRE(snapshot.has_value());
+
+  asio::io_context io;
+  FakeUpstream routed_upstream(io, {{.status = 503}, {.status = 200}});
+  Routed routed(retry_503(2));
+  routed.plan.snapshot = *snapshot;
+  const Run result = run(routed_upstream, io, routed.plan);
+  REQUIRE(routed_upstream.addresses.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const bool meshed = routed_upstream.addresses[i] == at("10.0.0.1", 80);
+    CHECK(routed_upstream.identities[i] == (meshed ? "spiffe://cluster.local/ns/shop/sa/web" : ""));
+  }
+  CHECK(result.forwarded.identity == routed_upstream.identities[1]);
+
+  // Unrouted, to another namespace's meshed Service.
+  FakeUpstream direct(io, {{.status = 200}});
+  Plan plan;
+  plan.snapshot = *snapshot;
+  const Run to_api = run(direct, io, plan, true, at("10.96.5.5", 80));
+  CHECK(direct.identities == std::vector<std::string>{"spiffe://cluster.local/ns/pay/sa/api"});
+  CHECK(to_api.forwarded.identity == "spiffe://cluster.local/ns/pay/sa/api");
 }
 
 TEST_CASE("stack: a retryable answer is tried again on another endpoint", "[stack]") {
