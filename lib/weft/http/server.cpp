@@ -551,21 +551,32 @@ class Session : public Connection,
   // What an asynchronous answer needs: the server (its io_context) alive until
   // the answer is posted, the connection until it is written, and one answer.
   struct PendingAnswer {
+    using Executor = decltype(std::declval<Stream&>().get_executor());
     PendingAnswer(std::shared_ptr<Server::Impl> server, std::shared_ptr<Session> session,
                   bool keep_alive)
-        : server(std::move(server)), session(std::move(session)), keep_alive(keep_alive) {}
-    // Declared first: destroyed after the session, whose destructor uses it.
+        : server(std::move(server)),
+          work(session->stream_.get_executor()),
+          session(std::move(session)),
+          keep_alive(keep_alive) {}
+    // Declared first: destroyed after the rest, which use it.
     std::shared_ptr<Server::Impl> server;
+    // Keeps the threads running while no socket operation is pending (when
+    // stopping), so the answer and the closing of the connection still run.
+    asio::executor_work_guard<Executor> work;
     std::shared_ptr<Session> session;
     const bool keep_alive;
     std::atomic<bool> answered{false};
 
     void answer(Response response) {
       if (answered.exchange(true)) return;
-      asio::post(session->stream_.get_executor(),
-                 [self = session, response = std::move(response), keep = keep_alive]() mutable {
-                   self->respond(std::move(response), keep);
-                 });
+      // The connection is the posted answer's from now on: a Respond kept by
+      // the handler after answering must not keep it open.
+      auto executor = session->stream_.get_executor();
+      asio::post(executor, [self = std::move(session), response = std::move(response),
+                            keep = keep_alive]() mutable {
+        self->respond(std::move(response), keep);
+      });
+      work.reset();  // the posted answer is work of its own
     }
   };
 
