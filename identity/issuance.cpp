@@ -176,9 +176,8 @@ IssuanceOutcome issue_certificate(std::string_view authorization, std::string_vi
                                   std::string_view unavailable, const IssuanceOptions& options,
                                   std::chrono::system_clock::time_point now,
                                   const std::function<bool()>& review_allowed) {
-  auto admitted =
-      admit_certificate_request(authorization, body, signer, unavailable, options, now,
-                                review_allowed);
+  auto admitted = admit_certificate_request(authorization, body, signer, unavailable, options, now,
+                                            review_allowed);
   if (auto* refused = std::get_if<IssuanceOutcome>(&admitted)) return std::move(*refused);
   const auto& needed = std::get<ReviewNeeded>(admitted);
   return complete_certificate_request(needed, reviewer.review(needed.token), signer, unavailable,

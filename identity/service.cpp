@@ -98,10 +98,10 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
                                "(--max-concurrent-reviews at most).")
                         .get()),
       reviews_(std::make_unique<ReviewPool>(*reviewer_, reviews)) {
-  for (const auto* reason : {"no_token", "bad_request", "bad_csr", "token_refused",
-                             "wrong_audience", "not_service_account", "too_many",
-                             "too_many_from_source", "no_issuer", "review_failed",
-                             "review_timeout"}) {
+  for (const auto* reason :
+       {"no_token", "bad_request", "bad_csr", "token_refused", "wrong_audience",
+        "not_service_account", "too_many", "too_many_from_source", "no_issuer", "review_failed",
+        "review_timeout"}) {
     refusals_.with_labels({reason});
   }
 }
@@ -172,8 +172,8 @@ void IdentityService::certificates(http::Request request, http::Respond respond)
   }
   auto needed = std::make_shared<ReviewNeeded>(std::move(std::get<ReviewNeeded>(admitted)));
   const std::string token = needed->token;
-  const bool queued = reviews_->submit(
-      token, [this, needed, respond, peer = request.peer, start](ReviewEnd end) {
+  const bool queued =
+      reviews_->submit(token, [this, needed, respond, peer = request.peer, start](ReviewEnd end) {
         respond(finish(reviewed(*needed, end), peer, start));
       });
   if (!queued) {

@@ -572,10 +572,9 @@ class Session : public Connection,
       // The connection is the posted answer's from now on: a Respond kept by
       // the handler after answering must not keep it open.
       auto executor = session->stream_.get_executor();
-      asio::post(executor, [self = std::move(session), response = std::move(response),
-                            keep = keep_alive]() mutable {
-        self->respond(std::move(response), keep);
-      });
+      asio::post(executor,
+                 [self = std::move(session), response = std::move(response),
+                  keep = keep_alive]() mutable { self->respond(std::move(response), keep); });
       work.reset();  // the posted answer is work of its own
     }
   };

@@ -60,10 +60,10 @@ TEST_CASE("--help lists every flag", "[identity][options]") {
   const auto options = parse_options({"--help"});
   REQUIRE(options);
   CHECK(options->help);
-  for (const auto* flag : {"--trust-domain", "--leaf-lifetime", "--issuer-lifetime",
-                           "--anchor-lifetime", "--issuer-renew-before", "--max-concurrent-reviews",
-                           "--max-queued-reviews", "--token-review-timeout",
-                           "--review-qps", "--max-csr-bytes", "/v1/certificates"}) {
+  for (const auto* flag :
+       {"--trust-domain", "--leaf-lifetime", "--issuer-lifetime", "--anchor-lifetime",
+        "--issuer-renew-before", "--max-concurrent-reviews", "--max-queued-reviews",
+        "--token-review-timeout", "--review-qps", "--max-csr-bytes", "/v1/certificates"}) {
     CHECK_THAT(usage(), Catch::Contains(flag));
   }
 }

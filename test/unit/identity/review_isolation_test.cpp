@@ -174,9 +174,10 @@ TEST_CASE("one address cannot make weft-identity review tokens or verify CSRs wi
 
   // Over its budget, its CSR is not even verified: garbage is refused as
   // too_many_from_source, not as bad_csr.
-  request.body = nlohmann::json{
-      {"csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}}
-                     .dump();
+  request.body =
+      nlohmann::json{
+          {"csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}}
+          .dump();
   CHECK(answer_of(service, request).status == 429);
   // A token that cannot be for weft-identity is refused from its claims,
   // before the budget, the CSR and the API server.
@@ -187,7 +188,8 @@ TEST_CASE("one address cannot make weft-identity review tokens or verify CSRs wi
   const std::string metrics = service.metrics_routes()["/metrics"](http::Request{}).body;
   CHECK_THAT(metrics, Catch::Contains("weft_identity_refusals_total{reason=\"wrong_audience\"} 1"));
   CHECK_THAT(metrics, Catch::Contains("weft_identity_refusals_total{reason=\"bad_csr\"} 0"));
-  CHECK_THAT(metrics, Catch::Contains("weft_identity_refusals_total{reason=\"too_many_from_source\"} " +
-                                      std::to_string(limited + 1)));
+  CHECK_THAT(metrics,
+             Catch::Contains("weft_identity_refusals_total{reason=\"too_many_from_source\"} " +
+                             std::to_string(limited + 1)));
   CHECK(reviewer.started() == issued);
 }

@@ -34,8 +34,8 @@ http::Request post(std::string token = testing::token_for("shop", "web",
 
 struct Fixture {
   explicit Fixture(ReviewPoolLimits reviews = {.workers = 2, .queue = 1})
-      : service{registry, logger, reviewer, IssuanceOptions{}, reviews,
-                SourceLimits{.qps = 0.001, .burst = 3}} {}
+      : service{registry,          logger,  reviewer,
+                IssuanceOptions{}, reviews, SourceLimits{.qps = 0.001, .burst = 3}} {}
   // Held reviews end before the service waits for them.
   ~Fixture() { reviewer.release(); }
 
@@ -93,8 +93,7 @@ TEST_CASE("only POST", "[identity][service]") {
 }
 
 http::Request post_from(std::string peer) {
-  return post(testing::token_for("shop", "web", std::chrono::system_clock::now()),
-              std::move(peer));
+  return post(testing::token_for("shop", "web", std::chrono::system_clock::now()), std::move(peer));
 }
 
 TEST_CASE("TokenReviews beyond the workers wait in the queue, beyond it get 429 at once",
@@ -134,8 +133,8 @@ TEST_CASE("a TokenReview without answer in time is a 503, counted and logged at 
   f.reviewer.hold();
   // The first waits on the held worker, the second in the queue: both get
   // their 503 when their time is up, the second without a review ever made.
-  auto first = std::async(std::launch::async,
-                          [&] { return answer_of(f.service, post_from("10.244.2.1")); });
+  auto first =
+      std::async(std::launch::async, [&] { return answer_of(f.service, post_from("10.244.2.1")); });
   REQUIRE(f.reviewer.wait_for_waiting(1));
   const auto second = answer_of(f.service, post_from("10.244.2.2"));
   CHECK(second.status == 503);
@@ -166,8 +165,8 @@ TEST_CASE("a request answered without a review never reaches the queue", "[ident
   Fixture f({.workers = 1, .queue = 0});
   f.service.publish(std::make_shared<EchoSigner>(), "");
   f.reviewer.hold();
-  auto held = std::async(std::launch::async,
-                         [&] { return answer_of(f.service, post_from("10.244.3.1")); });
+  auto held =
+      std::async(std::launch::async, [&] { return answer_of(f.service, post_from("10.244.3.1")); });
   REQUIRE(f.reviewer.wait_for_waiting(1));
   // Refused from the token alone (401), not as too_many.
   auto request = post_from("10.244.3.2");
