@@ -78,11 +78,11 @@ void ReviewPool::work() {
     --busy_;
     running_.erase(std::find(running_.begin(), running_.end(), job));
     // Timed out meanwhile: the caller has had its answer, this one is dropped.
-    if (job->ended) continue;
+    const bool late = job->ended;
     job->ended = true;
     lock.unlock();
-    job->done(ReviewEnd{ReviewEnd::Kind::kAnswered, std::move(answer)});
-    job.reset();  // the caller's state goes on this thread, not under the lock
+    if (!late) job->done(ReviewEnd{ReviewEnd::Kind::kAnswered, std::move(answer)});
+    job.reset();  // the caller's state is freed outside the lock
     lock.lock();
   }
 }
