@@ -12,7 +12,22 @@ namespace {
 
 using nlohmann::json;
 
-IssuanceOutcome refusal(int status, std::string reason, std::string message) {
+IssuanceOutcome no_issuer(LeafSigner* signer, std::string_view unavailable) {
+  if (signer == nullptr) {
+    return refusal_outcome(503, "no_issuer", "cannot issue now: " + std::string(unavailable));
+  }
+  // The issuer in hand may have ended while the API server could not be read
+  // (no newer one known).
+  return refusal_outcome(503, "no_issuer", "cannot issue now: the issuer has expired");
+}
+
+bool can_sign(LeafSigner* signer, std::chrono::system_clock::time_point now) {
+  return signer != nullptr && now < signer->not_after();
+}
+
+}  // namespace
+
+IssuanceOutcome refusal_outcome(int status, std::string reason, std::string message) {
   IssuanceOutcome outcome;
   outcome.status = status;
   outcome.reason = std::move(reason);
@@ -20,8 +35,6 @@ IssuanceOutcome refusal(int status, std::string reason, std::string message) {
   outcome.detail = std::move(message);
   return outcome;
 }
-
-}  // namespace
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
@@ -81,58 +94,65 @@ Result<WorkloadIdentity, TokenRefusal> identity_from_review(const TokenReviewAns
   return *identity;
 }
 
-IssuanceOutcome issue_certificate(std::string_view authorization, std::string_view body,
-                                  TokenReviewer& reviewer, LeafSigner* signer,
-                                  std::string_view unavailable, const IssuanceOptions& options,
-                                  std::chrono::system_clock::time_point now,
-                                  const std::function<bool()>& review_allowed) {
+std::variant<IssuanceOutcome, ReviewNeeded> admit_certificate_request(
+    std::string_view authorization, std::string_view body, LeafSigner* signer,
+    std::string_view unavailable, const IssuanceOptions& options,
+    std::chrono::system_clock::time_point now, const std::function<bool()>& review_allowed) {
   const auto token = bearer_token(authorization);
   if (!token) {
-    return refusal(401, "no_token", "an Authorization: Bearer <service account token> is required");
+    return refusal_outcome(401, "no_token",
+                           "an Authorization: Bearer <service account token> is required");
   }
   auto csr = parse_certificate_request(body, options.max_csr_bytes);
-  if (!csr) return refusal(400, "bad_request", csr.error().message);
+  if (!csr) return refusal_outcome(400, "bad_request", csr.error().message);
   // Checked before the TokenReview: no load on the API server while we could
   // not answer anyway.
-  if (signer == nullptr) {
-    return refusal(503, "no_issuer", "cannot issue now: " + std::string(unavailable));
-  }
-  // The issuer in hand may have ended while the API server could not be read
-  // (no newer one known).
-  if (now >= signer->not_after()) {
-    return refusal(503, "no_issuer", "cannot issue now: the issuer has expired");
-  }
+  if (!can_sign(signer, now)) return no_issuer(signer, unavailable);
   // What can be refused without the API server is, before a TokenReview is
   // spent on it, cheapest first: a token that cannot be for us (microseconds),
   // a source over its budget (paid before the CSR's signature is verified, a
   // quarter of a millisecond, so that a flood from one address costs little
   // CPU either), a bad CSR.
   if (auto refused = precheck_token(*token, now)) {
-    return refusal(401, refused->reason, refused->message);
+    return refusal_outcome(401, refused->reason, refused->message);
   }
   if (review_allowed && !review_allowed()) {
-    return refusal(429, "too_many_from_source",
-                   "too many certificate requests from this address; retry later");
+    return refusal_outcome(429, "too_many_from_source",
+                           "too many certificate requests from this address; retry later");
   }
   if (auto checked = check_certificate_request(*csr); !checked) {
-    return refusal(400, "bad_csr", "bad CSR: " + checked.error().message);
+    return refusal_outcome(400, "bad_csr", "bad CSR: " + checked.error().message);
   }
-  auto answer = reviewer.review(*token);
+  return ReviewNeeded{std::string(*token), std::move(*csr)};
+}
+
+IssuanceOutcome complete_certificate_request(const ReviewNeeded& request,
+                                             const Result<TokenReviewAnswer>& answer,
+                                             LeafSigner* signer, std::string_view unavailable,
+                                             const IssuanceOptions& options,
+                                             std::chrono::system_clock::time_point now) {
   if (!answer) {
-    auto outcome = refusal(503, "review_failed", "cannot review the token now");
+    auto outcome = refusal_outcome(503, "review_failed", "cannot review the token now");
     outcome.detail = "TokenReview failed: " + answer.error().message;
     return outcome;
   }
   auto identity = identity_from_review(*answer, options.trust_domain);
   if (!identity) {
-    auto outcome = refusal(401, identity.error().reason, identity.error().message);
+    auto outcome = refusal_outcome(401, identity.error().reason, identity.error().message);
     outcome.reviewed = true;
     return outcome;
   }
   const std::string uri = identity->uri();
-  auto leaf = signer->sign(*csr, *identity, now);
+  // The issuer may have gone or ended while the API server was answering.
+  if (!can_sign(signer, now)) {
+    auto outcome = no_issuer(signer, unavailable);
+    outcome.identity = uri;
+    outcome.reviewed = true;
+    return outcome;
+  }
+  auto leaf = signer->sign(request.csr, *identity, now);
   if (!leaf) {
-    auto outcome = refusal(400, "bad_csr", "bad CSR: " + leaf.error().message);
+    auto outcome = refusal_outcome(400, "bad_csr", "bad CSR: " + leaf.error().message);
     outcome.identity = uri;
     outcome.reviewed = true;
     return outcome;
@@ -149,6 +169,19 @@ IssuanceOutcome issue_certificate(std::string_view authorization, std::string_vi
                       {"notAfter", outcome.not_after}}
                      .dump();
   return outcome;
+}
+
+IssuanceOutcome issue_certificate(std::string_view authorization, std::string_view body,
+                                  TokenReviewer& reviewer, LeafSigner* signer,
+                                  std::string_view unavailable, const IssuanceOptions& options,
+                                  std::chrono::system_clock::time_point now,
+                                  const std::function<bool()>& review_allowed) {
+  auto admitted = admit_certificate_request(authorization, body, signer, unavailable, options, now,
+                                            review_allowed);
+  if (auto* refused = std::get_if<IssuanceOutcome>(&admitted)) return std::move(*refused);
+  const auto& needed = std::get<ReviewNeeded>(admitted);
+  return complete_certificate_request(needed, reviewer.review(needed.token), signer, unavailable,
+                                      options, now);
 }
 
 }  // namespace weft::identity

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "weft/identity/spiffe_id.h"
@@ -67,6 +68,8 @@ struct IssuanceOutcome {
   std::string identity;   // the SPIFFE ID asked for by the token, when known
   std::string not_after;  // RFC 3339, when issued
   bool reviewed = false;  // a TokenReview was made
+  // Sent as Retry-After when positive: a refusal that is over in a moment.
+  std::chrono::seconds retry_after{0};
 };
 
 // The token of an "Authorization: Bearer <token>" header, or nullopt.
@@ -83,9 +86,34 @@ struct TokenRefusal {
 Result<WorkloadIdentity, TokenRefusal> identity_from_review(const TokenReviewAnswer& answer,
                                                             std::string_view trust_domain);
 
-// The whole request. `signer` null: no usable issuer (503, with `unavailable`).
-// `review_allowed`, when set, is asked just before the TokenReview (the
-// client's review budget): false is a 429.
+// A refusal's outcome: the JSON body {"error": message}, the detail for the log.
+IssuanceOutcome refusal_outcome(int status, std::string reason, std::string message);
+
+// A request that passed every check made without the API server: what its
+// TokenReview and its signing need.
+struct ReviewNeeded {
+  std::string token;
+  std::string csr;
+};
+
+// The request up to its TokenReview, cheapest check first: its refusal, or
+// the review it needs. `signer` null: no usable issuer (503, with
+// `unavailable`). `review_allowed`, when set, is asked just before the
+// TokenReview would be (the client's review budget): false is a 429.
+std::variant<IssuanceOutcome, ReviewNeeded> admit_certificate_request(
+    std::string_view authorization, std::string_view body, LeafSigner* signer,
+    std::string_view unavailable, const IssuanceOptions& options,
+    std::chrono::system_clock::time_point now, const std::function<bool()>& review_allowed = {});
+
+// The rest, once the API server answered: the identity it vouches for, signed
+// by the signer in use now (null: 503, with `unavailable`).
+IssuanceOutcome complete_certificate_request(const ReviewNeeded& request,
+                                             const Result<TokenReviewAnswer>& answer,
+                                             LeafSigner* signer, std::string_view unavailable,
+                                             const IssuanceOptions& options,
+                                             std::chrono::system_clock::time_point now);
+
+// The whole request, the TokenReview made on this thread.
 IssuanceOutcome issue_certificate(std::string_view authorization, std::string_view body,
                                   TokenReviewer& reviewer, LeafSigner* signer,
                                   std::string_view unavailable, const IssuanceOptions& options,

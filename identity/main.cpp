@@ -3,6 +3,7 @@
 // certificate endpoint starts once its serving certificate exists. SIGTERM or
 // SIGINT stops it gracefully.
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
 
   config->qps = options->review_qps;
   config->burst = options->review_burst;
+  // A review worker is held no longer than its caller waits.
+  config->request_timeout = options->token_review_timeout;
+  config->connect_timeout = std::min(config->connect_timeout, options->token_review_timeout);
   auto review_client = kube::Client::from_config(*config);
   if (!review_client) return fail(review_client.error().message, 1);
 
@@ -67,7 +71,10 @@ int main(int argc, char** argv) {
   IssuanceOptions issuance;
   issuance.trust_domain = options->trust_domain;
   issuance.max_csr_bytes = static_cast<std::size_t>(options->max_csr_bytes);
-  IdentityService service(registry, logger, reviewer, issuance, options->max_concurrent_reviews,
+  IdentityService service(registry, logger, reviewer, issuance,
+                          {.workers = options->max_concurrent_reviews,
+                           .queue = options->max_queued_reviews,
+                           .timeout = options->token_review_timeout},
                           {.qps = options->review_per_source_qps,
                            .burst = static_cast<double>(options->review_per_source_burst)});
   service.set_review_throttle_source([review_client = *review_client] {
@@ -98,7 +105,7 @@ int main(int argc, char** argv) {
   tls.max_body_bytes = static_cast<std::size_t>(options->max_request_bytes);
   tls.max_connections = static_cast<std::size_t>(options->max_connections);
   tls.max_connections_per_source = static_cast<std::size_t>(options->max_connections_per_source);
-  auto server = http::Server::start(tls, service.certificate_routes());
+  auto server = http::Server::start(tls, {}, service.certificate_routes());
   if (!server) return fail("--listen: " + server.error().message, 1);
   logger.info("listening", {{"port", (*server)->port()},
                             {"metricsPort", (*metrics_server)->port()},

@@ -39,8 +39,12 @@ struct Options {
   // How often the Secrets and the bundle are read again.
   std::chrono::milliseconds resync_interval{std::chrono::seconds(30)};
   int threads = 2;
-  // TokenReviews in flight at once; requests beyond get 429.
-  int max_concurrent_reviews = 64;
+  // TokenReviews are made by a pool of workers, never on the server's
+  // threads (identity/review_pool.h): this many in flight at once, this many
+  // more waiting for a worker (429 beyond), each given this long (503 beyond).
+  int max_concurrent_reviews = 4;
+  int max_queued_reviews = 64;
+  std::chrono::milliseconds token_review_timeout{std::chrono::seconds(5)};
   long long max_request_bytes = 16 * 1024;  // 413 beyond
   long long max_csr_bytes = 8 * 1024;       // 400 beyond
   int max_connections = 1024;

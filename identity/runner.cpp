@@ -118,7 +118,8 @@ void Runner::publish(const TrustPlan& plan, const TrustFacts& facts) {
   }
   if (!plan.can_issue) {
     if (plan.refusal != last_refusal_) {
-      logger_.error("not issuing", {{"reason", plan.refusal}, {"kind", plan.refusal_kind}});
+      logger_.log(refusal_resolved_by_step(plan) ? LogLevel::kInfo : LogLevel::kError,
+                  "not issuing", {{"reason", plan.refusal}, {"kind", plan.refusal_kind}});
       last_refusal_ = plan.refusal;
     }
     signer_.reset();

@@ -18,8 +18,9 @@ http::Response text(int status, std::string body) {
   return http::Response{status, std::move(body), "text/plain; charset=utf-8"};
 }
 
-http::Response json_response(int status, std::string body) {
-  return http::Response{status, std::move(body), "application/json"};
+// Refusals that say the API server is failing us, not that the client is wrong.
+bool review_trouble(std::string_view reason) {
+  return reason == "review_failed" || reason == "review_timeout";
 }
 
 }  // namespace
@@ -42,12 +43,11 @@ class IdentityService::TimedReviewer final : public TokenReviewer {
 };
 
 IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReviewer& reviewer,
-                                 IssuanceOptions options, int max_concurrent_reviews,
+                                 IssuanceOptions options, ReviewPoolLimits reviews,
                                  SourceLimits per_source)
     : registry_(registry),
       logger_(logger),
       options_(std::move(options)),
-      max_concurrent_reviews_(max_concurrent_reviews),
       per_source_(per_source),
       reviewer_(std::make_unique<TimedReviewer>(
           reviewer,
@@ -67,9 +67,9 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
       refusals_(registry.counter(
           "weft_identity_refusals_total",
           "Certificate requests refused, by reason: no_token, bad_request, bad_csr (400), "
-          "token_refused, wrong_audience, not_service_account (401), too_many, "
-          "too_many_from_source (429), "
-          "no_issuer, review_failed (503).",
+          "token_refused, wrong_audience, not_service_account (401), too_many (the "
+          "TokenReview queue is full), too_many_from_source (429), no_issuer, review_failed, "
+          "review_timeout (no TokenReview answer within --token-review-timeout) (503).",
           {"reason"})),
       can_issue_(registry
                      .gauge("weft_identity_ready",
@@ -86,10 +86,22 @@ IdentityService::IdentityService(Registry& registry, Logger& logger, TokenReview
                             .gauge("weft_identity_token_review_throttled_seconds",
                                    "Time TokenReviews waited for the client-side rate limit "
                                    "(--review-qps, --review-burst), in total.")
-                            .get()) {
+                            .get()),
+      reviews_queued_(registry
+                          .gauge("weft_identity_token_reviews_queued",
+                                 "TokenReviews waiting for a review worker now "
+                                 "(--max-queued-reviews at most).")
+                          .get()),
+      reviews_busy_(registry
+                        .gauge("weft_identity_token_reviews_in_progress",
+                               "Review workers busy with a TokenReview now "
+                               "(--max-concurrent-reviews at most).")
+                        .get()),
+      reviews_(std::make_unique<ReviewPool>(*reviewer_, reviews)) {
   for (const auto* reason :
        {"no_token", "bad_request", "bad_csr", "token_refused", "wrong_audience",
-        "not_service_account", "too_many", "too_many_from_source", "no_issuer", "review_failed"}) {
+        "not_service_account", "too_many", "too_many_from_source", "no_issuer", "review_failed",
+        "review_timeout"}) {
     refusals_.with_labels({reason});
   }
 }
@@ -135,20 +147,11 @@ void IdentityService::set_review_throttle_source(std::function<double()> source)
   review_throttle_source_ = std::move(source);
 }
 
-http::Response IdentityService::certificates(const http::Request& request) {
+void IdentityService::certificates(http::Request request, http::Respond respond) {
   const auto start = std::chrono::steady_clock::now();
   if (request.method != "POST") {
-    return text(405, "method " + request.method + " not allowed: POST a certificate request\n");
-  }
-  // Bounds the TokenReviews this replica makes at once: a flood of requests
-  // turns into 429s here, not into load on the API server.
-  struct InFlight {
-    std::atomic<int>& count;
-    ~InFlight() { count.fetch_sub(1); }
-  } in_flight{in_flight_};
-  if (in_flight_.fetch_add(1) >= max_concurrent_reviews_) {
-    refusals_.with_labels({"too_many"}).inc();
-    return json_response(429, R"({"error":"too many certificate requests at once; retry"})");
+    respond(text(405, "method " + request.method + " not allowed: POST a certificate request\n"));
+    return;
   }
   std::shared_ptr<LeafSigner> signer;
   std::string refusal;
@@ -157,12 +160,60 @@ http::Response IdentityService::certificates(const http::Request& request) {
     signer = signer_;
     refusal = refusal_;
   }
-  const IssuanceOutcome outcome =
-      issue_certificate(request.authorization, request.body, *reviewer_, signer.get(), refusal,
-                        options_, std::chrono::system_clock::now(), [&] {
-                          return per_source_.admit(request.peer, SourceLimiter::Clock::now()) ==
-                                 SourceLimiter::Verdict::kAdmitted;
-                        });
+  auto admitted = admit_certificate_request(
+      request.authorization, request.body, signer.get(), refusal, options_,
+      std::chrono::system_clock::now(), [&] {
+        return per_source_.admit(request.peer, SourceLimiter::Clock::now()) ==
+               SourceLimiter::Verdict::kAdmitted;
+      });
+  if (const auto* refused = std::get_if<IssuanceOutcome>(&admitted)) {
+    respond(finish(*refused, request.peer, start));
+    return;
+  }
+  auto needed = std::make_shared<ReviewNeeded>(std::move(std::get<ReviewNeeded>(admitted)));
+  const std::string token = needed->token;
+  const bool queued =
+      reviews_->submit(token, [this, needed, respond, peer = request.peer, start](ReviewEnd end) {
+        respond(finish(reviewed(*needed, end), peer, start));
+      });
+  if (!queued) {
+    // Every review worker is busy and the queue full: a moment later may do.
+    auto outcome = refusal_outcome(429, "too_many", "too many certificate requests at once; retry");
+    outcome.retry_after = std::chrono::seconds(1);
+    respond(finish(outcome, request.peer, start));
+  }
+}
+
+IssuanceOutcome IdentityService::reviewed(const ReviewNeeded& request, const ReviewEnd& end) {
+  switch (end.kind) {
+    case ReviewEnd::Kind::kAnswered: {
+      std::shared_ptr<LeafSigner> signer;
+      std::string refusal;
+      {
+        std::lock_guard lock(mutex_);
+        signer = signer_;
+        refusal = refusal_;
+      }
+      return complete_certificate_request(request, end.answer, signer.get(), refusal, options_,
+                                          std::chrono::system_clock::now());
+    }
+    case ReviewEnd::Kind::kTimedOut: {
+      auto outcome = refusal_outcome(503, "review_timeout",
+                                     "the API server did not review the token in time; retry");
+      outcome.detail = end.answer ? std::string() : end.answer.error().message;
+      outcome.retry_after = std::chrono::seconds(1);
+      return outcome;
+    }
+    case ReviewEnd::Kind::kStopped:
+      break;
+  }
+  auto outcome = refusal_outcome(503, "review_failed", "weft-identity is stopping; retry");
+  outcome.retry_after = std::chrono::seconds(1);
+  return outcome;
+}
+
+http::Response IdentityService::finish(const IssuanceOutcome& outcome, const std::string& peer,
+                                       std::chrono::steady_clock::time_point start) {
   duration_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (outcome.status == 200) {
@@ -171,23 +222,26 @@ http::Response IdentityService::certificates(const http::Request& request) {
                  {{"identity", outcome.identity}, {"notAfter", outcome.not_after}});
   } else {
     refusals_.with_labels({outcome.reason}).inc();
-    // A client decides how often this happens: at most a line a second.
-    if (const auto skipped = refusal_log_.admit(LogThrottle::Clock::now())) {
-      logger_.warn("certificate refused", {{"status", outcome.status},
-                                           {"reason", outcome.reason},
-                                           {"identity", outcome.identity},
-                                           {"client", request.peer},
-                                           {"detail", outcome.detail},
-                                           {"not_logged_since_last", *skipped}});
+    // A client decides how often a refusal happens, an API server how often
+    // reviews fail: at most a line a second of each.
+    LogThrottle& throttle = review_trouble(outcome.reason) ? review_log_ : refusal_log_;
+    if (const auto skipped = throttle.admit(LogThrottle::Clock::now())) {
+      logger_.warn(review_trouble(outcome.reason) ? "cannot review tokens" : "certificate refused",
+                   {{"status", outcome.status},
+                    {"reason", outcome.reason},
+                    {"identity", outcome.identity},
+                    {"client", peer},
+                    {"detail", outcome.detail},
+                    {"not_logged_since_last", *skipped}});
     }
   }
-  return json_response(outcome.status, outcome.body);
+  return http::Response{outcome.status, outcome.body, "application/json", outcome.retry_after};
 }
 
-http::Routes IdentityService::certificate_routes() {
-  http::Routes routes;
-  routes[std::string(kCertificatesPath)] = [this](const http::Request& request) {
-    return certificates(request);
+http::AsyncRoutes IdentityService::certificate_routes() {
+  http::AsyncRoutes routes;
+  routes[std::string(kCertificatesPath)] = [this](http::Request request, http::Respond respond) {
+    certificates(std::move(request), std::move(respond));
   };
   return routes;
 }
@@ -204,6 +258,8 @@ http::Routes IdentityService::metrics_routes() {
       std::lock_guard lock(mutex_);
       if (review_throttle_source_) review_throttled_.set(review_throttle_source_());
     }
+    reviews_queued_.set(static_cast<double>(reviews_->queued()));
+    reviews_busy_.set(static_cast<double>(reviews_->busy()));
     return http::Response{200, registry_.expose(), std::string(kPrometheusContentType)};
   };
   return routes;

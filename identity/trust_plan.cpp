@@ -66,6 +66,12 @@ TrustPlan plan_without_issuer(const TrustFacts& facts, Clock::time_point now) {
 
 }  // namespace
 
+bool refusal_resolved_by_step(const TrustPlan& plan) {
+  return !plan.can_issue &&
+         (plan.step == TrustStep::kCreateAnchor || plan.step == TrustStep::kCreateIssuer ||
+          plan.step == TrustStep::kCreateBundle);
+}
+
 std::string_view to_string(TrustStep step) {
   switch (step) {
     case TrustStep::kNone:

@@ -107,6 +107,10 @@ struct TrustPlan {
 
 TrustPlan plan_trust(const TrustFacts& facts, const TrustPolicy& policy, Clock::time_point now);
 
+// A refusal the plan's own step ends (no anchor, issuer or bundle yet, being made):
+// what every first install goes through, worth an info line, not an error.
+bool refusal_resolved_by_step(const TrustPlan& plan);
+
 std::string_view to_string(TrustStep step);
 
 }  // namespace weft::identity

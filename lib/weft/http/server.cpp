@@ -187,10 +187,13 @@ class Connection {
 
 }  // namespace
 
-class Server::Impl {
+class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
  public:
-  Impl(ServerOptions options, Routes routes)
-      : options_(std::move(options)), routes_(std::move(routes)), ioc_(options_.threads) {
+  Impl(ServerOptions options, Routes routes, AsyncRoutes async_routes)
+      : options_(std::move(options)),
+        routes_(std::move(routes)),
+        async_routes_(std::move(async_routes)),
+        ioc_(options_.threads) {
     if (options_.registry != nullptr) {
       const std::string prefix = options_.metrics_prefix + "_http_";
       open_gauge_ =
@@ -246,6 +249,12 @@ class Server::Impl {
   const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   Response dispatch(const Request& request);
+  // The asynchronous handler of the path, or null (a sync route, or none).
+  const AsyncHandler* async_route(std::string_view path) const {
+    if (routes_.find(path) != routes_.end()) return nullptr;
+    const auto route = async_routes_.find(path);
+    return route == async_routes_.end() ? nullptr : &route->second;
+  }
   void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {}) {
     if (options_.logger != nullptr) options_.logger->log(level, msg, fields);
   }
@@ -306,6 +315,7 @@ class Server::Impl {
 
   const ServerOptions options_;
   const Routes routes_;
+  const AsyncRoutes async_routes_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;  // stop() ran; only touched by the owner's thread
@@ -528,10 +538,63 @@ class Session : public Connection,
     if (!source_.is_unspecified()) request.peer = source_.to_string();
     request.body = std::move(message.body().text);
     const bool keep_alive = message.keep_alive();
+    if (const AsyncHandler* handler = server_.async_route(request.path)) {
+      handle_async(*handler, std::move(request), keep_alive);
+      return;
+    }
     Response response = server_.dispatch(request);
     request = {};  // frees the body before it is released
     release_body();
     respond(std::move(response), keep_alive);
+  }
+
+  // What an asynchronous answer needs: the server (its io_context) alive until
+  // the answer is posted, the connection until it is written, and one answer.
+  struct PendingAnswer {
+    using Executor = decltype(std::declval<Stream&>().get_executor());
+    PendingAnswer(std::shared_ptr<Server::Impl> server, std::shared_ptr<Session> session,
+                  bool keep_alive)
+        : server(std::move(server)),
+          work(session->stream_.get_executor()),
+          session(std::move(session)),
+          keep_alive(keep_alive) {}
+    // Declared first: destroyed after the rest, which use it.
+    std::shared_ptr<Server::Impl> server;
+    // Keeps the threads running while no socket operation is pending (when
+    // stopping), so the answer and the closing of the connection still run.
+    asio::executor_work_guard<Executor> work;
+    std::shared_ptr<Session> session;
+    const bool keep_alive;
+    std::atomic<bool> answered{false};
+
+    void answer(Response response) {
+      if (answered.exchange(true)) return;
+      // The connection is the posted answer's from now on: a Respond kept by
+      // the handler after answering must not keep it open.
+      auto executor = session->stream_.get_executor();
+      asio::post(executor,
+                 [self = std::move(session), response = std::move(response),
+                  keep = keep_alive]() mutable { self->respond(std::move(response), keep); });
+      work.reset();  // the posted answer is work of its own
+    }
+  };
+
+  // The handler returns at once; the answer comes back on this connection's
+  // strand, from whichever thread gives it. The body stays reserved until then.
+  void handle_async(const AsyncHandler& handler, Request request, bool keep_alive) {
+    auto pending = std::make_shared<PendingAnswer>(server_.shared_from_this(),
+                                                   this->shared_from_this(), keep_alive);
+    Respond respond = [pending](Response response) { pending->answer(std::move(response)); };
+    const std::string path = request.path;
+    try {
+      handler(std::move(request), respond);
+      return;
+    } catch (const std::exception& e) {
+      server_.log(LogLevel::kError, "handler threw", {{"path", path}, {"error", e.what()}});
+    } catch (...) {
+      server_.log(LogLevel::kError, "handler threw", {{"path", path}});
+    }
+    respond(Response{500, "internal error\n"});
   }
 
   void respond(Response response, bool keep_alive) {
@@ -548,6 +611,9 @@ class Session : public Connection,
     response_.result(static_cast<unsigned>(response.status));
     response_.set(bhttp::field::server, "weft");
     response_.set(bhttp::field::content_type, response.content_type);
+    if (response.retry_after.count() > 0) {
+      response_.set(bhttp::field::retry_after, std::to_string(response.retry_after.count()));
+    }
     response_.keep_alive(keep_alive);
     response_.body() = std::move(response.body);
     response_.prepare_payload();
@@ -998,14 +1064,16 @@ std::size_t process_resident_bytes() {
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
-Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Routes routes) {
+Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Routes routes,
+                                              AsyncRoutes async_routes) {
   if (options.threads < 1) return Error{"threads must be at least 1"};
   if (options.max_connections < 1) return Error{"max_connections must be at least 1"};
   if (options.max_handshaking < 1) return Error{"max_handshaking must be at least 1"};
   if (options.max_connections_per_source < 1) {
     return Error{"max_connections_per_source must be at least 1"};
   }
-  auto impl = std::make_shared<Impl>(std::move(options), std::move(routes));
+  auto impl =
+      std::make_shared<Impl>(std::move(options), std::move(routes), std::move(async_routes));
   auto listening = impl->listen();
   if (!listening) return listening.error();
   impl->run_threads();

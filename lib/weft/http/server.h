@@ -28,7 +28,10 @@
 // - a request refused before it was read whole is answered, then the rest of
 //   what the client sends is read and dropped for up to linger_timeout, so the
 //   client sees the answer instead of a reset;
-// - a handler that throws yields a 500, never a crash.
+// - a handler that throws yields a 500, never a crash;
+// - an asynchronous route (AsyncRoutes) answers when its work is done, from
+//   any thread: a handler that waits on something slow (an API server) hands
+//   it elsewhere and returns, so it never holds one of the few threads.
 //
 //   weft::http::Routes routes;
 //   routes["/healthz"] = [](const weft::http::Request&) { return weft::http::Response{200, "ok"};
@@ -64,12 +67,26 @@ struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "text/plain; charset=utf-8";
+  // Sent as Retry-After (seconds) when positive: with a 429 or 503, when to try again.
+  std::chrono::seconds retry_after{0};
 };
 
 // Called on one of the server's threads, concurrently with other requests.
 using Handler = std::function<Response(const Request&)>;
 // Exact path match; an unknown path gets 404.
 using Routes = std::map<std::string, Handler, std::less<>>;
+
+// Answers a request of an asynchronous route. Call it once, from any thread,
+// now or later (calls after the first are ignored); the request's body memory
+// (see ServerOptions) is held until then. Dropped uncalled, the connection is
+// closed without an answer.
+using Respond = std::function<void(Response)>;
+// Called on one of the server's threads; returns at once and answers through
+// `respond` when its work is done. Nothing times it out: the handler bounds
+// its own work. A throw before `respond` was called yields a 500.
+using AsyncHandler = std::function<void(Request, Respond)>;
+// Looked up after Routes (a path in both is a sync route).
+using AsyncRoutes = std::map<std::string, AsyncHandler, std::less<>>;
 
 // PEM files. The certificate file may hold a chain (leaf first).
 struct TlsFiles {
@@ -144,7 +161,8 @@ class Server {
  public:
   // Loads the TLS files (if any), binds, and starts the threads. Fails with a
   // message naming the file or address when it cannot.
-  static Result<std::unique_ptr<Server>> start(ServerOptions options, Routes routes);
+  static Result<std::unique_ptr<Server>> start(ServerOptions options, Routes routes,
+                                               AsyncRoutes async_routes = {});
 
   ~Server();  // stop()
   Server(const Server&) = delete;
@@ -152,7 +170,8 @@ class Server {
 
   std::uint16_t port() const;
   // Stops accepting, closes idle connections, lets requests in flight finish
-  // (up to drain_timeout), then joins the threads. Idempotent.
+  // (up to drain_timeout), then joins the threads. Idempotent. An asynchronous
+  // request answered later than that is dropped (its connection is closed).
   void stop();
   ServerStats stats() const;
 

@@ -15,6 +15,21 @@ TEST_CASE("defaults", "[identity][options]") {
   CHECK(options->anchor_lifetime == hours(87600));
   CHECK(options->listen.port == 8443);
   CHECK(options->dns_names.size() == 2);
+  CHECK(options->max_concurrent_reviews == 4);
+  CHECK(options->max_queued_reviews == 64);
+  CHECK(options->token_review_timeout == seconds(5));
+}
+
+TEST_CASE("the review pool's limits", "[identity][options]") {
+  const auto options = parse_options(
+      {"--max-concurrent-reviews=2", "--max-queued-reviews=0", "--token-review-timeout=250ms"});
+  REQUIRE(options);
+  CHECK(options->max_concurrent_reviews == 2);
+  CHECK(options->max_queued_reviews == 0);
+  CHECK(options->token_review_timeout == milliseconds(250));
+  CHECK_FALSE(parse_options({"--max-concurrent-reviews=0"}));
+  CHECK_FALSE(parse_options({"--token-review-timeout=1ms"}));
+  CHECK_FALSE(parse_options({"--max-queued-reviews=-1"}));
 }
 
 TEST_CASE("lifetimes of seconds, for tests", "[identity][options]") {
@@ -45,9 +60,10 @@ TEST_CASE("--help lists every flag", "[identity][options]") {
   const auto options = parse_options({"--help"});
   REQUIRE(options);
   CHECK(options->help);
-  for (const auto* flag : {"--trust-domain", "--leaf-lifetime", "--issuer-lifetime",
-                           "--anchor-lifetime", "--issuer-renew-before", "--max-concurrent-reviews",
-                           "--review-qps", "--max-csr-bytes", "/v1/certificates"}) {
+  for (const auto* flag :
+       {"--trust-domain", "--leaf-lifetime", "--issuer-lifetime", "--anchor-lifetime",
+        "--issuer-renew-before", "--max-concurrent-reviews", "--max-queued-reviews",
+        "--token-review-timeout", "--review-qps", "--max-csr-bytes", "/v1/certificates"}) {
     CHECK_THAT(usage(), Catch::Contains(flag));
   }
 }

@@ -9,53 +9,16 @@
 #include <thread>
 
 #include "test/unit/identity/test_requests.h"
+#include "test/unit/identity/test_service.h"
 
 using namespace weft;
 using namespace weft::identity;
+using testing::answer_of;
+using testing::EchoSigner;
+using testing::eventually;
+using testing::GateReviewer;
 
 namespace {
-
-// Answers every token as SA shop/web, optionally holding each review until released.
-class GateReviewer final : public TokenReviewer {
- public:
-  bool hold = false;
-  Result<TokenReviewAnswer> review(std::string_view) override {
-    std::unique_lock lock(mutex_);
-    ++waiting_;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return !hold || released_; });
-    return TokenReviewAnswer{true, {"identity.weft.io"}, "system:serviceaccount:shop:web", ""};
-  }
-  void wait_for_waiting(int count) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return waiting_ >= count; });
-  }
-  void release() {
-    std::lock_guard lock(mutex_);
-    released_ = true;
-    changed_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int waiting_ = 0;
-  bool released_ = false;
-};
-
-class EchoSigner final : public LeafSigner {
- public:
-  Result<Leaf> sign(std::string_view, const WorkloadIdentity& identity,
-                    std::chrono::system_clock::time_point now) override {
-    return Leaf{"LEAF " + identity.uri(), now};
-  }
-  const std::string& chain_pem() const override { return chain_; }
-  std::chrono::system_clock::time_point not_after() const override { return end; }
-  std::chrono::system_clock::time_point end = std::chrono::system_clock::time_point::max();
-
- private:
-  std::string chain_ = "ISSUER";
-};
 
 http::Request post(std::string token = testing::token_for("shop", "web",
                                                           std::chrono::system_clock::now()),
@@ -70,12 +33,17 @@ http::Request post(std::string token = testing::token_for("shop", "web",
 }
 
 struct Fixture {
+  explicit Fixture(ReviewPoolLimits reviews = {.workers = 2, .queue = 1})
+      : service{registry,          logger,  reviewer,
+                IssuanceOptions{}, reviews, SourceLimits{.qps = 0.001, .burst = 3}} {}
+  // Held reviews end before the service waits for them.
+  ~Fixture() { reviewer.release(); }
+
   Registry registry;
   std::ostringstream log_text;
   Logger logger{"identity", LogLevel::kDebug, ostream_sink(log_text)};
   GateReviewer reviewer;
-  IdentityService service{registry,          logger, reviewer,
-                          IssuanceOptions{}, 2,      SourceLimits{.qps = 0.001, .burst = 3}};
+  IdentityService service;
 
   std::string metrics() { return service.metrics_routes()["/metrics"](http::Request{}).body; }
   int ready() { return service.metrics_routes()["/ready"](http::Request{}).status; }
@@ -90,7 +58,7 @@ TEST_CASE("not ready, with the reason, until an issuer is published", "[identity
   const auto answer = f.service.metrics_routes()["/ready"](http::Request{});
   CHECK(answer.status == 503);
   CHECK_THAT(answer.body, Catch::Contains("tls.key is not the key"));
-  const auto refused = f.service.certificates(post());
+  const auto refused = answer_of(f.service, post());
   CHECK(refused.status == 503);
   CHECK_THAT(refused.body, Catch::Contains("tls.key is not the key"));
   CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_refusals_total{reason=\"no_issuer\"} 1"));
@@ -106,7 +74,7 @@ TEST_CASE("an issued leaf is counted and logged with its identity, never the tok
   f.service.publish(std::make_shared<EchoSigner>(), "");
   const std::string token =
       testing::token_for("shop", "very-secret-token", std::chrono::system_clock::now());
-  const auto answer = f.service.certificates(post(token));
+  const auto answer = answer_of(f.service, post(token));
   CHECK(answer.status == 200);
   CHECK(answer.content_type == "application/json");
   CHECK(nlohmann::json::parse(answer.body)["identity"] == "spiffe://cluster.local/ns/shop/sa/web");
@@ -121,46 +89,107 @@ TEST_CASE("only POST", "[identity][service]") {
   Fixture f;
   auto request = post();
   request.method = "GET";
-  CHECK(f.service.certificates(request).status == 405);
+  CHECK(answer_of(f.service, request).status == 405);
 }
 
-TEST_CASE("TokenReviews beyond the limit get 429 and are counted", "[identity][service]") {
-  Fixture f;
+http::Request post_from(std::string peer) {
+  return post(testing::token_for("shop", "web", std::chrono::system_clock::now()), std::move(peer));
+}
+
+TEST_CASE("TokenReviews beyond the workers wait in the queue, beyond it get 429 at once",
+          "[identity][service]") {
+  Fixture f;  // 2 workers, 1 place in the queue
   f.service.publish(std::make_shared<EchoSigner>(), "");
-  f.reviewer.hold = true;
-  auto first = std::async(std::launch::async, [&] { return f.service.certificates(post()); });
-  auto second = std::async(std::launch::async, [&] { return f.service.certificates(post()); });
-  f.reviewer.wait_for_waiting(2);
-  const auto third = f.service.certificates(post());
-  CHECK(third.status == 429);
-  f.reviewer.release();
-  CHECK(first.get().status == 200);
-  CHECK(second.get().status == 200);
+  f.reviewer.hold();
+  std::vector<std::future<http::Response>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::async(std::launch::async, [&f, i] {
+      return answer_of(f.service, post_from("10.244.1." + std::to_string(i)));
+    }));
+  }
+  REQUIRE(f.reviewer.wait_for_waiting(2));
+  REQUIRE(eventually([&] {
+    return f.metrics().find("weft_identity_token_reviews_queued 1") != std::string::npos;
+  }));
+  CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_token_reviews_in_progress 2"));
+  const auto refused = answer_of(f.service, post_from("10.244.1.9"));
+  CHECK(refused.status == 429);
+  CHECK(refused.retry_after == std::chrono::seconds(1));
+  CHECK_THAT(refused.body, Catch::Contains("too many certificate requests at once"));
   CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_refusals_total{reason=\"too_many\"} 1"));
-  // The slots are given back.
-  CHECK(f.service
-            .certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()),
-                               "10.244.0.8"))
-            .status == 200);
+  f.reviewer.release();
+  for (auto& answer : held) CHECK(answer.get().status == 200);
+  CHECK(f.reviewer.answered() == 3);
+  // The places are given back.
+  CHECK(answer_of(f.service, post_from("10.244.1.8")).status == 200);
+  CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_token_reviews_queued 0"));
+  CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_token_reviews_in_progress 0"));
+}
+
+TEST_CASE("a TokenReview without answer in time is a 503, counted and logged at most once a second",
+          "[identity][service]") {
+  Fixture f({.workers = 1, .queue = 4, .timeout = std::chrono::milliseconds(200)});
+  f.service.publish(std::make_shared<EchoSigner>(), "");
+  f.reviewer.hold();
+  // The first waits on the held worker, the second in the queue: both get
+  // their 503 when their time is up, the second without a review ever made.
+  auto first =
+      std::async(std::launch::async, [&] { return answer_of(f.service, post_from("10.244.2.1")); });
+  REQUIRE(f.reviewer.wait_for_waiting(1));
+  const auto second = answer_of(f.service, post_from("10.244.2.2"));
+  CHECK(second.status == 503);
+  CHECK(second.retry_after == std::chrono::seconds(1));
+  CHECK_THAT(second.body, Catch::Contains("did not review the token in time"));
+  const auto timed_out = first.get();
+  CHECK(timed_out.status == 503);
+  CHECK_THAT(f.metrics(),
+             Catch::Contains("weft_identity_refusals_total{reason=\"review_timeout\"} 2"));
+  CHECK(f.reviewer.started() == 1);
+  std::istringstream lines(f.log_text.str());
+  int trouble_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    trouble_lines += line.find("cannot review tokens") != std::string::npos;
+  }
+  CHECK(trouble_lines >= 1);
+  CHECK(trouble_lines <= 2);
+  // The late answer is dropped: nothing is issued to a caller that has gone.
+  f.reviewer.release();
+  REQUIRE(eventually([&] { return f.reviewer.answered() == 1; }));
+  CHECK(eventually([&] {
+    return f.metrics().find("weft_identity_token_reviews_in_progress 0") != std::string::npos;
+  }));
+  CHECK_THAT(f.metrics(), Catch::Contains("weft_identity_certificates_issued_total 0"));
+}
+
+TEST_CASE("a request answered without a review never reaches the queue", "[identity][service]") {
+  Fixture f({.workers = 1, .queue = 0});
+  f.service.publish(std::make_shared<EchoSigner>(), "");
+  f.reviewer.hold();
+  auto held =
+      std::async(std::launch::async, [&] { return answer_of(f.service, post_from("10.244.3.1")); });
+  REQUIRE(f.reviewer.wait_for_waiting(1));
+  // Refused from the token alone (401), not as too_many.
+  auto request = post_from("10.244.3.2");
+  request.authorization.clear();
+  CHECK(answer_of(f.service, request).status == 401);
+  f.reviewer.release();
+  CHECK(held.get().status == 200);
 }
 
 TEST_CASE("one address flooding with tokens spends its own review budget only",
           "[identity][service]") {
   Fixture f;
   f.service.publish(std::make_shared<EchoSigner>(), "");
-  for (int i = 0; i < 3; ++i) CHECK(f.service.certificates(post()).status == 200);
-  const auto refused = f.service.certificates(post());
+  for (int i = 0; i < 3; ++i) CHECK(answer_of(f.service, post()).status == 200);
+  const auto refused = answer_of(f.service, post());
   CHECK(refused.status == 429);
   CHECK_THAT(refused.body, Catch::Contains("from this address"));
   CHECK_THAT(f.metrics(),
              Catch::Contains("weft_identity_refusals_total{reason=\"too_many_from_source\"} 1"));
   // Another pod is not affected.
-  CHECK(f.service
-            .certificates(post(testing::token_for("shop", "web", std::chrono::system_clock::now()),
-                               "10.244.0.9"))
-            .status == 200);
+  CHECK(answer_of(f.service, post_from("10.244.0.9")).status == 200);
   // A refusal a client can cause at will is logged at most once a second.
-  for (int i = 0; i < 20; ++i) f.service.certificates(post());
+  for (int i = 0; i < 20; ++i) answer_of(f.service, post());
   std::istringstream lines(f.log_text.str());
   int refusal_lines = 0;
   for (std::string line; std::getline(lines, line);) {

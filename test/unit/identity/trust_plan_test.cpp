@@ -49,23 +49,27 @@ TEST_CASE("first install: anchor, then issuer, then bundle, then issuing", "[ide
   auto step = plan(facts);
   CHECK(step.step == TrustStep::kCreateAnchor);
   CHECK_FALSE(step.can_issue);
+  CHECK(refusal_resolved_by_step(step));
 
   facts.anchor = weft_anchor();
   step = plan(facts);
   CHECK(step.step == TrustStep::kCreateIssuer);
   CHECK_FALSE(step.can_issue);
+  CHECK(refusal_resolved_by_step(step));
 
   facts.issuer = issuer(true);
   step = plan(facts);
   CHECK(step.step == TrustStep::kCreateBundle);
   CHECK(step.bundle == std::vector<std::string>{"ANCHOR"});
   CHECK_FALSE(step.can_issue);
+  CHECK(refusal_resolved_by_step(step));
 
   facts.bundle = bundle(true);
   step = plan(facts);
   CHECK(step.step == TrustStep::kNone);
   CHECK(step.can_issue);
   CHECK(step.refusal.empty());
+  CHECK_FALSE(refusal_resolved_by_step(step));
 }
 
 TEST_CASE("a user's issuer without anchor Secret is used as is", "[identity][trust]") {
@@ -125,6 +129,8 @@ TEST_CASE("anything unusable refuses and changes nothing", "[identity][trust]") 
   const auto step = plan(facts);
   CHECK(step.step == TrustStep::kNone);
   CHECK_FALSE(step.can_issue);
+  // Someone must act: an error, not the info line of a first install.
+  CHECK_FALSE(refusal_resolved_by_step(step));
 }
 
 TEST_CASE("an issuer that chains to no anchor of a user's bundle is refused", "[identity][trust]") {

@@ -32,7 +32,8 @@ Result<HttpReply> exchange(Stream& stream, const HttpCall& call) {
   bhttp::read(stream, buffer, response, ec);
   if (ec) return Error{"read: " + ec.message()};
   return HttpReply{static_cast<int>(response.result_int()), response.body(),
-                   std::string(response[bhttp::field::content_type])};
+                   std::string(response[bhttp::field::content_type]),
+                   std::string(response[bhttp::field::retry_after])};
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ struct HttpReply {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::string retry_after;  // the Retry-After header, "" when absent
 };
 
 struct HttpCall {

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -528,4 +530,96 @@ TEST_CASE("connection metrics are registered under the prefix", "[http]") {
   CHECK_THAT(text, Catch::Contains("weft_test_http_connections_total 1"));
   CHECK_THAT(text, Catch::Contains("weft_test_http_requests_total{code=\"200\"} 1"));
   CHECK_THAT(text, Catch::Contains("weft_test_http_connections_open 0"));
+}
+
+TEST_CASE("an asynchronous route answers later, without holding a server thread", "[http]") {
+  // Answers held here until the test lets them go, from a thread of its own.
+  std::mutex mutex;
+  std::vector<weft::http::Respond> held;
+  weft::http::AsyncRoutes async;
+  async["/held"] = [&](Request request, weft::http::Respond respond) {
+    std::lock_guard lock(mutex);
+    held.push_back([respond, body = request.body](Response response) {
+      response.body += " " + body;
+      respond(std::move(response));
+    });
+  };
+  async["/now"] = [](Request, weft::http::Respond respond) {
+    respond(Response{429, "later", "text/plain", std::chrono::seconds(3)});
+    respond(Response{200, "ignored: only the first answer counts"});
+  };
+  async["/throws"] = [](Request, weft::http::Respond) { throw std::runtime_error("boom"); };
+  async["/healthz"] = [](Request, weft::http::Respond respond) { respond(Response{500, "no"}); };
+  ServerOptions options;
+  options.threads = 1;
+  auto server = Server::start(options, echo_routes(), std::move(async));
+  REQUIRE(server);
+  const auto port = (*server)->port();
+
+  // Three requests wait on one server thread at once...
+  std::vector<weft::Result<weft::test::HttpReply>> replies(3, weft::Error{"not run"});
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([&, i] { replies[i] = http_post(port, "/held", std::to_string(i)); });
+  }
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return held.size() == 3;
+  }));
+  // ...and the thread still answers the rest: sync routes (a sync route wins
+  // over an async one of the same path), an immediate answer with Retry-After,
+  // a throw.
+  auto health = http_get(port, "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  auto now = http_get(port, "/now");
+  REQUIRE(now);
+  CHECK(now->status == 429);
+  CHECK(now->body == "later");
+  CHECK(now->retry_after == "3");
+  auto thrown = http_get(port, "/throws");
+  REQUIRE(thrown);
+  CHECK(thrown->status == 500);
+
+  std::thread answerer([&] {
+    std::lock_guard lock(mutex);
+    for (auto& respond : held) respond(Response{201, "done"});
+  });
+  answerer.join();
+  for (auto& client : clients) client.join();
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(replies[i]);
+    CHECK(replies[i]->status == 201);
+    CHECK(replies[i]->body == "done " + std::to_string(i));
+    CHECK(replies[i]->retry_after.empty());
+  }
+  (*server)->stop();
+  held.clear();
+}
+
+TEST_CASE("an asynchronous answer given after the server stopped is dropped safely", "[http]") {
+  std::mutex mutex;
+  std::vector<weft::http::Respond> held;
+  weft::http::AsyncRoutes async;
+  async["/held"] = [&](Request, weft::http::Respond respond) {
+    std::lock_guard lock(mutex);
+    held.push_back(std::move(respond));
+  };
+  ServerOptions options;
+  options.drain_timeout = std::chrono::milliseconds(200);
+  auto server = Server::start(options, Routes{}, std::move(async));
+  REQUIRE(server);
+  const auto port = (*server)->port();
+  weft::Result<weft::test::HttpReply> reply = weft::Error{"not run"};
+  std::thread client([&] { reply = http_get(port, "/held"); });
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return held.size() == 1;
+  }));
+  (*server)->stop();
+  client.join();
+  CHECK_FALSE(reply);  // closed without an answer
+  server->reset();     // the server object is gone; the answer still holds its internals
+  held.front()(Response{200, "too late"});
+  held.clear();
 }
