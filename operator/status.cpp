@@ -45,17 +45,16 @@ Condition mtls_programmed(const MeshPolicyModel& policy, const IdentityState& id
                     "configuration of the namespace",
                     name, identity.problem.empty() ? "no trust anchors" : identity.problem));
   }
-  // The proxy does not know its pod's labels yet: it enforces Strict only
-  // from policies that select every pod of the namespace.
-  const bool every_pod = !policy.target && policy.pod_selector &&
-                         policy.pod_selector->match_labels.empty() &&
-                         policy.pod_selector->match_expressions.empty();
-  if (mode == proxyconfig::MtlsMode::kStrict && !every_pod) {
+  // The proxy does not know its pod's labels yet: it applies mtls (Strict
+  // or Permissive: a Permissive one cannot lift a namespace-wide Strict)
+  // only from policies that select every pod of the namespace.
+  if (!mtls_applied_by_proxies(policy)) {
     return make(reason::kProgrammed, false, reason::kPodSelectionNotEnforced,
-                "mtls Strict is not enforced yet for a policy that targets a Service or selects "
-                "pods by label (the proxies do not know their pods' labels); a policy with "
-                "podSelector: {} is enforced; the other sections are in the proxy "
-                "configuration of the namespace");
+                fmt::format("mtls {} is not enforced yet for a policy that targets a Service or "
+                            "selects pods by label (the proxies do not know their pods' labels); "
+                            "the proxies apply mtls from a policy with podSelector: {{}} only; "
+                            "the other sections are in the proxy configuration of the namespace",
+                            name));
   }
   return make(reason::kProgrammed, true, reason::kProgrammed,
               fmt::format("in the proxy configuration of the namespace; mtls {} is enforced by "

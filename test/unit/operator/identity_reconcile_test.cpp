@@ -254,15 +254,20 @@ TEST_CASE("identity: a policy's mtls is Programmed only when the proxies can enf
     f.add_policy("permissive",
                  {{"targetRef", {{"name", "web"}}}, {"mtls", {{"mode", "Permissive"}}}});
     const auto plan = f.plan();
-    for (const std::string name : {"by-service", "by-label"}) {
+    for (const std::string name : {"by-service", "by-label", "permissive"}) {
       const auto& programmed = condition(plan, name, "Programmed");
       CHECK(programmed.status == "False");
       CHECK(programmed.reason == "PodSelectionNotEnforced");
       CHECK_THAT(programmed.message, Catch::Contains("podSelector: {}"));
     }
-    // Permissive is what every proxy does anyway.
-    CHECK(condition(plan, "permissive", "Programmed").status == "True");
+    // A Permissive policy for a Service cannot lift the namespace's Strict
+    // (the proxies apply the latter): it does not win over it, and neither
+    // is said to be overridden.
+    CHECK_THAT(condition(plan, "permissive", "Programmed").message,
+               Catch::Contains("mtls Permissive is not enforced"));
     CHECK(condition(plan, "strict", "Programmed").status == "True");
+    CHECK(condition(plan, "strict", "Accepted").status == "True");
+    CHECK(condition(plan, "by-service", "Accepted").status == "True");
   }
   SECTION("an invalid bundle: not enforced, with the parser's reason") {
     const auto anchors = anchors_map("garbage");

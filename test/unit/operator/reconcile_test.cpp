@@ -296,6 +296,7 @@ TEST_CASE("reconcile: MeshPolicy sections by precedence, with Conflicted losers"
   f.add_policy(policy("all-pods",
                       {{"podSelector", json::object()},
                        {"mtls", {{"mode", "Permissive"}}},
+                       {"loadBalancer", {{"algorithm", "LeastRequest"}}},
                        {"rateLimit", {{"requestsPerSecond", 50}}},
                        {"circuitBreaker", {{"ejectionTime", "10s"}}}},
                       "2026-01-01T00:00:00Z"));
@@ -322,7 +323,11 @@ TEST_CASE("reconcile: MeshPolicy sections by precedence, with Conflicted losers"
   const auto& loser = condition(plan, "all-pods", "Accepted");
   CHECK(loser.status == "False");
   CHECK(loser.reason == "Conflicted");
-  CHECK_THAT(loser.message, Catch::Contains("mtls for payments:8443 (won by port-strict)"));
+  CHECK_THAT(loser.message, Catch::Contains("loadBalancer for payments:8443 (won by port-strict)"));
+  // mtls: the proxies apply it only from podSelector: {} policies, so a
+  // Service's policy wins nothing over one (and is not Programmed for it).
+  CHECK_THAT(loser.message, !Catch::Contains("mtls for"));
+  CHECK(condition(plan, "port-strict", "Programmed").reason == "PodSelectionNotEnforced");
   CHECK(condition(plan, "all-pods", "Programmed").status == "True");  // wins elsewhere
   CHECK(condition(plan, "missing", "Accepted").reason == "TargetNotFound");
 }
