@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Instructions per request of the two-proxy path, client proxy and server
+# proxy each counted by callgrind, plaintext against mTLS:
+#
+#   fortio -> client proxy --(m)TLS--> server proxy -> nginx
+#
+# The certificates and documents are bench/proxy/mtls.sh's (an anchor, an
+# issuer, a P-256 leaf per side, the chain sent being leaf + issuer). Each
+# pair runs alone: both proxies under valgrind (one worker each), a warm-up,
+# both counters zeroed, N requests by fortio on 4 connections as fast as they
+# are answered, the user-space instructions of each proxy divided by N.
+#
+#   plain      the endpoint not meshed, the hop between the proxies kept alive
+#   mtls       meshed: TLS 1.3, client certificate, kept alive
+#   mtls-new   meshed, a new connection (a full handshake) per request on the
+#              hop between the proxies (--pool-max-idle-per-endpoint 0)
+#
+# mTLS's cost per kept-alive request is mtls - plain, per proxy; a handshake's
+# is mtls-new - mtls. System calls are not counted (strace -c for those).
+#
+# Usage: bench/proxy/instructions_mtls.sh [--build-dir DIR] [--baseline DIR]
+#          [--requests N] [--handshakes N]
+# --baseline DIR: the same counts for DIR's weft-proxy, in the same run.
+# Needs valgrind, nginx and python3-cryptography; fortio is built once.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build_dir=$repo/build baseline_dir='' requests=3000 handshakes=200
+usage="usage: $0 [--build-dir DIR] [--baseline DIR] [--requests N] [--handshakes N]"
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --baseline) baseline_dir=$2; shift 2 ;;
+    --requests) requests=$2; shift 2 ;;
+    --handshakes) handshakes=$2; shift 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
+for value in "$requests" "$handshakes"; do
+  [[ $value =~ ^[1-9][0-9]*$ ]] || { echo "instructions_mtls: not a positive number: $value" >&2; exit 2; }
+done
+((requests <= 100000 && handshakes <= 5000)) ||
+  { echo "instructions_mtls: at most 100000 requests and 5000 handshakes" >&2; exit 2; }
+for tool in valgrind callgrind_control callgrind_annotate nginx; do
+  command -v "$tool" >/dev/null || { echo "instructions_mtls: $tool not found (see the usage above)" >&2; exit 1; }
+done
+# shellcheck source=bench/proxy/common.bash
+source "$repo/bench/proxy/common.bash"
+ensure_fortio
+start_backend
+server_port=$(free_port)
+write_mesh_files "$server_port"
+export WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1
+wait_port "$backend_port"
+
+# start_counted NAME BINARY FLAGS...: one weft-proxy under callgrind; sets
+# started_pid and started_port (its outbound port).
+start_counted() {
+  local name=$1 binary=$2
+  shift 2
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$name.%p" "$binary" \
+    --listen-address 127.0.0.1 --outbound-port 0 --admin-port 0 --kube-watch off --workers 1 \
+    "$@" >"$work/$name.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+  for _ in $(seq 600); do grep -q '"weft-proxy started"' "$work/$name.log" && break; sleep 0.1; done
+  grep -q '"weft-proxy started"' "$work/$name.log" ||
+    { echo "instructions_mtls: $name did not start:" >&2; tail -5 "$work/$name.log" >&2; exit 1; }
+  started_port=$(outbound_port_of "$work/$name.log")
+}
+
+# total_of NAME PID: the instructions callgrind counted since the last zeroing.
+total_of() {
+  callgrind_annotate "$(ls "$work"/callgrind."$1"."$2".[0-9]*)" 2>/dev/null |
+    sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,
+}
+
+# count LABEL BINARY PAIR N: sets counted_client and counted_server, each
+# proxy's instructions per request over N requests.
+count() {
+  local label=$1 binary=$2 pair=$3 n=$4 server client document=plain
+  [[ $pair == mtls* ]] && document=mtls
+  local flags=(--config "$work/client-$document-$server_port.json" --inbound-port 0
+    --outbound-fallback 10.96.0.10:80 --test-credentials-dir "$work/client")
+  [[ $pair == *-new ]] && flags+=(--pool-max-idle-per-endpoint 0)
+  start_counted "$label-$pair-server" "$binary" --config "$work/server.json" \
+    --inbound-port "$server_port" --inbound-fallback "127.0.0.1:$backend_port" \
+    --test-credentials-dir "$work/server"
+  server=$started_pid
+  start_counted "$label-$pair-client" "$binary" "${flags[@]}"
+  client=$started_pid
+  "$fortio" load -quiet -c 4 -qps 0 -n 100 "http://127.0.0.1:$started_port/" >/dev/null 2>&1 # warm
+  callgrind_control -z "$server" >/dev/null 2>&1
+  callgrind_control -z "$client" >/dev/null 2>&1
+  "$fortio" load -quiet -c 4 -qps 0 -n "$n" "http://127.0.0.1:$started_port/" >"$work/fortio.txt" 2>&1
+  grep -q "Code 200 : $n " "$work/fortio.txt" ||
+    { echo "instructions_mtls: $label $pair did not answer 200 to every request:" >&2; cat "$work/fortio.txt" >&2; exit 1; }
+  callgrind_control -d "$server" >/dev/null 2>&1
+  callgrind_control -d "$client" >/dev/null 2>&1
+  # What reached the server proxy: all TLS on the meshed pairs, none on the plaintext one.
+  local tls plain
+  tls=$(inbound_connections "$work/$label-$pair-server.log" true)
+  plain=$(inbound_connections "$work/$label-$pair-server.log" no_identity)
+  local expected_tls=0 expected_plain=1
+  [[ $document == mtls ]] && expected_tls=1 expected_plain=0
+  if (((tls > 0) != expected_tls || (plain > 0) != expected_plain)); then
+    echo "instructions_mtls: $label $pair: $tls TLS and $plain plaintext connections reached the server proxy" >&2
+    exit 1
+  fi
+  kill "$client" "$server"
+  wait "$client" "$server" 2>/dev/null || true
+  counted_client=$(($(total_of "$label-$pair-client" "$client") / n))
+  counted_server=$(($(total_of "$label-$pair-server" "$server") / n))
+}
+
+measure() {  # measure LABEL BINARY: the three pairs, then mTLS's share
+  local label=$1 binary=$2 plain_c plain_s mtls_c mtls_s new_c new_s
+  [[ -x $binary ]] || { echo "instructions_mtls: no $binary" >&2; exit 1; }
+  echo "[bench] $label: plaintext pair, $requests requests" >&2
+  count "$label" "$binary" plain "$requests"
+  plain_c=$counted_client plain_s=$counted_server
+  echo "[bench] $label: mTLS pair, $requests requests" >&2
+  count "$label" "$binary" mtls "$requests"
+  mtls_c=$counted_client mtls_s=$counted_server
+  echo "[bench] $label: mTLS pair, a new connection per request, $handshakes requests" >&2
+  count "$label" "$binary" mtls-new "$handshakes"
+  new_c=$counted_client new_s=$counted_server
+  cat <<ROWS
+| $label | plaintext pair, kept alive | $plain_c / $plain_s |
+| $label | mTLS pair, kept alive | $mtls_c / $mtls_s |
+| $label | → added by mTLS per request | $((mtls_c - plain_c)) / $((mtls_s - plain_s)) |
+| $label | mTLS pair, new connection per request ($handshakes requests) | $new_c / $new_s |
+| $label | → per full handshake (minus kept alive) | $((new_c - mtls_c)) / $((new_s - mtls_s)) |
+ROWS
+}
+
+cat <<HEAD
+Instructions per request, per proxy (client / server), callgrind, user space;
+$requests requests kept alive, fortio -c 4 (\`bench/proxy/instructions_mtls.sh --build-dir ${build_dir#"$repo"/}${baseline_dir:+ --baseline $baseline_dir} --requests $requests --handshakes $handshakes\`).
+
+| build | path | client / server proxy |
+|---|---|---|
+HEAD
+measure "${build_dir#"$repo"/}" "$build_dir/bin/weft-proxy"
+if [[ -n $baseline_dir ]]; then measure "$baseline_dir" "$baseline_dir/bin/weft-proxy"; fi
