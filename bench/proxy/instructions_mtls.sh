@@ -8,7 +8,8 @@
 # issuer, a P-256 leaf per side, the chain sent being leaf + issuer). Each
 # pair runs alone: both proxies under valgrind (one worker each), a warm-up,
 # both counters zeroed, N requests by fortio on 4 connections as fast as they
-# are answered, the user-space instructions of each proxy divided by N.
+# are answered, the user-space instructions of each proxy's worker thread
+# divided by N.
 #
 #   plain      the endpoint not meshed, the hop between the proxies kept alive
 #   mtls       meshed: TLS 1.3, client certificate, kept alive
@@ -19,19 +20,23 @@
 # is mtls-new - mtls. System calls are not counted (strace -c for those).
 #
 # Usage: bench/proxy/instructions_mtls.sh [--build-dir DIR] [--baseline DIR]
-#          [--requests N] [--handshakes N]
+#          [--requests N] [--handshakes N] [--profiles DIR]
 # --baseline DIR: the same counts for DIR's weft-proxy, in the same run.
+# --profiles DIR: keeps callgrind's files there (LABEL-PAIR-client|server.N.out,
+#   one per worker thread)
+#   for callgrind_annotate --inclusive=yes.
 # Needs valgrind, nginx and python3-cryptography; fortio is built once.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build_dir=$repo/build baseline_dir='' requests=3000 handshakes=200
-usage="usage: $0 [--build-dir DIR] [--baseline DIR] [--requests N] [--handshakes N]"
+build_dir=$repo/build baseline_dir='' requests=3000 handshakes=200 profiles=''
+usage="usage: $0 [--build-dir DIR] [--baseline DIR] [--requests N] [--handshakes N] [--profiles DIR]"
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
     --baseline) baseline_dir=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --handshakes) handshakes=$2; shift 2 ;;
+    --profiles) profiles=$2; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
@@ -57,7 +62,7 @@ wait_port "$backend_port"
 start_counted() {
   local name=$1 binary=$2
   shift 2
-  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$name.%p" "$binary" \
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/callgrind.$name.%p" "$binary" \
     --listen-address 127.0.0.1 --outbound-port 0 --admin-port 0 --kube-watch off --workers 1 \
     "$@" >"$work/$name.log" 2>&1 &
   started_pid=$!
@@ -68,10 +73,22 @@ start_counted() {
   started_port=$(outbound_port_of "$work/$name.log")
 }
 
-# total_of NAME PID: the instructions callgrind counted since the last zeroing.
+# total_of NAME PID: sets total, the instructions the proxy's worker threads
+# executed
+# since the counters were zeroed (the other threads' work does not scale with
+# requests: the identity client's timer, for one, runs per second of wall
+# time, which valgrind stretches).
 total_of() {
-  callgrind_annotate "$(ls "$work"/callgrind."$1"."$2".[0-9]*)" 2>/dev/null |
-    sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,
+  local file worker_threads=0
+  total=0
+  for file in "$work"/callgrind."$1"."$2".1-*; do
+    grep -q 'WorkerPool::start()::' "$file" || continue
+    worker_threads=$((worker_threads + 1))
+    if [[ -n $profiles ]]; then mkdir -p "$profiles" && cp "$file" "$profiles/${1//\//_}.$worker_threads.out"; fi
+    total=$((total + $(callgrind_annotate "$file" 2>/dev/null |
+      sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)))
+  done
+  ((worker_threads > 0)) || { echo "instructions_mtls: $1: no worker thread in the profile" >&2; exit 1; }
 }
 
 # count LABEL BINARY PAIR N: sets counted_client and counted_server, each
@@ -108,8 +125,10 @@ count() {
   fi
   kill "$client" "$server"
   wait "$client" "$server" 2>/dev/null || true
-  counted_client=$(($(total_of "$label-$pair-client" "$client") / n))
-  counted_server=$(($(total_of "$label-$pair-server" "$server") / n))
+  total_of "$label-$pair-client" "$client"
+  counted_client=$((total / n))
+  total_of "$label-$pair-server" "$server"
+  counted_server=$((total / n))
 }
 
 measure() {  # measure LABEL BINARY: the three pairs, then mTLS's share
