@@ -132,7 +132,7 @@ count() {
   server=$started_pid
   start_counted "$name-$pair-client" "$binary" "${flags[@]}"
   client=$started_pid
-  "$fortio" load -quiet -c 4 -qps 0 -n 100 "http://127.0.0.1:$started_port/" >/dev/null 2>&1 # warm
+  "$fortio" load -quiet -timeout 60s -c 4 -qps 0 -n 100 "http://127.0.0.1:$started_port/" >/dev/null 2>&1 # warm
   local server_strace client_strace
   if ((syscalls)); then
     strace_start "$name-$pair-server" "$server"
@@ -144,7 +144,7 @@ count() {
     callgrind_control -z "$server" >/dev/null 2>&1
     callgrind_control -z "$client" >/dev/null 2>&1
   fi
-  "$fortio" load -quiet -c 4 -qps 0 -n "$n" "http://127.0.0.1:$started_port/" >"$work/fortio.txt" 2>&1
+  "$fortio" load -quiet -timeout 60s -c 4 -qps 0 -n "$n" "http://127.0.0.1:$started_port/" >"$work/fortio.txt" 2>&1
   grep -q "Code 200 : $n " "$work/fortio.txt" ||
     { echo "instructions_mtls: $label $pair did not answer 200 to every request:" >&2; cat "$work/fortio.txt" >&2; exit 1; }
   if ((syscalls)); then

@@ -163,6 +163,14 @@ bool Stream::has_buffered_bytes() const {
   return ssl_ && (bio_->holds_bytes() || SSL_has_pending(ssl_.get()) == 1);
 }
 
+bool Stream::must_wait_to_read() const {
+  // (Not after the peer's close_notify, nor in a handshake or after a fatal
+  // error: SSL_read answers those without reading.)
+  SSL* ssl = ssl_.get();
+  return bio_->drained && !bio_->eof && !bio_->holds_bytes() && SSL_has_pending(ssl) == 0 &&
+         !SSL_in_init(ssl) && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) == 0;
+}
+
 void Stream::readable() {
   bio_->drained = false;
 }

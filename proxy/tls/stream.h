@@ -101,6 +101,9 @@ class Stream {
   // The socket may hold bytes again (a wait said so): the BIO's next read
   // calls recv().
   void readable();
+  // SSL_read would only ask the BIO, and find nothing: OpenSSL and the BIO
+  // hold no byte, and the socket was drained since its last readiness.
+  bool must_wait_to_read() const;
   // Where the socket's async_read_some puts what OpenSSL reads next (the
   // BIO's buffer, empty when OpenSSL wants to read); then filled() with its
   // result: false when that ends the operation (an error but EOF, which
@@ -162,7 +165,12 @@ class Stream {
     }
     template <typename Self>
     void next(Self& self) {
-      const Step step = size == 0 ? Step::kDone : stream->attempt(kWrite, data, size, done, result);
+      // A read that can only find the socket drained skips SSL_read (about
+      // a thousand instructions with its error-queue checks) and waits.
+      const Step step = size == 0 ? Step::kDone
+                        : !kWrite && stream->must_wait_to_read()
+                            ? Step::kWantRead
+                            : stream->attempt(kWrite, data, size, done, result);
       if (step == Step::kWantRead && !kWrite) {
         phase = kWaiting;
         stream->socket_.async_read_some(stream->fill_space(), std::move(self));

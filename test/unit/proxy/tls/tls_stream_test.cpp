@@ -372,6 +372,24 @@ TEST_CASE("a TLS read past a drained socket waits with the socket's own read", "
   CHECK(ec == asio::error::eof);
 }
 
+TEST_CASE("after the peer's close_notify, every TLS read is an EOF at once", "[tls]") {
+  const auto [server_ctx, client_ctx] = mesh_contexts();
+  asio::io_context io;
+  Pair pair = connect_pair(io);
+  REQUIRE(handshake(io, pair, server_ctx.get(), client_ctx.get()).client_ok);
+  error_code ec;
+  write_all(io, pair.client, "last");
+  CHECK(read_all(io, pair.server, 4, ec) == "last");
+  // close_notify alone: the client's socket stays open both ways.
+  ERR_clear_error();
+  CHECK(SSL_shutdown(pair.client.ssl()) == 0);
+  CHECK(read_all(io, pair.server, 1, ec).empty());
+  CHECK(ec == asio::error::eof);
+  ec = {};
+  CHECK(read_all(io, pair.server, 1, ec).empty());
+  CHECK(ec == asio::error::eof);
+}
+
 TEST_CASE("the SNI of an identity is its DNS name", "[tls]") {
   CHECK(sni_for_identity(kServerId) == "web.shop.serviceaccount.identity.weft.cluster.local");
   CHECK(sni_for_identity("spiffe://td/ns/a/sa/").empty());
