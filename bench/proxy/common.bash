@@ -91,3 +91,60 @@ outbound_port_of() {
 
 # median: the median of the numbers on stdin (spaces or lines; decimals and exponents).
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# write_mesh_files PORT...: in $work, one test anchor (anchor.pem), an issuer
+# under it and a leaf per side, the chain sent being leaf + issuer as
+# weft-identity issues (server/ and client/: chain.pem, key.pem, anchors.pem,
+# for --test-credentials-dir; server.haproxy.pem and client.haproxy.pem), the
+# server proxy's document (server.json: identity on, no outbound Service)
+# and, per server proxy inbound PORT, the client proxy's documents where
+# Service 10.96.0.10:80 has that port as its endpoint, meshed
+# (client-mtls-PORT.json) or not (client-plain-PORT.json).
+write_mesh_files() {
+  HARNESS_DIR=$repo/test/integration/proxy python3 - "$work" "$@" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["HARNESS_DIR"])
+import mtls_test
+work, ports = sys.argv[1], sys.argv[2:]
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509 import CertificateBuilder
+# As weft-identity issues: anchor -> issuer (intermediate) -> leaf, the chain
+# sent being the leaf and the issuer.
+ca = mtls_test.Ca("bench-anchor")
+issuer = mtls_test.Ca("bench-issuer")
+issuer.cert = (CertificateBuilder().subject_name(issuer.cert.subject).issuer_name(ca.cert.subject)
+               .public_key(issuer.key.public_key()).serial_number(issuer.cert.serial_number)
+               .not_valid_before(issuer.cert.not_valid_before_utc)
+               .not_valid_after(issuer.cert.not_valid_after_utc))
+for extension in mtls_test.Ca("template").cert.extensions:
+    issuer.cert = issuer.cert.add_extension(extension.value, extension.critical)
+issuer.cert = issuer.cert.sign(ca.key, hashes.SHA256())
+import certificates
+issuer_pem = certificates.pem(issuer.cert)
+def write(path, text):
+    with open(os.path.join(work, path), "w") as f:
+        f.write(text)
+write("anchor.pem", ca.pem)
+for name, spiffe_id in (("server", mtls_test.SERVER_ID), ("client", mtls_test.CLIENT_ID)):
+    leaf, key = issuer.leaf(spiffe_id, valid_until_hours=2)
+    os.mkdir(os.path.join(work, name))
+    write(f"{name}/chain.pem", leaf + issuer_pem)
+    write(f"{name}/key.pem", key)
+    write(f"{name}/anchors.pem", ca.pem)
+    write(f"{name}.haproxy.pem", leaf + issuer_pem + key)  # HAProxy's crt: chain and key
+write("server.json", mtls_test.mesh_document(ca.pem))
+for port in ports:
+    write(f"client-mtls-{port}.json", mtls_test.mesh_document(ca.pem, endpoint=int(port)))
+    write(f"client-plain-{port}.json",
+          mtls_test.mesh_document(ca.pem, endpoint=int(port), identity=None))
+PY
+}
+
+# inbound_connections LOG tls|no_identity: the inbound connections the
+# weft-proxy that wrote LOG counted, TLS (true) or plaintext (no_identity).
+inbound_connections() {
+  local admin
+  admin=$(grep '"weft-proxy started"' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["admin_port"])')
+  curl -sS "http://127.0.0.1:$admin/metrics" |
+    awk -v tls="tls=\"$2\"" '/^tcp_tls_connections_total/ && /direction="inbound"/ && index($0, tls) {s += $NF} END {printf "%d", s}'
+}

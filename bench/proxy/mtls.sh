@@ -75,43 +75,7 @@ start_backend
 # proxies' (Service 10.96.0.10:80 -> the server proxy, meshed or not).
 declare -A server_inbound
 for pair in plain mtls plain-new mtls-new; do server_inbound[$pair]=$(free_port); done
-HARNESS_DIR=$repo/test/integration/proxy python3 - "$work" "${server_inbound[@]}" <<'PY'
-import os, sys
-sys.path.insert(0, os.environ["HARNESS_DIR"])
-import mtls_test
-work, ports = sys.argv[1], sys.argv[2:]
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509 import CertificateBuilder
-# As weft-identity issues: anchor -> issuer (intermediate) -> leaf, the chain
-# sent being the leaf and the issuer.
-ca = mtls_test.Ca("bench-anchor")
-issuer = mtls_test.Ca("bench-issuer")
-issuer.cert = (CertificateBuilder().subject_name(issuer.cert.subject).issuer_name(ca.cert.subject)
-               .public_key(issuer.key.public_key()).serial_number(issuer.cert.serial_number)
-               .not_valid_before(issuer.cert.not_valid_before_utc)
-               .not_valid_after(issuer.cert.not_valid_after_utc))
-for extension in mtls_test.Ca("template").cert.extensions:
-    issuer.cert = issuer.cert.add_extension(extension.value, extension.critical)
-issuer.cert = issuer.cert.sign(ca.key, hashes.SHA256())
-import certificates
-issuer_pem = certificates.pem(issuer.cert)
-def write(path, text):
-    with open(os.path.join(work, path), "w") as f:
-        f.write(text)
-write("anchor.pem", ca.pem)
-for name, spiffe_id in (("server", mtls_test.SERVER_ID), ("client", mtls_test.CLIENT_ID)):
-    leaf, key = issuer.leaf(spiffe_id, valid_until_hours=2)
-    os.mkdir(os.path.join(work, name))
-    write(f"{name}/chain.pem", leaf + issuer_pem)
-    write(f"{name}/key.pem", key)
-    write(f"{name}/anchors.pem", ca.pem)
-    write(f"{name}.haproxy.pem", leaf + issuer_pem + key)  # HAProxy's crt: chain and key
-write("server.json", mtls_test.mesh_document(ca.pem))
-for port in ports:
-    write(f"client-mtls-{port}.json", mtls_test.mesh_document(ca.pem, endpoint=int(port)))
-    write(f"client-plain-{port}.json",
-          mtls_test.mesh_document(ca.pem, endpoint=int(port), identity=None))
-PY
+write_mesh_files "${server_inbound[@]}"
 export WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1
 
 # start_weft NAME FLAGS...: one weft-proxy, one worker; sets started_pid, started_port.
@@ -283,12 +247,6 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The server proxies' inbound connections by TLS or not: the mTLS pairs'
 # must all be TLS, and the new-connection pairs' about one per request.
-inbound_connections() {  # inbound_connections LOG tls|no_identity
-  local admin
-  admin=$(grep '"weft-proxy started"' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["admin_port"])')
-  curl -sS "http://127.0.0.1:$admin/metrics" |
-    awk -v tls="tls=\"$2\"" '/^tcp_tls_connections_total/ && /direction="inbound"/ && index($0, tls) {s += $NF} END {printf "%d", s}'
-}
 for pair in mtls mtls-new; do
   if (($(inbound_connections "$work/weft-$pair-server.log" no_identity) != 0)); then
     echo "weft-$pair: plaintext connections reached the server proxy" >&2

@@ -6,19 +6,35 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace weft::proxy {
-namespace {
 
 // The socket BIO: OpenSSL reads the bytes already received first (the
-// ClientHello detection consumed), then the descriptor; writes never raise
-// SIGPIPE. Non-blocking: EAGAIN becomes a retry, which SSL_get_error reports
-// as WANT_READ / WANT_WRITE.
+// ClientHello detection consumed, then what Stream's async_read_some put in
+// `buffer`), then the descriptor until a recv comes back short; writes never
+// raise SIGPIPE. Non-blocking: EAGAIN, or a drained socket, becomes a retry,
+// which SSL_get_error reports as WANT_READ / WANT_WRITE.
 struct SocketBio {
+  // Per connection, allocated at its first wait to read: a request or a
+  // response head fits; a longer record's rest is read by recv() directly.
+  static constexpr std::size_t kBufferSize = 4096;
+
   int fd = -1;
   std::string received;
   std::size_t offset = 0;
+  std::unique_ptr<char[]> buffer;
+  std::size_t buffer_begin = 0;
+  std::size_t buffer_end = 0;
+  // The last recv came back short: the socket holds nothing more until its
+  // next readiness, which Stream waits for.
+  bool drained = false;
+  bool eof = false;  // Stream's read found the peer's FIN: OpenSSL sees it next
+
+  bool holds_bytes() const { return offset < received.size() || buffer_begin < buffer_end; }
 };
+
+namespace {
 
 bool retriable(int error) {
   return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
@@ -36,8 +52,25 @@ int bio_read(BIO* bio, char* out, int size) {
     if (state->offset == state->received.size()) std::string().swap(state->received);
     return static_cast<int>(n);
   }
+  if (state->buffer_begin < state->buffer_end) {
+    const std::size_t n =
+        std::min(static_cast<std::size_t>(size), state->buffer_end - state->buffer_begin);
+    std::memcpy(out, state->buffer.get() + state->buffer_begin, n);
+    state->buffer_begin += n;
+    return static_cast<int>(n);
+  }
+  if (state->eof) return 0;
+  if (state->drained) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
   const ssize_t n = ::recv(state->fd, out, static_cast<std::size_t>(size), 0);
-  if (n < 0 && retriable(errno)) BIO_set_retry_read(bio);
+  if (n < 0 && retriable(errno)) {
+    state->drained = true;
+    BIO_set_retry_read(bio);
+  } else if (n > 0 && n < size) {
+    state->drained = true;
+  }
   return static_cast<int>(n);
 }
 
@@ -108,7 +141,10 @@ bool Stream::start_tls(SSL_CTX* context, TlsRole role, std::string received,
   if (!ssl) return false;
   BIO* bio = BIO_new(socket_bio_method());
   if (bio == nullptr) return false;
-  BIO_set_data(bio, new SocketBio{socket_.native_handle(), std::move(received), 0});
+  auto* state = new SocketBio;
+  state->fd = socket_.native_handle();
+  state->received = std::move(received);
+  BIO_set_data(bio, state);
   SSL_set_bio(ssl.get(), bio, bio);  // one reference for both directions
   if (role == TlsRole::kServer) {
     SSL_set_accept_state(ssl.get());
@@ -119,6 +155,42 @@ bool Stream::start_tls(SSL_CTX* context, TlsRole role, std::string received,
     }
   }
   ssl_ = std::move(ssl);
+  bio_ = state;
+  return true;
+}
+
+bool Stream::has_buffered_bytes() const {
+  return ssl_ && (bio_->holds_bytes() || SSL_has_pending(ssl_.get()) == 1);
+}
+
+bool Stream::must_wait_to_read() const {
+  // (Not after the peer's close_notify, nor in a handshake or after a fatal
+  // error: SSL_read answers those without reading.)
+  SSL* ssl = ssl_.get();
+  return bio_->drained && !bio_->eof && !bio_->holds_bytes() && SSL_has_pending(ssl) == 0 &&
+         !SSL_in_init(ssl) && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) == 0;
+}
+
+void Stream::readable() {
+  bio_->drained = false;
+}
+
+asio::mutable_buffer Stream::fill_space() {
+  if (!bio_->buffer) bio_->buffer = std::make_unique_for_overwrite<char[]>(SocketBio::kBufferSize);
+  bio_->buffer_begin = bio_->buffer_end = 0;
+  return asio::buffer(bio_->buffer.get(), SocketBio::kBufferSize);
+}
+
+bool Stream::filled(const error_code& ec, std::size_t n) {
+  if (ec == asio::error::eof) {
+    bio_->eof = true;
+    return true;
+  }
+  if (ec) return false;
+  bio_->buffer_end = n;
+  // A short read drained the socket (as the BIO's own recv would have
+  // found): the next read of OpenSSL's past these bytes waits again.
+  bio_->drained = n < SocketBio::kBufferSize;
   return true;
 }
 
@@ -133,6 +205,7 @@ awaitable<bool> Stream::handshake(HandshakeFailure& failure) {
       error_code ec;
       co_await socket_.async_wait(
           ssl_error == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write, redirect(ec));
+      readable();
       if (ec) {
         failure = ec == asio::error::operation_aborted ? HandshakeFailure::kTimeout
                                                        : HandshakeFailure::kClosed;
@@ -172,6 +245,9 @@ Stream::Step Stream::attempt(bool write, void* data, std::size_t size, std::size
 
 std::size_t Stream::read_some(const asio::mutable_buffer& buffer, error_code& ec) {
   if (!ssl_) return socket_.read_some(buffer, ec);
+  // Called after a wait for readability (or speculatively, as a plain
+  // socket's read_some is): recv() is worth a try.
+  readable();
   std::size_t done = 0;
   switch (attempt(false, buffer.data(), buffer.size(), done, ec)) {
     case Step::kDone:

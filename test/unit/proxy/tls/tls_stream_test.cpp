@@ -4,7 +4,9 @@
 // both ways, a half-close by close_notify, and the ClientHello bytes read
 // before the handshake handed to OpenSSL first.
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <catch2/catch.hpp>
 #include <functional>
@@ -298,6 +300,110 @@ TEST_CASE("the ClientHello read by detection is handed to the handshake", "[tls]
   io.run_for(5s);
   CHECK(server_ok);
   CHECK(client_ok);
+}
+
+namespace {
+
+// What is in `socket`'s receive queue, not read yet (0: nothing).
+std::size_t queued_bytes(Socket& socket) {
+  char peek[64];
+  const ssize_t n = ::recv(socket.native_handle(), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+// Reads from `stream` until `wanted` bytes or an error; the error in `ec`.
+std::string read_all(asio::io_context& io, Stream& stream, std::size_t wanted, error_code& ec) {
+  std::string got;
+  asio::co_spawn(
+      io.get_executor(),
+      [&]() -> awaitable<void> {
+        char buffer[1500];  // smaller than a record, and than the BIO's buffer
+        while (got.size() < wanted) {
+          const std::size_t n = co_await stream.async_read_some(asio::buffer(buffer), redirect(ec));
+          if (ec) co_return;
+          got.append(buffer, n);
+        }
+      },
+      asio::detached);
+  io.run_for(5s);
+  io.restart();
+  return got;
+}
+
+void write_all(asio::io_context& io, Stream& stream, const std::string& bytes) {
+  error_code ec;
+  asio::co_spawn(
+      io.get_executor(),
+      [&]() -> awaitable<void> {
+        co_await asio::async_write(stream, asio::buffer(bytes), redirect(ec));
+      },
+      asio::detached);
+  io.run_for(5s);
+  io.restart();
+  REQUIRE_FALSE(ec);
+}
+
+}  // namespace
+
+TEST_CASE("a TLS read past a drained socket waits with the socket's own read", "[tls]") {
+  const auto [server_ctx, client_ctx] = mesh_contexts();
+  asio::io_context io;
+  Pair pair = connect_pair(io);
+  REQUIRE(handshake(io, pair, server_ctx.get(), client_ctx.get()).client_ok);
+  error_code ec;
+  write_all(io, pair.client, "one");
+  CHECK(read_all(io, pair.server, 3, ec) == "one");
+
+  // The server's last recv came back short: the socket is drained. The next
+  // record arrives; OpenSSL asked alone does not call recv() for it (that
+  // would find nothing but at the next readiness, which the reactor tracks):
+  // the bytes stay in the socket for the stream's read.
+  write_all(io, pair.client, "two");
+  for (int i = 0; i < 500 && queued_bytes(pair.server.lowest_layer()) == 0; ++i) {
+    io.run_for(10ms);
+    io.restart();
+  }
+  const std::size_t queued = queued_bytes(pair.server.lowest_layer());
+  REQUIRE(queued > 0);
+  ERR_clear_error();
+  char direct[16];
+  CHECK(SSL_read(pair.server.ssl(), direct, sizeof direct) <= 0);
+  CHECK(SSL_get_error(pair.server.ssl(), -1) == SSL_ERROR_WANT_READ);
+  CHECK(queued_bytes(pair.server.lowest_layer()) == queued);
+  CHECK_FALSE(pair.server.has_buffered_bytes());
+  CHECK(read_all(io, pair.server, 3, ec) == "two");
+
+  // Records longer than the BIO's buffer (part from it, the rest by recv),
+  // many of them, both ways; then a FIN without close_notify while the
+  // server's read waits: an EOF, after every byte.
+  std::string big(100 * 1000, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 23);
+  write_all(io, pair.server, big);
+  CHECK(read_all(io, pair.client, big.size(), ec) == big);
+  write_all(io, pair.client, big);
+  CHECK(read_all(io, pair.server, big.size(), ec) == big);
+  CHECK_FALSE(ec);
+  pair.client.lowest_layer().shutdown(Socket::shutdown_send);
+  CHECK(read_all(io, pair.server, 1, ec).empty());
+  CHECK(ec == asio::error::eof);
+}
+
+TEST_CASE("after the peer's close_notify, every TLS read is an EOF at once", "[tls]") {
+  const auto [server_ctx, client_ctx] = mesh_contexts();
+  asio::io_context io;
+  Pair pair = connect_pair(io);
+  REQUIRE(handshake(io, pair, server_ctx.get(), client_ctx.get()).client_ok);
+  error_code ec;
+  write_all(io, pair.client, "last");
+  CHECK(read_all(io, pair.server, 4, ec) == "last");
+  // close_notify alone: the client's socket stays open both ways.
+  ERR_clear_error();
+  CHECK(SSL_shutdown(pair.client.ssl()) == 0);
+  CHECK(read_all(io, pair.server, 1, ec).empty());
+  CHECK(ec == asio::error::eof);
+  ec = {};
+  CHECK(read_all(io, pair.server, 1, ec).empty());
+  CHECK(ec == asio::error::eof);
 }
 
 TEST_CASE("the SNI of an identity is its DNS name", "[tls]") {
