@@ -1,5 +1,8 @@
 #include "identity/assess.h"
 
+#include <fmt/format.h>
+
+#include "weft/constants.h"
 #include "weft/identity/x509.h"
 
 namespace weft::identity {
@@ -84,6 +87,14 @@ std::optional<BundleFacts> assess_bundle(const std::optional<StoredObject>& conf
   facts.managed = config_map->managed;
   if (!config_map->problem.empty()) {
     facts.problem = config_map->problem;
+    return facts;
+  }
+  // Larger, the operator would leave the bundle out of every proxy document
+  // (plaintext everywhere): refused here, where the reason is told.
+  if (const std::string bundle = config_map->value(kBundleKey);
+      bundle.size() > kMaxTrustAnchorsBytes) {
+    facts.problem = fmt::format("{}: {} bytes, more than the {} a proxy document carries",
+                                kBundleKey, bundle.size(), kMaxTrustAnchorsBytes);
     return facts;
   }
   auto certificates = certificates_of(*config_map, kBundleKey);

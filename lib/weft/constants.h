@@ -61,6 +61,11 @@ inline constexpr std::string_view kOperatorName = "weft-operator";
 // plane's namespace; the operator copies them into every proxy document.
 inline constexpr std::string_view kTrustAnchorsConfigMapName = "weft-identity-trust-anchors";
 inline constexpr std::string_view kTrustAnchorsKey = "ca-bundle.crt";
+// Its largest size: what every proxy document carries. A few root
+// certificates (more than one only during a rotation) fit many times over;
+// weft-identity refuses a larger bundle rather than publish one the
+// documents would leave out.
+inline constexpr std::size_t kMaxTrustAnchorsBytes = 64 * 1024;
 
 // Workload identity: the webhook mounts a projected service-account token with
 // this audience under kIdentityMountPath; the proxy presents it to weft-identity

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "weft/constants.h"
+
 namespace weft::proxyconfig {
 
 inline constexpr int kDocumentVersion = 1;
@@ -245,7 +247,7 @@ struct IdentityConfig {
 // Limits parse() and validate() apply to the identity section. The bundle holds
 // a few root certificates (more than one only during a rotation); 64 KiB leaves
 // room for dozens while keeping a bad ConfigMap from bloating every document.
-inline constexpr std::size_t kMaxTrustAnchorsPemBytes = 64 * 1024;
+inline constexpr std::size_t kMaxTrustAnchorsPemBytes = kMaxTrustAnchorsBytes;
 
 struct Document {
   int version = kDocumentVersion;

@@ -7,6 +7,7 @@
 
 #include "identity/signer.h"
 #include "lib/http/http_test_client.h"
+#include "weft/constants.h"
 #include "weft/file.h"
 #include "weft/http/server.h"
 #include "weft/identity/x509.h"
@@ -112,6 +113,17 @@ TEST_CASE("garbage and missing fields are problems, named", "[identity][assess]"
   CHECK(assess_anchor(corrupted)->problem == "data.tls.crt is not base64");
   CHECK_FALSE(assess_anchor(std::nullopt));
   CHECK_FALSE(assess_issuer(std::nullopt, std::nullopt, "cluster.local", kNow));
+}
+
+TEST_CASE("a bundle larger than a proxy document carries is a problem", "[identity][assess]") {
+  // Valid certificates, but more bytes than the operator copies into the
+  // documents: issuing under it would leave every proxy without anchors.
+  std::string pem;
+  while (pem.size() <= weft::kMaxTrustAnchorsBytes) pem += anchor().cert_pem;
+  const auto facts = assess_bundle(bundle_map(pem));
+  CHECK_THAT(facts->problem, Catch::Contains("more than the 65536 a proxy document carries"));
+  CHECK(facts->anchors.empty());
+  CHECK(assess_bundle(bundle_map(anchor().cert_pem))->problem.empty());
 }
 
 TEST_CASE("an issuer of another anchor does not chain to the bundle", "[identity][assess]") {
