@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -150,6 +152,10 @@ TEST_CASE(
   c.reconcile("evil");
   c.reconcile("shop");
   c.reconcile("pay");
+  // WEFT_ATTACK_DOCUMENT=<path>: shop's document, for a real weft-proxy (--config).
+  if (const char* path = std::getenv("WEFT_ATTACK_DOCUMENT")) {
+    std::ofstream(path) << c.applied_text("shop");
+  }
   const auto shop = pc::parse(c.applied_text("shop"));
   REQUIRE_FALSE(shop.has_value());
   INFO(shop.error().message);
