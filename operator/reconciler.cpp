@@ -150,13 +150,17 @@ std::map<std::string, std::vector<proxyconfig::MeshedService>> Reconciler::all_e
 
 void Reconciler::propagate_exports(const std::string& ns,
                                    const std::vector<proxyconfig::MeshedService>& exports) {
-  const auto last = exported_.find(ns);
-  const bool changed = last == exported_.end() ? !exports.empty() : last->second != exports;
-  if (!changed) return;
-  if (exports.empty()) {
-    exported_.erase(ns);
-  } else {
-    exported_[ns] = exports;
+  {
+    // The workers reconcile several namespaces at once.
+    std::lock_guard lock(exported_mutex_);
+    const auto last = exported_.find(ns);
+    const bool changed = last == exported_.end() ? !exports.empty() : last->second != exports;
+    if (!changed) return;
+    if (exports.empty()) {
+      exported_.erase(ns);
+    } else {
+      exported_[ns] = exports;
+    }
   }
   logger_.info("meshed Services offered to other namespaces changed",
                {{"namespace", ns}, {"services", exports.size()}});

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -88,7 +89,9 @@ class Reconciler {
   const ReconcilerOptions options_;
   const std::function<void(const std::string&)> enqueue_;
   WriteMemory memory_;
-  std::map<std::string, std::vector<proxyconfig::MeshedService>> exported_;  // as last propagated
+  std::mutex exported_mutex_;
+  // As last propagated, under exported_mutex_.
+  std::map<std::string, std::vector<proxyconfig::MeshedService>> exported_;
 };
 
 // The wall clock as RFC 3339 ("2026-01-01T00:00:00Z").
