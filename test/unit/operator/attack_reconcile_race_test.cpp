@@ -4,8 +4,9 @@
 // reconcile whose namespace's exports appear or go inserts or erases in it,
 // with no lock. One namespace that flips its exports, while the reconciles it
 // queues in every other namespace run, makes that race continuous. Hidden
-// ([.]): in the release build it dies of SIGSEGV in exported_.erase()
-// (reconciler.cpp:157) within its 5 seconds; attack_race_tsan.sh builds it
+// ([.]): on m14, in the release build, it died of SIGSEGV in exported_.erase()
+// (reconciler.cpp:157) within its 5 seconds (fixed: exported_mutex_);
+// attack_race_tsan.sh builds it
 // with ThreadSanitizer, which names the race.
 
 #include <catch2/catch.hpp>
