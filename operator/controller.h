@@ -42,6 +42,7 @@ struct ControllerOptions {
   std::string control_plane_ns = "weft-system";
   std::string trust_domain = "cluster.local";
   bool mtls_across_namespaces = true;
+  ExportLimits export_limits{};
 };
 
 class Controller {

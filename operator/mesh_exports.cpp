@@ -7,9 +7,13 @@ namespace weft::op {
 
 namespace pc = weft::proxyconfig;
 
-std::vector<pc::MeshedService> exported_services(const NamespaceInput& input) {
+std::vector<pc::MeshedService> exported_services(const NamespaceInput& input,
+                                                 const ExportLimits& limits,
+                                                 std::size_t* left_out) {
   std::vector<pc::MeshedService> out;
+  if (left_out != nullptr) *left_out = 0;
   if (!input.meshed() || !input.identity.config) return out;
+  std::size_t over_limits = 0;
   for (const auto& service : input.services) {
     if (service->type == "ExternalName" || service->cluster_ips.empty()) continue;
     pc::MeshedService exported{.ns = input.ns,
@@ -35,11 +39,20 @@ std::vector<pc::MeshedService> exported_services(const NamespaceInput& input) {
       if (!endpoints.empty()) exported.ports.push_back(port.port);
     }
     if (!usable || exported.ports.empty()) continue;
+    if (exported.ports.size() > limits.max_ports) {
+      ++over_limits;
+      continue;
+    }
     std::sort(exported.ports.begin(), exported.ports.end());
     out.push_back(std::move(exported));
   }
   std::sort(out.begin(), out.end(),
             [](const pc::MeshedService& a, const pc::MeshedService& b) { return a.name < b.name; });
+  if (out.size() > limits.max_services) {
+    over_limits += out.size() - limits.max_services;
+    out.resize(limits.max_services);
+  }
+  if (left_out != nullptr) *left_out = over_limits;
   return out;
 }
 

@@ -19,10 +19,20 @@
 
 namespace weft::op {
 
+// What one namespace may put into every other namespace's document: its
+// author controls it, and each entry costs every proxy of the mesh memory.
+struct ExportLimits {
+  std::size_t max_services = 100;  // per namespace, the first by name
+  std::size_t max_ports = 16;      // per Service; a Service with more is left out
+};
+
 // The Services of `input`'s namespace that other namespaces reach over mTLS,
 // sorted by name; empty when the namespace is not meshed or the mesh has no
-// trust bundle.
-std::vector<proxyconfig::MeshedService> exported_services(const NamespaceInput& input);
+// trust bundle. `left_out`, if given, receives how many all-meshed Services
+// the limits left out.
+std::vector<proxyconfig::MeshedService> exported_services(const NamespaceInput& input,
+                                                          const ExportLimits& limits = {},
+                                                          std::size_t* left_out = nullptr);
 
 // Every namespace's exports but `ns`'s, sorted by (namespace, name).
 std::vector<proxyconfig::MeshedService> other_namespaces(

@@ -23,6 +23,11 @@ OperatorMetrics::OperatorMetrics(Registry& registry)
       config_bytes(registry.gauge("weft_operator_proxy_config_bytes",
                                   "Size of the proxy configuration document, by namespace.",
                                   {"namespace"})),
+      exports_left_out(registry.gauge(
+          "weft_operator_exported_services_left_out",
+          "All-meshed Services of a namespace that the other namespaces' documents do not list "
+          "(over --max-exported-services or --max-exported-ports), by namespace.",
+          {"namespace"})),
       status_writes(registry.counter("weft_operator_status_writes_total",
                                      "Status subresource writes, by kind.", {"kind"})),
       write_conflicts(registry

@@ -21,11 +21,14 @@ struct OperatorMetrics {
   Family<Counter>& config_map_writes;
   Counter& config_map_writes_skipped;  // convenience child of the above
   Family<Gauge>& config_bytes;         // size of each namespace's document
-  Family<Counter>& status_writes;      // by kind (MeshRoute, MeshPolicy)
-  Counter& write_conflicts;            // 409 Conflict answers to our writes
-  Family<Counter>& events;             // Events raised, by reason
-  Gauge& leader;                       // 1 while this process holds the Lease
-  Gauge& caches_synced;                // 1 once every watch delivered its first list
+  // Services of a namespace left out of the other namespaces' documents by
+  // the export limits (mesh_exports.h), by namespace.
+  Family<Gauge>& exports_left_out;
+  Family<Counter>& status_writes;  // by kind (MeshRoute, MeshPolicy)
+  Counter& write_conflicts;        // 409 Conflict answers to our writes
+  Family<Counter>& events;         // Events raised, by reason
+  Gauge& leader;                   // 1 while this process holds the Lease
+  Gauge& caches_synced;            // 1 once every watch delivered its first list
   // 1 for the current state of the trust bundle (configured, missing,
   // invalid), 0 for the others: whether documents carry identity.
   Family<Gauge>& identity_state;

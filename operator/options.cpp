@@ -54,6 +54,12 @@ const flags::Program<OperatorOptions>& program() {
                              "cluster IPs, ServiceAccount) in the other meshed namespaces'\n"
                              "documents, so that calls across namespaces use mTLS")
                   .value_name("BOOL"),
+              flags::integer("max-exported-services", &O::max_exported_services, 0, 100000,
+                             "all-meshed Services of one namespace listed in the other\n"
+                             "namespaces' documents, the first by name (0: none)"),
+              flags::integer("max-exported-ports", &O::max_exported_ports, 1, 65535,
+                             "a Service with more ports is not listed in the other\n"
+                             "namespaces' documents"),
               flags::integer("workers", &O::workers, 1, 64,
                              "namespaces reconciled in parallel, 1 to 64"),
               flags::custom("namespace-selector", &O::namespace_selector, parse_label_selector,

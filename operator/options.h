@@ -32,6 +32,9 @@ struct OperatorOptions {
   // Each meshed namespace's all-meshed Services go into the other namespaces'
   // documents, for mTLS across namespaces (docs/operator.md).
   bool mtls_across_namespaces = true;
+  // What one namespace may add to every other namespace's document.
+  int max_exported_services = 100;
+  int max_exported_ports = 16;
   // Only namespaces carrying all these labels are reconciled (empty: all).
   std::map<std::string, std::string> namespace_selector;
   int workers = 2;

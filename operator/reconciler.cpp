@@ -95,6 +95,7 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
     if (!parsed.status) {
       memory_.forget_namespace(ns);
       metrics_.config_bytes.remove({ns});
+      metrics_.exports_left_out.remove({ns});
     }
     return Action::await_change();
   }
@@ -105,7 +106,12 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   memory_.retain_statuses(ns, uids);
 
   if (options_.mtls_across_namespaces) {
-    if (!parsed.status) propagate_exports(ns, exported_services(input));
+    if (!parsed.status) {
+      std::size_t left_out = 0;
+      auto exports = exported_services(input, options_.export_limits, &left_out);
+      metrics_.exports_left_out.with_labels({ns}).set(static_cast<double>(left_out));
+      propagate_exports(ns, exports);
+    }
     input.other_namespaces = other_namespaces(all_exports(), ns);
   }
   const NamespacePlan plan = plan_namespace(input, options_.now ? options_.now() : now_rfc3339());
@@ -126,6 +132,7 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
     written = apply_config(*input.namespace_object, plan);
   } else {
     metrics_.config_bytes.remove({ns});
+    metrics_.exports_left_out.remove({ns});
     written = delete_generated(ns);
   }
   // Statuses are written under their own key, queued behind the ConfigMaps of
@@ -142,7 +149,7 @@ std::map<std::string, std::vector<proxyconfig::MeshedService>> Reconciler::all_e
   std::map<std::string, std::vector<proxyconfig::MeshedService>> out;
   for (const auto& [key, ns] : *caches_.namespaces.snapshot()) {
     if (!ns->meshed || ns->meta.deleting || !selected(*ns)) continue;
-    auto exports = exported_services(caches_.gather(ns->meta.name));
+    auto exports = exported_services(caches_.gather(ns->meta.name), options_.export_limits);
     if (!exports.empty()) out.emplace(ns->meta.name, std::move(exports));
   }
   return out;

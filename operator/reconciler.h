@@ -52,6 +52,7 @@ struct ReconcilerOptions {
   std::function<std::string()> now;
   // Other namespaces' meshed Services in each document (mesh_exports.h).
   bool mtls_across_namespaces = true;
+  ExportLimits export_limits{};
 };
 
 class Reconciler {

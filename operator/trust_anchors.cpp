@@ -50,9 +50,12 @@ IdentityState identity_state(const TrustAnchorsModel* anchors, std::string_view 
 
 std::string spiffe_id(std::string_view trust_domain, std::string_view ns,
                       std::string_view service_account) {
-  return identity::WorkloadIdentity{std::string(trust_domain), std::string(ns),
-                                    std::string(service_account)}
-      .uri();
+  // The API server takes ServiceAccount names that no SPIFFE ID of ours can
+  // carry (a label over 63 characters): weft-identity issues no certificate
+  // for them, so such a pod is reached in plaintext, like an unmeshed one,
+  // and its name never reaches a document that every proxy would refuse.
+  auto identity = identity::make_identity(trust_domain, ns, service_account);
+  return identity ? identity->uri() : std::string();
 }
 
 }  // namespace weft::op

@@ -30,7 +30,8 @@ struct IdentityState {
 IdentityState identity_state(const TrustAnchorsModel* anchors, std::string_view trust_domain,
                              std::string_view control_plane_ns);
 
-// The SPIFFE ID of a ServiceAccount: spiffe://<trust domain>/ns/<ns>/sa/<account>.
+// The SPIFFE ID of a ServiceAccount: spiffe://<trust domain>/ns/<ns>/sa/<account>;
+// empty when the names make no valid one (weft-identity would issue none).
 std::string spiffe_id(std::string_view trust_domain, std::string_view ns,
                       std::string_view service_account);
 

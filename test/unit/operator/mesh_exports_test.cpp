@@ -282,3 +282,31 @@ TEST_CASE("mesh exports: a document too large with them is written without them"
   CHECK_FALSE(small.other_namespaces_dropped);
   CHECK(document_of(small).outbound.other_namespaces.size() == 10);
 }
+
+TEST_CASE("mesh exports: one namespace adds a bounded amount to the others' documents",
+          "[mesh_exports][limits]") {
+  Fixture f;
+  // A Service with many ports, and many Services, all meshed.
+  f.add_service("pay", "wide", "10.96.5.6", {1, 2, 3, 4, 5});
+  f.add_endpoints("pay", "wide", {{"10.244.1.1", "api-1"}});
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = "svc-" + std::to_string(i);
+    f.add_service("pay", name, "10.96.6." + std::to_string(i + 1), {80});
+    f.add_endpoints("pay", name, {{"10.244.1.2", "api-2"}});
+  }
+  std::size_t left_out = 99;
+  const auto all = exported_services(f.caches.gather("pay"), {}, &left_out);
+  CHECK(all.size() == 6);  // api, svc-0..3, wide
+  CHECK(left_out == 0);
+  const auto limited =
+      exported_services(f.caches.gather("pay"), {.max_services = 3, .max_ports = 4}, &left_out);
+  // wide (5 ports) is left out; of the rest, the first 3 by name.
+  REQUIRE(limited.size() == 3);
+  CHECK(limited[0].name == "api");
+  CHECK(limited[2].name == "svc-1");
+  CHECK(left_out == 3);  // wide, svc-2, svc-3
+  CHECK(exported_services(f.caches.gather("pay"), {.max_services = 0, .max_ports = 16}).empty());
+  CHECK(parse_options({"--max-exported-services", "7"})->max_exported_services == 7);
+  CHECK(parse_options({})->max_exported_ports == 16);
+  CHECK_FALSE(parse_options({"--max-exported-ports", "0"}).has_value());
+}
