@@ -20,7 +20,8 @@ Controller::Controller(std::shared_ptr<kube::Client> client, Logger& logger,
       writer_(client_, options_.field_manager),
       reconciler_(caches_, writer_, logger_, metrics_,
                   ReconcilerOptions{options_.namespace_selector, options_.may_write, now_rfc3339,
-                                    options_.mtls_across_namespaces, options_.export_limits},
+                                    options_.mtls_across_namespaces, options_.export_limits,
+                                    options_.export_propagation_interval},
                   [this](const std::string& key) { queue_.add(key); }) {
   caches_.control_plane_ns = options_.control_plane_ns;
   caches_.trust_domain = options_.trust_domain;

@@ -43,6 +43,7 @@ struct ControllerOptions {
   std::string trust_domain = "cluster.local";
   bool mtls_across_namespaces = true;
   ExportLimits export_limits{};
+  std::chrono::milliseconds export_propagation_interval{10'000};
 };
 
 class Controller {

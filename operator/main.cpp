@@ -87,6 +87,7 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
   controller_options.export_limits = {
       .max_services = static_cast<std::size_t>(flags.max_exported_services),
       .max_ports = static_cast<std::size_t>(flags.max_exported_ports)};
+  controller_options.export_propagation_interval = flags.export_propagation_interval;
   op::Controller controller(*client, logger, metrics, controller_options);
 
   std::vector<std::unique_ptr<http::Server>> servers;

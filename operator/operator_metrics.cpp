@@ -28,6 +28,12 @@ OperatorMetrics::OperatorMetrics(Registry& registry)
           "All-meshed Services of a namespace that the other namespaces' documents do not list "
           "(over --max-exported-services or --max-exported-ports), by namespace.",
           {"namespace"})),
+      export_propagations_deferred(
+          registry
+              .counter("weft_operator_export_propagations_deferred_total",
+                       "Changes of a namespace's exported Services whose propagation to the "
+                       "other namespaces waited for --export-propagation-interval.")
+              .get()),
       status_writes(registry.counter("weft_operator_status_writes_total",
                                      "Status subresource writes, by kind.", {"kind"})),
       write_conflicts(registry

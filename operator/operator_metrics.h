@@ -24,6 +24,9 @@ struct OperatorMetrics {
   // Services of a namespace left out of the other namespaces' documents by
   // the export limits (mesh_exports.h), by namespace.
   Family<Gauge>& exports_left_out;
+  // Propagations of a namespace's exports put off to the end of
+  // --export-propagation-interval.
+  Counter& export_propagations_deferred;
   Family<Counter>& status_writes;  // by kind (MeshRoute, MeshPolicy)
   Counter& write_conflicts;        // 409 Conflict answers to our writes
   Family<Counter>& events;         // Events raised, by reason

@@ -60,6 +60,10 @@ const flags::Program<OperatorOptions>& program() {
               flags::integer("max-exported-ports", &O::max_exported_ports, 1, 65535,
                              "a Service with more ports is not listed in the other\n"
                              "namespaces' documents"),
+              flags::duration("export-propagation-interval", &O::export_propagation_interval,
+                              "at most one propagation of a namespace's exported Services\n"
+                              "to the other namespaces' documents per interval (the first\n"
+                              "change at once, later ones at its end)"),
               flags::integer("workers", &O::workers, 1, 64,
                              "namespaces reconciled in parallel, 1 to 64"),
               flags::custom("namespace-selector", &O::namespace_selector, parse_label_selector,

@@ -4,6 +4,7 @@
 // --flag value), parsed and validated once at start-up into plain values by
 // the table in options.cpp (lib/weft/flags.h has the rules).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,6 +36,7 @@ struct OperatorOptions {
   // What one namespace may add to every other namespace's document.
   int max_exported_services = 100;
   int max_exported_ports = 16;
+  std::chrono::milliseconds export_propagation_interval{10'000};
   // Only namespaces carrying all these labels are reconciled (empty: all).
   std::map<std::string, std::string> namespace_selector;
   int workers = 2;

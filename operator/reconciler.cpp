@@ -85,11 +85,19 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   const std::string& ns = parsed.ns;
   NamespaceInput input = caches_.gather(ns);
   if (input.namespace_object && !selected(*input.namespace_object)) {
-    if (!parsed.status && options_.mtls_across_namespaces) propagate_exports(ns, {});
+    if (!parsed.status && options_.mtls_across_namespaces) {
+      if (const auto later = propagate_exports(ns, {})) return Action::requeue(*later);
+    }
     return Action::await_change();  // another operator's (or nobody's) namespace
   }
   if (!input.namespace_object || input.namespace_object->meta.deleting) {
-    if (!parsed.status && options_.mtls_across_namespaces) propagate_exports(ns, {});
+    if (!parsed.status && options_.mtls_across_namespaces) {
+      if (const auto later = propagate_exports(ns, {})) return Action::requeue(*later);
+      if (!input.namespace_object) {
+        std::lock_guard lock(exported_mutex_);
+        exported_.erase(ns);  // gone, its empty exports propagated
+      }
+    }
     // Deleted (or being deleted) namespace: the API server deletes what it
     // contained and refuses new content. The namespace key cleans up.
     if (!parsed.status) {
@@ -105,12 +113,13 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   for (const auto& policy : input.policies) uids.insert(policy->meta.uid);
   memory_.retain_statuses(ns, uids);
 
+  std::optional<std::chrono::milliseconds> propagate_later;
   if (options_.mtls_across_namespaces) {
     if (!parsed.status) {
       std::size_t left_out = 0;
       auto exports = exported_services(input, options_.export_limits, &left_out);
       metrics_.exports_left_out.with_labels({ns}).set(static_cast<double>(left_out));
-      propagate_exports(ns, exports);
+      propagate_later = propagate_exports(ns, exports);
     }
     input.other_namespaces = other_namespaces(all_exports(), ns);
   }
@@ -142,7 +151,7 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
                                       [](const DesiredStatus& status) { return status.changed; });
   if (any_status && enqueue_) enqueue_(status_queue_key(ns));
   if (!written) return Error{written.error().message};
-  return Action::await_change();
+  return propagate_later ? Action::requeue(*propagate_later) : Action::await_change();
 }
 
 std::map<std::string, std::vector<proxyconfig::MeshedService>> Reconciler::all_exports() const {
@@ -155,26 +164,36 @@ std::map<std::string, std::vector<proxyconfig::MeshedService>> Reconciler::all_e
   return out;
 }
 
-void Reconciler::propagate_exports(const std::string& ns,
-                                   const std::vector<proxyconfig::MeshedService>& exports) {
+std::optional<std::chrono::milliseconds> Reconciler::propagate_exports(
+    const std::string& ns, const std::vector<proxyconfig::MeshedService>& exports) {
   {
     // The workers reconcile several namespaces at once.
     std::lock_guard lock(exported_mutex_);
-    const auto last = exported_.find(ns);
-    const bool changed = last == exported_.end() ? !exports.empty() : last->second != exports;
-    if (!changed) return;
-    if (exports.empty()) {
-      exported_.erase(ns);
-    } else {
-      exported_[ns] = exports;
+    const auto now = options_.steady_now();
+    auto last = exported_.find(ns);
+    const bool changed = last == exported_.end()
+                             ? !exports.empty()
+                             : last->second.pending || last->second.exports != exports;
+    if (!changed) return std::nullopt;
+    if (last != exported_.end()) {
+      const auto next = last->second.at + options_.export_propagation_interval;
+      if (now < next) {
+        last->second.pending = true;
+        metrics_.export_propagations_deferred.inc();
+        return std::chrono::ceil<std::chrono::milliseconds>(next - now);
+      }
     }
+    // (An empty entry is kept: its time bounds the next propagation.)
+    exported_[ns] = Propagated{exports, now, false};
   }
   logger_.info("meshed Services offered to other namespaces changed",
                {{"namespace", ns}, {"services", exports.size()}});
-  if (!enqueue_) return;
-  for (const auto& [key, other] : *caches_.namespaces.snapshot()) {
-    if (other->meta.name != ns && other->meshed && selected(*other)) enqueue_(other->meta.name);
+  if (enqueue_) {
+    for (const auto& [key, other] : *caches_.namespaces.snapshot()) {
+      if (other->meta.name != ns && other->meshed && selected(*other)) enqueue_(other->meta.name);
+    }
   }
+  return std::nullopt;
 }
 
 WriteResult Reconciler::apply_rbac(const NamespaceModel& namespace_object) {

@@ -14,9 +14,11 @@
 //   that went wrong.
 // What was written is kept in a WriteMemory, pruned with the objects.
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +55,13 @@ struct ReconcilerOptions {
   // Other namespaces' meshed Services in each document (mesh_exports.h).
   bool mtls_across_namespaces = true;
   ExportLimits export_limits{};
+  // At most one propagation of a namespace's exports to every other
+  // namespace per interval: a change within it is propagated at its end (the
+  // first change at once). Bounds the writes one namespace's author causes.
+  std::chrono::milliseconds export_propagation_interval{10'000};
+  std::function<std::chrono::steady_clock::time_point()> steady_now = [] {
+    return std::chrono::steady_clock::now();
+  };
 };
 
 class Reconciler {
@@ -71,9 +80,11 @@ class Reconciler {
  private:
   bool selected(const NamespaceModel& ns) const;
   // Every other namespace's document lists this one's exports: when they
-  // changed since this namespace's last reconcile, they are all queued.
-  void propagate_exports(const std::string& ns,
-                         const std::vector<proxyconfig::MeshedService>& exports);
+  // changed since they were last propagated, they are all queued. Within the
+  // propagation interval of the last time: nothing yet, and the delay after
+  // which this namespace must be reconciled again to do it.
+  std::optional<std::chrono::milliseconds> propagate_exports(
+      const std::string& ns, const std::vector<proxyconfig::MeshedService>& exports);
   WriteResult apply_config(const NamespaceModel& ns, const NamespacePlan& plan);
   WriteResult apply_rbac(const NamespaceModel& ns);
   WriteResult delete_generated(const std::string& ns);
@@ -91,8 +102,14 @@ class Reconciler {
   const std::function<void(const std::string&)> enqueue_;
   WriteMemory memory_;
   std::mutex exported_mutex_;
-  // As last propagated, under exported_mutex_.
-  std::map<std::string, std::vector<proxyconfig::MeshedService>> exported_;
+  struct Propagated {
+    std::vector<proxyconfig::MeshedService> exports;  // as last propagated
+    std::chrono::steady_clock::time_point at{};
+    // A change since, not propagated yet: other namespaces may have read it
+    // from the caches meanwhile, so it is propagated even if undone.
+    bool pending = false;
+  };
+  std::map<std::string, Propagated> exported_;  // under exported_mutex_
 };
 
 // The wall clock as RFC 3339 ("2026-01-01T00:00:00Z").

@@ -39,14 +39,15 @@ struct Fixture {
   Caches caches;
   RecordingWriter writer;
   Strings enqueued;
-  Reconciler reconciler{
-      caches,
-      writer,
-      logger,
-      metrics,
-      ReconcilerOptions{
-          {}, [] { return true; }, [] { return std::string("2026-01-01T00:00:00Z"); }},
-      [this](const std::string& key) { enqueued.push_back(key); }};
+  Reconciler reconciler{caches, writer, logger, metrics,
+                        // (No pacing of propagations here: a test of its own has it.)
+                        ReconcilerOptions{{},
+                                          [] { return true; },
+                                          [] { return std::string("2026-01-01T00:00:00Z"); },
+                                          true,
+                                          {},
+                                          std::chrono::milliseconds(0)},
+                        [this](const std::string& key) { enqueued.push_back(key); }};
 
   Fixture() {
     caches.control_plane_ns = "ops";
@@ -309,4 +310,51 @@ TEST_CASE("mesh exports: one namespace adds a bounded amount to the others' docu
   CHECK(parse_options({"--max-exported-services", "7"})->max_exported_services == 7);
   CHECK(parse_options({})->max_exported_ports == 16);
   CHECK_FALSE(parse_options({"--max-exported-ports", "0"}).has_value());
+}
+
+TEST_CASE("mesh exports: one propagation per interval; a change undone meanwhile still goes",
+          "[mesh_exports][reconciler]") {
+  Fixture f;
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  Reconciler paced{f.caches,
+                   f.writer,
+                   f.logger,
+                   f.metrics,
+                   ReconcilerOptions{.namespace_selector = {},
+                                     .may_write = [] { return true; },
+                                     .now = [] { return std::string("2026-01-01T00:00:00Z"); },
+                                     .mtls_across_namespaces = true,
+                                     .export_limits = {},
+                                     .export_propagation_interval = std::chrono::seconds(10),
+                                     .steady_now = [&now] { return now; }},
+                   [&f](const std::string& key) { f.enqueued.push_back(key); }};
+  const auto reconcile = [&](const std::string& key) {
+    auto action = paced.reconcile(key);
+    REQUIRE(action.has_value());
+    return action->requeue_after;
+  };
+  CHECK_FALSE(reconcile("pay"));  // the first propagation: at once
+  CHECK(f.enqueued == Strings{"shop"});
+  f.enqueued.clear();
+
+  now += std::chrono::seconds(3);
+  f.add_pod("pay", "api-2", "api", false);  // a change within the interval
+  CHECK(reconcile("pay") == std::chrono::milliseconds(7000));
+  CHECK(f.enqueued.empty());
+  CHECK(f.metrics.export_propagations_deferred.value() == 1);
+
+  now += std::chrono::seconds(2);
+  f.add_pod("pay", "api-2", "api", true);  // undone: others may have read it meanwhile
+  CHECK(reconcile("pay") == std::chrono::milliseconds(5000));
+  CHECK(f.enqueued.empty());
+
+  now += std::chrono::seconds(5);  // the interval is over: propagated
+  CHECK_FALSE(reconcile("pay"));
+  CHECK(f.enqueued == Strings{"shop"});
+  f.enqueued.clear();
+  now += std::chrono::seconds(30);
+  CHECK_FALSE(reconcile("pay"));  // nothing pending, nothing changed
+  CHECK(f.enqueued.empty());
+  CHECK(parse_options({"--export-propagation-interval", "30s"})->export_propagation_interval ==
+        std::chrono::seconds(30));
 }
