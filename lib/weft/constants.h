@@ -94,6 +94,11 @@ inline constexpr std::string_view kProxyMemoryRequestAnnotation =
     "config.weft.io/proxy-memory-request";
 inline constexpr std::string_view kProxyMemoryLimitAnnotation = "config.weft.io/proxy-memory-limit";
 inline constexpr std::string_view kLogLevelAnnotation = "config.weft.io/log-level";
+// Namespace annotation: the default inbound policy of its pods' proxies
+// (all-unauthenticated, all-authenticated, same-namespace, deny), overriding
+// the operator's --default-inbound-policy.
+inline constexpr std::string_view kDefaultInboundPolicyAnnotation =
+    "config.weft.io/default-inbound-policy";
 
 // What the webhook records on an injected pod: the containers it added, how the
 // proxy runs ("native" sidecar or "classic"), and the proxy's version.
@@ -110,6 +115,12 @@ inline constexpr std::string_view kEnvPodName = "WEFT_PROXY_POD_NAME";
 inline constexpr std::string_view kEnvPodNamespace = "WEFT_PROXY_POD_NAMESPACE";
 inline constexpr std::string_view kEnvServiceAccount = "WEFT_PROXY_SERVICE_ACCOUNT";
 inline constexpr std::string_view kEnvPodIp = "WEFT_PROXY_POD_IP";
+// The pod's labels, as the downward API writes them (one key="value" per
+// line), kept current by the kubelet: a volume the webhook adds to the proxy.
+inline constexpr std::string_view kPodInfoVolumeName = "weft-podinfo";
+inline constexpr std::string_view kPodInfoMountPath = "/var/run/weft/podinfo";
+inline constexpr std::string_view kPodInfoLabelsFile = "labels";
+inline constexpr std::string_view kEnvPodLabelsFile = "WEFT_PROXY_POD_LABELS_FILE";
 inline constexpr std::string_view kEnvLogLevel = "WEFT_PROXY_LOG_LEVEL";
 inline constexpr std::string_view kEnvOpaquePorts = "WEFT_PROXY_OPAQUE_PORTS";
 // The proxy's ports as injected (the webhook's configuration may move them from

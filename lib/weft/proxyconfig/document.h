@@ -228,8 +228,21 @@ struct InboundPolicy {
   friend bool operator==(const InboundPolicy&, const InboundPolicy&) = default;
 };
 
+// What a proxy decides for inbound traffic that no policy's `authorization`
+// covers (the namespace's default, docs/crds.md "Default inbound policy").
+// The kubelet's probes of the pod are admitted whatever it says.
+enum class DefaultInboundPolicy {
+  kAllUnauthenticated,  // every client, meshed or not (the default)
+  kAllAuthenticated,    // only meshed clients (an mTLS identity of the trust domain)
+  kSameNamespace,       // only meshed clients of the document's own namespace
+  kDeny,                // nothing
+};
+
 struct Inbound {
   std::vector<InboundPolicy> policies;
+  // Serialized as "defaultPolicy" ("all-unauthenticated", "all-authenticated",
+  // "same-namespace", "deny"); omitted when kAllUnauthenticated.
+  DefaultInboundPolicy default_policy = DefaultInboundPolicy::kAllUnauthenticated;
   friend bool operator==(const Inbound&, const Inbound&) = default;
 };
 

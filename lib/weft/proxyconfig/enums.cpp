@@ -35,6 +35,11 @@ constexpr Names<SelectorOperator, 4> kOperators{
      {SelectorOperator::kDoesNotExist, "DoesNotExist"}}};
 constexpr Names<AuthorizationPathType, 2> kAuthorizationPathTypes{
     {{AuthorizationPathType::kExact, "Exact"}, {AuthorizationPathType::kPathPrefix, "PathPrefix"}}};
+constexpr Names<DefaultInboundPolicy, 4> kDefaultInboundPolicies{
+    {{DefaultInboundPolicy::kAllUnauthenticated, "all-unauthenticated"},
+     {DefaultInboundPolicy::kAllAuthenticated, "all-authenticated"},
+     {DefaultInboundPolicy::kSameNamespace, "same-namespace"},
+     {DefaultInboundPolicy::kDeny, "deny"}}};
 
 template <typename E, std::size_t N>
 std::string_view name_of(const Names<E, N>& names, E value) {
@@ -78,6 +83,9 @@ std::string_view to_string(SelectorOperator value) {
 std::string_view to_string(AuthorizationPathType value) {
   return name_of(kAuthorizationPathTypes, value);
 }
+std::string_view to_string(DefaultInboundPolicy value) {
+  return name_of(kDefaultInboundPolicies, value);
+}
 
 template <>
 std::optional<PathMatchType> parse_enum(std::string_view text) {
@@ -110,6 +118,10 @@ std::optional<SelectorOperator> parse_enum(std::string_view text) {
 template <>
 std::optional<AuthorizationPathType> parse_enum(std::string_view text) {
   return value_of(kAuthorizationPathTypes, text);
+}
+template <>
+std::optional<DefaultInboundPolicy> parse_enum(std::string_view text) {
+  return value_of(kDefaultInboundPolicies, text);
 }
 
 }  // namespace weft::proxyconfig

@@ -18,6 +18,7 @@ std::string_view to_string(MtlsMode value);
 std::string_view to_string(AuthorizationAction value);
 std::string_view to_string(SelectorOperator value);
 std::string_view to_string(AuthorizationPathType value);
+std::string_view to_string(DefaultInboundPolicy value);  // "all-unauthenticated", ...
 
 // Parses one of the words above for enum E (e.g. parse_enum<MtlsMode>("Strict")).
 template <typename E>
@@ -38,5 +39,7 @@ template <>
 std::optional<SelectorOperator> parse_enum(std::string_view text);
 template <>
 std::optional<AuthorizationPathType> parse_enum(std::string_view text);
+template <>
+std::optional<DefaultInboundPolicy> parse_enum(std::string_view text);  // exact words
 
 }  // namespace weft::proxyconfig
