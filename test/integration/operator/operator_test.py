@@ -709,7 +709,8 @@ def case_identity(c):
     validate_schema(document(ns))
     wait_for("Programmed=True, mtls enforced", lambda: (
         condition("meshpolicy", ns, "strict", "Programmed") or {}).get("status") == "True")
-    assert "mtls Strict is enforced" in condition("meshpolicy", ns, "strict", "Programmed")["message"]
+    message = condition("meshpolicy", ns, "strict", "Programmed")["message"]
+    assert "mtls Strict enforced by the proxies of 1 pods" in message, message
     assert op.metric('weft_operator_identity_state{state="configured"}') == 1
 
     # A rotation (old and new anchors) reaches the document.
