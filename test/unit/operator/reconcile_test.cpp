@@ -567,3 +567,23 @@ TEST_CASE("reconcile: a server-side policy's Programmed tells where the proxies 
     if (status.name == "web-authz") CHECK_FALSE(status.changed);
   }
 }
+
+TEST_CASE(
+    "reconcile: an authorization rule without a list makes the policy Invalid, not the "
+    "document",
+    "[reconcile]") {
+  Fixture f;
+  // What an older CRD, or a list of the wrong type, lets through.
+  f.add_policy(
+      policy("open", {{"podSelector", json::object()},
+                      {"authorization", {{"rules", {{{"from", {{"cidrs", "10.0.0.0/8"}}}}}}}}}));
+  f.add_policy(
+      policy("fine", {{"podSelector", json::object()}, {"rateLimit", {{"requestsPerSecond", 5}}}}));
+  const auto plan = f.plan();
+  const auto& accepted = condition(plan, "open", "Accepted");
+  CHECK(accepted.reason == "Invalid");
+  CHECK_THAT(accepted.message, Catch::Contains("spec.authorization.rules[0]: sets no list"));
+  const auto doc = document_of(plan);  // still valid for the proxies
+  REQUIRE(doc.inbound.policies.size() == 1);
+  CHECK(doc.inbound.policies[0].name == "fine");
+}
