@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "operator/default_inbound_policy.h"
 #include "weft/proxyconfig/enums.h"
 
 namespace weft::op {
@@ -146,15 +147,6 @@ std::vector<std::uint16_t> target_ports(const ServiceModel& service, const Servi
   return {numbers.begin(), numbers.end()};
 }
 
-}  // namespace
-
-bool mtls_applied_by_proxies(const MeshPolicyModel& policy) {
-  return !policy.target && policy.pod_selector && policy.pod_selector->match_labels.empty() &&
-         policy.pod_selector->match_expressions.empty();
-}
-
-namespace {
-
 // Pod name -> pod, built once per namespace.
 using PodIndex = std::map<std::string, const PodModel*>;
 PodIndex pods_by_name(const NamespaceInput& input) {
@@ -220,6 +212,11 @@ BuiltConfig build_config(const NamespaceInput& input) {
   built.document.ns = input.ns;
   built.document.identity = input.identity.config;
   if (built.document.identity) built.document.outbound.other_namespaces = input.other_namespaces;
+  const auto default_policy = choose_default_inbound_policy(
+      input.namespace_object ? input.namespace_object->default_inbound_policy : std::nullopt,
+      input.default_inbound_policy);
+  built.document.inbound.default_policy = default_policy.policy;
+  built.default_inbound_policy_problem = default_policy.problem;
 
   // Routes in precedence order (oldest first, then name).
   std::vector<const MeshRouteModel*> routes;
@@ -329,13 +326,11 @@ BuiltConfig build_config(const NamespaceInput& input) {
         for (auto& entry : ranked) out_port.matches.push_back(std::move(entry.match));
       }
       // Per section, the first covering policy that sets it wins; the others
-      // that also set it for this traffic are conflicted. (mtls: among the
-      // policies the proxies apply; the others win nothing, status says so.)
+      // that also set it for this traffic are conflicted.
       for (Section section : kSections) {
         const MeshPolicyModel* winner = nullptr;
         for (const auto* policy : policies) {
           if (!sets(*policy, section) || !covers(*policy, *service, port)) continue;
-          if (section == Section::kMtls && !mtls_applied_by_proxies(*policy)) continue;
           if (!winner) {
             winner = policy;
             continue;

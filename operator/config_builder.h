@@ -33,6 +33,9 @@ struct NamespaceInput {
   // The meshed Services of the other namespaces (mesh_exports.h), listed in
   // the document when the identity is configured.
   std::vector<proxyconfig::MeshedService> other_namespaces{};
+  // The operator's --default-inbound-policy; the Namespace's annotation overrides it.
+  proxyconfig::DefaultInboundPolicy default_inbound_policy =
+      proxyconfig::DefaultInboundPolicy::kAllUnauthenticated;
 
   bool meshed() const { return namespace_object && namespace_object->meshed; }
 };
@@ -53,6 +56,8 @@ struct PolicyFindings {
 
 struct BuiltConfig {
   proxyconfig::Document document;
+  // Why the namespace's annotation was not used (an unknown word: deny instead).
+  std::string default_inbound_policy_problem;
   std::map<std::string, RouteFindings> routes;     // by MeshRoute name
   std::map<std::string, PolicyFindings> policies;  // by MeshPolicy name
 };
@@ -66,11 +71,6 @@ BuiltConfig build_config(const NamespaceInput& input);
 std::vector<proxyconfig::Endpoint> ready_endpoints(const ServiceModel& service,
                                                    const ServicePortModel& port,
                                                    const NamespaceInput& input);
-
-// Whether the proxies apply this policy's mtls: they do not know their pods'
-// labels yet, so only a policy that selects every pod of the namespace
-// (podSelector: {}) reaches them; others are in the document, not applied.
-bool mtls_applied_by_proxies(const MeshPolicyModel& policy);
 
 // Whether pods carrying `labels` are selected by `selector` (one copy, shared
 // with the proxy).
