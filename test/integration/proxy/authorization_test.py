@@ -207,6 +207,36 @@ def tcp_denied_before_any_byte_reaches_the_server():
 
 
 @test
+def opaque_inside_mtls_is_decided_by_the_client_identity():
+    echo = EchoServer()
+    ca = Ca("anchor")
+    mesh = Mesh(echo.port, ca, server_flags=("--opaque-ports", str(echo.port)))
+    try:
+        front = [{"identities": [{"namespace": "test", "serviceAccount": "front"}]}]
+        reload(mesh.server, mesh.server_config,
+               policy_document([authz_policy("front-only", front)], anchors_pem=ca.pem))
+        with connect(mesh.client.outbound) as sock:
+            sock.sendall(b"hi")
+            assert sock.recv(100) == b"echo:hi"
+        assert mesh.server.metric("inbound_tcp_authz_allow_total", policy="front-only",
+                                  rule="rule-0") == 1
+        back = [{"identities": [{"namespace": "test", "serviceAccount": "back"}]}]
+        reload(mesh.server, mesh.server_config,
+               policy_document([authz_policy("back-only", back)], anchors_pem=ca.pem))
+        accepted_before = echo.accepted
+        sock = connect(mesh.client.outbound)
+        sock.sendall(b"hi")
+        assert closed_by_peer(sock), "a denied meshed client reached the app"
+        sock.close()
+        time.sleep(0.2)
+        assert echo.accepted == accepted_before
+        assert mesh.server.metric("inbound_tcp_authz_deny_total", policy="back-only") == 1
+    finally:
+        mesh.close()
+        echo.close()
+
+
+@test
 def policy_change_closes_an_open_opaque_connection():
     echo = EchoServer()
     allow = policy_document([authz_policy("tcp", [{"cidrs": ["127.0.0.0/8"]}])])
@@ -249,6 +279,30 @@ def rate_limit_429_with_retry_after_then_recovery():
     finally:
         server.close()
         backend.close()
+
+
+@test
+def tcp_rate_limit_takes_a_token_per_connection():
+    echo = EchoServer()
+    limited = {"name": "tcp-limited", "podSelector": {}, "ports": [],
+               "rateLimit": {"requestsPerSecond": 1, "burst": 1}}
+    server = Server(echo.port, policy_document([limited]), "--opaque-ports", str(echo.port))
+    try:
+        with connect(server.proxy.inbound) as first:
+            first.sendall(b"a")
+            assert first.recv(100) == b"echo:a"
+            second = connect(server.proxy.inbound)
+            second.sendall(b"b")
+            assert closed_by_peer(second), "a connection past the limit was served"
+            second.close()
+            first.sendall(b"c")  # the open one is not affected
+            assert first.recv(100) == b"echo:c"
+        assert echo.accepted == 1
+        assert server.proxy.metric("inbound_tcp_ratelimit_denied_total",
+                                   policy="tcp-limited") == 1
+    finally:
+        server.close()
+        echo.close()
 
 
 @test
