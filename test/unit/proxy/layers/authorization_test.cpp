@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "proxy/authz_metrics.h"
+#include "test/unit/proxy/failing_allocation.h"
 
 using namespace weft::proxy;
 
@@ -58,4 +59,46 @@ TEST_CASE("authorization series past the cap are folded under policy=\"other\"",
   CHECK(proxy_metrics.inbound_http_authz_deny_total.with_labels({"other", "other"}).value() == 1);
   CHECK(proxy_metrics.inbound_tcp_ratelimit_denied_total.with_labels({"other"}).value() == 1);
   CHECK(proxy_metrics.authz_metric_series_folded_total.get().value() == 2);
+}
+
+TEST_CASE("the allow path allocates nothing", "[authz]") {
+  namespace pc = weft::proxyconfig;
+  pc::Document document;
+  document.ns = "test";
+  pc::InboundPolicy policy;
+  policy.name = "loopback";
+  pc::AuthorizationRule rule;
+  rule.cidrs = {"127.0.0.0/8"};
+  policy.authorization = pc::Authorization{pc::AuthorizationAction::kDeny, {rule}};
+  document.inbound.policies = {policy};
+  const auto policies = authz::InboundPolicies::compile(document, {});
+  authz::RateLimiter limiter(16);
+  weft::Registry registry;
+  ProxyMetrics proxy_metrics(registry);
+  AuthzMetrics metrics(proxy_metrics, 16);
+  weft::KeyedLogThrottle denial_log(std::chrono::seconds(10), 16);
+  weft::Logger log("test", weft::LogLevel::kError);
+  const AuthorizationTelemetry telemetry{metrics, proxy_metrics.rate_limit_untracked_total.get(),
+                                         denial_log, log};
+  Request request;
+  request.method = "GET";
+  request.path = "/x";
+  const auto address = boost::asio::ip::make_address("127.0.0.1");
+  const auto run = [&] {
+    const ClientKey key("", address);
+    const authz::Client client{"", address};
+    const AuthorizationVerdict verdict =
+        authorize_request(request, {*policies, 8080, client, key.view(), limiter});
+    record_verdict(telemetry, verdict, true, key.view(), 8080, request.path);
+    return verdict;
+  };
+  REQUIRE(run().outcome == AuthorizationVerdict::Outcome::kAllowed);  // creates the series
+  testing::fail_allocation(1);
+  const AuthorizationVerdict verdict = run();
+  const bool allocated = testing::allocation_failed();
+  testing::disarm_allocation_failure();
+  CHECK_FALSE(allocated);
+  CHECK(verdict.outcome == AuthorizationVerdict::Outcome::kAllowed);
+  CHECK(proxy_metrics.inbound_http_authz_allow_total.with_labels({"loopback", "rule-0"}).value() ==
+        2);
 }
