@@ -32,7 +32,9 @@ Family<Counter>& family_of(ProxyMetrics& metrics, AuthzCount what) {
 }  // namespace
 
 AuthzMetrics::AuthzMetrics(ProxyMetrics& metrics, std::size_t max_series)
-    : metrics_(metrics), max_series_(max_series) {}
+    : metrics_(metrics),
+      folded_(metrics.authz_metric_series_folded_total.get()),
+      max_series_(max_series) {}
 
 Counter& AuthzMetrics::counter(AuthzCount what, std::string_view policy, std::string_view rule) {
   if (by_policy_only(what)) rule = {};
@@ -41,7 +43,7 @@ Counter& AuthzMetrics::counter(AuthzCount what, std::string_view policy, std::st
   const auto found = series_.find(key);
   if (found != series_.end()) return *found->second;
   if (own_series_ >= max_series_) {
-    metrics_.authz_metric_series_folded_total.get().inc();
+    folded_.inc();
     const KeyView other{what, kOther, by_policy_only(what) ? std::string_view() : kOther};
     const auto folded = series_.find(other);
     return folded != series_.end() ? *folded->second : create(other);

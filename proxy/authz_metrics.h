@@ -62,6 +62,7 @@ class AuthzMetrics {
   Counter& create(const KeyView& key);
 
   ProxyMetrics& metrics_;
+  Counter& folded_;
   const std::size_t max_series_;
   std::mutex mutex_;
   std::map<Key, Counter*, Less> series_;

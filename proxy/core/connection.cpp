@@ -195,7 +195,7 @@ class OpaqueAuthorization final : public TunnelRecheck {
     const authz::Client client{identity_, address_};
     const AuthorizationVerdict verdict = authorize_connection(
         {*worker_.routes.policies(), port_, client, key.view(), worker_.runtime.rate_limiter});
-    record_verdict(worker_.runtime.authz_telemetry(), verdict, false, key.view(), port_);
+    record_verdict(worker_.runtime.authz_telemetry, verdict, false, key.view(), port_);
     return !verdict.refused();
   }
 

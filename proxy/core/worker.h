@@ -45,9 +45,9 @@ struct Runtime {
   AuthzMetrics authz_metrics{metrics.metrics(), settings.max_authz_metric_series};
   authz::RateLimiter rate_limiter{settings.max_rate_limited_clients};
   KeyedLogThrottle denial_log{settings.denial_log_interval, settings.max_denial_log_clients};
-  AuthorizationTelemetry authz_telemetry() {
-    return {authz_metrics, metrics.metrics().rate_limit_untracked_total.get(), denial_log, log};
-  }
+  // Resolved once: the request path touches only its atomics.
+  const AuthorizationTelemetry authz_telemetry{
+      authz_metrics, metrics.metrics().rate_limit_untracked_total.get(), denial_log, log};
 };
 
 inline UpstreamPool::Counters pool_counters(ProxyMetrics& metrics) {

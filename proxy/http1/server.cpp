@@ -235,7 +235,7 @@ void Session::plan_request() {
     const authz::Client client{target_.client_identity, target_.client_address};
     const AuthorizationVerdict verdict =
         authorize_request(request, {*policies, port, client, key.view(), runtime_.rate_limiter});
-    record_verdict(runtime_.authz_telemetry(), verdict, true, key.view(), port, request.path);
+    record_verdict(runtime_.authz_telemetry, verdict, true, key.view(), port, request.path);
     if (verdict.refused()) refused = refusal_answer(verdict, refusal_body_);
   }
   // Routed even when refused: the route labels the request's metrics.
