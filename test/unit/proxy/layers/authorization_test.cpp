@@ -70,7 +70,10 @@ TEST_CASE("the allow path allocates nothing", "[authz]") {
   pc::AuthorizationRule rule;
   rule.cidrs = {"127.0.0.0/8"};
   policy.authorization = pc::Authorization{pc::AuthorizationAction::kDeny, {rule}};
-  document.inbound.policies = {policy};
+  pc::InboundPolicy limited;
+  limited.name = "limited";
+  limited.rate_limit = pc::RateLimit{1000, 1000};
+  document.inbound.policies = {policy, limited};
   const auto policies = authz::InboundPolicies::compile(document, {});
   authz::RateLimiter limiter(16);
   weft::Registry registry;
@@ -92,7 +95,9 @@ TEST_CASE("the allow path allocates nothing", "[authz]") {
     record_verdict(telemetry, verdict, true, key.view(), 8080, request.path);
     return verdict;
   };
-  REQUIRE(run().outcome == AuthorizationVerdict::Outcome::kAllowed);  // creates the series
+  // The first request creates the series and the client's bucket.
+  REQUIRE(run().outcome == AuthorizationVerdict::Outcome::kAllowed);
+  REQUIRE(limiter.tracked() == 1);
   testing::fail_allocation(1);
   const AuthorizationVerdict verdict = run();
   const bool allocated = testing::allocation_failed();
