@@ -39,6 +39,9 @@ struct Caches {
   Store<TrustAnchorsModel> trust_anchors;
   std::string control_plane_ns{kControlPlaneNamespace};
   std::string trust_domain{weft::identity::kDefaultTrustDomain};
+  // The operator's --default-inbound-policy; set before the watches start.
+  proxyconfig::DefaultInboundPolicy default_inbound_policy =
+      proxyconfig::DefaultInboundPolicy::kAllUnauthenticated;
 
   // Whether (and why not) documents get an identity section.
   IdentityState identity() const {
@@ -59,6 +62,7 @@ struct Caches {
     input.routes = in_namespace<MeshRouteModel>(*routes.snapshot(), ns);
     input.policies = in_namespace<MeshPolicyModel>(*policies.snapshot(), ns);
     input.identity = identity();
+    input.default_inbound_policy = default_inbound_policy;
     return input;
   }
 };

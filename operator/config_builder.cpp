@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "operator/default_inbound_policy.h"
 #include "weft/proxyconfig/enums.h"
 
 namespace weft::op {
@@ -249,6 +250,11 @@ BuiltConfig build_config(const NamespaceInput& input) {
   built.document.ns = input.ns;
   built.document.identity = input.identity.config;
   if (built.document.identity) built.document.outbound.other_namespaces = input.other_namespaces;
+  const auto default_policy = choose_default_inbound_policy(
+      input.namespace_object ? input.namespace_object->default_inbound_policy : std::nullopt,
+      input.default_inbound_policy);
+  built.document.inbound.default_policy = default_policy.policy;
+  built.default_inbound_policy_problem = default_policy.problem;
 
   // Routes in precedence order (oldest first, then name).
   std::vector<const MeshRouteModel*> routes;

@@ -32,6 +32,9 @@ struct NamespaceInput {
   // The meshed Services of the other namespaces (mesh_exports.h), listed in
   // the document when the identity is configured.
   std::vector<proxyconfig::MeshedService> other_namespaces{};
+  // The operator's --default-inbound-policy; the Namespace's annotation overrides it.
+  proxyconfig::DefaultInboundPolicy default_inbound_policy =
+      proxyconfig::DefaultInboundPolicy::kAllUnauthenticated;
 
   bool meshed() const { return namespace_object && namespace_object->meshed; }
 };
@@ -52,6 +55,8 @@ struct PolicyFindings {
 
 struct BuiltConfig {
   proxyconfig::Document document;
+  // Why the namespace's annotation was not used (an unknown word: deny instead).
+  std::string default_inbound_policy_problem;
   std::map<std::string, RouteFindings> routes;     // by MeshRoute name
   std::map<std::string, PolicyFindings> policies;  // by MeshPolicy name
 };

@@ -25,6 +25,7 @@ Controller::Controller(std::shared_ptr<kube::Client> client, Logger& logger,
                   [this](const std::string& key) { queue_.add(key); }) {
   caches_.control_plane_ns = options_.control_plane_ns;
   caches_.trust_domain = options_.trust_domain;
+  caches_.default_inbound_policy = options_.default_inbound_policy;
   RunnerOptions runner_options;
   runner_options.workers = options_.workers;
   runner_options.resync_period = options_.resync_period;

@@ -84,6 +84,7 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
   controller_options.control_plane_ns = flags.lease_namespace;
   controller_options.trust_domain = flags.trust_domain;
   controller_options.mtls_across_namespaces = flags.mtls_across_namespaces;
+  controller_options.default_inbound_policy = flags.default_inbound_policy;
   controller_options.export_limits = {
       .max_services = static_cast<std::size_t>(flags.max_exported_services),
       .max_ports = static_cast<std::size_t>(flags.max_exported_ports)};

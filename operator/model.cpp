@@ -259,6 +259,10 @@ NamespaceModel parse_namespace(const json& object) {
   out.meta = parse_meta(object);
   const auto it = out.meta.labels.find(std::string(kInjectLabel));
   out.meshed = it != out.meta.labels.end() && it->second == kInjectEnabled;
+  const json& annotations = at(at(object, "metadata"), "annotations");
+  if (const json& value = at(annotations, kDefaultInboundPolicyAnnotation); value.is_string()) {
+    out.default_inbound_policy = value.get<std::string>();
+  }
   return out;
 }
 

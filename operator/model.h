@@ -33,6 +33,8 @@ struct ObjectMeta {
 struct NamespaceModel {
   ObjectMeta meta;
   bool meshed = false;  // label weft.io/inject=enabled
+  // Annotation config.weft.io/default-inbound-policy, as written (unset: absent).
+  std::optional<std::string> default_inbound_policy;
 };
 
 struct ServicePortModel {

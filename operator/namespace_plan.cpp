@@ -25,6 +25,7 @@ NamespacePlan plan_namespace(const NamespaceInput& input, const std::string& now
   NamespacePlan plan;
   plan.meshed = input.meshed();
   BuiltConfig built = build_config(input);
+  if (plan.meshed) plan.default_inbound_policy_problem = built.default_inbound_policy_problem;
   Programming programming = Programming::kNotMeshed;
   if (plan.meshed) {
     auto serialized = proxyconfig::serialize(built.document);

@@ -27,6 +27,9 @@ struct NamespacePlan {
   // callers here then use plaintext): written so, and said in the log.
   bool other_namespaces_dropped = false;
   std::string too_large_message;
+  // The Namespace's default-inbound-policy annotation holds an unknown word;
+  // the document says deny (fail closed). A Warning Event and a log line.
+  std::string default_inbound_policy_problem;
   StatusPlan status;
 };
 

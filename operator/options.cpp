@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "operator/default_inbound_policy.h"
 #include "weft/identity/spiffe_id.h"
 
 namespace weft::op {
@@ -10,6 +11,12 @@ namespace {
 Result<std::string> parse_trust_domain(std::string_view text) {
   if (auto valid = identity::check_trust_domain(text); !valid) return valid.error();
   return std::string(text);
+}
+
+Result<proxyconfig::DefaultInboundPolicy> parse_default_policy_flag(std::string_view text) {
+  if (auto policy = parse_default_inbound_policy(text)) return *policy;
+  return Error{fmt::format(
+      "{:?} is not all-unauthenticated, all-authenticated, same-namespace or deny", text)};
 }
 
 // ":8080" (all interfaces), "127.0.0.1:8080", "[::1]:8080"; "0" disables.
@@ -64,6 +71,14 @@ const flags::Program<OperatorOptions>& program() {
                               "at most one propagation of a namespace's exported Services\n"
                               "to the other namespaces' documents per interval (the first\n"
                               "change at once, later ones at its end)"),
+              flags::custom("default-inbound-policy", &O::default_inbound_policy,
+                            parse_default_policy_flag,
+                            "what proxies decide for inbound traffic no MeshPolicy's\n"
+                            "authorization covers: all-unauthenticated, all-authenticated,\n"
+                            "same-namespace or deny; a namespace's annotation\n"
+                            "config.weft.io/default-inbound-policy overrides it")
+                  .value_name("POLICY")
+                  .shown_default("all-unauthenticated"),
               flags::integer("workers", &O::workers, 1, 64,
                              "namespaces reconciled in parallel, 1 to 64"),
               flags::custom("namespace-selector", &O::namespace_selector, parse_label_selector,

@@ -14,6 +14,7 @@
 
 #include "weft/flags.h"
 #include "weft/log.h"
+#include "weft/proxyconfig/document.h"
 #include "weft/result.h"
 
 namespace weft::op {
@@ -37,6 +38,10 @@ struct OperatorOptions {
   int max_exported_services = 100;
   int max_exported_ports = 16;
   std::chrono::milliseconds export_propagation_interval{10'000};
+  // For inbound traffic no MeshPolicy's authorization covers; a namespace's
+  // annotation config.weft.io/default-inbound-policy overrides it.
+  proxyconfig::DefaultInboundPolicy default_inbound_policy =
+      proxyconfig::DefaultInboundPolicy::kAllUnauthenticated;
   // Only namespaces carrying all these labels are reconciled (empty: all).
   std::map<std::string, std::string> namespace_selector;
   int workers = 2;

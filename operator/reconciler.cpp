@@ -137,6 +137,7 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
         {{"namespace", ns}, {"services", input.other_namespaces.size()}});
   }
   if (plan.meshed) {
+    report_default_policy(*input.namespace_object, plan.default_inbound_policy_problem);
     metrics_.config_bytes.with_labels({ns}).set(static_cast<double>(plan.config_bytes));
     written = apply_config(*input.namespace_object, plan);
   } else {
@@ -220,6 +221,25 @@ WriteResult Reconciler::apply_rbac(const NamespaceModel& namespace_object) {
   logger_.info(current ? "proxies' read access restored" : "proxies' read access written",
                {{"namespace", ns}, {"kind", type.kind}});
   return done();
+}
+
+void Reconciler::report_default_policy(const NamespaceModel& namespace_object,
+                                       const std::string& problem) {
+  const std::string& ns = namespace_object.meta.name;
+  if (problem.empty()) {
+    memory_.clear_bad_default_policy(ns);
+    return;
+  }
+  // Every reconcile of the namespace meets it again: the log is throttled
+  // across namespaces, the Event raised once per bad value.
+  if (auto skipped = default_policy_log_.admit(options_.steady_now())) {
+    logger_.warn("bad default inbound policy annotation: deny written instead",
+                 {{"namespace", ns}, {"problem", problem}, {"skipped", *skipped}});
+  }
+  if (memory_.mark_bad_default_policy(ns, problem) && options_.may_write()) {
+    raise_event(ns, "Namespace", "v1", ns, namespace_object.meta.uid, "Warning",
+                std::string(reason::kInvalidDefaultInboundPolicy), problem);
+  }
 }
 
 WriteResult Reconciler::apply_config(const NamespaceModel& namespace_object,

@@ -30,6 +30,7 @@
 #include "operator/write_memory.h"
 #include "operator/writer.h"
 #include "weft/log.h"
+#include "weft/log_throttle.h"
 
 namespace weft::op {
 
@@ -86,6 +87,9 @@ class Reconciler {
   std::optional<std::chrono::milliseconds> propagate_exports(
       const std::string& ns, const std::vector<proxyconfig::MeshedService>& exports);
   WriteResult apply_config(const NamespaceModel& ns, const NamespacePlan& plan);
+  // A Warning Event (once per bad value) and a throttled log line when the
+  // namespace's default-inbound-policy annotation is unknown.
+  void report_default_policy(const NamespaceModel& ns, const std::string& problem);
   WriteResult apply_rbac(const NamespaceModel& ns);
   WriteResult delete_generated(const std::string& ns);
   WriteResult write_statuses(const std::string& ns, const NamespaceInput& input,
@@ -101,6 +105,7 @@ class Reconciler {
   const ReconcilerOptions options_;
   const std::function<void(const std::string&)> enqueue_;
   WriteMemory memory_;
+  LogThrottle default_policy_log_{std::chrono::minutes(1)};
   std::mutex exported_mutex_;
   struct Propagated {
     std::vector<proxyconfig::MeshedService> exports;  // as last propagated

@@ -35,6 +35,9 @@ inline constexpr std::string_view kNotAccepted = "NotAccepted";
 // anchors): the proxies cannot do mTLS, so the section is not enforced.
 inline constexpr std::string_view kIdentityNotConfigured = "IdentityNotConfigured";
 inline constexpr std::string_view kPodSelectionNotEnforced = "PodSelectionNotEnforced";
+// A Namespace's config.weft.io/default-inbound-policy is not a known word (an
+// Event on the Namespace; its document says deny).
+inline constexpr std::string_view kInvalidDefaultInboundPolicy = "InvalidDefaultInboundPolicy";
 }  // namespace reason
 
 enum class MeshKind { kMeshRoute, kMeshPolicy };

@@ -46,6 +46,7 @@ void WriteMemory::forget_namespace(const std::string& ns) {
   std::lock_guard lock(mutex_);
   by_namespace_.erase(ns);
   too_large_.erase(ns);
+  bad_default_policy_.erase(ns);
 }
 
 bool WriteMemory::mark_too_large(const std::string& ns) {
@@ -56,6 +57,20 @@ bool WriteMemory::mark_too_large(const std::string& ns) {
 void WriteMemory::clear_too_large(const std::string& ns) {
   std::lock_guard lock(mutex_);
   too_large_.erase(ns);
+}
+
+bool WriteMemory::mark_bad_default_policy(const std::string& ns, const std::string& problem) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = bad_default_policy_.try_emplace(ns, problem);
+  if (inserted) return true;
+  if (it->second == problem) return false;
+  it->second = problem;
+  return true;
+}
+
+void WriteMemory::clear_bad_default_policy(const std::string& ns) {
+  std::lock_guard lock(mutex_);
+  bad_default_policy_.erase(ns);
 }
 
 std::size_t WriteMemory::size() const {

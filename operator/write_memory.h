@@ -43,6 +43,11 @@ class WriteMemory {
   bool mark_too_large(const std::string& ns);
   void clear_too_large(const std::string& ns);
 
+  // The namespace's default-inbound-policy annotation is bad, for this reason;
+  // true when the reason is new (raise the Event once per bad value).
+  bool mark_bad_default_policy(const std::string& ns, const std::string& problem);
+  void clear_bad_default_policy(const std::string& ns);
+
   // Remembered writes, in all namespaces or in one (tests, and the bound).
   std::size_t size() const;
   std::size_t size(const std::string& ns) const;
@@ -55,6 +60,7 @@ class WriteMemory {
   mutable std::mutex mutex_;
   std::map<std::string, std::map<std::string, Entry>> by_namespace_;
   std::set<std::string> too_large_;
+  std::map<std::string, std::string> bad_default_policy_;
 };
 
 }  // namespace weft::op

@@ -20,6 +20,9 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
+constexpr std::string_view kDefaultInboundPolicyWords =
+    "all-unauthenticated, all-authenticated, same-namespace or deny";
+
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
 }
@@ -516,6 +519,11 @@ void check_policy(Reader& r, const std::string& p, const InboundPolicy& policy) 
     for (std::size_t i = 0; i < policy.authorization->rules.size(); ++i) {
       const auto& rule = policy.authorization->rules[i];
       const std::string rp = index(join(p, "authorization.rules"), i);
+      // An empty rule would allow every request: never what a MeshPolicy meant.
+      if (rule.identities.empty() && rule.cidrs.empty() && rule.paths.empty() &&
+          rule.methods.empty()) {
+        r.fail(rp, "sets no list (identities, cidrs, paths or methods): it would match everything");
+      }
       for (const auto& cidr : rule.cidrs) {
         if (!is_canonical_cidr(cidr)) r.fail(join(rp, "cidrs"), fmt::format("bad CIDR {:?}", cidr));
       }
@@ -617,6 +625,11 @@ void check_document(Reader& r, const Document& document) {
   for (std::size_t i = 0; i < document.inbound.policies.size(); ++i) {
     check_policy(r, index("inbound.policies", i), document.inbound.policies[i]);
   }
+  if (!parse_enum<DefaultInboundPolicy>(to_string(document.inbound.default_policy))) {
+    r.fail("inbound.defaultPolicy",
+           fmt::format("unknown value {} ({})", static_cast<int>(document.inbound.default_policy),
+                       kDefaultInboundPolicyWords));
+  }
 }
 
 }  // namespace
@@ -707,6 +720,15 @@ Result<ParsedDocument> parse(std::string_view text) {
                     read_policy(r, item, p, policy);
                     document.inbound.policies.push_back(std::move(policy));
                   });
+    std::string word;
+    if (r.string(*inbound, "inbound", "defaultPolicy", word, false)) {
+      if (auto policy = parse_enum<DefaultInboundPolicy>(word)) {
+        document.inbound.default_policy = *policy;
+      } else {
+        r.fail("inbound.defaultPolicy",
+               fmt::format("unknown value {:?} ({})", word, kDefaultInboundPolicyWords));
+      }
+    }
   }
   if (const json* identity = r.object(root, "", "identity", false)) {
     IdentityConfig config;

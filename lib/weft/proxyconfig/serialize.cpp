@@ -212,6 +212,11 @@ json to_json(const Document& document) {
               {"namespace", document.ns},
               {"outbound", std::move(outbound)},
               {"inbound", {{"policies", policies}}}};
+  // Omitted at the default, so documents written before the field existed keep
+  // their bytes and hash.
+  if (document.inbound.default_policy != DefaultInboundPolicy::kAllUnauthenticated) {
+    out["inbound"]["defaultPolicy"] = to_string(document.inbound.default_policy);
+  }
   if (document.identity) {
     out["identity"] = {{"trustDomain", document.identity->trust_domain},
                        {"trustAnchorsPem", document.identity->trust_anchors_pem}};

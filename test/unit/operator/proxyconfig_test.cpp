@@ -289,12 +289,70 @@ TEST_CASE("proxy config: bad documents get an error naming the field", "[proxyco
        "inbound.policies[0].authorization.rules[0].methods: unknown HTTP method \"FETCH\""},
       {"unknown mtls mode", [](json& b) { b["inbound"]["policies"][0]["mtls"]["mode"] = "Off"; },
        "inbound.policies[0].mtls.mode: unknown value \"Off\""},
+      {"unknown default inbound policy",
+       [](json& b) { b["inbound"]["defaultPolicy"] = "same-cluster"; },
+       "inbound.defaultPolicy: unknown value \"same-cluster\" (all-unauthenticated, "
+       "all-authenticated, same-namespace or deny)"},
+      {"default inbound policy in another case",
+       [](json& b) { b["inbound"]["defaultPolicy"] = "Deny"; },
+       "inbound.defaultPolicy: unknown value \"Deny\""},
+      {"authorization rule with no list",
+       [](json& b) { b["inbound"]["policies"][0]["authorization"]["rules"][0] = json::object(); },
+       "inbound.policies[0].authorization.rules[0]: sets no list (identities, cidrs, paths or "
+       "methods): it would match everything"},
+      {"authorization rule with only empty lists",
+       [](json& b) {
+         b["inbound"]["policies"][0]["authorization"]["rules"][0] = {{"identities", json::array()},
+                                                                     {"methods", json::array()}};
+       },
+       "inbound.policies[0].authorization.rules[0]: sets no list"},
   };
   for (const auto& c : cases) {
     SECTION(c.what) {
       CHECK_THAT(parse_error(mutated(c.change)), Catch::Contains(c.expected));
     }
   }
+}
+
+TEST_CASE("proxy config: the default inbound policy round-trips, omitted at its default",
+          "[proxyconfig]") {
+  const auto plain = pc::serialize(rich_document());
+  CHECK(plain.text.find("defaultPolicy") == std::string::npos);
+  for (auto policy : {pc::DefaultInboundPolicy::kAllAuthenticated,
+                      pc::DefaultInboundPolicy::kSameNamespace, pc::DefaultInboundPolicy::kDeny}) {
+    auto document = rich_document();
+    document.inbound.default_policy = policy;
+    const auto serialized = pc::serialize(document);
+    INFO(serialized.text);
+    CHECK(serialized.hash != plain.hash);
+    auto parsed = pc::parse(serialized.text);
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->document.inbound.default_policy == policy);
+    CHECK(parsed->document == document);
+  }
+  // Written out explicitly, the default word is read too.
+  auto parsed = pc::parse(mutated([](json& b) { b["inbound"]["defaultPolicy"] = "deny"; }));
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->document.inbound.default_policy == pc::DefaultInboundPolicy::kDeny);
+  parsed =
+      pc::parse(mutated([](json& b) { b["inbound"]["defaultPolicy"] = "all-unauthenticated"; }));
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->document.inbound.default_policy == pc::DefaultInboundPolicy::kAllUnauthenticated);
+}
+
+TEST_CASE("proxy config: validate refuses what a writer must never produce", "[proxyconfig]") {
+  auto document = rich_document();
+  document.inbound.default_policy = static_cast<pc::DefaultInboundPolicy>(9);
+  auto error = pc::validate(document);
+  REQUIRE(error.has_value());
+  CHECK_THAT(error->message, Catch::Contains("inbound.defaultPolicy: unknown value 9"));
+
+  document = rich_document();
+  document.inbound.policies[0].authorization->rules.push_back(pc::AuthorizationRule{});
+  error = pc::validate(document);
+  REQUIRE(error.has_value());
+  CHECK_THAT(error->message,
+             Catch::Contains("inbound.policies[0].authorization.rules[1]: sets no list"));
 }
 
 TEST_CASE("proxy config: malformed input is refused without throwing", "[proxyconfig]") {
@@ -331,5 +389,14 @@ TEST_CASE("proxy config: serialized documents validate against the JSON Schema",
                          b["outbound"]["services"][0]["ports"][0]["port"] = 0;
                        }))) != 0);
   CHECK(validate(write("bad-version.json", mutated([](json& b) { b["version"] = 2; }))) != 0);
+  CHECK(validate(write("deny.json",
+                       mutated([](json& b) { b["inbound"]["defaultPolicy"] = "deny"; }))) == 0);
+  CHECK(validate(write("bad-default.json",
+                       mutated([](json& b) { b["inbound"]["defaultPolicy"] = "allow"; }))) != 0);
+  CHECK(
+      validate(write(
+          "empty-rule.json", mutated([](json& b) {
+            b["inbound"]["policies"][0]["authorization"]["rules"][0] = {{"methods", json::array()}};
+          }))) != 0);
   std::filesystem::remove_all(dir);
 }
