@@ -344,7 +344,8 @@ check_policies() {
   authorization: {}"
   no_pods_selected() {
     k -n "$ns" get meshpolicy nobody -o json |
-      jq -e '[.status.conditions[]? | select(.reason == "NoPodsSelected")] | length > 0'
+      jq -e '[.status.conditions[]? | select(.type == "Programmed" and .status == "False"
+        and .reason == "NoPodsSelected")] | length == 1'
   }
   eventually 30 "a policy selecting no pod reports NoPodsSelected" no_pods_selected
   echo "  nobody: $(k -n "$ns" get meshpolicy nobody -o json | jq -c '[.status.conditions[] | {type, status, reason, message}]')"
