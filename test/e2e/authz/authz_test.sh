@@ -446,11 +446,11 @@ check_policies() {
   echo "a rate limit of 10 requests/s (burst 20) per client:"
   apply_policy "$ns" limit "  targetRef: {name: server}
   rateLimit: {requestsPerSecond: 10, burst: 20}"
-  # client-a's own bucket: a quick burst of 40 meets a 429.
+  # client-a's own bucket: a quick burst of 60 (20 ms apart at best) meets a 429.
   local limited_headers=''
   limited() {
     local i headers
-    for i in $(seq 40); do
+    for i in $(seq 60); do
       headers=$(in_pod client-a curl --noproxy '*' -s -o /dev/null -D - --max-time 5 "$server/$i")
       if [[ $headers == "HTTP/1.1 429"* ]]; then
         limited_headers=$headers
