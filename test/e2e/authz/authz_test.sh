@@ -446,7 +446,7 @@ check_policies() {
   echo "a rate limit of 10 requests/s (burst 20) per client:"
   apply_policy "$ns" limit "  targetRef: {name: server}
   rateLimit: {requestsPerSecond: 10, burst: 20}"
-  # client-a's own bucket: a quick burst of 60 (20 ms apart at best) meets a 429.
+  # client-a's own bucket: 60 requests back to back (a curl each, about 40/s) meet a 429.
   local limited_headers=''
   limited() {
     local i headers
