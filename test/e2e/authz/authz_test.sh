@@ -398,6 +398,10 @@ check_policies() {
   bytes=$(tcp_bytes client-a "$banner_ip" 9000)
   ((bytes == 0)) || fail "denied client-a got $bytes bytes from banner"
   echo "  client-a -> banner:9000: $bytes bytes (denied)"
+  local banner_metrics
+  banner_metrics=$(proxy_metrics banner)
+  (($(metric_sum inbound_tcp_authz_deny_total 'policy="tcp"' <<<"$banner_metrics") >= 1)) ||
+    fail "banner's proxy did not count the denied connection: $(grep '^inbound_tcp_authz' <<<"$banner_metrics")"
   bytes=$(tcp_bytes client-b "$banner_ip" 9000)
   ((bytes == 7)) || fail "allowed client-b got $bytes bytes from banner, expected 7"
   echo "  client-b -> banner:9000: $bytes bytes"
