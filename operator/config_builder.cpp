@@ -149,11 +149,6 @@ std::vector<std::uint16_t> target_ports(const ServiceModel& service, const Servi
 
 }  // namespace
 
-bool mtls_applied_by_proxies(const MeshPolicyModel& policy) {
-  return !policy.target && policy.pod_selector && policy.pod_selector->match_labels.empty() &&
-         policy.pod_selector->match_expressions.empty();
-}
-
 bool selector_matches(const pc::LabelSelector& selector,
                       const std::map<std::string, std::string>& labels) {
   for (const auto& [key, value] : selector.match_labels) {
@@ -364,13 +359,11 @@ BuiltConfig build_config(const NamespaceInput& input) {
         for (auto& entry : ranked) out_port.matches.push_back(std::move(entry.match));
       }
       // Per section, the first covering policy that sets it wins; the others
-      // that also set it for this traffic are conflicted. (mtls: among the
-      // policies the proxies apply; the others win nothing, status says so.)
+      // that also set it for this traffic are conflicted.
       for (Section section : kSections) {
         const MeshPolicyModel* winner = nullptr;
         for (const auto* policy : policies) {
           if (!sets(*policy, section) || !covers(*policy, *service, port)) continue;
-          if (section == Section::kMtls && !mtls_applied_by_proxies(*policy)) continue;
           if (!winner) {
             winner = policy;
             continue;

@@ -71,11 +71,6 @@ std::vector<proxyconfig::Endpoint> ready_endpoints(const ServiceModel& service,
                                                    const ServicePortModel& port,
                                                    const NamespaceInput& input);
 
-// Whether the proxies apply this policy's mtls: they do not know their pods'
-// labels yet, so only a policy that selects every pod of the namespace
-// (podSelector: {}) reaches them; others are in the document, not applied.
-bool mtls_applied_by_proxies(const MeshPolicyModel& policy);
-
 // Whether pods carrying `labels` are selected by `selector`.
 bool selector_matches(const proxyconfig::LabelSelector& selector,
                       const std::map<std::string, std::string>& labels);

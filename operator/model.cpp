@@ -220,6 +220,7 @@ pc::Authorization parse_authorization(const json& value, Problems& problems) {
       enum_field<pc::AuthorizationAction>(value, "defaultAction", "spec.authorization", problems)
           .value_or(pc::AuthorizationAction::kDeny);
   for (const auto& rule : array(value, "rules")) {
+    const std::size_t index = out.rules.size();
     pc::AuthorizationRule parsed;
     const json& from = at(rule, "from");
     for (const auto& identity : array(from, "identities")) {
@@ -233,6 +234,14 @@ pc::Authorization parse_authorization(const json& value, Problems& problems) {
                               text(path, "value")});
     }
     parsed.methods = strings(at(to, "methods"));
+    // The CRD requires a list; without one (an older CRD, a field of the wrong
+    // type) the rule would allow everything, and the proxies refuse such a
+    // document: the policy is Invalid instead of the namespace's document.
+    if (parsed.identities.empty() && parsed.cidrs.empty() && parsed.paths.empty() &&
+        parsed.methods.empty()) {
+      problems.add(fmt::format("spec.authorization.rules[{}]", index),
+                   "sets no list (from.identities, from.cidrs, to.paths or to.methods)");
+    }
     out.rules.push_back(std::move(parsed));
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "operator/policy_reach.h"
 #include "weft/proxyconfig/enums.h"
 
 namespace weft::op {
@@ -33,33 +34,63 @@ Condition programmed(Programming programming, bool accepted, const std::string& 
               "in the proxy configuration of the namespace");
 }
 
-// A policy setting mtls is Programmed only when the proxies can enforce it:
-// when the documents carry identity (docs/crds.md, "Status").
-Condition mtls_programmed(const MeshPolicyModel& policy, const IdentityState& identity) {
-  const proxyconfig::MtlsMode mode = *policy.mtls;
-  const std::string_view name = proxyconfig::to_string(mode);
-  if (!identity.config) {
-    return make(
-        reason::kProgrammed, false, reason::kIdentityNotConfigured,
-        fmt::format("mtls {} is not enforced: {}; the other sections are in the proxy "
-                    "configuration of the namespace",
-                    name, identity.problem.empty() ? "no trust anchors" : identity.problem));
+// A policy setting mtls needs documents that carry identity (docs/crds.md,
+// "Status"); nullopt when they do.
+std::optional<Condition> mtls_not_enforceable(const MeshPolicyModel& policy,
+                                              const IdentityState& identity) {
+  if (identity.config) return std::nullopt;
+  return make(reason::kProgrammed, false, reason::kIdentityNotConfigured,
+              fmt::format("mtls {} is not enforced: {}; the other sections are in the proxy "
+                          "configuration of the namespace",
+                          proxyconfig::to_string(*policy.mtls),
+                          identity.problem.empty() ? "no trust anchors" : identity.problem));
+}
+
+// What the proxies of the namespace's pods enforce of a policy's server-side
+// sections (policy_reach.h); reach is null when the policy is not in the
+// document's inbound policies (a targetRef Service without selector...).
+Condition reach_programmed(const MeshPolicyModel& policy, const PolicyReach* reach,
+                           const PolicyFindings& findings, const IdentityState& identity) {
+  if (!reach || reach->selected == 0) {
+    std::string message =
+        "selects no pod of the namespace: its server-side sections are "
+        "enforced nowhere";
+    if (!findings.note.empty()) message += " (" + findings.note + ")";
+    return make(reason::kProgrammed, false, reason::kNoPodsSelected, message);
   }
-  // The proxy does not know its pod's labels yet: it applies mtls (Strict
-  // or Permissive: a Permissive one cannot lift a namespace-wide Strict)
-  // only from policies that select every pod of the namespace.
-  if (!mtls_applied_by_proxies(policy)) {
-    return make(reason::kProgrammed, false, reason::kPodSelectionNotEnforced,
-                fmt::format("mtls {} is not enforced yet for a policy that targets a Service or "
-                            "selects pods by label (the proxies do not know their pods' labels); "
-                            "the proxies apply mtls from a policy with podSelector: {{}} only; "
-                            "the other sections are in the proxy configuration of the namespace",
-                            name));
+  if (reach->selected_meshed == 0) {
+    return make(reason::kProgrammed, false, reason::kPodsNotMeshed,
+                fmt::format("selects {} pod(s), none meshed (e.g. {}): no proxy enforces it",
+                            reach->selected, join(reach->not_meshed)));
   }
-  return make(reason::kProgrammed, true, reason::kProgrammed,
-              fmt::format("in the proxy configuration of the namespace; mtls {} is enforced by "
-                          "the proxies of the selected pods (trust domain {})",
-                          name, identity.config->trust_domain));
+  if (reach->enforced == 0) {
+    return make(reason::kProgrammed, false, reason::kOverridden,
+                fmt::format("selects {} meshed pod(s), but on each a policy earlier in "
+                            "precedence order sets every one of its sections ({})",
+                            reach->selected_meshed, join(reach->sections)));
+  }
+  std::vector<std::string> sections = reach->sections;
+  for (auto& section : sections) {
+    if (section == "mtls" && policy.mtls) {
+      section = fmt::format("mtls {}", proxyconfig::to_string(*policy.mtls));
+    }
+  }
+  std::string message = fmt::format(
+      "in the proxy configuration of the namespace; {} enforced "
+      "by the proxies of {} pods",
+      join(sections), reach->enforced);
+  if (policy.mtls && identity.config) {
+    message += fmt::format(" (trust domain {})", identity.config->trust_domain);
+  }
+  if (reach->selected_meshed > reach->enforced) {
+    message += fmt::format("; overridden on {} other meshed pod(s)",
+                           reach->selected_meshed - reach->enforced);
+  }
+  if (reach->selected > reach->selected_meshed) {
+    message += fmt::format("; {} selected pod(s) not meshed (e.g. {})",
+                           reach->selected - reach->selected_meshed, join(reach->not_meshed));
+  }
+  return make(reason::kProgrammed, true, reason::kProgrammed, message);
 }
 
 // Fills observedGeneration and lastTransitionTime, compares with the stored
@@ -137,6 +168,7 @@ StatusPlan plan_statuses(const NamespaceInput& input, const BuiltConfig& built,
     plan.statuses.push_back(finish(MeshKind::kMeshRoute, route->meta, route->status,
                                    std::move(conditions), now, plan.events));
   }
+  const auto reach = policy_reach(built.document.inbound.policies, input.pods);
   for (const auto& policy : input.policies) {
     const auto it = built.policies.find(policy->meta.name);
     const PolicyFindings findings = it == built.policies.end() ? PolicyFindings{} : it->second;
@@ -161,8 +193,16 @@ StatusPlan plan_statuses(const NamespaceInput& input, const BuiltConfig& built,
     // A conflicted policy still programs the sections it wins.
     const bool usable = findings.invalid.empty() && findings.missing_target.empty();
     conditions.push_back(programmed(programming, usable, too_large_message));
-    if (policy->mtls && conditions.back().status == "True") {
-      conditions.back() = mtls_programmed(*policy, input.identity);
+    const bool server_side = policy->mtls || policy->authorization || policy->rate_limit;
+    if (server_side && conditions.back().status == "True") {
+      const auto found = reach.find(policy->meta.name);
+      if (auto not_enforceable =
+              policy->mtls ? mtls_not_enforceable(*policy, input.identity) : std::nullopt) {
+        conditions.back() = *not_enforceable;
+      } else {
+        conditions.back() = reach_programmed(
+            *policy, found == reach.end() ? nullptr : &found->second, findings, input.identity);
+      }
     }
     plan.statuses.push_back(finish(MeshKind::kMeshPolicy, policy->meta, policy->status,
                                    std::move(conditions), now, plan.events));

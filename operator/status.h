@@ -34,7 +34,13 @@ inline constexpr std::string_view kNotAccepted = "NotAccepted";
 // A MeshPolicy sets mtls but documents carry no identity (no usable trust
 // anchors): the proxies cannot do mTLS, so the section is not enforced.
 inline constexpr std::string_view kIdentityNotConfigured = "IdentityNotConfigured";
-inline constexpr std::string_view kPodSelectionNotEnforced = "PodSelectionNotEnforced";
+// Programmed=False for a policy setting a server-side section (mtls,
+// authorization, rateLimit) that no meshed pod's proxy enforces
+// (operator/policy_reach.h): it selects no pod, only unmeshed pods, or
+// another policy comes first for each of its sections on every such pod.
+inline constexpr std::string_view kNoPodsSelected = "NoPodsSelected";
+inline constexpr std::string_view kPodsNotMeshed = "PodsNotMeshed";
+inline constexpr std::string_view kOverridden = "Overridden";
 // A Namespace's config.weft.io/default-inbound-policy is not a known word (an
 // Event on the Namespace; its document says deny).
 inline constexpr std::string_view kInvalidDefaultInboundPolicy = "InvalidDefaultInboundPolicy";

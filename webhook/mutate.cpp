@@ -51,6 +51,12 @@ json injected_volumes_list(const InjectorConfig& config) {
                           {"expirationSeconds", config.identity_token_expiration_seconds},
                           {"path", kIdentityTokenFile}}}}})}}}},
       {{"name", kXtablesLockVolume}, {"emptyDir", json::object()}},
+      // The pod's labels, kept current by the kubelet: the proxy selects the
+      // MeshPolicies of its pod with them (docs/crds.md).
+      {{"name", kPodInfoVolumeName},
+       {"downwardAPI",
+        {{"items", json::array({{{"path", kPodInfoLabelsFile},
+                                 {"fieldRef", {{"fieldPath", "metadata.labels"}}}}})}}}},
   });
 }
 
@@ -103,7 +109,8 @@ Result<bool> check_conflicts(const PodView& pod, const InjectorConfig& config) {
     }
   }
   for (const auto& name : pod.volume_names) {
-    for (const auto ours : {kProxyConfigVolume, kIdentityTokenVolume, kXtablesLockVolume}) {
+    for (const auto ours :
+         {kProxyConfigVolume, kIdentityTokenVolume, kXtablesLockVolume, kPodInfoVolumeName}) {
       if (name == ours) return Error{"the pod already has a volume named " + name};
     }
   }
@@ -156,6 +163,8 @@ json proxy_container(const PodOptions& options, const InjectorConfig& config, bo
       value_env(kEnvIdentityAddress, config.identity_address),
       value_env(kEnvIdentityTokenFile,
                 std::string(kIdentityMountPath) + "/" + std::string(kIdentityTokenFile)),
+      value_env(kEnvPodLabelsFile,
+                std::string(kPodInfoMountPath) + "/" + std::string(kPodInfoLabelsFile)),
   });
   if (!options.opaque_ports.empty())
     env.push_back(value_env(kEnvOpaquePorts, options.opaque_ports));
@@ -178,12 +187,13 @@ json proxy_container(const PodOptions& options, const InjectorConfig& config, bo
         {"capabilities", {{"drop", json::array({"ALL"})}}},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
       {"resources", resources_json(options.proxy_resources)},
-      {"volumeMounts", json::array({{{"name", kProxyConfigVolume},
-                                     {"mountPath", kProxyConfigMountPath},
-                                     {"readOnly", true}},
-                                    {{"name", kIdentityTokenVolume},
-                                     {"mountPath", kIdentityMountPath},
-                                     {"readOnly", true}}})},
+      {"volumeMounts",
+       json::array(
+           {{{"name", kProxyConfigVolume},
+             {"mountPath", kProxyConfigMountPath},
+             {"readOnly", true}},
+            {{"name", kIdentityTokenVolume}, {"mountPath", kIdentityMountPath}, {"readOnly", true}},
+            {{"name", kPodInfoVolumeName}, {"mountPath", kPodInfoMountPath}, {"readOnly", true}}})},
       {"readinessProbe", ready_probe(config, 5, 3)},
   };
   if (native) {

@@ -709,7 +709,8 @@ def case_identity(c):
     validate_schema(document(ns))
     wait_for("Programmed=True, mtls enforced", lambda: (
         condition("meshpolicy", ns, "strict", "Programmed") or {}).get("status") == "True")
-    assert "mtls Strict is enforced" in condition("meshpolicy", ns, "strict", "Programmed")["message"]
+    message = condition("meshpolicy", ns, "strict", "Programmed")["message"]
+    assert "mtls Strict enforced by the proxies of 1 pods" in message, message
     assert op.metric('weft_operator_identity_state{state="configured"}') == 1
 
     # A rotation (old and new anchors) reaches the document.
@@ -733,6 +734,75 @@ def case_identity(c):
         "trustAnchorsPem") == first)
     kubectl("delete", "configmap", "weft-identity-trust-anchors", "-n", c.lease_ns)
     wait_for("identity gone with the ConfigMap", lambda: "identity" not in document(ns))
+
+
+def namespace_events(ns, reason):
+    return kubectl("get", "events", "-n", "default", "--field-selector",
+                   f"involvedObject.kind=Namespace,involvedObject.name={ns},reason={reason}",
+                   "-o", "jsonpath={.items[*].message}")
+
+
+def case_default_policy(c):
+    """The operator's --default-inbound-policy, the Namespace annotation over it; an unknown
+    word fails closed to deny, with a Warning Event on the Namespace."""
+    ns = c.namespace()
+    op = c.operator(args=["--default-inbound-policy=all-authenticated"]).start()
+    annotation = "config.weft.io/default-inbound-policy"
+    wait_for("the flag's default in the document",
+             lambda: (document(ns) or {}).get("inbound", {}).get("defaultPolicy")
+             == "all-authenticated")
+    kubectl("annotate", "namespace", ns, f"{annotation}=Same-Namespace")
+    wait_for("the annotation's value (any case)",
+             lambda: document(ns)["inbound"].get("defaultPolicy") == "same-namespace")
+    kubectl("annotate", "--overwrite", "namespace", ns, f"{annotation}=all-unauthenticated")
+    # The default word is omitted from the document.
+    wait_for("all-unauthenticated (omitted)",
+             lambda: "defaultPolicy" not in document(ns)["inbound"])
+    kubectl("annotate", "--overwrite", "namespace", ns, f"{annotation}=allow-everything")
+    wait_for("an unknown word: deny",
+             lambda: document(ns)["inbound"].get("defaultPolicy") == "deny")
+    message = wait_for("a Warning Event on the Namespace",
+                       lambda: namespace_events(ns, "InvalidDefaultInboundPolicy"))
+    assert '"allow-everything"' in message, message
+    assert "bad default inbound policy annotation" in op.text(), "no log line"
+    validate_schema(document(ns))
+    kubectl("annotate", "namespace", ns, f"{annotation}-")
+    wait_for("the flag again", lambda: document(ns)["inbound"].get("defaultPolicy")
+             == "all-authenticated")
+
+
+def case_policy_reach(c):
+    """A MeshPolicy's Programmed condition counts the meshed pods whose proxy enforces it."""
+    ns = c.namespace(meshed=False)  # pods first: no webhook of another test reviews them
+    for account in ("web-sa",):
+        apply({"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": account, "namespace": ns}})
+    apply(workload_pod(ns, "meshed", "web-sa", True))
+    apply(workload_pod(ns, "opted-out", "web-sa", False))
+    kubectl("label", "namespace", ns, "weft.io/inject=enabled")
+    apply({"apiVersion": "weft.io/v1alpha1", "kind": "MeshPolicy",
+           "metadata": {"name": "web-authz", "namespace": ns},
+           "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+                    "authorization": {"rules": [{"to": {"methods": ["GET"]}}]}}})
+    apply({"apiVersion": "weft.io/v1alpha1", "kind": "MeshPolicy",
+           "metadata": {"name": "db-authz", "namespace": ns},
+           "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                    "authorization": {"rules": [{"to": {"methods": ["GET"]}}]}}})
+    c.operator().start()
+
+    def programmed(name, reason):
+        return lambda: (lambda x: x if x and x.get("reason") == reason else None)(
+            condition("meshpolicy", ns, name, "Programmed"))
+
+    cond = wait_for("web-authz Programmed", programmed("web-authz", "Programmed"))
+    assert cond["status"] == "True", cond
+    assert "authorization enforced by the proxies of 1 pods" in cond["message"], cond
+    assert "opted-out" in cond["message"], cond
+    cond = wait_for("db-authz NoPodsSelected", programmed("db-authz", "NoPodsSelected"))
+    assert cond["status"] == "False", cond
+    kubectl("delete", "pod", "meshed", "-n", ns, "--grace-period=0", "--force")
+    cond = wait_for("web-authz PodsNotMeshed", programmed("web-authz", "PodsNotMeshed"))
+    assert "opted-out" in cond["message"], cond
 
 
 def case_across_namespaces(c):
@@ -933,6 +1003,8 @@ def compact_etcd(cluster_dir):
 
 
 CASES = {
+    "default_policy": case_default_policy,
+    "policy_reach": case_policy_reach,
     "converge": case_converge,
     "resolved_refs": case_resolved_refs,
     "unlabel": case_unlabel,

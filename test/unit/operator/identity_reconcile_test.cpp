@@ -244,30 +244,44 @@ TEST_CASE("identity: a policy's mtls is Programmed only when the proxies can enf
     const auto& strict = condition(plan, "strict", "Programmed");
     CHECK(strict.status == "True");
     CHECK(strict.reason == "Programmed");
-    CHECK_THAT(strict.message, Catch::Contains("mtls Strict is enforced"));
+    CHECK_THAT(strict.message, Catch::Contains("mtls Strict enforced by the proxies of 2 pods"));
   }
-  SECTION("Strict from a policy that targets a Service or selects by label: not enforced yet") {
+  SECTION("Strict from a policy that targets a Service or selects by label: its reach decides") {
     f.input.identity = configured();
     f.add_policy("by-service", {{"targetRef", {{"name", "web"}}}, {"mtls", {{"mode", "Strict"}}}});
-    f.add_policy("by-label", {{"podSelector", {{"matchLabels", {{"app", "web"}}}}},
-                              {"mtls", {{"mode", "Strict"}}}});
-    f.add_policy("permissive",
-                 {{"targetRef", {{"name", "web"}}}, {"mtls", {{"mode", "Permissive"}}}});
-    const auto plan = f.plan();
-    for (const std::string name : {"by-service", "by-label", "permissive"}) {
+    f.add_policy("web-label", {{"podSelector", {{"matchLabels", {{"app", "web"}}}}},
+                               {"mtls", {{"mode", "Strict"}}}});
+    // The proxies know their pods' labels now: no pod of the fixture carries
+    // app=web, so neither policy reaches a proxy, and the status says so.
+    auto plan = f.plan();
+    for (const std::string name : {"by-service", "web-label"}) {
       const auto& programmed = condition(plan, name, "Programmed");
       CHECK(programmed.status == "False");
-      CHECK(programmed.reason == "PodSelectionNotEnforced");
-      CHECK_THAT(programmed.message, Catch::Contains("podSelector: {}"));
+      CHECK(programmed.reason == "NoPodsSelected");
     }
-    // A Permissive policy for a Service cannot lift the namespace's Strict
-    // (the proxies apply the latter): it does not win over it, and neither
-    // is said to be overridden.
-    CHECK_THAT(condition(plan, "permissive", "Programmed").message,
-               Catch::Contains("mtls Permissive is not enforced"));
     CHECK(condition(plan, "strict", "Programmed").status == "True");
-    CHECK(condition(plan, "strict", "Accepted").status == "True");
-    CHECK(condition(plan, "by-service", "Accepted").status == "True");
+    CHECK_THAT(condition(plan, "strict", "Programmed").message,
+               Catch::Contains("mtls Strict enforced by the proxies of 2 pods"));
+    // Labelled, the meshed pod is the Service policy's on the Service's port
+    // (more specific, first) and strict's elsewhere (older... here: its name
+    // sorts before web-label's): web-label wins nowhere.
+    f.add_pod(
+        json{{"metadata",
+              {{"name", "labelled"},
+               {"namespace", "shop"},
+               {"labels", {{"app", "web"}}},
+               {"annotations", {{"weft.io/injection-seal", "sha256:0123abcd"}}}}},
+             {"spec",
+              {{"serviceAccountName", "web"},
+               {"initContainers", {{{"name", "weft-proxy"}, {"restartPolicy", "Always"}}}}}}});
+    plan = f.plan();
+    CHECK(condition(plan, "by-service", "Programmed").status == "True");
+    CHECK_THAT(condition(plan, "by-service", "Programmed").message,
+               Catch::Contains("enforced by the proxies of 1 pods"));
+    CHECK(condition(plan, "web-label", "Programmed").reason == "Overridden");
+    // {} still wins on the pods the others do not select, and on other ports.
+    CHECK_THAT(condition(plan, "strict", "Programmed").message,
+               Catch::Contains("enforced by the proxies of 3 pods"));
   }
   SECTION("an invalid bundle: not enforced, with the parser's reason") {
     const auto anchors = anchors_map("garbage");

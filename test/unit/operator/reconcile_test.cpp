@@ -79,6 +79,16 @@ struct Fixture {
     json pod = {{"metadata", meta(name)}, {"spec", {{"serviceAccountName", account}}}};
     input.pods.push_back(std::make_shared<const PodModel>(parse_pod(pod)));
   }
+  // A pod as the webhook leaves it (the proxy, the seal), with these labels.
+  void add_meshed_pod(const std::string& name, const json& labels) {
+    json m = meta(name);
+    m["labels"] = labels;
+    m["annotations"] = {{"weft.io/injection-seal", "sha256:0123abcd"}};
+    json pod = {
+        {"metadata", m},
+        {"spec", {{"initContainers", {{{"name", "weft-proxy"}, {"restartPolicy", "Always"}}}}}}};
+    input.pods.push_back(std::make_shared<const PodModel>(parse_pod(pod)));
+  }
   void add_route(const json& j) {
     input.routes.push_back(std::make_shared<const MeshRouteModel>(parse_mesh_route(j)));
   }
@@ -302,6 +312,8 @@ TEST_CASE("reconcile: MeshPolicy sections by precedence, with Conflicted losers"
                       "2026-01-01T00:00:00Z"));
   f.add_policy(
       policy("missing", {{"targetRef", {{"name", "nope"}}}, {"mtls", {{"mode", "Strict"}}}}));
+  f.add_meshed_pod("payments-1", {{"app", "payments"}});
+  f.add_meshed_pod("other-1", {{"app", "other"}});
   const auto plan = f.plan();
   const auto doc = document_of(plan);
   const auto& port = port_of(doc, "payments", 8443);
@@ -324,11 +336,16 @@ TEST_CASE("reconcile: MeshPolicy sections by precedence, with Conflicted losers"
   CHECK(loser.status == "False");
   CHECK(loser.reason == "Conflicted");
   CHECK_THAT(loser.message, Catch::Contains("loadBalancer for payments:8443 (won by port-strict)"));
-  // mtls: the proxies apply it only from podSelector: {} policies, so a
-  // Service's policy wins nothing over one (and is not Programmed for it).
-  CHECK_THAT(loser.message, !Catch::Contains("mtls for"));
-  CHECK(condition(plan, "port-strict", "Programmed").reason == "PodSelectionNotEnforced");
-  CHECK(condition(plan, "all-pods", "Programmed").status == "True");  // wins elsewhere
+  // The proxies select policies by their pods' labels: the Service's policy
+  // wins mtls on its port.
+  CHECK_THAT(loser.message, Catch::Contains("mtls for payments:8443 (won by port-strict)"));
+  const auto& strict = condition(plan, "port-strict", "Programmed");
+  CHECK(strict.status == "True");
+  CHECK_THAT(strict.message, Catch::Contains("mtls Strict enforced by the proxies of 1 pods"));
+  const auto& all = condition(plan, "all-pods", "Programmed");
+  CHECK(all.status == "True");  // wins elsewhere: other ports, other pods, rateLimit
+  CHECK_THAT(all.message,
+             Catch::Contains("mtls Permissive, rateLimit enforced by the proxies of 2 pods"));
   CHECK(condition(plan, "missing", "Accepted").reason == "TargetNotFound");
 }
 
@@ -494,4 +511,79 @@ TEST_CASE("reconcile: a regular expression RE2 refuses makes the route Invalid",
              Catch::Contains("spec.rules[0].matches[0].headers[0].value") &&
                  Catch::Contains("not valid RE2"));
   CHECK(port_of(document_of(plan), "checkout", 8080).rules.empty());
+}
+
+TEST_CASE("reconcile: a server-side policy's Programmed tells where the proxies enforce it",
+          "[reconcile][status]") {
+  Fixture f;
+  f.add_policy(
+      policy("web-authz", {{"podSelector", {{"matchLabels", {{"app", "web"}}}}},
+                           {"authorization", {{"rules", {{{"to", {{"methods", {"GET"}}}}}}}}}}));
+  f.add_policy(policy("lb-only", {{"podSelector", json::object()},
+                                  {"loadBalancer", {{"algorithm", "RoundRobin"}}}}));
+  auto plan = f.plan();
+  CHECK(condition(plan, "web-authz", "Programmed").reason == "NoPodsSelected");
+  // Client-side sections only: nothing for the proxies of pods to enforce.
+  CHECK(condition(plan, "lb-only", "Programmed").status == "True");
+
+  f.add_pod("web-1", "web");  // no labels: still selects nothing
+  json opted_out = {{"metadata", meta("web-2")}, {"spec", json::object()}};
+  opted_out["metadata"]["labels"] = {{"app", "web"}};
+  f.input.pods.push_back(std::make_shared<const PodModel>(parse_pod(opted_out)));
+  plan = f.plan();
+  auto programmed = condition(plan, "web-authz", "Programmed");
+  CHECK(programmed.status == "False");
+  CHECK(programmed.reason == "PodsNotMeshed");
+  CHECK_THAT(programmed.message, Catch::Contains("web-2"));
+
+  f.add_meshed_pod("web-3", {{"app", "web"}});
+  plan = f.plan();
+  programmed = condition(plan, "web-authz", "Programmed");
+  CHECK(programmed.status == "True");
+  CHECK_THAT(programmed.message,
+             Catch::Contains("authorization enforced by the proxies of 1 pods") &&
+                 Catch::Contains("1 selected pod(s) not meshed (e.g. web-2)"));
+
+  // The same facts again: the stored status is kept, nothing to write.
+  json stored =
+      policy("web-authz", {{"podSelector", {{"matchLabels", {{"app", "web"}}}}},
+                           {"authorization", {{"rules", {{{"to", {{"methods", {"GET"}}}}}}}}}});
+  json conditions = json::array();
+  for (const auto& status : plan.status.statuses) {
+    if (status.name != "web-authz") continue;
+    for (const auto& c : status.conditions) {
+      conditions.push_back({{"type", c.type},
+                            {"status", c.status},
+                            {"reason", c.reason},
+                            {"message", c.message},
+                            {"observedGeneration", c.observed_generation},
+                            {"lastTransitionTime", c.last_transition_time}});
+    }
+  }
+  stored["status"] = {{"observedGeneration", 3}, {"conditions", conditions}};
+  f.input.policies[0] = std::make_shared<const MeshPolicyModel>(parse_mesh_policy(stored));
+  plan = f.plan();
+  for (const auto& status : plan.status.statuses) {
+    if (status.name == "web-authz") CHECK_FALSE(status.changed);
+  }
+}
+
+TEST_CASE(
+    "reconcile: an authorization rule without a list makes the policy Invalid, not the "
+    "document",
+    "[reconcile]") {
+  Fixture f;
+  // What an older CRD, or a list of the wrong type, lets through.
+  f.add_policy(
+      policy("open", {{"podSelector", json::object()},
+                      {"authorization", {{"rules", {{{"from", {{"cidrs", "10.0.0.0/8"}}}}}}}}}));
+  f.add_policy(
+      policy("fine", {{"podSelector", json::object()}, {"rateLimit", {{"requestsPerSecond", 5}}}}));
+  const auto plan = f.plan();
+  const auto& accepted = condition(plan, "open", "Accepted");
+  CHECK(accepted.reason == "Invalid");
+  CHECK_THAT(accepted.message, Catch::Contains("spec.authorization.rules[0]: sets no list"));
+  const auto doc = document_of(plan);  // still valid for the proxies
+  REQUIRE(doc.inbound.policies.size() == 1);
+  CHECK(doc.inbound.policies[0].name == "fine");
 }

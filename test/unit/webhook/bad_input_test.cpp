@@ -185,6 +185,11 @@ std::vector<BadPod> bad_pods() {
          p["spec"]["volumes"] = {{{"name", "weft-identity-token"}, {"emptyDir", json::object()}}};
        },
        "already has a volume named weft-identity-token"},
+      {"pod-info volume name taken",
+       [](json& p) {
+         p["spec"]["volumes"] = {{{"name", "weft-podinfo"}, {"emptyDir", json::object()}}};
+       },
+       "already has a volume named weft-podinfo"},
   };
 }
 

@@ -99,13 +99,29 @@ TEST_CASE("a Deployment's pod in an enabled namespace gets native-sidecar inject
   // The existing volume stays first; ours follow. No volume for key material:
   // the proxy keeps its key and certificate in memory.
   const auto& volumes = pod["spec"]["volumes"];
-  REQUIRE(volumes.size() == 4);
+  REQUIRE(volumes.size() == 5);
   CHECK(volumes[0]["name"] == "kube-api-access-7xk2p");
   CHECK(volumes[1]["configMap"]["name"] == "weft-proxy-config");
   const auto& token = volumes[2]["projected"]["sources"][0]["serviceAccountToken"];
   CHECK(token["audience"] == weft::kIdentityTokenAudience);
   CHECK(token["path"] == weft::kIdentityTokenFile);
   CHECK(volumes[3]["name"] == "weft-xtables-lock");
+  // The pod's labels for the proxy, by the downward API, at the path its env names.
+  CHECK(volumes[4]["name"] == "weft-podinfo");
+  CHECK(volumes[4]["downwardAPI"]["items"] ==
+        json::array({{{"path", "labels"}, {"fieldRef", {{"fieldPath", "metadata.labels"}}}}}));
+  bool labels_mounted = false;
+  for (const auto& mount : proxy["volumeMounts"]) {
+    labels_mounted |=
+        mount["name"] == "weft-podinfo" && mount["mountPath"] == "/var/run/weft/podinfo";
+  }
+  CHECK(labels_mounted);
+  bool labels_env = false;
+  for (const auto& variable : proxy["env"]) {
+    labels_env |= variable["name"] == "WEFT_PROXY_POD_LABELS_FILE" &&
+                  variable["value"] == "/var/run/weft/podinfo/labels";
+  }
+  CHECK(labels_env);
   for (const auto& mount : proxy["volumeMounts"]) CHECK(mount["readOnly"] == true);
 
   const auto& annotations = pod["metadata"]["annotations"];
@@ -167,7 +183,7 @@ TEST_CASE("a pod without annotations or volumes gets them created", "[mutate]") 
   const auto result = mutate(request_of(review_of(pod)), native_config(), Scope::kNamespaceEnabled);
   const json out = patched(pod, result);
   CHECK(out["metadata"]["annotations"]["weft.io/injected"] == "weft-init,weft-proxy");
-  CHECK(out["spec"]["volumes"].size() == 3);  // config, token, xtables lock
+  CHECK(out["spec"]["volumes"].size() == 4);  // config, token, xtables lock, pod info
 
   json no_metadata = minimal_pod();
   no_metadata.erase("metadata");
