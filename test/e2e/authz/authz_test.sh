@@ -337,7 +337,7 @@ check_policies() {
   grep '^inbound_http_authz_.*deny-a' <<<"$after" | sed 's/^/  metric: /'
 
   echo "status conditions:"
-  programmed_with_count() { [[ $(condition "$ns" deny-a Programmed) =~ ^True\ .*(^|[^0-9])1\ pod ]]; }
+  programmed_with_count() { [[ $(condition "$ns" deny-a Programmed) =~ ^True\ .*enforced\ by\ the\ proxies\ of\ 1\ pod ]]; }
   eventually 30 "deny-a Programmed with its pod count" programmed_with_count
   echo "  deny-a Programmed: $(condition "$ns" deny-a Programmed)"
   apply_policy "$ns" nobody "  podSelector: {matchLabels: {app: nobody}}
