@@ -149,35 +149,6 @@ std::vector<std::uint16_t> target_ports(const ServiceModel& service, const Servi
 
 }  // namespace
 
-bool selector_matches(const pc::LabelSelector& selector,
-                      const std::map<std::string, std::string>& labels) {
-  for (const auto& [key, value] : selector.match_labels) {
-    const auto it = labels.find(key);
-    if (it == labels.end() || it->second != value) return false;
-  }
-  for (const auto& requirement : selector.match_expressions) {
-    const auto it = labels.find(requirement.key);
-    const bool has = it != labels.end();
-    const bool in_values = has && std::find(requirement.values.begin(), requirement.values.end(),
-                                            it->second) != requirement.values.end();
-    switch (requirement.op) {
-      case pc::SelectorOperator::kIn:
-        if (!in_values) return false;
-        break;
-      case pc::SelectorOperator::kNotIn:
-        if (in_values) return false;
-        break;
-      case pc::SelectorOperator::kExists:
-        if (!has) return false;
-        break;
-      case pc::SelectorOperator::kDoesNotExist:
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
-}
-
 namespace {
 
 // Pod name -> pod, built once per namespace.

@@ -14,6 +14,7 @@
 #include "operator/model.h"
 #include "operator/trust_anchors.h"
 #include "weft/proxyconfig/document.h"
+#include "weft/proxyconfig/label_selector.h"
 
 namespace weft::op {
 
@@ -71,8 +72,8 @@ std::vector<proxyconfig::Endpoint> ready_endpoints(const ServiceModel& service,
                                                    const ServicePortModel& port,
                                                    const NamespaceInput& input);
 
-// Whether pods carrying `labels` are selected by `selector`.
-bool selector_matches(const proxyconfig::LabelSelector& selector,
-                      const std::map<std::string, std::string>& labels);
+// Whether pods carrying `labels` are selected by `selector` (one copy, shared
+// with the proxy).
+using proxyconfig::selector_matches;
 
 }  // namespace weft::op

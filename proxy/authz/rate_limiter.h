@@ -7,6 +7,7 @@
 // tracked, and counted), and buckets idle long enough to be full again are
 // forgotten. Sharded locks keep workers from contending.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -40,12 +41,15 @@ class RateLimiter {
   // Drops buckets that would be full again by `now`; returns how many.
   std::size_t forget_idle(Clock::time_point now);
   std::size_t tracked() const;
+  // Refusals because max_clients buckets existed (for the proxy's metric).
+  std::uint64_t untracked_refusals() const;
 
  private:
   struct Shard;
   static constexpr std::size_t kShards = 16;
   std::unique_ptr<Shard[]> shards_;
   std::size_t max_per_shard_;
+  std::atomic<std::uint64_t> untracked_{0};
 };
 
 }  // namespace weft::proxy::authz
