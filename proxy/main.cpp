@@ -10,6 +10,7 @@
 #include "proxy/config/api_watcher.h"
 #include "proxy/config/config_store.h"
 #include "proxy/config/file_watcher.h"
+#include "proxy/config/pod_labels_source.h"
 #include "proxy/core/connection.h"
 #include "proxy/core/listener.h"
 #include "proxy/core/worker.h"
@@ -88,6 +89,19 @@ int main(int argc, char** argv) {
   } else {
     log.warn("no configuration document yet: passing traffic through until one appears",
              {{"path", settings.config_path}});
+  }
+  // The pod's labels, before any connection: a policy selecting the pod by
+  // its labels holds from the first one.
+  std::optional<std::string> initial_labels;
+  if (!settings.pod_labels_file.empty()) {
+    auto labels = read_file(settings.pod_labels_file);
+    if (labels) {
+      initial_labels = *labels;
+      offer_pod_labels(*labels, store, metrics, log);
+    } else {
+      log.warn("no pod labels file yet: only policies selecting every pod apply until it appears",
+               {{"path", settings.pod_labels_file}});
+    }
   }
   auto api_watcher = ApiWatcher::create(settings, process_environment(), store, log);
   if (!api_watcher.has_value()) {
@@ -187,6 +201,20 @@ int main(int argc, char** argv) {
       settings.config_path, initial ? std::optional(*initial) : std::nullopt,
       [&store](const std::string& text) { store.offer(text, ConfigSource::kFile); });
   file_watcher.start();
+  std::optional<FileWatcher> labels_watcher;
+  if (!settings.pod_labels_file.empty()) {
+    labels_watcher.emplace(settings.pod_labels_file, initial_labels,
+                           [&store, &metrics, &log](const std::string& text) {
+                             offer_pod_labels(text, store, metrics, log);
+                           });
+    labels_watcher->start();
+  }
+  // Idle rate-limit buckets forgotten on one worker, every 10 s.
+  asio::co_spawn(
+      workers[0]->io,
+      maintain_rate_limiter(runtime.rate_limiter, metrics.rate_limit_tracked_clients.get(),
+                            std::chrono::seconds(10)),
+      asio::detached);
   if (api_watcher.value()) api_watcher.value()->start();
   identity_client.start();
   pool.start();

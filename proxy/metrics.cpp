@@ -132,7 +132,51 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       admin_connections_refused_total(
           r.counter("admin_connections_refused_total",
                     "Admin connections reset at once because --max-admin-connections were "
-                    "open.")) {
+                    "open.")),
+      inbound_http_authz_allow_total(
+          r.counter("inbound_http_authz_allow_total",
+                    "Inbound HTTP requests authorized, by the MeshPolicy (or default:<policy>, "
+                    "or probe) and rule that allowed them.",
+                    {"policy", "rule"})),
+      inbound_http_authz_deny_total(
+          r.counter("inbound_http_authz_deny_total",
+                    "Inbound HTTP requests refused (403), by the MeshPolicy and rule that decided.",
+                    {"policy", "rule"})),
+      inbound_tcp_authz_allow_total(
+          r.counter("inbound_tcp_authz_allow_total",
+                    "Inbound opaque TCP connections authorized, by MeshPolicy and rule.",
+                    {"policy", "rule"})),
+      inbound_tcp_authz_deny_total(
+          r.counter("inbound_tcp_authz_deny_total",
+                    "Inbound opaque TCP connections refused (closed before any byte reached "
+                    "the app), by MeshPolicy and rule.",
+                    {"policy", "rule"})),
+      inbound_tcp_authz_terminate_total(
+          r.counter("inbound_tcp_authz_terminate_total",
+                    "Open inbound opaque TCP connections closed because a newer configuration "
+                    "(policies, pod labels) no longer allows them.",
+                    {"policy", "rule"})),
+      inbound_http_ratelimit_denied_total(r.counter(
+          "inbound_http_ratelimit_denied_total",
+          "Inbound HTTP requests refused (429) by a MeshPolicy's rate limit.", {"policy"})),
+      inbound_tcp_ratelimit_denied_total(r.counter(
+          "inbound_tcp_ratelimit_denied_total",
+          "Inbound opaque TCP connections refused by a MeshPolicy's rate limit.", {"policy"})),
+      rate_limit_tracked_clients(
+          r.gauge("rate_limit_tracked_clients",
+                  "Rate-limit buckets (policy, client) kept now (updated every 10 s).")),
+      rate_limit_untracked_total(
+          r.counter("rate_limit_untracked_total",
+                    "Requests and connections refused by a rate limit because "
+                    "--max-rate-limited-clients buckets existed (the client got none).")),
+      authz_metric_series_folded_total(
+          r.counter("authz_metric_series_folded_total",
+                    "Authorization and rate-limit counts made under policy=\"other\" because "
+                    "--max-authz-metric-series series existed.")),
+      pod_labels_reload_total(r.counter("pod_labels_reload_total",
+                                        "Reads of the pod's labels file, by result (ok, error: "
+                                        "the last good labels kept).",
+                                        {"result"})) {
   for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
     for (std::size_t i = 0; i < kLimitCount; ++i) {
       const auto limit = static_cast<Limit>(i);

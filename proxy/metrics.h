@@ -103,6 +103,18 @@ struct ProxyMetrics {
   Family<Counter>& admin_request_timeout_total;
   Family<Counter>& admin_forbidden_total;
   Family<Counter>& admin_connections_refused_total;
+  // Authorization and rate limits (proxy/authz_metrics.h bounds their series).
+  Family<Counter>& inbound_http_authz_allow_total;
+  Family<Counter>& inbound_http_authz_deny_total;
+  Family<Counter>& inbound_tcp_authz_allow_total;
+  Family<Counter>& inbound_tcp_authz_deny_total;
+  Family<Counter>& inbound_tcp_authz_terminate_total;
+  Family<Counter>& inbound_http_ratelimit_denied_total;
+  Family<Counter>& inbound_tcp_ratelimit_denied_total;
+  Family<Gauge>& rate_limit_tracked_clients;
+  Family<Counter>& rate_limit_untracked_total;
+  Family<Counter>& authz_metric_series_folded_total;
+  Family<Counter>& pod_labels_reload_total;
 
  private:
   std::array<std::array<Counter*, kLimitCount>, 2> limit_counters_{};

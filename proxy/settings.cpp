@@ -211,6 +211,28 @@ const flags::Program<Settings>& program() {
               flags::integer("identity-max-response-bytes", &S::identity_max_response_bytes, 1024,
                              16 * 1024 * 1024, "largest answer accepted from weft-identity")
                   .value_name("BYTES"),
+              flags::text("pod-labels-file", &S::pod_labels_file,
+                          "the pod's labels (downward API, key=\"value\" lines), watched:\n"
+                          "which MeshPolicies select the pod (the webhook sets it)")
+                  .value_name("FILE")
+                  .shown_default("none: only policies selecting every pod apply"),
+              flags::integer("max-authz-metric-series", &S::max_authz_metric_series, 1, 1'000'000,
+                             "authorization metric series (policy, rule) of their own;\n"
+                             "past it they count under policy=\"other\"")
+                  .value_name("N"),
+              flags::duration("denial-log-interval", &S::denial_log_interval,
+                              "log a client's denials (authorization, rate limit) at most\n"
+                              "once per this, with the count not logged meanwhile",
+                              kMoreThanZero),
+              flags::integer("max-denial-log-clients", &S::max_denial_log_clients, 1, 1'000'000,
+                             "clients remembered for that; new ones past it share one line\n"
+                             "per interval")
+                  .value_name("N"),
+              flags::integer("max-rate-limited-clients", &S::max_rate_limited_clients, 1,
+                             10'000'000,
+                             "rate-limit buckets (policy, client) kept at once; a new\n"
+                             "client past it is refused (429)")
+                  .value_name("N"),
           },
       .env_prefix = "WEFT_PROXY_",
   };

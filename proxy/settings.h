@@ -143,6 +143,22 @@ struct Settings {
   // Limits on one issuance request: its whole time, and its answer's size.
   std::chrono::milliseconds identity_request_timeout{10'000};
   std::size_t identity_max_response_bytes = 64 * 1024;
+  // The pod's labels, a file the downward API keeps current (the webhook
+  // mounts it): which MeshPolicies' podSelectors select this pod. Empty: no
+  // labels known, only policies with an empty selector select it.
+  std::string pod_labels_file;
+  // Authorization metric series (policy, rule) of their own; past it, counted
+  // under policy="other" (the names come from the document, which is bounded,
+  // but a document may name many policies).
+  std::size_t max_authz_metric_series = 4096;
+  // A denied client (authorization or rate limit) is logged at most once per
+  // interval, with the count of its denials not logged meanwhile; at most
+  // this many clients are remembered for that.
+  std::chrono::milliseconds denial_log_interval{10'000};
+  std::size_t max_denial_log_clients = 4096;
+  // Token buckets of rate-limited clients kept at once; a new client past it
+  // is refused (429), and counted, until idle buckets are forgotten.
+  std::size_t max_rate_limited_clients = 10'000;
 };
 
 // Looks up an environment variable; std::getenv in production, a map in tests.

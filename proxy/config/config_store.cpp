@@ -53,6 +53,7 @@ OfferResult ConfigStore::offer(std::string_view text, ConfigSource source, std::
     if (error != nullptr) *error = snapshot.error().message;
     return count(OfferResult::kRefused);
   }
+  publish_policies(snapshot.value().get());
   current_.store(std::move(snapshot.value()));
   generation_.fetch_add(1, std::memory_order_acq_rel);
   metrics_.config_last_reload_success_timestamp_seconds.get().set(
@@ -61,6 +62,20 @@ OfferResult ConfigStore::offer(std::string_view text, ConfigSource source, std::
                                        {"hash", hash},
                                        {"previous", previous ? previous->hash() : ""}});
   return count(OfferResult::kAccepted);
+}
+
+void ConfigStore::publish_policies(const Snapshot* snapshot) {
+  policies_.store(snapshot != nullptr
+                      ? authz::InboundPolicies::compile(snapshot->document(), labels_)
+                      : std::make_shared<const authz::InboundPolicies>());
+  policy_generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void ConfigStore::set_pod_labels(authz::PodLabels labels) {
+  std::lock_guard lock(mutex_);
+  if (labels == labels_) return;
+  labels_ = std::move(labels);
+  publish_policies(current_.load().get());
 }
 
 void ConfigStore::set_api_connected(bool connected) {

@@ -27,6 +27,8 @@
 #include <mutex>
 #include <string>
 
+#include "proxy/authz/inbound_policy.h"
+#include "proxy/authz/pod_labels.h"
 #include "proxy/config/snapshot.h"
 #include "proxy/metrics.h"
 #include "weft/log.h"
@@ -58,6 +60,17 @@ class ConfigStore {
   // Thread-safe. `error`, if given, receives the reason of a refusal.
   OfferResult offer(std::string_view text, ConfigSource source, std::string* error = nullptr);
 
+  // The pod's inbound policies (MeshPolicy mtls, authorization, rateLimit),
+  // compiled once per change of the document or of the pod's labels, never
+  // per worker or request. Before any document: everything allowed.
+  std::shared_ptr<const authz::InboundPolicies> policies() const { return policies_.load(); }
+  // Changes each time policies() does.
+  std::uint64_t policy_generation() const {
+    return policy_generation_.load(std::memory_order_acquire);
+  }
+  // The pod's labels changed (its labels file): the policies are compiled again.
+  void set_pod_labels(authz::PodLabels labels);
+
   // The API watch reports its connection: true once the server accepted a
   // watch (its events follow), false when the connection ended.
   void set_api_connected(bool connected);
@@ -72,6 +85,12 @@ class ConfigStore {
   bool api_delivered_ = false;  // the watch has delivered a document
   bool api_connected_ = false;
   Clock::time_point api_lost_at_{};  // when api_connected_ last became false
+  authz::PodLabels labels_;          // under mutex_
+  std::atomic<std::shared_ptr<const authz::InboundPolicies>> policies_{
+      std::make_shared<const authz::InboundPolicies>()};
+  std::atomic<std::uint64_t> policy_generation_{0};
+  // Under mutex_: compiles the current document with labels_ and publishes it.
+  void publish_policies(const Snapshot* snapshot);
 };
 
 }  // namespace weft::proxy

@@ -9,6 +9,7 @@
 #include "proxy/core/original_destination.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/server.h"
+#include "proxy/layers/authorization.h"
 #include "proxy/tcp/detect.h"
 #include "proxy/tcp/tunnel.h"
 #include "proxy/tls/client_hello.h"
@@ -35,10 +36,11 @@ std::optional<tcp::endpoint> destination_of(Socket& socket, const Settings& sett
 // configuration knows it, otherwise to the destination itself; over mTLS
 // when that endpoint is meshed. `accepted`: when the client connection was,
 // from which the silent limit runs.
+// `recheck` (inbound): asked while the tunnel is open whether it may stay.
 awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
                              const tcp::endpoint& destination, Direction direction,
                              Clock::time_point accepted, std::uint64_t& bytes_read,
-                             std::uint64_t& bytes_written) {
+                             std::uint64_t& bytes_written, TunnelRecheck* recheck) {
   // What detection read, copied to its own size; detection's buffer (16 KiB
   // or more) is freed, not held for the tunnel's life.
   const std::string pending(buffer.data());
@@ -82,7 +84,8 @@ awaitable<void> proxy_opaque(Worker& worker, Stream& client, ReadBuffer& buffer,
                                                             std::chrono::hours(24 * 365 * 10)),
        .silent_closed = &metrics.limit_reached(direction, Limit::kSilentConnectionTimeout),
        .half_closed_limit = settings.tunnel_half_closed_timeout,
-       .half_closed = &metrics.limit_reached(direction, Limit::kTunnelHalfClosedTimeout)});
+       .half_closed = &metrics.limit_reached(direction, Limit::kTunnelHalfClosedTimeout),
+       .recheck = recheck});
   bytes_read += bytes.a_to_b;
   bytes_written += bytes.b_to_a;
 }
@@ -170,12 +173,65 @@ awaitable<bool> accept_mesh_tls(Worker& worker, Stream& client, ReadBuffer& buff
 }
 
 PlaintextInbound plaintext_access(Worker& worker, std::uint16_t port, DetectedProtocol protocol) {
-  const auto& snapshot = worker.routes.snapshot();
-  const proxyconfig::MtlsMode mode =
-      snapshot ? inbound_mtls_mode(snapshot->document(), port) : proxyconfig::MtlsMode::kPermissive;
-  return plaintext_inbound(mode, worker.runtime.settings.inbound_probes, port,
+  return plaintext_inbound(worker.routes.policies()->mtls_mode(port),
+                           worker.runtime.settings.inbound_probes, port,
                            protocol == DetectedProtocol::kHttp1);
 }
+
+// An inbound opaque connection's authorization: decided once its client is
+// known (after the mTLS handshake, or at accept), with a rate-limit token
+// per connection, before its upstream is opened; decided again while it is
+// open whenever the policies changed (the tunnel asks at most once a
+// second), and closed when they no longer allow it.
+class OpaqueAuthorization final : public TunnelRecheck {
+ public:
+  OpaqueAuthorization(Worker& worker, std::uint16_t port, std::string_view identity,
+                      const asio::ip::address& address)
+      : worker_(worker), port_(port), identity_(identity), address_(address) {}
+
+  bool admit() {
+    generation_ = worker_.routes.policy_generation();
+    const ClientKey key(identity_, address_);
+    const authz::Client client{identity_, address_};
+    const AuthorizationVerdict verdict = authorize_connection(
+        {*worker_.routes.policies(), port_, client, key.view(), worker_.runtime.rate_limiter});
+    record_verdict(worker_.runtime.authz_telemetry, verdict, false, key.view(), port_);
+    return !verdict.refused();
+  }
+
+  bool still_allowed() override {
+    const std::uint64_t generation = worker_.routes.policy_generation();
+    if (generation == generation_) return true;
+    generation_ = generation;
+    Runtime& runtime = worker_.runtime;
+    const authz::InboundPolicies& policies = *worker_.routes.policies();
+    if (identity_.empty() && policies.mtls_mode(port_) == proxyconfig::MtlsMode::kStrict) {
+      runtime.tls_metrics.strict_refused(StrictRefusal::kPlaintext).inc();
+      return false;
+    }
+    const authz::Decision decision = policies.decide_connection(port_, {identity_, address_});
+    if (decision.allowed) return true;
+    runtime.authz_metrics.counter(AuthzCount::kTcpTerminate, decision.policy, decision.rule).inc();
+    const ClientKey key(identity_, address_);
+    if (const auto skipped = runtime.denial_log.admit(key.view(), KeyedLogThrottle::Clock::now())) {
+      runtime.log.warn("open inbound TCP connection closed: the policies no longer allow it",
+                       {{"client", key.view()},
+                        {"port", port_},
+                        {"policy", decision.policy},
+                        {"rule", decision.rule},
+                        {"reason", decision.reason},
+                        {"not_logged_since_last", *skipped}});
+    }
+    return false;
+  }
+
+ private:
+  Worker& worker_;
+  const std::uint16_t port_;
+  const std::string_view identity_;  // the connection's (outlives this)
+  const asio::ip::address address_;
+  std::uint64_t generation_ = 0;
+};
 
 awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
                        ConnectionSlot listener_slot) {
@@ -199,6 +255,12 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
                         {"not_logged_since_last", *skipped}});
     }
     co_return;
+  }
+  asio::ip::address client_address;
+  {
+    error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (!ec) client_address = peer.address();
   }
   Stream client(std::move(socket));
   // Held for the connection's life: the series cannot expire under it.
@@ -268,18 +330,21 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       .with_labels({std::string(to_string(direction)), std::string(protocol_label)})
       .inc();
   if (protocol == DetectedProtocol::kHttp1) {
-    const ConnectionBytes bytes = co_await serve_http1(
-        worker, client, buffer,
-        {.direction = direction,
-         .destination = *destination,
-         .client_identity = client_identity,
-         .mtls_required = plaintext.access == PlaintextInbound::Access::kProbesOnly,
-         .probe_routes = plaintext.probes});
+    const ConnectionBytes bytes = co_await serve_http1(worker, client, buffer,
+                                                       {.direction = direction,
+                                                        .destination = *destination,
+                                                        .client_identity = client_identity,
+                                                        .client_address = client_address});
     bytes_read += bytes.read;
     bytes_written += bytes.written;
+  } else if (direction == Direction::kInbound) {
+    OpaqueAuthorization authorization(worker, destination->port(), client_identity, client_address);
+    if (!authorization.admit()) co_return;  // nothing reached the app
+    co_await proxy_opaque(worker, client, buffer, *destination, direction, accepted, bytes_read,
+                          bytes_written, &authorization);
   } else {
     co_await proxy_opaque(worker, client, buffer, *destination, direction, accepted, bytes_read,
-                          bytes_written);
+                          bytes_written, nullptr);
   }
 }
 

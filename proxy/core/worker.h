@@ -6,10 +6,13 @@
 
 #include <atomic>
 
+#include "proxy/authz/rate_limiter.h"
+#include "proxy/authz_metrics.h"
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
 #include "proxy/core/original_destination.h"
 #include "proxy/identity/credentials.h"
+#include "proxy/layers/authorization.h"
 #include "proxy/layers/connection.h"
 #include "proxy/metrics.h"
 #include "proxy/routing/worker_routes.h"
@@ -37,6 +40,14 @@ struct Runtime {
   // them); none: meshed endpoints cannot be reached, mTLS is not accepted.
   CredentialStore credentials;
   TlsMetrics tls_metrics;
+  // Authorization and rate limits: series-bounded counters, the buckets
+  // every worker shares, the per-client bound on denial log lines.
+  AuthzMetrics authz_metrics{metrics.metrics(), settings.max_authz_metric_series};
+  authz::RateLimiter rate_limiter{settings.max_rate_limited_clients};
+  KeyedLogThrottle denial_log{settings.denial_log_interval, settings.max_denial_log_clients};
+  // Resolved once: the request path touches only its atomics.
+  const AuthorizationTelemetry authz_telemetry{
+      authz_metrics, metrics.metrics().rate_limit_untracked_total.get(), denial_log, log};
 };
 
 inline UpstreamPool::Counters pool_counters(ProxyMetrics& metrics) {

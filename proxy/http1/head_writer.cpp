@@ -148,7 +148,8 @@ void write_response_head(std::string& out, const ResponseHead& head, const Frami
   out += "\r\n";
 }
 
-void write_local_response(std::string& out, int status, std::string_view reason, bool close) {
+void write_local_response(std::string& out, int status, std::string_view reason, bool close,
+                          LocalResponseOptions options) {
   out += "HTTP/1.1 ";
   append_number(out, static_cast<std::uint64_t>(status));
   out += ' ';
@@ -156,8 +157,14 @@ void write_local_response(std::string& out, int status, std::string_view reason,
   out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
   append_number(out, reason.size() + 1);
   out += "\r\n";
+  if (options.retry_after_seconds != 0) {
+    out += "Retry-After: ";
+    append_number(out, options.retry_after_seconds);
+    out += "\r\n";
+  }
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
+  if (options.head_request) return;
   out += reason;
   out += '\n';
 }
@@ -193,6 +200,8 @@ std::string_view reason_phrase(int status) {
       return "Content Too Large";
     case 417:
       return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:

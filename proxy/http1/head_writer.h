@@ -33,9 +33,16 @@ void write_request_head(std::string& out, const RequestHead& head, const Framing
 void write_response_head(std::string& out, const ResponseHead& head, const Framing& framing,
                          int client_minor_version);
 
-// A response the proxy itself answers with (400, 502, 503, 504...): a short
-// text body naming the reason, and Connection: close when asked.
-void write_local_response(std::string& out, int status, std::string_view reason, bool close);
+// A response the proxy itself answers with (400, 403, 429, 502, 503, 504...):
+// a short text body naming the reason, and Connection: close when asked. To
+// a HEAD, the same head without the body (RFC 9110 9.3.2: a body would be
+// read as the start of the next response).
+struct LocalResponseOptions {
+  bool head_request = false;
+  std::uint32_t retry_after_seconds = 0;  // not 0: a Retry-After header
+};
+void write_local_response(std::string& out, int status, std::string_view reason, bool close,
+                          LocalResponseOptions options = {});
 
 // Chunked encoding of forwarded body data.
 void write_chunk_header(std::string& out, std::size_t size);

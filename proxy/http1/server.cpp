@@ -8,12 +8,14 @@
 #include "proxy/http1/head_parser.h"
 #include "proxy/http1/head_writer.h"
 #include "proxy/layers/admission.h"
+#include "proxy/layers/authorization.h"
 #include "proxy/layers/retries.h"
 #include "proxy/layers/routing.h"
 #include "proxy/layers/stack.h"
 #include "proxy/layers/timeouts.h"
 #include "proxy/request/outcome.h"
 #include "proxy/tcp/tunnel.h"
+#include "proxy/tls/mtls_mode.h"
 #include "proxy/tls/tls_labels.h"
 
 namespace weft::proxy {
@@ -64,7 +66,9 @@ class Session {
   // Admission and routing of the parsed request_, into route_ (a plain
   // function: the protocol-neutral view stays out of the coroutine frame).
   void plan_request();
-  awaitable<bool> respond_locally(int status, std::string_view reason, bool close);
+  // To a HEAD (head_request_), without the body; a 429 with its Retry-After.
+  awaitable<bool> respond_locally(int status, std::string_view reason, bool close,
+                                  std::uint32_t retry_after_seconds = 0);
   // After a 101: the client and the upstream connected by a tunnel.
   awaitable<bool> switch_protocols(const http1::RequestFacts& facts);
   awaitable<bool> write_client(std::string_view bytes);
@@ -116,7 +120,9 @@ class Session {
   // request of the connection, so its memory is too (and the coroutine frame
   // of handle_request stays small).
   http1::Client upstream_;
-  Plan route_;  // the current request's
+  Plan route_;                 // the current request's
+  bool head_request_ = false;  // the current request is a HEAD
+  std::string refusal_body_;   // the current request's 403 text, when refused
   std::string response_head_bytes_;
   RequestTimeouts timeouts_;  // the current request's
   Worker::IdleNode idle_node_;
@@ -135,9 +141,12 @@ awaitable<bool> Session::write_client(std::string_view bytes) {
   co_return !ec;
 }
 
-awaitable<bool> Session::respond_locally(int status, std::string_view reason, bool close) {
+awaitable<bool> Session::respond_locally(int status, std::string_view reason, bool close,
+                                         std::uint32_t retry_after_seconds) {
   response_head_bytes_.clear();
-  http1::write_local_response(response_head_bytes_, status, reason, close);
+  http1::write_local_response(
+      response_head_bytes_, status, reason, close,
+      {.head_request = head_request_, .retry_after_seconds = retry_after_seconds});
   const bool written = co_await write_client(response_head_bytes_);
   co_return written && !close;
 }
@@ -204,11 +213,30 @@ awaitable<bool> Session::read_request_head() {
 void Session::plan_request() {
   Request request = http1::to_request(request_);
   request.client_identity = target_.client_identity;
-  request.mtls_required = target_.mtls_required;
-  request.probe_routes = target_.probe_routes;
-  const std::optional<LocalAnswer> refused = admit(request);
+  const bool inbound = target_.direction == Direction::kInbound;
+  const std::uint16_t port = target_.destination.port();
+  // The current policies, not the connection's first: a switch to Strict, or
+  // a policy that now refuses, holds from the next request on.
+  const authz::InboundPolicies* policies = inbound ? worker_.routes.policies().get() : nullptr;
+  if (inbound) {
+    request.probe_routes = probe_routes_of_port(runtime_.settings.inbound_probes, port);
+    if (target_.client_identity.empty()) {
+      const PlaintextInbound plaintext = plaintext_inbound(
+          policies->mtls_mode(port), runtime_.settings.inbound_probes, port, true);
+      request.mtls_required = plaintext.access != PlaintextInbound::Access::kServed;
+    }
+  }
+  std::optional<LocalAnswer> refused = admit(request);
   if (refused && refused->reason == kMtlsRequiredReason) {
     runtime_.tls_metrics.strict_refused(StrictRefusal::kNotAProbe).inc();
+  }
+  if (!refused && inbound) {
+    const ClientKey key(target_.client_identity, target_.client_address);
+    const authz::Client client{target_.client_identity, target_.client_address};
+    const AuthorizationVerdict verdict =
+        authorize_request(request, {*policies, port, client, key.view(), runtime_.rate_limiter});
+    record_verdict(runtime_.authz_telemetry, verdict, true, key.view(), port, request.path);
+    if (verdict.refused()) refused = refusal_answer(verdict, refusal_body_);
   }
   // Routed even when refused: the route labels the request's metrics.
   route_ = plan_route(worker_.routes, target_, destination_text_, request);
@@ -239,6 +267,7 @@ awaitable<bool> Session::handle_request() {
   const auto started = Clock::now();
   const http1::RequestFacts facts = http1::facts_of(request_);
   const bool has_body = facts.body != http1::BodyKind::kNone;
+  head_request_ = request_.method == "HEAD";
 
   // Admission, routing.
   Plan& route = route_;
@@ -267,7 +296,8 @@ awaitable<bool> Session::handle_request() {
     record(route.local.status);
     client_buffer_.consume(request_head_size_);
     co_return co_await respond_locally(route.local.status, route.local.reason,
-                                       route.local.close || !facts.keep_alive || has_body);
+                                       route.local.close || !facts.keep_alive || has_body,
+                                       route.local.retry_after_seconds);
   }
 
   upstream_.start(request_, facts, destination_text_);
@@ -372,6 +402,7 @@ awaitable<ConnectionBytes> Session::run() {
     if (!have_request) break;
     const bool keep_going = co_await handle_request();
     route_ = {};  // an idle connection keeps no configuration alive
+    head_request_ = false;
     if (!keep_going) break;
   }
   co_return bytes_;

@@ -25,10 +25,8 @@ struct ConnectionTarget {
   // Inbound over mTLS: the client's SPIFFE ID (outlives the connection's
   // requests); empty for plaintext.
   std::string_view client_identity{};
-  // Inbound plaintext under Strict: only these probe routes are admitted
-  // (proxy/tls/mtls_mode.h); views into the settings, which outlive it.
-  bool mtls_required = false;
-  std::span<const ProbeRoute> probe_routes{};
+  // Inbound: the client's address (authorization's CIDRs, its rate-limit key).
+  asio::ip::address client_address{};
 };
 
 struct Plan {

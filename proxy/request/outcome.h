@@ -4,6 +4,7 @@
 // usable response came back. Shared by every protocol: a codec reports a
 // TryFailure, the layers decide on it.
 
+#include <cstdint>
 #include <string_view>
 
 namespace weft::proxy {
@@ -24,6 +25,7 @@ struct LocalAnswer {
   int status = 0;
   std::string_view reason;
   bool close = false;  // close the client connection after it, whatever keep-alive says
+  std::uint32_t retry_after_seconds = 0;  // not 0: sent as Retry-After (a 429)
 };
 
 // The answer to a request whose last try failed: 504 for a timeout, 400 for a

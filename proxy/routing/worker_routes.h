@@ -29,6 +29,17 @@ class WorkerRoutes {
   std::shared_ptr<RetryBudget> retry_budget(const ServiceTarget& target,
                                             const proxyconfig::Rule& rule);
   std::mt19937_64& random() { return random_; }
+  // The store's compiled inbound policies, refreshed when they change (one
+  // atomic load per call, the pointer copied only then).
+  const std::shared_ptr<const authz::InboundPolicies>& policies() {
+    const std::uint64_t generation = store_.policy_generation();
+    if (generation != policy_generation_ || !policies_) {
+      policy_generation_ = generation;
+      policies_ = store_.policies();
+    }
+    return policies_;
+  }
+  std::uint64_t policy_generation() const { return store_.policy_generation(); }
 
  private:
   void rebuild();
@@ -42,6 +53,8 @@ class WorkerRoutes {
   // "target|route|rule" -> budget.
   std::map<std::string, std::shared_ptr<RetryBudget>> budgets_;
   std::mt19937_64 random_{std::random_device{}()};
+  std::uint64_t policy_generation_ = 0;
+  std::shared_ptr<const authz::InboundPolicies> policies_;
 };
 
 }  // namespace weft::proxy

@@ -37,7 +37,7 @@ struct Activity {
   bool b_spoke = false;
   bool half_closed = false;  // one direction ended: the half-closed limit applies
   bool ended = false;        // both directions done: the watch stops
-  enum class Cut { kNone, kIdle, kSilent, kHalfClosed } cut = Cut::kNone;
+  enum class Cut { kNone, kIdle, kSilent, kHalfClosed, kRevoked } cut = Cut::kNone;
 
   bool both_spoke() const { return a_spoke && b_spoke; }
 };
@@ -108,6 +108,8 @@ struct Limits {
   Clock::duration idle;
   Clock::duration half_closed;
   Clock::time_point silent_until;
+  TunnelRecheck* recheck;
+  Clock::duration recheck_interval;
 };
 
 // Which limit, if any, has passed at `now` (the silent one first: it is
@@ -132,12 +134,23 @@ Clock::time_point next_expiry(const Activity& activity, const Limits& limits) {
 // direction ends): activity costs a clock read, no timer update.
 template <typename S>
 awaitable<void> watch(Limits limits, Activity& activity, S& a, S& b) {
+  Clock::time_point next_recheck =
+      limits.recheck != nullptr ? Clock::now() + limits.recheck_interval : Clock::time_point::max();
   while (!activity.ended) {
-    activity.timer.expires_at(next_expiry(activity, limits));
+    activity.timer.expires_at(std::min(next_expiry(activity, limits), next_recheck));
     error_code ignored;
     co_await activity.timer.async_wait(redirect(ignored));
     if (activity.ended) co_return;
-    activity.cut = passed(activity, limits, Clock::now());
+    const Clock::time_point now = Clock::now();
+    if (now >= next_recheck) {
+      next_recheck = now + limits.recheck_interval;
+      if (!limits.recheck->still_allowed()) {
+        activity.cut = Activity::Cut::kRevoked;
+        close_both(a, b);
+        co_return;
+      }
+    }
+    activity.cut = passed(activity, limits, now);
     if (activity.cut != Activity::Cut::kNone) {
       close_both(a, b);  // ends both directions, whatever they wait on
       co_return;
@@ -153,7 +166,11 @@ awaitable<TunnelBytes> run_tunnel(S& a, std::string_view a_pending, S& b,
   constexpr Clock::duration kLongest = std::chrono::hours(24 * 365 * 10);
   const Limits limits{.idle = std::min<Clock::duration>(idle.limit, kLongest),
                       .half_closed = std::min<Clock::duration>(idle.half_closed_limit, kLongest),
-                      .silent_until = idle.silent_until};
+                      .silent_until = idle.silent_until,
+                      .recheck = idle.recheck,
+                      .recheck_interval = std::max<Clock::duration>(
+                          std::min<Clock::duration>(idle.recheck_interval, kLongest),
+                          std::chrono::milliseconds(1))};
   // The second direction and the idle watch run as their own coroutines, on
   // the two sockets and this frame's members: joined before this frame
   // goes, however it goes.
@@ -194,6 +211,7 @@ awaitable<TunnelBytes> run_tunnel(S& a, std::string_view a_pending, S& b,
       counted = idle.half_closed;
       break;
     case Activity::Cut::kNone:
+    case Activity::Cut::kRevoked:  // (counted by the recheck)
       break;
   }
   if (counted != nullptr) counted->inc();

@@ -32,6 +32,18 @@ struct TunnelBytes {
   std::uint64_t b_to_a = 0;
 };
 
+// Asked, at most once per interval, whether an open tunnel may stay open:
+// inbound opaque connections are decided again when the configuration
+// changes. False closes it (the implementation counts it). Owned by the
+// caller, which outlives the tunnel.
+class TunnelRecheck {
+ public:
+  virtual bool still_allowed() = 0;
+
+ protected:
+  ~TunnelRecheck() = default;
+};
+
 struct TunnelIdle {
   std::chrono::steady_clock::duration limit = std::chrono::hours(1);
   Counter* closed = nullptr;  // counts the tunnels closed for idleness
@@ -43,6 +55,9 @@ struct TunnelIdle {
   // closed when nothing moved for this long, counted in `half_closed`.
   std::chrono::steady_clock::duration half_closed_limit = std::chrono::seconds(30);
   Counter* half_closed = nullptr;
+  // Not null: asked every recheck_interval (the same timer as the limits).
+  TunnelRecheck* recheck = nullptr;
+  std::chrono::steady_clock::duration recheck_interval = std::chrono::seconds(1);
 };
 
 // a_pending / b_pending: bytes already read from a (resp. b) that must reach

@@ -1,11 +1,9 @@
 #pragma once
 
-// Which MeshPolicy.spec.mtls mode holds for an inbound port: the first policy
-// (in the document's precedence order) that selects the pod, covers the port
-// and sets mtls; Permissive when none does. The proxy does not know its pod's
-// labels yet, so only policies whose podSelector is empty (every pod of the
-// namespace) are taken to select it; one with labels is skipped (and so not
-// enforced: docs/identity.md).
+// What Strict (MeshPolicy.spec.mtls) leaves to plaintext. The mode of a port
+// is the pod's compiled policies' (authz::InboundPolicies::mtls_mode, label
+// selectors included); checked at accept and again for each request of a
+// plaintext HTTP connection, so that a switch to Strict stops the next one.
 
 #include <cstdint>
 #include <span>
@@ -14,8 +12,6 @@
 #include "weft/proxyconfig/document.h"
 
 namespace weft::proxy {
-
-proxyconfig::MtlsMode inbound_mtls_mode(const proxyconfig::Document& document, std::uint16_t port);
 
 // What an inbound connection that is not a meshed client's mTLS may do.
 struct PlaintextInbound {

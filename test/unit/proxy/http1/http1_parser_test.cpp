@@ -233,6 +233,17 @@ TEST_CASE("local responses carry the status, the reason and a length", "[http1]"
         "Connection: close\r\n\r\nno endpoints\n");
 }
 
+TEST_CASE("a local answer to HEAD has no body; a 429 says when to retry", "[http1]") {
+  std::string out;
+  write_local_response(out, 403, "forbidden: no", false, {.head_request = true});
+  CHECK(out == "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n");
+  out.clear();
+  write_local_response(out, 429, "rate limit exceeded", false, {.retry_after_seconds = 3});
+  CHECK(out ==
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
+        "Retry-After: 3\r\n\r\nrate limit exceeded\n");
+}
+
 TEST_CASE("chunk encoding round-trips through the decoder", "[http1]") {
   std::string encoded;
   for (std::string_view piece : {"hello", " ", "chunked world"}) {

@@ -7,35 +7,6 @@
 using namespace weft::proxy;
 using weft::proxyconfig::MtlsMode;
 
-namespace {
-
-weft::proxyconfig::InboundPolicy policy(std::optional<MtlsMode> mode,
-                                        std::vector<std::uint16_t> ports = {},
-                                        std::map<std::string, std::string> labels = {}) {
-  weft::proxyconfig::InboundPolicy p;
-  p.mtls = mode;
-  p.ports = std::move(ports);
-  p.pod_selector.match_labels = std::move(labels);
-  return p;
-}
-
-}  // namespace
-
-TEST_CASE("the first policy that covers the port and sets mtls decides", "[tls][mtls_mode]") {
-  weft::proxyconfig::Document document;
-  CHECK(inbound_mtls_mode(document, 8080) == MtlsMode::kPermissive);
-  document.inbound.policies = {policy(std::nullopt), policy(MtlsMode::kStrict, {8080}),
-                               policy(MtlsMode::kPermissive)};
-  CHECK(inbound_mtls_mode(document, 8080) == MtlsMode::kStrict);
-  CHECK(inbound_mtls_mode(document, 9090) == MtlsMode::kPermissive);
-}
-
-TEST_CASE("a policy selecting pods by labels is not taken to select this one", "[tls][mtls_mode]") {
-  weft::proxyconfig::Document document;
-  document.inbound.policies = {policy(MtlsMode::kStrict, {}, {{"app", "web"}})};
-  CHECK(inbound_mtls_mode(document, 8080) == MtlsMode::kPermissive);
-}
-
 TEST_CASE("inbound detection tells the mesh's TLS from an application's", "[tls][detect]") {
   CHECK(detect_inbound_protocol("GET / HTTP/1.1\r\n") == DetectedProtocol::kHttp1);
   CHECK(detect_inbound_protocol("") == DetectedProtocol::kNeedMoreBytes);
