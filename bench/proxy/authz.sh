@@ -40,7 +40,7 @@ for tool in valgrind callgrind_control callgrind_annotate; do
   command -v "$tool" >/dev/null || { echo "authz: $tool not found (apt-get install valgrind)" >&2; exit 1; }
 done
 if ((build)); then cmake --build "$build_dir" --target authz_decision weft-proxy >&2; fi
-program=$build_dir/bench/proxy/authz_decision
+program=$build_dir/bin/authz_decision
 [[ -x $program ]] || { echo "authz: $program not built" >&2; exit 1; }
 # shellcheck source=bench/proxy/common.bash
 source "$repo/bench/proxy/common.bash" # $work, removed at exit

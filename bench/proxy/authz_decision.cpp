@@ -39,10 +39,11 @@ struct Options {
 const flags::Program<Options>& program() {
   static const flags::Program<Options> table{
       .usage = "Usage: authz_decision [ITERATIONS] [ROUNDS] [RULES VERDICT]",
-      .about = "ns per authorization decision with 0, 10 and 100 allow rules (and none),\n"
-               "one thread: ITERATIONS decisions per round (default 1000000), ROUNDS rounds\n"
-               "(default 5), medians over the rounds. RULES (none or a count) and VERDICT\n"
-               "(allow or deny) measure one case, one round.",
+      .about =
+          "ns per authorization decision with 0, 10 and 100 allow rules (and none),\n"
+          "one thread: ITERATIONS decisions per round (default 1000000), ROUNDS rounds\n"
+          "(default 5), medians over the rounds. RULES (none or a count) and VERDICT\n"
+          "(allow or deny) measure one case, one round.",
       .flags = {flags::arguments(
           &Options::arguments,
           [](std::string_view v) -> weft::Result<std::string> { return std::string(v); },
@@ -160,8 +161,8 @@ int main(int argc, char** argv) {
     const auto check = c.policies->decide(kPort, c.client, requests[0]);
     if (check.allowed != c.allowed) {
       std::cerr << "authz_decision: rules=" << c.rules << " gave "
-                << (check.allowed ? "allow" : "deny") << " (" << check.policy << " "
-                << check.rule << "), expected " << (c.allowed ? "allow" : "deny") << "\n";
+                << (check.allowed ? "allow" : "deny") << " (" << check.policy << " " << check.rule
+                << "), expected " << (c.allowed ? "allow" : "deny") << "\n";
       return 1;
     }
     std::vector<double> ns;
