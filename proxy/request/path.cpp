@@ -28,12 +28,53 @@ bool dot_segment_at(std::string_view path, std::size_t i) {
 bool needs_work(std::string_view path) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     const char c = path[i];
-    if (c == '%' || c == '\\') return true;
+    if (c == '%' || c == '\\' || c == '#' || c == ';') return true;
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7F) return true;
     if (c == '/' && (i + 1 < path.size() && (path[i + 1] == '/' || dot_segment_at(path, i + 1)))) {
       return true;
     }
   }
   return false;
+}
+
+// A control byte (C0 or DEL): servers truncate or split on them.
+bool is_control(unsigned char byte) {
+  return byte < 0x20 || byte == 0x7F;
+}
+
+// Whether `bytes` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): "%c0%af" must not become a '/' somewhere else.
+bool valid_utf8(std::string_view bytes) {
+  for (std::size_t i = 0; i < bytes.size();) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    if (b >= 0xC2 && b <= 0xDF) {
+      len = 1;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 2;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 3;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + len >= bytes.size()) return false;
+    for (std::size_t k = 1; k <= len; ++k) {
+      const auto c = static_cast<unsigned char>(bytes[i + k]);
+      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) return false;
+    }
+    i += len + 1;
+  }
+  return true;
 }
 
 }  // namespace
@@ -45,11 +86,20 @@ PathNormalization normalize_path(std::string_view path, std::string& out) {
   // 1. Percent-decoding of unreserved characters; refusals.
   std::string decoded;
   decoded.reserve(path.size());
+  std::string bytes;  // every escape decoded, to check UTF-8 as the server will see it
+  bool high_bytes = false;
   for (std::size_t i = 0; i < path.size(); ++i) {
     const char c = path[i];
     if (c == '\\') return {Verdict::kRefused, "backslash in path"};
+    if (c == '\0') return {Verdict::kRefused, "NUL in path"};
+    if (c == '#') return {Verdict::kRefused, "fragment '#' in path"};
+    if (is_control(static_cast<unsigned char>(c))) {
+      return {Verdict::kRefused, "control character in path"};
+    }
     if (c != '%') {
+      high_bytes = high_bytes || static_cast<unsigned char>(c) >= 0x80;
       decoded += c;
+      bytes += c;
       continue;
     }
     const int high = i + 2 < path.size() ? hex_value(path[i + 1]) : -1;
@@ -57,6 +107,21 @@ PathNormalization normalize_path(std::string_view path, std::string& out) {
     if (low < 0) return {Verdict::kRefused, "malformed percent-encoding in path"};
     const char byte = static_cast<char>(high * 16 + low);
     if (byte == '/' || byte == '\\') return {Verdict::kRefused, "encoded slash in path"};
+    if (byte == '\0') return {Verdict::kRefused, "NUL in path"};
+    if (is_control(static_cast<unsigned char>(byte))) {
+      return {Verdict::kRefused, "control character in path"};
+    }
+    if (byte == '%' && i + 4 < path.size()) {
+      // "%252F": one more decoding by the application gives "%2F".
+      const int h2 = hex_value(path[i + 3]);
+      const int l2 = h2 >= 0 ? hex_value(path[i + 4]) : -1;
+      const int twice = l2 >= 0 ? h2 * 16 + l2 : -1;
+      if (twice == '/' || twice == '\\' || twice == 0) {
+        return {Verdict::kRefused, "double-encoded slash, backslash or NUL in path"};
+      }
+    }
+    high_bytes = high_bytes || static_cast<unsigned char>(byte) >= 0x80;
+    bytes += byte;
     if (is_unreserved(byte)) {
       decoded += byte;
     } else {
@@ -68,6 +133,8 @@ PathNormalization normalize_path(std::string_view path, std::string& out) {
     i += 2;
   }
 
+  if (high_bytes && !valid_utf8(bytes)) return {Verdict::kRefused, "invalid UTF-8 in path"};
+
   // 2. Segments: empty ones (runs of '/') and "." dropped, ".." drops the
   // one before. A path whose last segment is empty, "." or ".." names a
   // directory and keeps its trailing '/'.
@@ -77,6 +144,11 @@ PathNormalization normalize_path(std::string_view path, std::string& out) {
   while (true) {
     const auto slash = rest.find('/');
     const std::string_view segment = rest.substr(0, slash);
+    // "/..;/" is ".." to Tomcat and Spring but a name to a prefix match.
+    const std::string_view name = segment.substr(0, segment.find(';'));
+    if (name.size() != segment.size() && (name == "." || name == "..")) {
+      return {Verdict::kRefused, "path parameter on a dot segment"};
+    }
     trailing_slash = segment.empty() || segment == "." || segment == "..";
     if (segment == "..") {
       if (!segments.empty()) segments.pop_back();

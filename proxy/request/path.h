@@ -6,8 +6,11 @@
 //  - a percent-encoded unreserved character (RFC 3986 section 2.3: ALPHA,
 //    DIGIT, '-', '.', '_', '~') is decoded; other escapes are kept, with
 //    their hex digits upper-cased;
-//  - an encoded '/' (%2F) or '\' (%5C), a raw '\', or a '%' not followed by
-//    two hex digits refuses the request: servers disagree on what they mean;
+//  - an encoded '/' (%2F) or '\' (%5C), a raw '\', a '%' not followed by
+//    two hex digits, a NUL or other control character (raw or encoded), a raw
+//    '#', a double-encoded '/', '\' or NUL (%252F), a path parameter on a dot
+//    segment ("/..;/") or invalid UTF-8 (raw or encoded, e.g. overlong
+//    %C0%AF) refuses the request: servers disagree on what they mean;
 //  - runs of '/' are merged into one;
 //  - "." and ".." segments are removed (RFC 3986 section 5.2.4), ".." never
 //    climbing above the root.

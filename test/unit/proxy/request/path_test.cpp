@@ -76,3 +76,30 @@ TEST_CASE("encoded slashes, backslashes and bad escapes are refused", "[path]") 
   CHECK(normal("/a%4") == "refused: malformed percent-encoding in path");
   CHECK(normal("/a%g1") == "refused: malformed percent-encoding in path");
 }
+
+TEST_CASE("bytes that servers read differently are refused, each with its reason", "[path]") {
+  CHECK(normal(std::string_view("/a\0b", 4)) == "refused: NUL in path");
+  CHECK(normal("/a%00b") == "refused: NUL in path");
+  CHECK(normal("/a\tb") == "refused: control character in path");
+  CHECK(normal("/a%0Ab") == "refused: control character in path");
+  CHECK(normal("/a%7f") == "refused: control character in path");
+  CHECK(normal("/a\x7F") == "refused: control character in path");
+  CHECK(normal("/a#b") == "refused: fragment '#' in path");
+  CHECK(normal("/a/%252F") == "refused: double-encoded slash, backslash or NUL in path");
+  CHECK(normal("/a/%255c") == "refused: double-encoded slash, backslash or NUL in path");
+  CHECK(normal("/a/%2500") == "refused: double-encoded slash, backslash or NUL in path");
+  CHECK(normal("/a/..;/b") == "refused: path parameter on a dot segment");
+  CHECK(normal("/a/.;x/b") == "refused: path parameter on a dot segment");
+  CHECK(normal("/a/%2e%2e;/b") == "refused: path parameter on a dot segment");
+  CHECK(normal("/a/%C0%AF") == "refused: invalid UTF-8 in path");
+  CHECK(normal("/a/\xC3") == "refused: invalid UTF-8 in path");
+  CHECK(normal("/a/%ED%A0%80") == "refused: invalid UTF-8 in path");
+  CHECK(normal("/a/%F4%90%80%80") == "refused: invalid UTF-8 in path");
+  // Kept: valid UTF-8 (raw or encoded), '%25' not encoding / \ NUL, ';' on names.
+  CHECK(normal("/caf\xC3\xA9") == "/caf\xC3\xA9");
+  CHECK(normal("/caf%c3%a9") == "/caf%C3%A9");
+  CHECK(normal("/100%25") == "/100%25");
+  CHECK(normal("/a%2541") == "/a%2541");
+  CHECK(normal("/a;b/c..;d/...;e") == "/a;b/c..;d/...;e");
+  CHECK(normal("/x/a;v=1/../b") == "/x/b");
+}
