@@ -2,10 +2,13 @@
 # MeshPolicy enforcement on the one-node cluster, one check per invocation:
 # authz_test.sh policies|default_deny. Real pods: an HTTP server behind a
 # Service, a server-first TCP server on an opaque port, and client pods each
-# running as a ServiceAccount of its own. The clients' requests are sent by
-# curl run in the client pod's network namespace (nsenter): the pod's capture
-# sends them through its proxy, which proves the pod's identity over mTLS,
-# exactly as the pod's own requests would go. Namespaces are deleted at exit.
+# running as a ServiceAccount of its own (their container only sleeps). The
+# clients' requests are sent by this machine's curl (and, for the 20 ms
+# polling and the TCP checks, a few lines of Python) run in the client pod's
+# network namespace (nsenter): the pod's capture sends them through its proxy,
+# which proves the pod's identity over mTLS, exactly as the pod's own requests
+# would go. The figures (propagation p50/p99, label change, rate limit observed
+# against expected) are printed; namespaces are deleted at exit.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../lib.sh
