@@ -105,10 +105,11 @@ struct PortEntry {
   std::optional<PortRateLimit> rate_limit;
 };
 
-bool identity_matches(const std::vector<pc::Identity>& identities, std::string_view client) {
-  if (client.empty()) return false;  // unauthenticated: no identity matches
-  const auto parsed = identity::parse_spiffe_id(client);
-  if (!parsed) return false;
+// `parsed`: the client's identity, parsed once per decision (a parse costs
+// more than a rule); null when unauthenticated, which no identity matches.
+bool identity_matches(const std::vector<pc::Identity>& identities,
+                      const identity::WorkloadIdentity* parsed) {
+  if (parsed == nullptr) return false;
   for (const auto& identity : identities) {
     if ((identity.ns == "*" || identity.ns == parsed->ns) &&
         (identity.service_account == "*" || identity.service_account == parsed->service_account)) {
@@ -126,8 +127,9 @@ bool path_matches(const std::vector<pc::AuthorizationPath>& paths, std::string_v
 }
 
 // `request` null: a connection, which no rule with paths or methods matches.
-bool rule_matches(const Rule& rule, const Client& client, const HttpRequest* request) {
-  if (!rule.identities.empty() && !identity_matches(rule.identities, client.identity)) {
+bool rule_matches(const Rule& rule, const Client& client,
+                  const identity::WorkloadIdentity* client_identity, const HttpRequest* request) {
+  if (!rule.identities.empty() && !identity_matches(rule.identities, client_identity)) {
     return false;
   }
   if (!rule.cidrs.empty() &&
@@ -166,8 +168,13 @@ struct InboundPolicies::Impl {
     const PortEntry& e = entry(port);
     if (e.authorization != nullptr) {
       const CompiledAuthorization& a = *e.authorization;
+      std::optional<identity::WorkloadIdentity> parsed;
+      if (!client.identity.empty() && !a.rules.empty()) {
+        if (auto id = identity::parse_spiffe_id(client.identity)) parsed = std::move(*id);
+      }
+      const identity::WorkloadIdentity* client_identity = parsed ? &*parsed : nullptr;
       for (const Rule& rule : a.rules) {
-        if (rule_matches(rule, client, request)) {
+        if (rule_matches(rule, client, client_identity, request)) {
           return Decision{.allowed = true, .policy = a.policy, .rule = rule.name, .reason = {}};
         }
       }
