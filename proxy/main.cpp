@@ -94,12 +94,13 @@ int main(int argc, char** argv) {
   // its labels holds from the first one.
   std::optional<std::string> initial_labels;
   if (!settings.pod_labels_file.empty()) {
+    store.expect_pod_labels();
     auto labels = read_file(settings.pod_labels_file);
     if (labels) {
       initial_labels = *labels;
       offer_pod_labels(*labels, store, metrics, log);
     } else {
-      log.warn("no pod labels file yet: only policies selecting every pod apply until it appears",
+      log.warn("no pod labels file yet: inbound traffic is denied (probes aside) until it is read",
                {{"path", settings.pod_labels_file}});
     }
   }

@@ -10,8 +10,8 @@
 namespace weft::proxy::authz {
 namespace {
 
-constexpr std::size_t kMaxLabels = 256;
-constexpr std::size_t kMaxFileBytes = 256 * 1024;
+constexpr std::size_t kMaxLabels = 16384;
+constexpr std::size_t kMaxFileBytes = 2 * 1024 * 1024;
 
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

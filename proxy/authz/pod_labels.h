@@ -17,7 +17,8 @@ using PodLabels = std::map<std::string, std::string, std::less<>>;
 
 // Refuses (with the line number) a line without `=`, an unquoted or badly
 // escaped value, a key that is not a Kubernetes label key, a duplicate key,
-// more than 256 labels or a file over 256 KiB. Blank lines are skipped.
+// more than 16,384 labels or a file over 2 MiB (far above what Kubernetes
+// lets a pod carry). Blank lines are skipped.
 Result<PodLabels> parse_pod_labels(std::string_view text);
 
 }  // namespace weft::proxy::authz

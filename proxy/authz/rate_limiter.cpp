@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <string>
 #include <unordered_map>
 
@@ -74,7 +75,8 @@ struct RateLimiter::Shard {
 
 RateLimiter::RateLimiter(std::size_t max_clients)
     : shards_(std::make_unique<Shard[]>(kShards)),
-      max_per_shard_((max_clients + kShards - 1) / kShards) {}
+      max_per_shard_((max_clients + kShards - 1) / kShards),
+      shard_seed_(std::random_device{}()) {}
 
 RateLimiter::~RateLimiter() = default;
 
@@ -85,8 +87,9 @@ RateLimiter::Verdict RateLimiter::take(std::string_view policy, std::string_view
   key.assign(policy);
   key += '\0';  // neither a policy name nor a client contains NUL
   key.append(client);
-  const std::size_t hash = KeyHash{}(key);
-  Shard& shard = shards_[hash % kShards];
+  // The shard is chosen with a secret of this process: nobody can pick
+  // client names that all land in one shard and fill it.
+  Shard& shard = shards_[(KeyHash{}(key) ^ shard_seed_) * 0x9E3779B97F4A7C15ULL >> 60];
 
   std::lock_guard lock(shard.mutex);
   auto it = shard.buckets.find(std::string_view(key));

@@ -49,6 +49,7 @@ class RateLimiter {
   static constexpr std::size_t kShards = 16;
   std::unique_ptr<Shard[]> shards_;
   std::size_t max_per_shard_;
+  std::uint64_t shard_seed_;
   std::atomic<std::uint64_t> untracked_{0};
 };
 

@@ -65,16 +65,30 @@ OfferResult ConfigStore::offer(std::string_view text, ConfigSource source, std::
 }
 
 void ConfigStore::publish_policies(const Snapshot* snapshot) {
-  policies_.store(snapshot != nullptr
-                      ? authz::InboundPolicies::compile(snapshot->document(), labels_)
-                      : std::make_shared<const authz::InboundPolicies>());
+  if (snapshot == nullptr) {
+    policies_.store(std::make_shared<const authz::InboundPolicies>());
+  } else if (labels_expected_ && !labels_read_) {
+    proxyconfig::Document closed = snapshot->document();
+    closed.inbound.policies.clear();
+    closed.inbound.default_policy = proxyconfig::DefaultInboundPolicy::kDeny;
+    policies_.store(authz::InboundPolicies::compile(closed, {}));
+  } else {
+    policies_.store(authz::InboundPolicies::compile(snapshot->document(), labels_));
+  }
   policy_generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void ConfigStore::set_pod_labels(authz::PodLabels labels) {
   std::lock_guard lock(mutex_);
-  if (labels == labels_) return;
+  if (labels_read_ && labels == labels_) return;
   labels_ = std::move(labels);
+  labels_read_ = true;
+  publish_policies(current_.load().get());
+}
+
+void ConfigStore::expect_pod_labels() {
+  std::lock_guard lock(mutex_);
+  labels_expected_ = true;
   publish_policies(current_.load().get());
 }
 

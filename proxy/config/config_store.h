@@ -70,6 +70,11 @@ class ConfigStore {
   }
   // The pod's labels changed (its labels file): the policies are compiled again.
   void set_pod_labels(authz::PodLabels labels);
+  // The pod's labels come from a file (--pod-labels-file): until they have
+  // been read once, a document's policies cannot be applied to this pod, and
+  // inbound traffic is denied (the kubelet's probes aside) rather than let
+  // through under a policy that might not select it.
+  void expect_pod_labels();
 
   // The API watch reports its connection: true once the server accepted a
   // watch (its events follow), false when the connection ended.
@@ -86,6 +91,8 @@ class ConfigStore {
   bool api_connected_ = false;
   Clock::time_point api_lost_at_{};  // when api_connected_ last became false
   authz::PodLabels labels_;          // under mutex_
+  bool labels_expected_ = false;     // under mutex_
+  bool labels_read_ = false;         // under mutex_
   std::atomic<std::shared_ptr<const authz::InboundPolicies>> policies_{
       std::make_shared<const authz::InboundPolicies>()};
   std::atomic<std::uint64_t> policy_generation_{0};

@@ -44,7 +44,9 @@ constexpr std::string_view kProbe = "probe";
 
 AuthorizationVerdict authorize_request(const Request& request, const AuthorizationInput& input) {
   AuthorizationVerdict verdict;
-  if (is_kubelet_probe(request)) {
+  // The kubelet is never meshed: a client that proved an identity gets no
+  // probe exemption, so its probes are decided like any other request.
+  if (input.client.identity.empty() && is_kubelet_probe(request)) {
     verdict.outcome = Outcome::kProbe;
     verdict.decision = {.allowed = true, .policy = kProbe, .rule = kProbe, .reason = {}};
     return verdict;

@@ -111,15 +111,6 @@ PathNormalization normalize_path(std::string_view path, std::string& out) {
     if (is_control(static_cast<unsigned char>(byte))) {
       return {Verdict::kRefused, "control character in path"};
     }
-    if (byte == '%' && i + 4 < path.size()) {
-      // "%252F": one more decoding by the application gives "%2F".
-      const int h2 = hex_value(path[i + 3]);
-      const int l2 = h2 >= 0 ? hex_value(path[i + 4]) : -1;
-      const int twice = l2 >= 0 ? h2 * 16 + l2 : -1;
-      if (twice == '/' || twice == '\\' || twice == 0) {
-        return {Verdict::kRefused, "double-encoded slash, backslash or NUL in path"};
-      }
-    }
     high_bytes = high_bytes || static_cast<unsigned char>(byte) >= 0x80;
     bytes += byte;
     if (is_unreserved(byte)) {
@@ -134,6 +125,15 @@ PathNormalization normalize_path(std::string_view path, std::string& out) {
   }
 
   if (high_bytes && !valid_utf8(bytes)) return {Verdict::kRefused, "invalid UTF-8 in path"};
+  // "%252F", "%252e" or "%25%32%65" forward as an escape of an escape: one
+  // more decoding by the application gives "%2F" or "%2e", and a second one
+  // a '/' or a '.' that no rule saw. No honest client needs it.
+  for (auto at = decoded.find("%25"); at != std::string::npos; at = decoded.find("%25", at + 1)) {
+    if (at + 4 < decoded.size() && hex_value(decoded[at + 3]) >= 0 &&
+        hex_value(decoded[at + 4]) >= 0) {
+      return {Verdict::kRefused, "double percent-encoding in path"};
+    }
+  }
 
   // 2. Segments: empty ones (runs of '/') and "." dropped, ".." drops the
   // one before. A path whose last segment is empty, "." or ".." names a

@@ -9,7 +9,12 @@ constexpr std::size_t kLongestMethod = 20;
 }  // namespace
 
 DetectedProtocol detect_protocol(std::string_view bytes) {
-  if (bytes.empty()) return DetectedProtocol::kNeedMoreBytes;
+  // Empty lines before a request line are allowed (RFC 9112 section 2.2) and
+  // the HTTP/1 parser skips them: so does detection, or a client could make
+  // its HTTP look opaque and be decided once per connection, not per request.
+  const auto first = bytes.find_first_not_of("\r\n");
+  if (first == std::string_view::npos) return DetectedProtocol::kNeedMoreBytes;
+  bytes.remove_prefix(first);
   const std::size_t preface_part = std::min(bytes.size(), kHttp2Preface.size());
   if (bytes.substr(0, preface_part) == kHttp2Preface.substr(0, preface_part)) {
     return preface_part == kHttp2Preface.size() ? DetectedProtocol::kOpaque

@@ -70,6 +70,7 @@ TEST_CASE("authorization bypass attempts are refused or denied", "[authz][bypass
       // Double encoding (CVE-2021-31920 variants; IIS double decode CVE-2001-0333).
       "/public/%252F../admin", "/public%252F..%252Fadmin", "/public/%255C../admin",
       "/public/%2500/../admin", "/admin%2500.public", "/public/%252f..%252fadmin",
+      "/public/%252e%252e/admin", "/public/%25%32%65%25%32%65/admin", "/public/%252E%252E/admin",
       // NUL truncation (raw and encoded).
       std::string("/public\0/../admin", 17), "/admin%00/public", "/public/..%00/admin",
       // Control characters (HTTP smuggling / log injection, CVE-2019-18801 class).

@@ -71,3 +71,27 @@ TEST_CASE("policies are compiled again when the document or the labels change",
   CHECK(offer_pod_labels("app=\"api\"\n", f.store, f.metrics, f.log));
   CHECK(f.store.policies()->mtls_mode(8080) == pc::MtlsMode::kPermissive);
 }
+
+TEST_CASE("with a labels file expected, nothing is allowed until it has been read",
+          "[config_store][authz]") {
+  // Otherwise a pod whose labels cannot be read would fall back to whatever
+  // selects every pod, typically allowing what a label-selected policy denies.
+  Fixture f;
+  f.store.expect_pod_labels();
+  REQUIRE(f.store.offer(testing::text_of(testing::routed_document()), ConfigSource::kFile) ==
+          OfferResult::kAccepted);
+  const authz::Client client{"", boost::asio::ip::make_address("10.0.0.9")};
+  const authz::Decision before = f.store.policies()->decide(8080, client, {"GET", "/"});
+  CHECK_FALSE(before.allowed);
+  CHECK(before.policy == "default:deny");
+  CHECK_FALSE(f.store.policies()->decide_connection(8080, client).allowed);
+
+  CHECK_FALSE(offer_pod_labels("not labels\n", f.store, f.metrics, f.log));
+  CHECK_FALSE(f.store.policies()->decide(8080, client, {"GET", "/"}).allowed);
+
+  CHECK(offer_pod_labels("app=\"web\"\n", f.store, f.metrics, f.log));
+  CHECK(f.store.policies()->decide(8080, client, {"GET", "/"}).allowed);
+  // An empty labels file is labels read: a pod may have none.
+  CHECK(offer_pod_labels("", f.store, f.metrics, f.log));
+  CHECK(f.store.policies()->decide(8080, client, {"GET", "/"}).allowed);
+}

@@ -3,6 +3,7 @@
 #include "proxy/layers/authorization.h"
 
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "proxy/authz_metrics.h"
 #include "test/unit/proxy/failing_allocation.h"
@@ -106,4 +107,29 @@ TEST_CASE("the allow path allocates nothing", "[authz]") {
   CHECK(verdict.outcome == AuthorizationVerdict::Outcome::kAllowed);
   CHECK(proxy_metrics.inbound_http_authz_allow_total.with_labels({"loopback", "rule-0"}).value() ==
         2);
+}
+
+TEST_CASE("the probe exemption is for plaintext clients only", "[authz]") {
+  namespace pc = weft::proxyconfig;
+  pc::Document document;
+  document.ns = "test";
+  document.inbound.default_policy = pc::DefaultInboundPolicy::kDeny;
+  const auto policies = authz::InboundPolicies::compile(document, {});
+  authz::RateLimiter limiter(16);
+  const std::vector<weft::ProbeRoute> probes = {weft::ProbeRoute(8080, "/healthz")};
+  Request request;
+  request.method = "GET";
+  request.path = "/healthz";
+  request.probe_routes = probes;
+  const auto address = boost::asio::ip::make_address("10.0.0.9");
+  const authz::Client kubelet{"", address};
+  CHECK(authorize_request(request, {*policies, 8080, kubelet, "10.0.0.9", limiter}).outcome ==
+        AuthorizationVerdict::Outcome::kProbe);
+  // A meshed client is never the kubelet: its request to the probe path is decided.
+  const authz::Client meshed{"spiffe://cluster.local/ns/evil/sa/x", address};
+  CHECK(authorize_request(request, {*policies, 8080, meshed, "x", limiter}).outcome ==
+        AuthorizationVerdict::Outcome::kDenied);
+  request.path = "/other";
+  CHECK(authorize_request(request, {*policies, 8080, kubelet, "10.0.0.9", limiter}).outcome ==
+        AuthorizationVerdict::Outcome::kDenied);
 }

@@ -24,3 +24,12 @@ TEST_CASE("everything else is opaque", "[detect]") {
   CHECK(detect_protocol("SSH-2.0-OpenSSH") == DetectedProtocol::kOpaque);
   CHECK(detect_protocol("AAAAAAAAAAAAAAAAAAAAAAAAAAAA") == DetectedProtocol::kOpaque);
 }
+
+TEST_CASE("empty lines before the request line are skipped, as the parser skips them", "[detect]") {
+  // Otherwise a client could have its HTTP taken as opaque TCP, which is
+  // authorized and rate-limited once per connection rather than per request.
+  CHECK(detect_protocol("\r\nGET / HTTP/1.1\r\n") == DetectedProtocol::kHttp1);
+  CHECK(detect_protocol("\r\n\r\n\nPOST ") == DetectedProtocol::kHttp1);
+  CHECK(detect_protocol("\r\n") == DetectedProtocol::kNeedMoreBytes);
+  CHECK(detect_protocol("\r\n\x16\x03") == DetectedProtocol::kOpaque);
+}
