@@ -368,18 +368,29 @@ def labels_file_moves_the_pod_in_and_out_of_a_selector():
 
 
 @test
-def missing_labels_file_is_no_labels():
+def missing_labels_file_denies_until_read():
+    # Fails closed: a policy selecting the pod by label must not be skipped
+    # because its labels are not known yet.
     backend = Backend("app")
+    folder = tempfile.mkdtemp(prefix="weft-podinfo-")
+    labels = os.path.join(folder, "labels")
     web_only = authz_policy("web-deny", [{"cidrs": ["10.0.0.0/8"]}],
                             selector={"matchLabels": {"app": "web"}})
-    server = Server(backend.port, policy_document([web_only]), "--pod-labels-file",
-                    "/nonexistent/weft/labels")
+    server = Server(backend.port, policy_document([web_only]), "--pod-labels-file", labels)
+    port = server.proxy.inbound
     try:
-        assert request(server.proxy.inbound, "/a")[0] == 200
+        status = request(port, "/a")[0]
+        assert status == 403, status
         assert "no pod labels file yet" in server.proxy.output()
+        assert backend.requests == []
+        with open(labels + ".tmp", "w") as f:
+            f.write('app="api"\n')
+        os.rename(labels + ".tmp", labels)
+        wait_until(lambda: request(port, "/b")[0] == 200, timeout=3, what="the labels read")
     finally:
         server.close()
         backend.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @test
