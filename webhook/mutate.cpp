@@ -421,14 +421,18 @@ Result<bool> Injector::verify_injected(const PodView& pod) const {
   if (!options) return options.error();
   const bool cached = !options->customized && have_defaults_;
   std::string expected = default_seal_;
-  std::vector<MountView> init_mounts = default_init_mounts_;
-  std::vector<MountView> proxy_mounts = default_proxy_mounts_;
+  const std::vector<MountView>* init_mounts = &default_init_mounts_;
+  const std::vector<MountView>* proxy_mounts = &default_proxy_mounts_;
+  std::vector<MountView> built_init_mounts;
+  std::vector<MountView> built_proxy_mounts;
   if (!cached) {
     const json init_json = init_container(*options, config_);
     const json proxy_json = proxy_container(*options, config_, native_);
     expected = injection_seal(seal_fields(init_json), seal_fields(proxy_json));
-    init_mounts = mount_views(init_json);
-    proxy_mounts = mount_views(proxy_json);
+    built_init_mounts = mount_views(init_json);
+    built_proxy_mounts = mount_views(proxy_json);
+    init_mounts = &built_init_mounts;
+    proxy_mounts = &built_proxy_mounts;
   }
   if (actual != expected) {
     return Error{
@@ -436,8 +440,8 @@ Result<bool> Injector::verify_injected(const PodView& pod) const {
         "this pod (another Weft version or configuration)"};
   }
   // Not sealed (the seal predates them): compared with the injection instead.
-  auto mounts = check_mounts(*init, init_mounts);
-  if (mounts) mounts = check_mounts(*proxy, proxy_mounts);
+  auto mounts = check_mounts(*init, *init_mounts);
+  if (mounts) mounts = check_mounts(*proxy, *proxy_mounts);
   if (!mounts) return mounts.error();
   return check_volumes(pod, expected_volumes_);
 }
