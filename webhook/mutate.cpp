@@ -100,6 +100,57 @@ std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// Where the API server's ServiceAccount admission mounts the pod's API token
+// into every container, weft-init and weft-proxy too when it runs again after
+// the injection (reinvocation), or in a copy of a running injected pod.
+constexpr std::string_view kServiceAccountMountPath =
+    "/var/run/secrets/kubernetes.io/serviceaccount";
+
+std::vector<MountView> mount_views(const json& container) {
+  std::vector<MountView> views;
+  for (const auto& mount : container.at("volumeMounts")) {
+    views.push_back({mount.at("name").get<std::string>(), mount.at("mountPath").get<std::string>(),
+                     canonical_mount(mount)});
+  }
+  return views;
+}
+
+// The container's mounts are the injection's, in order, besides the API
+// token's: another mount could shadow the files the proxy reads.
+Result<bool> check_mounts(const ContainerView& container, const std::vector<MountView>& expected) {
+  std::vector<MountView> ours;
+  for (const auto& mount : container.volume_mounts) {
+    if (mount.mount_path == kServiceAccountMountPath &&
+        !mount.name.starts_with(kReservedVolumePrefix)) {
+      continue;
+    }
+    ours.push_back(mount);
+  }
+  if (ours != expected) {
+    return Error{"the volumeMounts of its " + container.name +
+                 " are not the ones the webhook injects"};
+  }
+  return true;
+}
+
+// Each volume the injection adds is in the pod once, as injected: the proxy
+// reads its configuration, its identity token and its pod's labels from them.
+Result<bool> check_volumes(const PodView& pod, const std::vector<VolumeView>& expected) {
+  for (const auto& want : expected) {
+    const VolumeView* found = nullptr;
+    for (const auto& volume : pod.reserved_volumes) {
+      if (volume.name != want.name) continue;
+      if (found != nullptr) return Error{"it has two volumes named " + want.name};
+      found = &volume;
+    }
+    if (found == nullptr) return Error{"it has no volume " + want.name};
+    if (found->canonical != want.canonical) {
+      return Error{"its volume " + want.name + " is not the one the webhook injects"};
+    }
+  }
+  return true;
+}
+
 // Things in the pod that the injection would collide with.
 Result<bool> check_conflicts(const PodView& pod, const InjectorConfig& config) {
   for (const int port : pod.container_ports) {
@@ -262,10 +313,15 @@ Injector::Injector(InjectorConfig config)
     default_init_ = dump(init);
     default_proxy_ = dump(proxy);
     default_seal_ = injection_seal(seal_fields(init), seal_fields(proxy));
+    default_init_mounts_ = mount_views(init);
+    default_proxy_mounts_ = mount_views(proxy);
   }
   const json volumes = injected_volumes_list(config_);
   volumes_ = dump(volumes);
-  for (const auto& volume : volumes) volume_items_.push_back(dump(volume));
+  for (const auto& volume : volumes) {
+    volume_items_.push_back(dump(volume));
+    expected_volumes_.push_back({volume.at("name").get<std::string>(), canonical_volume(volume)});
+  }
   const json annotations = injected_annotations_object(config_, native_);
   // The seal differs per pod; the rest of the object is fixed.
   static constexpr std::string_view kPlaceholder = "weft-seal-placeholder";
@@ -363,17 +419,31 @@ Result<bool> Injector::verify_injected(const PodView& pod) const {
   }
   auto options = read_pod_options(pod, config_);
   if (!options) return options.error();
-  const std::string expected =
-      !options->customized && have_defaults_
-          ? default_seal_
-          : injection_seal(seal_fields(init_container(*options, config_)),
-                           seal_fields(proxy_container(*options, config_, native_)));
+  const bool cached = !options->customized && have_defaults_;
+  std::string expected = default_seal_;
+  const std::vector<MountView>* init_mounts = &default_init_mounts_;
+  const std::vector<MountView>* proxy_mounts = &default_proxy_mounts_;
+  std::vector<MountView> built_init_mounts;
+  std::vector<MountView> built_proxy_mounts;
+  if (!cached) {
+    const json init_json = init_container(*options, config_);
+    const json proxy_json = proxy_container(*options, config_, native_);
+    expected = injection_seal(seal_fields(init_json), seal_fields(proxy_json));
+    built_init_mounts = mount_views(init_json);
+    built_proxy_mounts = mount_views(proxy_json);
+    init_mounts = &built_init_mounts;
+    proxy_mounts = &built_proxy_mounts;
+  }
   if (actual != expected) {
     return Error{
         "its weft-init and weft-proxy are not the ones this webhook injects into "
         "this pod (another Weft version or configuration)"};
   }
-  return true;
+  // Not sealed (the seal predates them): compared with the injection instead.
+  auto mounts = check_mounts(*init, *init_mounts);
+  if (mounts) mounts = check_mounts(*proxy, *proxy_mounts);
+  if (!mounts) return mounts.error();
+  return check_volumes(pod, expected_volumes_);
 }
 
 MutateResult mutate(const AdmissionRequest& request, const InjectorConfig& config, Scope scope) {

@@ -60,8 +60,9 @@ class Injector {
   std::string build_patch(const PodView& pod, const PodOptions& options) const;
   // A pod that claims to be injected (claims_injected): true only if it has one
   // weft-init (an init container) and one weft-proxy, the seal annotation
-  // matches them, and they are what this injector would inject into the pod
-  // now. Otherwise an Error saying what is wrong.
+  // matches them, they are what this injector would inject into the pod now,
+  // and so are their volumeMounts and the volumes the injection adds (the pod
+  // has each once). Otherwise an Error saying what is wrong.
   Result<bool> verify_injected(const PodView& pod) const;
   const InjectorConfig& config() const { return config_; }
 
@@ -76,7 +77,12 @@ class Injector {
   std::string default_init_;    // weft-init, for a pod without knobs
   std::string default_proxy_;   // weft-proxy, likewise
   std::string default_seal_;    // their injection seal
-  std::string volumes_;         // the list of the volumes the injection adds
+  // Their volumeMounts, canonical, and the injected volumes: an injected pod's
+  // must be these (verify_injected), as the seal does not cover them.
+  std::vector<MountView> default_init_mounts_;
+  std::vector<MountView> default_proxy_mounts_;
+  std::vector<VolumeView> expected_volumes_;
+  std::string volumes_;  // the list of the volumes the injection adds
   std::vector<std::string> volume_items_;
   // The object of the annotations recording the injection, in nlohmann's key
   // order, split where the seal's value goes: prefix + "\"sha256:...\"" + suffix.

@@ -67,6 +67,25 @@ Result<bool> read_privileges(const nlohmann::json& container, const std::string&
   return true;
 }
 
+// The volumeMounts of weft-init or weft-proxy, canonical.
+Result<std::vector<MountView>> read_mounts(const nlohmann::json& container,
+                                           const std::string& where) {
+  std::vector<MountView> views;
+  const nlohmann::json* mounts = member(container, "volumeMounts");
+  if (mounts == nullptr) return views;
+  if (!mounts->is_array()) return Error{where + ".volumeMounts must be a list"};
+  for (std::size_t i = 0; i < mounts->size(); ++i) {
+    const nlohmann::json& mount = (*mounts)[i];
+    const nlohmann::json* name = mount.is_object() ? member(mount, "name") : nullptr;
+    const nlohmann::json* path = mount.is_object() ? member(mount, "mountPath") : nullptr;
+    if (name == nullptr || !name->is_string() || path == nullptr || !path->is_string()) {
+      return Error{indexed(where + ".volumeMounts", i) + " needs a string name and mountPath"};
+    }
+    views.push_back({name->get<std::string>(), path->get<std::string>(), canonical_mount(mount)});
+  }
+  return views;
+}
+
 // spec.containers, initContainers or ephemeralContainers: the names, every containerPort added
 // to ports, and each container's view added to views.
 Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std::string_view where,
@@ -92,7 +111,12 @@ Result<std::vector<std::string>> read_containers(const nlohmann::json& list, std
     view.run_as_user = *user;
     auto privileges = read_privileges(container, at, view);
     if (!privileges) return privileges.error();
-    if (reserved_name(view.name)) view.seal_fields = seal_fields(container);
+    if (reserved_name(view.name)) {
+      view.seal_fields = seal_fields(container);
+      auto mounts = read_mounts(container, at);
+      if (!mounts) return mounts.error();
+      view.volume_mounts = std::move(*mounts);
+    }
     views.push_back(std::move(view));
     if (const nlohmann::json* port_list = member(container, "ports")) {
       if (!port_list->is_array()) return Error{at + ".ports must be a list"};
@@ -159,6 +183,9 @@ Result<PodView> read_pod_view(const nlohmann::json& object) {
         return Error{indexed("spec.volumes", i) + ".name must be a string"};
       }
       pod.volume_names.push_back(name->get<std::string>());
+      if (pod.volume_names.back().starts_with(kReservedVolumePrefix)) {
+        pod.reserved_volumes.push_back({pod.volume_names.back(), canonical_volume(volume)});
+      }
     }
     pod.has_volumes = true;
   }
@@ -223,6 +250,63 @@ std::string seal_fields(const nlohmann::json& container) {
     }
   }
   return fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+std::string canonical_dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The API server's default file mode of configMap, secret, downwardAPI and
+// projected volumes (0644).
+constexpr int kDefaultMode = 420;
+
+void drop_default_mode(nlohmann::json& source) {
+  if (!source.is_object()) return;
+  if (auto mode = source.find("defaultMode"); mode != source.end() && *mode == kDefaultMode) {
+    source.erase(mode);
+  }
+}
+
+// items[].fieldRef.apiVersion v1, as the API server defaults it.
+void drop_field_ref_versions(nlohmann::json& items) {
+  if (!items.is_array()) return;
+  for (auto& item : items) {
+    if (!item.is_object()) continue;
+    auto field = item.find("fieldRef");
+    if (field == item.end() || !field->is_object()) continue;
+    if (auto version = field->find("apiVersion"); version != field->end() && *version == "v1") {
+      field->erase(version);
+    }
+  }
+}
+
+}  // namespace
+
+std::string canonical_volume(const nlohmann::json& volume) {
+  nlohmann::json copy = volume;
+  if (!copy.is_object()) return canonical_dump(copy);
+  for (const char* kind : {"configMap", "secret", "projected"}) {
+    if (auto source = copy.find(kind); source != copy.end()) drop_default_mode(*source);
+  }
+  if (auto downward = copy.find("downwardAPI"); downward != copy.end() && downward->is_object()) {
+    drop_default_mode(*downward);
+    if (auto items = downward->find("items"); items != downward->end()) {
+      drop_field_ref_versions(*items);
+    }
+  }
+  return canonical_dump(copy);
+}
+
+std::string canonical_mount(const nlohmann::json& mount) {
+  nlohmann::json copy = mount;
+  if (copy.is_object()) {
+    if (auto read_only = copy.find("readOnly"); read_only != copy.end() && *read_only == false) {
+      copy.erase(read_only);
+    }
+  }
+  return canonical_dump(copy);
 }
 
 std::string injection_seal(std::string_view init_fields, std::string_view proxy_fields) {

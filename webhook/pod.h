@@ -27,6 +27,23 @@ namespace weft::webhook {
 // would inject into the pod now; otherwise it is denied (the names are reserved).
 using weft::kInjectionSealAnnotation;  // lib/weft/constants.h: the operator reads it too
 
+// One volumeMount of weft-init or weft-proxy.
+struct MountView {
+  std::string name;
+  std::string mount_path;
+  std::string canonical;  // canonical_mount
+  bool operator==(const MountView&) const = default;
+};
+
+// A volume whose name starts with kReservedVolumePrefix, the prefix of every
+// volume the injection adds.
+struct VolumeView {
+  std::string name;
+  std::string canonical;  // canonical_volume
+  bool operator==(const VolumeView&) const = default;
+};
+inline constexpr std::string_view kReservedVolumePrefix = "weft-";
+
 // A container as far as the seal and the UID check need it.
 struct ContainerView {
   std::string name;
@@ -41,6 +58,9 @@ struct ContainerView {
   // The fields that decide what the container runs and as whom, canonical JSON
   // (seal_fields); filled only for the reserved names, the only ones sealed.
   std::string seal_fields;
+  // Its volumeMounts, each canonical (canonical_mount), likewise only for the
+  // reserved names: the seal leaves them out, verify_injected compares them.
+  std::vector<MountView> volume_mounts;
   bool operator==(const ContainerView&) const = default;
 };
 
@@ -53,7 +73,8 @@ struct PodView {
   bool has_init_containers = false;  // spec.initContainers is an array (maybe empty)
   std::vector<std::string> volume_names;
   bool has_volumes = false;
-  std::vector<int> container_ports;  // every containerPort of every container
+  std::vector<VolumeView> reserved_volumes;  // in spec.volumes order
+  std::vector<int> container_ports;          // every containerPort of every container
   bool host_network = false;
   // containers, then initContainers, then ephemeralContainers
   std::vector<ContainerView> containers;
@@ -89,6 +110,11 @@ bool claims_injected(const PodView& pod);
 // API server's defaulting of env fieldRefs (apiVersion v1) is undone, so a
 // reinvoked review seals like the patch did.
 std::string seal_fields(const nlohmann::json& container);
+// A volume's or a volumeMount's JSON, canonical (keys sorted), with what the
+// API server defaults after the patch undone (defaultMode 420, a fieldRef's
+// apiVersion v1, readOnly false), so a reinvoked review compares like the patch.
+std::string canonical_volume(const nlohmann::json& volume);
+std::string canonical_mount(const nlohmann::json& mount);
 // "sha256:<hex>" over the weft-init and weft-proxy seal fields.
 std::string injection_seal(std::string_view init_fields, std::string_view proxy_fields);
 

@@ -25,7 +25,6 @@ enum class Node {
   kPorts,
   kPort,
   kVolumes,
-  kVolume,
 };
 
 // The node of member `key` of an object at `parent`.
@@ -62,17 +61,16 @@ Node member_node(Node parent, std::string_view key) {
       // What decides a container's traffic and identity: the UID check reads
       // securityContext; the injection seal covers all of these (pod.h).
       // The probes: their httpGet routes pass a Strict port (webhook/probes.h).
+      // volumeMounts: weft-init's and weft-proxy's are compared with the injection's.
       return key == "name" || key == "securityContext" || key == "image" || key == "command" ||
                      key == "args" || key == "workingDir" || key == "env" || key == "envFrom" ||
                      key == "restartPolicy" || key == "lifecycle" || key == "livenessProbe" ||
-                     key == "readinessProbe" || key == "startupProbe"
+                     key == "readinessProbe" || key == "startupProbe" || key == "volumeMounts"
                  ? Node::kWhole
                  : Node::kDrop;
     case Node::kPort:
       // name: a probe's named port.
       return key == "containerPort" || key == "name" ? Node::kWhole : Node::kDrop;
-    case Node::kVolume:
-      return key == "name" ? Node::kWhole : Node::kDrop;
     default:
       return Node::kDrop;  // an object where a list was expected: its type is enough
   }
@@ -90,7 +88,8 @@ Node element_node(Node parent) {
     case Node::kPorts:
       return Node::kPort;
     case Node::kVolumes:
-      return Node::kVolume;
+      // Whole: an injected pod's weft- volumes are compared with the injection's.
+      return Node::kWhole;
     default:
       return Node::kDrop;
   }

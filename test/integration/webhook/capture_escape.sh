@@ -3,7 +3,8 @@
 # own registration (lib.sh): the control-plane label does not skip review;
 # containers named weft-proxy/weft-init are reserved (made up or tampered ones
 # are denied, a copy of an injected pod as the API server stored it is
-# admitted: the injection seal survives the server's defaulting); wide skips
+# admitted: the injection seal and the injected volumes and mounts survive the
+# server's defaulting, and a copy with them changed is denied); wide skips
 # and the proxy's UID are denied; granted opt-outs are counted.
 #   capture_escape.sh WEBHOOK_BIN
 set -euo pipefail
@@ -53,6 +54,20 @@ jq '.metadata.name = "tampered" | .spec.initContainers[0].args += ["--skip-inbou
   <<<"$stored" | refused "$ns" "changed after injection"
 jq '.metadata.name = "swapped" | .spec.initContainers[1].image = "busybox:1.36"' <<<"$stored" |
   refused "$ns" "changed after injection"
+# ...or the volumes the seal does not cover: the proxy's labels from the
+# author's ConfigMap, its configuration from one that does not exist, a mount
+# over its labels file.
+jq '.metadata.name = "relabelled" | (.spec.volumes[] | select(.name == "weft-podinfo")) |=
+      {name: "weft-podinfo", configMap: {name: "chosen-labels"}}' <<<"$stored" |
+  refused "$ns" "its volume weft-podinfo is not the one the webhook injects"
+jq '.metadata.name = "unconfigured" | .spec.automountServiceAccountToken = false |
+    (.spec.volumes[] | select(.name == "weft-proxy-config")) |=
+      {name: "weft-proxy-config", configMap: {name: "missing", optional: true}}' <<<"$stored" |
+  refused "$ns" "its volume weft-proxy-config is not the one the webhook injects"
+jq '.metadata.name = "shadowed" | .spec.volumes += [{name: "mine", emptyDir: {}}] |
+    (.spec.initContainers[] | select(.name == "weft-proxy") | .volumeMounts) +=
+      [{name: "mine", mountPath: "/var/run/weft/podinfo/labels", subPath: "labels"}]' <<<"$stored" |
+  refused "$ns" "the volumeMounts of its weft-proxy are not the ones the webhook injects"
 
 # Wide skips need the cluster's allow-list; narrow ones are granted and counted.
 pod_json wide '{"config.weft.io/skip-inbound-ports": "1-65535"}' |

@@ -1,6 +1,7 @@
 // A pod author cannot leave the mesh unseen: reserved container names, the
 // injection seal, the skip policy, the proxy's UID, and the opt-outs counted.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "review_fixtures.h"
@@ -50,10 +51,27 @@ json& container_named(json& pod, const std::string& name) {
 }
 
 // What the API server adds to the patched pod before a reinvocation: the
-// defaults of every container and of the env fieldRefs.
+// defaults of every container, of the env fieldRefs and of the volumes, and the
+// ServiceAccount admission's API token, mounted into every container.
 json as_defaulted_by_api_server(json pod) {
+  const std::string token_volume = "kube-api-access-x1y2z";
+  pod["spec"]["volumes"].push_back(
+      {{"name", token_volume},
+       {"projected",
+        {{"sources", json::array({{{"serviceAccountToken", {{"path", "token"}}}}})}}}});
+  for (auto& volume : pod["spec"]["volumes"]) {
+    for (const char* kind : {"configMap", "downwardAPI", "projected"}) {
+      if (volume.contains(kind)) volume[kind]["defaultMode"] = 420;
+    }
+    if (!volume.contains("downwardAPI")) continue;
+    for (auto& item : volume["downwardAPI"]["items"]) item["fieldRef"]["apiVersion"] = "v1";
+  }
   for (const char* list : {"initContainers", "containers"}) {
     for (auto& container : pod["spec"][list]) {
+      container["volumeMounts"].push_back(
+          {{"name", token_volume},
+           {"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"},
+           {"readOnly", true}});
       container["terminationMessagePath"] = "/dev/termination-log";
       container["terminationMessagePolicy"] = "File";
       if (!container.contains("imagePullPolicy")) container["imagePullPolicy"] = "Always";
@@ -149,6 +167,138 @@ TEST_CASE("a resealed change is refused too: the seal must match what the webhoo
   const auto result = review(pod);
   CHECK(result.result == ReviewResult::kDenied);
   CHECK_THAT(result.outcome.denial_message, Catch::Contains("not the ones this webhook injects"));
+}
+
+json& volume_named(json& pod, const std::string& name) {
+  for (auto& volume : pod["spec"]["volumes"]) {
+    if (volume["name"] == name) return volume;
+  }
+  FAIL("no volume " << name);
+  static json none;
+  return none;
+}
+
+// The seal covers the containers' commands but not the volumes they read:
+// those are compared with the injection's on their own.
+TEST_CASE("an injected pod whose weft-podinfo volume was replaced is refused",
+          "[mutate][escape][volumes]") {
+  for (const auto& config : {native_config(), classic_config()}) {
+    // The proxy would select MeshPolicies by labels the pod author chose.
+    json pod = as_defaulted_by_api_server(injected(minimal_pod(), config));
+    json& podinfo = volume_named(pod, "weft-podinfo");
+    podinfo.erase("downwardAPI");
+    podinfo["configMap"] = {{"name", "chosen-labels"}};
+    const auto result = review(pod, config);
+    CHECK(result.result == ReviewResult::kDenied);
+    CHECK_FALSE(result.outcome.allowed);
+    CHECK_THAT(result.outcome.denial_message,
+               Catch::Contains("its volume weft-podinfo is not the one the webhook injects"));
+
+    // Another field of the pod's labels is as bad.
+    json field = as_defaulted_by_api_server(injected(minimal_pod(), config));
+    volume_named(field, "weft-podinfo")["downwardAPI"]["items"][0]["fieldRef"]["fieldPath"] =
+        "metadata.annotations";
+    CHECK(review(field, config).result == ReviewResult::kDenied);
+  }
+}
+
+TEST_CASE("an injected pod whose proxy config points at a missing ConfigMap is refused",
+          "[mutate][escape][volumes]") {
+  json pod = injected(minimal_pod());
+  pod["spec"]["automountServiceAccountToken"] = false;
+  volume_named(pod, "weft-proxy-config")["configMap"] = {{"name", "does-not-exist"},
+                                                         {"optional", true}};
+  const auto result = review(pod);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message,
+             Catch::Contains("its volume weft-proxy-config is not the one the webhook injects"));
+
+  // The identity token for another audience, and an emptyDir for the lock.
+  json token = injected(minimal_pod());
+  volume_named(
+      token, "weft-identity-token")["projected"]["sources"][0]["serviceAccountToken"]["audience"] =
+      "elsewhere";
+  CHECK(review(token).result == ReviewResult::kDenied);
+  json lock = injected(minimal_pod());
+  volume_named(lock, "weft-xtables-lock")["emptyDir"]["medium"] = "Memory";
+  CHECK(review(lock).result == ReviewResult::kDenied);
+  // A non-default file mode is not what the webhook injects either.
+  json mode = injected(minimal_pod());
+  volume_named(mode, "weft-proxy-config")["configMap"]["defaultMode"] = 511;
+  CHECK(review(mode).result == ReviewResult::kDenied);
+}
+
+TEST_CASE("an injected pod missing an injected volume, or with one twice, is refused",
+          "[mutate][escape][volumes]") {
+  json missing = injected(minimal_pod());
+  auto& volumes = missing["spec"]["volumes"];
+  volumes.erase(std::remove_if(volumes.begin(), volumes.end(),
+                               [](const json& v) { return v["name"] == "weft-podinfo"; }),
+                volumes.end());
+  auto result = review(missing);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("it has no volume weft-podinfo"));
+
+  json twice = injected(minimal_pod());
+  json copy = volume_named(twice, "weft-podinfo");
+  twice["spec"]["volumes"].push_back(copy);
+  result = review(twice);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("two volumes named weft-podinfo"));
+}
+
+TEST_CASE("an injected pod whose weft-proxy or weft-init mounts were changed is refused",
+          "[mutate][escape][volumes]") {
+  for (const auto& config : {native_config(), classic_config()}) {
+    // A mount over the labels file, from a volume of the author's.
+    json shadow = as_defaulted_by_api_server(injected(minimal_pod(), config));
+    shadow["spec"]["volumes"].push_back({{"name", "mine"}, {"configMap", {{"name", "mine"}}}});
+    container_named(shadow, "weft-proxy")["volumeMounts"].push_back(
+        {{"name", "mine"},
+         {"mountPath", "/var/run/weft/podinfo/labels"},
+         {"subPath", "labels"},
+         {"readOnly", true}});
+    auto result = review(shadow, config);
+    CHECK(result.result == ReviewResult::kDenied);
+    CHECK_THAT(result.outcome.denial_message,
+               Catch::Contains("the volumeMounts of its weft-proxy are not the ones"));
+
+    // The podinfo mount taken away, or moved.
+    json removed = injected(minimal_pod(), config);
+    auto& mounts = container_named(removed, "weft-proxy")["volumeMounts"];
+    mounts.erase(mounts.end() - 1);
+    CHECK(review(removed, config).result == ReviewResult::kDenied);
+    json moved = injected(minimal_pod(), config);
+    container_named(moved, "weft-proxy")["volumeMounts"][0]["mountPath"] = "/tmp/elsewhere";
+    CHECK(review(moved, config).result == ReviewResult::kDenied);
+    // Even a token volume of the pod's own mounted over the proxy's config.
+    json token_path = as_defaulted_by_api_server(injected(minimal_pod(), config));
+    container_named(token_path, "weft-proxy")["volumeMounts"].push_back(
+        {{"name", "kube-api-access-x1y2z"}, {"mountPath", "/var/run/weft/config"}});
+    CHECK(review(token_path, config).result == ReviewResult::kDenied);
+
+    json init = injected(minimal_pod(), config);
+    container_named(init, "weft-init")["volumeMounts"][0]["mountPath"] = "/var/run";
+    result = review(init, config);
+    CHECK(result.result == ReviewResult::kDenied);
+    CHECK_THAT(result.outcome.denial_message,
+               Catch::Contains("the volumeMounts of its weft-init are not the ones"));
+  }
+}
+
+TEST_CASE("an honest copy of a running injected pod is admitted as injected",
+          "[mutate][escape][volumes][idempotent]") {
+  // As kubectl get -o json gives it: defaulted, with the API token mounted in
+  // every container, and volumes in another order.
+  json pod = as_defaulted_by_api_server(
+      injected(annotated(minimal_pod(), "config.weft.io/skip-outbound-ports", "5432")));
+  std::reverse(pod["spec"]["volumes"].begin(), pod["spec"]["volumes"].end());
+  pod["spec"]["volumes"].push_back({{"name", "data"}, {"emptyDir", json::object()}});
+  const auto result = review(pod);
+  CHECK(result.result == ReviewResult::kSkipped);
+  CHECK(result.reason == "already injected");
+  CHECK(result.outcome.allowed);
+  CHECK(result.outcome.patch.empty());
 }
 
 TEST_CASE("wide skips need the cluster's allow-list", "[mutate][escape][skip-policy]") {

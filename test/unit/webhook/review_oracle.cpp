@@ -68,9 +68,18 @@ std::string describe(const webhook::PodObject& object) {
   const auto& pod = *object.pod;
   json views = json::array();
   for (const auto& container : pod.containers) {
+    json mounts = json::array();
+    for (const auto& mount : container.volume_mounts) {
+      mounts.push_back({mount.name, mount.mount_path, mount.canonical});
+    }
     views.push_back({container.name, container.init, container.ephemeral,
                      container.run_as_user ? json(*container.run_as_user) : json(nullptr),
-                     container.privileged, container.added_capabilities, container.seal_fields});
+                     container.privileged, container.added_capabilities, container.seal_fields,
+                     mounts});
+  }
+  json reserved_volumes = json::array();
+  for (const auto& volume : pod.reserved_volumes) {
+    reserved_volumes.push_back({volume.name, volume.canonical});
   }
   json facts{{"container_views", views},
              {"run_as_user", pod.run_as_user ? json(*pod.run_as_user) : json(nullptr)},
@@ -81,6 +90,7 @@ std::string describe(const webhook::PodObject& object) {
              {"init_containers", pod.init_container_names},
              {"has_init_containers", pod.has_init_containers},
              {"volumes", pod.volume_names},
+             {"reserved_volumes", reserved_volumes},
              {"has_volumes", pod.has_volumes},
              {"ports", pod.container_ports},
              {"host_network", pod.host_network},
