@@ -351,6 +351,8 @@ PodModel parse_pod(const json& object) {
   const std::string seal =
       text(at(at(object, "metadata"), "annotations"), kInjectionSealAnnotation);
   out.meshed = proxy && seal.starts_with("sha256:");
+  const std::string phase = text(at(object, "status"), "phase");
+  out.finished = phase == "Succeeded" || phase == "Failed";
   return out;
 }
 

@@ -89,6 +89,9 @@ struct PodModel {
   // get an identity in the document. Not a security boundary: the identity
   // written is the pod's own ServiceAccount, the only one its proxy can prove.
   bool meshed = false;
+  // Its phase is Succeeded or Failed: its containers, the proxy with them, have
+  // ended, so it enforces nothing any more (a Job's pod, a demo's load pod).
+  bool finished = false;
 };
 
 // The trust bundle weft-identity publishes (ConfigMap

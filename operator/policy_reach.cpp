@@ -64,7 +64,7 @@ std::map<std::string, PolicyReach> policy_reach(
   // By name, so that the pods named in a status do not change with cache order.
   std::vector<const PodModel*> sorted;
   for (const auto& pod : pods) {
-    if (pod && !pod->meta.deleting) sorted.push_back(pod.get());
+    if (pod && !pod->meta.deleting && !pod->finished) sorted.push_back(pod.get());
   }
   std::sort(sorted.begin(), sorted.end(),
             [](const PodModel* a, const PodModel* b) { return a->meta.name < b->meta.name; });

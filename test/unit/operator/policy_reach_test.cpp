@@ -36,6 +36,12 @@ std::shared_ptr<const PodModel> pod(const std::string& name, Labels labels, bool
 
 }  // namespace
 
+std::shared_ptr<const PodModel> finished(std::shared_ptr<const PodModel> pod) {
+  auto out = std::make_shared<PodModel>(*pod);
+  out->finished = true;
+  return out;
+}
+
 TEST_CASE("policy reach: the proxy's first-wins rule, per pod and section", "[policy-reach]") {
   struct Case {
     std::string what;
@@ -64,6 +70,14 @@ TEST_CASE("policy reach: the proxy's first-wins rule, per pod and section", "[po
        0,
        0,
        {"w1", "w2", "w3", "w4", "w5"}},
+      {"a pod that has finished (Succeeded, Failed) does not count",
+       {policy("p", {}, true, false, false)},
+       {finished(pod("a", {})), pod("b", {})},
+       "p",
+       1,
+       1,
+       1,
+       {}},
       {"a pod being deleted does not count",
        {policy("p", {}, true, false, false)},
        {pod("a", {}, true, true), pod("b", {})},
