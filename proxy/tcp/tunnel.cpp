@@ -130,10 +130,31 @@ Clock::time_point next_expiry(const Activity& activity, const Limits& limits) {
   return expiry;
 }
 
+// Counts the limit that cut the tunnel, before its sockets close: whoever sees
+// the close sees the count.
+void count_cut(Activity::Cut cut, const TunnelIdle& idle) {
+  Counter* counted = nullptr;
+  switch (cut) {
+    case Activity::Cut::kIdle:
+      counted = idle.closed;
+      break;
+    case Activity::Cut::kSilent:
+      counted = idle.silent_closed;
+      break;
+    case Activity::Cut::kHalfClosed:
+      counted = idle.half_closed;
+      break;
+    case Activity::Cut::kNone:
+    case Activity::Cut::kRevoked:  // (counted by the recheck)
+      break;
+  }
+  if (counted != nullptr) counted->inc();
+}
+
 // One timer for the tunnel's life, re-armed only when it fires (or a
 // direction ends): activity costs a clock read, no timer update.
 template <typename S>
-awaitable<void> watch(Limits limits, Activity& activity, S& a, S& b) {
+awaitable<void> watch(Limits limits, const TunnelIdle& idle, Activity& activity, S& a, S& b) {
   Clock::time_point next_recheck =
       limits.recheck != nullptr ? Clock::now() + limits.recheck_interval : Clock::time_point::max();
   while (!activity.ended) {
@@ -152,6 +173,7 @@ awaitable<void> watch(Limits limits, Activity& activity, S& a, S& b) {
     }
     activity.cut = passed(activity, limits, now);
     if (activity.cut != Activity::Cut::kNone) {
+      count_cut(activity.cut, idle);
       close_both(a, b);  // ends both directions, whatever they wait on
       co_return;
     }
@@ -180,7 +202,7 @@ awaitable<TunnelBytes> run_tunnel(S& a, std::string_view a_pending, S& b,
   ChildTask b_to_a(a.get_executor());
   std::exception_ptr error;
   try {
-    watcher.spawn(watch(limits, activity, a, b));
+    watcher.spawn(watch(limits, idle, activity, a, b));
     b_to_a.spawn(copy(b, a, b_pending, bytes.b_to_a, activity, activity.b_spoke));
     co_await copy(a, b, a_pending, bytes.a_to_b, activity, activity.a_spoke);
   } catch (...) {
@@ -199,22 +221,6 @@ awaitable<TunnelBytes> run_tunnel(S& a, std::string_view a_pending, S& b,
   if (error) std::rethrow_exception(error);
   if (child_error) std::rethrow_exception(child_error);
   close_both(a, b);
-  Counter* counted = nullptr;
-  switch (activity.cut) {
-    case Activity::Cut::kIdle:
-      counted = idle.closed;
-      break;
-    case Activity::Cut::kSilent:
-      counted = idle.silent_closed;
-      break;
-    case Activity::Cut::kHalfClosed:
-      counted = idle.half_closed;
-      break;
-    case Activity::Cut::kNone:
-    case Activity::Cut::kRevoked:  // (counted by the recheck)
-      break;
-  }
-  if (counted != nullptr) counted->inc();
   co_return bytes;
 }
 
