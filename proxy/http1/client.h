@@ -30,6 +30,7 @@
 #include "proxy/http1/message.h"
 #include "proxy/layers/connection.h"
 #include "proxy/layers/timeouts.h"
+#include "proxy/request/grpc.h"
 #include "proxy/request/outcome.h"
 #include "weft/metrics.h"
 
@@ -96,6 +97,8 @@ class Client {
   bool connection_reused() const { return upstream_ && upstream_->reused; }
   // Some byte of a response (interim or final) arrived during the last try.
   bool response_started() const { return response_started_; }
+  // HTTP/1 carries no gRPC.
+  std::optional<grpc::Status> response_grpc_status() const { return std::nullopt; }
   bool request_body_done() const { return request_body_done_; }
   // The request body's client went silent past the body idle timeout.
   bool body_timed_out() const { return body_timed_out_; }

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "proxy/layers/timeouts.h"
+#include "proxy/request/grpc.h"
 #include "proxy/request/outcome.h"
 #include "proxy/routing/retry_budget.h"
 #include "weft/proxyconfig/document.h"
@@ -36,6 +37,9 @@ struct TryResult {
   bool body_started = false;      // part of a streamed body was sent
   bool response_started = false;  // some byte of a response arrived
   bool idempotent = false;        // the method is (RFC 9110 9.2.2): sending it twice is safe
+  // A gRPC response's status when its head carried one (a trailers-only
+  // response: the server's answer is complete); nullopt otherwise.
+  std::optional<grpc::Status> grpc_status;
 };
 
 // GET, HEAD, OPTIONS, TRACE, PUT and DELETE.

@@ -19,12 +19,14 @@
 #include <concepts>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "proxy/core/asio.h"
 #include "proxy/layers/balancing.h"
 #include "proxy/layers/retries.h"
 #include "proxy/layers/routing.h"
 #include "proxy/layers/timeouts.h"
+#include "proxy/request/grpc.h"
 #include "proxy/request/outcome.h"
 #include "weft/metrics.h"
 
@@ -50,6 +52,9 @@ concept Upstream = requires(U upstream, const U& const_upstream, const tcp::endp
   { upstream.drop_connection() } -> std::same_as<void>;
   // Some byte of the last try's response arrived (it may have been processed).
   { const_upstream.response_started() } -> std::same_as<bool>;
+  // After a try without failure: the grpc-status its response head carries
+  // (a trailers-only gRPC response), if any.
+  { const_upstream.response_grpc_status() } -> std::same_as<std::optional<grpc::Status>>;
   // The last try's connection is not reused, and the next try's is a new one.
   { upstream.next_try_on_new_connection() } -> std::same_as<void>;
 };
@@ -113,6 +118,8 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
                                                 result.replayable, result.body_started);
     result.status = result.failure == TryFailure::kNone ? upstream.response_status() : 0;
     result.response_started = upstream.response_started();
+    result.grpc_status = result.failure == TryFailure::kNone ? upstream.response_grpc_status()
+                                                              : std::nullopt;
     out.ended = Clock::now();
     if (endpoint) {
       report_try(*plan.balancer, *endpoint,

@@ -76,6 +76,9 @@ struct Retry {
   std::uint32_t attempts = 1;
   std::vector<std::uint16_t> codes;        // sorted
   std::vector<RetryCondition> conditions;  // sorted
+  // gRPC statuses (1..16) retried when a response's head carries one
+  // (a trailers-only response); sorted.
+  std::vector<std::uint8_t> grpc_codes;
   std::chrono::milliseconds backoff{25};
   RetryBudget budget;
   friend bool operator==(const Retry&, const Retry&) = default;

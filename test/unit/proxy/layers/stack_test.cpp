@@ -21,6 +21,7 @@ struct ScriptedTry {
   bool starts_body = false;       // it sent part of a streamed body
   bool body_done = true;          // the client's body had all arrived
   bool response_started = false;  // some response byte came before the failure
+  std::optional<grpc::Status> grpc_status;  // a trailers-only gRPC response's
   std::chrono::milliseconds takes{0};
 };
 
@@ -52,6 +53,7 @@ class FakeUpstream {
   bool request_body_done() const { return current_.body_done; }
   void drop_connection() { ++dropped; }
   bool response_started() const { return current_.response_started; }
+  std::optional<grpc::Status> response_grpc_status() const { return current_.grpc_status; }
   void next_try_on_new_connection() {
     ++dropped;
     ++new_connections;
