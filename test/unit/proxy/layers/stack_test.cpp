@@ -21,7 +21,7 @@ struct ScriptedTry {
   bool starts_body = false;       // it sent part of a streamed body
   bool body_done = true;          // the client's body had all arrived
   bool response_started = false;  // some response byte came before the failure
-  std::optional<grpc::Status> grpc_status;  // a trailers-only gRPC response's
+  std::optional<grpc::Status> grpc_status = std::nullopt;  // a trailers-only gRPC response's
   std::chrono::milliseconds takes{0};
 };
 
