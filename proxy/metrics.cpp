@@ -103,6 +103,18 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                     "Requests answered 502 because the upstream sent more "
                                     "interim (1xx) responses than --max-interim-responses.",
                                     {"direction"})),
+      http2_protocol_errors_total(r.counter(
+          "http2_protocol_errors_total",
+          "HTTP/2 frames or connections refused for breaking the protocol or a flood limit "
+          "(side: server towards clients, client towards endpoints).",
+          {"direction", "side"})),
+      http2_goaway_sent_total(r.counter("http2_goaway_sent_total",
+                                        "HTTP/2 GOAWAY frames sent to clients, by reason.",
+                                        {"direction", "reason"})),
+      http2_stream_reset_total(
+          r.counter("http2_stream_reset_total",
+                    "HTTP/2 streams the proxy reset because a limit was reached, by limit.",
+                    {"direction", "limit"})),
       metrics_target_folded_total(
           r.counter("metrics_target_folded_total",
                     "Connections and requests to an address the configuration does not name, "

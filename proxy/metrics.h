@@ -96,6 +96,9 @@ struct ProxyMetrics {
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
   Family<Counter>& limit_reached_total;
   Family<Counter>& interim_limit_total;
+  Family<Counter>& http2_protocol_errors_total;
+  Family<Counter>& http2_goaway_sent_total;
+  Family<Counter>& http2_stream_reset_total;
   Family<Counter>& metrics_target_folded_total;
   Family<Counter>& metrics_target_expired_total;
   Family<Counter>& metrics_identity_folded_total;

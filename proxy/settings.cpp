@@ -138,6 +138,41 @@ const flags::Program<Settings>& program() {
                   .value_name("DIR"),
               flags::duration("pool-idle-timeout", &S::pool_idle_timeout,
                               "close idle upstream connections unused this long", kMoreThanZero),
+              flags::integer("http2-max-concurrent-streams", &S::http2_max_concurrent_streams, 1,
+                             1'000'000, "HTTP/2 streams a peer may open at once per connection")
+                  .value_name("N"),
+              flags::integer("http2-max-header-list-size", &S::http2_max_header_list_size, 1024,
+                             1024 * 1024,
+                             "HTTP/2 request header list size in bytes; larger is a 431")
+                  .value_name("BYTES"),
+              flags::integer("http2-max-frame-size", &S::http2_max_frame_size, 16 * 1024,
+                             16 * 1024 * 1024 - 1, "largest HTTP/2 frame payload received")
+                  .value_name("BYTES"),
+              flags::integer("http2-stream-window", &S::http2_stream_window, 1024, 2147483647,
+                             "HTTP/2 receive window per stream: body bytes held per stream\n"
+                             "until the other side takes them")
+                  .value_name("BYTES"),
+              flags::integer("http2-connection-window", &S::http2_connection_window, 65535,
+                             2147483647, "HTTP/2 receive window per connection")
+                  .value_name("BYTES"),
+              flags::integer("http2-reset-burst", &S::http2_reset_burst, 1, 1'000'000,
+                             "RST_STREAM frames a peer may send in a burst (rapid reset)")
+                  .value_name("N"),
+              flags::integer("http2-reset-rate", &S::http2_reset_rate, 1, 1'000'000,
+                             "RST_STREAM frames a peer may send per second after the burst")
+                  .value_name("N"),
+              flags::integer("http2-max-continuations", &S::http2_max_continuations, 0, 1000,
+                             "CONTINUATION frames allowed after one HEADERS frame")
+                  .value_name("N"),
+              flags::integer("http2-max-outbound-acks", &S::http2_max_outbound_acks, 1, 1'000'000,
+                             "SETTINGS and PING acknowledgements queued unsent")
+                  .value_name("N"),
+              flags::integer("http2-max-settings", &S::http2_max_settings, 1, 1000,
+                             "entries accepted in one SETTINGS frame")
+                  .value_name("N"),
+              flags::integer("http2-max-deflate-table-size", &S::http2_max_deflate_table_size, 0,
+                             1024 * 1024, "HPACK encoder dynamic table size in bytes")
+                  .value_name("BYTES"),
               flags::integer("pool-max-idle-per-endpoint", &S::pool_max_idle_per_endpoint, 0,
                              100000,
                              "idle upstream connections kept per endpoint and worker\n"
@@ -228,11 +263,11 @@ const flags::Program<Settings>& program() {
                              "clients remembered for that; new ones past it share one line\n"
                              "per interval")
                   .value_name("N"),
-              flags::integer("max-rate-limited-clients", &S::max_rate_limited_clients, 1,
-                             10'000'000,
-                             "rate-limit buckets (policy, client) kept at once; a new\n"
-                             "client past it is refused (429)")
-                  .value_name("N"),
+              flags::
+                  integer("max-rate-limited-clients", &S::max_rate_limited_clients, 1, 10'000'000,
+                          "rate-limit buckets (policy, client) kept at once; a new\n"
+                          "client past it is refused (429)")
+                      .value_name("N"),
           },
       .env_prefix = "WEFT_PROXY_",
   };

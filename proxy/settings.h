@@ -97,6 +97,31 @@ struct Settings {
   // Interim (1xx) responses relayed for one request; an upstream sending
   // more gets the request a 502 instead of holding it with endless 1xx.
   std::size_t max_interim_responses = 10;
+  // HTTP/2 (proxy/http2/limits.h; docs/proxy.md, "HTTP/2"), per connection
+  // unless said otherwise. Streams a peer may open at once
+  // (SETTINGS_MAX_CONCURRENT_STREAMS); the request header list's size
+  // (SETTINGS_MAX_HEADER_LIST_SIZE, HTTP/1's head limit: a larger one is a
+  // 431); the largest frame payload the proxy receives (SETTINGS_MAX_FRAME_SIZE).
+  std::size_t http2_max_concurrent_streams = 1'000;
+  std::size_t http2_max_header_list_size = 32 * 1024;
+  std::size_t http2_max_frame_size = 16 * 1024;
+  // Receive windows: a stream's (the bytes of its body the proxy holds
+  // before the other side takes them), and the connection's, over all its
+  // streams.
+  std::size_t http2_stream_window = 64 * 1024;
+  std::size_t http2_connection_window = 1024 * 1024;
+  // RST_STREAMs a peer may send: a burst, then so many a second (rapid
+  // reset, CVE-2023-44487); past it, the connection ends with GOAWAY.
+  std::size_t http2_reset_burst = 1'000;
+  std::size_t http2_reset_rate = 33;
+  // CONTINUATION frames after one HEADERS (CVE-2024-27316 family).
+  std::size_t http2_max_continuations = 8;
+  // SETTINGS and PING acknowledgements queued unsent (floods of either).
+  std::size_t http2_max_outbound_acks = 1'000;
+  // Entries in one SETTINGS frame.
+  std::size_t http2_max_settings = 32;
+  // The HPACK encoder's dynamic table, whatever size the peer allows.
+  std::size_t http2_max_deflate_table_size = 4 * 1024;
   // Where a connection that iptables did not redirect goes (plain loopback
   // tests, debugging). Unset: such connections are closed.
   std::optional<HostPort> outbound_fallback;

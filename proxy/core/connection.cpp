@@ -9,6 +9,7 @@
 #include "proxy/core/original_destination.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/server.h"
+#include "proxy/http2/server.h"
 #include "proxy/layers/authorization.h"
 #include "proxy/tcp/detect.h"
 #include "proxy/tcp/tunnel.h"
@@ -296,7 +297,10 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
     }
     if (!detected) co_return;  // the client went away
     protocol = *detected;
-    if (opaque_port && protocol == DetectedProtocol::kHttp1) protocol = DetectedProtocol::kOpaque;
+    if (opaque_port &&
+        (protocol == DetectedProtocol::kHttp1 || protocol == DetectedProtocol::kHttp2)) {
+      protocol = DetectedProtocol::kOpaque;
+    }
   }
   std::string client_identity;
   PlaintextInbound plaintext;
@@ -323,7 +327,9 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
     runtime.tls_metrics.count_connection(Direction::kInbound, client_identity);
   }
   if (!opaque_port || !client_identity.empty()) {
-    protocol_label = protocol == DetectedProtocol::kHttp1 ? "http1" : "opaque";
+    protocol_label = protocol == DetectedProtocol::kHttp1   ? "http1"
+                     : protocol == DetectedProtocol::kHttp2 ? "http2"
+                                                            : "opaque";
   }
   runtime.metrics.metrics()
       .protocol_detect_total
@@ -331,6 +337,14 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       .inc();
   if (protocol == DetectedProtocol::kHttp1) {
     const ConnectionBytes bytes = co_await serve_http1(worker, client, buffer,
+                                                       {.direction = direction,
+                                                        .destination = *destination,
+                                                        .client_identity = client_identity,
+                                                        .client_address = client_address});
+    bytes_read += bytes.read;
+    bytes_written += bytes.written;
+  } else if (protocol == DetectedProtocol::kHttp2) {
+    const ConnectionBytes bytes = co_await serve_http2(worker, client, buffer,
                                                        {.direction = direction,
                                                         .destination = *destination,
                                                         .client_identity = client_identity,

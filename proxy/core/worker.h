@@ -11,6 +11,7 @@
 #include "proxy/config/config_store.h"
 #include "proxy/core/asio.h"
 #include "proxy/core/original_destination.h"
+#include "proxy/http2/client.h"
 #include "proxy/identity/credentials.h"
 #include "proxy/layers/authorization.h"
 #include "proxy/layers/connection.h"
@@ -68,7 +69,8 @@ class Worker {
               .idle_timeout = runtime.settings.pool_idle_timeout},
              pool_counters(runtime.metrics.metrics())),
         routes(runtime.config),
-        tls(runtime.credentials) {
+        tls(runtime.credentials),
+        http2(io.get_executor(), runtime.settings, runtime.metrics.metrics()) {
     pool.follow(runtime.config);
     // Once a second: expiry is approximate to that, and a removed endpoint's
     // connections go within it.
@@ -79,7 +81,8 @@ class Worker {
   Runtime& runtime;
   UpstreamPool pool;
   WorkerRoutes routes;
-  TlsContexts tls;  // this worker's SSL_CTXs, per credentials generation
+  TlsContexts tls;           // this worker's SSL_CTXs, per credentials generation
+  http2::ClientPools http2;  // HTTP/2 connections to endpoints, many streams each
 
   // Client connections waiting for their next request, closed at once on
   // drain. An intrusive list: a connection links its own node, so going idle

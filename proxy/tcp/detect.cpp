@@ -1,24 +1,39 @@
 #include "proxy/tcp/detect.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "proxy/tls/client_hello.h"
 
 namespace weft::proxy {
 namespace {
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr std::size_t kLongestMethod = 20;
+
+// Whether `bytes` start with the preface: kHttp2 when whole, kNeedMoreBytes
+// while they are a proper prefix of it, nullopt when they differ.
+std::optional<DetectedProtocol> match_preface(std::string_view bytes) {
+  const std::size_t part = std::min(bytes.size(), kHttp2Preface.size());
+  if (bytes.substr(0, part) != kHttp2Preface.substr(0, part)) return std::nullopt;
+  return part == kHttp2Preface.size() ? DetectedProtocol::kHttp2 : DetectedProtocol::kNeedMoreBytes;
+}
+
 }  // namespace
 
 DetectedProtocol detect_protocol(std::string_view bytes) {
+  // The preface comes first, with nothing before it (RFC 9113 section 3.4).
+  if (!bytes.empty()) {
+    if (const auto preface = match_preface(bytes)) return *preface;
+  }
   // Empty lines before a request line are allowed (RFC 9112 section 2.2) and
   // the HTTP/1 parser skips them: so does detection, or a client could make
   // its HTTP look opaque and be decided once per connection, not per request.
   const auto first = bytes.find_first_not_of("\r\n");
   if (first == std::string_view::npos) return DetectedProtocol::kNeedMoreBytes;
   bytes.remove_prefix(first);
-  const std::size_t preface_part = std::min(bytes.size(), kHttp2Preface.size());
-  if (bytes.substr(0, preface_part) == kHttp2Preface.substr(0, preface_part)) {
-    return preface_part == kHttp2Preface.size() ? DetectedProtocol::kOpaque
-                                                : DetectedProtocol::kNeedMoreBytes;
+  // A preface after empty lines is no HTTP/2 (nor HTTP/1): opaque, once whole.
+  if (const auto preface = match_preface(bytes)) {
+    return *preface == DetectedProtocol::kHttp2 ? DetectedProtocol::kOpaque : *preface;
   }
   for (std::size_t i = 0; i < bytes.size() && i <= kLongestMethod; ++i) {
     const char c = bytes[i];

@@ -1,15 +1,16 @@
 #pragma once
 
-// Protocol detection on a connection's first bytes: HTTP/1 if they start like
-// a request line (an upper-case method and a space); anything else, including
-// the HTTP/2 connection preface (HTTP/2 is proxied as TCP until it is
-// supported), is opaque TCP. Pure, so it is tested on byte strings.
+// Protocol detection on a connection's first bytes: HTTP/2 if they are the
+// client connection preface (prior knowledge, RFC 9113 section 3.4: what
+// gRPC clients and h2c send), HTTP/1 if they start like a request line (an
+// upper-case method and a space); anything else is opaque TCP. Pure, so it
+// is tested on byte strings.
 
 #include <string_view>
 
 namespace weft::proxy {
 
-enum class DetectedProtocol { kNeedMoreBytes, kHttp1, kOpaque, kMeshTls };
+enum class DetectedProtocol { kNeedMoreBytes, kHttp1, kHttp2, kOpaque, kMeshTls };
 
 DetectedProtocol detect_protocol(std::string_view first_bytes);
 

@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certificates import ca_usage, certificate, key_pem, name, new_key, pem
+from h2_peers import H2Backend, H2Client
 from harness import (Backend, EchoServer, MountedConfig, Proxy, TcpServer, closed_by_peer, connect,
                      read_response, request, run_main, wait_until)
 
@@ -226,6 +227,39 @@ def http_between_two_proxies_is_mtls():
     finally:
         mesh.close()
         backend.close()
+
+
+@test
+def http2_between_two_proxies_is_mtls_on_one_connection():
+    app = H2Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(app.port, ca)
+    try:
+        client = H2Client(mesh.client.outbound)
+        for _ in range(3):
+            ids = [client.start(f"/secret-path-{i}") for i in range(20)]
+            for stream_id in ids:
+                response = client.wait(stream_id)
+                assert response.status == 200 and response.headers["x-backend"] == "app"
+        body = os.urandom(300_000)
+        response = client.wait(client.start("/echo", method="POST", body=body), timeout=30)
+        assert bytes(response.body) == body and response.trailers == {"x-echo-trailer": "yes"}
+        client.close()
+        assert_encrypted(mesh.relay, b"secret-path")
+        # One mTLS connection between the proxies carried every stream, and
+        # the server proxy's HTTP/2 detection read it inside the TLS.
+        assert mesh.server.metric("tcp_tls_connections_total", direction="inbound",
+                                  tls="true", client_id=CLIENT_ID) == 1
+        assert mesh.server.metric("protocol_detect_total", direction="inbound",
+                                  protocol="http2") == 1
+        assert mesh.server.metric("request_total", direction="inbound", tls="true",
+                                  client_id=CLIENT_ID) == 61
+        assert mesh.client.metric("request_total", direction="outbound", tls="true",
+                                  server_id=SERVER_ID) == 61
+        assert app.connections == 1
+    finally:
+        mesh.close()
+        app.close()
 
 
 @test

@@ -1,0 +1,301 @@
+#include "proxy/http2/client.h"
+
+#include <algorithm>
+
+namespace weft::proxy::http2 {
+
+ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
+                                   const ClientLimits& limits)
+    : OwnedUpstream{std::move(upstream)},
+      FrameIo(upstream_->socket, Side::kClient, limits.limits),
+      limits_(limits) {}
+
+ClientConnection::~ClientConnection() = default;
+
+void ClientConnection::start() {
+  asio::co_spawn(stream_.get_executor(), run(), asio::detached);
+}
+
+awaitable<void> ClientConnection::run() {
+  const auto self = shared_from_this();  // lives while it runs
+  try {
+    co_await run_io(read_buffer_, std::chrono::seconds(1));
+  } catch (...) {
+    // (memory: the streams were failed by reader_ended or are below)
+  }
+  ended_ = true;
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    stream->response->abort();
+    stream->wake();
+  }
+  streams_.clear();
+}
+
+bool ClientConnection::usable() const {
+  if (ended_ || goaway_ || io_failed_ || !session_.ok()) return false;
+  const std::uint32_t peer_max =
+      nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  return streams_.size() < std::min(peer_max, limits_.limits.max_concurrent_streams);
+}
+
+std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& stream,
+                                      const HeaderList& head, const nghttp2_data_provider* body) {
+  const auto nv = to_nv(head);
+  const std::int32_t id =
+      nghttp2_submit_request(session_.get(), nullptr, nv.data(), nv.size(), body, nullptr);
+  if (id < 0) {
+    if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) goaway_ = true;  // ids used up: a new one
+    return id;
+  }
+  stream->id = id;
+  streams_[id] = stream;
+  ++streams_opened_;
+  // The response's bytes reopen this connection's windows once the client
+  // side took them; a consumer that stops reading resets the stream.
+  const std::weak_ptr<ClientConnection> weak = weak_from_this();
+  stream->response->on_taken = [weak, id](std::size_t n) {
+    if (const auto connection = weak.lock()) {
+      if (connection->ended_) return;
+      nghttp2_session_consume(connection->session(), id, n);
+      connection->want_write();
+    }
+  };
+  stream->response->on_cancelled = [weak, id] {
+    if (const auto connection = weak.lock()) {
+      if (ClientStream* found = connection->find(id)) connection->cancel(*found);
+    }
+  };
+  if (stream->request) {
+    stream->request->on_readable = [weak, id] {
+      if (const auto connection = weak.lock()) {
+        if (connection->ended_ || connection->find(id) == nullptr) return;
+        nghttp2_session_resume_data(connection->session(), id);
+        connection->want_write();
+      }
+    };
+  }
+  want_write();
+  return id;
+}
+
+void ClientConnection::cancel(ClientStream& stream) {
+  if (stream.closed || ended_ || stream.id < 0) return;
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_CANCEL);
+  want_write();
+}
+
+void ClientConnection::retire() {
+  if (goaway_ || ended_) return;
+  goaway_ = true;
+  nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
+  want_write();
+}
+
+ClientStream* ClientConnection::find(std::int32_t id) {
+  const auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+int ClientConnection::on_begin_headers(const nghttp2_frame& frame) {
+  ClientStream* stream = find(frame.hd.stream_id);
+  if (stream == nullptr) return 0;
+  stream->response_started = true;
+  // A block after the final head is the trailers.
+  stream->in_trailers = stream->head_done;
+  if (!stream->head_done) stream->head.clear();
+  return 0;
+}
+
+int ClientConnection::on_header(const nghttp2_frame& frame, std::string_view name,
+                                std::string_view value) {
+  ClientStream* stream = find(frame.hd.stream_id);
+  if (stream == nullptr) return 0;
+  HeaderList& list = stream->in_trailers ? stream->trailers : stream->head;
+  if (list.size + name.size() + value.size() + 32 > limits_.limits.max_header_list_size) {
+    stream->head_too_large = true;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // the stream is reset
+  }
+  list.add(name, value);
+  return 0;
+}
+
+int ClientConnection::on_frame_recv(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_GOAWAY) {
+    goaway_ = true;
+    // Streams past its last id were not processed: a retry may go elsewhere.
+    for (auto& [id, stream] : streams_) {
+      if (id > frame.goaway.last_stream_id) stream->refused = true;
+    }
+    return 0;
+  }
+  ClientStream* stream = find(frame.hd.stream_id);
+  if (stream == nullptr) return 0;
+  const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame.hd.type == NGHTTP2_HEADERS) {
+    if (stream->in_trailers) {
+      if (end) stream->response->end(std::move(stream->trailers));
+      return 0;
+    }
+    const std::string_view status = stream->head.find(":status");
+    if (status.size() == 3 && status[0] == '1') return 0;  // interim: the final head follows
+    stream->head_done = true;
+    stream->end_at_head = end;
+    if (end) stream->response->end();
+    stream->wake();
+  } else if (frame.hd.type == NGHTTP2_DATA && end) {
+    stream->response->end();
+  }
+  return 0;
+}
+
+int ClientConnection::on_data_chunk(std::int32_t stream_id, std::string_view data) {
+  ClientStream* stream = find(stream_id);
+  if (stream == nullptr) {
+    nghttp2_session_consume_connection(session_.get(), data.size());
+    return 0;
+  }
+  stream->response->append(data);
+  return 0;
+}
+
+int ClientConnection::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
+  const auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return 0;
+  const std::shared_ptr<ClientStream> stream = it->second;
+  streams_.erase(it);
+  stream->closed = true;
+  stream->close_error = error_code;
+  if (error_code == NGHTTP2_REFUSED_STREAM) stream->refused = true;
+  // Bytes the consumer has not taken yet never will be: the connection's
+  // window gets them back now.
+  if (!stream->response->ended()) {
+    nghttp2_session_consume_connection(session_.get(), stream->response->buffered());
+    stream->response->abort();
+  }
+  // (Bytes taken after the close reopen the connection's window only.)
+  if (stream->request) {
+    stream->request->on_readable = nullptr;
+    // The endpoint answered without reading it all: the rest is dropped.
+    if (!stream->request->finished()) stream->request->cancel();
+  }
+  stream->wake();
+  return 0;
+}
+
+void ClientConnection::on_invalid_frame() {
+  if (limits_.protocol_errors != nullptr) limits_.protocol_errors->inc();
+}
+
+void ClientConnection::protocol_error(int /*error*/) {
+  if (limits_.protocol_errors != nullptr) limits_.protocol_errors->inc();
+}
+
+std::optional<Clock::duration> ClientConnection::idle_limit() const {
+  if (streams_.empty()) return limits_.idle_timeout;
+  return std::nullopt;
+}
+
+void ClientConnection::tick(Clock::time_point /*now*/) {}
+
+awaitable<void> ClientConnection::reader_ended() {
+  ended_ = true;
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    if (!stream->response_started) stream->refused = !io_failed_ && goaway_;
+    stream->response->abort();
+    stream->wake();
+  }
+  streams_.clear();
+  co_return;
+}
+
+awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endpoint& endpoint,
+                                                                 const UpstreamTls& tls,
+                                                                 const ConnectLimit& limit,
+                                                                 TryFailure& failure, bool fresh,
+                                                                 bool& reused) {
+  const PoolKey key{endpoint, std::string(tls.identity)};
+  reused = false;
+  while (true) {
+    if (!fresh) {
+      auto& list = open_[key];
+      std::erase_if(list, [](const std::weak_ptr<ClientConnection>& weak) {
+        const auto connection = weak.lock();
+        return !connection || connection->closing();
+      });
+      for (const auto& weak : list) {
+        const auto connection = weak.lock();
+        if (connection && connection->usable()) {
+          reused = connection->has_carried_streams();
+          co_return connection;
+        }
+      }
+      const auto connecting = connecting_.find(key);
+      if (connecting != connecting_.end()) {
+        // Another request connects to it: wait for that one (bounded by our limit).
+        const std::shared_ptr<Timer> timer = connecting->second;
+        if (Clock::now() >= limit.expiry) {
+          failure = limit.by_deadline ? TryFailure::kTimeout : TryFailure::kConnect;
+          co_return nullptr;
+        }
+        error_code ignored;
+        co_await timer->async_wait(redirect(ignored));
+        continue;
+      }
+    }
+    break;
+  }
+  auto timer = std::make_shared<Timer>(executor_);
+  timer->expires_at(limit.expiry);
+  connecting_[key] = timer;
+  Deadline deadline(executor_);
+  auto upstream = co_await connect_upstream(executor_, endpoint, deadline, limit, failure, tls);
+  if (const auto it = connecting_.find(key); it != connecting_.end() && it->second == timer) {
+    connecting_.erase(it);
+  }
+  timer->cancel();  // wakes the waiters
+  if (!upstream) co_return nullptr;
+  auto connection = std::make_shared<ClientConnection>(std::move(upstream), limits_);
+  connection->start();
+  open_[key].push_back(connection);
+  co_return connection;
+}
+
+std::size_t ClientPool::size() const {
+  std::size_t n = 0;
+  for (const auto& [key, list] : open_) {
+    for (const auto& weak : list) {
+      if (!weak.expired()) ++n;
+    }
+  }
+  return n;
+}
+
+namespace {
+
+ClientLimits client_limits(const Settings& settings, ProxyMetrics& metrics, Direction direction) {
+  const std::string label(to_string(direction));
+  return {
+      .limits = limits_from(settings),
+      .idle_timeout = settings.pool_idle_timeout,
+      .stall_timeout = settings.body_idle_timeout,
+      .protocol_errors = &metrics.http2_protocol_errors_total.with_labels({label, "client"}),
+      .stalled_streams = &metrics.http2_stream_reset_total.with_labels({label, "stalled_stream"})};
+}
+
+}  // namespace
+
+ClientPools::ClientPools(const Executor& executor, const Settings& settings, ProxyMetrics& metrics)
+    : inbound(executor, client_limits(settings, metrics, Direction::kInbound)),
+      outbound(executor, client_limits(settings, metrics, Direction::kOutbound)) {}
+
+void ClientPool::retire_all() {
+  for (auto& [key, list] : open_) {
+    for (const auto& weak : list) {
+      if (const auto connection = weak.lock()) connection->retire();
+    }
+  }
+}
+
+}  // namespace weft::proxy::http2

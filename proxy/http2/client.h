@@ -1,0 +1,163 @@
+#pragma once
+
+// The HTTP/2 codec's client side towards endpoints: connections that each
+// carry many request streams, and the per-worker pool of them, keyed by
+// (endpoint, identity it must prove). One connection per peer: a request
+// takes a stream on an open connection, and a new connection is opened
+// only when there is none, when the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+// is reached on all of them, or after a GOAWAY or an error (those leave the
+// pool at once, their streams finish or fail). While one is being
+// connected, other requests for the same key wait for it instead of
+// connecting too. A connection without streams for the pool idle timeout
+// closes itself.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/core/asio.h"
+#include "proxy/direction.h"
+#include "proxy/http2/body_pipe.h"
+#include "proxy/http2/frame_io.h"
+#include "proxy/http2/header_list.h"
+#include "proxy/http2/signal.h"
+#include "proxy/layers/connection.h"
+#include "proxy/layers/timeouts.h"
+#include "proxy/metrics.h"
+#include "proxy/request/outcome.h"
+#include "proxy/settings.h"
+#include "weft/metrics.h"
+
+namespace weft::proxy::http2 {
+
+// One request stream on an upstream connection, as the try sees it.
+struct ClientStream {
+  std::int32_t id = -1;
+  HeaderList head;           // the final response head (after any 1xx)
+  bool head_done = false;    // it came
+  bool end_at_head = false;  // with END_STREAM: no body (a trailers-only gRPC answer)
+  bool in_trailers = false;  // the header block being received is the trailers
+  HeaderList trailers;
+  bool head_too_large = false;
+  bool response_started = false;  // some frame of the response arrived
+  bool closed = false;
+  std::uint32_t close_error = 0;  // RST_STREAM's code, or the connection's failure
+  bool refused = false;  // the peer did not process it (REFUSED_STREAM, or past its GOAWAY)
+  std::shared_ptr<BodyPipe> response = std::make_shared<BodyPipe>();
+  std::shared_ptr<BodyPipe> request;  // streamed body (null: none, or held)
+  HeldBody held;                      // a body sent whole from memory
+  Signal* waiter = nullptr;           // the try waiting for the head, woken on change
+  void wake() {
+    if (waiter != nullptr) waiter->notify();
+  }
+};
+
+struct ClientLimits {
+  Limits limits;
+  Clock::duration idle_timeout = std::chrono::seconds(90);  // without streams
+  Clock::duration stall_timeout = std::chrono::seconds(60);
+  Counter* protocol_errors = nullptr;
+  Counter* stalled_streams = nullptr;
+};
+
+// Owns the socket before FrameIo (a base, built after this one) uses it.
+struct OwnedUpstream {
+  std::unique_ptr<UpstreamConnection> upstream_;
+};
+
+class ClientConnection final : private OwnedUpstream,
+                               public FrameIo,
+                               public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(std::unique_ptr<UpstreamConnection> upstream, const ClientLimits& limits);
+  ~ClientConnection() override;
+
+  // Runs the connection on its executor until it ends (holding itself).
+  void start();
+  // A new stream can go on it now.
+  bool usable() const;
+  // It takes no new stream, ever (GOAWAY, failed, ended).
+  bool closing() const { return ended_ || goaway_ || io_failed_; }
+  bool has_carried_streams() const { return streams_opened_ > 0; }
+  // Submits the request; the stream's id, or a negative nghttp2 error.
+  std::int32_t submit(const std::shared_ptr<ClientStream>& stream, const HeaderList& head,
+                      const nghttp2_data_provider* body);
+  // Resets a stream still open (CANCEL).
+  void cancel(ClientStream& stream);
+  // Ends the connection gracefully (GOAWAY); used when the pool drops it.
+  void retire();
+
+ private:
+  int on_begin_headers(const nghttp2_frame& frame) override;
+  int on_header(const nghttp2_frame& frame, std::string_view name, std::string_view value) override;
+  int on_frame_recv(const nghttp2_frame& frame) override;
+  int on_data_chunk(std::int32_t stream_id, std::string_view data) override;
+  int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) override;
+  void on_invalid_frame() override;
+  std::optional<Clock::duration> idle_limit() const override;
+  void idle_expired() override { retire(); }
+  void tick(Clock::time_point now) override;
+  awaitable<void> reader_ended() override;
+  void protocol_error(int error) override;
+  awaitable<void> run();
+  ClientStream* find(std::int32_t id);
+
+  const ClientLimits limits_;
+  std::map<std::int32_t, std::shared_ptr<ClientStream>> streams_;
+  std::uint64_t streams_opened_ = 0;
+  bool goaway_ = false;  // received or sent: no new stream
+  bool ended_ = false;
+  ReadBuffer read_buffer_;
+};
+
+// The key of a pool entry: where, and who must answer (empty: plaintext).
+struct PoolKey {
+  tcp::endpoint endpoint;
+  std::string identity;
+  bool operator<(const PoolKey& other) const {
+    return endpoint != other.endpoint ? endpoint < other.endpoint : identity < other.identity;
+  }
+};
+
+class ClientPool {
+ public:
+  ClientPool(const Executor& executor, ClientLimits limits)
+      : executor_(executor), limits_(std::move(limits)) {}
+  ClientPool(const ClientPool&) = delete;
+  ClientPool& operator=(const ClientPool&) = delete;
+
+  // A connection with room for a stream: an open one (reused set), or a new
+  // one connected within `limit` (with mTLS when `tls.identity` is set).
+  // Null on failure, with `failure` set. `fresh`: do not take an open one.
+  awaitable<std::shared_ptr<ClientConnection>> acquire(const tcp::endpoint& endpoint,
+                                                       const UpstreamTls& tls,
+                                                       const ConnectLimit& limit,
+                                                       TryFailure& failure, bool fresh,
+                                                       bool& reused);
+  // Open connections (tests, metrics).
+  std::size_t size() const;
+  // Drain: every connection sends GOAWAY and ends once its streams have.
+  void retire_all();
+
+ private:
+  Executor executor_;
+  const ClientLimits limits_;
+  std::map<PoolKey, std::vector<std::weak_ptr<ClientConnection>>> open_;
+  // Keys being connected: waiters wait on the timer, cancelled when done.
+  std::map<PoolKey, std::shared_ptr<Timer>> connecting_;
+};
+
+// A worker's pools, one per direction (inbound: to the pod's app; outbound:
+// to endpoints, over mTLS when meshed): their metrics say which.
+struct ClientPools {
+  ClientPools(const Executor& executor, const Settings& settings, ProxyMetrics& metrics);
+  ClientPool& of(Direction direction) {
+    return direction == Direction::kInbound ? inbound : outbound;
+  }
+  ClientPool inbound;
+  ClientPool outbound;
+};
+
+}  // namespace weft::proxy::http2

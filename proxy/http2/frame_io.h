@@ -1,0 +1,77 @@
+#pragma once
+
+// The I/O of one HTTP/2 connection, shared by the server and the client
+// side: a reader feeding the socket's bytes to nghttp2 (mem_recv), and a
+// writer beside it sending what nghttp2 has to send (mem_send), woken by
+// want_write(), on the connection's worker (no locks). The writer also
+// ticks once a second for the owner's housekeeping (drain, idle and stalled
+// streams). Memory: one read buffer, and at most kWriteBatch bytes gathered
+// per write.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "proxy/core/asio.h"
+#include "proxy/core/child_task.h"
+#include "proxy/core/deadline.h"
+#include "proxy/core/read_buffer.h"
+#include "proxy/http2/session.h"
+#include "proxy/http2/signal.h"
+#include "proxy/tls/stream.h"
+
+namespace weft::proxy::http2 {
+
+class FrameIo : public SessionEvents {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  FrameIo(Stream& stream, Side side, const Limits& limits);
+  FrameIo(const FrameIo&) = delete;
+  FrameIo& operator=(const FrameIo&) = delete;
+
+  // nghttp2 has frames to send (after a submit, a resume, a consume).
+  void want_write() { writable_.notify(); }
+  nghttp2_session* session() const { return session_.get(); }
+  std::uint64_t bytes_read() const { return bytes_read_; }
+  std::uint64_t bytes_written() const { return bytes_written_; }
+
+ protected:
+  // Runs the connection until it ends: `pending` holds bytes already read
+  // (the preface, for a server). Then reader_ended() (the owner ends its
+  // streams), and the writer flushes what is left within `flush_limit`.
+  awaitable<void> run_io(ReadBuffer& pending, Clock::duration flush_limit);
+  // While this returns a duration (the owner has no stream), the connection
+  // is idle; idle that long, idle_expired() is called (checked each tick:
+  // the owner then says GOAWAY, and the connection ends once it is sent).
+  virtual std::optional<Clock::duration> idle_limit() const { return std::nullopt; }
+  virtual void idle_expired() {}
+  // Once a second, on the writer.
+  virtual void tick(Clock::time_point /*now*/) {}
+  // The reader is done (end of stream, error, or the session has nothing
+  // more to read): the owner fails or finishes its streams.
+  virtual awaitable<void> reader_ended() { co_return; }
+  // nghttp2 refused the peer's bytes (a protocol error, a flood).
+  virtual void protocol_error(int /*nghttp2_error*/) {}
+
+  Stream& stream_;
+  Session session_;
+  bool io_failed_ = false;  // the socket broke: nothing more will be sent
+
+ private:
+  static constexpr std::size_t kWriteBatch = 64 * 1024;
+  bool feed(std::string_view bytes);
+  awaitable<void> write_loop();
+
+  Signal writable_;
+  Deadline read_deadline_;  // after the reader ended: the flush limit
+  std::optional<Clock::time_point> idle_since_;
+  ChildTask writer_;
+  bool stopping_ = false;  // the reader ended: the writer flushes and ends
+  std::string out_;
+  std::uint64_t bytes_read_ = 0;
+  std::uint64_t bytes_written_ = 0;
+};
+
+}  // namespace weft::proxy::http2

@@ -1,0 +1,487 @@
+#include "proxy/http2/server.h"
+
+#include <exception>
+#include <map>
+#include <memory>
+
+#include "proxy/http2/exchange.h"
+#include "proxy/http2/frame_io.h"
+#include "proxy/http2/local_answer.h"
+#include "proxy/http2/request_head.h"
+#include "proxy/http2/upstream.h"
+#include "proxy/layers/request_plan.h"
+#include "proxy/layers/retries.h"
+#include "proxy/layers/stack.h"
+#include "proxy/layers/timeouts.h"
+#include "proxy/request/grpc.h"
+#include "proxy/tls/tls_labels.h"
+
+namespace weft::proxy {
+namespace {
+
+using http2::BodyPipe;
+using http2::Exchange;
+using http2::HeaderList;
+
+struct ServerStream {
+  std::int32_t id = 0;
+  http2::RequestHead head;
+  HeaderList trailers;
+  bool in_trailers = false;
+  std::shared_ptr<Exchange> exchange = std::make_shared<Exchange>();
+  bool closed = false;
+  bool responded = false;                          // a response was submitted
+  std::shared_ptr<BodyPipe> response;              // relayed from upstream (null: none)
+  http2::HeldBody local_body;                      // a local answer's text
+  std::optional<Clock::time_point> deadline;       // the request's, while its response streams
+  std::optional<Clock::time_point> stalled_since;  // the client's window stayed shut
+};
+
+class ServerConnection final : public http2::FrameIo {
+ public:
+  ServerConnection(Worker& worker, Stream& client, ConnectionTarget target)
+      : FrameIo(client, http2::Side::kServer, http2::limits_from(worker.runtime.settings)),
+        worker_(worker),
+        runtime_(worker.runtime),
+        target_(target),
+        limits_(http2::limits_from(worker.runtime.settings)),
+        destination_text_(endpoint_label(target.destination)),
+        handlers_done_(client.get_executor()) {}
+  ~ServerConnection() override { *alive_ = false; }
+
+  awaitable<ConnectionBytes> run(ReadBuffer& buffer) {
+    co_await run_io(buffer, std::chrono::seconds(5));
+    co_return ConnectionBytes{.read = bytes_read(), .written = bytes_written()};
+  }
+
+ private:
+  int on_begin_headers(const nghttp2_frame& frame) override;
+  int on_header(const nghttp2_frame& frame, std::string_view name, std::string_view value) override;
+  int on_frame_recv(const nghttp2_frame& frame) override;
+  int on_data_chunk(std::int32_t stream_id, std::string_view data) override;
+  int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) override;
+  void on_invalid_frame() override { protocol_errors().inc(); }
+  void protocol_error(int /*error*/) override { protocol_errors().inc(); }
+  std::optional<Clock::duration> idle_limit() const override {
+    if (streams_.empty() && handlers_ == 0) return runtime_.settings.idle_timeout;
+    return std::nullopt;
+  }
+  void idle_expired() override { send_goaway("idle"); }
+  void tick(Clock::time_point now) override;
+  awaitable<void> reader_ended() override;
+
+  Counter& protocol_errors() {
+    return runtime_.metrics.metrics().http2_protocol_errors_total.with_labels(
+        {std::string(to_string(target_.direction)), "server"});
+  }
+  void count_reset(std::string_view limit) {
+    runtime_.metrics.metrics()
+        .http2_stream_reset_total
+        .with_labels({std::string(to_string(target_.direction)), std::string(limit)})
+        .inc();
+  }
+  void send_goaway(std::string_view reason);
+  ServerStream* find(std::int32_t id) {
+    const auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+  void start_handler(std::shared_ptr<ServerStream> stream);
+  awaitable<void> handle(std::shared_ptr<ServerStream> stream);
+  awaitable<bool> keep_body(ServerStream& stream, http2::Upstream& upstream);
+  void respond_locally(ServerStream& stream, int status, std::string_view reason, bool grpc,
+                       bool head_request, std::uint32_t retry_after_seconds = 0);
+  void relay_response(ServerStream& stream, http2::Upstream& upstream);
+  void submit_response(ServerStream& stream, const HeaderList& head,
+                       const nghttp2_data_provider* body);
+  RouteMetrics& route_metrics(std::string_view target, std::string_view route, const TlsPeer& peer);
+  TlsPeer peer_with(std::string_view identity) {
+    if (target_.direction == Direction::kInbound) return inbound_peer(target_.client_identity);
+    return outbound_peer(identity,
+                         !identity.empty() && worker_.tls.get(TlsRole::kClient) != nullptr);
+  }
+
+  Worker& worker_;
+  Runtime& runtime_;
+  const ConnectionTarget target_;
+  const http2::Limits limits_;
+  const std::string destination_text_;
+  std::map<std::int32_t, std::shared_ptr<ServerStream>> streams_;
+  std::size_t handlers_ = 0;
+  http2::Signal handlers_done_;
+  bool goaway_sent_ = false;
+  // Callbacks held by pipes the upstream side keeps may outlive this.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<RouteMetrics> cached_metrics_;
+  std::string cached_key_;
+};
+
+void ServerConnection::send_goaway(std::string_view reason) {
+  if (goaway_sent_) return;
+  goaway_sent_ = true;
+  nghttp2_submit_goaway(session(), NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session()), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  runtime_.metrics.metrics()
+      .http2_goaway_sent_total
+      .with_labels({std::string(to_string(target_.direction)), std::string(reason)})
+      .inc();
+  want_write();
+}
+
+int ServerConnection::on_begin_headers(const nghttp2_frame& frame) {
+  if (frame.hd.type != NGHTTP2_HEADERS) return 0;
+  if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
+    auto stream = std::make_shared<ServerStream>();
+    stream->id = frame.hd.stream_id;
+    streams_[stream->id] = std::move(stream);
+  } else if (ServerStream* stream = find(frame.hd.stream_id)) {
+    stream->in_trailers = true;
+  }
+  return 0;
+}
+
+int ServerConnection::on_header(const nghttp2_frame& frame, std::string_view name,
+                                std::string_view value) {
+  ServerStream* stream = find(frame.hd.stream_id);
+  if (stream == nullptr) return 0;
+  // Past the header list limit, the fields are dropped and the request
+  // answered 431 (trailers past it: the stream is reset).
+  const std::size_t size = name.size() + value.size() + 32;
+  if (stream->in_trailers) {
+    if (stream->trailers.size + size > limits_.max_header_list_size) {
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    stream->trailers.add(name, value);
+    return 0;
+  }
+  if (stream->head.too_large || stream->head.block.size + size > limits_.max_header_list_size) {
+    stream->head.too_large = true;
+    stream->head.block.clear();
+    return 0;
+  }
+  stream->head.block.add(name, value);
+  return 0;
+}
+
+int ServerConnection::on_frame_recv(const nghttp2_frame& frame) {
+  ServerStream* stream = find(frame.hd.stream_id);
+  if (stream == nullptr) return 0;
+  const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame.hd.type == NGHTTP2_HEADERS) {
+    if (stream->in_trailers) {
+      stream->exchange->request_body->end(std::move(stream->trailers));
+      return 0;
+    }
+    stream->head.end_stream = end;
+    if (end) stream->exchange->request_body->end();
+    start_handler(streams_[frame.hd.stream_id]);
+  } else if (frame.hd.type == NGHTTP2_DATA && end) {
+    stream->exchange->request_body->end();
+  }
+  return 0;
+}
+
+int ServerConnection::on_data_chunk(std::int32_t stream_id, std::string_view data) {
+  ServerStream* stream = find(stream_id);
+  if (stream == nullptr) {
+    nghttp2_session_consume_connection(session(), data.size());
+    want_write();
+    return 0;
+  }
+  stream->exchange->request_body->append(data);
+  return 0;
+}
+
+int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
+  const auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return 0;
+  const std::shared_ptr<ServerStream> stream = it->second;
+  streams_.erase(it);
+  stream->closed = true;
+  BodyPipe& request = *stream->exchange->request_body;
+  if (!request.ended()) {
+    // Never to be taken: the connection's window gets its bytes back.
+    nghttp2_session_consume_connection(session(), request.buffered());
+    request.abort();
+  }
+  if (stream->response) {
+    stream->response->on_readable = nullptr;
+    if (!stream->response->finished()) stream->response->cancel();
+  }
+  // Reset before its response went whole: nobody waits for an answer.
+  if (error_code != NGHTTP2_NO_ERROR || !stream->responded) stream->exchange->client_went_away();
+  return 0;
+}
+
+void ServerConnection::start_handler(std::shared_ptr<ServerStream> stream) {
+  BodyPipe& request = *stream->exchange->request_body;
+  // The request body's window reopens as the upstream side takes its bytes.
+  request.on_taken = [this, alive = alive_, id = stream->id](std::size_t n) {
+    if (!*alive) return;
+    nghttp2_session_consume(session(), id, n);
+    want_write();
+  };
+  ++handlers_;
+  asio::co_spawn(stream_.get_executor(), handle(std::move(stream)),
+                 [this](const std::exception_ptr& error) {
+                   --handlers_;
+                   handlers_done_.notify();
+                   if (error) {
+                     runtime_.log.warn("HTTP/2 stream ended by an exception");
+                   }
+                 });
+}
+
+RouteMetrics& ServerConnection::route_metrics(std::string_view target, std::string_view route,
+                                              const TlsPeer& peer) {
+  std::string key;
+  key.reserve(target.size() + route.size() + peer.identity.size() + 3);
+  key.append(target).append(1, '\0').append(route).append(1, '\0');
+  key.append(1, static_cast<char>(peer.status)).append(peer.identity);
+  if (cached_metrics_ == nullptr || key != cached_key_) {
+    const MetricTarget label =
+        target == destination_text_
+            ? metric_target(worker_.routes.snapshot().get(), target_.direction, target_.destination)
+            : MetricTarget{std::string(target), true};
+    cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route), peer);
+    cached_key_ = std::move(key);
+  }
+  return *cached_metrics_;
+}
+
+void ServerConnection::submit_response(ServerStream& stream, const HeaderList& head,
+                                       const nghttp2_data_provider* body) {
+  if (stream.closed || stream.responded) return;
+  stream.responded = true;
+  const auto nv = http2::to_nv(head);
+  nghttp2_submit_response(session(), stream.id, nv.data(), nv.size(), body);
+  want_write();
+}
+
+void ServerConnection::respond_locally(ServerStream& stream, int status, std::string_view reason,
+                                       bool grpc, bool head_request,
+                                       std::uint32_t retry_after_seconds) {
+  // The rest of a request body nobody will read is dropped as it comes
+  // (its window kept open), then the stream is done.
+  BodyPipe& request = *stream.exchange->request_body;
+  if (!request.ended()) request.cancel();
+  http2::LocalResponse answer =
+      http2::local_response(status, reason, grpc, head_request, retry_after_seconds);
+  if (answer.body.empty()) {
+    submit_response(stream, answer.head, nullptr);
+    return;
+  }
+  stream.local_body.body = std::make_shared<const std::string>(std::move(answer.body));
+  const nghttp2_data_provider provider = http2::held_provider(stream.local_body);
+  submit_response(stream, answer.head, &provider);
+}
+
+void ServerConnection::relay_response(ServerStream& stream, http2::Upstream& upstream) {
+  const std::shared_ptr<http2::ClientStream> from = upstream.stream();
+  upstream.release();
+  if (from->end_at_head) {
+    submit_response(stream, from->head, nullptr);
+    return;
+  }
+  stream.response = from->response;
+  stream.response->on_readable = [this, alive = alive_, id = stream.id] {
+    if (!*alive) return;
+    nghttp2_session_resume_data(session(), id);
+    want_write();
+  };
+  const nghttp2_data_provider provider = http2::pipe_provider(*stream.response);
+  submit_response(stream, from->head, &provider);
+  if (stream.closed) stream.response->cancel();
+}
+
+awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstream& upstream) {
+  BodyPipe& pipe = *stream.exchange->request_body;
+  http2::Signal arrived(stream_.get_executor());
+  pipe.on_readable = [&arrived] { arrived.notify(); };
+  std::string body;
+  auto idle_until = Clock::now() + runtime_.settings.body_idle_timeout;
+  while (!pipe.aborted()) {
+    const std::size_t before = body.size();
+    body += pipe.take_all();
+    if (pipe.finished()) break;
+    const auto now = Clock::now();
+    if (body.size() != before) idle_until = now + runtime_.settings.body_idle_timeout;
+    if (now >= idle_until) {
+      runtime_.metrics.metrics().limit_reached(target_.direction, Limit::kBodyIdleTimeout).inc();
+      break;
+    }
+    co_await arrived.wait(idle_until);
+  }
+  pipe.on_readable = nullptr;
+  if (!pipe.finished()) co_return false;
+  upstream.keep_body(std::move(body));
+  co_return true;
+}
+
+awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_ptr) {
+  ServerStream& stream = *stream_ptr;
+  const auto started = Clock::now();
+  http2::ConvertedRequest converted;
+  http2::to_request(stream.head, converted);
+  Request& request = converted.request;
+  const bool grpc = converted.grpc;
+  const bool head_request = request.method == "HEAD";
+  std::string refusal_body;
+  // Plaintext HTTP/2 is never a kubelet probe: refused under Strict.
+  Plan route = converted.refusal.status != 0 ? Plan{}
+                                             : plan_request(worker_, target_, destination_text_,
+                                                            request, false, refusal_body);
+  if (converted.refusal.status != 0) {
+    route.local = converted.refusal;
+    route.target_label = destination_text_;
+  }
+  RouteMetrics* metrics = nullptr;
+  std::optional<std::string_view> peer_identity;
+  const auto counted = [&]() -> RouteMetrics& {
+    if (metrics == nullptr) {
+      metrics = &route_metrics(
+          route.target_label, route.route_label,
+          peer_with(peer_identity    ? *peer_identity
+                    : route.snapshot ? route.snapshot->identity_of(target_.destination)
+                                     : std::string_view()));
+      metrics->requests.inc();
+    }
+    return *metrics;
+  };
+  if (target_.direction == Direction::kInbound) counted();
+  const auto record = [&](int status, Clock::time_point at = Clock::now()) {
+    RouteMetrics& counters = counted();
+    counters.response(status).inc();
+    counters.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
+  };
+  if (route.local.status != 0) {
+    record(route.local.status);
+    respond_locally(stream, route.local.status,
+                    refusal_body.empty() ? route.local.reason : std::string_view(refusal_body),
+                    grpc, head_request, route.local.retry_after_seconds);
+    co_return;
+  }
+  const bool has_body = request.body.kind != BodySource::Kind::kNone;
+  http2::Upstream upstream(
+      worker_.http2.of(target_.direction), stream_.get_executor(), stream.exchange,
+      converted.forwarded, has_body,
+      {.connect_timeout = runtime_.settings.connect_timeout,
+       .tls = target_.direction == Direction::kOutbound ? &worker_.tls : nullptr,
+       .tls_metrics = target_.direction == Direction::kOutbound ? &runtime_.tls_metrics : nullptr,
+       .new_connection_retries =
+           &runtime_.metrics.metrics().upstream_retry_on_new_connection_total});
+  bool replayable = !has_body;
+  if (has_body && should_keep_body(route.retry(), request.body.kind == BodySource::Kind::kSized,
+                                   request.body.length, false)) {
+    const bool kept = co_await keep_body(stream, upstream);
+    if (!kept) {
+      if (stream.closed) {
+        counted();
+        co_return;
+      }
+      record(408);
+      respond_locally(stream, 408, "request body not received in time", grpc, head_request);
+      co_return;
+    }
+    replayable = true;
+  }
+  if (route.budget) route.budget->on_request(started);
+  RequestTimeouts timeouts =
+      request_timeouts(route.rule, started, runtime_.settings.response_timeout);
+  // gRPC: the client's own deadline caps the route's.
+  if (grpc && converted.grpc_timeout) {
+    const auto limit = started + std::chrono::duration_cast<Clock::duration>(std::min(
+                                     *converted.grpc_timeout,
+                                     std::chrono::nanoseconds(std::chrono::hours(24 * 365))));
+    if (!timeouts.deadline || limit < *timeouts.deadline) timeouts.deadline = limit;
+  }
+  const Forwarded forwarded =
+      co_await forward(upstream, {.plan = route,
+                                  .timeouts = timeouts,
+                                  .destination = target_.destination,
+                                  .random = worker_.routes.random(),
+                                  .executor = stream_.get_executor(),
+                                  .started = started,
+                                  .replayable = replayable,
+                                  .idempotent = is_idempotent_method(request.method)});
+  peer_identity = forwarded.identity;
+  RouteMetrics& handles = counted();
+  if (forwarded.retries > 0) handles.retries.inc(forwarded.retries);
+  if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);
+  const TryResult& result = forwarded.result;
+  if (forwarded.no_endpoint) {
+    record(503);
+    respond_locally(stream, 503, "no endpoint available", grpc, head_request);
+    co_return;
+  }
+  if (result.failure == TryFailure::kClientGone) co_return;
+  if (result.failure == TryFailure::kTimeout && timeouts.response_wait) {
+    runtime_.metrics.metrics().limit_reached(target_.direction, Limit::kResponseTimeout).inc();
+  }
+  if (result.failure != TryFailure::kNone) {
+    upstream.drop_connection();
+    const LocalAnswer answer = failure_status(result.failure);
+    record(answer.status);
+    respond_locally(stream, answer.status, answer.reason, grpc, head_request);
+    co_return;
+  }
+  record(result.status, forwarded.ended);
+  stream.deadline = timeouts.deadline;
+  relay_response(stream, upstream);
+}
+
+void ServerConnection::tick(Clock::time_point now) {
+  if (runtime_.draining.load(std::memory_order_relaxed)) send_goaway("drain");
+  const auto stall_limit = runtime_.settings.body_idle_timeout;
+  std::vector<std::pair<std::int32_t, std::string_view>> to_reset;
+  for (auto& [id, stream] : streams_) {
+    if (!stream->response || stream->response->finished()) continue;
+    if (stream->deadline && now >= *stream->deadline) {
+      to_reset.emplace_back(id, "request_timeout");
+      continue;
+    }
+    // Bytes wait and the client's window stays shut: a reader that never
+    // reads holds the stream, and its upstream's, for no longer than this.
+    const bool shut = stream->response->buffered() > 0 &&
+                      (nghttp2_session_get_stream_remote_window_size(session(), id) <= 0 ||
+                       nghttp2_session_get_remote_window_size(session()) <= 0);
+    if (!shut) {
+      stream->stalled_since.reset();
+    } else if (!stream->stalled_since) {
+      stream->stalled_since = now;
+    } else if (now - *stream->stalled_since >= stall_limit) {
+      to_reset.emplace_back(id, "stalled_stream");
+    }
+  }
+  for (const auto& [id, limit] : to_reset) {
+    count_reset(limit);
+    nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+  if (!to_reset.empty()) want_write();
+}
+
+awaitable<void> ServerConnection::reader_ended() {
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    BodyPipe& request = *stream->exchange->request_body;
+    if (!request.ended()) request.abort();
+    if (stream->response) {
+      stream->response->on_readable = nullptr;
+      if (!stream->response->finished()) stream->response->cancel();
+    }
+    stream->exchange->client_went_away();
+  }
+  streams_.clear();
+  while (handlers_ > 0) co_await handlers_done_.wait();
+  *alive_ = false;
+}
+
+}  // namespace
+
+awaitable<ConnectionBytes> serve_http2(Worker& worker, Stream& client, ReadBuffer& buffer,
+                                       ConnectionTarget target) {
+  ServerConnection connection(worker, client, target);
+  co_return co_await connection.run(buffer);
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,58 @@
+#include "proxy/http2/limits.h"
+
+#include <catch2/catch.hpp>
+
+#include "proxy/settings.h"
+
+using namespace weft::proxy;
+using namespace weft::proxy::http2;
+
+namespace {
+
+std::optional<std::uint32_t> entry(const std::vector<nghttp2_settings_entry>& entries,
+                                   std::int32_t id) {
+  for (const auto& e : entries) {
+    if (e.settings_id == id) return e.value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("the HTTP/2 limits come from the flags, with their defaults", "[http2]") {
+  auto settings = parse_settings({"--http2-max-concurrent-streams", "7", "--http2-stream-window",
+                                  "1048576", "--http2-reset-rate", "5"},
+                                 weft::flags::environment_of({}));
+  REQUIRE(settings);
+  const Limits limits = limits_from(*settings);
+  CHECK(limits.max_concurrent_streams == 7);
+  CHECK(limits.stream_window == 1048576);
+  CHECK(limits.reset_rate == 5);
+  const Limits defaults = limits_from(Settings{});
+  CHECK(defaults.max_concurrent_streams == 1000);
+  CHECK(defaults.max_header_list_size == 32 * 1024);
+  CHECK(defaults.max_frame_size == 16 * 1024);
+  CHECK(defaults.max_continuations == 8);
+  CHECK(defaults.reset_burst == 1000);
+}
+
+TEST_CASE("out-of-range HTTP/2 limits are usage errors", "[http2]") {
+  CHECK_FALSE(parse_settings({"--http2-max-frame-size", "1000"}, weft::flags::environment_of({})));
+  CHECK_FALSE(
+      parse_settings({"--http2-max-concurrent-streams", "0"}, weft::flags::environment_of({})));
+}
+
+TEST_CASE("each side announces its own SETTINGS", "[http2]") {
+  Limits limits;
+  limits.max_concurrent_streams = 50;
+  limits.stream_window = 100000;
+  const auto server = local_settings(limits, Side::kServer);
+  CHECK(entry(server, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) == 50u);
+  CHECK(entry(server, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) == 100000u);
+  CHECK(entry(server, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE) == 32u * 1024);
+  CHECK_FALSE(entry(server, NGHTTP2_SETTINGS_ENABLE_PUSH));
+  const auto client = local_settings(limits, Side::kClient);
+  CHECK(entry(client, NGHTTP2_SETTINGS_ENABLE_PUSH) == 0u);  // no server push, ever
+  CHECK_FALSE(entry(client, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS));
+  CHECK(session_options(limits) != nullptr);
+}
