@@ -79,6 +79,13 @@ def run_load(target, *flags, timeout=120):
     return json.loads(result.stdout)
 
 
+def established_to(port):
+    """Whether a TCP connection to 127.0.0.1:port is established (/proc/net/tcp)."""
+    with open("/proc/net/tcp", encoding="ascii") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return any(row[1] == f"0100007F:{port:04X}" and row[3] == "01" for row in rows)
+
+
 def binomial_bounds(n, p, sigmas=5.5):
     """[low, high] holding a Binomial(n, p) draw but for a chance below 1e-7."""
     spread = sigmas * math.sqrt(n * p * (1 - p))
@@ -152,11 +159,12 @@ def test_rate_paces_the_calls():
 
 
 def test_duration_bounds_a_run():
-    """--duration 500ms at 40/s starts about 20 calls, then stops."""
+    """--duration 500ms at 40/s starts 20 calls (at 0, 25, ... 475 ms; fewer only
+    if the machine stalls), then stops."""
     with Server() as server:
         started = time.monotonic()
         summary = run_load(server.target, "--duration", "500ms", "--rate", "40")
-        assert 15 <= summary["requests"] <= 21, summary
+        assert 10 <= summary["requests"] <= 21, summary
         assert time.monotonic() - started < 30, summary
 
 
@@ -182,11 +190,15 @@ def test_health_over_plain_http2():
 def test_sigterm_drains_calls_in_flight():
     """SIGTERM: calls in flight finish OK, the server logs draining and
     stopped, and exits 0."""
-    with Server("--latency", "1s", "--shutdown-grace", "20s") as server:
+    with Server("--latency", "2s", "--shutdown-grace", "20s") as server:
         load = subprocess.Popen(load_args(server.target, "--requests", "4", "--concurrency", "4", "--rate", "0"),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(0.3)  # the 4 calls are in the server's 1 s latency by now
+            # The client connects to send its first call; the 4 calls are then
+            # in the server's 2 s latency well within 0.3 s.
+            port = int(server.target.rsplit(":", 1)[1])
+            wait_until(lambda: established_to(port), what="the load client to connect")
+            time.sleep(0.3)
             assert server.stop() == 0
             out, err = load.communicate(timeout=30)
         finally:
