@@ -39,7 +39,7 @@ struct TryResult {
   bool idempotent = false;        // the method is (RFC 9110 9.2.2): sending it twice is safe
   // A gRPC response's status when its head carried one (a trailers-only
   // response: the server's answer is complete); nullopt otherwise.
-  std::optional<grpc::Status> grpc_status = std::nullopt;
+  std::optional<grpc::Status> grpc_status{};
 };
 
 // GET, HEAD, OPTIONS, TRACE, PUT and DELETE.

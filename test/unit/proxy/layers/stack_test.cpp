@@ -17,11 +17,11 @@ namespace {
 struct ScriptedTry {
   TryFailure failure = TryFailure::kNone;
   int status = 200;
-  bool reused = false;            // it went out on a pooled connection
-  bool starts_body = false;       // it sent part of a streamed body
-  bool body_done = true;          // the client's body had all arrived
-  bool response_started = false;  // some response byte came before the failure
-  std::optional<grpc::Status> grpc_status = std::nullopt;  // a trailers-only gRPC response's
+  bool reused = false;                        // it went out on a pooled connection
+  bool starts_body = false;                   // it sent part of a streamed body
+  bool body_done = true;                      // the client's body had all arrived
+  bool response_started = false;              // some response byte came before the failure
+  std::optional<grpc::Status> grpc_status{};  // a trailers-only gRPC response's
   std::chrono::milliseconds takes{0};
 };
 
