@@ -9,6 +9,7 @@
 #include "proxy/http1/head_writer.h"
 #include "proxy/layers/admission.h"
 #include "proxy/layers/authorization.h"
+#include "proxy/layers/request_plan.h"
 #include "proxy/layers/retries.h"
 #include "proxy/layers/routing.h"
 #include "proxy/layers/stack.h"
@@ -212,35 +213,7 @@ awaitable<bool> Session::read_request_head() {
 
 void Session::plan_request() {
   Request request = http1::to_request(request_);
-  request.client_identity = target_.client_identity;
-  const bool inbound = target_.direction == Direction::kInbound;
-  const std::uint16_t port = target_.destination.port();
-  // The current policies, not the connection's first: a switch to Strict, or
-  // a policy that now refuses, holds from the next request on.
-  const authz::InboundPolicies* policies = inbound ? worker_.routes.policies().get() : nullptr;
-  if (inbound) {
-    request.probe_routes = probe_routes_of_port(runtime_.settings.inbound_probes, port);
-    if (target_.client_identity.empty()) {
-      const PlaintextInbound plaintext = plaintext_inbound(
-          policies->mtls_mode(port), runtime_.settings.inbound_probes, port, true);
-      request.mtls_required = plaintext.access != PlaintextInbound::Access::kServed;
-    }
-  }
-  std::optional<LocalAnswer> refused = admit(request);
-  if (refused && refused->reason == kMtlsRequiredReason) {
-    runtime_.tls_metrics.strict_refused(StrictRefusal::kNotAProbe).inc();
-  }
-  if (!refused && inbound) {
-    const ClientKey key(target_.client_identity, target_.client_address);
-    const authz::Client client{target_.client_identity, target_.client_address};
-    const AuthorizationVerdict verdict =
-        authorize_request(request, {*policies, port, client, key.view(), runtime_.rate_limiter});
-    record_verdict(runtime_.authz_telemetry, verdict, true, key.view(), port, request.path);
-    if (verdict.refused()) refused = refusal_answer(verdict, refusal_body_);
-  }
-  // Routed even when refused: the route labels the request's metrics.
-  route_ = plan_route(worker_.routes, target_, destination_text_, request);
-  if (refused) route_.local = *refused;
+  route_ = proxy::plan_request(worker_, target_, destination_text_, request, true, refusal_body_);
 }
 
 awaitable<bool> Session::switch_protocols(const http1::RequestFacts& facts) {

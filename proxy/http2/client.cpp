@@ -251,7 +251,9 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
   connecting_[key] = timer;
   Deadline deadline(executor_);
   auto upstream = co_await connect_upstream(executor_, endpoint, deadline, limit, failure, tls);
-  if (connecting_[key] == timer) connecting_.erase(key);
+  if (const auto it = connecting_.find(key); it != connecting_.end() && it->second == timer) {
+    connecting_.erase(it);
+  }
   timer->cancel();  // wakes the waiters
   if (!upstream) co_return nullptr;
   auto connection = std::make_shared<ClientConnection>(std::move(upstream), limits_);

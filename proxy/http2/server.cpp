@@ -9,13 +9,11 @@
 #include "proxy/http2/local_answer.h"
 #include "proxy/http2/request_head.h"
 #include "proxy/http2/upstream.h"
-#include "proxy/layers/admission.h"
-#include "proxy/layers/authorization.h"
+#include "proxy/layers/request_plan.h"
 #include "proxy/layers/retries.h"
 #include "proxy/layers/stack.h"
 #include "proxy/layers/timeouts.h"
 #include "proxy/request/grpc.h"
-#include "proxy/tls/mtls_mode.h"
 #include "proxy/tls/tls_labels.h"
 
 namespace weft::proxy {
@@ -89,8 +87,6 @@ class ServerConnection final : public http2::FrameIo {
   }
   void start_handler(std::shared_ptr<ServerStream> stream);
   awaitable<void> handle(std::shared_ptr<ServerStream> stream);
-  // Admission, authorization (inbound) and routing of `request`.
-  Plan plan_request(Request& request, std::string& refusal_body);
   awaitable<bool> keep_body(ServerStream& stream, http2::Upstream& upstream);
   void respond_locally(ServerStream& stream, int status, std::string_view reason, bool grpc,
                        bool head_request, std::uint32_t retry_after_seconds = 0);
@@ -236,37 +232,6 @@ void ServerConnection::start_handler(std::shared_ptr<ServerStream> stream) {
                  });
 }
 
-Plan ServerConnection::plan_request(Request& request, std::string& refusal_body) {
-  request.client_identity = target_.client_identity;
-  const bool inbound = target_.direction == Direction::kInbound;
-  const std::uint16_t port = target_.destination.port();
-  const authz::InboundPolicies* policies = inbound ? worker_.routes.policies().get() : nullptr;
-  if (inbound) {
-    request.probe_routes = probe_routes_of_port(runtime_.settings.inbound_probes, port);
-    if (target_.client_identity.empty()) {
-      // Plaintext HTTP/2 is never a kubelet probe: refused under Strict.
-      const PlaintextInbound plaintext = plaintext_inbound(
-          policies->mtls_mode(port), runtime_.settings.inbound_probes, port, false);
-      request.mtls_required = plaintext.access != PlaintextInbound::Access::kServed;
-    }
-  }
-  std::optional<LocalAnswer> refused = admit(request);
-  if (refused && refused->reason == kMtlsRequiredReason) {
-    runtime_.tls_metrics.strict_refused(StrictRefusal::kNotAProbe).inc();
-  }
-  if (!refused && inbound) {
-    const ClientKey key(target_.client_identity, target_.client_address);
-    const authz::Client client{target_.client_identity, target_.client_address};
-    const AuthorizationVerdict verdict =
-        authorize_request(request, {*policies, port, client, key.view(), runtime_.rate_limiter});
-    record_verdict(runtime_.authz_telemetry, verdict, true, key.view(), port, request.path);
-    if (verdict.refused()) refused = refusal_answer(verdict, refusal_body);
-  }
-  Plan plan = plan_route(worker_.routes, target_, destination_text_, request);
-  if (refused) plan.local = *refused;
-  return plan;
-}
-
 RouteMetrics& ServerConnection::route_metrics(std::string_view target, std::string_view route,
                                               const TlsPeer& peer) {
   std::string key;
@@ -362,7 +327,10 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   const bool grpc = converted.grpc;
   const bool head_request = request.method == "HEAD";
   std::string refusal_body;
-  Plan route = converted.refusal.status != 0 ? Plan{} : plan_request(request, refusal_body);
+  // Plaintext HTTP/2 is never a kubelet probe: refused under Strict.
+  Plan route = converted.refusal.status != 0 ? Plan{}
+                                             : plan_request(worker_, target_, destination_text_,
+                                                            request, false, refusal_body);
   if (converted.refusal.status != 0) {
     route.local = converted.refusal;
     route.target_label = destination_text_;
