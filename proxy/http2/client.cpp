@@ -13,11 +13,12 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
 ClientConnection::~ClientConnection() = default;
 
 void ClientConnection::start() {
-  asio::co_spawn(stream_.get_executor(), run(), asio::detached);
+  // The coroutine holds the connection from here: its first resume comes
+  // later, when every other holder may already have let it go.
+  asio::co_spawn(stream_.get_executor(), run(shared_from_this()), asio::detached);
 }
 
-awaitable<void> ClientConnection::run() {
-  const auto self = shared_from_this();  // lives while it runs
+awaitable<void> ClientConnection::run(std::shared_ptr<ClientConnection> /*self*/) {
   try {
     co_await run_io(read_buffer_, std::chrono::seconds(1));
   } catch (...) {
