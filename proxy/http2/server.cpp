@@ -8,6 +8,7 @@
 #include "proxy/http2/frame_io.h"
 #include "proxy/http2/local_answer.h"
 #include "proxy/http2/request_head.h"
+#include "proxy/http2/stream_ids.h"
 #include "proxy/http2/upstream.h"
 #include "proxy/layers/request_plan.h"
 #include "proxy/layers/retries.h"
@@ -55,6 +56,7 @@ class ServerConnection final : public http2::FrameIo {
   }
 
  private:
+  int on_begin_frame(const nghttp2_frame_hd& header) override;
   int on_begin_headers(const nghttp2_frame& frame) override;
   int on_header(const nghttp2_frame& frame, std::string_view name, std::string_view value) override;
   int on_frame_recv(const nghttp2_frame& frame) override;
@@ -109,6 +111,7 @@ class ServerConnection final : public http2::FrameIo {
   std::size_t handlers_ = 0;
   http2::Signal handlers_done_;
   bool goaway_sent_ = false;
+  http2::SkippedStreamIds skipped_ids_;
   // Callbacks held by pipes the upstream side keeps may outlive this.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::shared_ptr<RouteMetrics> cached_metrics_;
@@ -126,6 +129,15 @@ void ServerConnection::send_goaway(std::string_view reason) {
       .with_labels({std::string(to_string(target_.direction)), std::string(reason)})
       .inc();
   want_write();
+}
+
+int ServerConnection::on_begin_frame(const nghttp2_frame_hd& header) {
+  // A new stream below an id already used (RFC 9113 5.1.1): nghttp2 would
+  // ignore it; the connection ends with PROTOCOL_ERROR (FrameIo::feed).
+  if (header.type == NGHTTP2_HEADERS && !skipped_ids_.headers_allowed(header.stream_id)) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
 }
 
 int ServerConnection::on_begin_headers(const nghttp2_frame& frame) {

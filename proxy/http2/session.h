@@ -18,6 +18,9 @@ namespace weft::proxy::http2 {
 class SessionEvents {
  public:
   virtual ~SessionEvents() = default;
+  // A frame's header arrived, before nghttp2 looks at the frame. Non-zero
+  // (NGHTTP2_ERR_CALLBACK_FAILURE) ends the connection.
+  virtual int on_begin_frame(const nghttp2_frame_hd& /*header*/) { return 0; }
   // A header block starts (a request's, a response's, trailers).
   virtual int on_begin_headers(const nghttp2_frame& frame) = 0;
   virtual int on_header(const nghttp2_frame& frame, std::string_view name,

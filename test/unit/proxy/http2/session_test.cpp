@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "proxy/http2/stream_ids.h"
+
 using namespace weft::proxy::http2;
 
 namespace {
@@ -44,11 +46,20 @@ struct Frame {
 // The server's events: a request stream is accepted and never answered.
 class Events : public SessionEvents {
  public:
+  bool check_skipped_ids = false;
+  int on_begin_frame(const nghttp2_frame_hd& header) override {
+    if (check_skipped_ids && header.type == NGHTTP2_HEADERS &&
+        !skipped.headers_allowed(header.stream_id)) {
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    return 0;
+  }
   int on_begin_headers(const nghttp2_frame&) override { return 0; }
   int on_header(const nghttp2_frame&, std::string_view, std::string_view) override { return 0; }
   int on_frame_recv(const nghttp2_frame&) override { return 0; }
   int on_data_chunk(std::int32_t, std::string_view) override { return 0; }
   int on_stream_close(std::int32_t, std::uint32_t) override { return 0; }
+  SkippedStreamIds skipped;
 };
 
 // Feeds `bytes`; returns mem_recv's result and the frames the server sent.
@@ -104,4 +115,23 @@ TEST_CASE("a frame on a stream the client closed is STREAM_CLOSED, not ignored",
   CHECK(result > 0);
   CHECK((sent(frames, NGHTTP2_RST_STREAM, NGHTTP2_STREAM_CLOSED) ||
          sent(frames, NGHTTP2_GOAWAY, NGHTTP2_STREAM_CLOSED)));
+}
+
+TEST_CASE("a new stream below an id already used ends the connection", "[http2]") {
+  Events events;
+  events.check_skipped_ids = true;
+  Session session(Side::kServer, Limits{}, events);
+  REQUIRE(session.ok());
+  ssize_t result = 0;
+  // Stream 5 first, then 3 (h2spec http2/5.1.1/2).
+  const auto frames =
+      exchange(session,
+               opening() +
+                   frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 5,
+                         kRequestBlock) +
+                   frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 3,
+                         "\x82\x86\x84\xbe"),
+               result);
+  CHECK(result == NGHTTP2_ERR_CALLBACK_FAILURE);
+  CHECK(sent(frames, NGHTTP2_GOAWAY, NGHTTP2_PROTOCOL_ERROR));
 }
