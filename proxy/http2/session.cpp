@@ -45,7 +45,8 @@ int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int, void* user_dat
 }
 
 int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  if (frame->hd.type == NGHTTP2_GOAWAY) events_of(user_data).on_goaway_sent();
+  if (frame->hd.type == NGHTTP2_GOAWAY)
+    events_of(user_data).on_goaway_sent(frame->goaway.error_code);
   return 0;
 }
 

@@ -30,8 +30,8 @@ class SessionEvents {
   virtual int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) = 0;
   // A frame the peer sent broke the protocol (counted).
   virtual void on_invalid_frame() {}
-  // A GOAWAY went out.
-  virtual void on_goaway_sent() {}
+  // A GOAWAY went out (serialized for the socket), with this error code.
+  virtual void on_goaway_sent(std::uint32_t /*error_code*/) {}
 };
 
 class Session {
