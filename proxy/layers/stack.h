@@ -118,8 +118,8 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
                                                 result.replayable, result.body_started);
     result.status = result.failure == TryFailure::kNone ? upstream.response_status() : 0;
     result.response_started = upstream.response_started();
-    result.grpc_status = result.failure == TryFailure::kNone ? upstream.response_grpc_status()
-                                                              : std::nullopt;
+    result.grpc_status =
+        result.failure == TryFailure::kNone ? upstream.response_grpc_status() : std::nullopt;
     out.ended = Clock::now();
     if (endpoint) {
       report_try(*plan.balancer, *endpoint,
