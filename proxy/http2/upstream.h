@@ -62,6 +62,8 @@ class Upstream {
   const std::shared_ptr<ClientStream>& stream() const { return stream_; }
   // The response is relayed: the try's stream is no longer this one's to stop.
   void release() {
+    // The stream outlives this try: it must not wake a signal that dies with it.
+    if (stream_) stream_->waiter = nullptr;
     stream_.reset();
     connection_.reset();
   }

@@ -13,12 +13,14 @@ try:
     import h2.config
     import h2.connection
     import h2.events
+    import h2.exceptions
     import h2.settings
 except ImportError:  # a Python of its own (pyenv): Debian's package is still there
     sys.path.append("/usr/lib/python3/dist-packages")
     import h2.config
     import h2.connection
     import h2.events
+    import h2.exceptions
     import h2.settings
 
 
@@ -204,6 +206,12 @@ class _BackendConnection:
             self.flush(stream_id)
 
     def flush(self, stream_id):
+        try:
+            self._flush(stream_id)
+        except h2.exceptions.StreamClosedError:  # reset by the proxy in this very read
+            self.pending.pop(stream_id, None)
+
+    def _flush(self, stream_id):
         left, trailers = self.pending[stream_id]
         while left:
             window = min(self.conn.local_flow_control_window(stream_id),
