@@ -60,9 +60,9 @@ class Upstream {
 
   // After a try without failure: its stream (head, response pipe).
   const std::shared_ptr<ClientStream>& stream() const { return stream_; }
-  // The response is relayed: the try's stream is no longer this one's to stop.
+  // The response is relayed: the try's stream is no longer this one's to stop,
+  // nor to wake (the stream outlives this object, which ends with the handler).
   void release() {
-    // The stream outlives this try: it must not wake a signal that dies with it.
     if (stream_) stream_->waiter = nullptr;
     stream_.reset();
     connection_.reset();
