@@ -14,11 +14,12 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
 ClientConnection::~ClientConnection() = default;
 
 void ClientConnection::start() {
-  asio::co_spawn(stream_.get_executor(), run(), asio::detached);
+  // The coroutine holds the connection from here: its first resume comes
+  // later, when every other holder may already have let it go.
+  asio::co_spawn(stream_.get_executor(), run(shared_from_this()), asio::detached);
 }
 
-awaitable<void> ClientConnection::run() {
-  const auto self = shared_from_this();  // lives while it runs
+awaitable<void> ClientConnection::run(std::shared_ptr<ClientConnection> /*self*/) {
   try {
     co_await run_io(read_buffer_, std::chrono::seconds(1));
   } catch (...) {
@@ -61,13 +62,14 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   stream->id = id;
   streams_[id] = stream;
   ++streams_opened_;
-  // The response's bytes reopen this connection's windows once the client
-  // side took them; a consumer that stops reading resets the stream.
+  // The response's bytes reopen this stream's window once the client side
+  // took them (the connection's reopens as they arrive, on_data_chunk); a
+  // consumer that stops reading resets the stream.
   const std::weak_ptr<ClientConnection> weak = weak_from_this();
   stream->response->on_taken = [weak, id](std::size_t n) {
     if (const auto connection = weak.lock()) {
       if (connection->ended_) return;
-      nghttp2_session_consume(connection->session(), id, n);
+      nghttp2_session_consume_stream(connection->session(), id, n);
       connection->want_write();
     }
   };
@@ -166,11 +168,13 @@ int ClientConnection::on_frame_recv(const nghttp2_frame& frame) {
 }
 
 int ClientConnection::on_data_chunk(std::int32_t stream_id, std::string_view data) {
+  // The connection's window reopens at once: the streams of many clients
+  // share this connection, and one whose client stopped reading must not
+  // hold the others' window. What one stream holds is bounded by its own
+  // window, which reopens only as its client takes the bytes.
+  nghttp2_session_consume_connection(session_.get(), data.size());
   ClientStream* stream = find(stream_id);
-  if (stream == nullptr) {
-    nghttp2_session_consume_connection(session_.get(), data.size());
-    return 0;
-  }
+  if (stream == nullptr) return 0;
   stream->response->append(data);
   return 0;
 }
@@ -183,13 +187,8 @@ int ClientConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   stream->closed = true;
   stream->close_error = error_code;
   if (error_code == NGHTTP2_REFUSED_STREAM) stream->refused = true;
-  // Bytes the consumer has not taken yet never will be: the connection's
-  // window gets them back now.
-  if (!stream->response->ended()) {
-    nghttp2_session_consume_connection(session_.get(), stream->response->buffered());
-    stream->response->abort();
-  }
-  // (Bytes taken after the close reopen the connection's window only.)
+  // (The connection's window got their bytes back as they came.)
+  if (!stream->response->ended()) stream->response->abort();
   if (stream->request) {
     stream->request->on_readable = nullptr;
     // The endpoint answered without reading it all: the rest is dropped.

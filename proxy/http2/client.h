@@ -107,7 +107,8 @@ class ClientConnection final : private OwnedUpstream,
   void tick(Clock::time_point now) override;
   awaitable<void> reader_ended() override;
   void protocol_error(int error) override;
-  awaitable<void> run();
+  // `self` keeps the connection alive while it runs.
+  awaitable<void> run(std::shared_ptr<ClientConnection> self);
   ClientStream* find(std::int32_t id);
 
   const ClientLimits limits_;

@@ -63,9 +63,17 @@ std::chrono::milliseconds backoff_ceiling(const proxyconfig::Retry& policy,
 
 namespace {
 
+// A response is retried for its HTTP status, or for the grpc-status its head
+// carried (a gRPC failure comes with HTTP 200, so only grpc_codes name it).
 bool policy_covers(const proxyconfig::Retry& policy, const TryResult& result) {
   if (result.failure == TryFailure::kNone) {
-    return std::find(policy.codes.begin(), policy.codes.end(), result.status) != policy.codes.end();
+    const bool http_code =
+        std::find(policy.codes.begin(), policy.codes.end(), result.status) != policy.codes.end();
+    const bool grpc_code =
+        result.grpc_status &&
+        std::find(policy.grpc_codes.begin(), policy.grpc_codes.end(),
+                  static_cast<std::uint8_t>(*result.grpc_status)) != policy.grpc_codes.end();
+    return http_code || grpc_code;
   }
   const auto condition = retry_condition(result.failure);
   return condition && std::find(policy.conditions.begin(), policy.conditions.end(), *condition) !=

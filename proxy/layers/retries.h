@@ -4,7 +4,7 @@
 // whether a request body is kept to make that possible. Pure decisions (the
 // budget and the random source are passed in); the request path acts on them.
 // Modelled on Envoy's router retry state and linkerd2-proxy's http/retry,
-// reduced to what a MeshRoute's `retry` says: codes, conditions, attempts,
+// reduced to what a MeshRoute's `retry` says: codes, gRPC codes, conditions, attempts,
 // backoff with full jitter, a budget, and bodies small enough to replay.
 
 #include <chrono>

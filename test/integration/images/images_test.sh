@@ -201,12 +201,14 @@ http_ok() { ip netns exec "$netns" curl -sfk --max-time 2 -o /dev/null "$1"; }
 
 # serve_until_ready ID DIR UID URL: runs the bundle, waits for URL to answer
 # 200 inside the namespace, checks the server's UID; leaves it running.
+# serve_until_ready ID DIR UID -- PROBE...: the same, waiting for PROBE to succeed.
 serve_runc_pid=""
 serve_until_ready() {
-  local id=$1 dir=$2 uid=$3 url=$4
+  local id=$1 dir=$2 uid=$3 probe=(http_ok "$4")
+  [[ $4 == -- ]] && probe=("${@:5}")
   runc --root "$runc_root" run --bundle "$dir/bundle" "$id" </dev/null >"$dir/output.log" 2>&1 &
   serve_runc_pid=$!
-  wait_for 30 http_ok "$url" || fail "$name never answered $url: $(cat "$dir/output.log")"
+  wait_for 30 "${probe[@]}" || fail "$name never answered ${probe[*]}: $(cat "$dir/output.log")"
   local pid
   pid=$(container_pid "$id")
   [[ $(status_field "$pid" Uid | awk '{print $1}') == "$uid" ]] ||
@@ -268,6 +270,22 @@ serve_webhook() {
   echo "weft-webhook served HTTPS /healthz and /readyz as uid 65532 and stopped on SIGTERM"
 }
 
+# weft-grpc-sample serves gRPC as 65532: the build's own load client, in the
+# namespace, makes calls that the container's pod answers.
+grpc_calls_ok() {
+  ip netns exec "$netns" "$build_dir/bin/weft-grpc-sample" load --requests 5 --rate 0 --timeout 2s \
+    127.0.0.1:8080 >"$1" 2>/dev/null && grep -q '"OK": 5' "$1"
+}
+serve_grpc_sample() {
+  local dir=$1 id=$2
+  python3 "$test_dir/bundle_config.py" "$dir/bundle/config.json" --netns "/run/netns/$netns" \
+    -- serve --port=8080 --pod-name=image-test
+  serve_until_ready "$id" "$dir" 65532 -- grpc_calls_ok "$dir/load.json"
+  grep -q '"image-test": 5' "$dir/load.json" || fail "the calls were not answered by the image: $(cat "$dir/load.json")"
+  stop_gracefully "$id"
+  echo "weft-grpc-sample answered gRPC calls as uid 65532 and stopped on SIGTERM"
+}
+
 test_serve() {
   need_root
   [[ -f $images/$name.oci.tar ]] || fail "no archive $images/$name.oci.tar"
@@ -282,6 +300,7 @@ test_serve() {
   case $name in
     weft-proxy) serve_proxy "$dir" "$id" ;;
     weft-webhook) serve_webhook "$dir" "$id" ;;
+    weft-grpc-sample) serve_grpc_sample "$dir" "$id" ;;
     *) fail "no serve test for $name" ;;
   esac
 }

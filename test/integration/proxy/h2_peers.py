@@ -13,12 +13,14 @@ try:
     import h2.config
     import h2.connection
     import h2.events
+    import h2.exceptions
     import h2.settings
 except ImportError:  # a Python of its own (pyenv): Debian's package is still there
     sys.path.append("/usr/lib/python3/dist-packages")
     import h2.config
     import h2.connection
     import h2.events
+    import h2.exceptions
     import h2.settings
 
 
@@ -37,6 +39,8 @@ class H2Backend:
     /hang        never answered
     /grpc-ok     gRPC: a message, trailers grpc-status 0
     /grpc-fail   gRPC trailers-only: grpc-status 14
+    /grpc-late?ms=N  gRPC: the head now, the message and trailers grpc-status 0
+                 N ms later (as a gRPC server that flushes its head first)
     /status?code=N  status N
     /goaway      200, then GOAWAY (the connection takes no new stream)
     `max_streams`: the SETTINGS_MAX_CONCURRENT_STREAMS it announces."""
@@ -171,6 +175,19 @@ class _BackendConnection:
                     self.send()
             threading.Timer(delay, later).start()
             return
+        if path.startswith("/grpc-late"):
+            delay = int(query.get("ms", "50")) / 1000
+            self.conn.send_headers(stream_id, [(":status", "200"),
+                                               ("content-type", "application/grpc"),
+                                               ("x-backend", self.backend.name)])
+
+            def rest():
+                with self.lock:
+                    self.pending[stream_id] = [b"\0\0\0\0\2hi", [("grpc-status", "0")]]
+                    self.flush(stream_id)
+                    self.send()
+            threading.Timer(delay, rest).start()
+            return
         if path.startswith("/echo"):
             request_trailers = stream["trailers"] or {}
             text = ",".join(f"{k}={v}" for k, v in sorted(request_trailers.items()))
@@ -204,6 +221,12 @@ class _BackendConnection:
             self.flush(stream_id)
 
     def flush(self, stream_id):
+        try:
+            self._flush(stream_id)
+        except h2.exceptions.StreamClosedError:  # reset by the proxy in this very read
+            self.pending.pop(stream_id, None)
+
+    def _flush(self, stream_id):
         left, trailers = self.pending[stream_id]
         while left:
             window = min(self.conn.local_flow_control_window(stream_id),

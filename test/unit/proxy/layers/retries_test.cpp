@@ -70,6 +70,70 @@ TEST_CASE("the policy's codes and conditions decide what is retried", "[retries]
         RetryVerdict::kDone);
 }
 
+TEST_CASE("a response's grpc-status is retried when the policy lists it", "[retries][grpc]") {
+  proxyconfig::Retry retry = policy(0ms, 2);
+  retry.grpc_codes = {static_cast<std::uint8_t>(grpc::Status::kResourceExhausted),
+                      static_cast<std::uint8_t>(grpc::Status::kUnavailable)};
+  std::mt19937_64 random(1);
+  const auto grpc_response = [](grpc::Status status) {
+    TryResult result = response(200);  // a trailers-only gRPC answer is HTTP 200
+    result.grpc_status = status;
+    return result;
+  };
+  CHECK(
+      decide_retry(&retry, grpc_response(grpc::Status::kUnavailable), 0, nullptr, random, {}, kNow)
+          .verdict == RetryVerdict::kRetry);
+  CHECK(decide_retry(&retry, grpc_response(grpc::Status::kResourceExhausted), 0, nullptr, random,
+                     {}, kNow)
+            .verdict == RetryVerdict::kRetry);
+  // Statuses the policy does not list, OK included, stand.
+  for (const auto status : {grpc::Status::kOk, grpc::Status::kInternal, grpc::Status::kCancelled,
+                            grpc::Status::kDeadlineExceeded}) {
+    INFO(grpc::status_name(status));
+    CHECK(decide_retry(&retry, grpc_response(status), 0, nullptr, random, {}, kNow).verdict ==
+          RetryVerdict::kDone);
+  }
+  // No grpc-status in the head (a streamed answer, or not gRPC): only HTTP codes count.
+  CHECK(decide_retry(&retry, response(200), 0, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kDone);
+  CHECK(decide_retry(&retry, response(503), 0, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kRetry);
+  // A policy without gRPC codes retries no gRPC status.
+  const proxyconfig::Retry http_only = policy(0ms, 2);
+  CHECK(decide_retry(&http_only, grpc_response(grpc::Status::kUnavailable), 0, nullptr, random, {},
+                     kNow)
+            .verdict == RetryVerdict::kDone);
+}
+
+TEST_CASE("gRPC retries keep to attempts, budget, deadline and replayability", "[retries][grpc]") {
+  proxyconfig::Retry retry = policy(0ms, 2);
+  retry.grpc_codes = {static_cast<std::uint8_t>(grpc::Status::kUnavailable)};
+  TryResult unavailable = response(200);
+  unavailable.grpc_status = grpc::Status::kUnavailable;
+  std::mt19937_64 random(1);
+  CHECK(decide_retry(&retry, unavailable, 1, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kRetry);
+  CHECK(decide_retry(&retry, unavailable, 2, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kDone);
+
+  RetryBudget budget({0, 1, 1s});  // one retry in the window
+  CHECK(decide_retry(&retry, unavailable, 0, &budget, random, {}, kNow).verdict ==
+        RetryVerdict::kRetry);
+  CHECK(decide_retry(&retry, unavailable, 0, &budget, random, {}, kNow).verdict ==
+        RetryVerdict::kBudgetExhausted);
+
+  RequestTimeouts past;
+  past.deadline = kNow;
+  CHECK(decide_retry(&retry, unavailable, 0, nullptr, random, past, kNow).verdict ==
+        RetryVerdict::kDone);
+
+  TryResult streamed = unavailable;  // a streamed request body already sent
+  streamed.replayable = false;
+  streamed.body_started = true;
+  CHECK(decide_retry(&retry, streamed, 0, nullptr, random, {}, kNow).verdict ==
+        RetryVerdict::kDone);
+}
+
 TEST_CASE("attempts bound the retries", "[retries]") {
   const proxyconfig::Retry retry = policy(0ms, 2);
   std::mt19937_64 random(1);

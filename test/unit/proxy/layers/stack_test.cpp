@@ -299,3 +299,37 @@ TEST_CASE("stack: the request's deadline cuts the backoff and ends as a timeout"
   CHECK(result.took >= 150ms);
   CHECK(result.took < 2'000ms);
 }
+
+TEST_CASE("stack: a trailers-only gRPC failure the policy lists is tried again", "[stack][grpc]") {
+  asio::io_context io;
+  proxyconfig::Retry retry = retry_503(2);
+  retry.grpc_codes = {static_cast<std::uint8_t>(grpc::Status::kUnavailable)};
+  FakeUpstream upstream(io, {{.status = 200, .grpc_status = grpc::Status::kUnavailable},
+                             {.status = 200, .grpc_status = grpc::Status::kOk}});
+  Routed routed(retry);
+  const Run result = run(upstream, io, routed.plan);
+  REQUIRE(upstream.addresses.size() == 2);
+  CHECK(upstream.addresses[0] != upstream.addresses[1]);
+  CHECK(result.retries == 1);
+  CHECK(result.forwarded.result.status == 200);
+  CHECK(result.forwarded.result.grpc_status == grpc::Status::kOk);
+
+  // A status the policy does not list stands, and is what the request reports.
+  FakeUpstream internal(io, {{.status = 200, .grpc_status = grpc::Status::kInternal},
+                             {.status = 200, .grpc_status = grpc::Status::kOk}});
+  const Run stands = run(internal, io, routed.plan);
+  CHECK(internal.addresses.size() == 1);
+  CHECK(stands.retries == 0);
+  CHECK(stands.forwarded.result.grpc_status == grpc::Status::kInternal);
+}
+
+TEST_CASE("stack: a failed try carries no gRPC status, whatever the codec last saw",
+          "[stack][grpc]") {
+  asio::io_context io;
+  FakeUpstream upstream(
+      io, {{.failure = TryFailure::kBadResponse, .grpc_status = grpc::Status::kUnavailable}});
+  Plan plan;
+  const Run result = run(upstream, io, plan);
+  CHECK(result.forwarded.result.failure == TryFailure::kBadResponse);
+  CHECK_FALSE(result.forwarded.result.grpc_status);
+}
