@@ -60,10 +60,11 @@ class Upstream {
 
   // After a try without failure: its stream (head, response pipe).
   const std::shared_ptr<ClientStream>& stream() const { return stream_; }
-  // The response is relayed: the try's stream is no longer this one's to stop.
+  // The response is relayed: the try's stream is no longer this one's to
+  // stop, nor to wake it (this goes before the stream does).
   void release() {
-    // The stream outlives this try: it must not wake a signal that dies with it.
     if (stream_) stream_->waiter = nullptr;
+    if (exchange_) exchange_->on_client_gone = nullptr;
     stream_.reset();
     connection_.reset();
   }
