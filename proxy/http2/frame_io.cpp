@@ -60,8 +60,25 @@ awaitable<void> FrameIo::run_io(ReadBuffer& pending, Clock::duration flush_limit
   }
   want_write();
   co_await writer_.join();
+  if (!io_failed_ && !error) co_await drain_before_close(pending);
   read_deadline_.disarm();
   if (error) std::rethrow_exception(error);
+}
+
+awaitable<void> FrameIo::drain_before_close(ReadBuffer& buffer) {
+  // FIN first, then the peer's last bytes read and dropped until it closes:
+  // closing with bytes unread (a PING sent after its GOAWAY, say) would reset
+  // the connection, and a reset may discard what the peer had not read yet.
+  error_code ec;
+  stream_.shutdown_send(ec);
+  if (ec) co_return;
+  read_deadline_.arm(stream_, kDrainLimit);
+  std::size_t drained = 0;
+  while (drained < kMaxDrained) {
+    const std::size_t n = co_await stream_.async_read_some(buffer.prepare(), redirect(ec));
+    if (ec) break;
+    drained += n;  // never committed: dropped
+  }
 }
 
 void FrameIo::housekeeping(Clock::time_point now) {

@@ -61,6 +61,11 @@ class FrameIo : public SessionEvents {
 
  private:
   static constexpr std::size_t kWriteBatch = 64 * 1024;
+  // The wait for the peer's close once all was sent, and the bytes dropped
+  // meanwhile: a peer that neither closes nor stops sending is cut there.
+  static constexpr Clock::duration kDrainLimit = std::chrono::seconds(1);
+  static constexpr std::size_t kMaxDrained = 64 * 1024;
+  awaitable<void> drain_before_close(ReadBuffer& buffer);
   bool feed(std::string_view bytes);
   awaitable<void> write_loop();
   // Once a second: the owner's tick, then the idle check.
