@@ -58,8 +58,10 @@ class Upstream {
 
   // After a try without failure: its stream (head, response pipe).
   const std::shared_ptr<ClientStream>& stream() const { return stream_; }
-  // The response is relayed: the try's stream is no longer this one's to stop.
+  // The response is relayed: the try's stream is no longer this one's to stop,
+  // nor to wake (the stream outlives this object, which ends with the handler).
   void release() {
+    if (stream_) stream_->waiter = nullptr;
     stream_.reset();
     connection_.reset();
   }

@@ -37,6 +37,8 @@ class H2Backend:
     /hang        never answered
     /grpc-ok     gRPC: a message, trailers grpc-status 0
     /grpc-fail   gRPC trailers-only: grpc-status 14
+    /grpc-late?ms=N  gRPC: the head now, the message and trailers grpc-status 0
+                 N ms later (as a gRPC server that flushes its head first)
     /status?code=N  status N"""
 
     def __init__(self, name):
@@ -151,6 +153,19 @@ class _BackendConnection:
                                 name)
                     self.send()
             threading.Timer(delay, later).start()
+            return
+        if path.startswith("/grpc-late"):
+            delay = int(query.get("ms", "50")) / 1000
+            self.conn.send_headers(stream_id, [(":status", "200"),
+                                               ("content-type", "application/grpc"),
+                                               ("x-backend", self.backend.name)])
+
+            def rest():
+                with self.lock:
+                    self.pending[stream_id] = [b"\0\0\0\0\2hi", [("grpc-status", "0")]]
+                    self.flush(stream_id)
+                    self.send()
+            threading.Timer(delay, rest).start()
             return
         if path.startswith("/echo"):
             request_trailers = stream["trailers"] or {}

@@ -216,6 +216,33 @@ def local_answers_are_grpc_statuses_for_grpc():
 
 
 @test
+def a_response_ending_after_its_head_outlives_its_handler():
+    """The handler of a request ends once the response's head is relayed; the
+    upstream stream carries on (body, trailers, close) and must not wake the
+    finished try (a use after free that crashed weft-proxy under gRPC load;
+    under ASan it is reported on the first such stream)."""
+    backend = H2Backend("a")
+    config, proxy = start([web([backend])])
+    grpc = [("content-type", "application/grpc"), ("te", "trailers")]
+    try:
+        client = H2Client(proxy.outbound)
+        for _ in range(5):
+            ids = [client.start("/grpc-late?ms=30", method="POST", headers=grpc, body=b"\0" * 5)
+                   for _ in range(20)]
+            for stream_id in ids:
+                response = client.wait(stream_id)
+                assert response.status == 200, response.headers
+                assert bytes(response.body) == b"\0\0\0\0\2hi", response.body
+                assert response.trailers == {"grpc-status": "0"}, response.trailers
+        client.close()
+        assert proxy.process.poll() is None, proxy.output()[-4000:]
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
+@test
 def grpc_timeout_gives_deadline_exceeded():
     backend = H2Backend("a")
     config, proxy = start([web([backend])])
