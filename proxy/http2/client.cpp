@@ -8,7 +8,8 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
                                    const ClientLimits& limits)
     : OwnedUpstream{std::move(upstream)},
       FrameIo(upstream_->socket, Side::kClient, limits.limits),
-      limits_(limits) {}
+      limits_(limits),
+      ready_(upstream_->socket.get_executor()) {}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -24,6 +25,7 @@ awaitable<void> ClientConnection::run() {
     // (memory: the streams were failed by reader_ended or are below)
   }
   ended_ = true;
+  ready_.cancel();
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
     stream->response->abort();
@@ -32,8 +34,16 @@ awaitable<void> ClientConnection::run() {
   streams_.clear();
 }
 
+awaitable<void> ClientConnection::wait_ready(Clock::time_point until) {
+  while (!settings_received_ && !closing() && Clock::now() < until) {
+    ready_.expires_at(until);
+    error_code ignored;
+    co_await ready_.async_wait(redirect(ignored));
+  }
+}
+
 bool ClientConnection::usable() const {
-  if (ended_ || goaway_ || io_failed_ || !session_.ok()) return false;
+  if (ended_ || goaway_ || io_failed_ || !session_.ok() || !settings_received_) return false;
   const std::uint32_t peer_max =
       nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
   return streams_.size() < std::min(peer_max, limits_.limits.max_concurrent_streams);
@@ -121,8 +131,14 @@ int ClientConnection::on_header(const nghttp2_frame& frame, std::string_view nam
 }
 
 int ClientConnection::on_frame_recv(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_SETTINGS && (frame.hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+    settings_received_ = true;
+    ready_.cancel();
+    return 0;
+  }
   if (frame.hd.type == NGHTTP2_GOAWAY) {
     goaway_ = true;
+    ready_.cancel();
     // Streams past its last id were not processed: a retry may go elsewhere.
     for (auto& [id, stream] : streams_) {
       if (id > frame.goaway.last_stream_id) stream->refused = true;
@@ -200,6 +216,7 @@ void ClientConnection::tick(Clock::time_point /*now*/) {}
 
 awaitable<void> ClientConnection::reader_ended() {
   ended_ = true;
+  ready_.cancel();
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
     if (!stream->response_started) stream->refused = !io_failed_ && goaway_;
@@ -251,13 +268,26 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
   connecting_[key] = timer;
   Deadline deadline(executor_);
   auto upstream = co_await connect_upstream(executor_, endpoint, deadline, limit, failure, tls);
+  std::shared_ptr<ClientConnection> connection;
+  if (upstream) {
+    connection = std::make_shared<ClientConnection>(std::move(upstream), limits_);
+    connection->start();
+    // Its SETTINGS first (sent by the peer at once): then the waiters below
+    // see how many streams it takes.
+    co_await connection->wait_ready(limit.expiry);
+    if (!connection->ready()) {
+      failure = connection->closing() ? TryFailure::kConnect
+                : limit.by_deadline   ? TryFailure::kTimeout
+                                      : TryFailure::kConnect;
+      connection->retire();
+      connection.reset();
+    }
+  }
   if (const auto it = connecting_.find(key); it != connecting_.end() && it->second == timer) {
     connecting_.erase(it);
   }
   timer->cancel();  // wakes the waiters
-  if (!upstream) co_return nullptr;
-  auto connection = std::make_shared<ClientConnection>(std::move(upstream), limits_);
-  connection->start();
+  if (!connection) co_return nullptr;
   open_[key].push_back(connection);
   co_return connection;
 }

@@ -50,6 +50,8 @@ class Upstream {
                                  bool& body_started);
   int response_status() const { return status_; }
   std::optional<grpc::Status> response_grpc_status() const;
+  // The try's connection had carried streams before; or its stream was
+  // refused unprocessed: either way, worth one more try on a new connection.
   bool connection_reused() const { return reused_; }
   bool request_body_done() const;
   void drop_connection();

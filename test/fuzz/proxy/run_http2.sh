@@ -15,8 +15,7 @@ command -v clang++ >/dev/null || { echo "clang++ missing: run scripts/install-de
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$repo" "$repo"/test/fuzz/proxy/http2_request_fuzz.cpp \
   "$repo"/proxy/http2/{request_head,limits}.cpp "$repo"/proxy/request/{path,grpc}.cpp \
-  "$repo"/proxy/settings.cpp "$repo"/lib/weft/*.cpp \
-  -I"$repo"/lib $(pkg-config --cflags --libs libnghttp2) -lfmt -lcrypto \
+  -I"$repo"/lib $(pkg-config --cflags --libs libnghttp2) \
   -o "$work/http2_request_fuzz"
 cp "$repo"/test/fuzz/proxy/http2_seeds/*.bin "$work/corpus/"
 "$work/http2_request_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/corpus"

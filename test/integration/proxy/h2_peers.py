@@ -39,10 +39,13 @@ class H2Backend:
     /grpc-fail   gRPC trailers-only: grpc-status 14
     /grpc-late?ms=N  gRPC: the head now, the message and trailers grpc-status 0
                  N ms later (as a gRPC server that flushes its head first)
-    /status?code=N  status N"""
+    /status?code=N  status N
+    /goaway      200, then GOAWAY (the connection takes no new stream)
+    `max_streams`: the SETTINGS_MAX_CONCURRENT_STREAMS it announces."""
 
-    def __init__(self, name):
+    def __init__(self, name, max_streams=None):
         self.name = name
+        self.max_streams = max_streams
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -50,6 +53,7 @@ class H2Backend:
         self.port = self.listener.getsockname()[1]
         self.requests = []  # (path, headers, body, trailers)
         self.connections = 0
+        self.sockets = []
         self.lock = threading.Lock()
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -60,6 +64,16 @@ class H2Backend:
             self.listener.close()
         except OSError:
             pass
+
+    def drop_connections(self):
+        """Cuts every connection (RST), as a crashed backend would."""
+        with self.lock:
+            for sock in self.sockets:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def paths(self):
         with self.lock:
@@ -73,6 +87,7 @@ class H2Backend:
                 return
             with self.lock:
                 self.connections += 1
+                self.sockets.append(sock)
             threading.Thread(target=_BackendConnection(self, sock).run, daemon=True).start()
 
 
@@ -96,6 +111,10 @@ class _BackendConnection:
 
     def run(self):
         with self.lock:
+            if self.backend.max_streams is not None:
+                self.conn.local_settings = h2.settings.Settings(
+                    client=False, initial_values={
+                        h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.backend.max_streams})
             self.conn.initiate_connection()
             self.send()
         while True:
@@ -184,6 +203,9 @@ class _BackendConnection:
                                                ("content-type", "application/grpc"),
                                                ("grpc-status", "14"),
                                                ("x-backend", self.backend.name)], end_stream=True)
+        elif path.startswith("/goaway"):
+            self.answer(stream_id, [(":status", "200"), ("x-backend", self.backend.name)], name)
+            self.conn.close_connection(last_stream_id=stream_id)
         elif path.startswith("/status"):
             self.answer(stream_id, [(":status", query.get("code", "200")),
                                     ("x-backend", self.backend.name)], name)
