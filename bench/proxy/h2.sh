@@ -286,6 +286,7 @@ for target in "${proxies[@]}"; do
   /usr/bin/python3 "$repo/bench/proxy/h2_idle_streams.py" --port "${port[idle/$target]}" \
     --connections "$idle_connections" --streams "$idle_streams" --settle 3 --hold 120 >"$work/idle-$target.out" 2>&1 &
   client=$!
+  pids+=("$client")
   for _ in $(seq 600); do grep -q '^held' "$work/idle-$target.out" && break; sleep 0.1; done
   grep -q '^held' "$work/idle-$target.out" || { echo "idle client through $target:" >&2; cat "$work/idle-$target.out" >&2; exit 1; }
   rss_idle[$target]=$(rss_kb "${proc[idle/$target]}")
