@@ -321,7 +321,7 @@ check_split() {
 # flight) calls backend-v1; its proxy would then open one mTLS connection to
 # backend's proxy, which detects HTTP/2 in it. Measured at backend's proxy:
 # the mTLS connections it accepted and what it detected in them. If the
-# proxies keep HTTP/1 between them (not built: docs/proxy.md, "Known gaps"),
+# proxies keep HTTP/1 between them (not built: docs/proxy.md, "Not done yet, and known limits"),
 # the check says so with the figures and is skipped.
 check_http1_over_http2() {
   mesh_namespace grpc-h1
@@ -357,7 +357,7 @@ check_http1_over_http2() {
   if ((h2 == 0)); then
     skip "the proxies carry HTTP/1 between them as HTTP/1, one connection per request in" \
       "flight ($connections mTLS connections for $n requests at concurrency 8): HTTP/1 over" \
-      "HTTP/2 between proxies is not built (docs/proxy.md, \"Known gaps\")"
+      "HTTP/2 between proxies is not built (docs/proxy.md, \"Not done yet, and known limits\")"
   fi
   # Built: the client's requests share HTTP/2 connections (one per worker of
   # the client's proxy, a few more if one is replaced).
