@@ -115,6 +115,13 @@ ProxyMetrics::ProxyMetrics(Registry& r)
           r.counter("http2_stream_reset_total",
                     "HTTP/2 streams the proxy reset because a limit was reached, by limit.",
                     {"direction", "limit"})),
+      grpc_response_total(r.counter(
+          "grpc_response_total",
+          "gRPC responses (requests with content-type application/grpc) by grpc-status "
+          "(\"\": none, the stream ended without one) and Linkerd's classification: failure "
+          "unless the status is 0 (OK).",
+          {"direction", "target_service", "route", "tls", "no_tls_reason", "client_id", "server_id",
+           "grpc_status", "classification"})),
       metrics_target_folded_total(
           r.counter("metrics_target_folded_total",
                     "Connections and requests to an address the configuration does not name, "
@@ -269,6 +276,15 @@ RouteMetrics::~RouteMetrics() {
     metrics_.response_total.remove(labels_with(
         {registered ? std::to_string(index) : "other", std::string(to_string(classify(status)))}));
   }
+  for (std::size_t index = 0; index < by_grpc_status_.size(); ++index) {
+    if (by_grpc_status_[index].load(std::memory_order_relaxed) == nullptr) continue;
+    const std::optional<grpc::Status> status =
+        index <= grpc::kMaxStatus ? std::optional(static_cast<grpc::Status>(index)) : std::nullopt;
+    metrics_.grpc_response_total.remove(
+        labels_with({status ? std::string(grpc::status_text(*status)) : std::string(),
+                     std::string(to_string(grpc::is_failure(status) ? Classification::kFailure
+                                                                    : Classification::kSuccess))}));
+  }
 }
 
 std::vector<std::string> RouteMetrics::labels_with(const std::vector<std::string>& more) const {
@@ -287,6 +303,18 @@ Counter& RouteMetrics::response(int status) {
   Counter& counter = metrics_.response_total.with_labels(
       labels_with({code, std::string(to_string(classify(status)))}));
   by_status_[index].store(&counter, std::memory_order_release);
+  return counter;
+}
+
+Counter& RouteMetrics::grpc_response(std::optional<grpc::Status> status) {
+  const std::size_t index =
+      status ? static_cast<std::size_t>(*status) : static_cast<std::size_t>(grpc::kMaxStatus + 1);
+  if (Counter* counter = by_grpc_status_[index].load(std::memory_order_acquire)) return *counter;
+  const bool failure = grpc::is_failure(status);
+  Counter& counter = metrics_.grpc_response_total.with_labels(labels_with(
+      {status ? std::string(grpc::status_text(*status)) : std::string(),
+       std::string(to_string(failure ? Classification::kFailure : Classification::kSuccess))}));
+  by_grpc_status_[index].store(&counter, std::memory_order_release);
   return counter;
 }
 

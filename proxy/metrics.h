@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +34,7 @@
 
 #include "proxy/core/asio.h"
 #include "proxy/direction.h"
+#include "proxy/request/grpc.h"
 #include "proxy/tls/tls_labels.h"
 #include "weft/metrics.h"
 
@@ -99,6 +101,7 @@ struct ProxyMetrics {
   Family<Counter>& http2_protocol_errors_total;
   Family<Counter>& http2_goaway_sent_total;
   Family<Counter>& http2_stream_reset_total;
+  Family<Counter>& grpc_response_total;
   Family<Counter>& metrics_target_folded_total;
   Family<Counter>& metrics_target_expired_total;
   Family<Counter>& metrics_identity_folded_total;
@@ -167,6 +170,10 @@ class RouteMetrics {
   // response_total for this status, classified by classify(). Lock-free
   // after the first use.
   Counter& response(int status);
+  // grpc_response_total for a gRPC response's status (nullopt: it ended
+  // without one, a reset), classified by grpc::is_failure. Lock-free after
+  // the first use.
+  Counter& grpc_response(std::optional<grpc::Status> status);
 
  private:
   // labels: direction, target_service, route, tls, no_tls_reason, client_id,
@@ -179,6 +186,8 @@ class RouteMetrics {
   // Indexed by status for 100-599; slot 0 holds 600-999 (status_code "other",
   // a success), slot 1 anything else ("other", a failure).
   std::array<std::atomic<Counter*>, 600> by_status_{};
+  // By grpc-status 0-16; the last slot: none.
+  std::array<std::atomic<Counter*>, grpc::kMaxStatus + 2> by_grpc_status_{};
 };
 
 // The TCP metrics of one (direction, target_service); the destructor removes

@@ -64,6 +64,19 @@ awaitable<void> FrameIo::run_io(ReadBuffer& pending, Clock::duration flush_limit
   if (error) std::rethrow_exception(error);
 }
 
+void FrameIo::housekeeping(Clock::time_point now) {
+  tick(now);
+  const auto idle = idle_limit();
+  if (!idle) {
+    idle_since_.reset();
+  } else if (!idle_since_) {
+    idle_since_ = now;
+  } else if (now - *idle_since_ >= *idle) {
+    idle_since_.reset();
+    idle_expired();
+  }
+}
+
 awaitable<void> FrameIo::write_loop() {
   auto next_tick = Clock::now() + std::chrono::seconds(1);
   while (true) {
@@ -84,6 +97,12 @@ awaitable<void> FrameIo::write_loop() {
         co_return;
       }
       bytes_written_ += out_.size();
+      // A connection that always has something to send still ticks (drain).
+      const auto now = Clock::now();
+      if (now >= next_tick) {
+        next_tick = now + std::chrono::seconds(1);
+        housekeeping(now);
+      }
       continue;
     }
     if (stopping_ || io_failed_) co_return;
@@ -98,16 +117,7 @@ awaitable<void> FrameIo::write_loop() {
     const auto now = Clock::now();
     if (now >= next_tick) {
       next_tick = now + std::chrono::seconds(1);
-      tick(now);
-      const auto idle = idle_limit();
-      if (!idle) {
-        idle_since_.reset();
-      } else if (!idle_since_) {
-        idle_since_ = now;
-      } else if (now - *idle_since_ >= *idle) {
-        idle_since_.reset();
-        idle_expired();
-      }
+      housekeeping(now);
     }
   }
 }

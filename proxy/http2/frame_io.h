@@ -63,6 +63,8 @@ class FrameIo : public SessionEvents {
   static constexpr std::size_t kWriteBatch = 64 * 1024;
   bool feed(std::string_view bytes);
   awaitable<void> write_loop();
+  // Once a second: the owner's tick, then the idle check.
+  void housekeeping(Clock::time_point now);
 
   Signal writable_;
   Deadline read_deadline_;  // after the reader ended: the flush limit

@@ -35,6 +35,16 @@ struct ServerStream {
   http2::HeldBody local_body;                      // a local answer's text
   std::optional<Clock::time_point> deadline;       // the request's, while its response streams
   std::optional<Clock::time_point> stalled_since;  // the client's window stayed shut
+  // The request body's progress, looked at each tick: a client that stops
+  // sending it while nothing waits for the upstream is idle. Not for gRPC,
+  // whose streams may stay open and quiet for long (deadlines bound them).
+  bool grpc = false;
+  std::uint64_t request_bytes = 0;
+  std::uint64_t request_bytes_seen = 0;
+  std::optional<Clock::time_point> request_idle_since;
+  // A relayed gRPC response: its grpc-status is counted when it ends (held:
+  // the series cannot expire meanwhile).
+  std::shared_ptr<RouteMetrics> grpc_metrics;
 };
 
 class ServerConnection final : public http2::FrameIo {
@@ -93,7 +103,8 @@ class ServerConnection final : public http2::FrameIo {
   void relay_response(ServerStream& stream, http2::Upstream& upstream);
   void submit_response(ServerStream& stream, const HeaderList& head,
                        const nghttp2_data_provider* body);
-  RouteMetrics& route_metrics(std::string_view target, std::string_view route, const TlsPeer& peer);
+  const std::shared_ptr<RouteMetrics>& route_metrics(std::string_view target,
+                                                     std::string_view route, const TlsPeer& peer);
   TlsPeer peer_with(std::string_view identity) {
     if (target_.direction == Direction::kInbound) return inbound_peer(target_.client_identity);
     return outbound_peer(identity,
@@ -188,6 +199,7 @@ int ServerConnection::on_data_chunk(std::int32_t stream_id, std::string_view dat
     want_write();
     return 0;
   }
+  stream->request_bytes += data.size();
   stream->exchange->request_body->append(data);
   return 0;
 }
@@ -207,6 +219,16 @@ int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   if (stream->response) {
     stream->response->on_readable = nullptr;
     if (!stream->response->finished()) stream->response->cancel();
+  }
+  if (stream->grpc_metrics) {
+    // The status is in the trailers of a response relayed whole; a stream
+    // that ended otherwise has none.
+    std::optional<grpc::Status> status;
+    if (error_code == NGHTTP2_NO_ERROR && stream->response && stream->response->finished()) {
+      status = grpc::parse_status(stream->response->trailers().find("grpc-status"));
+    }
+    stream->grpc_metrics->grpc_response(status).inc();
+    stream->grpc_metrics.reset();
   }
   // Reset before its response went whole: nobody waits for an answer.
   if (error_code != NGHTTP2_NO_ERROR || !stream->responded) stream->exchange->client_went_away();
@@ -232,8 +254,9 @@ void ServerConnection::start_handler(std::shared_ptr<ServerStream> stream) {
                  });
 }
 
-RouteMetrics& ServerConnection::route_metrics(std::string_view target, std::string_view route,
-                                              const TlsPeer& peer) {
+const std::shared_ptr<RouteMetrics>& ServerConnection::route_metrics(std::string_view target,
+                                                                     std::string_view route,
+                                                                     const TlsPeer& peer) {
   std::string key;
   key.reserve(target.size() + route.size() + peer.identity.size() + 3);
   key.append(target).append(1, '\0').append(route).append(1, '\0');
@@ -246,7 +269,7 @@ RouteMetrics& ServerConnection::route_metrics(std::string_view target, std::stri
     cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route), peer);
     cached_key_ = std::move(key);
   }
-  return *cached_metrics_;
+  return cached_metrics_;
 }
 
 void ServerConnection::submit_response(ServerStream& stream, const HeaderList& head,
@@ -325,6 +348,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   http2::to_request(stream.head, converted);
   Request& request = converted.request;
   const bool grpc = converted.grpc;
+  stream.grpc = grpc;
   const bool head_request = request.method == "HEAD";
   std::string refusal_body;
   // Plaintext HTTP/2 is never a kubelet probe: refused under Strict.
@@ -335,11 +359,11 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
     route.local = converted.refusal;
     route.target_label = destination_text_;
   }
-  RouteMetrics* metrics = nullptr;
+  std::shared_ptr<RouteMetrics> metrics;
   std::optional<std::string_view> peer_identity;
   const auto counted = [&]() -> RouteMetrics& {
     if (metrics == nullptr) {
-      metrics = &route_metrics(
+      metrics = route_metrics(
           route.target_label, route.route_label,
           peer_with(peer_identity    ? *peer_identity
                     : route.snapshot ? route.snapshot->identity_of(target_.destination)
@@ -354,11 +378,14 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
     counters.response(status).inc();
     counters.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
   };
+  // A local answer; to a gRPC request, counted with the grpc-status it carries.
+  const auto answer = [&](int status, std::string_view reason, std::uint32_t retry_after = 0) {
+    record(status);
+    if (grpc) counted().grpc_response(grpc::status_for_local_answer(status)).inc();
+    respond_locally(stream, status, reason, grpc, head_request, retry_after);
+  };
   if (route.local.status != 0) {
-    record(route.local.status);
-    respond_locally(stream, route.local.status,
-                    refusal_body.empty() ? route.local.reason : std::string_view(refusal_body),
-                    grpc, head_request, route.local.retry_after_seconds);
+    answer(route.local.status, route.local.reason, route.local.retry_after_seconds);
     co_return;
   }
   const bool has_body = request.body.kind != BodySource::Kind::kNone;
@@ -379,8 +406,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
         counted();
         co_return;
       }
-      record(408);
-      respond_locally(stream, 408, "request body not received in time", grpc, head_request);
+      answer(408, "request body not received in time");
       co_return;
     }
     replayable = true;
@@ -410,8 +436,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);
   const TryResult& result = forwarded.result;
   if (forwarded.no_endpoint) {
-    record(503);
-    respond_locally(stream, 503, "no endpoint available", grpc, head_request);
+    answer(503, "no endpoint available");
     co_return;
   }
   if (result.failure == TryFailure::kClientGone) co_return;
@@ -420,12 +445,18 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   }
   if (result.failure != TryFailure::kNone) {
     upstream.drop_connection();
-    const LocalAnswer answer = failure_status(result.failure);
-    record(answer.status);
-    respond_locally(stream, answer.status, answer.reason, grpc, head_request);
+    const LocalAnswer failed = failure_status(result.failure);
+    answer(failed.status, failed.reason);
     co_return;
   }
   record(result.status, forwarded.ended);
+  if (grpc) {
+    if (upstream.stream()->end_at_head) {
+      handles.grpc_response(result.grpc_status).inc();  // trailers-only
+    } else {
+      stream.grpc_metrics = metrics;  // counted when its trailers came
+    }
+  }
   stream.deadline = timeouts.deadline;
   relay_response(stream, upstream);
 }
@@ -435,6 +466,22 @@ void ServerConnection::tick(Clock::time_point now) {
   const auto stall_limit = runtime_.settings.body_idle_timeout;
   std::vector<std::pair<std::int32_t, std::string_view>> to_reset;
   for (auto& [id, stream] : streams_) {
+    const BodyPipe& request = *stream->exchange->request_body;
+    // The proxy waits for the client's body (none of it waits for the
+    // upstream): idle that long, the stream is reset, as HTTP/1 answers 408.
+    if (!stream->grpc && !stream->responded && !request.ended() && !request.cancelled() &&
+        request.buffered() == 0) {
+      if (stream->request_bytes != stream->request_bytes_seen || !stream->request_idle_since) {
+        stream->request_bytes_seen = stream->request_bytes;
+        stream->request_idle_since = now;
+      } else if (now - *stream->request_idle_since >= stall_limit) {
+        runtime_.metrics.metrics().limit_reached(target_.direction, Limit::kBodyIdleTimeout).inc();
+        to_reset.emplace_back(id, "body_idle_timeout");
+        continue;
+      }
+    } else {
+      stream->request_idle_since.reset();
+    }
     if (!stream->response || stream->response->finished()) continue;
     if (stream->deadline && now >= *stream->deadline) {
       to_reset.emplace_back(id, "request_timeout");

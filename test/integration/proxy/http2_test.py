@@ -199,6 +199,15 @@ def local_answers_are_grpc_statuses_for_grpc():
         response = client.get("/grpc-ok", method="POST", headers=grpc, body=b"")
         assert response.trailers == {"grpc-status": "0"}, response.trailers
         client.close()
+        # gRPC-aware metrics: the status each response carried, classified.
+        for proxy_, status, classification, count in (
+                (proxy, "12", "failure", 1), (proxy, "14", "failure", 1),
+                (proxy, "0", "success", 1), (proxy_empty, "14", "failure", 1),
+                # /only's answer (the backend's plain one) ended without a status.
+                (proxy, "", "failure", 1)):
+            wait_until(lambda: proxy_.metric("grpc_response_total", grpc_status=status,
+                                             classification=classification) == count,
+                       what=f"grpc_response_total{{grpc_status={status}}} == {count}")
     finally:
         proxy.stop()
         proxy_empty.stop()
@@ -222,6 +231,25 @@ def grpc_timeout_gives_deadline_exceeded():
         assert 0.25 <= took < 3, took
         # Not gRPC: the same wait is the route's business (here none: it is answered).
         assert client.get("/slow?ms=400").status == 200
+        client.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
+@test
+def a_silent_request_body_resets_its_stream():
+    backend = H2Backend("a")
+    config, proxy = start([web([backend])], "--body-idle-timeout", "2s")
+    try:
+        client = H2Client(proxy.outbound)
+        stream_id = client.start("/echo", method="POST", body=b"part", end=False)
+        response = client.wait(stream_id, timeout=10)
+        assert response.reset is not None, response.headers
+        assert proxy.metric("limit_reached_total", limit="body_idle_timeout") == 1
+        assert proxy.metric("http2_stream_reset_total", limit="body_idle_timeout") == 1
+        assert client.get("/").status == 200  # the connection goes on
         client.close()
     finally:
         proxy.stop()

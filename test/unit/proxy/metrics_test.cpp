@@ -38,3 +38,25 @@ TEST_CASE("response_total carries the status and its classification", "[metrics]
   route.response(404).inc();
   CHECK(series("404", "success")->value() == 1);
 }
+
+TEST_CASE("grpc_response_total carries the grpc-status and Linkerd's classification",
+          "[metrics][grpc]") {
+  weft::Registry registry;
+  ProxyMetrics metrics(registry);
+  const auto series = [&](const std::string& status, const std::string& classification) {
+    return &metrics.grpc_response_total.with_labels(
+        {"outbound", "web:80", "web-route", "no_identity", "not_provided_by_service_discovery", "",
+         "", status, classification});
+  };
+  {
+    RouteMetrics route(metrics, Direction::kOutbound, "web:80", "web-route");
+    CHECK(&route.grpc_response(grpc::Status::kOk) == series("0", "success"));
+    CHECK(&route.grpc_response(grpc::Status::kUnavailable) == series("14", "failure"));
+    CHECK(&route.grpc_response(grpc::Status::kNotFound) == series("5", "failure"));
+    CHECK(&route.grpc_response(std::nullopt) == series("", "failure"));  // a reset
+    route.grpc_response(grpc::Status::kUnavailable).inc();
+    CHECK(series("14", "failure")->value() == 1);
+  }
+  // The route's series go with it (an expired target): a new one starts at 0.
+  CHECK(series("14", "failure")->value() == 0);
+}
