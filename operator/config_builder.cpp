@@ -105,25 +105,41 @@ bool sets(const MeshPolicyModel& policy, Section section) {
 
 struct RankedMatch {
   pc::RouteMatch match;
+  std::optional<GrpcMethodMatch> grpc_method;  // set for a grpcMethod match
   const MeshRouteModel* route;
   std::size_t rule_in_route;
   std::size_t match_in_rule;
 };
 
-// Exact paths first; then prefixes and regular expressions by length of their
-// value, longest first (a prefix before a regex of equal length), so a
-// catch-all "/" prefix comes after any regex; then method, header count, query
-// count; then the older route, the route name, rule and match order.
+// gRPC matches first: they hold only for gRPC requests, which they describe
+// more closely than any path does. Among them, GRPCRoute's order: Exact
+// before RegularExpression, then the longer service, then the longer method
+// (so "service and method" before "service only" before "method only").
+// HTTP matches after, in HTTPRoute's order: Exact paths first; then prefixes
+// and regular expressions by length of their value, longest first (a prefix
+// before a regex of equal length), so a catch-all "/" prefix comes after any
+// regex; then method. Then, for both, more headers, more query parameters;
+// then the older route, the route name, rule and match order.
 bool match_before(const RankedMatch& a, const RankedMatch& b) {
   const auto key = [](const RankedMatch& m) {
+    const auto length = [](const std::string& text) { return -static_cast<long>(text.size()); };
     const bool exact = m.match.path.type == pc::PathMatchType::kExact;
     const bool regex = m.match.path.type == pc::PathMatchType::kRegularExpression;
-    return std::make_tuple(exact ? 0 : 1, -static_cast<long>(m.match.path.value.size()),
-                           regex ? 1 : 0, m.match.method ? 0 : 1,
-                           -static_cast<long>(m.match.headers.size()),
-                           -static_cast<long>(m.match.query_params.size()),
-                           std::cref(m.route->meta.creation_timestamp),
-                           std::cref(m.route->meta.name), m.rule_in_route, m.match_in_rule);
+    const auto& grpc = m.grpc_method;
+    // Each part of the key is neutral (0) for the other kind of match.
+    const auto grpc_key = grpc
+                              ? std::make_tuple(0, grpc->type == pc::ValueMatchType::kExact ? 0 : 1,
+                                                length(grpc->service), length(grpc->method))
+                              : std::make_tuple(1, 0, 0L, 0L);
+    const auto http_key = grpc ? std::make_tuple(0, 0L, 0, 0)
+                               : std::make_tuple(exact ? 0 : 1, length(m.match.path.value),
+                                                 regex ? 1 : 0, m.match.method ? 0 : 1);
+    return std::tuple_cat(
+        grpc_key, http_key,
+        std::make_tuple(-static_cast<long>(m.match.headers.size()),
+                        -static_cast<long>(m.match.query_params.size()),
+                        std::cref(m.route->meta.creation_timestamp), std::cref(m.route->meta.name),
+                        m.rule_in_route, m.match_in_rule));
   };
   return key(a) < key(b);
 }
@@ -278,9 +294,9 @@ BuiltConfig build_config(const NamespaceInput& input) {
         const std::size_t rule_index = target.rules.size();
         target.rules.push_back(std::move(out));
         for (std::size_t m = 0; m < rule.matches.size(); ++m) {
-          pc::RouteMatch match = rule.matches[m];
+          pc::RouteMatch match = rule.matches[m].match;
           match.rule = rule_index;
-          target.matches.push_back({std::move(match), route, r, m});
+          target.matches.push_back({std::move(match), rule.matches[m].grpc_method, route, r, m});
         }
       }
     }

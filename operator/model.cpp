@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "weft/constants.h"
 #include "weft/duration.h"
 #include "weft/proxyconfig/enums.h"
@@ -128,17 +130,52 @@ std::vector<pc::ValueMatch> value_matches(const json& list, const std::string& p
   return out;
 }
 
+// A grpcMethod, after the CRD's rules the API server applied: it stands
+// alone, without path, HTTP method or query (checked again here for objects
+// that did not pass them). nullopt, with the problem, when it cannot be used.
+std::optional<GrpcMethodMatch> grpc_method_match(const json& grpc, const json& match,
+                                                 const std::string& match_path,
+                                                 Problems& problems) {
+  for (const char* http_only : {"path", "method", "queryParams"}) {
+    if (!at(match, http_only).is_null()) {
+      problems.add(fmt::format("{}.{}", match_path, http_only), "cannot be set beside grpcMethod");
+      return std::nullopt;
+    }
+  }
+  const std::string grpc_path = match_path + ".grpcMethod";
+  GrpcMethodMatch out;
+  const auto type = enum_field<pc::ValueMatchType>(grpc, "type", grpc_path, problems);
+  if (!type && !text(grpc, "type").empty()) return std::nullopt;
+  out.type = type.value_or(pc::ValueMatchType::kExact);
+  out.service = text(grpc, "service");
+  out.method = text(grpc, "method");
+  return out;
+}
+
 RouteRuleModel parse_rule(const json& rule, const std::string& path, Problems& problems) {
   RouteRuleModel out;
   const json& matches = at(rule, "matches");
   if (!matches.is_array()) {
-    out.matches.push_back(pc::RouteMatch{});  // CRD default: path prefix "/"
+    out.matches.push_back({});  // CRD default: path prefix "/"
   }
   for (std::size_t i = 0; matches.is_array() && i < matches.size(); ++i) {
     const std::string match_path = fmt::format("{}.matches[{}]", path, i);
     const json& match = matches[i];
-    pc::RouteMatch parsed;
-    if (const json& p = at(match, "path"); p.is_object()) {
+    RouteMatchModel model;
+    pc::RouteMatch& parsed = model.match;
+    if (const json& grpc = at(match, "grpcMethod"); grpc.is_object()) {
+      model.grpc_method = grpc_method_match(grpc, match, match_path, problems);
+      if (model.grpc_method) {
+        if (auto converted = grpc_method_path(*model.grpc_method)) {
+          parsed.path = *converted;
+          parsed.grpc = true;
+        } else {
+          const auto& error = converted.error();
+          problems.add(match_path + ".grpcMethod" + (error.field.empty() ? "" : "." + error.field),
+                       error.message);
+        }
+      }
+    } else if (const json& p = at(match, "path"); p.is_object()) {
       parsed.path.type = enum_field<pc::PathMatchType>(p, "type", match_path + ".path", problems)
                              .value_or(pc::PathMatchType::kPathPrefix);
       parsed.path.value = text(p, "value").empty() ? "/" : text(p, "value");
@@ -150,7 +187,7 @@ RouteRuleModel parse_rule(const json& rule, const std::string& path, Problems& p
     parsed.headers = value_matches(array(match, "headers"), match_path + ".headers", problems);
     parsed.query_params =
         value_matches(array(match, "queryParams"), match_path + ".queryParams", problems);
-    out.matches.push_back(std::move(parsed));
+    out.matches.push_back(std::move(model));
   }
   for (const auto& backend : array(rule, "backendRefs")) {
     BackendRefModel ref;
@@ -186,6 +223,16 @@ RouteRuleModel parse_rule(const json& rule, const std::string& path, Problems& p
     } else {
       parsed.conditions = {pc::RetryCondition::kConnectFailure, pc::RetryCondition::kRefusedStream};
     }
+    for (const auto& name : strings(at(retry, "grpcCodes"))) {
+      if (auto code = grpc_code(name)) {
+        parsed.grpc_codes.push_back(*code);
+      } else {
+        problems.add(retry_path + ".grpcCodes", fmt::format("unknown gRPC status {:?}", name));
+      }
+    }
+    std::sort(parsed.grpc_codes.begin(), parsed.grpc_codes.end());
+    parsed.grpc_codes.erase(std::unique(parsed.grpc_codes.begin(), parsed.grpc_codes.end()),
+                            parsed.grpc_codes.end());
     parsed.backoff =
         duration(retry, "backoff", retry_path, problems).value_or(std::chrono::milliseconds(25));
     if (const json& budget = at(retry, "budget"); budget.is_object()) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "operator/grpc_route.h"
 #include "weft/proxyconfig/document.h"
 
 namespace weft::op {
@@ -143,8 +144,15 @@ struct BackendRefModel {
   std::uint32_t weight = 1;
 };
 
+// A match as the document will carry it, and the grpcMethod it was made
+// from (Gateway API GRPCRoute's precedence is decided on that).
+struct RouteMatchModel {
+  pc::RouteMatch match;  // RouteMatch::rule unused here
+  std::optional<GrpcMethodMatch> grpc_method;
+};
+
 struct RouteRuleModel {
-  std::vector<pc::RouteMatch> matches;  // RouteMatch::rule unused here
+  std::vector<RouteMatchModel> matches;
   std::vector<BackendRefModel> backends;
   std::optional<std::chrono::milliseconds> request_timeout;  // "0s" stored as unset
   std::optional<std::chrono::milliseconds> backend_request_timeout;

@@ -1,6 +1,7 @@
 #include "proxy/routing/router.h"
 
 #include "proxy/http1/message.h"
+#include "proxy/request/grpc.h"
 
 namespace weft::proxy {
 namespace {
@@ -12,8 +13,28 @@ bool value_matches(const proxyconfig::ValueMatch& match,
   return regex ? regex->full_match(value) : value == match.value;
 }
 
-bool matches(const CompiledMatch& compiled, const Request& request) {
+// Whether the request is a gRPC call, worked out at most once per request
+// (only when a gRPC match is tried).
+class GrpcCall {
+ public:
+  explicit GrpcCall(const Request& request) : request_(request) {}
+  bool operator()() {
+    if (!known_) {
+      value_ = is_grpc_call(request_);
+      known_ = true;
+    }
+    return value_;
+  }
+
+ private:
+  const Request& request_;
+  bool known_ = false;  // two bools: GCC 12 misreads an optional<bool> as uninitialised
+  bool value_ = false;
+};
+
+bool matches(const CompiledMatch& compiled, const Request& request, GrpcCall& grpc_call) {
   const proxyconfig::RouteMatch& match = *compiled.match;
+  if (match.grpc && !grpc_call()) return false;
   if (match.method && request.method != *match.method) return false;
   const std::string_view path = request.path;
   switch (match.path.type) {
@@ -48,6 +69,22 @@ bool matches(const CompiledMatch& compiled, const Request& request) {
 
 }  // namespace
 
+bool is_grpc_call(const Request& request) {
+  const std::string_view path = request.path;
+  // "/<service>/<method>": exactly two slashes, neither segment empty.
+  const auto second_slash = path.find('/', 1);
+  if (!path.starts_with('/') || second_slash == std::string_view::npos || second_slash == 1 ||
+      second_slash + 1 == path.size() || path.find('/', second_slash + 1) != path.npos) {
+    return false;
+  }
+  for (const Header& header : request.headers) {
+    if (http1::equals_ignore_case(header.name, "content-type")) {
+      return grpc::is_grpc_content_type(header.value);  // the first one decides
+    }
+  }
+  return false;
+}
+
 bool path_prefix_matches(std::string_view prefix, std::string_view path) {
   if (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
   if (prefix == "/") return path.starts_with('/');
@@ -71,8 +108,11 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
 
 RouteSelection select_route(const ServiceTarget& target, const Request& request) {
   if (target.port->rules.empty()) return {};
+  GrpcCall grpc_call(request);
   for (const CompiledMatch& compiled : target.matches) {
-    if (matches(compiled, request)) return {&target.port->rules[compiled.match->rule], false};
+    if (matches(compiled, request, grpc_call)) {
+      return {&target.port->rules[compiled.match->rule], false};
+    }
   }
   return {nullptr, true};
 }

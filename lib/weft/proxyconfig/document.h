@@ -53,6 +53,10 @@ struct RouteMatch {
   std::optional<std::string> method;  // unset: any method
   std::vector<ValueMatch> headers;
   std::vector<ValueMatch> query_params;
+  // A MeshRoute grpcMethod match, written as its path: it also requires a gRPC
+  // request (content-type application/grpc...) whose path has the gRPC shape
+  // "/<service>/<method>". Serialized as "grpc": true, omitted when false.
+  bool grpc = false;
   friend bool operator==(const RouteMatch&, const RouteMatch&) = default;
 };
 
@@ -72,12 +76,18 @@ struct RetryBudget {
   friend bool operator==(const RetryBudget&, const RetryBudget&) = default;
 };
 
+// The gRPC statuses a retry may name: every one but OK (0), up to
+// UNAUTHENTICATED (16).
+inline constexpr int kMinRetryGrpcCode = 1;
+inline constexpr int kMaxRetryGrpcCode = 16;
+
 struct Retry {
   std::uint32_t attempts = 1;
   std::vector<std::uint16_t> codes;        // sorted
   std::vector<RetryCondition> conditions;  // sorted
   // gRPC statuses (1..16) retried when a response's head carries one
-  // (a trailers-only response); sorted.
+  // (a trailers-only response); sorted. Serialized as "grpcCodes", omitted
+  // when empty.
   std::vector<std::uint8_t> grpc_codes;
   std::chrono::milliseconds backoff{25};
   RetryBudget budget;

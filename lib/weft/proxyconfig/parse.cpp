@@ -226,6 +226,12 @@ void read_port(Reader& r, const json& item, const std::string& p, ServicePort& p
         RetryCondition condition{};
         if (r.enumeration(c, cp, condition)) retry.conditions.push_back(condition);
       });
+      r.each(*retry_json, tp, "grpcCodes", false, [&](const json& c, const std::string& cp) {
+        std::int64_t code = 0;
+        if (r.integer(c, cp, kMinRetryGrpcCode, kMaxRetryGrpcCode, code)) {
+          retry.grpc_codes.push_back(static_cast<std::uint8_t>(code));
+        }
+      });
       r.millis(*retry_json, tp, "backoffMs", retry.backoff, true);
       if (const json* budget = r.object(*retry_json, tp, "budget", true)) {
         const std::string bp = join(tp, "budget");
@@ -252,6 +258,13 @@ void read_port(Reader& r, const json& item, const std::string& p, ServicePort& p
     if (r.string(m, mp, "method", method, false)) match.method = method;
     read_value_matches(r, m, mp, "headers", match.headers);
     read_value_matches(r, m, mp, "queryParams", match.query_params);
+    if (const json* grpc = r.member(m, mp, "grpc", false)) {
+      if (!grpc->is_boolean()) {
+        r.fail(join(mp, "grpc"), fmt::format("must be a boolean, got {}", grpc->type_name()));
+      } else {
+        match.grpc = grpc->get<bool>();
+      }
+    }
     port.matches.push_back(std::move(match));
   });
   if (const json* lb = r.object(item, p, "loadBalancer", true)) {
@@ -462,6 +475,17 @@ void check_port(Reader& r, const std::string& p, const ServicePort& port,
       for (auto code : retry.codes) {
         if (code < 500 || code > 599) r.fail(join(rp, "retry.codes"), "must be from 500 to 599");
       }
+      std::set<std::uint8_t> grpc_codes;
+      for (auto code : retry.grpc_codes) {
+        if (code < kMinRetryGrpcCode || code > kMaxRetryGrpcCode) {
+          r.fail(join(rp, "retry.grpcCodes"),
+                 fmt::format("must be from {} to {} (OK is never retried), got {}",
+                             kMinRetryGrpcCode, kMaxRetryGrpcCode, code));
+        }
+        if (!grpc_codes.insert(code).second) {
+          r.fail(join(rp, "retry.grpcCodes"), fmt::format("duplicate code {}", code));
+        }
+      }
       if (retry.budget.percent > 100) r.fail(join(rp, "retry.budget.percent"), "must be 0 to 100");
       if (retry.budget.interval < std::chrono::seconds(1) ||
           retry.budget.interval > std::chrono::seconds(60)) {
@@ -480,6 +504,14 @@ void check_port(Reader& r, const std::string& p, const ServicePort& port,
                match.path.type == PathMatchType::kRegularExpression, match.path.value);
     if (match.method && !is_http_method(*match.method)) {
       r.fail(join(mp, "method"), fmt::format("unknown HTTP method {:?}", *match.method));
+    }
+    // A gRPC call is a POST without a query: a gRPC match with either could
+    // never hold, so no writer means it.
+    if (match.grpc && match.method) {
+      r.fail(join(mp, "method"), "must be left out of a gRPC match");
+    }
+    if (match.grpc && !match.query_params.empty()) {
+      r.fail(join(mp, "queryParams"), "must be left out of a gRPC match");
     }
   }
   if (!port.rules.empty() && port.matches.empty()) {

@@ -38,6 +38,7 @@ json match_json(const RouteMatch& match) {
   if (match.method) out["method"] = *match.method;
   if (!match.headers.empty()) out["headers"] = value_matches(match.headers);
   if (!match.query_params.empty()) out["queryParams"] = value_matches(match.query_params);
+  if (match.grpc) out["grpc"] = true;
   return out;
 }
 
@@ -48,14 +49,21 @@ json retry_json(const Retry& retry) {
   std::sort(conditions.begin(), conditions.end());
   json condition_names = json::array();
   for (auto condition : conditions) condition_names.push_back(to_string(condition));
-  return {{"attempts", retry.attempts},
-          {"codes", codes},
-          {"conditions", condition_names},
-          {"backoffMs", retry.backoff.count()},
-          {"budget",
-           {{"percent", retry.budget.percent},
-            {"minRetriesPerSecond", retry.budget.min_retries_per_second},
-            {"intervalMs", retry.budget.interval.count()}}}};
+  json out = {{"attempts", retry.attempts},
+              {"codes", codes},
+              {"conditions", condition_names},
+              {"backoffMs", retry.backoff.count()},
+              {"budget",
+               {{"percent", retry.budget.percent},
+                {"minRetriesPerSecond", retry.budget.min_retries_per_second},
+                {"intervalMs", retry.budget.interval.count()}}}};
+  // Left out when empty, so documents without gRPC retries keep their bytes.
+  if (!retry.grpc_codes.empty()) {
+    std::vector<int> grpc_codes(retry.grpc_codes.begin(), retry.grpc_codes.end());
+    std::sort(grpc_codes.begin(), grpc_codes.end());
+    out["grpcCodes"] = grpc_codes;
+  }
+  return out;
 }
 
 json rule_json(const Rule& rule) {

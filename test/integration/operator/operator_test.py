@@ -339,6 +339,34 @@ def case_converge(c):
     assert config_map(outsider) is None, "a namespace outside --namespace-selector was written"
 
 
+def case_grpc_route(c):
+    """examples/meshroute-grpc-split-retry.yaml, through the API server's defaulting, in order."""
+    import yaml  # python3-yaml
+    ns = c.namespace()
+    c.operator().start()
+    for name in ("cart", "cart-v1", "cart-v2"):
+        apply(service(ns, name, port=9090))
+    route = yaml.safe_load(open(os.path.join(ROOT, "examples", "meshroute-grpc-split-retry.yaml")))
+    route["metadata"]["namespace"] = ns
+    apply(route)
+    wait_for("route Accepted", lambda: (condition("meshroute", ns, "cart-grpc", "Accepted") or {})
+             .get("status") == "True")
+    port = wait_for("the route's rules", lambda: (port_of(document(ns), "cart", 9090) or {})
+                    .get("rules") and port_of(document(ns), "cart", 9090))
+    got = [(m["rule"], m["path"]["type"], m["path"]["value"], m.get("grpc", False))
+           for m in port["matches"]]
+    want = [(0, "Exact", "/shop.v1.Cart/AddItem", True),
+            (1, "PathPrefix", "/shop.v1.Cart/", True),
+            (2, "RegularExpression", r"/(?:grpc\.health\.v1\..*)/(?:Check|Watch)", True),
+            (3, "PathPrefix", "/", False)]
+    assert got == want, f"matches {got} != {want}"
+    retry = port["rules"][0]["retry"]
+    assert retry["grpcCodes"] == [14] and retry["codes"] == [], retry
+    assert [b["weight"] for b in port["rules"][0]["backends"]] == [80, 20], port["rules"][0]
+    assert "retry" not in port["rules"][1] and port["rules"][1]["timeouts"] == {"requestMs": 2000}
+    validate_schema(document(ns))
+
+
 def case_resolved_refs(c):
     """References to missing Services: ResolvedRefs=False BackendNotFound, with an Event."""
     ns = c.namespace()
@@ -1006,6 +1034,7 @@ CASES = {
     "default_policy": case_default_policy,
     "policy_reach": case_policy_reach,
     "converge": case_converge,
+    "grpc_route": case_grpc_route,
     "resolved_refs": case_resolved_refs,
     "unlabel": case_unlabel,
     "restart": case_restart,

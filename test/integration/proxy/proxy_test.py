@@ -439,6 +439,44 @@ def routing_rules_and_balancing():
 
 
 @test
+def grpc_matches_take_grpc_calls_only():
+    """A document's grpc match (a MeshRoute grpcMethod) holds for gRPC calls only.
+
+    The router is the same for every codec; HTTP/1 is enough to show it.
+    """
+    a, canary = Backend("a"), Backend("canary")
+    rules = [{"route": "cart", "routeRule": 0,
+              "backends": [{"service": "web-canary", "port": 8080, "weight": 1}]},
+             {"route": "cart", "routeRule": 1,
+              "backends": [{"service": "web", "port": 80, "weight": 1}]}]
+    matches = [{"rule": 0, "path": {"type": "PathPrefix", "value": "/shop.v1.Cart/"},
+                "grpc": True},
+               {"rule": 1, "path": {"type": "PathPrefix", "value": "/"}}]
+    config = MountedConfig()
+    config.write(document([
+        service("web", SERVICE_IP, 80, [("127.0.0.1", a.port)], rules=rules, matches=matches),
+        service("web-canary", "10.96.0.11", 8080, [("127.0.0.1", canary.port)])]))
+    proxy = Proxy(config.path, "--outbound-fallback", f"{SERVICE_IP}:80")
+    try:
+        def backend(path, content_type=None):
+            headers = {"Content-Type": content_type} if content_type else {}
+            return request(proxy.outbound, path, method="POST", headers=headers, body=b"x")[2]
+        assert backend("/shop.v1.Cart/AddItem", "application/grpc") == b"canary"
+        assert backend("/shop.v1.Cart/AddItem", "application/grpc+proto") == b"canary"
+        assert backend("/shop.v1.Cart/AddItem", "application/json") == b"a"
+        assert backend("/shop.v1.Cart/AddItem") == b"a"
+        assert backend("/shop.v1.Cart/AddItem/more", "application/grpc") == b"a"
+        assert backend("/shop.v1.Orders/Get", "application/grpc") == b"a"
+        code, text, _ = proxy.admin("/config")
+        assert code == 200 and '"grpc":true' in text, text
+    finally:
+        proxy.stop()
+        a.close()
+        canary.close()
+        config.close()
+
+
+@test
 def peak_ewma_prefers_the_faster_endpoint():
     fast, slow = Backend("fast"), Backend("slow")
     config = MountedConfig()

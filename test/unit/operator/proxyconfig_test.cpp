@@ -48,6 +48,7 @@ pc::Document rich_document() {
   retry.codes = {502, 503};
   retry.conditions = {pc::RetryCondition::kConnectFailure, pc::RetryCondition::kTimeout};
   retry.backoff = 50ms;
+  retry.grpc_codes = {8, 14};
   canary.retry = retry;
   pc::Rule split;
   split.route = "checkout-canary";
@@ -62,7 +63,12 @@ pc::Document rich_document() {
   api.query_params = {{pc::ValueMatchType::kRegularExpression, "v", "[0-9]+"}};
   pc::RouteMatch rest;
   rest.rule = 1;
-  http.matches = {api, rest};
+  pc::RouteMatch grpc_call;  // a grpcMethod match
+  grpc_call.rule = 0;
+  grpc_call.path = {pc::PathMatchType::kExact, "/shop.Cart/AddItem"};
+  grpc_call.headers = {{pc::ValueMatchType::kExact, "x-canary", "true"}};
+  grpc_call.grpc = true;
+  http.matches = {api, rest, grpc_call};
   http.load_balancer = pc::LoadBalancerAlgorithm::kRoundRobin;
   http.circuit_breaker = pc::CircuitBreaker{7, 10s, 60s};
   pc::ServicePort grpc;
@@ -148,6 +154,7 @@ TEST_CASE("proxy config: the bytes do not depend on the order of set-like lists"
           if (!rule.retry) continue;
           std::shuffle(rule.retry->codes.begin(), rule.retry->codes.end(), random);
           std::shuffle(rule.retry->conditions.begin(), rule.retry->conditions.end(), random);
+          std::shuffle(rule.retry->grpc_codes.begin(), rule.retry->grpc_codes.end(), random);
         }
       }
     }
@@ -340,6 +347,70 @@ TEST_CASE("proxy config: the default inbound policy round-trips, omitted at its 
   CHECK(parsed->document.inbound.default_policy == pc::DefaultInboundPolicy::kAllUnauthenticated);
 }
 
+TEST_CASE("proxy config: gRPC matches and grpcCodes are written only when set", "[proxyconfig]") {
+  const json body = json::parse(pc::serialize(rich_document()).text);
+  const json& port = body["outbound"]["services"][0]["ports"][0];
+  CHECK(port["matches"][2]["grpc"] == true);
+  CHECK_FALSE(port["matches"][0].contains("grpc"));
+  CHECK(port["rules"][0]["retry"]["grpcCodes"] == json::array({8, 14}));
+
+  // A document without them has the bytes it had before they existed.
+  auto plain = rich_document();
+  plain.outbound.services[0].ports[0].matches.pop_back();
+  plain.outbound.services[0].ports[0].rules[0].retry->grpc_codes.clear();
+  const std::string text = pc::serialize(plain).text;
+  CHECK(text.find("grpc") == std::string::npos);
+  auto parsed = pc::parse(text);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->document == plain);
+}
+
+TEST_CASE("proxy config: bad gRPC matches and grpcCodes get an error naming the field",
+          "[proxyconfig][grpc]") {
+  struct Case {
+    std::string what;
+    std::function<void(json&)> change;
+    std::string expected;
+  };
+  const auto port = [](json& b) -> json& { return b["outbound"]["services"][0]["ports"][0]; };
+  const std::vector<Case> cases = {
+      {"grpc code 0 (OK)", [&](json& b) { port(b)["rules"][0]["retry"]["grpcCodes"][0] = 0; },
+       "outbound.services[0].ports[0].rules[0].retry.grpcCodes[0]: must be an integer from 1 to "
+       "16, got 0"},
+      {"grpc code 17", [&](json& b) { port(b)["rules"][0]["retry"]["grpcCodes"][1] = 17; },
+       "outbound.services[0].ports[0].rules[0].retry.grpcCodes[1]: must be an integer from 1 to "
+       "16, got 17"},
+      {"grpc code as a name",
+       [&](json& b) { port(b)["rules"][0]["retry"]["grpcCodes"][0] = "Unavailable"; },
+       "retry.grpcCodes[0]: must be an integer, got string"},
+      {"grpcCodes not an array", [&](json& b) { port(b)["rules"][0]["retry"]["grpcCodes"] = 14; },
+       "retry.grpcCodes: must be an array, got number"},
+      {"duplicate grpc code",
+       [&](json& b) {
+         port(b)["rules"][0]["retry"]["grpcCodes"] = {14, 14};
+       },
+       "outbound.services[0].ports[0].rules[0].retry.grpcCodes: duplicate code 14"},
+      {"grpc not a boolean", [&](json& b) { port(b)["matches"][2]["grpc"] = "yes"; },
+       "outbound.services[0].ports[0].matches[2].grpc: must be a boolean, got string"},
+      {"grpc with an HTTP method", [&](json& b) { port(b)["matches"][2]["method"] = "POST"; },
+       "outbound.services[0].ports[0].matches[2].method: must be left out of a gRPC match"},
+      {"grpc with query parameters",
+       [&](json& b) {
+         port(b)["matches"][2]["queryParams"] = {
+             {{"type", "Exact"}, {"name", "a"}, {"value", "b"}}};
+       },
+       "outbound.services[0].ports[0].matches[2].queryParams: must be left out of a gRPC match"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    CHECK_THAT(parse_error(mutated(c.change)), Catch::Contains(c.expected));
+  }
+  // false is the default, written or not.
+  auto parsed = pc::parse(mutated([&](json& b) { port(b)["matches"][0]["grpc"] = false; }));
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->document == rich_document());
+}
+
 TEST_CASE("proxy config: validate refuses what a writer must never produce", "[proxyconfig]") {
   auto document = rich_document();
   document.inbound.default_policy = static_cast<pc::DefaultInboundPolicy>(9);
@@ -393,6 +464,16 @@ TEST_CASE("proxy config: serialized documents validate against the JSON Schema",
                        mutated([](json& b) { b["inbound"]["defaultPolicy"] = "deny"; }))) == 0);
   CHECK(validate(write("bad-default.json",
                        mutated([](json& b) { b["inbound"]["defaultPolicy"] = "allow"; }))) != 0);
+  CHECK(validate(write("grpc-method.json", mutated([](json& b) {
+                         b["outbound"]["services"][0]["ports"][0]["matches"][2]["method"] = "POST";
+                       }))) != 0);
+  CHECK(validate(write("http-method.json", mutated([](json& b) {
+                         b["outbound"]["services"][0]["ports"][0]["matches"][0]["grpc"] = false;
+                       }))) == 0);
+  CHECK(validate(write(
+            "grpc-code-0.json", mutated([](json& b) {
+              b["outbound"]["services"][0]["ports"][0]["rules"][0]["retry"]["grpcCodes"][0] = 0;
+            }))) != 0);
   CHECK(
       validate(write(
           "empty-rule.json", mutated([](json& b) {

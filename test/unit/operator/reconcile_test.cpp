@@ -10,6 +10,7 @@
 
 #include "operator/namespace_plan.h"
 #include "plan_helpers.h"
+#include "weft/proxyconfig/enums.h"
 #include "weft/proxyconfig/parse.h"
 
 using nlohmann::json;
@@ -586,4 +587,129 @@ TEST_CASE(
   const auto doc = document_of(plan);  // still valid for the proxies
   REQUIRE(doc.inbound.policies.size() == 1);
   CHECK(doc.inbound.policies[0].name == "fine");
+}
+
+TEST_CASE(
+    "reconcile: gRPC matches become gRPC-only paths, ranked before HTTP ones, GRPCRoute order",
+    "[reconcile][grpc]") {
+  Fixture f;
+  f.add_service(service("cart", {http_port(9090, 9090, "grpc")}));
+  const json parent = {{{"name", "cart"}}};
+  const auto grpc_method = [](json fields) { return json{{"grpcMethod", fields}}; };
+
+  json older_rule;
+  older_rule["matches"] =
+      json::array({json{{"path", {{"type", "Exact"}, {"value", "/shop.Cart/AddItem"}}}},
+                   grpc_method({{"type", "Exact"}, {"method", "Check"}}),
+                   grpc_method({{"type", "RegularExpression"}, {"service", "shop\\..*"}})});
+  json older_spec;
+  older_spec["parentRefs"] = parent;
+  older_spec["rules"] = json::array({older_rule});
+  f.add_route(route("older", older_spec, "2026-01-01T00:00:00Z"));
+
+  json with_header =
+      grpc_method({{"type", "Exact"}, {"service", "shop.Cart"}, {"method", "AddItem"}});
+  with_header["headers"] = json::array({{{"type", "Exact"}, {"name", "x-canary"}, {"value", "1"}}});
+  json newer_rule;
+  newer_rule["matches"] = json::array(
+      {grpc_method({{"type", "Exact"}, {"service", "shop.Cart"}}), with_header,
+       grpc_method({{"type", "Exact"}, {"service", "shop.Cart"}, {"method", "AddItem"}}),
+       grpc_method({{"type", "Exact"}, {"service", "shop.v1.Cart"}})});
+  newer_rule["retry"] = {{"attempts", 2},
+                         {"grpcCodes", {"Unavailable", "ResourceExhausted", "Unavailable"}},
+                         {"backoff", "25ms"}};
+  json newer_spec;
+  newer_spec["parentRefs"] = parent;
+  newer_spec["rules"] = json::array({newer_rule});
+  f.add_route(route("newer", newer_spec, "2026-02-01T00:00:00Z"));
+
+  const auto plan = f.plan();
+  CHECK(condition(plan, "older", "Accepted").status == "True");
+  CHECK(condition(plan, "newer", "Accepted").status == "True");
+  const auto doc = document_of(plan);
+  const auto& port = port_of(doc, "cart", 9090);
+  std::vector<std::string> order;
+  for (const auto& match : port.matches) {
+    order.push_back(fmt::format(
+        "{} {} {}{}{}", port.rules[match.rule].route, pc::to_string(match.path.type),
+        match.path.value, match.grpc ? " grpc" : "", match.headers.empty() ? "" : " +header"));
+  }
+  CHECK(order == std::vector<std::string>{
+                     // The longer service first (a request matches only one
+                     // of two different services, so this order is moot).
+                     "newer PathPrefix /shop.v1.Cart/ grpc",
+                     // The same service: with the method before without,
+                     // and with equal ones, more headers first.
+                     "newer Exact /shop.Cart/AddItem grpc +header",
+                     "newer Exact /shop.Cart/AddItem grpc",
+                     "newer PathPrefix /shop.Cart/ grpc",
+                     // Method only (no service) after any service.
+                     "older RegularExpression /[^/]+/Check grpc",
+                     // Regular expressions after every Exact.
+                     "older RegularExpression /(?:shop\\..*)/[^/]+ grpc",
+                     // HTTP matches last.
+                     "older Exact /shop.Cart/AddItem",
+                 });
+  const auto& retry = port.rules[1].retry;  // rules: older's first
+  REQUIRE(retry.has_value());
+  CHECK(retry->grpc_codes == std::vector<std::uint8_t>{8, 14});  // sorted, once each
+  CHECK(retry->codes.empty());
+}
+
+TEST_CASE("reconcile: a gRPC match the API server should have refused makes the route Invalid",
+          "[reconcile][grpc]") {
+  struct Case {
+    json match;
+    std::string field;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {{{"grpcMethod", {{"type", "RegularExpression"}, {"service", "(shop"}}}},
+       "spec.rules[0].matches[0].grpcMethod.service",
+       "not valid RE2"},
+      {{{"grpcMethod", {{"type", "Exact"}, {"service", "shop/Cart"}}}},
+       "spec.rules[0].matches[0].grpcMethod.service",
+       "is not a protobuf service name"},
+      {{{"grpcMethod", {{"type", "Exact"}}}},
+       "spec.rules[0].matches[0].grpcMethod",
+       "sets neither service nor method"},
+      {{{"grpcMethod", {{"method", "Add"}}}, {"path", {{"type", "PathPrefix"}, {"value", "/"}}}},
+       "spec.rules[0].matches[0].path",
+       "cannot be set beside grpcMethod"},
+      {{{"grpcMethod", {{"method", "Add"}}}, {"method", "POST"}},
+       "spec.rules[0].matches[0].method",
+       "cannot be set beside grpcMethod"},
+      {{{"grpcMethod", {{"type", "Prefix"}, {"method", "Add"}}}},
+       "spec.rules[0].matches[0].grpcMethod.type",
+       "unknown \"Prefix\""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.match.dump());
+    Fixture f;
+    f.add_service(service("cart", {http_port(9090)}));
+    json spec;
+    spec["parentRefs"] = {{{"name", "cart"}}};
+    spec["rules"] = json::array({json{{"matches", json::array({c.match})}}});
+    f.add_route(route("bad", spec));
+    const auto plan = f.plan();
+    CHECK(condition(plan, "bad", "Accepted").reason == "Invalid");
+    CHECK_THAT(condition(plan, "bad", "Accepted").message,
+               Catch::Contains(c.field) && Catch::Contains(c.reason));
+    CHECK(port_of(document_of(plan), "cart", 9090).rules.empty());
+  }
+}
+
+TEST_CASE("reconcile: an unknown gRPC status in grpcCodes makes the route Invalid",
+          "[reconcile][grpc]") {
+  Fixture f;
+  f.add_service(service("cart", {http_port(9090)}));
+  json spec;
+  spec["parentRefs"] = {{{"name", "cart"}}};
+  spec["rules"] =
+      json::array({json{{"retry", {{"attempts", 1}, {"grpcCodes", json::array({"OK"})}}}}});
+  f.add_route(route("bad", spec));
+  const auto plan = f.plan();
+  CHECK(condition(plan, "bad", "Accepted").reason == "Invalid");
+  CHECK_THAT(condition(plan, "bad", "Accepted").message,
+             Catch::Contains("spec.rules[0].retry.grpcCodes: unknown gRPC status \"OK\""));
 }
