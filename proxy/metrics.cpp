@@ -109,7 +109,10 @@ ProxyMetrics::ProxyMetrics(Registry& r)
           "(side: server towards clients, client towards endpoints).",
           {"direction", "side"})),
       http2_goaway_sent_total(r.counter("http2_goaway_sent_total",
-                                        "HTTP/2 GOAWAY frames sent to clients, by reason.",
+                                        "HTTP/2 GOAWAY frames sent to clients, by reason: "
+                                        "drain, idle, or the client's fault that ended the "
+                                        "connection (rapid_reset, flood, continuation_flood, "
+                                        "protocol_error).",
                                         {"direction", "reason"})),
       http2_stream_reset_total(
           r.counter("http2_stream_reset_total",

@@ -67,8 +67,12 @@ start_backend() {
 # write_weft_config: weft-proxy's document in $work/config.json, where the
 # Service 10.96.0.10:80 (the not-redirected destination) has the backend as
 # its endpoint.
-write_weft_config() {
-  HARNESS_DIR=$repo/test/integration/proxy python3 - "$work/config.json" "$backend_port" <<'PY'
+write_weft_config() { write_weft_document "$work/config.json" "$backend_port"; }
+
+# write_weft_document FILE PORT: the same document in FILE, the endpoint
+# being 127.0.0.1:PORT.
+write_weft_document() {
+  HARNESS_DIR=$repo/test/integration/proxy python3 - "$1" "$2" <<'PY'
 import os, sys
 sys.path.insert(0, os.environ["HARNESS_DIR"])
 from harness import document, service

@@ -335,20 +335,17 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
       .protocol_detect_total
       .with_labels({std::string(to_string(direction)), std::string(protocol_label)})
       .inc();
-  if (protocol == DetectedProtocol::kHttp1) {
-    const ConnectionBytes bytes = co_await serve_http1(worker, client, buffer,
-                                                       {.direction = direction,
-                                                        .destination = *destination,
-                                                        .client_identity = client_identity,
-                                                        .client_address = client_address});
-    bytes_read += bytes.read;
-    bytes_written += bytes.written;
-  } else if (protocol == DetectedProtocol::kHttp2) {
-    const ConnectionBytes bytes = co_await serve_http2(worker, client, buffer,
-                                                       {.direction = direction,
-                                                        .destination = *destination,
-                                                        .client_identity = client_identity,
-                                                        .client_address = client_address});
+  if (protocol == DetectedProtocol::kHttp1 || protocol == DetectedProtocol::kHttp2) {
+    const ConnectionTarget target{.direction = direction,
+                                  .destination = *destination,
+                                  .client_identity = client_identity,
+                                  .client_address = client_address};
+    ConnectionBytes bytes;
+    if (protocol == DetectedProtocol::kHttp1) {
+      bytes = co_await serve_http1(worker, client, buffer, target);
+    } else {
+      bytes = co_await serve_http2(worker, client, buffer, target);
+    }
     bytes_read += bytes.read;
     bytes_written += bytes.written;
   } else if (direction == Direction::kInbound) {

@@ -8,22 +8,25 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
                                    const ClientLimits& limits)
     : OwnedUpstream{std::move(upstream)},
       FrameIo(upstream_->socket, Side::kClient, limits.limits),
-      limits_(limits) {}
+      limits_(limits),
+      ready_(upstream_->socket.get_executor()) {}
 
 ClientConnection::~ClientConnection() = default;
 
 void ClientConnection::start() {
-  asio::co_spawn(stream_.get_executor(), run(), asio::detached);
+  // The coroutine holds the connection from here: its first resume comes
+  // later, when every other holder may already have let it go.
+  asio::co_spawn(stream_.get_executor(), run(shared_from_this()), asio::detached);
 }
 
-awaitable<void> ClientConnection::run() {
-  const auto self = shared_from_this();  // lives while it runs
+awaitable<void> ClientConnection::run(std::shared_ptr<ClientConnection> /*self*/) {
   try {
     co_await run_io(read_buffer_, std::chrono::seconds(1));
   } catch (...) {
     // (memory: the streams were failed by reader_ended or are below)
   }
   ended_ = true;
+  ready_.cancel();
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
     stream->response->abort();
@@ -32,8 +35,16 @@ awaitable<void> ClientConnection::run() {
   streams_.clear();
 }
 
+awaitable<void> ClientConnection::wait_ready(Clock::time_point until) {
+  while (!settings_received_ && !closing() && Clock::now() < until) {
+    ready_.expires_at(until);
+    error_code ignored;
+    co_await ready_.async_wait(redirect(ignored));
+  }
+}
+
 bool ClientConnection::usable() const {
-  if (ended_ || goaway_ || io_failed_ || !session_.ok()) return false;
+  if (ended_ || goaway_ || io_failed_ || !session_.ok() || !settings_received_) return false;
   const std::uint32_t peer_max =
       nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
   return streams_.size() < std::min(peer_max, limits_.limits.max_concurrent_streams);
@@ -51,13 +62,14 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   stream->id = id;
   streams_[id] = stream;
   ++streams_opened_;
-  // The response's bytes reopen this connection's windows once the client
-  // side took them; a consumer that stops reading resets the stream.
+  // The response's bytes reopen this stream's window once the client side
+  // took them (the connection's reopens as they arrive, on_data_chunk); a
+  // consumer that stops reading resets the stream.
   const std::weak_ptr<ClientConnection> weak = weak_from_this();
   stream->response->on_taken = [weak, id](std::size_t n) {
     if (const auto connection = weak.lock()) {
       if (connection->ended_) return;
-      nghttp2_session_consume(connection->session(), id, n);
+      nghttp2_session_consume_stream(connection->session(), id, n);
       connection->want_write();
     }
   };
@@ -121,8 +133,14 @@ int ClientConnection::on_header(const nghttp2_frame& frame, std::string_view nam
 }
 
 int ClientConnection::on_frame_recv(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_SETTINGS && (frame.hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+    settings_received_ = true;
+    ready_.cancel();
+    return 0;
+  }
   if (frame.hd.type == NGHTTP2_GOAWAY) {
     goaway_ = true;
+    ready_.cancel();
     // Streams past its last id were not processed: a retry may go elsewhere.
     for (auto& [id, stream] : streams_) {
       if (id > frame.goaway.last_stream_id) stream->refused = true;
@@ -150,11 +168,13 @@ int ClientConnection::on_frame_recv(const nghttp2_frame& frame) {
 }
 
 int ClientConnection::on_data_chunk(std::int32_t stream_id, std::string_view data) {
+  // The connection's window reopens at once: the streams of many clients
+  // share this connection, and one whose client stopped reading must not
+  // hold the others' window. What one stream holds is bounded by its own
+  // window, which reopens only as its client takes the bytes.
+  nghttp2_session_consume_connection(session_.get(), data.size());
   ClientStream* stream = find(stream_id);
-  if (stream == nullptr) {
-    nghttp2_session_consume_connection(session_.get(), data.size());
-    return 0;
-  }
+  if (stream == nullptr) return 0;
   stream->response->append(data);
   return 0;
 }
@@ -167,13 +187,8 @@ int ClientConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   stream->closed = true;
   stream->close_error = error_code;
   if (error_code == NGHTTP2_REFUSED_STREAM) stream->refused = true;
-  // Bytes the consumer has not taken yet never will be: the connection's
-  // window gets them back now.
-  if (!stream->response->ended()) {
-    nghttp2_session_consume_connection(session_.get(), stream->response->buffered());
-    stream->response->abort();
-  }
-  // (Bytes taken after the close reopen the connection's window only.)
+  // (The connection's window got their bytes back as they came.)
+  if (!stream->response->ended()) stream->response->abort();
   if (stream->request) {
     stream->request->on_readable = nullptr;
     // The endpoint answered without reading it all: the rest is dropped.
@@ -200,6 +215,7 @@ void ClientConnection::tick(Clock::time_point /*now*/) {}
 
 awaitable<void> ClientConnection::reader_ended() {
   ended_ = true;
+  ready_.cancel();
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
     if (!stream->response_started) stream->refused = !io_failed_ && goaway_;
@@ -251,13 +267,26 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
   connecting_[key] = timer;
   Deadline deadline(executor_);
   auto upstream = co_await connect_upstream(executor_, endpoint, deadline, limit, failure, tls);
+  std::shared_ptr<ClientConnection> connection;
+  if (upstream) {
+    connection = std::make_shared<ClientConnection>(std::move(upstream), limits_);
+    connection->start();
+    // Its SETTINGS first (sent by the peer at once): then the waiters below
+    // see how many streams it takes.
+    co_await connection->wait_ready(limit.expiry);
+    if (!connection->ready()) {
+      failure = connection->closing() ? TryFailure::kConnect
+                : limit.by_deadline   ? TryFailure::kTimeout
+                                      : TryFailure::kConnect;
+      connection->retire();
+      connection.reset();
+    }
+  }
   if (const auto it = connecting_.find(key); it != connecting_.end() && it->second == timer) {
     connecting_.erase(it);
   }
   timer->cancel();  // wakes the waiters
-  if (!upstream) co_return nullptr;
-  auto connection = std::make_shared<ClientConnection>(std::move(upstream), limits_);
-  connection->start();
+  if (!connection) co_return nullptr;
   open_[key].push_back(connection);
   co_return connection;
 }

@@ -77,6 +77,12 @@ class ClientConnection final : private OwnedUpstream,
 
   // Runs the connection on its executor until it ends (holding itself).
   void start();
+  // The peer's first SETTINGS came: its limits are known. A new connection
+  // takes no stream before (a burst would overrun a peer's
+  // SETTINGS_MAX_CONCURRENT_STREAMS not yet known).
+  bool ready() const { return settings_received_; }
+  // Waits until ready(), closing() or `until`.
+  awaitable<void> wait_ready(Clock::time_point until);
   // A new stream can go on it now.
   bool usable() const;
   // It takes no new stream, ever (GOAWAY, failed, ended).
@@ -102,13 +108,16 @@ class ClientConnection final : private OwnedUpstream,
   void tick(Clock::time_point now) override;
   awaitable<void> reader_ended() override;
   void protocol_error(int error) override;
-  awaitable<void> run();
+  // `self` keeps the connection alive while it runs.
+  awaitable<void> run(std::shared_ptr<ClientConnection> self);
   ClientStream* find(std::int32_t id);
 
   const ClientLimits limits_;
   std::map<std::int32_t, std::shared_ptr<ClientStream>> streams_;
   std::uint64_t streams_opened_ = 0;
   bool goaway_ = false;  // received or sent: no new stream
+  bool settings_received_ = false;
+  Timer ready_;  // cancelled when ready or ended
   bool ended_ = false;
   ReadBuffer read_buffer_;
 };

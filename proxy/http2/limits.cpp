@@ -54,8 +54,10 @@ OptionPtr session_options(const Limits& limits) {
   nghttp2_option_set_max_settings(raw, limits.max_settings);
   nghttp2_option_set_stream_reset_rate_limit(raw, limits.reset_burst, limits.reset_rate);
   nghttp2_option_set_max_continuations(raw, limits.max_continuations);
-  // Closed streams are not kept for priorities (RFC 9113 deprecates them).
-  nghttp2_option_set_no_closed_streams(raw, 1);
+  // Closed streams stay known (nghttp2 keeps them while closed and open
+  // together are within the concurrent-stream limit): a frame on a stream
+  // the peer already closed is then STREAM_CLOSED (RFC 9113 section 5.1),
+  // not silently dropped.
   return option;
 }
 

@@ -8,6 +8,7 @@
 #include "proxy/http2/frame_io.h"
 #include "proxy/http2/local_answer.h"
 #include "proxy/http2/request_head.h"
+#include "proxy/http2/stream_ids.h"
 #include "proxy/http2/upstream.h"
 #include "proxy/layers/request_plan.h"
 #include "proxy/layers/retries.h"
@@ -65,13 +66,17 @@ class ServerConnection final : public http2::FrameIo {
   }
 
  private:
+  int on_begin_frame(const nghttp2_frame_hd& header) override;
   int on_begin_headers(const nghttp2_frame& frame) override;
   int on_header(const nghttp2_frame& frame, std::string_view name, std::string_view value) override;
   int on_frame_recv(const nghttp2_frame& frame) override;
   int on_data_chunk(std::int32_t stream_id, std::string_view data) override;
   int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) override;
   void on_invalid_frame() override { protocol_errors().inc(); }
-  void protocol_error(int /*error*/) override { protocol_errors().inc(); }
+  void protocol_error(int error) override;
+  void on_goaway_sent(std::uint32_t error_code) override;
+  // Counts, once per connection, the GOAWAY that ends it for a peer's fault.
+  void count_cut(std::string_view reason);
   std::optional<Clock::duration> idle_limit() const override {
     if (streams_.empty() && handlers_ == 0) return runtime_.settings.idle_timeout;
     return std::nullopt;
@@ -120,6 +125,9 @@ class ServerConnection final : public http2::FrameIo {
   std::size_t handlers_ = 0;
   http2::Signal handlers_done_;
   bool goaway_sent_ = false;
+  bool cut_counted_ = false;
+  std::uint64_t resets_received_ = 0;  // RST_STREAM frames from the client
+  http2::SkippedStreamIds skipped_ids_;
   // Callbacks held by pipes the upstream side keeps may outlive this.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::shared_ptr<RouteMetrics> cached_metrics_;
@@ -137,6 +145,41 @@ void ServerConnection::send_goaway(std::string_view reason) {
       .with_labels({std::string(to_string(target_.direction)), std::string(reason)})
       .inc();
   want_write();
+}
+
+void ServerConnection::count_cut(std::string_view reason) {
+  if (cut_counted_) return;
+  cut_counted_ = true;
+  runtime_.metrics.metrics()
+      .http2_goaway_sent_total
+      .with_labels({std::string(to_string(target_.direction)), std::string(reason)})
+      .inc();
+}
+
+void ServerConnection::protocol_error(int error) {
+  protocol_errors().inc();
+  // Counted when decided: a flooder that never reads may never get the GOAWAY.
+  count_cut(error == NGHTTP2_ERR_FLOODED                  ? "flood"
+            : error == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? "continuation_flood"
+                                                          : "protocol_error");
+}
+
+void ServerConnection::on_goaway_sent(std::uint32_t error_code) {
+  if (error_code == NGHTTP2_NO_ERROR) return;  // drain, idle: counted by send_goaway
+  // nghttp2 ends a connection by itself with INTERNAL_ERROR when the client's
+  // RST_STREAM frames exhaust the reset budget (rapid reset, CVE-2023-44487).
+  const bool rapid_reset =
+      error_code == NGHTTP2_INTERNAL_ERROR && resets_received_ >= limits_.reset_burst;
+  count_cut(rapid_reset ? "rapid_reset" : "protocol_error");
+}
+
+int ServerConnection::on_begin_frame(const nghttp2_frame_hd& header) {
+  // A new stream below an id already used (RFC 9113 5.1.1): nghttp2 would
+  // ignore it; the connection ends with PROTOCOL_ERROR (FrameIo::feed).
+  if (header.type == NGHTTP2_HEADERS && !skipped_ids_.headers_allowed(header.stream_id)) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
 }
 
 int ServerConnection::on_begin_headers(const nghttp2_frame& frame) {
@@ -175,6 +218,7 @@ int ServerConnection::on_header(const nghttp2_frame& frame, std::string_view nam
 }
 
 int ServerConnection::on_frame_recv(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_RST_STREAM) ++resets_received_;
   ServerStream* stream = find(frame.hd.stream_id);
   if (stream == nullptr) return 0;
   const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;

@@ -11,6 +11,10 @@ std::string_view view(const std::uint8_t* data, std::size_t length) {
   return {reinterpret_cast<const char*>(data), length};
 }
 
+int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* header, void* user_data) {
+  return events_of(user_data).on_begin_frame(*header);
+}
+
 int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
   return events_of(user_data).on_begin_headers(*frame);
 }
@@ -41,7 +45,8 @@ int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int, void* user_dat
 }
 
 int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  if (frame->hd.type == NGHTTP2_GOAWAY) events_of(user_data).on_goaway_sent();
+  if (frame->hd.type == NGHTTP2_GOAWAY)
+    events_of(user_data).on_goaway_sent(frame->goaway.error_code);
   return 0;
 }
 
@@ -50,6 +55,7 @@ int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data)
 Session::Session(Side side, const Limits& limits, SessionEvents& events) {
   nghttp2_session_callbacks* callbacks = nullptr;
   if (nghttp2_session_callbacks_new(&callbacks) != 0) return;
+  nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, on_begin_frame);
   nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);

@@ -18,6 +18,9 @@ namespace weft::proxy::http2 {
 class SessionEvents {
  public:
   virtual ~SessionEvents() = default;
+  // A frame's header arrived, before nghttp2 looks at the frame. Non-zero
+  // (NGHTTP2_ERR_CALLBACK_FAILURE) ends the connection.
+  virtual int on_begin_frame(const nghttp2_frame_hd& /*header*/) { return 0; }
   // A header block starts (a request's, a response's, trailers).
   virtual int on_begin_headers(const nghttp2_frame& frame) = 0;
   virtual int on_header(const nghttp2_frame& frame, std::string_view name,
@@ -27,8 +30,8 @@ class SessionEvents {
   virtual int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) = 0;
   // A frame the peer sent broke the protocol (counted).
   virtual void on_invalid_frame() {}
-  // A GOAWAY went out.
-  virtual void on_goaway_sent() {}
+  // A GOAWAY went out (serialized for the socket), with this error code.
+  virtual void on_goaway_sent(std::uint32_t /*error_code*/) {}
 };
 
 class Session {

@@ -124,8 +124,14 @@ awaitable<TryFailure> Upstream::send_try(const tcp::endpoint& address,
       detach();
       co_return TryFailure::kClientGone;
     }
-    if (stream.closed)
-      co_return stream.head_too_large ? TryFailure::kBadResponse : TryFailure::kReset;
+    if (stream.closed) {
+      if (stream.head_too_large) co_return TryFailure::kBadResponse;
+      // Refused (REFUSED_STREAM, or past the peer's GOAWAY): not processed,
+      // so the retries layer sends it once more on a new connection, as for
+      // a pooled connection found closed.
+      if (stream.refused && !stream.response_started) reused_ = true;
+      co_return TryFailure::kReset;
+    }
     const auto now = Clock::now();
     if (!wait_expiry && timeouts.response_wait && request_body_done()) {
       wait_expiry = now + *timeouts.response_wait;

@@ -55,6 +55,8 @@ class Upstream {
                                  bool& body_started);
   int response_status() const { return status_; }
   std::optional<grpc::Status> response_grpc_status() const;
+  // The try's connection had carried streams before; or its stream was
+  // refused unprocessed: either way, worth one more try on a new connection.
   bool connection_reused() const { return reused_; }
   bool request_body_done() const;
   // The last try streamed the whole body, ended without trailers, and kept
@@ -66,8 +68,11 @@ class Upstream {
 
   // After a try without failure: its stream (head, response pipe).
   const std::shared_ptr<ClientStream>& stream() const { return stream_; }
-  // The response is relayed: the try's stream is no longer this one's to stop.
+  // The response is relayed: the try's stream is no longer this one's to
+  // stop, nor to wake it (this goes before the stream does).
   void release() {
+    if (stream_) stream_->waiter = nullptr;
+    if (exchange_) exchange_->on_client_gone = nullptr;
     stream_.reset();
     connection_.reset();
   }

@@ -17,6 +17,7 @@ import socket
 import tempfile
 import time
 
+from h2_peers import H2Backend, H2Client
 from harness import (Backend, EchoServer, MountedConfig, Proxy, closed_by_peer, connect,
                      read_response, request, run_main, wait_until)
 from mtls_test import TRUST_DOMAIN, Ca, Mesh
@@ -175,6 +176,29 @@ def path_and_method_rule_cannot_be_bypassed():
     finally:
         server.close()
         backend.close()
+
+
+@test
+def http2_requests_are_authorized_one_by_one():
+    app = H2Backend("app")
+    rule = {"paths": [{"type": "PathPrefix", "value": "/public"}], "methods": ["GET"]}
+    server = Server(app.port, policy_document([authz_policy("public", [rule])]))
+    grpc = [("content-type", "application/grpc"), ("te", "trailers")]
+    try:
+        client = H2Client(server.proxy.inbound)  # one connection, each stream decided alone
+        assert client.get("/public/page").status == 200
+        assert client.get("/admin").status == 403
+        assert client.get("/public/../admin").status == 403
+        assert client.get("/public/..%2Fadmin").status == 400
+        response = client.get("/admin", method="POST", headers=grpc, body=b"")
+        assert response.status == 200 and response.headers["grpc-status"] == "7", response.headers
+        assert client.get("//public//./page").status == 200
+        client.close()
+        assert app.paths() == ["/public/page", "/public/page"], app.paths()
+        assert server.proxy.metric("inbound_http_authz_deny_total") == 3
+    finally:
+        server.close()
+        app.close()
 
 
 @test

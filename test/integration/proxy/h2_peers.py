@@ -13,12 +13,14 @@ try:
     import h2.config
     import h2.connection
     import h2.events
+    import h2.exceptions
     import h2.settings
 except ImportError:  # a Python of its own (pyenv): Debian's package is still there
     sys.path.append("/usr/lib/python3/dist-packages")
     import h2.config
     import h2.connection
     import h2.events
+    import h2.exceptions
     import h2.settings
 
 
@@ -37,10 +39,15 @@ class H2Backend:
     /hang        never answered
     /grpc-ok     gRPC: a message, trailers grpc-status 0
     /grpc-fail   gRPC trailers-only: grpc-status 14
-    /status?code=N  status N"""
+    /grpc-late?ms=N  gRPC: the head now, the message and trailers grpc-status 0
+                 N ms later (as a gRPC server that flushes its head first)
+    /status?code=N  status N
+    /goaway      200, then GOAWAY (the connection takes no new stream)
+    `max_streams`: the SETTINGS_MAX_CONCURRENT_STREAMS it announces."""
 
-    def __init__(self, name):
+    def __init__(self, name, max_streams=None):
         self.name = name
+        self.max_streams = max_streams
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -48,6 +55,7 @@ class H2Backend:
         self.port = self.listener.getsockname()[1]
         self.requests = []  # (path, headers, body, trailers)
         self.connections = 0
+        self.sockets = []
         self.lock = threading.Lock()
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -58,6 +66,16 @@ class H2Backend:
             self.listener.close()
         except OSError:
             pass
+
+    def drop_connections(self):
+        """Cuts every connection (RST), as a crashed backend would."""
+        with self.lock:
+            for sock in self.sockets:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def paths(self):
         with self.lock:
@@ -71,6 +89,7 @@ class H2Backend:
                 return
             with self.lock:
                 self.connections += 1
+                self.sockets.append(sock)
             threading.Thread(target=_BackendConnection(self, sock).run, daemon=True).start()
 
 
@@ -94,6 +113,10 @@ class _BackendConnection:
 
     def run(self):
         with self.lock:
+            if self.backend.max_streams is not None:
+                self.conn.local_settings = h2.settings.Settings(
+                    client=False, initial_values={
+                        h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.backend.max_streams})
             self.conn.initiate_connection()
             self.send()
         while True:
@@ -152,6 +175,19 @@ class _BackendConnection:
                     self.send()
             threading.Timer(delay, later).start()
             return
+        if path.startswith("/grpc-late"):
+            delay = int(query.get("ms", "50")) / 1000
+            self.conn.send_headers(stream_id, [(":status", "200"),
+                                               ("content-type", "application/grpc"),
+                                               ("x-backend", self.backend.name)])
+
+            def rest():
+                with self.lock:
+                    self.pending[stream_id] = [b"\0\0\0\0\2hi", [("grpc-status", "0")]]
+                    self.flush(stream_id)
+                    self.send()
+            threading.Timer(delay, rest).start()
+            return
         if path.startswith("/echo"):
             request_trailers = stream["trailers"] or {}
             text = ",".join(f"{k}={v}" for k, v in sorted(request_trailers.items()))
@@ -169,6 +205,9 @@ class _BackendConnection:
                                                ("content-type", "application/grpc"),
                                                ("grpc-status", "14"),
                                                ("x-backend", self.backend.name)], end_stream=True)
+        elif path.startswith("/goaway"):
+            self.answer(stream_id, [(":status", "200"), ("x-backend", self.backend.name)], name)
+            self.conn.close_connection(last_stream_id=stream_id)
         elif path.startswith("/status"):
             self.answer(stream_id, [(":status", query.get("code", "200")),
                                     ("x-backend", self.backend.name)], name)
@@ -182,6 +221,12 @@ class _BackendConnection:
             self.flush(stream_id)
 
     def flush(self, stream_id):
+        try:
+            self._flush(stream_id)
+        except h2.exceptions.StreamClosedError:  # reset by the proxy in this very read
+            self.pending.pop(stream_id, None)
+
+    def _flush(self, stream_id):
         left, trailers = self.pending[stream_id]
         while left:
             window = min(self.conn.local_flow_control_window(stream_id),

@@ -88,6 +88,58 @@ def balances_each_request_of_one_connection():
 
 
 @test
+def a_full_or_closing_upstream_connection_gets_a_new_one():
+    backend = H2Backend("a", max_streams=2)
+    config, proxy = start([web([backend])])
+    try:
+        client = H2Client(proxy.outbound)
+        assert client.get("/").status == 200  # the backend's SETTINGS are known from here
+        # Six at once, two per connection: three connections.
+        ids = [client.start("/slow?ms=300") for _ in range(6)]
+        assert all(client.wait(i).status == 200 for i in ids)
+        assert backend.connections == 3, backend.connections
+        client.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+    # A GOAWAY from the backend: the next request goes on a new connection.
+    backend = H2Backend("b")
+    config, proxy = start([web([backend])])
+    try:
+        client = H2Client(proxy.outbound)
+        assert client.get("/").status == 200
+        assert client.get("/goaway").status == 200
+        for _ in range(5):
+            assert client.get("/").status == 200
+        assert backend.connections == 2, backend.connections
+        client.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
+@test
+def an_upstream_that_breaks_mid_request_is_a_502():
+    backend = H2Backend("a")
+    config, proxy = start([web([backend])])
+    try:
+        client = H2Client(proxy.outbound)
+        stream_id = client.start("/hang")
+        wait_until(lambda: "/hang" in backend.paths(), what="the request to reach the backend")
+        backend.close()
+        backend.drop_connections()
+        response = client.wait(stream_id, timeout=10)
+        assert response.status == 502, response.headers
+        client.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
+@test
 def real_clients_curl_and_h2load():
     backends = [H2Backend(n) for n in ("a", "b")]
     config, proxy = start([web(backends, algorithm="RoundRobin")])
@@ -211,6 +263,33 @@ def local_answers_are_grpc_statuses_for_grpc():
     finally:
         proxy.stop()
         proxy_empty.stop()
+        backend.close()
+        config.close()
+
+
+@test
+def a_response_ending_after_its_head_outlives_its_handler():
+    """The handler of a request ends once the response's head is relayed; the
+    upstream stream carries on (body, trailers, close) and must not wake the
+    finished try (a use after free that crashed weft-proxy under gRPC load;
+    under ASan it is reported on the first such stream)."""
+    backend = H2Backend("a")
+    config, proxy = start([web([backend])])
+    grpc = [("content-type", "application/grpc"), ("te", "trailers")]
+    try:
+        client = H2Client(proxy.outbound)
+        for _ in range(5):
+            ids = [client.start("/grpc-late?ms=30", method="POST", headers=grpc, body=b"\0" * 5)
+                   for _ in range(20)]
+            for stream_id in ids:
+                response = client.wait(stream_id)
+                assert response.status == 200, response.headers
+                assert bytes(response.body) == b"\0\0\0\0\2hi", response.body
+                assert response.trailers == {"grpc-status": "0"}, response.trailers
+        client.close()
+        assert proxy.process.poll() is None, proxy.output()[-4000:]
+    finally:
+        proxy.stop()
         backend.close()
         config.close()
 
