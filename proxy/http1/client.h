@@ -100,6 +100,8 @@ class Client {
   // HTTP/1 carries no gRPC.
   std::optional<grpc::Status> response_grpc_status() const { return std::nullopt; }
   bool request_body_done() const { return request_body_done_; }
+  // A body HTTP/1 streams (chunked, or past kMaxReplayBody) is not copied.
+  bool body_replayable() const { return false; }
   // The request body's client went silent past the body idle timeout.
   bool body_timed_out() const { return body_timed_out_; }
   // The last try failed because of too many interim responses.

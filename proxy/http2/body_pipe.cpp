@@ -100,7 +100,33 @@ ssize_t read_held(nghttp2_session* /*session*/, std::int32_t /*stream_id*/, std:
   return static_cast<ssize_t>(n);
 }
 
+ssize_t read_teed(nghttp2_session* session, std::int32_t stream_id, std::uint8_t* buffer,
+                  std::size_t length, std::uint32_t* flags, nghttp2_data_source* source,
+                  void* user_data) {
+  auto& teed = *static_cast<TeedBody*>(source->ptr);
+  nghttp2_data_source pipe_source{};
+  pipe_source.ptr = teed.pipe;
+  const ssize_t n = read_pipe(session, stream_id, buffer, length, flags, &pipe_source, user_data);
+  if (n > 0 && !teed.overflowed) {
+    const auto bytes = static_cast<std::size_t>(n);
+    if (teed.copy.size() + bytes > teed.limit) {
+      teed.overflowed = true;
+      std::string().swap(teed.copy);
+    } else {
+      teed.copy.append(reinterpret_cast<const char*>(buffer), bytes);
+    }
+  }
+  return n;
+}
+
 }  // namespace
+
+nghttp2_data_provider teed_provider(TeedBody& teed) {
+  nghttp2_data_provider provider{};
+  provider.source.ptr = &teed;
+  provider.read_callback = read_teed;
+  return provider;
+}
 
 nghttp2_data_provider pipe_provider(BodyPipe& pipe) {
   nghttp2_data_provider provider{};

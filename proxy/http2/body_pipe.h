@@ -79,4 +79,16 @@ struct HeldBody {
 };
 nghttp2_data_provider held_provider(HeldBody& held);
 
+// A body streamed from `pipe` whose bytes are also copied as they go out, up
+// to `limit` (past it the copy is dropped: `overflowed`), so that a request
+// of unknown length can be sent again once it ended (a gRPC call on a route
+// that retries). `teed` must outlive the stream.
+struct TeedBody {
+  BodyPipe* pipe = nullptr;
+  std::size_t limit = 0;
+  std::string copy{};
+  bool overflowed = false;
+};
+nghttp2_data_provider teed_provider(TeedBody& teed);
+
 }  // namespace weft::proxy::http2

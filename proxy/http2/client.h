@@ -48,6 +48,7 @@ struct ClientStream {
   std::shared_ptr<BodyPipe> response = std::make_shared<BodyPipe>();
   std::shared_ptr<BodyPipe> request;  // streamed body (null: none, or held)
   HeldBody held;                      // a body sent whole from memory
+  TeedBody teed;                      // a streamed body copied for a retry
   Signal* waiter = nullptr;           // the try waiting for the head, woken on change
   void wake() {
     if (waiter != nullptr) waiter->notify();

@@ -454,6 +454,10 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
       co_return;
     }
     replayable = true;
+  } else if (has_body && route.retry() != nullptr &&
+             request.body.kind == BodySource::Kind::kStreamed) {
+    // No length (every gRPC call): streamed, and copied for a retry.
+    upstream.copy_body_for_replay(kMaxReplayBody);
   }
   if (route.budget) route.budget->on_request(started);
   RequestTimeouts timeouts =

@@ -19,6 +19,7 @@ Upstream::~Upstream() {
 
 void Upstream::detach() {
   if (exchange_) exchange_->on_client_gone = nullptr;
+  if (body_replayable()) kept_body_ = std::move(stream_->teed.copy);  // for the next try
   if (stream_) {
     stream_->waiter = nullptr;
     if (!stream_->closed && connection_) connection_->cancel(*stream_);
@@ -39,6 +40,12 @@ void Upstream::next_try_on_new_connection() {
 
 bool Upstream::request_body_done() const {
   return !has_body_ || exchange_->request_body->ended();
+}
+
+bool Upstream::body_replayable() const {
+  if (!stream_ || stream_->teed.pipe == nullptr || stream_->teed.overflowed) return false;
+  const BodyPipe& body = *exchange_->request_body;
+  return body.finished() && body.trailers().empty();
 }
 
 std::optional<grpc::Status> Upstream::response_grpc_status() const {
@@ -81,7 +88,12 @@ awaitable<TryFailure> Upstream::send_try(const tcp::endpoint& address,
       provider = held_provider(stream_->held);
     } else {
       stream_->request = exchange_->request_body;
-      provider = pipe_provider(*stream_->request);
+      if (copy_limit_ > 0) {
+        stream_->teed = {.pipe = stream_->request.get(), .limit = copy_limit_};
+        provider = teed_provider(stream_->teed);
+      } else {
+        provider = pipe_provider(*stream_->request);
+      }
       body_started = true;
     }
     body = &provider;

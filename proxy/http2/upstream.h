@@ -44,6 +44,11 @@ class Upstream {
 
   // The body, kept whole for replay (its bytes already taken from the pipe).
   void keep_body(std::string body) { kept_body_ = std::move(body); }
+  // A body of unknown length on a route that retries: the first try streams
+  // it and keeps a copy of up to `limit` bytes, so that once the client's
+  // stream ended within it the request can be tried again
+  // (body_replayable), without holding a streaming call back.
+  void copy_body_for_replay(std::size_t limit) { copy_limit_ = limit; }
 
   awaitable<TryFailure> send_try(const tcp::endpoint& address, std::string_view identity,
                                  const RequestTimeouts& timeouts, bool replayable,
@@ -54,6 +59,9 @@ class Upstream {
   // refused unprocessed: either way, worth one more try on a new connection.
   bool connection_reused() const { return reused_; }
   bool request_body_done() const;
+  // The last try streamed the whole body, ended without trailers, and kept
+  // all of it (copy_body_for_replay): the next try sends the copy.
+  bool body_replayable() const;
   void drop_connection();
   bool response_started() const { return stream_ && stream_->response_started; }
   void next_try_on_new_connection();
@@ -78,6 +86,7 @@ class Upstream {
   const bool has_body_;
   const UpstreamSettings settings_;
   std::string kept_body_;
+  std::size_t copy_limit_ = 0;  // 0: a streamed body is not copied
   bool fresh_next_ = false;
   bool reused_ = false;
   int status_ = 0;

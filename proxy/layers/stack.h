@@ -57,6 +57,9 @@ concept Upstream = requires(U upstream, const U& const_upstream, const tcp::endp
   { const_upstream.response_grpc_status() } -> std::same_as<std::optional<grpc::Status>>;
   // The last try's connection is not reused, and the next try's is a new one.
   { upstream.next_try_on_new_connection() } -> std::same_as<void>;
+  // The last try streamed the whole request body and kept a copy: the
+  // request, not replayable when it began, can now be sent again.
+  { const_upstream.body_replayable() } -> std::same_as<bool>;
 };
 
 // What the layers around the tries need.
@@ -116,6 +119,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
     out.identity = plan.snapshot ? plan.snapshot->identity_of(address) : std::string_view();
     result.failure = co_await upstream.send_try(address, out.identity, request.timeouts,
                                                 result.replayable, result.body_started);
+    if (!result.replayable && upstream.body_replayable()) result.replayable = true;
     result.status = result.failure == TryFailure::kNone ? upstream.response_status() : 0;
     result.response_started = upstream.response_started();
     result.grpc_status =

@@ -126,8 +126,13 @@ pod_of() {
 # the given rules (indented as items of spec.rules), applied with `kubectl apply`
 # and the given flags (e.g. --server-side).
 apply_route() {
-  local name=$1 rules=$2
-  shift 2
+  apply_route_to backend "$@"
+}
+
+# apply_route_to SERVICE NAME RULES-YAML [APPLY-FLAG...]: the same on SERVICE:8080.
+apply_route_to() {
+  local parent=$1 name=$2 rules=$3
+  shift 3
   k apply "$@" -f - >/dev/null <<EOF || fail "apply MeshRoute $name"
 apiVersion: weft.io/v1alpha1
 kind: MeshRoute
@@ -136,7 +141,7 @@ metadata:
   namespace: $ns
 spec:
   parentRefs:
-    - name: backend
+    - name: $parent
       port: 8080
   rules:
 $rules

@@ -381,6 +381,34 @@ def retries_replay_kept_bodies_on_a_new_stream():
 
 
 @test
+def grpc_calls_without_a_length_are_retried_from_a_copy():
+    """A gRPC call has no content-length: its body streams on the first try,
+    copied as it goes, and a retry on a listed grpc-status sends the copy."""
+    backend = H2Backend("a")
+    retry = {"attempts": 2, "codes": [], "conditions": [], "backoffMs": 5, "grpcCodes": [14],
+             "budget": {"percent": 100, "minRetriesPerSecond": 100, "intervalMs": 10000}}
+    config, proxy = start([routed([backend], retry=retry)])
+    grpc = [("content-type", "application/grpc"), ("te", "trailers")]
+    message = b"\0\0\0\0\x05hello"
+    try:
+        client = H2Client(proxy.outbound)
+        response = client.get("/grpc-fail", method="POST", headers=grpc, body=message)
+        assert response.status == 200 and response.headers["grpc-status"] == "14", response.headers
+        tries = [r for r in backend.requests if r[0].startswith("/grpc-fail")]
+        assert len(tries) == 3 and all(r[2] == message for r in tries), tries
+        assert proxy.metric("retry_total", target_service="web:80") == 2
+        # A call the backend answers is sent once, its answer relayed whole.
+        response = client.get("/grpc-ok", method="POST", headers=grpc, body=message)
+        assert response.trailers == {"grpc-status": "0"}, response.trailers
+        assert len([r for r in backend.requests if r[0].startswith("/grpc-ok")]) == 1
+        client.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
+@test
 def goaway_on_drain_finishes_streams_in_flight():
     """nghttp as the client: python3-h2 takes any GOAWAY as the connection's end."""
     backend = H2Backend("a")

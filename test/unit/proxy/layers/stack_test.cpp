@@ -22,6 +22,7 @@ struct ScriptedTry {
   bool body_done = true;                      // the client's body had all arrived
   bool response_started = false;              // some response byte came before the failure
   std::optional<grpc::Status> grpc_status{};  // a trailers-only gRPC response's
+  bool body_copied = false;                   // it streamed the whole body and kept a copy
   std::chrono::milliseconds takes{0};
 };
 
@@ -54,6 +55,7 @@ class FakeUpstream {
   void drop_connection() { ++dropped; }
   bool response_started() const { return current_.response_started; }
   std::optional<grpc::Status> response_grpc_status() const { return current_.grpc_status; }
+  bool body_replayable() const { return current_.body_copied; }
   void next_try_on_new_connection() {
     ++dropped;
     ++new_connections;
@@ -332,4 +334,33 @@ TEST_CASE("stack: a failed try carries no gRPC status, whatever the codec last s
   const Run result = run(upstream, io, plan);
   CHECK(result.forwarded.result.failure == TryFailure::kBadResponse);
   CHECK_FALSE(result.forwarded.result.grpc_status);
+}
+
+TEST_CASE("stack: a streamed body the codec copied whole is sent again on a retry",
+          "[stack][grpc]") {
+  asio::io_context io;
+  proxyconfig::Retry retry = retry_503(2);
+  retry.grpc_codes = {static_cast<std::uint8_t>(grpc::Status::kUnavailable)};
+  Routed routed(retry);
+  // A gRPC call has no content-length: not replayable when it began, but
+  // once its first try sent the whole body and kept it, it is.
+  FakeUpstream copied(io, {{.status = 200,
+                            .starts_body = true,
+                            .grpc_status = grpc::Status::kUnavailable,
+                            .body_copied = true},
+                           {.status = 200, .grpc_status = grpc::Status::kOk}});
+  const Run result = run(copied, io, routed.plan, /*replayable=*/false);
+  REQUIRE(copied.addresses.size() == 2);
+  CHECK(copied.replayable_seen == std::vector<bool>{false, true});  // the retry sends the copy
+  CHECK(result.forwarded.result.grpc_status == grpc::Status::kOk);
+  CHECK(result.retries == 1);
+
+  // Without a whole copy (a body past the limit, or still streaming), the
+  // failure stands.
+  FakeUpstream streamed(
+      io, {{.status = 200, .starts_body = true, .grpc_status = grpc::Status::kUnavailable},
+           {.status = 200, .grpc_status = grpc::Status::kOk}});
+  const Run stands = run(streamed, io, routed.plan, /*replayable=*/false);
+  CHECK(streamed.addresses.size() == 1);
+  CHECK(stands.forwarded.result.grpc_status == grpc::Status::kUnavailable);
 }
