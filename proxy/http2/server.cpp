@@ -3,6 +3,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "proxy/http2/exchange.h"
 #include "proxy/http2/frame_io.h"
@@ -122,6 +123,10 @@ class ServerConnection final : public http2::FrameIo {
   const http2::Limits limits_;
   const std::string destination_text_;
   std::map<std::int32_t, std::shared_ptr<ServerStream>> streams_;
+  // Streams still open in nghttp2 when the reader ended: their data
+  // providers (a local answer's text, a response pipe) are read while the
+  // writer flushes, so they live as long as the session.
+  std::vector<std::shared_ptr<ServerStream>> retired_streams_;
   std::size_t handlers_ = 0;
   http2::Signal handlers_done_;
   bool goaway_sent_ = false;
@@ -561,6 +566,7 @@ awaitable<void> ServerConnection::reader_ended() {
       if (!stream->response->finished()) stream->response->cancel();
     }
     stream->exchange->client_went_away();
+    retired_streams_.push_back(stream);
   }
   streams_.clear();
   while (handlers_ > 0) co_await handlers_done_.wait();

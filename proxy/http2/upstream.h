@@ -63,6 +63,7 @@ class Upstream {
   // The response is relayed: the try's stream is no longer this one's to stop,
   // nor to wake (the stream outlives this object, which ends with the handler).
   void release() {
+    if (exchange_) exchange_->on_client_gone = nullptr;
     if (stream_) stream_->waiter = nullptr;
     stream_.reset();
     connection_.reset();

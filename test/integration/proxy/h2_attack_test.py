@@ -413,6 +413,34 @@ def zero_window_stall():
 
 
 @test
+def unread_answers_then_half_close():
+    """Many streams answered with a body (local 400s and relayed responses)
+    the client never reads, then it half-closes: the reader ends while
+    nghttp2 still holds those bodies' data providers, which the writer reads
+    as it flushes. They must still be alive then (no use after free)."""
+    attack = Attack()
+    try:
+        attack.start_other_client()
+        for round_ in range(3):
+            attacker = RawClient(attack.proxy.outbound, receive_buffer=4096)
+            attacker.send(settings())
+            data = b""
+            for n in range(600):
+                path = "/a%2Fb" if n % 2 == 0 else "/big?n=20000"
+                data += frame(HEADERS, END_HEADERS | END_STREAM, 1 + 2 * n,
+                              request_block(attacker.encoder, path))
+            attacker.send(data)
+            time.sleep(1.0)  # the answers queue; the client reads none
+            attacker.sock.shutdown(socket.SHUT_WR)
+            attacker.read_until_cut(timeout=15)
+            attacker.close()
+            assert attack.proxy.process.poll() is None, f"weft-proxy exited (round {round_})"
+        attack.check("unread answers, then half-close", memory_bound=64 * MIB)
+    finally:
+        attack.close()
+
+
+@test
 def hpack_bomb():
     """A header list that references one large dynamic-table entry again and
     again: a few bytes on the wire, megabytes once decoded."""
