@@ -146,13 +146,14 @@ def ping_flood_without_reading_ends_the_connection():
 
 
 @test
-def a_header_list_past_the_limit_is_431():
+def a_header_list_past_the_limit_resets_the_stream():
     backend = H2Backend("a")
     config, proxy = start(backend, "--http2-max-header-list-size", "4096")
     try:
         client = H2Client(proxy.outbound)
         response = client.get("/", headers=[("x-big", "v" * 5000)])
-        assert response.status == 431, response.headers
+        assert response.reset is not None and response.headers is None, response.headers
+        assert proxy.metric("http2_stream_reset_total", limit="header_list_too_large") == 1
         assert client.get("/").status == 200  # the connection goes on
         client.close()
         assert [r for r in backend.requests if "x-big" in r[1]] == []
