@@ -221,6 +221,7 @@ awaitable<void> ClientConnection::reader_ended() {
     if (!stream->response_started) stream->refused = !io_failed_ && goaway_;
     stream->response->abort();
     stream->wake();
+    retired_streams_.push_back(stream);
   }
   streams_.clear();
   co_return;

@@ -114,6 +114,9 @@ class ClientConnection final : private OwnedUpstream,
 
   const ClientLimits limits_;
   std::map<std::int32_t, std::shared_ptr<ClientStream>> streams_;
+  // Streams still open in nghttp2 when the reader ended: their request
+  // bodies are read while the writer flushes, so they live as long as the session.
+  std::vector<std::shared_ptr<ClientStream>> retired_streams_;
   std::uint64_t streams_opened_ = 0;
   bool goaway_ = false;  // received or sent: no new stream
   bool settings_received_ = false;

@@ -3,6 +3,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "proxy/http2/exchange.h"
 #include "proxy/http2/frame_io.h"
@@ -122,6 +123,10 @@ class ServerConnection final : public http2::FrameIo {
   const http2::Limits limits_;
   const std::string destination_text_;
   std::map<std::int32_t, std::shared_ptr<ServerStream>> streams_;
+  // Streams still open in nghttp2 when the reader ended: their data
+  // providers (a local answer's text, a response pipe) are read while the
+  // writer flushes, so they live as long as the session.
+  std::vector<std::shared_ptr<ServerStream>> retired_streams_;
   std::size_t handlers_ = 0;
   http2::Signal handlers_done_;
   bool goaway_sent_ = false;
@@ -198,19 +203,19 @@ int ServerConnection::on_header(const nghttp2_frame& frame, std::string_view nam
                                 std::string_view value) {
   ServerStream* stream = find(frame.hd.stream_id);
   if (stream == nullptr) return 0;
-  // Past the header list limit, the fields are dropped and the request
-  // answered 431 (trailers past it: the stream is reset).
+  // Past the header list limit the stream is reset at once: nghttp2 then
+  // skips the rest of the block unchecked (an HPACK bomb costs no more CPU
+  // than the limit's worth of fields).
   const std::size_t size = name.size() + value.size() + 32;
-  if (stream->in_trailers) {
-    if (stream->trailers.size + size > limits_.max_header_list_size) {
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    }
-    stream->trailers.add(name, value);
-    return 0;
-  }
-  if (stream->head.too_large || stream->head.block.size + size > limits_.max_header_list_size) {
-    stream->head.too_large = true;
+  const std::size_t listed = stream->in_trailers ? stream->trailers.size : stream->head.block.size;
+  if (listed + size > limits_.max_header_list_size) {
     stream->head.block.clear();
+    stream->trailers.clear();
+    count_reset("header_list_too_large");
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  if (stream->in_trailers) {
+    stream->trailers.add(name, value);
     return 0;
   }
   stream->head.block.add(name, value);
@@ -565,6 +570,7 @@ awaitable<void> ServerConnection::reader_ended() {
       if (!stream->response->finished()) stream->response->cancel();
     }
     stream->exchange->client_went_away();
+    retired_streams_.push_back(stream);
   }
   streams_.clear();
   while (handlers_ > 0) co_await handlers_done_.wait();
