@@ -18,17 +18,6 @@ skip_unless_root
 grpc_image=weft/weft-grpc-sample:0.1.0
 grpc_sample=$repo/samples/k8s/grpc/grpc-echo.yaml
 
-# skip REASON: this check cannot run on this tree; exit 77 (ctest: skipped).
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-
-# crd_has FIELD: the MeshRoute CRD of this tree has a property FIELD.
-crd_has() {
-  grep -q "^ *$1:\$" "$repo/crds/meshroute.yaml"
-}
-
 # sample_objects: the objects of the gRPC sample, in $ns, as JSON {items: [...]}.
 sample_objects() {
   sed "s/namespace: weft-demo/namespace: $ns/" "$grpc_sample" |
@@ -105,17 +94,13 @@ inbound_mtls_requests() {
 }
 
 # echo_rule METHOD FIELDS: one item of a MeshRoute's spec.rules: a grpcMethod
-# match on weft.sample.v1.Echo (and METHOD unless empty) if this tree's
-# MeshRoute has gRPC matches, else no match; then FIELDS, the rule's other
-# fields as YAML (the first line unindented, the next ones by 8 spaces).
+# match on weft.sample.v1.Echo (and METHOD unless empty), then FIELDS, the
+# rule's other fields as YAML (the first line unindented, the next ones by 8
+# spaces).
 echo_rule() {
-  if crd_has grpcMethod; then
-    printf '    - matches:\n        - grpcMethod:\n            service: weft.sample.v1.Echo\n'
-    if [[ -n $1 ]]; then printf '            method: %s\n' "$1"; fi
-    printf '      %s\n' "$2"
-  else
-    printf '    - %s\n' "$2"
-  fi
+  printf '    - matches:\n        - grpcMethod:\n            service: weft.sample.v1.Echo\n'
+  if [[ -n $1 ]]; then printf '            method: %s\n' "$1"; fi
+  printf '      %s\n' "$2"
 }
 
 # spread_summary NAME: 3000 calls at 200/s from a new meshed client pod NAME,
@@ -198,8 +183,6 @@ EOF
 # (measured), and a call fails with about (0.4 x 0.5)^5 = 0.03 % (0.6 of
 # 2000 expected; with 3 retries it was 0.16 %, and one run had 4 failures).
 check_retry_unavailable() {
-  crd_has grpcCodes ||
-    skip "MeshRoute has no retry.grpcCodes in this tree (crds/meshroute.yaml; helper grpcroute)"
   mesh_namespace grpc-retry
   install_weft
   deploy_echo_service
@@ -292,11 +275,7 @@ check_split() {
   ready_echo grpc-echo-v1 1
   ready_echo grpc-echo-v2 1
 
-  if crd_has grpcMethod; then
-    echo "the split matches the gRPC service weft.sample.v1.Echo"
-  else
-    echo "the split has no match: MeshRoute has no grpcMethod match in this tree (helper grpcroute)"
-  fi
+  echo "the split matches the gRPC service weft.sample.v1.Echo"
   apply_route_to grpc-echo grpc-echo-split "$(echo_rule '' 'backendRefs:
         - name: grpc-echo-v1
           port: 8080
@@ -325,7 +304,7 @@ check_split() {
 # backend's proxy, which detects HTTP/2 in it. Measured at backend's proxy:
 # the mTLS connections it accepted and what it detected in them. If the
 # proxies keep HTTP/1 between them (not built: docs/proxy.md, "Not done yet, and known limits"),
-# the check says so with the figures and is skipped.
+# the check fails, with the figures.
 check_http1_over_http2() {
   mesh_namespace grpc-h1
   install_weft
