@@ -76,6 +76,7 @@ class ServerConnection final : public http2::FrameIo {
   void on_invalid_frame() override { protocol_errors().inc(); }
   void protocol_error(int error) override;
   void on_goaway_sent(std::uint32_t error_code) override;
+  void on_frame_sent(const nghttp2_frame& frame) override;
   // Counts, once per connection, the GOAWAY that ends it for a peer's fault.
   void count_cut(std::string_view reason);
   std::optional<Clock::duration> idle_limit() const override {
@@ -176,6 +177,20 @@ void ServerConnection::on_goaway_sent(std::uint32_t error_code) {
   const bool rapid_reset =
       error_code == NGHTTP2_INTERNAL_ERROR && resets_received_ >= limits_.reset_burst;
   count_cut(rapid_reset ? "rapid_reset" : "protocol_error");
+}
+
+void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
+  // The response is complete while the client's request is still open: the
+  // stream is reset with NO_ERROR (RFC 9113 section 8.1), so a client that
+  // never ends its request holds no stream, nor its memory, past its answer.
+  if ((frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) ||
+      (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0 || find(frame.hd.stream_id) == nullptr) {
+    return;
+  }
+  if (nghttp2_session_get_stream_remote_close(session(), frame.hd.stream_id) == 0) {
+    nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, frame.hd.stream_id, NGHTTP2_NO_ERROR);
+    want_write();
+  }
 }
 
 int ServerConnection::on_begin_frame(const nghttp2_frame_hd& header) {

@@ -449,6 +449,31 @@ def unread_answers_then_half_close():
 
 
 @test
+def requests_never_ended_after_their_answer():
+    """Streams whose request never ends (HEADERS without END_STREAM, no
+    DATA) and that were answered: each is reset with NO_ERROR once its
+    response is complete (RFC 9113 section 8.1), so none stays open and
+    holds its head and its stream slot."""
+    attack = Attack()
+    try:
+        attack.start_other_client()
+        attacker = RawClient(attack.proxy.outbound)
+        streams = list(range(1, 200, 2))
+        attacker.send(settings() + b"".join(
+            frame(HEADERS, END_HEADERS, i, request_block(attacker.encoder, "/a%2Fb"))
+            for i in streams))
+        deadline = time.monotonic() + 20
+        while len(attacker.resets) < len(streams) and time.monotonic() < deadline:
+            attacker.read_until_cut(timeout=0.5)
+        assert sorted(attacker.resets) == streams, f"{len(attacker.resets)} streams reset"
+        assert set(attacker.resets.values()) == {0}, "not NO_ERROR"
+        attacker.close()
+        attack.check("requests never ended after their answer", memory_bound=32 * MIB)
+    finally:
+        attack.close()
+
+
+@test
 def hpack_bomb():
     """A header list that references one large dynamic-table entry again and
     again: a few bytes on the wire, megabytes once decoded."""
