@@ -60,11 +60,12 @@ class Upstream {
 
   // After a try without failure: its stream (head, response pipe).
   const std::shared_ptr<ClientStream>& stream() const { return stream_; }
-  // The response is relayed: the try's stream is no longer this one's to stop,
-  // nor to wake (the stream outlives this object, which ends with the handler).
+  // The response is relayed: the try's stream is no longer this one's to
+  // stop, nor to wake it (this goes before the stream does).
   void release() {
     if (exchange_) exchange_->on_client_gone = nullptr;
     if (stream_) stream_->waiter = nullptr;
+    if (exchange_) exchange_->on_client_gone = nullptr;
     stream_.reset();
     connection_.reset();
   }

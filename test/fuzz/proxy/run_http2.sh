@@ -11,12 +11,12 @@ seconds=${1:-300}
 work=${WEFT_FUZZ_DIR:-/tmp/weft-fuzz-proxy-http2}
 mkdir -p "$work/corpus"
 command -v clang++ >/dev/null || { echo "clang++ missing: run scripts/install-deps" >&2; exit 1; }
+read -r -a nghttp2_flags <<<"$(pkg-config --cflags --libs libnghttp2)"
 
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$repo" "$repo"/test/fuzz/proxy/http2_request_fuzz.cpp \
   "$repo"/proxy/http2/{request_head,limits}.cpp "$repo"/proxy/request/{path,grpc}.cpp \
-  "$repo"/proxy/settings.cpp "$repo"/lib/weft/*.cpp \
-  -I"$repo"/lib $(pkg-config --cflags --libs libnghttp2) -lfmt -lcrypto \
+  -I"$repo"/lib "${nghttp2_flags[@]}" \
   -o "$work/http2_request_fuzz"
 cp "$repo"/test/fuzz/proxy/http2_seeds/*.bin "$work/corpus/"
 "$work/http2_request_fuzz" -max_total_time="$seconds" -max_len=4096 "$work/corpus"

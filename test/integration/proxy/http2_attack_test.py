@@ -70,12 +70,12 @@ def rapid_reset_ends_the_attackers_connection():
     try:
         attacker = H2Client(proxy.outbound)
         for _ in range(500):
-            stream_id = attacker.start("/hang")
-            attacker.conn.reset_stream(stream_id)
             try:
+                stream_id = attacker.start("/hang")
+                attacker.conn.reset_stream(stream_id)
                 attacker.flush()
             except OSError:
-                break
+                break  # cut off mid-attack: the defence
         assert closed_within(attacker.sock, 10), "the attacker's connection stayed open"
         # Far fewer requests than streams reached the backend.
         assert len(backend.requests) <= 100, len(backend.requests)
