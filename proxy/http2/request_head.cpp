@@ -64,7 +64,7 @@ void to_request(const RequestHead& head, ConvertedRequest& out) {
   const std::string_view query =
       query_start == std::string_view::npos ? std::string_view() : raw_path.substr(query_start);
   out.path.clear();
-  if (path_only.front() == '/') {
+  if (!path_only.empty() && path_only.front() == '/') {  // ("?a": no path before the query)
     std::string normalized;
     const PathNormalization verdict = normalize_path(path_only, normalized);
     if (verdict.verdict == PathNormalization::Verdict::kRefused) {

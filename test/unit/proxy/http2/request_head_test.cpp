@@ -73,6 +73,8 @@ TEST_CASE("requests the proxy refuses before any layer", "[http2]") {
   CHECK(out.refusal.status == 400);  // absolute form is not HTTP/2's :path
   to_request(head_of({{":method", "GET"}, {":path", "*"}}), out);
   CHECK(out.refusal.status == 400);  // '*' is OPTIONS' only
+  to_request(head_of({{":method", "GET"}, {":path", "?a"}}), out);
+  CHECK(out.refusal.status == 400);  // only a query: no path to look at
   to_request(head_of({{":method", "OPTIONS"}, {":path", "*"}}), out);
   CHECK(out.refusal.status == 0);
   // CONNECT has no :path: left to the admission layer (501).
