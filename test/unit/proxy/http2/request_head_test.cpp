@@ -58,6 +58,14 @@ TEST_CASE("Host stands in for a missing :authority", "[http2]") {
   to_request(head_of({{":method", "GET"}, {":path", "/"}, {"host", "web:8080"}}), out);
   CHECK(out.request.authority == "web:8080");
   CHECK(out.forwarded.find(":authority") == "web:8080");
+  to_request(
+      head_of(
+          {{":method", "GET"}, {":authority", "Web:8080"}, {":path", "/"}, {"host", "web:8080"}}),
+      out);
+  CHECK(out.refusal.status == 0);
+  to_request(
+      head_of({{":method", "GET"}, {":authority", "web"}, {":path", "/"}, {"host", "admin"}}), out);
+  CHECK(out.refusal.status == 400);
 }
 
 TEST_CASE("requests the proxy refuses before any layer", "[http2]") {
