@@ -102,7 +102,7 @@ struct Settings {
   // (SETTINGS_MAX_CONCURRENT_STREAMS); the request header list's size
   // (SETTINGS_MAX_HEADER_LIST_SIZE, HTTP/1's head limit: a larger one is a
   // 431); the largest frame payload the proxy receives (SETTINGS_MAX_FRAME_SIZE).
-  std::size_t http2_max_concurrent_streams = 1'000;
+  std::size_t http2_max_concurrent_streams = 250;
   std::size_t http2_max_header_list_size = 32 * 1024;
   std::size_t http2_max_frame_size = 16 * 1024;
   // Receive windows: a stream's (the bytes of its body the proxy holds

@@ -21,7 +21,7 @@ namespace weft::proxy::http2 {
 enum class Side { kServer, kClient };
 
 struct Limits {
-  std::uint32_t max_concurrent_streams = 1'000;
+  std::uint32_t max_concurrent_streams = 250;
   std::uint32_t max_header_list_size = 32 * 1024;
   std::uint32_t max_frame_size = 16 * 1024;
   std::uint32_t stream_window = 64 * 1024;

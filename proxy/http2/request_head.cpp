@@ -1,5 +1,7 @@
 #include "proxy/http2/request_head.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "proxy/request/grpc.h"
@@ -41,6 +43,18 @@ void to_request(const RequestHead& head, ConvertedRequest& out) {
     out.refusal = {400, "no :method", false};
     return;
   }
+  // Host and :authority naming two hosts: routing and the application could
+  // each pick another one (RFC 9113 section 8.3.1).
+  const auto same_host = [](std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return std::tolower(static_cast<unsigned char>(x)) ==
+             std::tolower(static_cast<unsigned char>(y));
+    });
+  };
+  if (!request.authority.empty() && !host.empty() && !same_host(host, request.authority)) {
+    out.refusal = {400, "Host differs from :authority", false};
+    return;
+  }
   if (request.authority.empty()) request.authority = host;
   request.headers = out.headers;
   // The body: none with END_STREAM, else as long as content-length says
@@ -64,7 +78,7 @@ void to_request(const RequestHead& head, ConvertedRequest& out) {
   const std::string_view query =
       query_start == std::string_view::npos ? std::string_view() : raw_path.substr(query_start);
   out.path.clear();
-  if (path_only.front() == '/') {
+  if (!path_only.empty() && path_only.front() == '/') {  // ("?a": no path before the query)
     std::string normalized;
     const PathNormalization verdict = normalize_path(path_only, normalized);
     if (verdict.verdict == PathNormalization::Verdict::kRefused) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "proxy/http2/exchange.h"
+#include "proxy/http2/fault_budget.h"
 #include "proxy/http2/frame_io.h"
 #include "proxy/http2/local_answer.h"
 #include "proxy/http2/request_head.h"
@@ -76,6 +77,7 @@ class ServerConnection final : public http2::FrameIo {
   void on_invalid_frame() override { protocol_errors().inc(); }
   void protocol_error(int error) override;
   void on_goaway_sent(std::uint32_t error_code) override;
+  void on_frame_sent(const nghttp2_frame& frame) override;
   // Counts, once per connection, the GOAWAY that ends it for a peer's fault.
   void count_cut(std::string_view reason);
   std::optional<Clock::duration> idle_limit() const override {
@@ -132,6 +134,10 @@ class ServerConnection final : public http2::FrameIo {
   bool goaway_sent_ = false;
   bool cut_counted_ = false;
   std::uint64_t resets_received_ = 0;  // RST_STREAM frames from the client
+  // Streams nghttp2 or this side reset for the client's fault (a window
+  // overflow, DATA past content-length, a header list past the limit): the
+  // same budget as the client's own resets (MadeYouReset, CVE-2025-8671).
+  http2::FaultBudget peer_faults_{limits_.reset_burst, limits_.reset_rate, Clock::now()};
   http2::SkippedStreamIds skipped_ids_;
   // Callbacks held by pipes the upstream side keeps may outlive this.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -176,6 +182,27 @@ void ServerConnection::on_goaway_sent(std::uint32_t error_code) {
   const bool rapid_reset =
       error_code == NGHTTP2_INTERNAL_ERROR && resets_received_ >= limits_.reset_burst;
   count_cut(rapid_reset ? "rapid_reset" : "protocol_error");
+}
+
+void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_RST_STREAM && frame.rst_stream.error_code != NGHTTP2_NO_ERROR &&
+      frame.rst_stream.error_code != NGHTTP2_CANCEL && !peer_faults_.spend(Clock::now())) {
+    count_cut("stream_errors");
+    nghttp2_session_terminate_session(session(), NGHTTP2_ENHANCE_YOUR_CALM);
+    want_write();
+    return;
+  }
+  // The response is complete while the client's request is still open: the
+  // stream is reset with NO_ERROR (RFC 9113 section 8.1), so a client that
+  // never ends its request holds no stream, nor its memory, past its answer.
+  if ((frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) ||
+      (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0 || find(frame.hd.stream_id) == nullptr) {
+    return;
+  }
+  if (nghttp2_session_get_stream_remote_close(session(), frame.hd.stream_id) == 0) {
+    nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, frame.hd.stream_id, NGHTTP2_NO_ERROR);
+    want_write();
+  }
 }
 
 int ServerConnection::on_begin_frame(const nghttp2_frame_hd& header) {

@@ -47,6 +47,7 @@ int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int, void* user_dat
 int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
   if (frame->hd.type == NGHTTP2_GOAWAY)
     events_of(user_data).on_goaway_sent(frame->goaway.error_code);
+  events_of(user_data).on_frame_sent(*frame);
   return 0;
 }
 

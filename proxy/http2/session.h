@@ -32,6 +32,8 @@ class SessionEvents {
   virtual void on_invalid_frame() {}
   // A GOAWAY went out (serialized for the socket), with this error code.
   virtual void on_goaway_sent(std::uint32_t /*error_code*/) {}
+  // A frame went out (serialized for the socket).
+  virtual void on_frame_sent(const nghttp2_frame& /*frame*/) {}
 };
 
 class Session {

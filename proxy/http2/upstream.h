@@ -71,7 +71,6 @@ class Upstream {
   // The response is relayed: the try's stream is no longer this one's to
   // stop, nor to wake it (this goes before the stream does).
   void release() {
-    if (exchange_) exchange_->on_client_gone = nullptr;
     if (stream_) stream_->waiter = nullptr;
     if (exchange_) exchange_->on_client_gone = nullptr;
     stream_.reset();

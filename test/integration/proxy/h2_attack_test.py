@@ -33,6 +33,8 @@ MIB = 1024 * 1024
 SERVED_WITHIN_SECONDS = 5.0
 
 HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, CONTINUATION = 0x1, 0x3, 0x4, 0x6, 0x7, 0x9
+WINDOW_UPDATE = 0x8
+ENHANCE_YOUR_CALM = 0xb
 END_STREAM, END_HEADERS = 0x1, 0x4
 SETTINGS_INITIAL_WINDOW_SIZE = 0x4
 CANCEL = 0x8
@@ -444,6 +446,60 @@ def unread_answers_then_half_close():
             attacker.close()
             assert attack.proxy.process.poll() is None, f"weft-proxy exited (round {round_})"
         attack.check("unread answers, then half-close", memory_bound=64 * MIB)
+    finally:
+        attack.close()
+
+
+@test
+def requests_never_ended_after_their_answer():
+    """Streams whose request never ends (HEADERS without END_STREAM, no
+    DATA) and that were answered: each is reset with NO_ERROR once its
+    response is complete (RFC 9113 section 8.1), so none stays open and
+    holds its head and its stream slot."""
+    attack = Attack()
+    try:
+        attack.start_other_client()
+        attacker = RawClient(attack.proxy.outbound)
+        streams = list(range(1, 200, 2))
+        attacker.send(settings() + b"".join(
+            frame(HEADERS, END_HEADERS, i, request_block(attacker.encoder, "/a%2Fb"))
+            for i in streams))
+        deadline = time.monotonic() + 20
+        while len(attacker.resets) < len(streams) and time.monotonic() < deadline:
+            attacker.read_until_cut(timeout=0.5)
+        assert sorted(attacker.resets) == streams, f"{len(attacker.resets)} streams reset"
+        assert set(attacker.resets.values()) == {0}, "not NO_ERROR"
+        attacker.close()
+        attack.check("requests never ended after their answer", memory_bound=32 * MIB)
+    finally:
+        attack.close()
+
+
+@test
+def made_you_reset():
+    """CVE-2025-8671: the client makes the proxy reset its streams
+    (WINDOW_UPDATE overflowing a stream's window right after HEADERS):
+    those resets spend the reset budget too, then GOAWAY ENHANCE_YOUR_CALM."""
+    attack = Attack("--http2-reset-burst", "100", "--http2-reset-rate", "10")
+    try:
+        attack.start_other_client()
+        attacker = RawClient(attack.proxy.outbound)
+        attacker.send(settings())
+        for batch in range(20):
+            data = b""
+            for n in range(50):
+                stream_id = 1 + 2 * (batch * 50 + n)
+                data += frame(HEADERS, END_HEADERS | END_STREAM, stream_id,
+                              request_block(attacker.encoder, "/slow?ms=200"))
+                data += frame(WINDOW_UPDATE, 0, stream_id, struct.pack(">I", 0x7fffffff))
+            if not attacker.send(data):
+                break
+        assert attacker.read_until_cut(timeout=30), "the attacker's connection stayed open"
+        assert attacker.goaway is not None and attacker.goaway[1] == ENHANCE_YOUR_CALM, \
+            attacker.goaway
+        assert goaways(attack.proxy, "stream_errors") == 1
+        attacker.close()
+        attack.check("MadeYouReset", memory_bound=48 * MIB)
     finally:
         attack.close()
 

@@ -29,7 +29,7 @@ TEST_CASE("the HTTP/2 limits come from the flags, with their defaults", "[http2]
   CHECK(limits.stream_window == 1048576);
   CHECK(limits.reset_rate == 5);
   const Limits defaults = limits_from(Settings{});
-  CHECK(defaults.max_concurrent_streams == 1000);
+  CHECK(defaults.max_concurrent_streams == 250);
   CHECK(defaults.max_header_list_size == 32 * 1024);
   CHECK(defaults.max_frame_size == 16 * 1024);
   CHECK(defaults.max_continuations == 8);

@@ -58,6 +58,14 @@ TEST_CASE("Host stands in for a missing :authority", "[http2]") {
   to_request(head_of({{":method", "GET"}, {":path", "/"}, {"host", "web:8080"}}), out);
   CHECK(out.request.authority == "web:8080");
   CHECK(out.forwarded.find(":authority") == "web:8080");
+  to_request(
+      head_of(
+          {{":method", "GET"}, {":authority", "Web:8080"}, {":path", "/"}, {"host", "web:8080"}}),
+      out);
+  CHECK(out.refusal.status == 0);
+  to_request(
+      head_of({{":method", "GET"}, {":authority", "web"}, {":path", "/"}, {"host", "admin"}}), out);
+  CHECK(out.refusal.status == 400);
 }
 
 TEST_CASE("requests the proxy refuses before any layer", "[http2]") {
@@ -73,6 +81,8 @@ TEST_CASE("requests the proxy refuses before any layer", "[http2]") {
   CHECK(out.refusal.status == 400);  // absolute form is not HTTP/2's :path
   to_request(head_of({{":method", "GET"}, {":path", "*"}}), out);
   CHECK(out.refusal.status == 400);  // '*' is OPTIONS' only
+  to_request(head_of({{":method", "GET"}, {":path", "?a"}}), out);
+  CHECK(out.refusal.status == 400);  // only a query: no path to look at
   to_request(head_of({{":method", "OPTIONS"}, {":path", "*"}}), out);
   CHECK(out.refusal.status == 0);
   // CONNECT has no :path: left to the admission layer (501).
