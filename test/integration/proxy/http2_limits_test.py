@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """weft-proxy's HTTP/2 limits that a client meets without attacking, against a
-real weft-proxy: a header list past the limit is a 431 and the connection goes
-on; the concurrent stream limit is announced and holds. (The attacks, each
-with a bystander client and a memory bound, are in h2_attack_test.py.)
+real weft-proxy: a header list past the limit resets its stream and the
+connection goes on; the concurrent stream limit is announced and holds. (The
+attacks, each with a bystander client and a memory bound, are in
+h2_attack_test.py.)
 
 Usage: http2_limits_test.py --list | <test name>   (WEFT_PROXY_BINARY: the binary)"""
 
@@ -34,13 +35,14 @@ def served(proxy):
 
 
 @test
-def a_header_list_past_the_limit_is_431():
+def a_header_list_past_the_limit_resets_the_stream():
     backend = H2Backend("a")
     config, proxy = start(backend, "--http2-max-header-list-size", "4096")
     try:
         client = H2Client(proxy.outbound)
         response = client.get("/", headers=[("x-big", "v" * 5000)])
-        assert response.status == 431, response.headers
+        assert response.reset is not None and response.headers is None, response.headers
+        assert proxy.metric("http2_stream_reset_total", limit="header_list_too_large") == 1
         assert client.get("/").status == 200  # the connection goes on
         client.close()
         assert [r for r in backend.requests if "x-big" in r[1]] == []
