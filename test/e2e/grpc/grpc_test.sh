@@ -72,6 +72,16 @@ $(k -n "$ns" logs "$name" -c "$name" 2>&1 | tail -n 5)"
     jq -s 'map(select(type == "object" and has("requests"))) | last'
 }
 
+# proxy_logs LOAD-POD: the last log lines of the proxies of LOAD-POD and of
+# every grpc-echo pod, for a failure to say what the proxies saw.
+proxy_logs() {
+  local pod
+  for pod in "$1" $(echo_pods); do
+    echo "--- $pod's proxy:"
+    k -n "$ns" logs "pod/$pod" -c weft-proxy 2>&1 | tail -n 20
+  done
+}
+
 # echo_pods: the names of grpc-echo's pods, every version.
 echo_pods() {
   k -n "$ns" get pods -l app=grpc-echo -o jsonpath='{.items[*].metadata.name}'
@@ -247,7 +257,8 @@ check_deadline() {
     --timeout 300ms grpc-echo:8080)
   echo "client deadline 300ms: $(jq -c '{requests, codes, latency_ms}' <<<"$summary")"
   within_deadline "$summary" 300 ||
-    fail "calls not all DEADLINE_EXCEEDED within 300 ms + 400 ms: $summary"
+    fail "calls not all DEADLINE_EXCEEDED within 300 ms + 400 ms: $summary
+$(proxy_logs client-deadline)"
 
   apply_route_to grpc-echo grpc-echo-timeout '    - timeouts:
         request: 300ms'
@@ -258,7 +269,8 @@ check_deadline() {
     --timeout 10s grpc-echo:8080)
   echo "route timeout 300ms, client deadline 10s: $(jq -c '{requests, codes, latency_ms}' <<<"$summary")"
   within_deadline "$summary" 300 ||
-    fail "the route's timeout did not end the calls as DEADLINE_EXCEEDED within 300 ms + 400 ms: $summary"
+    fail "the route's timeout did not end the calls as DEADLINE_EXCEEDED within 300 ms + 400 ms: $summary
+$(proxy_logs route-timeout)"
 }
 
 # (d) A MeshRoute splitting grpc-echo's calls 90/10 between grpc-echo-v1 and

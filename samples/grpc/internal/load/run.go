@@ -134,6 +134,9 @@ func Call(client echopb.EchoClient, opts Options) Outcome {
 	}
 	outcome.Latency = time.Since(started)
 	outcome.Code = status.Code(err)
+	if err != nil {
+		outcome.Error = status.Convert(err).Message()
+	}
 	if pods := trailer.Get(echopb.PodTrailer); outcome.Pod == "" && len(pods) > 0 {
 		outcome.Pod = pods[0]
 	}

@@ -26,6 +26,7 @@ type Outcome struct {
 	Version  string // from the reply; "" for a failed call
 	Messages int    // replies received
 	Latency  time.Duration
+	Error    string // the status message of a failed call
 }
 
 // Summary is what `weft-grpc-sample load` prints, as JSON.
@@ -42,6 +43,15 @@ type Summary struct {
 	Messages        int            `json:"messages"`        // replies received, along streams too
 	LatencyMs       Percentiles    `json:"latency_ms"`
 	LatencySampled  bool           `json:"latency_sampled"` // percentiles over a sample of MaxLatencySamples
+	// The first failed call of each code, so that a failure says why.
+	FirstFailures map[string]Failure `json:"first_failures"`
+}
+
+// Failure is a failed call as the client saw it.
+type Failure struct {
+	Message   string  `json:"message"`
+	LatencyMs float64 `json:"latency_ms"`
+	Pod       string  `json:"pod,omitempty"`
 }
 
 // Percentiles are nearest-rank percentiles, in milliseconds.
@@ -66,7 +76,7 @@ type Recorder struct {
 func NewRecorder(seed uint64) *Recorder {
 	return &Recorder{
 		summary: Summary{Codes: map[string]int{}, Pods: map[string]int{}, FailuresByPod: map[string]int{},
-			Versions: map[string]int{}},
+			Versions: map[string]int{}, FirstFailures: map[string]Failure{}},
 		random: rand.New(rand.NewPCG(seed, seed)),
 	}
 }
@@ -83,8 +93,13 @@ func (r *Recorder) Record(o Outcome) {
 		s.OK++
 		s.Pods[o.Pod]++
 		s.Versions[o.Version]++
-	} else if o.Pod != "" {
-		s.FailuresByPod[o.Pod]++
+	} else {
+		if o.Pod != "" {
+			s.FailuresByPod[o.Pod]++
+		}
+		if _, seen := s.FirstFailures[CodeName(o.Code)]; !seen {
+			s.FirstFailures[CodeName(o.Code)] = Failure{Message: o.Error, LatencyMs: milliseconds(o.Latency), Pod: o.Pod}
+		}
 	}
 	r.maximum = max(r.maximum, o.Latency)
 	r.seen++
@@ -100,8 +115,8 @@ func (r *Recorder) Summary(elapsed time.Duration) Summary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.summary
-	s.Codes, s.Pods, s.FailuresByPod, s.Versions =
-		maps.Clone(s.Codes), maps.Clone(s.Pods), maps.Clone(s.FailuresByPod), maps.Clone(s.Versions)
+	s.Codes, s.Pods, s.FailuresByPod, s.Versions, s.FirstFailures = maps.Clone(s.Codes), maps.Clone(s.Pods),
+		maps.Clone(s.FailuresByPod), maps.Clone(s.Versions), maps.Clone(s.FirstFailures)
 	s.DurationSeconds = elapsed.Seconds()
 	if elapsed > 0 {
 		s.Rate = float64(s.Requests) / elapsed.Seconds()

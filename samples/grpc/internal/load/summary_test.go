@@ -26,9 +26,15 @@ func TestTheSummaryCountsCodesPodsAndVersions(t *testing.T) {
 	r.Record(Outcome{Code: codes.OK, Pod: "a", Version: "v1", Messages: 1, Latency: ms(2)})
 	r.Record(Outcome{Code: codes.OK, Pod: "b", Version: "v2", Messages: 1, Latency: ms(4)})
 	r.Record(Outcome{Code: codes.OK, Pod: "a", Version: "v1", Messages: 1, Latency: ms(6)})
-	r.Record(Outcome{Code: codes.Unavailable, Pod: "b", Latency: ms(1)})
+	r.Record(Outcome{Code: codes.Unavailable, Pod: "b", Latency: ms(1), Error: "connection refused"})
 	r.Record(Outcome{Code: codes.DeadlineExceeded, Latency: ms(100)})
 	s := r.Summary(2 * time.Second)
+	if got := s.FirstFailures["UNAVAILABLE"]; got != (Failure{Message: "connection refused", LatencyMs: 1, Pod: "b"}) {
+		t.Errorf("first UNAVAILABLE %+v", got)
+	}
+	if _, ok := s.FirstFailures["OK"]; ok || len(s.FirstFailures) != 2 {
+		t.Errorf("first failures %+v: one per failed code", s.FirstFailures)
+	}
 	if s.Requests != 5 || s.OK != 3 || s.SuccessRate != 0.6 || s.Messages != 3 || s.Rate != 2.5 {
 		t.Errorf("requests %d ok %d success %v messages %d rate %v", s.Requests, s.OK, s.SuccessRate, s.Messages, s.Rate)
 	}
