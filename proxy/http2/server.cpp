@@ -494,12 +494,8 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   if (route.budget) route.budget->on_request(started);
   RequestTimeouts timeouts =
       request_timeouts(route.rule, started, runtime_.settings.response_timeout);
-  // gRPC: the client's own deadline caps the route's.
   if (grpc && converted.grpc_timeout) {
-    const auto limit = started + std::chrono::duration_cast<Clock::duration>(std::min(
-                                     *converted.grpc_timeout,
-                                     std::chrono::nanoseconds(std::chrono::hours(24 * 365))));
-    if (!timeouts.deadline || limit < *timeouts.deadline) timeouts.deadline = limit;
+    cap_by_client_deadline(timeouts, started, *converted.grpc_timeout);
   }
   const Forwarded forwarded =
       co_await forward(upstream, {.plan = route,

@@ -1,5 +1,7 @@
 #include "proxy/layers/timeouts.h"
 
+#include <algorithm>
+
 namespace weft::proxy {
 
 RequestTimeouts request_timeouts(const proxyconfig::Rule* rule, Clock::time_point started,
@@ -13,6 +15,14 @@ RequestTimeouts request_timeouts(const proxyconfig::Rule* rule, Clock::time_poin
   }
   if (!timeouts.deadline && !timeouts.per_try) timeouts.response_wait = default_response_wait;
   return timeouts;
+}
+
+void cap_by_client_deadline(RequestTimeouts& timeouts, Clock::time_point started,
+                            std::chrono::nanoseconds client_timeout) {
+  constexpr std::chrono::nanoseconds kYear = std::chrono::hours(24 * 365);
+  const auto limit =
+      started + std::chrono::duration_cast<Clock::duration>(std::min(client_timeout, kYear));
+  if (!timeouts.deadline || limit < *timeouts.deadline) timeouts.deadline = limit;
 }
 
 std::optional<Clock::time_point> try_expiry(const RequestTimeouts& timeouts,

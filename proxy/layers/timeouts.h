@@ -28,6 +28,12 @@ struct RequestTimeouts {
 RequestTimeouts request_timeouts(const proxyconfig::Rule* rule, Clock::time_point started,
                                  std::optional<Clock::duration> default_response_wait = {});
 
+// A client's own deadline (gRPC's grpc-timeout, a time from the request's
+// start) caps the route's: the earlier of the two ends the exchange. A
+// duration past a year is taken as a year (no overflow of the clock).
+void cap_by_client_deadline(RequestTimeouts& timeouts, Clock::time_point started,
+                            std::chrono::nanoseconds client_timeout);
+
 inline bool deadline_passed(const RequestTimeouts& timeouts, Clock::time_point now) {
   return timeouts.deadline && now >= *timeouts.deadline;
 }

@@ -56,3 +56,24 @@ TEST_CASE("the connect phase is cut at the request's deadline", "[timeouts][dead
   CHECK(limit.expiry == kStart + 300ms);
   CHECK(limit.by_deadline);
 }
+
+TEST_CASE("a client's own deadline caps the route's, whichever comes first", "[timeouts]") {
+  RequestTimeouts none;
+  cap_by_client_deadline(none, kStart, 300ms);
+  CHECK(none.deadline == kStart + 300ms);
+
+  proxyconfig::Rule rule;
+  rule.request_timeout = 1s;
+  RequestTimeouts shorter = request_timeouts(&rule, kStart);
+  cap_by_client_deadline(shorter, kStart, 300ms);
+  CHECK(shorter.deadline == kStart + 300ms);
+
+  RequestTimeouts longer = request_timeouts(&rule, kStart);
+  cap_by_client_deadline(longer, kStart, 5s);
+  CHECK(longer.deadline == kStart + 1s);
+
+  // grpc-timeout allows 99999999 hours (parsed as the longest duration): a year.
+  RequestTimeouts huge;
+  cap_by_client_deadline(huge, kStart, std::chrono::nanoseconds::max());
+  CHECK(huge.deadline == kStart + std::chrono::hours(24 * 365));
+}
