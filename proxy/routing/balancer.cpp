@@ -16,6 +16,12 @@ void EndpointState::observe_rtt(double rtt_ms, Clock::time_point now) {
   rtt_updated = now;
 }
 
+double EndpointState::rtt_at(Clock::time_point now) const {
+  if (rtt_updated == Clock::time_point{} || now <= rtt_updated) return rtt_ewma_ms;
+  const double elapsed_ms = std::chrono::duration<double, std::milli>(now - rtt_updated).count();
+  return rtt_ewma_ms * std::exp(-elapsed_ms / kEwmaDecay.count());
+}
+
 std::shared_ptr<EndpointState> Balancer::pick_two(std::mt19937_64& random, Clock::time_point now,
                                                   bool by_ewma) {
   scratch_.clear();
@@ -31,7 +37,7 @@ std::shared_ptr<EndpointState> Balancer::pick_two(std::mt19937_64& random, Clock
   const EndpointState& first = *endpoints_[scratch_[a]];
   const EndpointState& second = *endpoints_[scratch_[b]];
   const auto load = [&](const EndpointState& e) {
-    const double base = by_ewma ? e.cost() : static_cast<double>(e.in_flight + 1);
+    const double base = by_ewma ? e.cost(now) : static_cast<double>(e.in_flight + 1);
     return base * e.penalty.multiplier(now);
   };
   return endpoints_[scratch_[load(first) <= load(second) ? a : b]];
@@ -70,8 +76,9 @@ std::shared_ptr<EndpointState> Balancer::pick(std::mt19937_64& random, Clock::ti
   return pick_two(random, now, true);
 }
 
-void Balancer::on_success(EndpointState& endpoint, double rtt_ms, Clock::time_point now) {
-  endpoint.observe_rtt(rtt_ms, now);
+void Balancer::on_success(EndpointState& endpoint, std::optional<double> rtt_ms,
+                          Clock::time_point now) {
+  if (rtt_ms) endpoint.observe_rtt(*rtt_ms, now);
   endpoint.accrual.on_success();
   endpoint.penalty.on_success(now);
 }

@@ -3,7 +3,10 @@
 // Endpoint selection for one Service port (MeshPolicy loadBalancer):
 //   PeakEWMA (default): of two random available endpoints, the one with the
 //     lower cost = latency moving average (jumping up to any slower response,
-//     decaying over kEwmaDecay) x (requests in flight + 1), as in Linkerd/Finagle;
+//     decaying over kEwmaDecay) x (requests in flight + 1), as in Linkerd/Finagle.
+//     The average also decays while nothing is observed, so an endpoint that
+//     one slow response made costly is tried again in time instead of being
+//     starved for good;
 //   RoundRobin: the next available endpoint;
 //   LeastRequest: of two random available endpoints, the one with fewer in flight.
 // Every algorithm counts recent failures against an endpoint (FailurePenalty):
@@ -16,6 +19,7 @@
 // and so a reload keeps the state of endpoints that are still listed.
 
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -40,7 +44,10 @@ struct EndpointState {
   double turn_credit = 0;  // round robin: turns earned, taken at 1
 
   void observe_rtt(double rtt_ms, Clock::time_point now);
-  double cost() const { return rtt_ewma_ms * (in_flight + 1); }
+  // The average as of `now`: decayed since the last observation (none yet:
+  // the default, undecayed).
+  double rtt_at(Clock::time_point now) const;
+  double cost(Clock::time_point now) const { return rtt_at(now) * (in_flight + 1); }
 };
 
 class Balancer {
@@ -55,8 +62,9 @@ class Balancer {
   std::shared_ptr<EndpointState> pick(std::mt19937_64& random, Clock::time_point now);
 
   // Outcome of a request sent to `endpoint` (failure: connection failure,
-  // reset, per-try timeout or 5xx).
-  void on_success(EndpointState& endpoint, double rtt_ms, Clock::time_point now);
+  // reset, per-try timeout or 5xx). A success without a latency (rtt_ms
+  // empty) is counted but not averaged.
+  void on_success(EndpointState& endpoint, std::optional<double> rtt_ms, Clock::time_point now);
   void on_failure(EndpointState& endpoint, Clock::time_point now);
 
   const std::vector<std::shared_ptr<EndpointState>>& endpoints() const { return endpoints_; }

@@ -127,12 +127,14 @@ spread_summary() {
 # (a) Calls of one connection from a meshed client spread over 3 replicas:
 # the client's proxy balances each call, not the connection (which alone
 # would pin every call to one replica).
-# - With the default balancer, Peak-EWMA, every replica answers, and at least
-#   half of an even share each (>= 500 of 3000). Not ±10 %: Peak-EWMA favours
-#   whichever replica answers faster, and on this shared 2-core node the
-#   replicas' latencies differ by scheduling noise (one latency peak weighs
-#   on a replica for about 10 s, kEwmaDecay). Measured per 10 s window of a
-#   70 s run at 200/s: 795/593/988, 769/674/759, 942/291/878, 808/511/852.
+# - With the default balancer, Peak-EWMA, every replica answers, and none
+#   more than two thirds of the calls (one pinned connection: all of them).
+#   Not an even share: Peak-EWMA favours whichever replica answers faster,
+#   and on this shared 2-core node the replicas' latencies differ by
+#   scheduling noise; one latency peak weighs on a replica until it decays
+#   (kEwmaDecay, 10 s per e-fold: ~45 s from 500 ms to 5 ms), longer than
+#   this 15 s run. Seen: 795/593/988, 769/674/759 per 10 s window of a 70 s
+#   run, and once, under a loaded CI run, 4/1421/1575.
 # - With a MeshPolicy choosing RoundRobin for grpc-echo (docs/crds.md,
 #   spec.loadBalancer): within ±10 % of even (900..1100 each).
 # Each replica's proxy shows the calls it got over mTLS, and on how many
@@ -147,9 +149,9 @@ check_spread() {
 
   local summary even=$((spread_calls / 3))
   summary=$(spread_summary peak-ewma)
-  jq -e --argjson even "$even" '(.pods | length) == 3 and all(.pods[]; . >= $even / 2)' \
+  jq -e --argjson n "$spread_calls" '(.pods | length) == 3 and all(.pods[]; . <= $n * 2 / 3)' \
     <<<"$summary" >/dev/null ||
-    fail "Peak-EWMA: a replica got less than half of an even share: $(jq -c .pods <<<"$summary")"
+    fail "Peak-EWMA: calls not spread over the 3 replicas: $(jq -c .pods <<<"$summary")"
 
   k apply -f - >/dev/null <<EOF || fail "apply the RoundRobin MeshPolicy"
 apiVersion: weft.io/v1alpha1

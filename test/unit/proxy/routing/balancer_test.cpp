@@ -1,6 +1,7 @@
 #include "proxy/routing/balancer.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <optional>
@@ -66,6 +67,29 @@ TEST_CASE("peak EWMA prefers the faster endpoint and reacts to a slow one", "[ba
     balancer.on_success(*list[1], 5, now);
   }
   CHECK(list[1]->rtt_ewma_ms < 50);
+}
+
+TEST_CASE("peak EWMA tries an endpoint again once its peak has decayed", "[balancer]") {
+  // One slow response, then nothing: without decay while unobserved, the
+  // endpoint would lose every draw for good.
+  auto list = endpoints(2);
+  Balancer balancer(LoadBalancerAlgorithm::kPeakEwma, std::nullopt, list);
+  std::mt19937_64 random(5);
+  Clock::time_point now = kStart;
+  balancer.on_success(*list[1], 500, now);
+  std::optional<Clock::duration> picked_again;
+  for (int i = 1; i <= 600 && !picked_again; ++i) {
+    now += 100ms;
+    const auto endpoint = balancer.pick(random, now);
+    if (endpoint == list[1]) picked_again = now - kStart;
+    balancer.on_success(*list[0], 5, now);
+  }
+  REQUIRE(picked_again);
+  // 500 ms decays below the other's 5 ms in about 10 s x ln(100): 46 s.
+  CHECK(*picked_again > 40s);
+  CHECK(*picked_again < 50s);
+  CHECK(list[1]->rtt_at(kStart) == Approx(500));
+  CHECK(list[1]->rtt_at(kStart + 10s) == Approx(500 / std::exp(1.0)));
 }
 
 TEST_CASE("peak EWMA weighs requests in flight", "[balancer]") {
