@@ -154,11 +154,19 @@ awaitable<void> FrameIo::tick_loop() {
 awaitable<void> FrameIo::write_loop() {
   while (true) {
     out_.clear();
+    bool failed = false;
     while (out_.size() < kWriteBatch) {
       const std::uint8_t* data = nullptr;
       const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
-      if (n <= 0) break;  // (an error here is memory: the connection ends below)
+      failed = n < 0;  // memory, or a callback that failed: the connection ends
+      if (n <= 0) break;
       out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (failed) {
+      io_failed_ = true;
+      error_code ignored;
+      stream_.lowest_layer().close(ignored);  // wakes the reader
+      co_return;
     }
     if (!out_.empty()) {
       error_code ec;

@@ -26,6 +26,12 @@ using http2::BodyPipe;
 using http2::Exchange;
 using http2::HeaderList;
 
+// A frame of the exchange itself (a head, body bytes, trailers): what keeps
+// a stream from idling. A WINDOW_UPDATE or PRIORITY now and then does not.
+bool carries_content(const nghttp2_frame_hd& header) {
+  return header.type == NGHTTP2_HEADERS || header.type == NGHTTP2_DATA;
+}
+
 struct ServerStream {
   std::int32_t id = 0;
   http2::RequestHead head;
@@ -46,8 +52,8 @@ struct ServerStream {
   // The decoded header bytes this stream holds (its head until its handler
   // ends, its trailers), in the connection's open_header_bytes_.
   std::size_t header_charge = 0;
-  // Frames either way, looked at each tick: a stream on which none moved
-  // for --http2-stream-idle-timeout is reset, gRPC included.
+  // HEADERS and DATA either way, looked at each tick: a stream on which none
+  // moved for --http2-stream-idle-timeout is reset, gRPC included.
   std::uint64_t activity = 0;
   std::uint64_t activity_seen = 0;
   std::optional<Clock::time_point> quiet_since;
@@ -208,7 +214,7 @@ void ServerConnection::on_goaway_sent(std::uint32_t error_code) {
 
 void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
   ServerStream* stream = frame.hd.stream_id == 0 ? nullptr : find(frame.hd.stream_id);
-  if (stream != nullptr) ++stream->activity;
+  if (stream != nullptr && carries_content(frame.hd)) ++stream->activity;
   if (frame.hd.type == NGHTTP2_RST_STREAM && frame.rst_stream.error_code != NGHTTP2_NO_ERROR &&
       frame.rst_stream.error_code != NGHTTP2_CANCEL && !peer_faults_.spend(Clock::now())) {
     count_cut("stream_errors");
@@ -314,7 +320,7 @@ int ServerConnection::on_frame_recv(const nghttp2_frame& frame) {
   if (frame.hd.type == NGHTTP2_RST_STREAM) ++resets_received_;
   ServerStream* stream = find(frame.hd.stream_id);
   if (stream == nullptr) return 0;
-  ++stream->activity;
+  if (carries_content(frame.hd)) ++stream->activity;
   const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame.hd.type == NGHTTP2_HEADERS) {
     if (stream->in_trailers) {
@@ -627,8 +633,9 @@ void ServerConnection::tick(Clock::time_point now) {
   const auto stall_limit = runtime_.settings.body_idle_timeout;
   std::vector<std::pair<std::int32_t, std::string_view>> to_reset;
   for (auto& [id, stream] : streams_) {
-    // No frame either way (gRPC too: a long stream that moves bytes is
-    // never cut; one that moves none holds its slot and upstream stream).
+    // No HEADERS nor DATA either way (gRPC too: a long stream that moves
+    // bytes is never cut; one that moves none holds its slot and upstream
+    // stream).
     if (stream->activity != stream->activity_seen || !stream->quiet_since) {
       stream->activity_seen = stream->activity;
       stream->quiet_since = now;

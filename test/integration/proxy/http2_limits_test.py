@@ -134,6 +134,35 @@ def upstream_connections_per_endpoint_are_capped():
         config.close()
 
 
+@test
+def an_answered_stream_whose_request_stays_open_is_reset_later():
+    """RFC 9113 section 8.1: the app answered while the client's request
+    is still open. The client gets the whole response, then, if it never
+    ends its request, RST_STREAM(NO_ERROR) after --body-idle-timeout (not at
+    once: it may be finishing a body)."""
+    backend = H2Backend("a")
+    config, proxy = start(backend, "--body-idle-timeout", "2s")
+    try:
+        client = H2Client(proxy.outbound)
+        stream_id = client.start("/early", method="POST", end=False)
+        client.pump(lambda: client.responses[stream_id].ended, timeout=10)
+        response = client.responses[stream_id]
+        assert response.status == 200 and bytes(response.body) == b"early", response.body
+        answered = time.monotonic()
+        client.pump(lambda: response.reset is not None, timeout=10)
+        waited = time.monotonic() - answered
+        assert response.reset == 0, response.reset  # NO_ERROR
+        assert 1.0 <= waited <= 5.0, f"reset {waited:.1f}s after the answer"
+        assert proxy.metric("http2_stream_reset_total",
+                            limit="request_open_after_response") == 1
+        assert client.get("/").status == 200  # the connection goes on
+        client.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
 def open_fds(proxy):
     return len(os.listdir(f"/proc/{proxy.process.pid}/fd"))
 
