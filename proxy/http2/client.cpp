@@ -125,6 +125,7 @@ void ClientConnection::retire() {
   goaway_ = true;
   nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
   want_write();
+  notify_room();  // it no longer counts at the cap
 }
 
 ClientStream* ClientConnection::find(std::int32_t id) {
@@ -332,6 +333,12 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
     // At the cap (a peer with a low stream limit, or one that makes the
     // pool open connection after connection): wait for a stream to end.
     if (live_connections(key) >= limits_.max_connections_per_endpoint) {
+      // (A try meant for a new connection takes room on an open one rather:
+      // the broken one it avoids has left the pool.)
+      if (fresh) {
+        fresh = false;
+        continue;
+      }
       if (!waited_for_room && limits_.connection_limit != nullptr) limits_.connection_limit->inc();
       waited_for_room = true;
       if (Clock::now() >= limit.expiry) {

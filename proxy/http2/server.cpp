@@ -302,7 +302,8 @@ int ServerConnection::on_header(const nghttp2_frame& frame, std::string_view nam
       open_header_bytes_ + size > runtime_.settings.http2_max_open_header_bytes;
   if (list_too_large || open_too_large) {
     stream->trailers.clear();
-    release_headers(*stream, true);
+    // (Not the head under trailers: its handler's request views into it.)
+    release_headers(*stream, !stream->in_trailers);
     count_reset(list_too_large ? "header_list_too_large" : "open_header_bytes");
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
