@@ -32,6 +32,10 @@ std::string_view to_string(Limit limit) {
       return "tunnel_half_closed_timeout";
     case Limit::kClientHelloSize:
       return "client_hello_size";
+    case Limit::kHttp2WriteTimeout:
+      return "http2_write_timeout";
+    case Limit::kHttp2UpstreamConnections:
+      return "http2_upstream_connections";
   }
   return "unknown";
 }

@@ -64,9 +64,15 @@ enum class Limit {
   kTunnelHalfClosedTimeout,
   // A TLS ClientHello past kMaxClientHelloBytes (proxy/tls/client_hello.h),
   // records included: not terminated, taken for the app's own bytes.
-  kClientHelloSize
+  kClientHelloSize,
+  // HTTP/2: a peer that read nothing for --http2-write-timeout while the
+  // proxy had bytes for it (the connection cut); a request that found its
+  // endpoint's upstream connections at --http2-max-connections-per-endpoint
+  // (it waits for a stream to end within its connect limit).
+  kHttp2WriteTimeout,
+  kHttp2UpstreamConnections
 };
-inline constexpr std::size_t kLimitCount = 7;
+inline constexpr std::size_t kLimitCount = 9;
 std::string_view to_string(Limit limit);
 
 struct ProxyMetrics {

@@ -173,6 +173,24 @@ const flags::Program<Settings>& program() {
               flags::integer("http2-max-deflate-table-size", &S::http2_max_deflate_table_size, 0,
                              1024 * 1024, "HPACK encoder dynamic table size in bytes")
                   .value_name("BYTES"),
+              flags::duration("http2-write-timeout", &S::http2_write_timeout,
+                              "cut an HTTP/2 peer that reads none of the bytes waiting\n"
+                              "for it this long",
+                              kMoreThanZero),
+              flags::duration("http2-stream-idle-timeout", &S::http2_stream_idle_timeout,
+                              "reset an HTTP/2 stream (gRPC included) on which no byte\n"
+                              "moved either way this long",
+                              kMoreThanZero),
+              flags::integer("http2-max-open-header-bytes", &S::http2_max_open_header_bytes, 1024,
+                             1024 * 1024 * 1024,
+                             "decoded header bytes of a client connection's open HTTP/2\n"
+                             "streams; past it new streams are refused")
+                  .value_name("BYTES"),
+              flags::integer("http2-max-connections-per-endpoint",
+                             &S::http2_max_connections_per_endpoint, 1, 100'000,
+                             "HTTP/2 upstream connections per endpoint and worker; beyond,\n"
+                             "requests wait for a stream")
+                  .value_name("N"),
               flags::integer("pool-max-idle-per-endpoint", &S::pool_max_idle_per_endpoint, 0,
                              100000,
                              "idle upstream connections kept per endpoint and worker\n"

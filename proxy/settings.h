@@ -122,6 +122,21 @@ struct Settings {
   std::size_t http2_max_settings = 32;
   // The HPACK encoder's dynamic table, whatever size the peer allows.
   std::size_t http2_max_deflate_table_size = 4 * 1024;
+  // A peer (client or upstream) that reads none of the bytes waiting for it
+  // this long is cut: its connection's writer would block, with every
+  // stream on it.
+  std::chrono::milliseconds http2_write_timeout{30'000};
+  // A stream on which no byte moved either way this long is reset, gRPC
+  // included (as Envoy's stream_idle_timeout): a stream that moves bytes,
+  // however long it lives, is never cut.
+  std::chrono::milliseconds http2_stream_idle_timeout{300'000};
+  // The decoded header lists of a client connection's open streams, summed:
+  // past it, new streams are refused (a small HPACK block can decode into
+  // a header list at the size limit, for each of the concurrent streams).
+  std::size_t http2_max_open_header_bytes = 1024 * 1024;
+  // HTTP/2 upstream connections per endpoint (and identity) and worker;
+  // beyond, a request waits for a stream to end within its connect limit.
+  std::size_t http2_max_connections_per_endpoint = 16;
   // Where a connection that iptables did not redirect goes (plain loopback
   // tests, debugging). Unset: such connections are closed.
   std::optional<HostPort> outbound_fallback;

@@ -77,9 +77,15 @@ ssize_t read_pipe(nghttp2_session* session, std::int32_t stream_id, std::uint8_t
   if (pipe.finished()) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (!pipe.trailers().empty()) {
-      const auto nv = to_nv(pipe.trailers());
-      if (nghttp2_submit_trailer(session, stream_id, nv.data(), nv.size()) == 0) {
-        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      // (Inside nghttp2's C frames: no exception may leave; memory ends the
+      // connection.)
+      try {
+        const auto nv = to_nv(pipe.trailers());
+        if (nghttp2_submit_trailer(session, stream_id, nv.data(), nv.size()) == 0) {
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+      } catch (...) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
       }
     }
     return static_cast<ssize_t>(n);
@@ -109,11 +115,17 @@ ssize_t read_teed(nghttp2_session* session, std::int32_t stream_id, std::uint8_t
   const ssize_t n = read_pipe(session, stream_id, buffer, length, flags, &pipe_source, user_data);
   if (n > 0 && !teed.overflowed) {
     const auto bytes = static_cast<std::size_t>(n);
-    if (teed.copy.size() + bytes > teed.limit) {
+    bool keep = teed.copy.size() + bytes <= teed.limit;
+    if (keep) {
+      try {
+        teed.copy.append(reinterpret_cast<const char*>(buffer), bytes);
+      } catch (...) {
+        keep = false;  // (memory: no copy, so no retry; the body still goes)
+      }
+    }
+    if (!keep) {
       teed.overflowed = true;
       std::string().swap(teed.copy);
-    } else {
-      teed.copy.append(reinterpret_cast<const char*>(buffer), bytes);
     }
   }
   return n;

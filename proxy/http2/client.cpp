@@ -33,6 +33,11 @@ awaitable<void> ClientConnection::run(std::shared_ptr<ClientConnection> /*self*/
     stream->wake();
   }
   streams_.clear();
+  notify_room();
+}
+
+void ClientConnection::notify_room() {
+  if (const auto room = room_.lock()) room->notify();
 }
 
 awaitable<void> ClientConnection::wait_ready(Clock::time_point until) {
@@ -93,8 +98,26 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
 
 void ClientConnection::cancel(ClientStream& stream) {
   if (stream.closed || ended_ || stream.id < 0) return;
-  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_CANCEL);
+  const std::int32_t id = stream.id;
+  // (On HEADERS still queued, this marks them cancelled: never sent.)
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  if (nghttp2_session_find_stream(session_.get(), id) == nullptr) forget_unopened(id);
   want_write();
+}
+
+void ClientConnection::forget_unopened(std::int32_t id) {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  const std::shared_ptr<ClientStream> stream = it->second;
+  streams_.erase(it);
+  // Its queued HEADERS still name its body's provider: kept with the session.
+  retired_streams_.push_back(stream);
+  stream->closed = true;
+  stream->close_error = NGHTTP2_CANCEL;
+  if (!stream->response->ended()) stream->response->abort();
+  if (stream->request) stream->request->on_readable = nullptr;
+  stream->wake();
+  notify_room();
 }
 
 void ClientConnection::retire() {
@@ -102,6 +125,7 @@ void ClientConnection::retire() {
   goaway_ = true;
   nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
   want_write();
+  notify_room();  // it no longer counts at the cap
 }
 
 ClientStream* ClientConnection::find(std::int32_t id) {
@@ -141,6 +165,7 @@ int ClientConnection::on_frame_recv(const nghttp2_frame& frame) {
   if (frame.hd.type == NGHTTP2_GOAWAY) {
     goaway_ = true;
     ready_.cancel();
+    notify_room();  // it no longer counts at the cap
     // Streams past its last id were not processed: a retry may go elsewhere.
     for (auto& [id, stream] : streams_) {
       if (id > frame.goaway.last_stream_id) stream->refused = true;
@@ -195,6 +220,7 @@ int ClientConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
     if (!stream->request->finished()) stream->request->cancel();
   }
   stream->wake();
+  notify_room();
   return 0;
 }
 
@@ -211,7 +237,49 @@ std::optional<Clock::duration> ClientConnection::idle_limit() const {
   return std::nullopt;
 }
 
-void ClientConnection::tick(Clock::time_point /*now*/) {}
+void ClientConnection::write_stalled() {
+  if (limits_.write_stalls != nullptr) limits_.write_stalls->inc();
+}
+
+void ClientConnection::tick(Clock::time_point now) {
+  nghttp2_session* session = session_.get();
+  // A peer that allows no stream at all is of no use, and would hold a
+  // place at the per-endpoint cap until the idle timeout.
+  if (settings_received_ && !closing() && streams_.empty() &&
+      nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) == 0) {
+    retire();
+    return;
+  }
+  // Streams that cannot move: HEADERS queued behind the peer's stream limit
+  // (never sent), or a body whose bytes wait behind the peer's shut window.
+  std::vector<std::int32_t> unopened;
+  std::vector<std::int32_t> stalled;
+  for (auto& [id, stream] : streams_) {
+    const bool queued = nghttp2_session_find_stream(session, id) == nullptr;
+    const bool body_waits = stream->request && stream->request->buffered() > 0 &&
+                            (nghttp2_session_get_stream_remote_window_size(session, id) <= 0 ||
+                             nghttp2_session_get_remote_window_size(session) <= 0);
+    if (!queued && !body_waits) {
+      stream->stalled_since.reset();
+    } else if (!stream->stalled_since) {
+      stream->stalled_since = now;
+    } else if (now - *stream->stalled_since >= limits_.stall_timeout) {
+      (queued ? unopened : stalled).push_back(id);
+    }
+  }
+  for (const std::int32_t id : unopened) {
+    if (limits_.stalled_streams != nullptr) limits_.stalled_streams->inc();
+    if (ClientStream* stream = find(id)) {
+      stream->refused = true;  // never sent: another connection may take it
+      cancel(*stream);
+    }
+  }
+  for (const std::int32_t id : stalled) {
+    if (limits_.stalled_streams != nullptr) limits_.stalled_streams->inc();
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+  if (!unopened.empty() || !stalled.empty()) want_write();
+}
 
 awaitable<void> ClientConnection::reader_ended() {
   ended_ = true;
@@ -234,6 +302,7 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
                                                                  bool& reused) {
   const PoolKey key{endpoint, std::string(tls.identity)};
   reused = false;
+  bool waited_for_room = false;
   while (true) {
     if (!fresh) {
       auto& list = open_[key];
@@ -261,6 +330,24 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
         continue;
       }
     }
+    // At the cap (a peer with a low stream limit, or one that makes the
+    // pool open connection after connection): wait for a stream to end.
+    if (live_connections(key) >= limits_.max_connections_per_endpoint) {
+      // (A try meant for a new connection takes room on an open one rather:
+      // the broken one it avoids has left the pool.)
+      if (fresh) {
+        fresh = false;
+        continue;
+      }
+      if (!waited_for_room && limits_.connection_limit != nullptr) limits_.connection_limit->inc();
+      waited_for_room = true;
+      if (Clock::now() >= limit.expiry) {
+        failure = limit.by_deadline ? TryFailure::kTimeout : TryFailure::kConnect;
+        co_return nullptr;
+      }
+      co_await wait_for_room(key, limit.expiry);
+      continue;
+    }
     break;
   }
   auto timer = std::make_shared<Timer>(executor_);
@@ -281,6 +368,16 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
                                       : TryFailure::kConnect;
       connection->retire();
       connection.reset();
+    } else if (!connection->usable()) {
+      // Ready but taking no stream (SETTINGS_MAX_CONCURRENT_STREAMS 0, or
+      // GOAWAY at once): a connect failure, not a connection per request.
+      failure = TryFailure::kConnect;
+      connection->retire();
+      connection.reset();
+    } else {
+      std::shared_ptr<PoolRoom>& room = rooms_[key];
+      if (!room) room = std::make_shared<PoolRoom>();
+      connection->set_room(room);
     }
   }
   if (const auto it = connecting_.find(key); it != connecting_.end() && it->second == timer) {
@@ -290,6 +387,29 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
   if (!connection) co_return nullptr;
   open_[key].push_back(connection);
   co_return connection;
+}
+
+std::size_t ClientPool::live_connections(const PoolKey& key) const {
+  std::size_t n = connecting_.contains(key) ? 1 : 0;
+  if (const auto it = open_.find(key); it != open_.end()) {
+    for (const auto& weak : it->second) {
+      const auto connection = weak.lock();
+      if (connection && !connection->closing()) ++n;
+    }
+  }
+  return n;
+}
+
+awaitable<void> ClientPool::wait_for_room(const PoolKey& key, Clock::time_point until) {
+  std::shared_ptr<PoolRoom>& entry = rooms_[key];
+  if (!entry) entry = std::make_shared<PoolRoom>();
+  const std::shared_ptr<PoolRoom> room = entry;
+  Timer timer(executor_);
+  timer.expires_at(until);
+  room->waiters.push_back(&timer);
+  error_code ignored;
+  co_await timer.async_wait(redirect(ignored));
+  std::erase(room->waiters, &timer);
 }
 
 std::size_t ClientPool::size() const {
@@ -310,8 +430,11 @@ ClientLimits client_limits(const Settings& settings, ProxyMetrics& metrics, Dire
       .limits = limits_from(settings),
       .idle_timeout = settings.pool_idle_timeout,
       .stall_timeout = settings.body_idle_timeout,
+      .max_connections_per_endpoint = settings.http2_max_connections_per_endpoint,
       .protocol_errors = &metrics.http2_protocol_errors_total.with_labels({label, "client"}),
-      .stalled_streams = &metrics.http2_stream_reset_total.with_labels({label, "stalled_stream"})};
+      .stalled_streams = &metrics.http2_stream_reset_total.with_labels({label, "stalled_stream"}),
+      .write_stalls = &metrics.limit_reached(direction, Limit::kHttp2WriteTimeout),
+      .connection_limit = &metrics.limit_reached(direction, Limit::kHttp2UpstreamConnections)};
 }
 
 }  // namespace

@@ -9,7 +9,8 @@
 // pool at once, their streams finish or fail). While one is being
 // connected, other requests for the same key wait for it instead of
 // connecting too. A connection without streams for the pool idle timeout
-// closes itself.
+// closes itself. At most --http2-max-connections-per-endpoint per key: past
+// it a request waits for a stream to end (PoolRoom), within its connect limit.
 
 #include <map>
 #include <memory>
@@ -50,6 +51,10 @@ struct ClientStream {
   HeldBody held;                      // a body sent whole from memory
   TeedBody teed;                      // a streamed body copied for a retry
   Signal* waiter = nullptr;           // the try waiting for the head, woken on change
+  // Since when its HEADERS wait unsent (the peer's stream limit), or its
+  // body's bytes wait behind the peer's shut window: stalled that long
+  // (--body-idle-timeout), the stream fails.
+  std::optional<Clock::time_point> stalled_since;
   void wake() {
     if (waiter != nullptr) waiter->notify();
   }
@@ -59,8 +64,21 @@ struct ClientLimits {
   Limits limits;
   Clock::duration idle_timeout = std::chrono::seconds(90);  // without streams
   Clock::duration stall_timeout = std::chrono::seconds(60);
+  std::size_t max_connections_per_endpoint = 16;
   Counter* protocol_errors = nullptr;
   Counter* stalled_streams = nullptr;
+  Counter* write_stalls = nullptr;      // the peer read nothing for the write timeout
+  Counter* connection_limit = nullptr;  // a request waited for room at the cap
+};
+
+// The requests of one pool key waiting for room (a stream ending, a
+// connection leaving) while its connections are at the cap. Shared with the
+// connections, which may outlive the pool at shutdown.
+struct PoolRoom {
+  std::vector<Timer*> waiters;
+  void notify() {
+    for (Timer* waiter : waiters) waiter->cancel();
+  }
 };
 
 // Owns the socket before FrameIo (a base, built after this one) uses it.
@@ -95,6 +113,8 @@ class ClientConnection final : private OwnedUpstream,
   void cancel(ClientStream& stream);
   // Ends the connection gracefully (GOAWAY); used when the pool drops it.
   void retire();
+  // Told when a stream ends or the connection closes (room at the cap).
+  void set_room(const std::shared_ptr<PoolRoom>& room) { room_ = room; }
 
  private:
   int on_begin_headers(const nghttp2_frame& frame) override;
@@ -108,6 +128,11 @@ class ClientConnection final : private OwnedUpstream,
   void tick(Clock::time_point now) override;
   awaitable<void> reader_ended() override;
   void protocol_error(int error) override;
+  void write_stalled() override;
+  // Forgets a stream whose HEADERS nghttp2 never sent (the peer's stream
+  // limit): nghttp2 will never report it closed.
+  void forget_unopened(std::int32_t id);
+  void notify_room();
   // `self` keeps the connection alive while it runs.
   awaitable<void> run(std::shared_ptr<ClientConnection> self);
   ClientStream* find(std::int32_t id);
@@ -123,6 +148,7 @@ class ClientConnection final : private OwnedUpstream,
   Timer ready_;  // cancelled when ready or ended
   bool ended_ = false;
   ReadBuffer read_buffer_;
+  std::weak_ptr<PoolRoom> room_;
 };
 
 // The key of a pool entry: where, and who must answer (empty: plaintext).
@@ -160,6 +186,11 @@ class ClientPool {
   std::map<PoolKey, std::vector<std::weak_ptr<ClientConnection>>> open_;
   // Keys being connected: waiters wait on the timer, cancelled when done.
   std::map<PoolKey, std::shared_ptr<Timer>> connecting_;
+  std::map<PoolKey, std::shared_ptr<PoolRoom>> rooms_;
+  // `key`'s connections that take streams, the one connecting included.
+  std::size_t live_connections(const PoolKey& key) const;
+  // Waits (up to `until`) for room on `key`'s connections, at the cap.
+  awaitable<void> wait_for_room(const PoolKey& key, Clock::time_point until);
 };
 
 // A worker's pools, one per direction (inbound: to the pod's app; outbound:

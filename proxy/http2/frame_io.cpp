@@ -7,9 +7,12 @@ namespace weft::proxy::http2 {
 FrameIo::FrameIo(Stream& stream, Side side, const Limits& limits)
     : stream_(stream),
       session_(side, limits, *this),
+      write_timeout_(limits.write_timeout),
       writable_(stream.get_executor()),
       read_deadline_(stream.get_executor()),
-      writer_(stream.get_executor()) {}
+      writer_(stream.get_executor()),
+      ticker_(stream.get_executor()),
+      tick_timer_(stream.get_executor()) {}
 
 bool FrameIo::feed(std::string_view bytes) {
   if (bytes.empty()) return true;
@@ -29,6 +32,7 @@ bool FrameIo::feed(std::string_view bytes) {
 awaitable<void> FrameIo::run_io(ReadBuffer& pending, Clock::duration flush_limit) {
   if (!session_.ok()) co_return;
   writer_.spawn(write_loop());
+  ticker_.spawn(tick_loop());
   std::exception_ptr error;
   try {
     bool reading = feed(pending.data());
@@ -44,9 +48,16 @@ awaitable<void> FrameIo::run_io(ReadBuffer& pending, Clock::duration flush_limit
       reading = feed(pending.data());
       pending.consume(pending.data().size());
     }
-    co_await reader_ended();
   } catch (...) {
     error = std::current_exception();
+    io_failed_ = true;
+  }
+  // Always: the owner ends its streams and joins what uses it, on an
+  // exception (memory) too.
+  try {
+    co_await reader_ended();
+  } catch (...) {
+    if (!error) error = std::current_exception();
     io_failed_ = true;
   }
   // The writer sends what is queued (a GOAWAY, the last responses) within
@@ -59,7 +70,14 @@ awaitable<void> FrameIo::run_io(ReadBuffer& pending, Clock::duration flush_limit
     read_deadline_.arm(stream_, flush_limit);
   }
   want_write();
-  co_await writer_.join();
+  try {
+    co_await writer_.join();
+  } catch (...) {
+    if (!error) error = std::current_exception();
+    io_failed_ = true;
+  }
+  tick_timer_.cancel();
+  co_await ticker_.join();  // (never throws: tick_loop catches)
   if (!io_failed_ && !error) co_await drain_before_close(pending);
   read_deadline_.disarm();
   if (error) std::rethrow_exception(error);
@@ -81,7 +99,27 @@ awaitable<void> FrameIo::drain_before_close(ReadBuffer& buffer) {
   }
 }
 
+bool FrameIo::write_stalled_at(Clock::time_point now) {
+  // Progress is any byte the socket took; a peer that reads slowly is not
+  // stalled, one whose receive buffer stays full is.
+  if (!writing_ || bytes_written_ != written_seen_) {
+    written_seen_ = bytes_written_;
+    write_stalled_since_.reset();
+    return false;
+  }
+  if (!write_stalled_since_) write_stalled_since_ = now;
+  return now - *write_stalled_since_ >= write_timeout_;
+}
+
 void FrameIo::housekeeping(Clock::time_point now) {
+  if (write_stalled_at(now)) {
+    // Nothing can reach a peer that reads nothing (a GOAWAY neither): cut.
+    write_stalled();
+    io_failed_ = true;
+    error_code ignored;
+    stream_.lowest_layer().close(ignored);  // the writer and the reader wake
+    return;
+  }
   tick(now);
   const auto idle = idle_limit();
   if (!idle) {
@@ -94,31 +132,57 @@ void FrameIo::housekeeping(Clock::time_point now) {
   }
 }
 
+awaitable<void> FrameIo::tick_loop() {
+  // Its own timer: housekeeping runs while the writer waits on a peer that
+  // does not read, which is when the write timeout must be looked at.
+  try {
+    while (!stopping_ && !io_failed_) {
+      tick_timer_.expires_after(std::chrono::seconds(1));
+      error_code ec;
+      co_await tick_timer_.async_wait(redirect(ec));
+      if (stopping_ || io_failed_) break;
+      housekeeping(Clock::now());
+    }
+  } catch (...) {
+    // (memory: the connection ends)
+    io_failed_ = true;
+    error_code ignored;
+    stream_.lowest_layer().close(ignored);
+  }
+}
+
 awaitable<void> FrameIo::write_loop() {
-  auto next_tick = Clock::now() + std::chrono::seconds(1);
   while (true) {
     out_.clear();
+    bool failed = false;
     while (out_.size() < kWriteBatch) {
       const std::uint8_t* data = nullptr;
       const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
-      if (n <= 0) break;  // (an error here is memory: the connection ends below)
+      failed = n < 0;  // memory, or a callback that failed: the connection ends
+      if (n <= 0) break;
       out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (failed) {
+      io_failed_ = true;
+      error_code ignored;
+      stream_.lowest_layer().close(ignored);  // wakes the reader
+      co_return;
     }
     if (!out_.empty()) {
       error_code ec;
-      co_await asio::async_write(stream_, asio::buffer(out_), redirect(ec));
+      writing_ = true;
+      for (std::size_t sent = 0; sent < out_.size() && !ec;) {
+        const std::size_t n = co_await stream_.async_write_some(
+            asio::buffer(out_.data() + sent, out_.size() - sent), redirect(ec));
+        sent += n;
+        bytes_written_ += n;  // progress, for the write timeout
+      }
+      writing_ = false;
       if (ec) {
         io_failed_ = true;
         error_code ignored;
         stream_.lowest_layer().cancel(ignored);  // wakes the reader
         co_return;
-      }
-      bytes_written_ += out_.size();
-      // A connection that always has something to send still ticks (drain).
-      const auto now = Clock::now();
-      if (now >= next_tick) {
-        next_tick = now + std::chrono::seconds(1);
-        housekeeping(now);
       }
       continue;
     }
@@ -130,12 +194,7 @@ awaitable<void> FrameIo::write_loop() {
       stream_.lowest_layer().cancel(ignored);
       co_return;
     }
-    co_await writable_.wait(next_tick);
-    const auto now = Clock::now();
-    if (now >= next_tick) {
-      next_tick = now + std::chrono::seconds(1);
-      housekeeping(now);
-    }
+    co_await writable_.wait();
   }
 }
 

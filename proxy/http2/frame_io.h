@@ -3,10 +3,11 @@
 // The I/O of one HTTP/2 connection, shared by the server and the client
 // side: a reader feeding the socket's bytes to nghttp2 (mem_recv), and a
 // writer beside it sending what nghttp2 has to send (mem_send), woken by
-// want_write(), on the connection's worker (no locks). The writer also
-// ticks once a second for the owner's housekeeping (drain, idle and stalled
-// streams). Memory: one read buffer, and at most kWriteBatch bytes gathered
-// per write.
+// want_write(), on the connection's worker (no locks). A ticker beside
+// them runs the owner's housekeeping once a second (drain, idle and stalled
+// streams), whether or not the writer is blocked, and cuts a peer that read
+// nothing for the write timeout while the proxy had bytes for it. Memory:
+// one read buffer, and at most kWriteBatch bytes gathered per write.
 
 #include <chrono>
 #include <cstdint>
@@ -54,6 +55,9 @@ class FrameIo : public SessionEvents {
   virtual awaitable<void> reader_ended() { co_return; }
   // nghttp2 refused the peer's bytes (a protocol error, a flood).
   virtual void protocol_error(int /*nghttp2_error*/) {}
+  // The peer read nothing for the write timeout while bytes waited for it:
+  // the connection is cut (the owner counts it).
+  virtual void write_stalled() {}
 
   Stream& stream_;
   Session session_;
@@ -68,13 +72,22 @@ class FrameIo : public SessionEvents {
   awaitable<void> drain_before_close(ReadBuffer& buffer);
   bool feed(std::string_view bytes);
   awaitable<void> write_loop();
-  // Once a second: the owner's tick, then the idle check.
+  awaitable<void> tick_loop();
+  // Once a second: the write timeout, the owner's tick, then the idle check.
   void housekeeping(Clock::time_point now);
+  // True when the peer read nothing of a pending write for the write timeout.
+  bool write_stalled_at(Clock::time_point now);
 
+  const Clock::duration write_timeout_;
   Signal writable_;
   Deadline read_deadline_;  // after the reader ended: the flush limit
   std::optional<Clock::time_point> idle_since_;
   ChildTask writer_;
+  ChildTask ticker_;
+  Timer tick_timer_;
+  bool writing_ = false;            // a write is under way (bytes wait for the peer)
+  std::uint64_t written_seen_ = 0;  // bytes_written_ at the last tick
+  std::optional<Clock::time_point> write_stalled_since_;
   bool stopping_ = false;  // the reader ended: the writer flushes and ends
   std::string out_;
   std::uint64_t bytes_read_ = 0;

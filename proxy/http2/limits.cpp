@@ -24,7 +24,8 @@ Limits limits_from(const Settings& settings) {
           .max_continuations = settings.http2_max_continuations,
           .max_outbound_acks = settings.http2_max_outbound_acks,
           .max_settings = settings.http2_max_settings,
-          .max_deflate_table_size = settings.http2_max_deflate_table_size};
+          .max_deflate_table_size = settings.http2_max_deflate_table_size,
+          .write_timeout = settings.http2_write_timeout};
 }
 
 std::vector<nghttp2_settings_entry> local_settings(const Limits& limits, Side side) {

@@ -8,6 +8,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -32,6 +33,8 @@ struct Limits {
   std::size_t max_outbound_acks = 1'000;
   std::size_t max_settings = 32;
   std::size_t max_deflate_table_size = 4 * 1024;
+  // A peer that reads nothing this long while bytes wait for it is cut.
+  std::chrono::milliseconds write_timeout{30'000};
 };
 
 Limits limits_from(const Settings& settings);

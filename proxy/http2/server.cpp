@@ -26,6 +26,12 @@ using http2::BodyPipe;
 using http2::Exchange;
 using http2::HeaderList;
 
+// A frame of the exchange itself (a head, body bytes, trailers): what keeps
+// a stream from idling. A WINDOW_UPDATE or PRIORITY now and then does not.
+bool carries_content(const nghttp2_frame_hd& header) {
+  return header.type == NGHTTP2_HEADERS || header.type == NGHTTP2_DATA;
+}
+
 struct ServerStream {
   std::int32_t id = 0;
   http2::RequestHead head;
@@ -38,9 +44,23 @@ struct ServerStream {
   http2::HeldBody local_body;                      // a local answer's text
   std::optional<Clock::time_point> deadline;       // the request's, while its response streams
   std::optional<Clock::time_point> stalled_since;  // the client's window stayed shut
+  bool answered_locally = false;                   // by the proxy itself
+  bool goaway_after_response = false;              // a refusal that ends the connection
+  // The response went whole while the request is still open: the stream is
+  // reset (NO_ERROR) once the client had --body-idle-timeout to end it.
+  std::optional<Clock::time_point> answered_at;
+  // The decoded header bytes this stream holds (its head until its handler
+  // ends, its trailers), in the connection's open_header_bytes_.
+  std::size_t header_charge = 0;
+  // HEADERS and DATA either way, looked at each tick: a stream on which none
+  // moved for --http2-stream-idle-timeout is reset, gRPC included.
+  std::uint64_t activity = 0;
+  std::uint64_t activity_seen = 0;
+  std::optional<Clock::time_point> quiet_since;
   // The request body's progress, looked at each tick: a client that stops
   // sending it while nothing waits for the upstream is idle. Not for gRPC,
-  // whose streams may stay open and quiet for long (deadlines bound them).
+  // whose streams may stay open and quiet for long (deadlines and
+  // --http2-stream-idle-timeout bound them).
   bool grpc = false;
   std::uint64_t request_bytes = 0;
   std::uint64_t request_bytes_seen = 0;
@@ -76,6 +96,13 @@ class ServerConnection final : public http2::FrameIo {
   int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) override;
   void on_invalid_frame() override { protocol_errors().inc(); }
   void protocol_error(int error) override;
+  void write_stalled() override {
+    runtime_.metrics.metrics().limit_reached(target_.direction, Limit::kHttp2WriteTimeout).inc();
+  }
+  // Gives back the header bytes a stream holds; its head goes once its
+  // handler ended (the converted request views into it until then).
+  void release_headers(ServerStream& stream, bool drop_head);
+  void reset_answered_streams(Clock::time_point now);
   void on_goaway_sent(std::uint32_t error_code) override;
   void on_frame_sent(const nghttp2_frame& frame) override;
   // Counts, once per connection, the GOAWAY that ends it for a peer's fault.
@@ -131,6 +158,7 @@ class ServerConnection final : public http2::FrameIo {
   std::vector<std::shared_ptr<ServerStream>> retired_streams_;
   std::size_t handlers_ = 0;
   http2::Signal handlers_done_;
+  std::size_t open_header_bytes_ = 0;  // the streams' header_charge, summed
   bool goaway_sent_ = false;
   bool cut_counted_ = false;
   std::uint64_t resets_received_ = 0;  // RST_STREAM frames from the client
@@ -185,6 +213,8 @@ void ServerConnection::on_goaway_sent(std::uint32_t error_code) {
 }
 
 void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
+  ServerStream* stream = frame.hd.stream_id == 0 ? nullptr : find(frame.hd.stream_id);
+  if (stream != nullptr && carries_content(frame.hd)) ++stream->activity;
   if (frame.hd.type == NGHTTP2_RST_STREAM && frame.rst_stream.error_code != NGHTTP2_NO_ERROR &&
       frame.rst_stream.error_code != NGHTTP2_CANCEL && !peer_faults_.spend(Clock::now())) {
     count_cut("stream_errors");
@@ -194,15 +224,45 @@ void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
   }
   // The response is complete while the client's request is still open: the
   // stream is reset with NO_ERROR (RFC 9113 section 8.1), so a client that
-  // never ends its request holds no stream, nor its memory, past its answer.
+  // never ends its request holds no stream, nor its memory, past its answer:
+  // at once after the proxy's own answer (nothing reads the rest), after
+  // --body-idle-timeout after a relayed one (the client may still be
+  // finishing its body: reset_answered_streams).
   if ((frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) ||
-      (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0 || find(frame.hd.stream_id) == nullptr) {
+      (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0 || stream == nullptr) {
     return;
   }
-  if (nghttp2_session_get_stream_remote_close(session(), frame.hd.stream_id) == 0) {
+  // After the refusal itself, so that the client reads it whole first.
+  if (stream->goaway_after_response) send_goaway("refused");
+  if (nghttp2_session_get_stream_remote_close(session(), frame.hd.stream_id) != 0) return;
+  if (stream->answered_locally) {
+    count_reset("request_open_after_response");
     nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, frame.hd.stream_id, NGHTTP2_NO_ERROR);
     want_write();
+  } else {
+    stream->answered_at = Clock::now();
   }
+}
+
+void ServerConnection::reset_answered_streams(Clock::time_point now) {
+  std::vector<std::int32_t> to_reset;
+  for (const auto& [id, stream] : streams_) {
+    if (stream->answered_at && now - *stream->answered_at >= runtime_.settings.body_idle_timeout &&
+        nghttp2_session_get_stream_remote_close(session(), id) == 0) {
+      to_reset.push_back(id);
+    }
+  }
+  for (const std::int32_t id : to_reset) {
+    count_reset("request_open_after_response");
+    nghttp2_submit_rst_stream(session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+  }
+  if (!to_reset.empty()) want_write();
+}
+
+void ServerConnection::release_headers(ServerStream& stream, bool drop_head) {
+  open_header_bytes_ -= stream.header_charge;
+  stream.header_charge = 0;
+  if (drop_head) stream.head.block = {};
 }
 
 int ServerConnection::on_begin_frame(const nghttp2_frame_hd& header) {
@@ -235,12 +295,20 @@ int ServerConnection::on_header(const nghttp2_frame& frame, std::string_view nam
   // than the limit's worth of fields).
   const std::size_t size = name.size() + value.size() + 32;
   const std::size_t listed = stream->in_trailers ? stream->trailers.size : stream->head.block.size;
-  if (listed + size > limits_.max_header_list_size) {
-    stream->head.block.clear();
+  const bool list_too_large = listed + size > limits_.max_header_list_size;
+  // The open streams' lists together: many streams each at the list limit,
+  // from a few bytes of HPACK references each, would hold megabytes.
+  const bool open_too_large =
+      open_header_bytes_ + size > runtime_.settings.http2_max_open_header_bytes;
+  if (list_too_large || open_too_large) {
     stream->trailers.clear();
-    count_reset("header_list_too_large");
+    // (Not the head under trailers: its handler's request views into it.)
+    release_headers(*stream, !stream->in_trailers);
+    count_reset(list_too_large ? "header_list_too_large" : "open_header_bytes");
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
+  stream->header_charge += size;
+  open_header_bytes_ += size;
   if (stream->in_trailers) {
     stream->trailers.add(name, value);
     return 0;
@@ -253,6 +321,7 @@ int ServerConnection::on_frame_recv(const nghttp2_frame& frame) {
   if (frame.hd.type == NGHTTP2_RST_STREAM) ++resets_received_;
   ServerStream* stream = find(frame.hd.stream_id);
   if (stream == nullptr) return 0;
+  if (carries_content(frame.hd)) ++stream->activity;
   const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame.hd.type == NGHTTP2_HEADERS) {
     if (stream->in_trailers) {
@@ -276,6 +345,7 @@ int ServerConnection::on_data_chunk(std::int32_t stream_id, std::string_view dat
     return 0;
   }
   stream->request_bytes += data.size();
+  ++stream->activity;
   stream->exchange->request_body->append(data);
   return 0;
 }
@@ -286,6 +356,8 @@ int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   const std::shared_ptr<ServerStream> stream = it->second;
   streams_.erase(it);
   stream->closed = true;
+  // (The head itself goes when its handler ends.)
+  release_headers(*stream, false);
   BodyPipe& request = *stream->exchange->request_body;
   if (!request.ended()) {
     // Never to be taken: the connection's window gets its bytes back.
@@ -364,6 +436,7 @@ void ServerConnection::respond_locally(ServerStream& stream, int status, std::st
   // (its window kept open), then the stream is done.
   BodyPipe& request = *stream.exchange->request_body;
   if (!request.ended()) request.cancel();
+  stream.answered_locally = true;
   http2::LocalResponse answer =
       http2::local_response(status, reason, grpc, head_request, retry_after_seconds);
   if (answer.body.empty()) {
@@ -420,6 +493,16 @@ awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstrea
 awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_ptr) {
   ServerStream& stream = *stream_ptr;
   const auto started = Clock::now();
+  // Declared before `converted`, which views into the head: gone after it.
+  // (`alive`: a frame destroyed by the event loop's shutdown may outlive this.)
+  struct HeadRelease {
+    ServerConnection& connection;
+    ServerStream& stream;
+    std::shared_ptr<bool> alive;
+    ~HeadRelease() {
+      if (*alive) connection.release_headers(stream, true);
+    }
+  } head_release{*this, stream, alive_};
   http2::ConvertedRequest converted;
   http2::to_request(stream.head, converted);
   Request& request = converted.request;
@@ -462,6 +545,10 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   };
   if (route.local.status != 0) {
     answer(route.local.status, route.local.reason, route.local.retry_after_seconds);
+    // A refusal that ends the connection (plaintext under Strict, as HTTP/1
+    // closes): GOAWAY once it is sent; no new stream is taken, the open ones
+    // finish (refused too, as they come).
+    stream.goaway_after_response = route.local.close;
     co_return;
   }
   const bool has_body = request.body.kind != BodySource::Kind::kNone;
@@ -539,9 +626,20 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
 
 void ServerConnection::tick(Clock::time_point now) {
   if (runtime_.draining.load(std::memory_order_relaxed)) send_goaway("drain");
+  reset_answered_streams(now);
   const auto stall_limit = runtime_.settings.body_idle_timeout;
   std::vector<std::pair<std::int32_t, std::string_view>> to_reset;
   for (auto& [id, stream] : streams_) {
+    // No HEADERS nor DATA either way (gRPC too: a long stream that moves
+    // bytes is never cut; one that moves none holds its slot and upstream
+    // stream).
+    if (stream->activity != stream->activity_seen || !stream->quiet_since) {
+      stream->activity_seen = stream->activity;
+      stream->quiet_since = now;
+    } else if (now - *stream->quiet_since >= runtime_.settings.http2_stream_idle_timeout) {
+      to_reset.emplace_back(id, "stream_idle_timeout");
+      continue;
+    }
     const BodyPipe& request = *stream->exchange->request_body;
     // The proxy waits for the client's body (none of it waits for the
     // upstream): idle that long, the stream is reset, as HTTP/1 answers 408.
@@ -584,20 +682,28 @@ void ServerConnection::tick(Clock::time_point now) {
 }
 
 awaitable<void> ServerConnection::reader_ended() {
-  for (auto& [id, stream] : streams_) {
-    stream->closed = true;
-    BodyPipe& request = *stream->exchange->request_body;
-    if (!request.ended()) request.abort();
-    if (stream->response) {
-      stream->response->on_readable = nullptr;
-      if (!stream->response->finished()) stream->response->cancel();
+  std::exception_ptr error;
+  try {
+    retired_streams_.reserve(retired_streams_.size() + streams_.size());
+    for (auto& [id, stream] : streams_) {
+      stream->closed = true;
+      BodyPipe& request = *stream->exchange->request_body;
+      if (!request.ended()) request.abort();
+      if (stream->response) {
+        stream->response->on_readable = nullptr;
+        if (!stream->response->finished()) stream->response->cancel();
+      }
+      stream->exchange->client_went_away();
+      retired_streams_.push_back(stream);
     }
-    stream->exchange->client_went_away();
-    retired_streams_.push_back(stream);
+    streams_.clear();
+  } catch (...) {
+    error = std::current_exception();  // (memory)
   }
-  streams_.clear();
+  // Always joined: a handler uses this connection until it ends.
   while (handlers_ > 0) co_await handlers_done_.wait();
   *alive_ = false;
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace

@@ -11,44 +11,62 @@ std::string_view view(const std::uint8_t* data, std::size_t length) {
   return {reinterpret_cast<const char*>(data), length};
 }
 
+// Every callback runs inside nghttp2's C frames: an exception (memory)
+// must not unwind through them. It ends the connection instead.
+template <typename Call>
+int guarded(Call&& call) noexcept {
+  try {
+    return call();
+  } catch (...) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+}
+
 int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* header, void* user_data) {
-  return events_of(user_data).on_begin_frame(*header);
+  return guarded([&] { return events_of(user_data).on_begin_frame(*header); });
 }
 
 int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  return events_of(user_data).on_begin_headers(*frame);
+  return guarded([&] { return events_of(user_data).on_begin_headers(*frame); });
 }
 
 int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
               std::size_t name_length, const std::uint8_t* value, std::size_t value_length,
               std::uint8_t /*flags*/, void* user_data) {
-  return events_of(user_data).on_header(*frame, view(name, name_length), view(value, value_length));
+  return guarded([&] {
+    return events_of(user_data).on_header(*frame, view(name, name_length),
+                                          view(value, value_length));
+  });
 }
 
 int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  return events_of(user_data).on_frame_recv(*frame);
+  return guarded([&] { return events_of(user_data).on_frame_recv(*frame); });
 }
 
 int on_data_chunk(nghttp2_session*, std::uint8_t /*flags*/, std::int32_t stream_id,
                   const std::uint8_t* data, std::size_t length, void* user_data) {
-  return events_of(user_data).on_data_chunk(stream_id, view(data, length));
+  return guarded([&] { return events_of(user_data).on_data_chunk(stream_id, view(data, length)); });
 }
 
 int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code,
                     void* user_data) {
-  return events_of(user_data).on_stream_close(stream_id, error_code);
+  return guarded([&] { return events_of(user_data).on_stream_close(stream_id, error_code); });
 }
 
 int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int, void* user_data) {
-  events_of(user_data).on_invalid_frame();
-  return 0;
+  return guarded([&] {
+    events_of(user_data).on_invalid_frame();
+    return 0;
+  });
 }
 
 int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  if (frame->hd.type == NGHTTP2_GOAWAY)
-    events_of(user_data).on_goaway_sent(frame->goaway.error_code);
-  events_of(user_data).on_frame_sent(*frame);
-  return 0;
+  return guarded([&] {
+    if (frame->hd.type == NGHTTP2_GOAWAY)
+      events_of(user_data).on_goaway_sent(frame->goaway.error_code);
+    events_of(user_data).on_frame_sent(*frame);
+    return 0;
+  });
 }
 
 }  // namespace

@@ -19,6 +19,9 @@ Plan plan_request(Worker& worker, const ConnectionTarget& target, std::string_vi
       const PlaintextInbound plaintext = plaintext_inbound(
           policies->mtls_mode(port), runtime.settings.inbound_probes, port, probe_capable);
       request.mtls_required = plaintext.access != PlaintextInbound::Access::kServed;
+      // Refused outright (HTTP/2, which the kubelet never probes with): no
+      // probe path is exempt.
+      if (plaintext.access == PlaintextInbound::Access::kRefused) request.probe_routes = {};
     }
   }
   std::optional<LocalAnswer> refused = admit(request);

@@ -549,6 +549,76 @@ def hpack_bomb():
         attack.close()
 
 
+@test
+def unread_socket_blocks_no_other_client():
+    """The TCP form of the stall: windows wide open (nothing for flow control
+    to hold back), a tiny receive buffer, and the client never reads. The
+    proxy's writer for that connection blocks; housekeeping still runs, and
+    the write timeout cuts the connection. The other client's bodies, on the
+    same upstream connection, keep flowing meanwhile."""
+    attack = Attack("--http2-write-timeout", "3s")
+    try:
+        attack.start_other_client("/big?n=200000")
+        wide_open = (frame(SETTINGS, 0, 0, struct.pack(">HI", SETTINGS_INITIAL_WINDOW_SIZE,
+                                                       0x7fffffff))
+                     + frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7fffffff - 65535)))
+        attacker = RawClient(attack.proxy.outbound, wide_open, receive_buffer=4096)
+        attacker.send(b"".join(frame(HEADERS, END_HEADERS | END_STREAM, i,
+                                     request_block(attacker.encoder, "/big?n=1000000"))
+                               for i in range(1, 100, 2)))
+        started = time.monotonic()
+        # Never read until the proxy cut it.
+        wait_until(lambda: attack.proxy.metric("limit_reached_total", direction="outbound",
+                                               limit="http2_write_timeout") == 1,
+                   timeout=30, what="the write timeout to cut the attacker")
+        print(f"unread socket: cut {time.monotonic() - started:.1f}s after its requests")
+        assert attacker.read_until_cut(timeout=10), "the attacker's connection stayed open"
+        # One upstream connection carried the attacker's streams and the other
+        # client's: the stuck client held none of its window.
+        assert attack.backend.connections == 1, attack.backend.connections
+        attacker.close()
+        attack.check("unread socket", memory_bound=64 * MIB)
+    finally:
+        attack.close()
+
+
+@test
+def open_streams_header_bytes_are_capped():
+    """Finding 4's attack: one 4 KB field in the HPACK table, then many
+    streams whose head references it 7 times (about 28 KiB of header list
+    from 15 bytes) and whose request never ends: the heads of open streams
+    together are capped per connection, the streams past it refused."""
+    attack = Attack()
+    try:
+        attack.start_other_client()
+        attacker = RawClient(attack.proxy.outbound)
+        big = attacker.encoder.encode([("x-pin", "p" * 4000)])  # entry 62
+        pseudo = b"\x82\x86" + b"\x04\x05/hang" + b"\x01\x03web"
+        streams = list(range(1, 400, 2))  # 200 streams, each ~28 KiB of header list
+        data = b""
+        for n, stream_id in enumerate(streams):
+            block = pseudo + (big if n == 0 else b"") + bytes([0x80 | 62]) * 7
+            data += frame(HEADERS, END_HEADERS, stream_id, block)  # no END_STREAM
+        attacker.send(settings() + data)
+        wait_until(lambda: attack.proxy.metric("http2_stream_reset_total", direction="outbound",
+                                               limit="open_header_bytes") >= 150,
+                   timeout=20, what="150 streams refused")
+        time.sleep(0.5)  # the rest of the 200 decided
+        refused = attack.proxy.metric("http2_stream_reset_total", direction="outbound",
+                                      limit="open_header_bytes")
+        deadline = time.monotonic() + 20
+        while len(attacker.resets) < refused and time.monotonic() < deadline:
+            attacker.read_until_cut(timeout=0.5)
+        # 1 MiB holds about 36 such heads: the rest were refused.
+        assert 150 <= refused <= 170, refused
+        assert len(attacker.resets) >= refused, len(attacker.resets)
+        print(f"open header bytes: {refused:.0f} of {len(streams)} streams refused")
+        attacker.close()
+        attack.check("open streams' header bytes", memory_bound=32 * MIB)
+    finally:
+        attack.close()
+
+
 def main():
     run_main(TESTS, "proxy.h2_attack.", __doc__)
 

@@ -43,6 +43,8 @@ class H2Backend:
                  N ms later (as a gRPC server that flushes its head first)
     /status?code=N  status N
     /goaway      200, then GOAWAY (the connection takes no new stream)
+    /early       200 with a body as soon as the head came, before the
+                 request ends (as a server that answers without reading)
     `max_streams`: the SETTINGS_MAX_CONCURRENT_STREAMS it announces."""
 
     def __init__(self, name, max_streams=None):
@@ -142,13 +144,18 @@ class _BackendConnection:
         if isinstance(event, h2.events.RequestReceived):
             self.streams[event.stream_id] = {"headers": _headers(event.headers), "body": bytearray(),
                                              "trailers": None}
+            if self.streams[event.stream_id]["headers"][":path"].startswith("/early"):
+                self.streams[event.stream_id]["answered"] = True
+                self.answer(event.stream_id, [(":status", "200")], b"early")
         elif isinstance(event, h2.events.DataReceived):
-            self.streams[event.stream_id]["body"] += event.data
+            if event.stream_id in self.streams:
+                self.streams[event.stream_id]["body"] += event.data
             self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         elif isinstance(event, h2.events.TrailersReceived):
             self.streams[event.stream_id]["trailers"] = _headers(event.headers)
         elif isinstance(event, h2.events.StreamEnded):
-            self.respond(event.stream_id)
+            if not self.streams[event.stream_id].get("answered"):
+                self.respond(event.stream_id)
         elif isinstance(event, h2.events.WindowUpdated):
             for stream_id in list(self.pending):
                 self.flush(stream_id)

@@ -545,6 +545,35 @@ def strict_serves_the_kubelets_probes_in_plaintext_and_nothing_else():
 
 
 @test
+def strict_switched_on_under_an_open_h2c_connection_ends_it():
+    """Permissive, a plaintext h2c client opens a connection; then Strict.
+    The next stream on that connection is refused, the kubelet's probe
+    paths included (the kubelet never probes over HTTP/2), and the
+    connection gets GOAWAY: it takes no new stream."""
+    app = H2Backend("app")
+    ca = Ca("anchor")
+    mesh = Mesh(app.port, ca, server_flags=("--inbound-probes", f"{app.port}/healthz"))
+    try:
+        client = H2Client(mesh.server.inbound)
+        assert client.get("/healthz").status == 200
+        before = mesh.server.metric("config_reload_total", result="accepted")
+        mesh.server_config.write(mesh_document(ca.pem, policies=[STRICT]))
+        wait_until(lambda: mesh.server.metric("config_reload_total", result="accepted") > before,
+                   what="the Strict document accepted")
+        served = len(app.requests)
+        response = client.get("/healthz")
+        assert response.status == 403, response.status
+        client.pump(lambda: client.goaway is not None, timeout=5)
+        assert len(app.requests) == served, app.requests[served:]
+        assert mesh.server.metric("http2_goaway_sent_total", direction="inbound",
+                                  reason="refused") == 1
+        client.close()
+    finally:
+        mesh.close()
+        app.close()
+
+
+@test
 def no_credentials_is_no_plaintext_fallback():
     backend = Backend("app")
     ca = Ca("anchor")

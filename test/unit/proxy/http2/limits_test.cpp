@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "proxy/metrics.h"
 #include "proxy/settings.h"
 
 using namespace weft::proxy;
@@ -34,6 +35,28 @@ TEST_CASE("the HTTP/2 limits come from the flags, with their defaults", "[http2]
   CHECK(defaults.max_frame_size == 16 * 1024);
   CHECK(defaults.max_continuations == 8);
   CHECK(defaults.reset_burst == 1000);
+}
+
+TEST_CASE("the HTTP/2 time and size limits of issue 16 have flags and defaults", "[http2]") {
+  using namespace std::chrono_literals;
+  const Settings defaults;
+  CHECK(limits_from(defaults).write_timeout == 30s);
+  CHECK(defaults.http2_stream_idle_timeout == 5min);
+  CHECK(defaults.http2_max_open_header_bytes == 1024 * 1024);
+  CHECK(defaults.http2_max_connections_per_endpoint == 16);
+  auto settings = parse_settings(
+      {"--http2-write-timeout", "3s", "--http2-stream-idle-timeout", "2s",
+       "--http2-max-open-header-bytes", "65536", "--http2-max-connections-per-endpoint", "2"},
+      weft::flags::environment_of({}));
+  REQUIRE(settings);
+  CHECK(limits_from(*settings).write_timeout == 3s);
+  CHECK(settings->http2_stream_idle_timeout == 2s);
+  CHECK(settings->http2_max_open_header_bytes == 65536);
+  CHECK(settings->http2_max_connections_per_endpoint == 2);
+  CHECK_FALSE(parse_settings({"--http2-max-connections-per-endpoint", "0"},
+                             weft::flags::environment_of({})));
+  CHECK(to_string(Limit::kHttp2WriteTimeout) == "http2_write_timeout");
+  CHECK(to_string(Limit::kHttp2UpstreamConnections) == "http2_upstream_connections");
 }
 
 TEST_CASE("out-of-range HTTP/2 limits are usage errors", "[http2]") {

@@ -135,3 +135,26 @@ TEST_CASE("a new stream below an id already used ends the connection", "[http2]"
   CHECK(result == NGHTTP2_ERR_CALLBACK_FAILURE);
   CHECK(sent(frames, NGHTTP2_GOAWAY, NGHTTP2_PROTOCOL_ERROR));
 }
+
+TEST_CASE("an exception in a callback fails the connection, never unwinds through nghttp2",
+          "[http2]") {
+  // (bad_alloc from a callback would otherwise cross nghttp2's C frames.)
+  class Throwing : public Events {
+   public:
+    int on_header(const nghttp2_frame&, std::string_view, std::string_view) override {
+      throw std::bad_alloc();
+    }
+  } events;
+  Session session(Side::kServer, Limits{}, events);
+  REQUIRE(session.ok());
+  ssize_t result = 0;
+  std::vector<Frame> frames;
+  REQUIRE_NOTHROW(frames =
+                      exchange(session,
+                               opening() + frame(NGHTTP2_HEADERS,
+                                                 NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+                                                 1, kRequestBlock),
+                               result));
+  CHECK(result == NGHTTP2_ERR_CALLBACK_FAILURE);
+  CHECK(sent(frames, NGHTTP2_GOAWAY, NGHTTP2_PROTOCOL_ERROR));
+}
