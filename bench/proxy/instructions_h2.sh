@@ -10,12 +10,16 @@
 # With --syscalls, each proxy's system calls per request are counted by
 # `strace -c -f` over the same load instead (without valgrind).
 #
+# With --keep DIR, callgrind's profiles are copied to DIR (for
+# callgrind_annotate); with --only NAME, only that proxy is measured.
+#
 # Usage: bench/proxy/instructions_h2.sh [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls]
+#                                       [--keep DIR] [--only weft-proxy|haproxy]
 # Needs valgrind, h2load and nghttpd (nghttp2-client, nghttp2-server), haproxy.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build_dir=$repo/build requests=20000 streams=100 top=25 syscalls=0
-usage="usage: $0 [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls]"
+build_dir=$repo/build requests=20000 streams=100 top=25 syscalls=0 keep='' only=''
+usage="usage: $0 [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls] [--keep DIR] [--only weft-proxy|haproxy]"
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -23,12 +27,15 @@ while (($#)); do
     --streams) streams=$2; shift 2 ;;
     --top) top=$2; shift 2 ;;
     --syscalls) syscalls=1; shift ;;
+    --keep) keep=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 for value in "$requests" "$streams" "$top"; do
   [[ $value =~ ^[1-9][0-9]*$ ]] || { echo "instructions_h2: '$value' is not a positive whole number; $usage" >&2; exit 2; }
 done
+[[ -z $only || $only == weft-proxy || $only == haproxy ]] || { echo "$usage" >&2; exit 2; }
 ((streams <= 100)) || { echo "instructions_h2: at most 100 streams (HAProxy's limit per connection)" >&2; exit 2; }
 tools=(h2load nghttpd haproxy valgrind callgrind_control callgrind_annotate)
 ((syscalls)) && tools=(h2load nghttpd haproxy strace)
@@ -96,6 +103,7 @@ allocations() {
 measure() {
   local name=$1 pid port
   shift
+  [[ -z $only || $only == "$name" ]] || return 0
   if [[ $name == weft-proxy ]]; then
     "$@" "$build_dir/bin/weft-proxy" "${weft_flags[@]}" >"$work/$name.log" 2>&1 &
     pid=$!
@@ -128,6 +136,7 @@ measure() {
     callgrind_control -d "$pid" >/dev/null 2>&1
     local out total
     out=$(ls "$work"/callgrind."$name".*.1)
+    [[ -z $keep ]] || { mkdir -p "$keep" && cp "$out" "$keep/callgrind.$name.out"; }
     total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
     echo "#### $name: $((total / requests)) instructions per request (callgrind, $requests requests, $streams streams)"
     echo
