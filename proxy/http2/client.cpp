@@ -11,7 +11,10 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
       limits_(limits),
       ready_(upstream_->socket.get_executor()) {}
 
-ClientConnection::~ClientConnection() = default;
+ClientConnection::~ClientConnection() {
+  // (Ended without run()'s end: an io_context destroyed at shutdown.)
+  for (auto& [id, stream] : streams_) forget(*stream);
+}
 
 void ClientConnection::start() {
   // The coroutine holds the connection from here: its first resume comes
@@ -28,6 +31,7 @@ awaitable<void> ClientConnection::run(std::shared_ptr<ClientConnection> /*self*/
   ended_ = true;
   ready_.cancel();
   for (auto& [id, stream] : streams_) {
+    forget(*stream);
     stream->closed = true;
     stream->response->abort();
     stream->wake();
@@ -64,27 +68,21 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   ++streams_opened_;
   // The response's bytes reopen this stream's window once the client side
   // took them (the connection's reopens as they arrive, on_data_chunk); a
-  // consumer that stops reading resets the stream.
-  const std::weak_ptr<ClientConnection> weak = weak_from_this();
-  stream->response->on_taken = [weak, id](std::size_t n) {
-    if (const auto connection = weak.lock()) {
-      if (connection->ended_) return;
-      nghttp2_session_consume_stream(connection->session(), id, n);
-      connection->want_write();
-    }
+  // consumer that stops reading resets the stream. The callbacks capture
+  // two pointers (held inline by std::function) and are cleared when the
+  // stream leaves streams_: while set, the stream and this are alive.
+  ClientStream* const raw = stream.get();
+  stream->response->on_taken = [this, raw](std::size_t n) {
+    if (ended_) return;
+    nghttp2_session_consume_stream(session(), raw->id, n);
+    want_write();
   };
-  stream->response->on_cancelled = [weak, id] {
-    if (const auto connection = weak.lock()) {
-      if (ClientStream* found = connection->find(id)) connection->cancel(*found);
-    }
-  };
+  stream->response->on_cancelled = [this, raw] { cancel(*raw); };
   if (stream->request) {
-    stream->request->on_readable = [weak, id] {
-      if (const auto connection = weak.lock()) {
-        if (connection->ended_ || connection->find(id) == nullptr) return;
-        nghttp2_session_resume_data(connection->session(), id);
-        connection->want_write();
-      }
+    stream->request->on_readable = [this, raw] {
+      if (ended_ || raw->closed) return;
+      nghttp2_session_resume_data(session(), raw->id);
+      want_write();
     };
   }
   want_write();
@@ -102,6 +100,12 @@ void ClientConnection::retire() {
   goaway_ = true;
   nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
   want_write();
+}
+
+void ClientConnection::forget(ClientStream& stream) {
+  stream.response->on_taken = nullptr;
+  stream.response->on_cancelled = nullptr;
+  if (stream.request) stream.request->on_readable = nullptr;
 }
 
 ClientStream* ClientConnection::find(std::int32_t id) {
@@ -184,13 +188,13 @@ int ClientConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   if (it == streams_.end()) return 0;
   const std::shared_ptr<ClientStream> stream = it->second;
   streams_.erase(it);
+  forget(*stream);
   stream->closed = true;
   stream->close_error = error_code;
   if (error_code == NGHTTP2_REFUSED_STREAM) stream->refused = true;
   // (The connection's window got their bytes back as they came.)
   if (!stream->response->ended()) stream->response->abort();
   if (stream->request) {
-    stream->request->on_readable = nullptr;
     // The endpoint answered without reading it all: the rest is dropped.
     if (!stream->request->finished()) stream->request->cancel();
   }
@@ -217,6 +221,7 @@ awaitable<void> ClientConnection::reader_ended() {
   ended_ = true;
   ready_.cancel();
   for (auto& [id, stream] : streams_) {
+    forget(*stream);
     stream->closed = true;
     if (!stream->response_started) stream->refused = !io_failed_ && goaway_;
     stream->response->abort();

@@ -111,6 +111,8 @@ class ClientConnection final : private OwnedUpstream,
   // `self` keeps the connection alive while it runs.
   awaitable<void> run(std::shared_ptr<ClientConnection> self);
   ClientStream* find(std::int32_t id);
+  // The stream leaves streams_: its pipes' callbacks into this are cleared.
+  void forget(ClientStream& stream);
 
   const ClientLimits limits_;
   std::map<std::int32_t, std::shared_ptr<ClientStream>> streams_;

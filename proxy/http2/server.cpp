@@ -26,12 +26,19 @@ using http2::BodyPipe;
 using http2::Exchange;
 using http2::HeaderList;
 
+// One request stream of the client's connection. One allocation: the
+// exchange and its request body pipe are in it (the upstream side holds them
+// through aliasing shared_ptrs to this), and the pipes' callbacks capture
+// only this and their connection (held inline by std::function).
 struct ServerStream {
   std::int32_t id = 0;
   http2::RequestHead head;
   HeaderList trailers;
   bool in_trailers = false;
-  std::shared_ptr<Exchange> exchange = std::make_shared<Exchange>();
+  Exchange exchange;
+  // The connection's: false once it is gone (the upstream side may still
+  // take the request body's bytes).
+  std::shared_ptr<bool> connection_alive;
   bool closed = false;
   bool responded = false;                          // a response was submitted
   std::shared_ptr<BodyPipe> response;              // relayed from upstream (null: none)
@@ -219,6 +226,7 @@ int ServerConnection::on_begin_headers(const nghttp2_frame& frame) {
   if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
     auto stream = std::make_shared<ServerStream>();
     stream->id = frame.hd.stream_id;
+    stream->connection_alive = alive_;
     streams_[stream->id] = std::move(stream);
   } else if (ServerStream* stream = find(frame.hd.stream_id)) {
     stream->in_trailers = true;
@@ -256,14 +264,14 @@ int ServerConnection::on_frame_recv(const nghttp2_frame& frame) {
   const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame.hd.type == NGHTTP2_HEADERS) {
     if (stream->in_trailers) {
-      stream->exchange->request_body->end(std::move(stream->trailers));
+      stream->exchange.request_body.end(std::move(stream->trailers));
       return 0;
     }
     stream->head.end_stream = end;
-    if (end) stream->exchange->request_body->end();
+    if (end) stream->exchange.request_body.end();
     start_handler(streams_[frame.hd.stream_id]);
   } else if (frame.hd.type == NGHTTP2_DATA && end) {
-    stream->exchange->request_body->end();
+    stream->exchange.request_body.end();
   }
   return 0;
 }
@@ -276,7 +284,7 @@ int ServerConnection::on_data_chunk(std::int32_t stream_id, std::string_view dat
     return 0;
   }
   stream->request_bytes += data.size();
-  stream->exchange->request_body->append(data);
+  stream->exchange.request_body.append(data);
   return 0;
 }
 
@@ -286,7 +294,7 @@ int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   const std::shared_ptr<ServerStream> stream = it->second;
   streams_.erase(it);
   stream->closed = true;
-  BodyPipe& request = *stream->exchange->request_body;
+  BodyPipe& request = stream->exchange.request_body;
   if (!request.ended()) {
     // Never to be taken: the connection's window gets its bytes back.
     nghttp2_session_consume_connection(session(), request.buffered());
@@ -307,16 +315,17 @@ int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
     stream->grpc_metrics.reset();
   }
   // Reset before its response went whole: nobody waits for an answer.
-  if (error_code != NGHTTP2_NO_ERROR || !stream->responded) stream->exchange->client_went_away();
+  if (error_code != NGHTTP2_NO_ERROR || !stream->responded) stream->exchange.client_went_away();
   return 0;
 }
 
 void ServerConnection::start_handler(std::shared_ptr<ServerStream> stream) {
-  BodyPipe& request = *stream->exchange->request_body;
+  BodyPipe& request = stream->exchange.request_body;
   // The request body's window reopens as the upstream side takes its bytes.
-  request.on_taken = [this, alive = alive_, id = stream->id](std::size_t n) {
-    if (!*alive) return;
-    nghttp2_session_consume(session(), id, n);
+  // (The pipe is in the stream: the stream lives while it is called.)
+  request.on_taken = [this, taker = stream.get()](std::size_t n) {
+    if (!*taker->connection_alive) return;
+    nghttp2_session_consume(session(), taker->id, n);
     want_write();
   };
   ++handlers_;
@@ -362,7 +371,7 @@ void ServerConnection::respond_locally(ServerStream& stream, int status, std::st
                                        std::uint32_t retry_after_seconds) {
   // The rest of a request body nobody will read is dropped as it comes
   // (its window kept open), then the stream is done.
-  BodyPipe& request = *stream.exchange->request_body;
+  BodyPipe& request = stream.exchange.request_body;
   if (!request.ended()) request.cancel();
   http2::LocalResponse answer =
       http2::local_response(status, reason, grpc, head_request, retry_after_seconds);
@@ -383,18 +392,23 @@ void ServerConnection::relay_response(ServerStream& stream, http2::Upstream& ups
     return;
   }
   stream.response = from->response;
-  stream.response->on_readable = [this, alive = alive_, id = stream.id] {
-    if (!*alive) return;
-    nghttp2_session_resume_data(session(), id);
+  if (stream.closed) {
+    stream.response->cancel();
+    return;
+  }
+  // Cleared when the stream leaves streams_ (closed, or the reader ended):
+  // while set, the stream is in streams_ and alive.
+  stream.response->on_readable = [this, reader = &stream] {
+    if (!*reader->connection_alive) return;
+    nghttp2_session_resume_data(session(), reader->id);
     want_write();
   };
   const nghttp2_data_provider provider = http2::pipe_provider(*stream.response);
   submit_response(stream, from->head, &provider);
-  if (stream.closed) stream.response->cancel();
 }
 
 awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstream& upstream) {
-  BodyPipe& pipe = *stream.exchange->request_body;
+  BodyPipe& pipe = stream.exchange.request_body;
   http2::Signal arrived(stream_.get_executor());
   pipe.on_readable = [&arrived] { arrived.notify(); };
   std::string body;
@@ -466,8 +480,8 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   }
   const bool has_body = request.body.kind != BodySource::Kind::kNone;
   http2::Upstream upstream(
-      worker_.http2.of(target_.direction), stream_.get_executor(), stream.exchange,
-      converted.forwarded, has_body,
+      worker_.http2.of(target_.direction), stream_.get_executor(),
+      std::shared_ptr<Exchange>(stream_ptr, &stream.exchange), converted.forwarded, has_body,
       {.connect_timeout = runtime_.settings.connect_timeout,
        .tls = target_.direction == Direction::kOutbound ? &worker_.tls : nullptr,
        .tls_metrics = target_.direction == Direction::kOutbound ? &runtime_.tls_metrics : nullptr,
@@ -546,7 +560,7 @@ void ServerConnection::tick(Clock::time_point now) {
   const auto stall_limit = runtime_.settings.body_idle_timeout;
   std::vector<std::pair<std::int32_t, std::string_view>> to_reset;
   for (auto& [id, stream] : streams_) {
-    const BodyPipe& request = *stream->exchange->request_body;
+    const BodyPipe& request = stream->exchange.request_body;
     // The proxy waits for the client's body (none of it waits for the
     // upstream): idle that long, the stream is reset, as HTTP/1 answers 408.
     if (!stream->grpc && !stream->responded && !request.ended() && !request.cancelled() &&
@@ -590,13 +604,13 @@ void ServerConnection::tick(Clock::time_point now) {
 awaitable<void> ServerConnection::reader_ended() {
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
-    BodyPipe& request = *stream->exchange->request_body;
+    BodyPipe& request = stream->exchange.request_body;
     if (!request.ended()) request.abort();
     if (stream->response) {
       stream->response->on_readable = nullptr;
       if (!stream->response->finished()) stream->response->cancel();
     }
-    stream->exchange->client_went_away();
+    stream->exchange.client_went_away();
     retired_streams_.push_back(stream);
   }
   streams_.clear();

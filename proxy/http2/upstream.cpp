@@ -39,12 +39,12 @@ void Upstream::next_try_on_new_connection() {
 }
 
 bool Upstream::request_body_done() const {
-  return !has_body_ || exchange_->request_body->ended();
+  return !has_body_ || exchange_->request_body.ended();
 }
 
 bool Upstream::body_replayable() const {
   if (!stream_ || stream_->teed.pipe == nullptr || stream_->teed.overflowed) return false;
-  const BodyPipe& body = *exchange_->request_body;
+  const BodyPipe& body = exchange_->request_body;
   return body.finished() && body.trailers().empty();
 }
 
@@ -87,7 +87,7 @@ awaitable<TryFailure> Upstream::send_try(const tcp::endpoint& address,
       stream_->held.body = std::make_shared<const std::string>(kept_body_);
       provider = held_provider(stream_->held);
     } else {
-      stream_->request = exchange_->request_body;
+      stream_->request = std::shared_ptr<BodyPipe>(exchange_, &exchange_->request_body);
       if (copy_limit_ > 0) {
         stream_->teed = {.pipe = stream_->request.get(), .limit = copy_limit_};
         provider = teed_provider(stream_->teed);
