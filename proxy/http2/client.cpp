@@ -37,6 +37,7 @@ awaitable<void> ClientConnection::run(std::shared_ptr<ClientConnection> /*self*/
     stream->wake();
   }
   streams_.clear();
+  last_found_ = nullptr;
 }
 
 awaitable<void> ClientConnection::wait_ready(Clock::time_point until) {
@@ -109,8 +110,11 @@ void ClientConnection::forget(ClientStream& stream) {
 }
 
 ClientStream* ClientConnection::find(std::int32_t id) {
+  if (last_found_ != nullptr && last_found_->id == id) return last_found_;
   const auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_found_ = it->second.get();
+  return last_found_;
 }
 
 int ClientConnection::on_begin_headers(const nghttp2_frame& frame) {
@@ -188,6 +192,7 @@ int ClientConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   if (it == streams_.end()) return 0;
   const std::shared_ptr<ClientStream> stream = it->second;
   streams_.erase(it);
+  last_found_ = nullptr;
   forget(*stream);
   stream->closed = true;
   stream->close_error = error_code;
@@ -229,7 +234,28 @@ awaitable<void> ClientConnection::reader_ended() {
     retired_streams_.push_back(stream);
   }
   streams_.clear();
+  last_found_ = nullptr;
   co_return;
+}
+
+std::shared_ptr<ClientConnection> ClientPool::open_connection(const tcp::endpoint& endpoint,
+                                                              std::string_view identity,
+                                                              bool& reused) {
+  const auto found = open_.find(PoolKeyView{endpoint, identity});
+  if (found == open_.end()) return nullptr;
+  auto& list = found->second;
+  std::erase_if(list, [](const std::weak_ptr<ClientConnection>& weak) {
+    const auto connection = weak.lock();
+    return !connection || connection->closing();
+  });
+  for (const auto& weak : list) {
+    auto connection = weak.lock();
+    if (connection && connection->usable()) {
+      reused = connection->has_carried_streams();
+      return connection;
+    }
+  }
+  return nullptr;
 }
 
 awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endpoint& endpoint,
@@ -241,18 +267,7 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
   reused = false;
   while (true) {
     if (!fresh) {
-      auto& list = open_[key];
-      std::erase_if(list, [](const std::weak_ptr<ClientConnection>& weak) {
-        const auto connection = weak.lock();
-        return !connection || connection->closing();
-      });
-      for (const auto& weak : list) {
-        const auto connection = weak.lock();
-        if (connection && connection->usable()) {
-          reused = connection->has_carried_streams();
-          co_return connection;
-        }
-      }
+      if (auto connection = open_connection(endpoint, tls.identity, reused)) co_return connection;
       const auto connecting = connecting_.find(key);
       if (connecting != connecting_.end()) {
         // Another request connects to it: wait for that one (bounded by our limit).

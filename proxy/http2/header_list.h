@@ -3,15 +3,17 @@
 // A header block as the codec keeps it: names and values in order
 // (pseudo-headers first, as received or to send), and their nghttp2 form for
 // a submit. HPACK-decoded fields arrive as separate buffers that nghttp2
-// reuses, so a block is copied once into this: every name and value back to
-// back in one buffer, with an index of where each field is. Two allocations
-// per block whatever its fields (a string pair per field cost one or two
-// each, and the vector's growth, on every request's four blocks).
+// reuses, so a block is copied once into this: every field as a record (its
+// name's and value's sizes, then their bytes) back to back in one buffer.
+// One allocation per block whatever its fields (a string pair per field
+// cost one or two each, and the vector's growth, on every request's blocks);
+// a lookup walks the records, as it walked the pairs.
 
 #include <nghttp2/nghttp2.h>
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -25,22 +27,18 @@ class HeaderList {
   using Field = std::pair<std::string_view, std::string_view>;
 
   // Reserved at the first field: a usual block (a browser's request, a gRPC
-  // call's head) fits, without growing.
-  static constexpr std::size_t kFirstBytes = 256;
-  static constexpr std::size_t kFirstFields = 16;
+  // call's head) fits without growing.
+  static constexpr std::size_t kFirstBytes = 384;
 
   // RFC 9113 section 6.5.2's size: names, values and 32 per field.
   std::size_t size = 0;
 
   void add(std::string_view name, std::string_view value) {
-    if (index_.empty()) {
-      index_.reserve(kFirstFields);
-      bytes_.reserve(kFirstBytes);
-    }
-    index_.push_back({static_cast<std::uint32_t>(bytes_.size()),
-                      static_cast<std::uint32_t>(name.size()),
-                      static_cast<std::uint32_t>(value.size())});
-    bytes_.append(name).append(value);
+    if (bytes_.empty()) bytes_.reserve(kFirstBytes);
+    const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(name.size()),
+                                    static_cast<std::uint32_t>(value.size())};
+    bytes_.append(reinterpret_cast<const char*>(sizes), sizeof sizes).append(name).append(value);
+    ++count_;
     size += name.size() + value.size() + 32;
   }
   std::string_view find(std::string_view name) const {
@@ -49,13 +47,13 @@ class HeaderList {
     }
     return {};
   }
-  bool empty() const { return index_.empty(); }
-  std::size_t count() const { return index_.size(); }
+  bool empty() const { return count_ == 0; }
+  std::size_t count() const { return count_; }
   // Keeps the memory: a block received again (a 1xx, then the final head)
   // reuses it.
   void clear() {
-    index_.clear();
     bytes_.clear();
+    count_ = 0;
     size = 0;
   }
 
@@ -69,36 +67,30 @@ class HeaderList {
     using pointer = void;
     using reference = Field;
 
-    Iterator(const HeaderList& list, std::size_t at) : list_(&list), at_(at) {}
-    Field operator*() const { return list_->field(at_); }
+    explicit Iterator(std::string_view rest) : rest_(rest) {}
+    Field operator*() const {
+      std::uint32_t sizes[2];
+      std::memcpy(sizes, rest_.data(), sizeof sizes);
+      return {rest_.substr(sizeof sizes, sizes[0]),
+              rest_.substr(sizeof sizes + sizes[0], sizes[1])};
+    }
     Iterator& operator++() {
-      ++at_;
+      std::uint32_t sizes[2];
+      std::memcpy(sizes, rest_.data(), sizeof sizes);
+      rest_.remove_prefix(sizeof sizes + sizes[0] + sizes[1]);
       return *this;
     }
-    bool operator==(const Iterator& other) const { return at_ == other.at_; }
+    bool operator==(const Iterator& other) const { return rest_.size() == other.rest_.size(); }
 
    private:
-    const HeaderList* list_;
-    std::size_t at_;
+    std::string_view rest_;  // the records not visited yet
   };
-  Iterator begin() const { return {*this, 0}; }
-  Iterator end() const { return {*this, index_.size()}; }
+  Iterator begin() const { return Iterator(bytes_); }
+  Iterator end() const { return Iterator(std::string_view(bytes_).substr(bytes_.size())); }
 
  private:
-  struct Entry {
-    std::uint32_t at;  // the name's first byte in bytes_, the value right after
-    std::uint32_t name_size;
-    std::uint32_t value_size;
-  };
-  Field field(std::size_t i) const {
-    const Entry& entry = index_[i];
-    const std::string_view all = bytes_;
-    return {all.substr(entry.at, entry.name_size),
-            all.substr(entry.at + entry.name_size, entry.value_size)};
-  }
-
   std::string bytes_;
-  std::vector<Entry> index_;
+  std::size_t count_ = 0;
 };
 
 // Views for nghttp2_submit_*; valid while `list` is unchanged and this

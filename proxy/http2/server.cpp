@@ -106,9 +106,14 @@ class ServerConnection final : public http2::FrameIo {
         .inc();
   }
   void send_goaway(std::string_view reason);
+  // nghttp2 calls back for one stream many times in a row (each header of
+  // a block): the last one found is looked at first.
   ServerStream* find(std::int32_t id) {
+    if (last_found_ != nullptr && last_found_->id == id) return last_found_;
     const auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
+    if (it == streams_.end()) return nullptr;
+    last_found_ = it->second.get();
+    return last_found_;
   }
   void start_handler(std::shared_ptr<ServerStream> stream);
   awaitable<void> handle(std::shared_ptr<ServerStream> stream);
@@ -132,6 +137,7 @@ class ServerConnection final : public http2::FrameIo {
   const http2::Limits limits_;
   const std::string destination_text_;
   std::map<std::int32_t, std::shared_ptr<ServerStream>> streams_;
+  ServerStream* last_found_ = nullptr;  // in streams_ (reset when one leaves)
   // Streams still open in nghttp2 when the reader ended: their data
   // providers (a local answer's text, a response pipe) are read while the
   // writer flushes, so they live as long as the session.
@@ -227,6 +233,7 @@ int ServerConnection::on_begin_headers(const nghttp2_frame& frame) {
     auto stream = std::make_shared<ServerStream>();
     stream->id = frame.hd.stream_id;
     stream->connection_alive = alive_;
+    last_found_ = nullptr;  // (an id is never reused: belt and braces)
     streams_[stream->id] = std::move(stream);
   } else if (ServerStream* stream = find(frame.hd.stream_id)) {
     stream->in_trailers = true;
@@ -293,6 +300,7 @@ int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   if (it == streams_.end()) return 0;
   const std::shared_ptr<ServerStream> stream = it->second;
   streams_.erase(it);
+  last_found_ = nullptr;
   stream->closed = true;
   BodyPipe& request = stream->exchange.request_body;
   if (!request.ended()) {
@@ -614,6 +622,7 @@ awaitable<void> ServerConnection::reader_ended() {
     retired_streams_.push_back(stream);
   }
   streams_.clear();
+  last_found_ = nullptr;
   while (handlers_ > 0) co_await handlers_done_.wait();
   *alive_ = false;
 }

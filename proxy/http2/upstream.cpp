@@ -72,7 +72,12 @@ awaitable<TryFailure> Upstream::send_try(const tcp::endpoint& address,
   const ConnectLimit limit = connect_limit(settings_.connect_timeout, timeouts, Clock::now());
   TryFailure failure = TryFailure::kNone;
   bool reused = false;
-  auto connection = co_await pool_.acquire(address, tls, limit, failure, fresh_next_, reused);
+  // An open connection at once (no coroutine frame); else wait or connect.
+  std::shared_ptr<ClientConnection> connection;
+  if (!fresh_next_) connection = pool_.open_connection(address, tls.identity, reused);
+  if (!connection) {
+    connection = co_await pool_.acquire(address, tls, limit, failure, fresh_next_, reused);
+  }
   fresh_next_ = false;
   if (!connection) co_return failure;
   if (exchange_->client_gone) co_return TryFailure::kClientGone;

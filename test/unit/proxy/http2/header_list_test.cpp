@@ -24,10 +24,10 @@ TEST_CASE("a header list keeps its fields in order, past its first reservation",
   list.add("", "");  // (an empty field is kept as one)
   // More fields and bytes than reserved first: the buffer grows and moves.
   const std::string long_value(HeaderList::kFirstBytes * 3, 'v');
-  for (std::size_t i = 0; i < HeaderList::kFirstFields * 2; ++i) {
+  for (std::size_t i = 0; i < 32; ++i) {
     list.add("x-" + std::to_string(i), long_value);
   }
-  REQUIRE(list.count() == 3 + HeaderList::kFirstFields * 2);
+  REQUIRE(list.count() == 3 + 32);
   const auto fields = copy_of(list);
   CHECK(fields[0] == std::pair<std::string, std::string>{":status", "200"});
   CHECK(fields[1] == std::pair<std::string, std::string>{"content-type", "text/plain"});
