@@ -10,16 +10,18 @@
 # With --syscalls, each proxy's system calls per request are counted by
 # `strace -c -f` over the same load instead (without valgrind).
 #
-# With --keep DIR, callgrind's profiles are copied to DIR (for
-# callgrind_annotate); with --only NAME, only that proxy is measured.
+# weft-proxy runs with its image's environment (glibc's tunables, see
+# images/weft-proxy.json), or without it with --bare. With --keep DIR,
+# callgrind's profiles are copied to DIR (for callgrind_annotate); with
+# --only NAME, only that proxy is measured.
 #
 # Usage: bench/proxy/instructions_h2.sh [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls]
-#                                       [--keep DIR] [--only weft-proxy|haproxy]
+#                                       [--keep DIR] [--only weft-proxy|haproxy] [--bare]
 # Needs valgrind, h2load and nghttpd (nghttp2-client, nghttp2-server), haproxy.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build_dir=$repo/build requests=20000 streams=100 top=25 syscalls=0 keep='' only=''
-usage="usage: $0 [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls] [--keep DIR] [--only weft-proxy|haproxy]"
+build_dir=$repo/build requests=20000 streams=100 top=25 syscalls=0 keep='' only='' bare=0
+usage="usage: $0 [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls] [--keep DIR] [--only weft-proxy|haproxy] [--bare]"
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -29,6 +31,7 @@ while (($#)); do
     --syscalls) syscalls=1; shift ;;
     --keep) keep=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --bare) bare=1; shift ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
@@ -105,7 +108,8 @@ measure() {
   shift
   [[ -z $only || $only == "$name" ]] || return 0
   if [[ $name == weft-proxy ]]; then
-    "$@" "$build_dir/bin/weft-proxy" "${weft_flags[@]}" >"$work/$name.log" 2>&1 &
+    ((bare)) && weft_env=()
+    env "${weft_env[@]}" "$@" "$build_dir/bin/weft-proxy" "${weft_flags[@]}" >"$work/$name.log" 2>&1 &
     pid=$!
     for _ in $(seq 600); do grep -q '"weft-proxy started"' "$work/$name.log" && break; sleep 0.1; done
     port=$(outbound_port_of "$work/$name.log")
@@ -169,6 +173,8 @@ measure() {
   wait "$pid" 2>/dev/null || true
 }
 
+((bare)) || echo "weft-proxy's environment (its image's): ${weft_env[*]}"
+echo
 if ((syscalls)); then
   measure weft-proxy
   measure haproxy
