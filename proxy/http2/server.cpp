@@ -55,6 +55,12 @@ struct ServerStream {
   // A relayed gRPC response: its grpc-status is counted when it ends (held:
   // the series cannot expire meanwhile).
   std::shared_ptr<RouteMetrics> grpc_metrics;
+  // The request as the layers see it, and a refusal's text: the handler's,
+  // here rather than in its coroutine frame, which they would take past
+  // glibc's per-thread cache limit (1,032 bytes: a frame above is a slower
+  // malloc and free per request).
+  http2::ConvertedRequest converted;
+  std::string refusal_body;
 };
 
 class ServerConnection final : public http2::FrameIo {
@@ -66,6 +72,13 @@ class ServerConnection final : public http2::FrameIo {
         target_(target),
         limits_(http2::limits_from(worker.runtime.settings)),
         destination_text_(endpoint_label(target.destination)),
+        upstream_settings_{.connect_timeout = runtime_.settings.connect_timeout,
+                           .tls = target.direction == Direction::kOutbound ? &worker.tls : nullptr,
+                           .tls_metrics = target.direction == Direction::kOutbound
+                                              ? &runtime_.tls_metrics
+                                              : nullptr,
+                           .new_connection_retries =
+                               &runtime_.metrics.metrics().upstream_retry_on_new_connection_total},
         handlers_done_(client.get_executor()) {}
   ~ServerConnection() override { *alive_ = false; }
 
@@ -136,6 +149,8 @@ class ServerConnection final : public http2::FrameIo {
   const ConnectionTarget target_;
   const http2::Limits limits_;
   const std::string destination_text_;
+  // The same for every request (built once: not in each handler's frame).
+  const http2::UpstreamSettings upstream_settings_;
   std::map<std::int32_t, std::shared_ptr<ServerStream>> streams_;
   ServerStream* last_found_ = nullptr;  // in streams_ (reset when one leaves)
   // Streams still open in nghttp2 when the reader ended: their data
@@ -439,20 +454,23 @@ awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstrea
   co_return true;
 }
 
+// Its coroutine frame (GCC keeps every local in it) is 1,016 bytes: under
+// glibc's per-thread cache limit (1,032), with the request's conversion in
+// the stream. Mind it when adding a local (bench/proxy/instructions_h2.sh:
+// the mallocs per request; ltrace or a malloc histogram: the sizes).
 awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_ptr) {
   ServerStream& stream = *stream_ptr;
   const auto started = Clock::now();
-  http2::ConvertedRequest converted;
+  http2::ConvertedRequest& converted = stream.converted;
   http2::to_request(stream.head, converted);
   Request& request = converted.request;
   const bool grpc = converted.grpc;
   stream.grpc = grpc;
   const bool head_request = request.method == "HEAD";
-  std::string refusal_body;
   // Plaintext HTTP/2 is never a kubelet probe: refused under Strict.
   Plan route = converted.refusal.status != 0 ? Plan{}
                                              : plan_request(worker_, target_, destination_text_,
-                                                            request, false, refusal_body);
+                                                            request, false, stream.refusal_body);
   if (converted.refusal.status != 0) {
     route.local = converted.refusal;
     route.target_label = destination_text_;
@@ -477,24 +495,20 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
     counters.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
   };
   // A local answer; to a gRPC request, counted with the grpc-status it carries.
-  const auto answer = [&](int status, std::string_view reason, std::uint32_t retry_after = 0) {
-    record(status);
-    if (grpc) counted().grpc_response(grpc::status_for_local_answer(status)).inc();
-    respond_locally(stream, status, reason, grpc, head_request, retry_after);
+  const auto answer = [&](const LocalAnswer& local) {
+    record(local.status);
+    if (grpc) counted().grpc_response(grpc::status_for_local_answer(local.status)).inc();
+    respond_locally(stream, local.status, local.reason, grpc, head_request,
+                    local.retry_after_seconds);
   };
   if (route.local.status != 0) {
-    answer(route.local.status, route.local.reason, route.local.retry_after_seconds);
+    answer(route.local);
     co_return;
   }
   const bool has_body = request.body.kind != BodySource::Kind::kNone;
-  http2::Upstream upstream(
-      worker_.http2.of(target_.direction), stream_.get_executor(),
-      std::shared_ptr<Exchange>(stream_ptr, &stream.exchange), converted.forwarded, has_body,
-      {.connect_timeout = runtime_.settings.connect_timeout,
-       .tls = target_.direction == Direction::kOutbound ? &worker_.tls : nullptr,
-       .tls_metrics = target_.direction == Direction::kOutbound ? &runtime_.tls_metrics : nullptr,
-       .new_connection_retries =
-           &runtime_.metrics.metrics().upstream_retry_on_new_connection_total});
+  http2::Upstream upstream(worker_.http2.of(target_.direction), stream_.get_executor(),
+                           std::shared_ptr<Exchange>(stream_ptr, &stream.exchange),
+                           converted.forwarded, has_body, upstream_settings_);
   bool replayable = !has_body;
   if (has_body && should_keep_body(route.retry(), request.body.kind == BodySource::Kind::kSized,
                                    request.body.length, false)) {
@@ -504,7 +518,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
         counted();
         co_return;
       }
-      answer(408, "request body not received in time");
+      answer({.status = 408, .reason = "request body not received in time"});
       co_return;
     }
     replayable = true;
@@ -538,7 +552,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);
   const TryResult& result = forwarded.result;
   if (forwarded.no_endpoint) {
-    answer(503, "no endpoint available");
+    answer({.status = 503, .reason = "no endpoint available"});
     co_return;
   }
   if (result.failure == TryFailure::kClientGone) co_return;
@@ -547,8 +561,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   }
   if (result.failure != TryFailure::kNone) {
     upstream.drop_connection();
-    const LocalAnswer failed = failure_status(result.failure);
-    answer(failed.status, failed.reason);
+    answer(failure_status(result.failure));
     co_return;
   }
   record(result.status, forwarded.ended);
