@@ -88,6 +88,13 @@ weft_flags=(--config "$work/config.json" --listen-address 127.0.0.1 --outbound-p
   --inbound-port 0 --admin-port 0 --kube-watch off --workers 1
   --outbound-fallback 10.96.0.10:80)
 
+# weft_env: the environment weft-proxy's image sets (images/weft-proxy.json:
+# glibc's per-thread cache of freed blocks, docs/proxy.md), for a benchmark
+# to run the proxy as it is deployed: `env "${weft_env[@]}" weft-proxy ...`.
+# shellcheck disable=SC2034 # (used by the scripts that source this file)
+mapfile -t weft_env < <(python3 -c 'import json, sys
+for variable in json.load(open(sys.argv[1])).get("env", []): print(variable)' "$repo/images/weft-proxy.json")
+
 # outbound_port_of LOG: the outbound port weft-proxy logged at start.
 outbound_port_of() {
   grep '"weft-proxy started"' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outbound_port"])'

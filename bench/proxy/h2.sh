@@ -19,7 +19,8 @@
 # the server line; nginx `listen ... http2` and `grpc_pass` (its only HTTP/2
 # upstream: one stream per upstream connection, kept alive, no multiplexing);
 # weft-proxy routes through a configuration document (Service -> endpoint,
-# default balancer), as in a pod, and multiplexes streams upstream.
+# default balancer), as in a pod, and multiplexes streams upstream; it runs
+# with its image's environment (images/weft-proxy.json: glibc's tunables).
 #
 # Usage: bench/proxy/h2.sh [--build-dir DIR] [--duration SECONDS] [--repeat N]
 #                          [--rate CALLS_PER_SECOND] [--idle-connections N] [--idle-streams N]
@@ -97,7 +98,8 @@ start_proxies() {
   local set=$1 backend=$2 listen pid
   # weft-proxy: one worker, its own document.
   write_weft_document "$work/weft-$set.json" "$backend"
-  "$proxy_binary" "${weft_flags[@]/#$work\/config.json/$work/weft-$set.json}" >"$work/weft-$set.log" 2>&1 &
+  env "${weft_env[@]}" "$proxy_binary" "${weft_flags[@]/#$work\/config.json/$work/weft-$set.json}" \
+    >"$work/weft-$set.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   main_pid[$set/weft-proxy]=$pid proc[$set/weft-proxy]=$pid

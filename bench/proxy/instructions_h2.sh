@@ -10,12 +10,18 @@
 # With --syscalls, each proxy's system calls per request are counted by
 # `strace -c -f` over the same load instead (without valgrind).
 #
+# weft-proxy runs with its image's environment (glibc's tunables, see
+# images/weft-proxy.json), or without it with --bare. With --keep DIR,
+# callgrind's profiles are copied to DIR (for callgrind_annotate); with
+# --only NAME, only that proxy is measured.
+#
 # Usage: bench/proxy/instructions_h2.sh [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls]
+#                                       [--keep DIR] [--only weft-proxy|haproxy] [--bare]
 # Needs valgrind, h2load and nghttpd (nghttp2-client, nghttp2-server), haproxy.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build_dir=$repo/build requests=20000 streams=100 top=25 syscalls=0
-usage="usage: $0 [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls]"
+build_dir=$repo/build requests=20000 streams=100 top=25 syscalls=0 keep='' only='' bare=0
+usage="usage: $0 [--build-dir DIR] [--requests N] [--streams N] [--top N] [--syscalls] [--keep DIR] [--only weft-proxy|haproxy] [--bare]"
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -23,12 +29,16 @@ while (($#)); do
     --streams) streams=$2; shift 2 ;;
     --top) top=$2; shift 2 ;;
     --syscalls) syscalls=1; shift ;;
+    --keep) keep=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --bare) bare=1; shift ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 for value in "$requests" "$streams" "$top"; do
   [[ $value =~ ^[1-9][0-9]*$ ]] || { echo "instructions_h2: '$value' is not a positive whole number; $usage" >&2; exit 2; }
 done
+[[ -z $only || $only == weft-proxy || $only == haproxy ]] || { echo "$usage" >&2; exit 2; }
 ((streams <= 100)) || { echo "instructions_h2: at most 100 streams (HAProxy's limit per connection)" >&2; exit 2; }
 tools=(h2load nghttpd haproxy valgrind callgrind_control callgrind_annotate)
 ((syscalls)) && tools=(h2load nghttpd haproxy strace)
@@ -96,8 +106,10 @@ allocations() {
 measure() {
   local name=$1 pid port
   shift
+  [[ -z $only || $only == "$name" ]] || return 0
   if [[ $name == weft-proxy ]]; then
-    "$@" "$build_dir/bin/weft-proxy" "${weft_flags[@]}" >"$work/$name.log" 2>&1 &
+    ((bare)) && weft_env=()
+    env "${weft_env[@]}" "$@" "$build_dir/bin/weft-proxy" "${weft_flags[@]}" >"$work/$name.log" 2>&1 &
     pid=$!
     for _ in $(seq 600); do grep -q '"weft-proxy started"' "$work/$name.log" && break; sleep 0.1; done
     port=$(outbound_port_of "$work/$name.log")
@@ -128,6 +140,7 @@ measure() {
     callgrind_control -d "$pid" >/dev/null 2>&1
     local out total
     out=$(ls "$work"/callgrind."$name".*.1)
+    [[ -z $keep ]] || { mkdir -p "$keep" && cp "$out" "$keep/callgrind.$name.out"; }
     total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
     echo "#### $name: $((total / requests)) instructions per request (callgrind, $requests requests, $streams streams)"
     echo
@@ -160,6 +173,8 @@ measure() {
   wait "$pid" 2>/dev/null || true
 }
 
+((bare)) || echo "weft-proxy's environment (its image's): ${weft_env[*]}"
+echo
 if ((syscalls)); then
   measure weft-proxy
   measure haproxy

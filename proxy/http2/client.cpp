@@ -11,7 +11,10 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
       limits_(limits),
       ready_(upstream_->socket.get_executor()) {}
 
-ClientConnection::~ClientConnection() = default;
+ClientConnection::~ClientConnection() {
+  // (Ended without run()'s end: an io_context destroyed at shutdown.)
+  for (auto& [id, stream] : streams_) forget(*stream);
+}
 
 void ClientConnection::start() {
   // The coroutine holds the connection from here: its first resume comes
@@ -28,11 +31,13 @@ awaitable<void> ClientConnection::run(std::shared_ptr<ClientConnection> /*self*/
   ended_ = true;
   ready_.cancel();
   for (auto& [id, stream] : streams_) {
+    forget(*stream);
     stream->closed = true;
     stream->response->abort();
     stream->wake();
   }
   streams_.clear();
+  last_found_ = nullptr;
   notify_room();
 }
 
@@ -69,27 +74,21 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   ++streams_opened_;
   // The response's bytes reopen this stream's window once the client side
   // took them (the connection's reopens as they arrive, on_data_chunk); a
-  // consumer that stops reading resets the stream.
-  const std::weak_ptr<ClientConnection> weak = weak_from_this();
-  stream->response->on_taken = [weak, id](std::size_t n) {
-    if (const auto connection = weak.lock()) {
-      if (connection->ended_) return;
-      nghttp2_session_consume_stream(connection->session(), id, n);
-      connection->want_write();
-    }
+  // consumer that stops reading resets the stream. The callbacks capture
+  // two pointers (held inline by std::function) and are cleared when the
+  // stream leaves streams_: while set, the stream and this are alive.
+  ClientStream* const raw = stream.get();
+  stream->response->on_taken = [this, raw](std::size_t n) {
+    if (ended_) return;
+    nghttp2_session_consume_stream(session(), raw->id, n);
+    want_write();
   };
-  stream->response->on_cancelled = [weak, id] {
-    if (const auto connection = weak.lock()) {
-      if (ClientStream* found = connection->find(id)) connection->cancel(*found);
-    }
-  };
+  stream->response->on_cancelled = [this, raw] { cancel(*raw); };
   if (stream->request) {
-    stream->request->on_readable = [weak, id] {
-      if (const auto connection = weak.lock()) {
-        if (connection->ended_ || connection->find(id) == nullptr) return;
-        nghttp2_session_resume_data(connection->session(), id);
-        connection->want_write();
-      }
+    stream->request->on_readable = [this, raw] {
+      if (ended_ || raw->closed) return;
+      nghttp2_session_resume_data(session(), raw->id);
+      want_write();
     };
   }
   want_write();
@@ -128,9 +127,18 @@ void ClientConnection::retire() {
   notify_room();  // it no longer counts at the cap
 }
 
+void ClientConnection::forget(ClientStream& stream) {
+  stream.response->on_taken = nullptr;
+  stream.response->on_cancelled = nullptr;
+  if (stream.request) stream.request->on_readable = nullptr;
+}
+
 ClientStream* ClientConnection::find(std::int32_t id) {
+  if (last_found_ != nullptr && last_found_->id == id) return last_found_;
   const auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_found_ = it->second.get();
+  return last_found_;
 }
 
 int ClientConnection::on_begin_headers(const nghttp2_frame& frame) {
@@ -209,13 +217,14 @@ int ClientConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   if (it == streams_.end()) return 0;
   const std::shared_ptr<ClientStream> stream = it->second;
   streams_.erase(it);
+  last_found_ = nullptr;
+  forget(*stream);
   stream->closed = true;
   stream->close_error = error_code;
   if (error_code == NGHTTP2_REFUSED_STREAM) stream->refused = true;
   // (The connection's window got their bytes back as they came.)
   if (!stream->response->ended()) stream->response->abort();
   if (stream->request) {
-    stream->request->on_readable = nullptr;
     // The endpoint answered without reading it all: the rest is dropped.
     if (!stream->request->finished()) stream->request->cancel();
   }
@@ -285,6 +294,7 @@ awaitable<void> ClientConnection::reader_ended() {
   ended_ = true;
   ready_.cancel();
   for (auto& [id, stream] : streams_) {
+    forget(*stream);
     stream->closed = true;
     if (!stream->response_started) stream->refused = !io_failed_ && goaway_;
     stream->response->abort();
@@ -292,7 +302,28 @@ awaitable<void> ClientConnection::reader_ended() {
     retired_streams_.push_back(stream);
   }
   streams_.clear();
+  last_found_ = nullptr;
   co_return;
+}
+
+std::shared_ptr<ClientConnection> ClientPool::open_connection(const tcp::endpoint& endpoint,
+                                                              std::string_view identity,
+                                                              bool& reused) {
+  const auto found = open_.find(PoolKeyView{endpoint, identity});
+  if (found == open_.end()) return nullptr;
+  auto& list = found->second;
+  std::erase_if(list, [](const std::weak_ptr<ClientConnection>& weak) {
+    const auto connection = weak.lock();
+    return !connection || connection->closing();
+  });
+  for (const auto& weak : list) {
+    auto connection = weak.lock();
+    if (connection && connection->usable()) {
+      reused = connection->has_carried_streams();
+      return connection;
+    }
+  }
+  return nullptr;
 }
 
 awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endpoint& endpoint,
@@ -305,18 +336,7 @@ awaitable<std::shared_ptr<ClientConnection>> ClientPool::acquire(const tcp::endp
   bool waited_for_room = false;
   while (true) {
     if (!fresh) {
-      auto& list = open_[key];
-      std::erase_if(list, [](const std::weak_ptr<ClientConnection>& weak) {
-        const auto connection = weak.lock();
-        return !connection || connection->closing();
-      });
-      for (const auto& weak : list) {
-        const auto connection = weak.lock();
-        if (connection && connection->usable()) {
-          reused = connection->has_carried_streams();
-          co_return connection;
-        }
-      }
+      if (auto connection = open_connection(endpoint, tls.identity, reused)) co_return connection;
       const auto connecting = connecting_.find(key);
       if (connecting != connecting_.end()) {
         // Another request connects to it: wait for that one (bounded by our limit).

@@ -136,9 +136,15 @@ class ClientConnection final : private OwnedUpstream,
   // `self` keeps the connection alive while it runs.
   awaitable<void> run(std::shared_ptr<ClientConnection> self);
   ClientStream* find(std::int32_t id);
+  // The stream leaves streams_: its pipes' callbacks into this are cleared.
+  void forget(ClientStream& stream);
 
   const ClientLimits limits_;
   std::map<std::int32_t, std::shared_ptr<ClientStream>> streams_;
+  // nghttp2 calls back for one stream many times in a row (each header of a
+  // block): the last one found is looked at first. In streams_ (reset when
+  // one leaves).
+  ClientStream* last_found_ = nullptr;
   // Streams still open in nghttp2 when the reader ended: their request
   // bodies are read while the writer flushes, so they live as long as the session.
   std::vector<std::shared_ptr<ClientStream>> retired_streams_;
@@ -155,8 +161,19 @@ class ClientConnection final : private OwnedUpstream,
 struct PoolKey {
   tcp::endpoint endpoint;
   std::string identity;
-  bool operator<(const PoolKey& other) const {
-    return endpoint != other.endpoint ? endpoint < other.endpoint : identity < other.identity;
+};
+// The same, to look an entry up without copying the identity.
+struct PoolKeyView {
+  const tcp::endpoint& endpoint;
+  std::string_view identity;
+};
+// By endpoint, then identity; for either form of the key.
+struct PoolKeyOrder {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return a.endpoint != b.endpoint ? a.endpoint < b.endpoint
+                                    : std::string_view(a.identity) < std::string_view(b.identity);
   }
 };
 
@@ -175,6 +192,10 @@ class ClientPool {
                                                        const ConnectLimit& limit,
                                                        TryFailure& failure, bool fresh,
                                                        bool& reused);
+  // An open connection with room for a stream, at once (reused set); null
+  // when there is none: then acquire() waits for one or connects.
+  std::shared_ptr<ClientConnection> open_connection(const tcp::endpoint& endpoint,
+                                                    std::string_view identity, bool& reused);
   // Open connections (tests, metrics).
   std::size_t size() const;
   // Drain: every connection sends GOAWAY and ends once its streams have.
@@ -183,10 +204,10 @@ class ClientPool {
  private:
   Executor executor_;
   const ClientLimits limits_;
-  std::map<PoolKey, std::vector<std::weak_ptr<ClientConnection>>> open_;
+  std::map<PoolKey, std::vector<std::weak_ptr<ClientConnection>>, PoolKeyOrder> open_;
   // Keys being connected: waiters wait on the timer, cancelled when done.
-  std::map<PoolKey, std::shared_ptr<Timer>> connecting_;
-  std::map<PoolKey, std::shared_ptr<PoolRoom>> rooms_;
+  std::map<PoolKey, std::shared_ptr<Timer>, PoolKeyOrder> connecting_;
+  std::map<PoolKey, std::shared_ptr<PoolRoom>, PoolKeyOrder> rooms_;
   // `key`'s connections that take streams, the one connecting included.
   std::size_t live_connections(const PoolKey& key) const;
   // Waits (up to `until`) for room on `key`'s connections, at the cap.

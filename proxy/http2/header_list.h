@@ -1,12 +1,20 @@
 #pragma once
 
-// A header block as the codec keeps it: owned names and values in order
+// A header block as the codec keeps it: names and values in order
 // (pseudo-headers first, as received or to send), and their nghttp2 form for
 // a submit. HPACK-decoded fields arrive as separate buffers that nghttp2
-// reuses, so a block is copied once into this.
+// reuses, so a block is copied once into this: every field as a record (its
+// name's and value's sizes, then their bytes) back to back in one buffer.
+// One allocation per block whatever its fields (a string pair per field
+// cost one or two each, and the vector's growth, on every request's blocks);
+// a lookup walks the records, as it walked the pairs.
 
 #include <nghttp2/nghttp2.h>
 
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,39 +22,112 @@
 
 namespace weft::proxy::http2 {
 
-struct HeaderList {
-  std::vector<std::pair<std::string, std::string>> fields;
+class HeaderList {
+ public:
+  using Field = std::pair<std::string_view, std::string_view>;
+
+  // Reserved at the first field: a usual block (a browser's request, a gRPC
+  // call's head) fits without growing.
+  static constexpr std::size_t kFirstBytes = 384;
+
   // RFC 9113 section 6.5.2's size: names, values and 32 per field.
   std::size_t size = 0;
 
   void add(std::string_view name, std::string_view value) {
-    fields.emplace_back(name, value);
+    if (bytes_.empty()) bytes_.reserve(kFirstBytes);
+    const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(name.size()),
+                                    static_cast<std::uint32_t>(value.size())};
+    bytes_.append(reinterpret_cast<const char*>(sizes), sizeof sizes).append(name).append(value);
+    ++count_;
     size += name.size() + value.size() + 32;
   }
   std::string_view find(std::string_view name) const {
-    for (const auto& [field, value] : fields) {
+    for (const auto& [field, value] : *this) {
       if (field == name) return value;
     }
     return {};
   }
-  bool empty() const { return fields.empty(); }
+  bool empty() const { return count_ == 0; }
+  std::size_t count() const { return count_; }
+  // Keeps the memory: a block received again (a 1xx, then the final head)
+  // reuses it.
   void clear() {
-    fields.clear();
+    bytes_.clear();
+    count_ = 0;
     size = 0;
   }
+
+  // The fields in order, as (name, value) views valid while the list is
+  // unchanged.
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Field;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Field;
+
+    explicit Iterator(std::string_view rest) : rest_(rest) {}
+    Field operator*() const {
+      std::uint32_t sizes[2];
+      std::memcpy(sizes, rest_.data(), sizeof sizes);
+      return {rest_.substr(sizeof sizes, sizes[0]),
+              rest_.substr(sizeof sizes + sizes[0], sizes[1])};
+    }
+    Iterator& operator++() {
+      std::uint32_t sizes[2];
+      std::memcpy(sizes, rest_.data(), sizeof sizes);
+      rest_.remove_prefix(sizeof sizes + sizes[0] + sizes[1]);
+      return *this;
+    }
+    bool operator==(const Iterator& other) const { return rest_.size() == other.rest_.size(); }
+
+   private:
+    std::string_view rest_;  // the records not visited yet
+  };
+  Iterator begin() const { return Iterator(bytes_); }
+  Iterator end() const { return Iterator(std::string_view(bytes_).substr(bytes_.size())); }
+
+ private:
+  std::string bytes_;
+  std::size_t count_ = 0;
 };
 
-// Views for nghttp2_submit_*; valid while `list` is unchanged. nghttp2
-// copies them at the submit.
-inline std::vector<nghttp2_nv> to_nv(const HeaderList& list) {
-  std::vector<nghttp2_nv> out;
-  out.reserve(list.fields.size());
-  for (const auto& [name, value] : list.fields) {
-    out.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                   reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                   value.size(), NGHTTP2_NV_FLAG_NONE});
+// Views for nghttp2_submit_*; valid while `list` is unchanged and this
+// lives. nghttp2 copies them at the submit. Up to kInline fields are kept
+// here, without allocating (a response's or a request's usual head).
+class NvArray {
+ public:
+  static constexpr std::size_t kInline = 24;
+
+  explicit NvArray(const HeaderList& list) : count_(list.count()) {
+    nghttp2_nv* out = inline_.data();
+    if (count_ > kInline) {
+      spill_.resize(count_);
+      out = spill_.data();
+    }
+    for (const auto& [name, value] : list) *out++ = view(name, value);
   }
-  return out;
+  NvArray(const NvArray&) = delete;
+  NvArray& operator=(const NvArray&) = delete;
+
+  const nghttp2_nv* data() const { return count_ > kInline ? spill_.data() : inline_.data(); }
+  std::size_t size() const { return count_; }
+
+ private:
+  static nghttp2_nv view(std::string_view name, std::string_view value) {
+    return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+            reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+            value.size(), NGHTTP2_NV_FLAG_NONE};
+  }
+
+  std::size_t count_;
+  std::array<nghttp2_nv, kInline> inline_;
+  std::vector<nghttp2_nv> spill_;
+};
+
+inline NvArray to_nv(const HeaderList& list) {
+  return NvArray(list);
 }
 
 }  // namespace weft::proxy::http2

@@ -25,7 +25,8 @@ void to_request(const RequestHead& head, ConvertedRequest& out) {
   std::string_view raw_path;
   std::string_view host;
   std::string_view content_length;
-  for (const auto& [name, value] : head.block.fields) {
+  out.headers.reserve(head.block.count());
+  for (const auto& [name, value] : head.block) {
     if (!name.empty() && name[0] == ':') {
       if (name == ":method") request.method = value;
       if (name == ":scheme") scheme = value;

@@ -32,12 +32,19 @@ bool carries_content(const nghttp2_frame_hd& header) {
   return header.type == NGHTTP2_HEADERS || header.type == NGHTTP2_DATA;
 }
 
+// One request stream of the client's connection. One allocation: the
+// exchange and its request body pipe are in it (the upstream side holds them
+// through aliasing shared_ptrs to this), and the pipes' callbacks capture
+// only this and their connection (held inline by std::function).
 struct ServerStream {
   std::int32_t id = 0;
   http2::RequestHead head;
   HeaderList trailers;
   bool in_trailers = false;
-  std::shared_ptr<Exchange> exchange = std::make_shared<Exchange>();
+  Exchange exchange;
+  // The connection's: false once it is gone (the upstream side may still
+  // take the request body's bytes).
+  std::shared_ptr<bool> connection_alive;
   bool closed = false;
   bool responded = false;                          // a response was submitted
   std::shared_ptr<BodyPipe> response;              // relayed from upstream (null: none)
@@ -68,6 +75,12 @@ struct ServerStream {
   // A relayed gRPC response: its grpc-status is counted when it ends (held:
   // the series cannot expire meanwhile).
   std::shared_ptr<RouteMetrics> grpc_metrics;
+  // The request as the layers see it, and a refusal's text: the handler's,
+  // here rather than in its coroutine frame, which they would take past
+  // glibc's per-thread cache limit (1,032 bytes: a frame above is a slower
+  // malloc and free per request).
+  http2::ConvertedRequest converted;
+  std::string refusal_body;
 };
 
 class ServerConnection final : public http2::FrameIo {
@@ -79,6 +92,13 @@ class ServerConnection final : public http2::FrameIo {
         target_(target),
         limits_(http2::limits_from(worker.runtime.settings)),
         destination_text_(endpoint_label(target.destination)),
+        upstream_settings_{.connect_timeout = runtime_.settings.connect_timeout,
+                           .tls = target.direction == Direction::kOutbound ? &worker.tls : nullptr,
+                           .tls_metrics = target.direction == Direction::kOutbound
+                                              ? &runtime_.tls_metrics
+                                              : nullptr,
+                           .new_connection_retries =
+                               &runtime_.metrics.metrics().upstream_retry_on_new_connection_total},
         handlers_done_(client.get_executor()) {}
   ~ServerConnection() override { *alive_ = false; }
 
@@ -126,9 +146,14 @@ class ServerConnection final : public http2::FrameIo {
         .inc();
   }
   void send_goaway(std::string_view reason);
+  // nghttp2 calls back for one stream many times in a row (each header of
+  // a block): the last one found is looked at first.
   ServerStream* find(std::int32_t id) {
+    if (last_found_ != nullptr && last_found_->id == id) return last_found_;
     const auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
+    if (it == streams_.end()) return nullptr;
+    last_found_ = it->second.get();
+    return last_found_;
   }
   void start_handler(std::shared_ptr<ServerStream> stream);
   awaitable<void> handle(std::shared_ptr<ServerStream> stream);
@@ -151,7 +176,10 @@ class ServerConnection final : public http2::FrameIo {
   const ConnectionTarget target_;
   const http2::Limits limits_;
   const std::string destination_text_;
+  // The same for every request (built once: not in each handler's frame).
+  const http2::UpstreamSettings upstream_settings_;
   std::map<std::int32_t, std::shared_ptr<ServerStream>> streams_;
+  ServerStream* last_found_ = nullptr;  // in streams_ (reset when one leaves)
   // Streams still open in nghttp2 when the reader ended: their data
   // providers (a local answer's text, a response pipe) are read while the
   // writer flushes, so they live as long as the session.
@@ -279,6 +307,8 @@ int ServerConnection::on_begin_headers(const nghttp2_frame& frame) {
   if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
     auto stream = std::make_shared<ServerStream>();
     stream->id = frame.hd.stream_id;
+    stream->connection_alive = alive_;
+    last_found_ = nullptr;  // (an id is never reused: belt and braces)
     streams_[stream->id] = std::move(stream);
   } else if (ServerStream* stream = find(frame.hd.stream_id)) {
     stream->in_trailers = true;
@@ -325,14 +355,14 @@ int ServerConnection::on_frame_recv(const nghttp2_frame& frame) {
   const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame.hd.type == NGHTTP2_HEADERS) {
     if (stream->in_trailers) {
-      stream->exchange->request_body->end(std::move(stream->trailers));
+      stream->exchange.request_body.end(std::move(stream->trailers));
       return 0;
     }
     stream->head.end_stream = end;
-    if (end) stream->exchange->request_body->end();
+    if (end) stream->exchange.request_body.end();
     start_handler(streams_[frame.hd.stream_id]);
   } else if (frame.hd.type == NGHTTP2_DATA && end) {
-    stream->exchange->request_body->end();
+    stream->exchange.request_body.end();
   }
   return 0;
 }
@@ -346,7 +376,7 @@ int ServerConnection::on_data_chunk(std::int32_t stream_id, std::string_view dat
   }
   stream->request_bytes += data.size();
   ++stream->activity;
-  stream->exchange->request_body->append(data);
+  stream->exchange.request_body.append(data);
   return 0;
 }
 
@@ -355,10 +385,11 @@ int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
   if (it == streams_.end()) return 0;
   const std::shared_ptr<ServerStream> stream = it->second;
   streams_.erase(it);
+  last_found_ = nullptr;
   stream->closed = true;
   // (The head itself goes when its handler ends.)
   release_headers(*stream, false);
-  BodyPipe& request = *stream->exchange->request_body;
+  BodyPipe& request = stream->exchange.request_body;
   if (!request.ended()) {
     // Never to be taken: the connection's window gets its bytes back.
     nghttp2_session_consume_connection(session(), request.buffered());
@@ -379,16 +410,17 @@ int ServerConnection::on_stream_close(std::int32_t stream_id, std::uint32_t erro
     stream->grpc_metrics.reset();
   }
   // Reset before its response went whole: nobody waits for an answer.
-  if (error_code != NGHTTP2_NO_ERROR || !stream->responded) stream->exchange->client_went_away();
+  if (error_code != NGHTTP2_NO_ERROR || !stream->responded) stream->exchange.client_went_away();
   return 0;
 }
 
 void ServerConnection::start_handler(std::shared_ptr<ServerStream> stream) {
-  BodyPipe& request = *stream->exchange->request_body;
+  BodyPipe& request = stream->exchange.request_body;
   // The request body's window reopens as the upstream side takes its bytes.
-  request.on_taken = [this, alive = alive_, id = stream->id](std::size_t n) {
-    if (!*alive) return;
-    nghttp2_session_consume(session(), id, n);
+  // (The pipe is in the stream: the stream lives while it is called.)
+  request.on_taken = [this, taker = stream.get()](std::size_t n) {
+    if (!*taker->connection_alive) return;
+    nghttp2_session_consume(session(), taker->id, n);
     want_write();
   };
   ++handlers_;
@@ -434,7 +466,7 @@ void ServerConnection::respond_locally(ServerStream& stream, int status, std::st
                                        std::uint32_t retry_after_seconds) {
   // The rest of a request body nobody will read is dropped as it comes
   // (its window kept open), then the stream is done.
-  BodyPipe& request = *stream.exchange->request_body;
+  BodyPipe& request = stream.exchange.request_body;
   if (!request.ended()) request.cancel();
   stream.answered_locally = true;
   http2::LocalResponse answer =
@@ -456,18 +488,23 @@ void ServerConnection::relay_response(ServerStream& stream, http2::Upstream& ups
     return;
   }
   stream.response = from->response;
-  stream.response->on_readable = [this, alive = alive_, id = stream.id] {
-    if (!*alive) return;
-    nghttp2_session_resume_data(session(), id);
+  if (stream.closed) {
+    stream.response->cancel();
+    return;
+  }
+  // Cleared when the stream leaves streams_ (closed, or the reader ended):
+  // while set, the stream is in streams_ and alive.
+  stream.response->on_readable = [this, reader = &stream] {
+    if (!*reader->connection_alive) return;
+    nghttp2_session_resume_data(session(), reader->id);
     want_write();
   };
   const nghttp2_data_provider provider = http2::pipe_provider(*stream.response);
   submit_response(stream, from->head, &provider);
-  if (stream.closed) stream.response->cancel();
 }
 
 awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstream& upstream) {
-  BodyPipe& pipe = *stream.exchange->request_body;
+  BodyPipe& pipe = stream.exchange.request_body;
   http2::Signal arrived(stream_.get_executor());
   pipe.on_readable = [&arrived] { arrived.notify(); };
   std::string body;
@@ -490,30 +527,36 @@ awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstrea
   co_return true;
 }
 
+// Its coroutine frame (GCC keeps every local in it) is 1,016 bytes: under
+// glibc's per-thread cache limit (1,032), with the request's conversion in
+// the stream. Mind it when adding a local (bench/proxy/instructions_h2.sh:
+// the mallocs per request; ltrace or a malloc histogram: the sizes).
 awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_ptr) {
   ServerStream& stream = *stream_ptr;
   const auto started = Clock::now();
-  // Declared before `converted`, which views into the head: gone after it.
-  // (`alive`: a frame destroyed by the event loop's shutdown may outlive this.)
+  // The head goes when the handler ends, and with it `converted`, which
+  // views into it. (`alive`: a frame destroyed by the event loop's shutdown
+  // may outlive this.)
   struct HeadRelease {
     ServerConnection& connection;
     ServerStream& stream;
     std::shared_ptr<bool> alive;
     ~HeadRelease() {
-      if (*alive) connection.release_headers(stream, true);
+      if (!*alive) return;
+      stream.converted = {};
+      connection.release_headers(stream, true);
     }
   } head_release{*this, stream, alive_};
-  http2::ConvertedRequest converted;
+  http2::ConvertedRequest& converted = stream.converted;
   http2::to_request(stream.head, converted);
   Request& request = converted.request;
   const bool grpc = converted.grpc;
   stream.grpc = grpc;
   const bool head_request = request.method == "HEAD";
-  std::string refusal_body;
   // Plaintext HTTP/2 is never a kubelet probe: refused under Strict.
   Plan route = converted.refusal.status != 0 ? Plan{}
                                              : plan_request(worker_, target_, destination_text_,
-                                                            request, false, refusal_body);
+                                                            request, false, stream.refusal_body);
   if (converted.refusal.status != 0) {
     route.local = converted.refusal;
     route.target_label = destination_text_;
@@ -538,13 +581,14 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
     counters.latency_ms.observe(std::chrono::duration<double, std::milli>(at - started).count());
   };
   // A local answer; to a gRPC request, counted with the grpc-status it carries.
-  const auto answer = [&](int status, std::string_view reason, std::uint32_t retry_after = 0) {
-    record(status);
-    if (grpc) counted().grpc_response(grpc::status_for_local_answer(status)).inc();
-    respond_locally(stream, status, reason, grpc, head_request, retry_after);
+  const auto answer = [&](const LocalAnswer& local) {
+    record(local.status);
+    if (grpc) counted().grpc_response(grpc::status_for_local_answer(local.status)).inc();
+    respond_locally(stream, local.status, local.reason, grpc, head_request,
+                    local.retry_after_seconds);
   };
   if (route.local.status != 0) {
-    answer(route.local.status, route.local.reason, route.local.retry_after_seconds);
+    answer(route.local);
     // A refusal that ends the connection (plaintext under Strict, as HTTP/1
     // closes): GOAWAY once it is sent; no new stream is taken, the open ones
     // finish (refused too, as they come).
@@ -552,14 +596,9 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
     co_return;
   }
   const bool has_body = request.body.kind != BodySource::Kind::kNone;
-  http2::Upstream upstream(
-      worker_.http2.of(target_.direction), stream_.get_executor(), stream.exchange,
-      converted.forwarded, has_body,
-      {.connect_timeout = runtime_.settings.connect_timeout,
-       .tls = target_.direction == Direction::kOutbound ? &worker_.tls : nullptr,
-       .tls_metrics = target_.direction == Direction::kOutbound ? &runtime_.tls_metrics : nullptr,
-       .new_connection_retries =
-           &runtime_.metrics.metrics().upstream_retry_on_new_connection_total});
+  http2::Upstream upstream(worker_.http2.of(target_.direction), stream_.get_executor(),
+                           std::shared_ptr<Exchange>(stream_ptr, &stream.exchange),
+                           converted.forwarded, has_body, upstream_settings_);
   bool replayable = !has_body;
   if (has_body && should_keep_body(route.retry(), request.body.kind == BodySource::Kind::kSized,
                                    request.body.length, false)) {
@@ -569,7 +608,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
         counted();
         co_return;
       }
-      answer(408, "request body not received in time");
+      answer({.status = 408, .reason = "request body not received in time"});
       co_return;
     }
     replayable = true;
@@ -599,7 +638,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);
   const TryResult& result = forwarded.result;
   if (forwarded.no_endpoint) {
-    answer(503, "no endpoint available");
+    answer({.status = 503, .reason = "no endpoint available"});
     co_return;
   }
   if (result.failure == TryFailure::kClientGone) co_return;
@@ -608,8 +647,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   }
   if (result.failure != TryFailure::kNone) {
     upstream.drop_connection();
-    const LocalAnswer failed = failure_status(result.failure);
-    answer(failed.status, failed.reason);
+    answer(failure_status(result.failure));
     co_return;
   }
   record(result.status, forwarded.ended);
@@ -640,7 +678,7 @@ void ServerConnection::tick(Clock::time_point now) {
       to_reset.emplace_back(id, "stream_idle_timeout");
       continue;
     }
-    const BodyPipe& request = *stream->exchange->request_body;
+    const BodyPipe& request = stream->exchange.request_body;
     // The proxy waits for the client's body (none of it waits for the
     // upstream): idle that long, the stream is reset, as HTTP/1 answers 408.
     if (!stream->grpc && !stream->responded && !request.ended() && !request.cancelled() &&
@@ -687,16 +725,17 @@ awaitable<void> ServerConnection::reader_ended() {
     retired_streams_.reserve(retired_streams_.size() + streams_.size());
     for (auto& [id, stream] : streams_) {
       stream->closed = true;
-      BodyPipe& request = *stream->exchange->request_body;
+      BodyPipe& request = stream->exchange.request_body;
       if (!request.ended()) request.abort();
       if (stream->response) {
         stream->response->on_readable = nullptr;
         if (!stream->response->finished()) stream->response->cancel();
       }
-      stream->exchange->client_went_away();
+      stream->exchange.client_went_away();
       retired_streams_.push_back(stream);
     }
     streams_.clear();
+    last_found_ = nullptr;
   } catch (...) {
     error = std::current_exception();  // (memory)
   }

@@ -39,12 +39,12 @@ void Upstream::next_try_on_new_connection() {
 }
 
 bool Upstream::request_body_done() const {
-  return !has_body_ || exchange_->request_body->ended();
+  return !has_body_ || exchange_->request_body.ended();
 }
 
 bool Upstream::body_replayable() const {
   if (!stream_ || stream_->teed.pipe == nullptr || stream_->teed.overflowed) return false;
-  const BodyPipe& body = *exchange_->request_body;
+  const BodyPipe& body = exchange_->request_body;
   return body.finished() && body.trailers().empty();
 }
 
@@ -72,7 +72,12 @@ awaitable<TryFailure> Upstream::send_try(const tcp::endpoint& address,
   const ConnectLimit limit = connect_limit(settings_.connect_timeout, timeouts, Clock::now());
   TryFailure failure = TryFailure::kNone;
   bool reused = false;
-  auto connection = co_await pool_.acquire(address, tls, limit, failure, fresh_next_, reused);
+  // An open connection at once (no coroutine frame); else wait or connect.
+  std::shared_ptr<ClientConnection> connection;
+  if (!fresh_next_) connection = pool_.open_connection(address, tls.identity, reused);
+  if (!connection) {
+    connection = co_await pool_.acquire(address, tls, limit, failure, fresh_next_, reused);
+  }
   fresh_next_ = false;
   if (!connection) co_return failure;
   if (exchange_->client_gone) co_return TryFailure::kClientGone;
@@ -87,7 +92,7 @@ awaitable<TryFailure> Upstream::send_try(const tcp::endpoint& address,
       stream_->held.body = std::make_shared<const std::string>(kept_body_);
       provider = held_provider(stream_->held);
     } else {
-      stream_->request = exchange_->request_body;
+      stream_->request = std::shared_ptr<BodyPipe>(exchange_, &exchange_->request_body);
       if (copy_limit_ > 0) {
         stream_->teed = {.pipe = stream_->request.get(), .limit = copy_limit_};
         provider = teed_provider(stream_->teed);

@@ -45,7 +45,7 @@ bool lower_token(std::string_view name) {
 
 void check_forwarded(const ConvertedRequest& out) {
   bool fields_started = false;
-  for (const auto& [name, value] : out.forwarded.fields) {
+  for (const auto& [name, value] : out.forwarded) {
     for (const char c : value) check(c != '\r' && c != '\n' && c != '\0');
     if (!name.empty() && name[0] == ':') {
       check(!fields_started);
