@@ -22,11 +22,13 @@ class UpgradingUpstream {
   UpgradingUpstream(http1::Client& http1, Http2Carrier& http2, bool enabled)
       : http1_(http1), http2_(http2), enabled_(enabled) {}
 
+  // `meshed`: the proxy can speak mTLS at all (it holds credentials); when
+  // not, no try can be carried and the request costs nothing more.
   void start(const http1::RequestHead& head, const http1::RequestFacts& facts,
-             std::string_view destination_text) {
+             std::string_view destination_text, bool meshed) {
     http1_.start(head, facts, destination_text);
     carried_ = false;
-    possible_ = enabled_ && !facts.upgrade;
+    possible_ = enabled_ && meshed && !facts.upgrade;
     if (possible_) http2_.start(head, facts, destination_text);
   }
 

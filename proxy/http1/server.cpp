@@ -294,7 +294,9 @@ awaitable<bool> Session::handle_request() {
                                        route.local.retry_after_seconds);
   }
 
-  tries_.start(request_, facts, destination_text_);
+  tries_.start(
+      request_, facts, destination_text_,
+      target_.direction == Direction::kOutbound && worker_.tls.get(TlsRole::kClient) != nullptr);
   client_buffer_.consume(request_head_size_);  // request_'s views are invalid from here
 
   // Retries need the body kept whole, to send it again.
