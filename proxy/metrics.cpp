@@ -107,6 +107,11 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                     "Requests answered 502 because the upstream sent more "
                                     "interim (1xx) responses than --max-interim-responses.",
                                     {"direction"})),
+      http1_upgraded_requests_total(r.counter(
+          "http1_upgraded_requests_total",
+          "HTTP/1.1 requests carried between two proxies as HTTP/2 streams (outbound: sent "
+          "so; inbound: received so and sent to the app as HTTP/1.1).",
+          {"direction"})),
       http2_protocol_errors_total(r.counter(
           "http2_protocol_errors_total",
           "HTTP/2 frames or connections refused for breaking the protocol or a flood limit "

@@ -104,6 +104,7 @@ struct ProxyMetrics {
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
   Family<Counter>& limit_reached_total;
   Family<Counter>& interim_limit_total;
+  Family<Counter>& http1_upgraded_requests_total;
   Family<Counter>& http2_protocol_errors_total;
   Family<Counter>& http2_goaway_sent_total;
   Family<Counter>& http2_stream_reset_total;

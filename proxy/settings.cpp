@@ -90,6 +90,9 @@ const flags::Program<Settings>& program() {
                               "limit on receiving a request head", kMoreThanZero),
               flags::integer("max-interim-responses", &S::max_interim_responses, 0, 1000,
                              "interim (1xx) responses relayed per request; one more is a 502"),
+              flags::boolean("http1-upgrade-between-proxies", &S::http1_upgrade_between_proxies,
+                             "send outbound HTTP/1.1 requests to meshed endpoints as HTTP/2\n"
+                             "streams on one mTLS connection per peer proxy (=false: HTTP/1)"),
               flags::duration("shutdown-grace", &S::shutdown_grace,
                               "on SIGTERM, time for requests in flight to finish"),
               flags::integer("max-outbound-connections", &S::max_outbound_connections, 1, 1'000'000,

@@ -97,6 +97,9 @@ struct Settings {
   // Interim (1xx) responses relayed for one request; an upstream sending
   // more gets the request a 502 instead of holding it with endless 1xx.
   std::size_t max_interim_responses = 10;
+  // Outbound HTTP/1.1 requests to a meshed endpoint go to its proxy as
+  // HTTP/2 streams on the one mTLS connection per peer (proxy/bridge/).
+  bool http1_upgrade_between_proxies = true;
   // HTTP/2 (proxy/http2/limits.h; docs/proxy.md, "HTTP/2"), per connection
   // unless said otherwise. Streams a peer may open at once
   // (SETTINGS_MAX_CONCURRENT_STREAMS); the request header list's size

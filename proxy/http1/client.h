@@ -100,6 +100,8 @@ class Client {
   // HTTP/1 carries no gRPC.
   std::optional<grpc::Status> response_grpc_status() const { return std::nullopt; }
   bool request_body_done() const { return request_body_done_; }
+  // The body keep_body() read (for a try carried over HTTP/2 instead).
+  const std::string& kept_body() const { return replay_body_; }
   // A body HTTP/1 streams (chunked, or past kMaxReplayBody) is not copied.
   bool body_replayable() const { return false; }
   // The request body's client went silent past the body idle timeout.

@@ -3,6 +3,7 @@
 #include <exception>
 #include <optional>
 
+#include "proxy/bridge/upgrading_upstream.h"
 #include "proxy/core/deadline.h"
 #include "proxy/http1/client.h"
 #include "proxy/http1/head_parser.h"
@@ -48,6 +49,19 @@ class Session {
              // (An inbound connection was counted when it was accepted.)
              .tls_metrics =
                  target.direction == Direction::kOutbound ? &worker.runtime.tls_metrics : nullptr}),
+        carrier_(
+            worker.http2.outbound, {client, buffer, bytes_.read, bytes_.written},
+            {.upstream = {.connect_timeout = worker.runtime.settings.connect_timeout,
+                          .tls = &worker.tls,
+                          .tls_metrics = &worker.runtime.tls_metrics,
+                          .new_connection_retries = &worker.runtime.metrics.metrics()
+                                                         .upstream_retry_on_new_connection_total},
+             .body_idle_timeout = worker.runtime.settings.body_idle_timeout,
+             .body_idle_timeouts = &worker.runtime.metrics.metrics().limit_reached(
+                 target.direction, Limit::kBodyIdleTimeout)}),
+        tries_(upstream_, carrier_,
+               target.direction == Direction::kOutbound &&
+                   worker.runtime.settings.http1_upgrade_between_proxies),
         destination_text_(endpoint_label(target.destination)) {}
   // The frame may go while waiting for a request (cut at shutdown, or left by
   // an exception): the worker's idle list must not keep pointing into it.
@@ -57,7 +71,10 @@ class Session {
 
   awaitable<ConnectionBytes> run();
   // Ends what runs beside the session on its members (the request pump).
-  awaitable<void> stop_children() { return upstream_.finish_request_pump(); }
+  awaitable<void> stop_children() {
+    co_await carrier_.finish_request_pump();
+    co_await upstream_.finish_request_pump();
+  }
 
  private:
   // Reads until a request head is parsed; false when the connection should end.
@@ -121,6 +138,10 @@ class Session {
   // request of the connection, so its memory is too (and the coroutine frame
   // of handle_request stays small).
   http1::Client upstream_;
+  // Outbound to a meshed endpoint, a try goes to its proxy as an HTTP/2
+  // stream instead (proxy/bridge/); tries_ chooses, per try.
+  bridge::Http2Carrier carrier_;
+  bridge::UpgradingUpstream tries_;
   Plan route_;                 // the current request's
   bool head_request_ = false;  // the current request is a HEAD
   std::string refusal_body_;   // the current request's 403 text, when refused
@@ -273,7 +294,9 @@ awaitable<bool> Session::handle_request() {
                                        route.local.retry_after_seconds);
   }
 
-  upstream_.start(request_, facts, destination_text_);
+  tries_.start(
+      request_, facts, destination_text_,
+      target_.direction == Direction::kOutbound && worker_.tls.get(TlsRole::kClient) != nullptr);
   client_buffer_.consume(request_head_size_);  // request_'s views are invalid from here
 
   // Retries need the body kept whole, to send it again.
@@ -299,27 +322,27 @@ awaitable<bool> Session::handle_request() {
   // Timeouts, then the tries: retries, balancing, connection, this codec.
   timeouts_ = request_timeouts(route.rule, started, runtime_.settings.response_timeout);
   const Forwarded forwarded =
-      co_await forward(upstream_, {.plan = route,
-                                   .timeouts = timeouts_,
-                                   .destination = target_.destination,
-                                   .random = worker_.routes.random(),
-                                   .executor = client_.get_executor(),
-                                   .started = started,
-                                   .replayable = replayable,
-                                   .idempotent = is_idempotent_method(request_.method)});
+      co_await forward(tries_, {.plan = route,
+                                .timeouts = timeouts_,
+                                .destination = target_.destination,
+                                .random = worker_.routes.random(),
+                                .executor = client_.get_executor(),
+                                .started = started,
+                                .replayable = replayable,
+                                .idempotent = is_idempotent_method(request_.method)});
   peer_identity = forwarded.identity;
   RouteMetrics& handles = counted();
   if (forwarded.retries > 0) handles.retries.inc(forwarded.retries);
   if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);
   const TryResult& result = forwarded.result;
-  const bool body_done = upstream_.request_body_done();
+  const bool body_done = tries_.request_body_done();
   if (forwarded.no_endpoint) {
     record(503);
     co_return co_await respond_locally(503, "no endpoint available",
                                        !facts.keep_alive || !body_done);
   }
   if (result.failure == TryFailure::kClientGone) {
-    if (!upstream_.body_timed_out()) co_return false;
+    if (!tries_.body_timed_out()) co_return false;
     // The client went silent in its body: told so, as for a slow head.
     record(408);
     co_return co_await respond_locally(408, "request body not received in time", true);
@@ -328,7 +351,7 @@ awaitable<bool> Session::handle_request() {
     runtime_.metrics.metrics().limit_reached(target_.direction, Limit::kResponseTimeout).inc();
   }
   if (result.failure != TryFailure::kNone) {
-    upstream_.drop_connection();  // (one that saw part of a request is never reused)
+    tries_.drop_connection();  // (one that saw part of a request is never reused)
     if (upstream_.interim_limit_hit()) {
       runtime_.metrics.metrics()
           .interim_limit_total.with_labels({std::string(to_string(target_.direction))})
@@ -339,6 +362,14 @@ awaitable<bool> Session::handle_request() {
     co_return co_await respond_locally(answer.status, answer.reason,
                                        result.failure == TryFailure::kBadRequestBody ||
                                            !facts.keep_alive || !body_done || result.body_started);
+  }
+  if (tries_.carried_as_http2()) {
+    record(result.status, forwarded.ended);
+    runtime_.metrics.metrics()
+        .http1_upgraded_requests_total.with_labels({std::string(to_string(target_.direction))})
+        .inc();
+    co_return co_await carrier_.relay_response(
+        facts.keep_alive && !runtime_.draining.load(std::memory_order_relaxed), timeouts_);
   }
   const http1::ResponseHead& response = upstream_.response();
   record(response.status, forwarded.ended);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "proxy/bridge/head_translation.h"
 #include "proxy/request/grpc.h"
 #include "proxy/request/path.h"
 
@@ -34,6 +35,9 @@ void to_request(const RequestHead& head, ConvertedRequest& out) {
       if (name == ":path") raw_path = value;
       continue;
     }
+    // Between proxies only, and honoured by the server side before this:
+    // never forwarded, whoever sent it.
+    if (name == bridge::kOriginalProtocolField) continue;
     out.headers.push_back({name, value});
     if (name == "host") host = value;
     if (name == "content-length") content_length = value;

@@ -3,8 +3,10 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
+#include "proxy/bridge/http1_sender.h"
 #include "proxy/http2/exchange.h"
 #include "proxy/http2/fault_budget.h"
 #include "proxy/http2/frame_io.h"
@@ -156,11 +158,19 @@ class ServerConnection final : public http2::FrameIo {
     return last_found_;
   }
   void start_handler(std::shared_ptr<ServerStream> stream);
+  // U: http2::Upstream, or bridge::Http1Sender for a stream a peer proxy
+  // marked as HTTP/1.1 (honoured on mTLS from a mesh identity only).
+  template <class U>
   awaitable<void> handle(std::shared_ptr<ServerStream> stream);
-  awaitable<bool> keep_body(ServerStream& stream, http2::Upstream& upstream);
+  template <class U>
+  U make_upstream(std::shared_ptr<Exchange> exchange, const HeaderList& forwarded, bool has_body);
+  bool carries_http1(const ServerStream& stream) const;
+  template <class U>
+  awaitable<bool> keep_body(ServerStream& stream, U& upstream);
   void respond_locally(ServerStream& stream, int status, std::string_view reason, bool grpc,
                        bool head_request, std::uint32_t retry_after_seconds = 0);
-  void relay_response(ServerStream& stream, http2::Upstream& upstream);
+  template <class U>
+  void relay_response(ServerStream& stream, U& upstream);
   void submit_response(ServerStream& stream, const HeaderList& head,
                        const nghttp2_data_provider* body);
   const std::shared_ptr<RouteMetrics>& route_metrics(std::string_view target,
@@ -424,7 +434,9 @@ void ServerConnection::start_handler(std::shared_ptr<ServerStream> stream) {
     want_write();
   };
   ++handlers_;
-  asio::co_spawn(stream_.get_executor(), handle(std::move(stream)),
+  auto handler = carries_http1(*stream) ? handle<bridge::Http1Sender>(std::move(stream))
+                                        : handle<http2::Upstream>(std::move(stream));
+  asio::co_spawn(stream_.get_executor(), std::move(handler),
                  [this](const std::exception_ptr& error) {
                    --handlers_;
                    handlers_done_.notify();
@@ -480,7 +492,30 @@ void ServerConnection::respond_locally(ServerStream& stream, int status, std::st
   submit_response(stream, answer.head, &provider);
 }
 
-void ServerConnection::relay_response(ServerStream& stream, http2::Upstream& upstream) {
+bool ServerConnection::carries_http1(const ServerStream& stream) const {
+  // Only a peer proxy marks a stream, and only over mTLS: from anyone else
+  // the field is dropped (http2::to_request) and the stream stays HTTP/2.
+  return target_.direction == Direction::kInbound && !target_.client_identity.empty() &&
+         stream.head.block.find(bridge::kOriginalProtocolField) == bridge::kHttp11;
+}
+
+template <class U>
+U ServerConnection::make_upstream(std::shared_ptr<Exchange> exchange, const HeaderList& forwarded,
+                                  bool has_body) {
+  if constexpr (std::is_same_v<U, bridge::Http1Sender>) {
+    return U(worker_.pool, stream_.get_executor(), std::move(exchange), forwarded, has_body,
+             {.connect_timeout = runtime_.settings.connect_timeout,
+              .max_interim_responses = runtime_.settings.max_interim_responses,
+              .new_connection_retries =
+                  &runtime_.metrics.metrics().upstream_retry_on_new_connection_total});
+  } else {
+    return U(worker_.http2.of(target_.direction), stream_.get_executor(), std::move(exchange),
+             forwarded, has_body, upstream_settings_);
+  }
+}
+
+template <class U>
+void ServerConnection::relay_response(ServerStream& stream, U& upstream) {
   const std::shared_ptr<http2::ClientStream> from = upstream.stream();
   upstream.release();
   if (from->end_at_head) {
@@ -503,7 +538,8 @@ void ServerConnection::relay_response(ServerStream& stream, http2::Upstream& ups
   submit_response(stream, from->head, &provider);
 }
 
-awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstream& upstream) {
+template <class U>
+awaitable<bool> ServerConnection::keep_body(ServerStream& stream, U& upstream) {
   BodyPipe& pipe = stream.exchange.request_body;
   http2::Signal arrived(stream_.get_executor());
   pipe.on_readable = [&arrived] { arrived.notify(); };
@@ -531,6 +567,7 @@ awaitable<bool> ServerConnection::keep_body(ServerStream& stream, http2::Upstrea
 // glibc's per-thread cache limit (1,032), with the request's conversion in
 // the stream. Mind it when adding a local (bench/proxy/instructions_h2.sh:
 // the mallocs per request; ltrace or a malloc histogram: the sizes).
+template <class U>
 awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_ptr) {
   ServerStream& stream = *stream_ptr;
   const auto started = Clock::now();
@@ -596,9 +633,17 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
     co_return;
   }
   const bool has_body = request.body.kind != BodySource::Kind::kNone;
-  http2::Upstream upstream(worker_.http2.of(target_.direction), stream_.get_executor(),
-                           std::shared_ptr<Exchange>(stream_ptr, &stream.exchange),
-                           converted.forwarded, has_body, upstream_settings_);
+  U upstream = make_upstream<U>(std::shared_ptr<Exchange>(stream_ptr, &stream.exchange),
+                                converted.forwarded, has_body);
+  if constexpr (std::is_same_v<U, bridge::Http1Sender>) {
+    if (!upstream.valid()) {
+      answer({.status = 400, .reason = "request head not valid as HTTP/1.1"});
+      co_return;
+    }
+    runtime_.metrics.metrics()
+        .http1_upgraded_requests_total.with_labels({std::string(to_string(target_.direction))})
+        .inc();
+  }
   bool replayable = !has_body;
   if (has_body && should_keep_body(route.retry(), request.body.kind == BodySource::Kind::kSized,
                                    request.body.length, false)) {

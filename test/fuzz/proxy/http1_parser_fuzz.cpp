@@ -2,7 +2,10 @@
 // (proxy/http1/). Beyond "no crash, no sanitizer report", it checks that the
 // parser is split-invariant: the message parsed from the whole input and from
 // the same bytes delivered in small pieces must be the same, since a
-// difference is exactly what request smuggling exploits. Run: run.sh.
+// difference is exactly what request smuggling exploits. A request head it
+// accepts is also carried as HTTP/2 between proxies (proxy/bridge/): the
+// block must hold no connection-specific field, no CR, LF or NUL, only
+// lower-case token names, one marker, and an origin-form :path. Run: run.sh.
 
 #include "test/fuzz/proxy/http1_parser_fuzz.h"
 
@@ -11,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/bridge/head_translation.h"
 #include "proxy/http1/body_decoder.h"
 #include "proxy/http1/head_parser.h"
 
@@ -89,6 +93,43 @@ Outcome parse(std::string_view input, std::size_t piece, bool response) {
   return out;
 }
 
+// The HTTP/2 block a parsed request head becomes between two proxies.
+void check_carried_as_http2(std::string_view input) {
+  HeadParser parser(Limits{.max_head_bytes = 4096, .max_headers = 32});
+  RequestHead head;
+  if (parser.parse_request(input, head).status != ParseStatus::kComplete) return;
+  weft::proxy::http2::HeaderList block;
+  weft::proxy::bridge::http1_request_to_http2(head, "10.0.0.1:80", block);
+  std::size_t markers = 0;
+  bool fields_started = false;
+  for (const auto& [name, value] : block.fields) {
+    for (const char c : value) {
+      if (c == '\r' || c == '\n' || c == '\0') std::abort();
+    }
+    if (!name.empty() && name[0] == ':') {
+      if (fields_started) std::abort();
+      continue;
+    }
+    fields_started = true;
+    for (const char c : name) {
+      if ((c >= 'A' && c <= 'Z') || c <= ' ' || c == ':' || c == 0x7f) std::abort();
+    }
+    if (name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
+        name == "upgrade" || name == "proxy-connection" || name == "host" ||
+        (name == "te" && value != "trailers")) {
+      std::abort();
+    }
+    if (name == weft::proxy::bridge::kOriginalProtocolField) ++markers;
+  }
+  if (markers != 1) std::abort();
+  const std::string_view path = block.find(":path");
+  if (path != "*" && (path.empty() || path[0] != '/')) std::abort();
+  // A body's length is stated only when HTTP/1 stated it, and then exactly.
+  if ((head.body == BodyKind::kContentLength) != !block.find("content-length").empty()) {
+    std::abort();
+  }
+}
+
 }  // namespace
 
 int http1_fuzz_status(std::string_view input, bool response) {
@@ -103,5 +144,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Outcome whole = parse(input, input.size() + 1, response);
   const Outcome split = parse(input, piece, response);
   if (!(whole == split)) std::abort();  // split-dependent parsing: a smuggling hazard
+  if (!response) check_carried_as_http2(input);
   return 0;
 }

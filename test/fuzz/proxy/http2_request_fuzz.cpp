@@ -6,7 +6,10 @@
 // report", it checks that no accepted request can smuggle: nothing the
 // proxy would forward carries CR, LF or NUL in a value, an upper-case or
 // connection-specific field name, TE other than "trailers", a pseudo-header
-// after the fields, or a path that is not origin-form. Built with g++ as a
+// after the fields, or a path that is not origin-form; and that the HTTP/1.1
+// head a marked request becomes for the app (proxy/bridge/) parses back,
+// whole, as one HTTP/1 request with the same method, target and framing
+// (never Content-Length with Transfer-Encoding). Built with g++ as a
 // replay over the seeds in every ctest run (http2_replay_main.cpp), and with
 // libFuzzer by run_http2.sh.
 
@@ -18,6 +21,8 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/bridge/head_translation.h"
+#include "proxy/http1/head_parser.h"
 #include "proxy/http2/limits.h"
 #include "proxy/http2/request_head.h"
 
@@ -63,6 +68,23 @@ void check_forwarded(const ConvertedRequest& out) {
   check(out.request.path.find("//") == std::string_view::npos);
 }
 
+// As the inbound proxy sends a marked stream to its app.
+void check_sent_as_http1(const ConvertedRequest& out, bool has_body) {
+  bridge::Http1RequestOut http1_out;
+  if (!bridge::http2_request_to_http1(out.forwarded, has_body, http1_out)) return;
+  http1::HeadParser parser;
+  http1::RequestHead parsed;
+  const http1::ParseResult result = parser.parse_request(http1_out.head, parsed);
+  check(result.status == http1::ParseStatus::kComplete);
+  check(result.consumed == http1_out.head.size());  // one head, nothing after it
+  check(parsed.method == out.request.method);
+  check(parsed.target == out.forwarded.find(":path"));
+  check(parsed.body == http1_out.body);
+  check(parsed.content_length == http1_out.content_length);
+  check(parsed.find(bridge::kOriginalProtocolField).empty());
+  check(!parsed.upgrade);
+}
+
 int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
   auto& collector = *static_cast<Collector*>(user_data);
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -96,7 +118,10 @@ int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data)
     return 0;
   }
   ++collector.accepted;
-  if (out.request.method != "CONNECT") check_forwarded(out);
+  if (out.request.method != "CONNECT") {
+    check_forwarded(out);
+    check_sent_as_http1(out, out.request.body.kind != BodySource::Kind::kNone);
+  }
   return 0;
 }
 

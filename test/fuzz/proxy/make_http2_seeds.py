@@ -30,6 +30,15 @@ SEEDS = {
                  (":path", "http://other/")],
     "encoded_slash": [(":method", "GET"), (":scheme", "http"), (":authority", "web"),
                       (":path", "/a/%2f/b")],
+    # Marked by a peer proxy as HTTP/1.1 (proxy/bridge/): sent to the app as HTTP/1.1.
+    "marked_sized": [(":method", "POST"), (":scheme", "http"), (":authority", "web"),
+                     (":path", "/up?x=1"), ("content-length", "3"), ("cookie", "a=1"),
+                     ("cookie", "b=2"), ("weft-orig-proto", "HTTP/1.1")],
+    "marked_streamed": [(":method", "PUT"), (":scheme", "http"), (":authority", "web"),
+                        (":path", "/up"), ("te", "trailers"), ("weft-orig-proto", "HTTP/1.1")],
+    "marked_two_lengths": [(":method", "POST"), (":scheme", "http"), (":authority", "web"),
+                           (":path", "/"), ("content-length", "3"), ("content-length", "4"),
+                           ("weft-orig-proto", "HTTP/1.1")],
 }
 
 
@@ -40,7 +49,7 @@ def main():
         conn = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=True, validate_outbound_headers=False, normalize_outbound_headers=False))
         conn.initiate_connection()
-        body = name == "post_sized"
+        body = name in ("post_sized", "marked_sized", "marked_streamed", "marked_two_lengths")
         conn.send_headers(1, headers, end_stream=not body)
         if body:
             conn.send_data(1, b"abc", end_stream=True)

@@ -15,6 +15,7 @@ command -v clang++ >/dev/null || { echo "clang++ missing: run scripts/install-de
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$repo" "$repo"/test/fuzz/proxy/http1_parser_fuzz.cpp \
   "$repo"/proxy/http1/{head_parser,head_writer,body_decoder,message}.cpp \
+  "$repo"/proxy/bridge/head_translation.cpp \
   "$repo"/proxy/request/path.cpp \
   -o "$work/http1_parser_fuzz"
 

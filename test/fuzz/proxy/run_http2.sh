@@ -16,6 +16,7 @@ read -r -a nghttp2_flags <<<"$(pkg-config --cflags --libs libnghttp2)"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$repo" "$repo"/test/fuzz/proxy/http2_request_fuzz.cpp \
   "$repo"/proxy/http2/{request_head,limits}.cpp "$repo"/proxy/request/{path,grpc}.cpp \
+  "$repo"/proxy/bridge/head_translation.cpp "$repo"/proxy/http1/{head_parser,head_writer,body_decoder,message}.cpp \
   -I"$repo"/lib "${nghttp2_flags[@]}" \
   -o "$work/http2_request_fuzz"
 cp "$repo"/test/fuzz/proxy/http2_seeds/*.bin "$work/corpus/"
