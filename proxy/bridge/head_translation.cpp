@@ -10,8 +10,9 @@ namespace weft::proxy::bridge {
 namespace {
 
 void add_lower(http2::HeaderList& out, std::string_view name, std::string_view value) {
-  out.add(name, value);
-  for (char& c : out.fields.back().first) c = http1::to_lower(c);
+  std::string lower(name);
+  for (char& c : lower) c = http1::to_lower(c);
+  out.add(lower, value);
 }
 
 bool is_value(std::string_view value) {
@@ -101,7 +102,7 @@ bool http2_request_to_http1(const http2::HeaderList& block, bool has_body, Http1
   std::string_view authority;
   std::string_view path;
   std::string_view length;
-  for (const auto& [name, value] : block.fields) {
+  for (const auto& [name, value] : block) {
     if (name == ":method") out.method = value;
     if (name == ":authority") authority = value;
     if (name == ":path") path = value;
@@ -117,7 +118,7 @@ bool http2_request_to_http1(const http2::HeaderList& block, bool has_body, Http1
   // HTTP/2 may split the cookie header into fields of their own (RFC 9113
   // section 8.2.3); an HTTP/1 server wants one.
   std::string cookies;
-  for (const auto& [name, value] : block.fields) {
+  for (const auto& [name, value] : block) {
     if (name.empty() || name.front() == ':') continue;
     if (name == "host" || name == "content-length" || name == kOriginalProtocolField ||
         connection_specific(name)) {
@@ -182,7 +183,7 @@ bool http2_response_to_http1(const http2::HeaderList& head, const ResponseContex
   response = {};
   std::string_view status_text;
   std::string_view length;
-  for (const auto& [name, value] : head.fields) {
+  for (const auto& [name, value] : head) {
     if (name == ":status") status_text = value;
     if (name == "content-length") length = value;
   }
@@ -214,7 +215,7 @@ bool http2_response_to_http1(const http2::HeaderList& head, const ResponseContex
   }
   out.append(context.client_minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
   out.append(status_text).append(" ").append(http1::reason_phrase(status)).append("\r\n");
-  for (const auto& [name, value] : head.fields) {
+  for (const auto& [name, value] : head) {
     if (name.empty() || name.front() == ':') continue;
     if (name == "content-length" || connection_specific(name)) continue;
     if (!writable(name, value)) return false;
@@ -254,7 +255,7 @@ void http1_trailers_to_http2(std::string_view lines, http2::HeaderList& out) {
 
 void http2_trailers_to_http1(const http2::HeaderList& fields, std::string& out) {
   out.clear();
-  for (const auto& [name, value] : fields.fields) {
+  for (const auto& [name, value] : fields) {
     if (!writable(name, value) || http1::forbidden_in_trailers(name)) continue;
     append_field(out, name, value);
   }

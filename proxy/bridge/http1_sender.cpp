@@ -254,7 +254,7 @@ void Http1Sender::next_try_on_new_connection() {
 }
 
 bool Http1Sender::request_body_done() const {
-  return !has_body_ || exchange_->request_body->ended();
+  return !has_body_ || exchange_->request_body.ended();
 }
 
 bool Http1Sender::response_started() const {
@@ -340,7 +340,10 @@ awaitable<TryFailure> Http1Sender::send_try(const tcp::endpoint& address,
   } else {
     body_started = true;
     call->request_pump_running = true;
-    asio::co_spawn(executor_, send_request_body(call, exchange_->request_body, head_.head, chunked),
+    asio::co_spawn(executor_,
+                   send_request_body(
+                       call, std::shared_ptr<http2::BodyPipe>(exchange_, &exchange_->request_body),
+                       head_.head, chunked),
                    asio::detached);
   }
   failure = co_await read_response_head(*call, head_.method, settings_.max_interim_responses);
@@ -351,7 +354,7 @@ awaitable<TryFailure> Http1Sender::send_try(const tcp::endpoint& address,
     status_ = call->response.status;
     co_return failure;
   }
-  if (call->client_aborted || exchange_->client_gone || exchange_->request_body->aborted()) {
+  if (call->client_aborted || exchange_->client_gone || exchange_->request_body.aborted()) {
     failure = TryFailure::kClientGone;
   } else if (failure == TryFailure::kReset && call->deadline.expired()) {
     failure = TryFailure::kTimeout;

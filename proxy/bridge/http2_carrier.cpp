@@ -34,8 +34,8 @@ void Http2Carrier::detach_pipe() {
   // The pipes may outlive this request (the HTTP/2 connection keeps a closed
   // stream's): their callbacks must not reach this carrier any more.
   if (exchange_) {
-    exchange_->request_body->on_taken = nullptr;
-    exchange_->request_body->on_cancelled = nullptr;
+    exchange_->request_body.on_taken = nullptr;
+    exchange_->request_body.on_cancelled = nullptr;
   }
 }
 
@@ -46,7 +46,7 @@ void Http2Carrier::start(const http1::RequestHead& head, const http1::RequestFac
   facts_ = facts;
   http1_request_to_http2(head, destination_text, head_);
   exchange_ = std::make_shared<http2::Exchange>();
-  http2::BodyPipe& pipe = *exchange_->request_body;
+  http2::BodyPipe& pipe = exchange_->request_body;
   pipe.on_taken = [this](std::size_t) { pump_wake_.notify(); };
   pipe.on_cancelled = [this] { pump_wake_.notify(); };
   if (facts.body == http1::BodyKind::kNone) pipe.end();
@@ -124,7 +124,7 @@ awaitable<TryFailure> Http2Carrier::send_try(const tcp::endpoint& address,
 }
 
 awaitable<void> Http2Carrier::run_request_pump() {
-  http2::BodyPipe& pipe = *exchange_->request_body;
+  http2::BodyPipe& pipe = exchange_->request_body;
   ReadBuffer& in = downstream_.buffer;
   while (true) {
     while (!in.empty() && !decoder_.done()) {

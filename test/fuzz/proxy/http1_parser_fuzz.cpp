@@ -102,7 +102,7 @@ void check_carried_as_http2(std::string_view input) {
   weft::proxy::bridge::http1_request_to_http2(head, "10.0.0.1:80", block);
   std::size_t markers = 0;
   bool fields_started = false;
-  for (const auto& [name, value] : block.fields) {
+  for (const auto& [name, value] : block) {
     for (const char c : value) {
       if (c == '\r' || c == '\n' || c == '\0') std::abort();
     }
