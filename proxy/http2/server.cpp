@@ -9,6 +9,7 @@
 #include "proxy/http2/fault_budget.h"
 #include "proxy/http2/frame_io.h"
 #include "proxy/http2/local_answer.h"
+#include "proxy/http2/progress_watch.h"
 #include "proxy/http2/request_head.h"
 #include "proxy/http2/stream_ids.h"
 #include "proxy/http2/upstream.h"
@@ -55,8 +56,7 @@ struct ServerStream {
   // HEADERS and DATA either way, looked at each tick: a stream on which none
   // moved for --http2-stream-idle-timeout is reset, gRPC included.
   std::uint64_t activity = 0;
-  std::uint64_t activity_seen = 0;
-  std::optional<Clock::time_point> quiet_since;
+  http2::ProgressWatch idle;
   // The request body's progress, looked at each tick: a client that stops
   // sending it while nothing waits for the upstream is idle. Not for gRPC,
   // whose streams may stay open and quiet for long (deadlines and
@@ -637,10 +637,8 @@ void ServerConnection::tick(Clock::time_point now) {
     // No HEADERS nor DATA either way (gRPC too: a long stream that moves
     // bytes is never cut; one that moves none holds its slot and upstream
     // stream).
-    if (stream->activity != stream->activity_seen || !stream->quiet_since) {
-      stream->activity_seen = stream->activity;
-      stream->quiet_since = now;
-    } else if (now - *stream->quiet_since >= runtime_.settings.http2_stream_idle_timeout) {
+    if (stream->idle.stalled(stream->activity, true, now,
+                             runtime_.settings.http2_stream_idle_timeout)) {
       to_reset.emplace_back(id, "stream_idle_timeout");
       continue;
     }
