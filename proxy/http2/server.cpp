@@ -213,8 +213,9 @@ void ServerConnection::on_goaway_sent(std::uint32_t error_code) {
 }
 
 void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
-  ServerStream* stream = frame.hd.stream_id == 0 ? nullptr : find(frame.hd.stream_id);
-  if (stream != nullptr && carries_content(frame.hd)) ++stream->activity;
+  // (Looked up for HEADERS and DATA only: the other frames need no stream.)
+  ServerStream* stream = carries_content(frame.hd) ? find(frame.hd.stream_id) : nullptr;
+  if (stream != nullptr) ++stream->activity;
   if (frame.hd.type == NGHTTP2_RST_STREAM && frame.rst_stream.error_code != NGHTTP2_NO_ERROR &&
       frame.rst_stream.error_code != NGHTTP2_CANCEL && !peer_faults_.spend(Clock::now())) {
     count_cut("stream_errors");
@@ -228,10 +229,7 @@ void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
   // at once after the proxy's own answer (nothing reads the rest), after
   // --body-idle-timeout after a relayed one (the client may still be
   // finishing its body: reset_answered_streams).
-  if ((frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) ||
-      (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0 || stream == nullptr) {
-    return;
-  }
+  if (stream == nullptr || (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return;
   // After the refusal itself, so that the client reads it whole first.
   if (stream->goaway_after_response) send_goaway("refused");
   if (nghttp2_session_get_stream_remote_close(session(), frame.hd.stream_id) != 0) return;
