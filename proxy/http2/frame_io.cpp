@@ -99,20 +99,10 @@ awaitable<void> FrameIo::drain_before_close(ReadBuffer& buffer) {
   }
 }
 
-bool FrameIo::write_stalled_at(Clock::time_point now) {
-  // Progress is any byte the socket took; a peer that reads slowly is not
-  // stalled, one whose receive buffer stays full is.
-  if (!writing_ || bytes_written_ != written_seen_) {
-    written_seen_ = bytes_written_;
-    write_stalled_since_.reset();
-    return false;
-  }
-  if (!write_stalled_since_) write_stalled_since_ = now;
-  return now - *write_stalled_since_ >= write_timeout_;
-}
-
 void FrameIo::housekeeping(Clock::time_point now) {
-  if (write_stalled_at(now)) {
+  // Progress is any byte the socket took: a peer that reads slowly is not
+  // stalled, one whose receive buffer stays full is.
+  if (write_watch_.stalled(bytes_written_, writing_, now, write_timeout_)) {
     // Nothing can reach a peer that reads nothing (a GOAWAY neither): cut.
     write_stalled();
     io_failed_ = true;

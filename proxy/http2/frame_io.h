@@ -18,6 +18,7 @@
 #include "proxy/core/child_task.h"
 #include "proxy/core/deadline.h"
 #include "proxy/core/read_buffer.h"
+#include "proxy/http2/progress_watch.h"
 #include "proxy/http2/session.h"
 #include "proxy/http2/signal.h"
 #include "proxy/tls/stream.h"
@@ -75,8 +76,6 @@ class FrameIo : public SessionEvents {
   awaitable<void> tick_loop();
   // Once a second: the write timeout, the owner's tick, then the idle check.
   void housekeeping(Clock::time_point now);
-  // True when the peer read nothing of a pending write for the write timeout.
-  bool write_stalled_at(Clock::time_point now);
 
   const Clock::duration write_timeout_;
   Signal writable_;
@@ -85,10 +84,9 @@ class FrameIo : public SessionEvents {
   ChildTask writer_;
   ChildTask ticker_;
   Timer tick_timer_;
-  bool writing_ = false;            // a write is under way (bytes wait for the peer)
-  std::uint64_t written_seen_ = 0;  // bytes_written_ at the last tick
-  std::optional<Clock::time_point> write_stalled_since_;
-  bool stopping_ = false;  // the reader ended: the writer flushes and ends
+  bool writing_ = false;       // a write is under way (bytes wait for the peer)
+  ProgressWatch write_watch_;  // bytes_written_ while writing_
+  bool stopping_ = false;      // the reader ended: the writer flushes and ends
   std::string out_;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;

@@ -11,6 +11,7 @@
 #include "proxy/http2/fault_budget.h"
 #include "proxy/http2/frame_io.h"
 #include "proxy/http2/local_answer.h"
+#include "proxy/http2/progress_watch.h"
 #include "proxy/http2/request_head.h"
 #include "proxy/http2/stream_ids.h"
 #include "proxy/http2/upstream.h"
@@ -64,8 +65,7 @@ struct ServerStream {
   // HEADERS and DATA either way, looked at each tick: a stream on which none
   // moved for --http2-stream-idle-timeout is reset, gRPC included.
   std::uint64_t activity = 0;
-  std::uint64_t activity_seen = 0;
-  std::optional<Clock::time_point> quiet_since;
+  http2::ProgressWatch idle;
   // The request body's progress, looked at each tick: a client that stops
   // sending it while nothing waits for the upstream is idle. Not for gRPC,
   // whose streams may stay open and quiet for long (deadlines and
@@ -251,8 +251,9 @@ void ServerConnection::on_goaway_sent(std::uint32_t error_code) {
 }
 
 void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
-  ServerStream* stream = frame.hd.stream_id == 0 ? nullptr : find(frame.hd.stream_id);
-  if (stream != nullptr && carries_content(frame.hd)) ++stream->activity;
+  // (Looked up for HEADERS and DATA only: the other frames need no stream.)
+  ServerStream* stream = carries_content(frame.hd) ? find(frame.hd.stream_id) : nullptr;
+  if (stream != nullptr) ++stream->activity;
   if (frame.hd.type == NGHTTP2_RST_STREAM && frame.rst_stream.error_code != NGHTTP2_NO_ERROR &&
       frame.rst_stream.error_code != NGHTTP2_CANCEL && !peer_faults_.spend(Clock::now())) {
     count_cut("stream_errors");
@@ -266,10 +267,7 @@ void ServerConnection::on_frame_sent(const nghttp2_frame& frame) {
   // at once after the proxy's own answer (nothing reads the rest), after
   // --body-idle-timeout after a relayed one (the client may still be
   // finishing its body: reset_answered_streams).
-  if ((frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) ||
-      (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0 || stream == nullptr) {
-    return;
-  }
+  if (stream == nullptr || (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return;
   // After the refusal itself, so that the client reads it whole first.
   if (stream->goaway_after_response) send_goaway("refused");
   if (nghttp2_session_get_stream_remote_close(session(), frame.hd.stream_id) != 0) return;
@@ -716,10 +714,8 @@ void ServerConnection::tick(Clock::time_point now) {
     // No HEADERS nor DATA either way (gRPC too: a long stream that moves
     // bytes is never cut; one that moves none holds its slot and upstream
     // stream).
-    if (stream->activity != stream->activity_seen || !stream->quiet_since) {
-      stream->activity_seen = stream->activity;
-      stream->quiet_since = now;
-    } else if (now - *stream->quiet_since >= runtime_.settings.http2_stream_idle_timeout) {
+    if (stream->idle.stalled(stream->activity, true, now,
+                             runtime_.settings.http2_stream_idle_timeout)) {
       to_reset.emplace_back(id, "stream_idle_timeout");
       continue;
     }

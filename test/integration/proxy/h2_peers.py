@@ -45,6 +45,7 @@ class H2Backend:
     /goaway      200, then GOAWAY (the connection takes no new stream)
     /early       200 with a body as soon as the head came, before the
                  request ends (as a server that answers without reading)
+    /noread      never reads the request body: its window stays shut
     `max_streams`: the SETTINGS_MAX_CONCURRENT_STREAMS it announces."""
 
     def __init__(self, name, max_streams=None):
@@ -148,8 +149,11 @@ class _BackendConnection:
                 self.streams[event.stream_id]["answered"] = True
                 self.answer(event.stream_id, [(":status", "200")], b"early")
         elif isinstance(event, h2.events.DataReceived):
-            if event.stream_id in self.streams:
-                self.streams[event.stream_id]["body"] += event.data
+            stream = self.streams.get(event.stream_id)
+            if stream is not None:
+                stream["body"] += event.data
+                if stream["headers"][":path"].startswith("/noread"):
+                    return  # neither the stream's window nor the connection's reopens
             self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         elif isinstance(event, h2.events.TrailersReceived):
             self.streams[event.stream_id]["trailers"] = _headers(event.headers)

@@ -163,6 +163,32 @@ def an_answered_stream_whose_request_stays_open_is_reset_later():
         config.close()
 
 
+@test
+def a_request_body_the_app_never_reads_fails_its_upstream_stream():
+    """The app takes the head and never reads the body: the upstream
+    stream's window stays shut with bytes waiting in the proxy. After
+    --body-idle-timeout the upstream stream is reset (stalled_stream) and
+    the client answered, rather than both held until the client gives up."""
+    backend = H2Backend("a")
+    config, proxy = start(backend, "--body-idle-timeout", "2s")
+    try:
+        client = H2Client(proxy.outbound)
+        stream_id = client.start("/noread", method="POST", end=False)
+        client.send_body(stream_id, b"b" * 200000, end=False)  # stops at the shut window
+        started = time.monotonic()
+        response = client.wait(stream_id, timeout=15)
+        assert response.status == 502 or response.reset is not None, response.headers
+        assert time.monotonic() - started < 8
+        assert proxy.metric("http2_stream_reset_total", direction="outbound",
+                            limit="stalled_stream") == 1
+        assert client.get("/").status == 200  # the connections go on
+        client.close()
+    finally:
+        proxy.stop()
+        backend.close()
+        config.close()
+
+
 def open_fds(proxy):
     return len(os.listdir(f"/proc/{proxy.process.pid}/fd"))
 
