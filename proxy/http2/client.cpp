@@ -12,8 +12,9 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
       ready_(upstream_->socket.get_executor()) {}
 
 ClientConnection::~ClientConnection() {
-  // (Ended without run()'s end: an io_context destroyed at shutdown.)
+  // Streams held elsewhere (a try, a relayed response) call into this no more.
   for (auto& [id, stream] : streams_) forget(*stream);
+  for (auto& stream : retired_streams_) forget(*stream);
 }
 
 void ClientConnection::start() {
@@ -75,8 +76,9 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   // The response's bytes reopen this stream's window once the client side
   // took them (the connection's reopens as they arrive, on_data_chunk); a
   // consumer that stops reading resets the stream. The callbacks capture
-  // two pointers (held inline by std::function) and are cleared when the
-  // stream leaves streams_: while set, the stream and this are alive.
+  // two pointers (held inline by std::function); they are dropped when the
+  // stream leaves streams_, when it is destroyed, and when this is: while
+  // one is set, the stream and this are alive.
   ClientStream* const raw = stream.get();
   stream->response->on_taken = [this, raw](std::size_t n) {
     if (ended_) return;
@@ -84,13 +86,7 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
     want_write();
   };
   stream->response->on_cancelled = [this, raw] { cancel(*raw); };
-  if (stream->request) {
-    stream->request->on_readable = [this, raw] {
-      if (ended_ || raw->closed) return;
-      nghttp2_session_resume_data(session(), raw->id);
-      want_write();
-    };
-  }
+  if (stream->request) stream->request->on_readable = ResumeRequestBody{this, raw};
   want_write();
   return id;
 }
@@ -127,14 +123,22 @@ void ClientConnection::retire() {
   notify_room();  // it no longer counts at the cap
 }
 
-void ClientConnection::forget(ClientStream& stream) {
-  stream.response->on_taken = nullptr;
-  stream.response->on_cancelled = nullptr;
-  if (stream.request) stream.request->on_readable = nullptr;
+void ClientConnection::ResumeRequestBody::operator()() const {
+  if (connection->ended_ || stream->closed) return;
+  nghttp2_session_resume_data(connection->session(), stream->id);
+  connection->want_write();
+}
+
+void ClientStream::drop_callbacks() {
+  response->on_taken = nullptr;
+  response->on_cancelled = nullptr;
+  if (!request) return;
+  const auto* resume = request->on_readable.target<ClientConnection::ResumeRequestBody>();
+  if (resume != nullptr && resume->stream == this) request->on_readable = nullptr;
 }
 
 ClientStream* ClientConnection::find(std::int32_t id) {
-  if (last_found_ != nullptr && last_found_->id == id) return last_found_;
+  if (last_found_ != nullptr && last_found_->id == id && !last_found_->closed) return last_found_;
   const auto it = streams_.find(id);
   if (it == streams_.end()) return nullptr;
   last_found_ = it->second.get();

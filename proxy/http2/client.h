@@ -58,6 +58,17 @@ struct ClientStream {
   void wake() {
     if (waiter != nullptr) waiter->notify();
   }
+
+  ClientStream() = default;
+  ClientStream(const ClientStream&) = delete;
+  ClientStream& operator=(const ClientStream&) = delete;
+  // Its pipes' callbacks into its connection (ClientConnection::submit)
+  // point to this stream: they go with it, whichever way it left its
+  // connection, and so never outlive it.
+  ~ClientStream() { drop_callbacks(); }
+  // The response pipe's, and the request pipe's if still this stream's (a
+  // later try's stream may have set its own on the same pipe).
+  void drop_callbacks();
 };
 
 struct ClientLimits {
@@ -111,6 +122,14 @@ class ClientConnection final : private OwnedUpstream,
                       const nghttp2_data_provider* body);
   // Resets a stream still open (CANCEL).
   void cancel(ClientStream& stream);
+
+  // The request body pipe's on_readable: a named type (two pointers, held
+  // inline by std::function), so that a stream drops only its own.
+  struct ResumeRequestBody {
+    ClientConnection* connection;
+    ClientStream* stream;
+    void operator()() const;
+  };
   // Ends the connection gracefully (GOAWAY); used when the pool drops it.
   void retire();
   // Told when a stream ends or the connection closes (room at the cap).
@@ -137,7 +156,7 @@ class ClientConnection final : private OwnedUpstream,
   awaitable<void> run(std::shared_ptr<ClientConnection> self);
   ClientStream* find(std::int32_t id);
   // The stream leaves streams_: its pipes' callbacks into this are cleared.
-  void forget(ClientStream& stream);
+  static void forget(ClientStream& stream) { stream.drop_callbacks(); }
 
   const ClientLimits limits_;
   std::map<std::int32_t, std::shared_ptr<ClientStream>> streams_;

@@ -83,6 +83,15 @@ struct ServerStream {
   // malloc and free per request).
   http2::ConvertedRequest converted;
   std::string refusal_body;
+
+  ServerStream() = default;
+  ServerStream(const ServerStream&) = delete;
+  ServerStream& operator=(const ServerStream&) = delete;
+  // The response pipe's callback points to this stream (relay_response):
+  // it goes with it, whichever way the stream left its connection.
+  ~ServerStream() {
+    if (response) response->on_readable = nullptr;
+  }
 };
 
 class ServerConnection final : public http2::FrameIo {
@@ -151,7 +160,9 @@ class ServerConnection final : public http2::FrameIo {
   // nghttp2 calls back for one stream many times in a row (each header of
   // a block): the last one found is looked at first.
   ServerStream* find(std::int32_t id) {
-    if (last_found_ != nullptr && last_found_->id == id) return last_found_;
+    if (last_found_ != nullptr && last_found_->id == id && !last_found_->closed) {
+      return last_found_;
+    }
     const auto it = streams_.find(id);
     if (it == streams_.end()) return nullptr;
     last_found_ = it->second.get();
@@ -525,8 +536,9 @@ void ServerConnection::relay_response(ServerStream& stream, U& upstream) {
     stream.response->cancel();
     return;
   }
-  // Cleared when the stream leaves streams_ (closed, or the reader ended):
-  // while set, the stream is in streams_ and alive.
+  // Cleared when the stream leaves streams_ (closed, or the reader ended)
+  // and when it is destroyed: while set, the stream is alive (and this
+  // while connection_alive says so).
   stream.response->on_readable = [this, reader = &stream] {
     if (!*reader->connection_alive) return;
     nghttp2_session_resume_data(session(), reader->id);

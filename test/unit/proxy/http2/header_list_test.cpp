@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "../failing_allocation.h"
+
 using namespace weft::proxy::http2;
+namespace testing = weft::proxy::testing;
 
 namespace {
 
@@ -72,4 +75,32 @@ TEST_CASE("nghttp2's views of a header list point into it, inline or not", "[htt
       CHECK(field.flags == NGHTTP2_NV_FLAG_NONE);
     }
   }
+}
+
+// The point of the layout: the codec copies four blocks per proxied request.
+TEST_CASE("a usual header block takes one allocation, and its nghttp2 views none", "[http2]") {
+  HeaderList list;
+  // Any second allocation, whatever its size, throws.
+  testing::fail_allocation(0, 1);
+  list.add(":method", "POST");
+  list.add(":scheme", "http");
+  list.add(":authority", "checkout.shop.svc.cluster.local:8080");
+  list.add(":path", "/weft.sample.v1.Echo/Echo");
+  list.add("content-type", "application/grpc");
+  list.add("user-agent", "grpc-go/1.60.1");
+  list.add("te", "trailers");
+  list.add("grpc-timeout", "999m");
+  list.add("x-request-id", "0f8c1e6a-3b7d-4c2e-9a51-7d2b6c4e8f10");
+  list.add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  CHECK_FALSE(testing::allocation_failed());
+  testing::disarm_allocation_failure();
+  REQUIRE(list.count() == 10);
+
+  testing::fail_allocation(0, 0);  // the first allocation throws
+  {
+    const NvArray nv = to_nv(list);
+    CHECK(nv.size() == 10);
+  }
+  CHECK_FALSE(testing::allocation_failed());
+  testing::disarm_allocation_failure();
 }
