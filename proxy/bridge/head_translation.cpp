@@ -47,7 +47,7 @@ void append_number(std::string& out, std::uint64_t value) {
 
 }  // namespace
 
-void http1_request_to_http2(const http1::RequestHead& head, std::string_view default_authority,
+bool http1_request_to_http2(const http1::RequestHead& head, std::string_view default_authority,
                             http2::HeaderList& out) {
   out.clear();
   std::string_view target = head.routed_target();
@@ -62,6 +62,8 @@ void http1_request_to_http2(const http1::RequestHead& head, std::string_view def
     authority = rest.substr(0, path_start);
     path = path_start == std::string_view::npos ? std::string_view("/") : rest.substr(path_start);
   }
+  const bool origin_form = !path.empty() && (path.front() == '/' || path.front() == '?');
+  if ((!origin_form && path != "*") || authority.empty()) return false;
   out.add(":method", head.method);
   out.add(":scheme", "http");
   out.add(":authority", authority);
@@ -94,6 +96,7 @@ void http1_request_to_http2(const http1::RequestHead& head, std::string_view def
     out.add("content-length", length);
   }
   out.add(kOriginalProtocolField, kHttp11);
+  return true;
 }
 
 bool http2_request_to_http1(const http2::HeaderList& block, bool has_body, Http1RequestOut& out) {

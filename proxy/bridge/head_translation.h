@@ -31,8 +31,10 @@ inline constexpr std::string_view kHttp11 = "HTTP/1.1";
 // Outbound: a parsed HTTP/1 request head as the HTTP/2 header block sent to
 // the peer proxy, the marker included. `default_authority` stands in for a
 // missing Host (HTTP/1.0). An absolute-form target gives :authority and an
-// origin-form :path; "*" stays "*".
-void http1_request_to_http2(const http1::RequestHead& head, std::string_view default_authority,
+// origin-form :path; "*" stays "*". False for a target HTTP/2 cannot carry
+// (neither origin nor absolute form, nor "*"; no authority at all): that
+// request keeps HTTP/1.
+bool http1_request_to_http2(const http1::RequestHead& head, std::string_view default_authority,
                             http2::HeaderList& out);
 
 // Inbound: a marked stream's forwarded header block as the HTTP/1.1 request

@@ -39,12 +39,12 @@ void Http2Carrier::detach_pipe() {
   }
 }
 
-void Http2Carrier::start(const http1::RequestHead& head, const http1::RequestFacts& facts,
+bool Http2Carrier::start(const http1::RequestHead& head, const http1::RequestFacts& facts,
                          std::string_view destination_text) {
   upstream_.reset();
   detach_pipe();
   facts_ = facts;
-  http1_request_to_http2(head, destination_text, head_);
+  if (!http1_request_to_http2(head, destination_text, head_)) return false;
   exchange_ = std::make_shared<http2::Exchange>();
   http2::BodyPipe& pipe = exchange_->request_body;
   pipe.on_taken = [this](std::size_t) { pump_wake_.notify(); };
@@ -58,6 +58,7 @@ void Http2Carrier::start(const http1::RequestHead& head, const http1::RequestFac
   body_timed_out_ = false;
   body_taken_ = false;
   pump_result_ = facts.body == http1::BodyKind::kNone ? PumpResult::kDone : PumpResult::kStopped;
+  return true;
 }
 
 void Http2Carrier::use_kept_body(const std::string& body) {

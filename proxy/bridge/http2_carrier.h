@@ -58,8 +58,9 @@ class Http2Carrier {
   Http2Carrier(const Http2Carrier&) = delete;
   Http2Carrier& operator=(const Http2Carrier&) = delete;
 
-  // A new request; call before the head's bytes are consumed.
-  void start(const http1::RequestHead& head, const http1::RequestFacts& facts,
+  // A new request; call before the head's bytes are consumed. False when
+  // HTTP/2 cannot carry it (its target: http1_request_to_http2).
+  bool start(const http1::RequestHead& head, const http1::RequestFacts& facts,
              std::string_view destination_text);
   // The body the HTTP/1 client side kept whole for retries.
   void use_kept_body(const std::string& body);

@@ -28,8 +28,7 @@ class UpgradingUpstream {
              std::string_view destination_text, bool meshed) {
     http1_.start(head, facts, destination_text);
     carried_ = false;
-    possible_ = enabled_ && meshed && !facts.upgrade;
-    if (possible_) http2_.start(head, facts, destination_text);
+    possible_ = enabled_ && meshed && !facts.upgrade && http2_.start(head, facts, destination_text);
   }
 
   // The last try went to a peer proxy as HTTP/2: its response is relayed by

@@ -335,6 +335,11 @@ awaitable<bool> Session::handle_request() {
   if (forwarded.retries > 0) handles.retries.inc(forwarded.retries);
   if (forwarded.budget_exhausted > 0) handles.budget_exhausted.inc(forwarded.budget_exhausted);
   const TryResult& result = forwarded.result;
+  if (tries_.carried_as_http2()) {  // (its last try, whatever came of it)
+    runtime_.metrics.metrics()
+        .http1_upgraded_requests_total.with_labels({std::string(to_string(target_.direction))})
+        .inc();
+  }
   const bool body_done = tries_.request_body_done();
   if (forwarded.no_endpoint) {
     record(503);
@@ -365,9 +370,6 @@ awaitable<bool> Session::handle_request() {
   }
   if (tries_.carried_as_http2()) {
     record(result.status, forwarded.ended);
-    runtime_.metrics.metrics()
-        .http1_upgraded_requests_total.with_labels({std::string(to_string(target_.direction))})
-        .inc();
     co_return co_await carrier_.relay_response(
         facts.keep_alive && !runtime_.draining.load(std::memory_order_relaxed), timeouts_);
   }

@@ -13,7 +13,7 @@ mkdir -p "$work/corpus"
 command -v clang++ >/dev/null || { echo "clang++ missing: run scripts/install-deps" >&2; exit 1; }
 
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$repo" "$repo"/test/fuzz/proxy/http1_parser_fuzz.cpp \
+  -I"$repo" -I"$repo"/lib "$repo"/test/fuzz/proxy/http1_parser_fuzz.cpp \
   "$repo"/proxy/http1/{head_parser,head_writer,body_decoder,message}.cpp \
   "$repo"/proxy/bridge/head_translation.cpp \
   "$repo"/proxy/request/path.cpp \

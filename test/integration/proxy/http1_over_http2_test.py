@@ -15,6 +15,7 @@ certificates are mtls_test.py's `Mesh`.
 """
 
 import hashlib
+import json
 import socket
 import threading
 import time
@@ -22,7 +23,7 @@ import time
 from h2_peers import H2Backend, H2Client
 from harness import (Proxy, TcpServer, connect, read_response, request, run_main, wait_until,
                      MountedConfig)
-from mtls_test import CLIENT_ID, ENV, Ca, Mesh, mesh_document
+from mtls_test import CLIENT_ID, ENV, SERVER_ID, SERVICE_IP, TRUST_DOMAIN, Ca, Mesh, mesh_document
 
 TESTS = {}
 
@@ -64,9 +65,12 @@ class App(TcpServer):
     /smuggle         200 with both Content-Length and Transfer-Encoding (a broken app)
     /continue        100 Continue first, then reads the body and answers 200 with it
     /early           413 at once, without reading the body, then close
+    /flaky?k=K       503 the first time for each K, then 200 with the request body
+    /sleep?ms=N      200 after N ms
     /ws              101 websocket, then echoes bytes upper-cased"""
 
     def __init__(self):
+        self.flaky_seen = set()
         self.seen = []
         self.seen_lock = threading.Lock()
         super().__init__(self._serve, backlog=64)
@@ -124,6 +128,13 @@ class App(TcpServer):
             if seen.body:
                 conn.sendall(b"%x\r\n%s\r\n" % (len(seen.body), seen.body))
             conn.sendall(b"0\r\nX-Echo-Trailer: yes\r\n\r\n")
+        elif path == "/flaky":
+            first = params.get("k") not in self.flaky_seen
+            self.flaky_seen.add(params.get("k"))
+            send(503 if first else 200, "Status", [("Content-Length", len(seen.body))], seen.body)
+        elif path == "/sleep":
+            time.sleep(int(params.get("ms", "100")) / 1000)
+            send(200, "OK", [("Content-Length", "2")], b"ok")
         elif path == "/big":
             n = int(params.get("n", "1000"))
             send(200, "OK", [("Content-Length", n)])
@@ -347,6 +358,61 @@ def connection_fields_are_removed_and_host_becomes_authority():
         assert absolute.target == "/info?q=1" and absolute.field("host") == "web.test"
         assert upgraded(mesh, "inbound") == 3
     with_mesh(run)
+
+
+def routed_document(anchors_pem, endpoint_port, rule):
+    """The client proxy's document with one route rule (retries, timeouts)
+    in front of the server proxy's meshed endpoint."""
+    services = [{"name": "web", "clusterIPs": [SERVICE_IP], "ports": [{
+        "port": 80, "loadBalancer": {"algorithm": "PeakEWMA"},
+        "endpoints": [{"address": "127.0.0.1", "port": endpoint_port, "identity": SERVER_ID}],
+        "rules": [dict(route="r", routeRule=0,
+                       backends=[{"service": "web", "port": 80, "weight": 1}], **rule)],
+        "matches": [{"rule": 0, "path": {"type": "PathPrefix", "value": "/"}}]}]}]
+    body = {"version": 1, "namespace": "test", "outbound": {"services": services},
+            "inbound": {"policies": []},
+            "identity": {"trustDomain": TRUST_DOMAIN, "trustAnchorsPem": anchors_pem}}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body["hash"] = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+@test
+def retries_and_timeouts_keep_their_meaning():
+    app = App()
+    ca = Ca("anchor")
+    mesh = Mesh(app.port, ca)
+    try:
+        accepted = mesh.client.metric("config_reload_total", result="accepted")
+        mesh.configs[1].write(routed_document(ca.pem, mesh.relay.port, {
+            "retry": {"attempts": 2, "codes": [503], "conditions": [], "backoffMs": 5,
+                      "budget": {"percent": 100, "minRetriesPerSecond": 10,
+                                 "intervalMs": 10000}},
+            "timeouts": {"requestMs": 700}}))
+        wait_until(lambda: mesh.client.metric("config_reload_total", result="accepted")
+                   > accepted, what="the routed document")
+        # A 503 is retried (the small body kept and sent again), as over HTTP/1.
+        status, _, body = request(mesh.client.outbound, "/flaky?k=get")
+        assert (status, body) == (200, b"")
+        status, _, body = request(mesh.client.outbound, "/flaky?k=post", method="POST",
+                                  body=b"replayed")
+        assert (status, body) == (200, b"replayed"), (status, body)
+        posts = [s for s in app.requests() if s.method == "POST"]
+        assert [s.body for s in posts] == [b"replayed", b"replayed"]
+        assert mesh.client.metric("retry_total", route="r") == 2
+        # The route's timeout: a 504 from the client's proxy, in time.
+        started = time.monotonic()
+        status, _, _ = request(mesh.client.outbound, "/sleep?ms=3000")
+        elapsed = time.monotonic() - started
+        assert status == 504 and 0.6 < elapsed < 2.5, (status, elapsed)
+        assert mesh.client.metric("response_total", route="r", status_code="504") == 1
+        # Every try was carried as HTTP/2, on one connection between the proxies.
+        assert upgraded(mesh, "outbound") == 3
+        assert upgraded(mesh, "inbound") == 5
+        assert inbound_connections(mesh) == 1
+    finally:
+        mesh.close()
+        app.close()
 
 
 @test

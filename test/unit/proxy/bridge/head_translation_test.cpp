@@ -47,7 +47,7 @@ TEST_CASE("an HTTP/1 request becomes a marked HTTP/2 block", "[bridge]") {
       "weft-orig-proto: HTTP/9\r\n\r\n";
   const http1::RequestHead head = parse_request(bytes);
   http2::HeaderList out;
-  http1_request_to_http2(head, "10.0.0.1:80", out);
+  REQUIRE(http1_request_to_http2(head, "10.0.0.1:80", out));
   CHECK(*out.begin() == http2::HeaderList::Field(":method", "POST"));
   CHECK(out.find(":scheme") == "http");
   CHECK(out.find(":authority") == "web.shop");
@@ -88,6 +88,12 @@ TEST_CASE("chunked, absolute-form and Host-less requests", "[bridge]") {
   const std::string star = "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n";
   http1_request_to_http2(parse_request(star), "d", out);
   CHECK(out.find(":path") == "*");
+
+  // Targets HTTP/2 cannot carry keep HTTP/1.
+  const std::string relative = "GET .// HTTP/1.1\r\nHost: a\r\n\r\n";
+  CHECK_FALSE(http1_request_to_http2(parse_request(relative), "d", out));
+  const std::string no_authority = "GET http:///p HTTP/1.1\r\nHost: a\r\n\r\n";
+  CHECK_FALSE(http1_request_to_http2(parse_request(no_authority), "d", out));
 }
 
 TEST_CASE("a marked HTTP/2 block becomes an HTTP/1.1 request head", "[bridge]") {
