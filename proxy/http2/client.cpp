@@ -105,6 +105,7 @@ void ClientConnection::forget_unopened(std::int32_t id) {
   if (it == streams_.end()) return;
   const std::shared_ptr<ClientStream> stream = it->second;
   streams_.erase(it);
+  if (last_found_ == stream.get()) last_found_ = nullptr;
   // Its queued HEADERS still name its body's provider: kept with the session.
   retired_streams_.push_back(stream);
   stream->closed = true;
