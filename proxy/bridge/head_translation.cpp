@@ -1,6 +1,9 @@
 #include "proxy/bridge/head_translation.h"
 
+#include <nghttp2/nghttp2.h>
+
 #include <charconv>
+#include <cstdint>
 
 #include "proxy/http1/body_decoder.h"
 #include "proxy/http1/head_writer.h"
@@ -96,6 +99,28 @@ bool http1_request_to_http2(const http1::RequestHead& head, std::string_view def
     out.add("content-length", length);
   }
   out.add(kOriginalProtocolField, kHttp11);
+  return true;
+}
+
+bool acceptable_as_http2(const http2::HeaderList& block, std::size_t max_list_size) {
+  if (block.size > max_list_size) return false;
+  const auto bytes = [](std::string_view text) {
+    return reinterpret_cast<const std::uint8_t*>(text.data());
+  };
+  for (const auto& [name, value] : block) {
+    if (name == ":method") {
+      if (nghttp2_check_method(bytes(value), value.size()) == 0) return false;
+    } else if (name == ":authority") {
+      if (nghttp2_check_authority(bytes(value), value.size()) == 0) return false;
+    } else if (name == ":path") {
+      if (nghttp2_check_path(bytes(value), value.size()) == 0) return false;
+    } else if (name == ":scheme") {
+      continue;  // written by the translation: "http"
+    } else if (nghttp2_check_header_name(bytes(name), name.size()) == 0 ||
+               nghttp2_check_header_value_rfc9113(bytes(value), value.size()) == 0) {
+      return false;
+    }
+  }
   return true;
 }
 

@@ -37,6 +37,16 @@ inline constexpr std::string_view kHttp11 = "HTTP/1.1";
 bool http1_request_to_http2(const http1::RequestHead& head, std::string_view default_authority,
                             http2::HeaderList& out);
 
+// The block passes the checks the peer's nghttp2 makes of a request it
+// receives (method, :authority and :path characters, field names and values,
+// RFC 9113's) and its header list fits `max_list_size` (RFC 9113's size, 32
+// more per field: the peer proxies share this limit). HTTP/1's parser takes
+// some heads these refuse (a Host with a space, a head just under 32 KiB);
+// sent anyway, each would be a stream error charged to the one connection
+// every request of the pod shares with the peer, so such a request keeps
+// HTTP/1 instead.
+bool acceptable_as_http2(const http2::HeaderList& block, std::size_t max_list_size);
+
 // Inbound: a marked stream's forwarded header block as the HTTP/1.1 request
 // head for the app, framed by `body`: none, its content-length, or chunked.
 // False (a 400) when a field could split the head.

@@ -44,7 +44,10 @@ bool Http2Carrier::start(const http1::RequestHead& head, const http1::RequestFac
   upstream_.reset();
   detach_pipe();
   facts_ = facts;
-  if (!http1_request_to_http2(head, destination_text, head_)) return false;
+  if (!http1_request_to_http2(head, destination_text, head_) ||
+      !acceptable_as_http2(head_, settings_.max_header_list_size)) {
+    return false;
+  }
   exchange_ = std::make_shared<http2::Exchange>();
   http2::BodyPipe& pipe = exchange_->request_body;
   pipe.on_taken = [this](std::size_t) { pump_wake_.notify(); };

@@ -45,6 +45,9 @@ struct CarrierSettings {
   // body_timed_out(), and the counter, if any, counts it).
   Clock::duration body_idle_timeout{};
   Counter* body_idle_timeouts = nullptr;
+  // The peer proxies' header list limit (--http2-max-header-list-size): a
+  // head past it keeps HTTP/1 (acceptable_as_http2).
+  std::size_t max_header_list_size = 32 * 1024;
 };
 
 class Http2Carrier {

@@ -58,7 +58,8 @@ class Session {
                                                          .upstream_retry_on_new_connection_total},
              .body_idle_timeout = worker.runtime.settings.body_idle_timeout,
              .body_idle_timeouts = &worker.runtime.metrics.metrics().limit_reached(
-                 target.direction, Limit::kBodyIdleTimeout)}),
+                 target.direction, Limit::kBodyIdleTimeout),
+             .max_header_list_size = worker.runtime.settings.http2_max_header_list_size}),
         tries_(upstream_, carrier_,
                target.direction == Direction::kOutbound &&
                    worker.runtime.settings.http1_upgrade_between_proxies),

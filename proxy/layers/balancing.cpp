@@ -34,15 +34,11 @@ void report_try(Balancer& balancer, EndpointState& endpoint, const TryReport& re
     case EndpointFeedback::kNone:
       break;
     case EndpointFeedback::kSuccess:
-      // The latency of a try on a new connection includes its connect and
-      // handshake (a cold start, slow on a busy node): as one peak it would
-      // weigh on the endpoint for long, so only pooled tries are averaged.
+      // Every try, on a new connection too (its connect and handshake
+      // included): a try left out would let an endpoint that closes every
+      // connection go unmeasured, its average decaying to nothing.
       balancer.on_success(
-          endpoint,
-          report.reused_connection
-              ? std::optional(std::chrono::duration<double, std::milli>(ended - started).count())
-              : std::nullopt,
-          ended);
+          endpoint, std::chrono::duration<double, std::milli>(ended - started).count(), ended);
       break;
     case EndpointFeedback::kFailure:
       balancer.on_failure(endpoint, ended);

@@ -76,9 +76,8 @@ std::shared_ptr<EndpointState> Balancer::pick(std::mt19937_64& random, Clock::ti
   return pick_two(random, now, true);
 }
 
-void Balancer::on_success(EndpointState& endpoint, std::optional<double> rtt_ms,
-                          Clock::time_point now) {
-  if (rtt_ms) endpoint.observe_rtt(*rtt_ms, now);
+void Balancer::on_success(EndpointState& endpoint, double rtt_ms, Clock::time_point now) {
+  endpoint.observe_rtt(rtt_ms, now);
   endpoint.accrual.on_success();
   endpoint.penalty.on_success(now);
 }

@@ -5,8 +5,8 @@
 //     lower cost = latency moving average (jumping up to any slower response,
 //     decaying over kEwmaDecay) x (requests in flight + 1), as in Linkerd/Finagle.
 //     The average also decays while nothing is observed, so an endpoint that
-//     one slow response made costly is tried again in time instead of being
-//     starved for good;
+//     one slow response made costly is tried again in time (and measured)
+//     instead of being starved for good;
 //   RoundRobin: the next available endpoint;
 //   LeastRequest: of two random available endpoints, the one with fewer in flight.
 // Every algorithm counts recent failures against an endpoint (FailurePenalty):
@@ -19,7 +19,6 @@
 // and so a reload keeps the state of endpoints that are still listed.
 
 #include <memory>
-#include <optional>
 #include <random>
 #include <vector>
 
@@ -62,9 +61,8 @@ class Balancer {
   std::shared_ptr<EndpointState> pick(std::mt19937_64& random, Clock::time_point now);
 
   // Outcome of a request sent to `endpoint` (failure: connection failure,
-  // reset, per-try timeout or 5xx). A success without a latency (rtt_ms
-  // empty) is counted but not averaged.
-  void on_success(EndpointState& endpoint, std::optional<double> rtt_ms, Clock::time_point now);
+  // reset, per-try timeout or 5xx).
+  void on_success(EndpointState& endpoint, double rtt_ms, Clock::time_point now);
   void on_failure(EndpointState& endpoint, Clock::time_point now);
 
   const std::vector<std::shared_ptr<EndpointState>>& endpoints() const { return endpoints_; }

@@ -573,6 +573,29 @@ def no_new_smuggling_through_the_translation():
 
 
 @test
+def heads_the_peer_would_refuse_as_http2_keep_http1():
+    # HTTP/1 takes a Host with a space and a head just under its limit;
+    # the peer's nghttp2 would refuse both as HTTP/2, each refusal a stream
+    # error charged to the one connection every request of the pod shares
+    # with the peer (a flood of them had it cut with GOAWAY). They go as
+    # HTTP/1 instead, and the shared connection is not touched.
+    def run(app, mesh):
+        for _ in range(50):
+            status, _, _, _ = raw(mesh.client.outbound, b"GET /info HTTP/1.1\r\nHost: a b\r\n\r\n")
+            assert status == 200, status
+        fields = b"".join(b"X-F%02d: %s\r\n" % (i, b"v" * 300) for i in range(99))
+        status, _, _, _ = raw(mesh.client.outbound,
+                              b"GET /info HTTP/1.1\r\nHost: web\r\n" + fields + b"\r\n")
+        assert status == 200, status
+        assert upgraded(mesh, "outbound") == 0
+        status, _, body = request(mesh.client.outbound, "/info")
+        assert status == 200 and body == b"GET /info"
+        assert upgraded(mesh, "outbound") == 1 and upgraded(mesh, "inbound") == 1
+        assert mesh.server.metric("http2_goaway_sent_total", direction="inbound") == 0
+    with_mesh(run)
+
+
+@test
 def the_marker_from_outside_the_mesh_is_ignored():
     # A plaintext HTTP/2 client sends the marker straight to a proxy's inbound
     # listener: the stream stays HTTP/2 (to an HTTP/2 app here) and the field

@@ -265,3 +265,23 @@ TEST_CASE("trailers cross both ways without the forbidden ones", "[bridge]") {
                           lines);
   CHECK(lines == "x-checksum: abc\r\n");
 }
+
+TEST_CASE("a head the peer's HTTP/2 would refuse keeps HTTP/1", "[bridge]") {
+  const auto carried = [](const std::string& bytes, std::size_t limit = 32 * 1024) {
+    http2::HeaderList out;
+    return http1_request_to_http2(parse_request(bytes), "d", out) &&
+           acceptable_as_http2(out, limit);
+  };
+  CHECK(carried("GET /a HTTP/1.1\r\nHost: web:8080\r\nX-A: b c\r\n\r\n"));
+  // HTTP/1 takes these; nghttp2 refuses them in a request it receives.
+  CHECK_FALSE(carried("GET /a HTTP/1.1\r\nHost: a b\r\n\r\n"));
+  CHECK_FALSE(carried("GET /a HTTP/1.1\r\nHost: a{b}\r\n\r\n"));
+  // Under the limit as HTTP/1, over it with HTTP/2's 32 bytes per field.
+  std::string fields;
+  for (int i = 0; i < 99; ++i)
+    fields += "X-F" + std::to_string(i) + ": " + std::string(300, 'v') + "\r\n";
+  const std::string big = "GET /a HTTP/1.1\r\nHost: web\r\n" + fields + "\r\n";
+  CHECK(big.size() < 32 * 1024);
+  CHECK_FALSE(carried(big));
+  CHECK(carried(big, 64 * 1024));
+}

@@ -57,22 +57,6 @@ TEST_CASE("a chosen endpoint is in flight until its try is reported", "[balancin
   CHECK(endpoint->in_flight == 0);
 }
 
-TEST_CASE("only a try on a pooled connection feeds the latency average", "[balancing]") {
-  Balancer balancer = one_endpoint();
-  std::mt19937_64 random(1);
-  auto endpoint = choose_endpoint(balancer, random, kNow);
-  REQUIRE(endpoint);
-  // A new connection's connect and handshake took 900 ms: not the endpoint's latency.
-  report_try(balancer, *endpoint, {.failure = TryFailure::kNone, .status = 200}, kNow,
-             kNow + 900ms);
-  CHECK(endpoint->rtt_ewma_ms == Approx(kDefaultRttMs));
-  endpoint = choose_endpoint(balancer, random, kNow + 1s);
-  report_try(balancer, *endpoint,
-             {.failure = TryFailure::kNone, .status = 200, .reused_connection = true}, kNow + 1s,
-             kNow + 1s + 120ms);
-  CHECK(endpoint->rtt_ewma_ms == Approx(120));  // a peak above the default counts at once
-}
-
 TEST_CASE("failures reported count towards ejection; a departed client does not", "[balancing]") {
   Balancer balancer = one_endpoint(proxyconfig::CircuitBreaker{
       .consecutive_failures = 2, .ejection_time = 10s, .max_ejection_time = 10s});
