@@ -30,9 +30,10 @@ using http2::Exchange;
 using http2::HeaderList;
 
 // A frame of the exchange itself (a head, body bytes, trailers): what keeps
-// a stream from idling. A WINDOW_UPDATE or PRIORITY now and then does not.
+// a stream from idling. A WINDOW_UPDATE or PRIORITY now and then does not,
+// nor an empty DATA frame.
 bool carries_content(const nghttp2_frame_hd& header) {
-  return header.type == NGHTTP2_HEADERS || header.type == NGHTTP2_DATA;
+  return header.type == NGHTTP2_HEADERS || (header.type == NGHTTP2_DATA && header.length > 0);
 }
 
 // One request stream of the client's connection. One allocation: the

@@ -95,16 +95,21 @@ def a_stream_on_which_nothing_moves_is_reset_grpc_included():
         # A client-streaming call that sends a message every half second for
         # 5 s: it moves bytes, so it outlives the limit.
         busy = client.start("/echo", headers=GRPC, end=False)
+        # Empty DATA frames every half second move no byte: reset too.
+        empty = client.start("/echo", headers=GRPC, end=False)
         for _ in range(10):
             client.send_body(busy, b"\0\0\0\0\1m", end=False)
+            client.conn.send_data(empty, b"")  # an empty DATA frame
+            client.flush()
             time.sleep(0.5)
         client.send_body(busy, b"", end=True)
         response = client.wait(busy, timeout=10)
         assert response.status == 200 and len(response.body) == 60, (response.status,
                                                                      len(response.body))
-        reset = client.wait(quiet, timeout=10)
-        assert reset.reset is not None and reset.headers is None, reset.headers
-        assert proxy.metric("http2_stream_reset_total", limit="stream_idle_timeout") == 1
+        for stream_id in (quiet, empty):
+            reset = client.wait(stream_id, timeout=10)
+            assert reset.reset is not None and reset.headers is None, reset.headers
+        assert proxy.metric("http2_stream_reset_total", limit="stream_idle_timeout") == 2
         client.close()
     finally:
         proxy.stop()
