@@ -23,6 +23,7 @@ import hashlib
 import http.server
 import json
 import os
+import shutil
 import ssl
 import statistics
 import tempfile
@@ -190,6 +191,7 @@ class Issuer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+        shutil.rmtree(self.dir, ignore_errors=True)  # its serving key
 
 
 # ---- the proxy under test ----------------------------------------------------------
@@ -232,6 +234,7 @@ class Setup:
     def close(self):
         self.issuer.close()
         self.mounted.close()
+        shutil.rmtree(self.dir, ignore_errors=True)  # the token
 
 
 def ready(proxy):
