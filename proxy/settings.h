@@ -139,7 +139,7 @@ struct Settings {
   std::size_t http2_max_open_header_bytes = 1024 * 1024;
   // HTTP/2 upstream connections per endpoint (and identity) and worker;
   // beyond, a request waits for a stream to end within its connect limit.
-  std::size_t http2_max_connections_per_endpoint = 16;
+  std::size_t http2_max_connections_per_endpoint = 64;
   // Where a connection that iptables did not redirect goes (plain loopback
   // tests, debugging). Unset: such connections are closed.
   std::optional<HostPort> outbound_fallback;

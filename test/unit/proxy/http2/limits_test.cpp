@@ -43,7 +43,7 @@ TEST_CASE("the HTTP/2 time and size limits of issue 16 have flags and defaults",
   CHECK(limits_from(defaults).write_timeout == 30s);
   CHECK(defaults.http2_stream_idle_timeout == 5min);
   CHECK(defaults.http2_max_open_header_bytes == 1024 * 1024);
-  CHECK(defaults.http2_max_connections_per_endpoint == 16);
+  CHECK(defaults.http2_max_connections_per_endpoint == 64);
   auto settings = parse_settings(
       {"--http2-write-timeout", "3s", "--http2-stream-idle-timeout", "2s",
        "--http2-max-open-header-bytes", "65536", "--http2-max-connections-per-endpoint", "2"},
