@@ -17,7 +17,11 @@ void EndpointState::observe_rtt(double rtt_ms, Clock::time_point now) {
 }
 
 double EndpointState::rtt_at(Clock::time_point now) const {
-  if (rtt_updated == Clock::time_point{} || now <= rtt_updated) return rtt_ewma_ms;
+  // Only while nothing is in flight: an endpoint awaiting an answer is not
+  // idle, and one idle for long must not take a burst before its first one.
+  if (in_flight > 0 || rtt_updated == Clock::time_point{} || now <= rtt_updated) {
+    return rtt_ewma_ms;
+  }
   const double elapsed_ms = std::chrono::duration<double, std::milli>(now - rtt_updated).count();
   return rtt_ewma_ms * std::exp(-elapsed_ms / kEwmaDecay.count());
 }

@@ -43,8 +43,8 @@ struct EndpointState {
   double turn_credit = 0;  // round robin: turns earned, taken at 1
 
   void observe_rtt(double rtt_ms, Clock::time_point now);
-  // The average as of `now`: decayed since the last observation (none yet:
-  // the default, undecayed).
+  // The average as of `now`: decayed since the last observation while no
+  // request is in flight (none yet: the default, undecayed).
   double rtt_at(Clock::time_point now) const;
   double cost(Clock::time_point now) const { return rtt_at(now) * (in_flight + 1); }
 };

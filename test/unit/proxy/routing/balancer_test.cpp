@@ -89,7 +89,11 @@ TEST_CASE("peak EWMA tries an endpoint again once its peak has decayed", "[balan
   CHECK(*picked_again > 40s);
   CHECK(*picked_again < 50s);
   CHECK(list[1]->rtt_at(kStart) == Approx(500));
+  list[1]->in_flight = 0;
   CHECK(list[1]->rtt_at(kStart + 10s) == Approx(500 / std::exp(1.0)));
+  // With a request in flight it is not idle: no decay until its answer.
+  list[1]->in_flight = 1;
+  CHECK(list[1]->rtt_at(kStart + 10s) == Approx(500));
 }
 
 TEST_CASE("peak EWMA weighs requests in flight", "[balancer]") {
