@@ -34,6 +34,7 @@ struct Caches {
   // What the operator generated (watched by name and managed-by label).
   Store<ConfigMapModel> config_maps;
   Store<RbacModel> role_bindings;
+  Store<ProxyHealthMapModel> proxy_health_maps;  // weft-proxy-health
   // The trust bundle (by name, in the control plane's namespace) and what makes
   // it an identity section; set before the watches start.
   Store<TrustAnchorsModel> trust_anchors;

@@ -223,6 +223,14 @@ std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const Ser
   return ready_endpoints(service, port, input, pods_by_name(input));
 }
 
+bool NamespaceInput::meshed() const {
+  if (!namespace_object || ns == "kube-system" || ns == kControlPlaneNamespace) return false;
+  if (namespace_object->meshed) return true;
+  return std::any_of(pods.begin(), pods.end(), [](const auto& pod) {
+    return pod->meshed && !pod->finished && !pod->meta.deleting;
+  });
+}
+
 BuiltConfig build_config(const NamespaceInput& input) {
   BuiltConfig built;
   built.document.ns = input.ns;

@@ -37,7 +37,11 @@ struct NamespaceInput {
   proxyconfig::DefaultInboundPolicy default_inbound_policy =
       proxyconfig::DefaultInboundPolicy::kAllUnauthenticated;
 
-  bool meshed() const { return namespace_object && namespace_object->meshed; }
+  // Labelled weft.io/inject=enabled, or running a pod that opted in by its
+  // annotation (the webhook injected and sealed it): that pod's proxy needs a
+  // document and the right to read it as much as in a labelled namespace.
+  // Never kube-system or weft-system, which the webhook never injects.
+  bool meshed() const;
 };
 
 struct RouteFindings {

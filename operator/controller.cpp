@@ -18,11 +18,17 @@ Controller::Controller(std::shared_ptr<kube::Client> client, Logger& logger,
       options_(std::move(options)),
       queue_(clock_, BackoffSettings{std::chrono::milliseconds(50), std::chrono::seconds(60), 0.5}),
       writer_(client_, options_.field_manager),
-      reconciler_(caches_, writer_, logger_, metrics_,
-                  ReconcilerOptions{options_.namespace_selector, options_.may_write, now_rfc3339,
-                                    options_.mtls_across_namespaces, options_.export_limits,
-                                    options_.export_propagation_interval},
-                  [this](const std::string& key) { queue_.add(key); }) {
+      reconciler_(
+          caches_, writer_, logger_, metrics_,
+          ReconcilerOptions{.namespace_selector = options_.namespace_selector,
+                            .may_write = options_.may_write,
+                            .now = now_rfc3339,
+                            .mtls_across_namespaces = options_.mtls_across_namespaces,
+                            .export_limits = options_.export_limits,
+                            .export_propagation_interval = options_.export_propagation_interval,
+                            .proxy_health = options_.proxy_health,
+                            .proxy_health_write_interval = options_.proxy_health_write_interval},
+          [this](const std::string& key) { queue_.add(key); }) {
   caches_.control_plane_ns = options_.control_plane_ns;
   caches_.trust_domain = options_.trust_domain;
   caches_.default_inbound_policy = options_.default_inbound_policy;
@@ -136,6 +142,9 @@ void Controller::start_watches() {
   watch(role_bindings(), caches_.role_bindings, &parse_rbac,
         {.label_selector = ours,
          .field_selector = fmt::format("metadata.name={}", kProxyConfigReaderName)});
+  watch(r::config_maps(), caches_.proxy_health_maps, &parse_proxy_health_map,
+        {.label_selector = ours,
+         .field_selector = fmt::format("metadata.name={}", kProxyHealthConfigMapName)});
   // The trust bundle weft-identity publishes, by name in the control plane's
   // namespace (a Role there grants exactly that name). Every document carries
   // it, so a change re-renders every namespace.

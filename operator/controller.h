@@ -44,6 +44,9 @@ struct ControllerOptions {
   bool mtls_across_namespaces = true;
   ExportLimits export_limits{};
   std::chrono::milliseconds export_propagation_interval{10'000};
+  // Proxy health tracking (proxy_health_tracker.h).
+  ProxyHealthSettings proxy_health{};
+  std::chrono::milliseconds proxy_health_write_interval{10'000};
   // Written into each namespace's document unless its annotation overrides it.
   proxyconfig::DefaultInboundPolicy default_inbound_policy =
       proxyconfig::DefaultInboundPolicy::kAllUnauthenticated;

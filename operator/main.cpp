@@ -89,6 +89,9 @@ int run(const op::OperatorOptions& flags, const StopSignals& stop_signals) {
       .max_services = static_cast<std::size_t>(flags.max_exported_services),
       .max_ports = static_cast<std::size_t>(flags.max_exported_ports)};
   controller_options.export_propagation_interval = flags.export_propagation_interval;
+  controller_options.proxy_health = {flags.proxy_version, flags.proxy_restart_window,
+                                     flags.proxy_event_interval, flags.proxy_event_delay};
+  controller_options.proxy_health_write_interval = flags.proxy_health_write_interval;
   op::Controller controller(*client, logger, metrics, controller_options);
 
   std::vector<std::unique_ptr<http::Server>> servers;

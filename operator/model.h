@@ -93,6 +93,15 @@ struct PodModel {
   // Its phase is Succeeded or Failed: its containers, the proxy with them, have
   // ended, so it enforces nothing any more (a Job's pod, a demo's load pod).
   bool finished = false;
+  // What proxy health tracking reads (operator/proxy_health.h), a few bytes a
+  // pod: the seal says the webhook injected it; has_proxy, that it runs the
+  // weft-proxy container; the rest is that container's status.
+  bool sealed = false;
+  bool has_proxy = false;
+  bool proxy_ready = false;
+  bool proxy_crash_looping = false;  // waiting with reason CrashLoopBackOff
+  std::int32_t proxy_restarts = 0;
+  std::string proxy_version;  // annotation weft.io/proxy-version (short: no allocation)
 };
 
 // The trust bundle weft-identity publishes (ConfigMap
@@ -107,6 +116,14 @@ struct ConfigMapModel {
   ObjectMeta meta;
   std::string document;  // data[kProxyConfigKey]
   std::string hash;      // annotation kProxyConfigHashAnnotation
+};
+
+// The proxy health summary the operator wrote in a meshed namespace
+// (ConfigMap weft-proxy-health, watched by name and managed-by label).
+struct ProxyHealthMapModel {
+  ObjectMeta meta;
+  std::map<std::string, std::string> data;
+  std::string last_transition_time;  // of its condition ProxiesHealthy
 };
 
 // A RoleBinding the operator generated (watched by its name and managed-by
@@ -189,6 +206,7 @@ EndpointSliceModel parse_endpoint_slice(const nlohmann::json& object);
 PodModel parse_pod(const nlohmann::json& object);
 TrustAnchorsModel parse_trust_anchors(const nlohmann::json& object);
 ConfigMapModel parse_config_map(const nlohmann::json& object);
+ProxyHealthMapModel parse_proxy_health_map(const nlohmann::json& object);
 RbacModel parse_rbac(const nlohmann::json& object);  // a Role or a RoleBinding
 MeshRouteModel parse_mesh_route(const nlohmann::json& object);
 MeshPolicyModel parse_mesh_policy(const nlohmann::json& object);

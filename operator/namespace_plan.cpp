@@ -5,11 +5,9 @@
 #include "weft/constants.h"
 
 namespace weft::op {
-namespace {
-
 using nlohmann::json;
 
-json metadata(const NamespaceModel& ns, std::string_view name) {
+json generated_metadata(const NamespaceModel& ns, std::string_view name) {
   return {{"name", name},
           {"namespace", ns.meta.name},
           {"labels", {{kManagedByLabel, kOperatorName}}},
@@ -18,8 +16,6 @@ json metadata(const NamespaceModel& ns, std::string_view name) {
                                             {"name", ns.meta.name},
                                             {"uid", ns.meta.uid}}})}};
 }
-
-}  // namespace
 
 NamespacePlan plan_namespace(const NamespaceInput& input, const std::string& now) {
   NamespacePlan plan;
@@ -60,7 +56,7 @@ NamespacePlan plan_namespace(const NamespaceInput& input, const std::string& now
 json desired_config_map(const NamespaceModel& ns, const proxyconfig::SerializedDocument& config) {
   json object = {{"apiVersion", "v1"},
                  {"kind", "ConfigMap"},
-                 {"metadata", metadata(ns, kProxyConfigMapName)},
+                 {"metadata", generated_metadata(ns, kProxyConfigMapName)},
                  {"data", {{kProxyConfigKey, config.text}}}};
   object["metadata"]["annotations"] = {{kProxyConfigHashAnnotation, config.hash}};
   return object;
@@ -69,7 +65,7 @@ json desired_config_map(const NamespaceModel& ns, const proxyconfig::SerializedD
 json desired_role_binding(const NamespaceModel& ns) {
   return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
           {"kind", "RoleBinding"},
-          {"metadata", metadata(ns, kProxyConfigReaderName)},
+          {"metadata", generated_metadata(ns, kProxyConfigReaderName)},
           {"roleRef",
            {{"apiGroup", "rbac.authorization.k8s.io"},
             {"kind", "ClusterRole"},

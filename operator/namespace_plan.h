@@ -45,6 +45,7 @@ inline constexpr std::string_view kProxyConfigReaderName = "weft-proxy-config-re
 
 // Objects for server-side apply, owned by the Namespace (so they go with it)
 // and labelled managed-by weft-operator.
+nlohmann::json generated_metadata(const NamespaceModel& ns, std::string_view name);
 nlohmann::json desired_config_map(const NamespaceModel& ns,
                                   const proxyconfig::SerializedDocument& config);
 nlohmann::json desired_role_binding(const NamespaceModel& ns);

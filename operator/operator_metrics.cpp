@@ -18,7 +18,8 @@ OperatorMetrics::OperatorMetrics(Registry& registry)
                                       {"resource"})),
       config_map_writes(registry.counter(
           "weft_operator_configmap_writes_total",
-          "Proxy ConfigMap outcomes: applied, deleted, skipped_unchanged, too_large.", {"result"})),
+          "Proxy ConfigMap outcomes: applied, deleted, skipped_unchanged, too_large, failed.",
+          {"result"})),
       config_map_writes_skipped(config_map_writes.with_labels({"skipped_unchanged"})),
       config_bytes(registry.gauge("weft_operator_proxy_config_bytes",
                                   "Size of the proxy configuration document, by namespace.",
@@ -52,7 +53,34 @@ OperatorMetrics::OperatorMetrics(Registry& registry)
           "weft_operator_identity_state",
           "1 for the state of the trust anchors ConfigMap (configured, missing, invalid): only "
           "when configured do proxy documents carry identity and meshed traffic use mTLS.",
-          {"state"})) {}
+          {"state"})),
+      meshed_pods(registry.gauge(
+          "weft_operator_meshed_pods",
+          "Meshed pods by namespace and proxy state (ready, not_ready, restarting, "
+          "crash_looping, missing_proxy, version_skew): each pod in its most urgent state.",
+          {"namespace", "state"})),
+      proxy_restarts(registry.counter(
+          "weft_operator_proxy_restarts_total",
+          "Restarts of meshed pods' weft-proxy containers seen by the operator, by namespace.",
+          {"namespace"})),
+      proxy_events_suppressed(
+          registry
+              .counter("weft_operator_proxy_events_suppressed_total",
+                       "Proxy health Events not raised: the same reason was raised for the "
+                       "pod within --proxy-event-interval.")
+              .get()),
+      proxy_health_writes_deferred(
+          registry
+              .counter("weft_operator_proxy_health_writes_deferred_total",
+                       "Changes of a namespace's weft-proxy-health summary put off to the end "
+                       "of --proxy-health-write-interval.")
+              .get()) {
+  // Every result exists from the start, at 0, so that a rate or increase sees the
+  // first failure (a counter born at 1 shows no increase: docs/alerts.md).
+  for (const char* result : {"applied", "deleted", "skipped_unchanged", "too_large", "failed"}) {
+    config_map_writes.with_labels({result});
+  }
+}
 
 void OperatorMetrics::set_identity_status(IdentityStatus status) {
   for (auto each :

@@ -17,7 +17,8 @@ struct OperatorMetrics {
   Family<Histogram>& reconcile_duration;  // seconds, by kind
   Gauge& queue_depth;                     // keys ready to be reconciled
   Family<Counter>& watch_restarts;        // relists after a failed or expired watch, by resource
-  // ConfigMap writes by result: applied, deleted, skipped_unchanged, too_large.
+  // ConfigMap writes by result: applied, deleted, skipped_unchanged, too_large,
+  // failed (the API refused or did not answer; retried with the reconcile).
   Family<Counter>& config_map_writes;
   Counter& config_map_writes_skipped;  // convenience child of the above
   Family<Gauge>& config_bytes;         // size of each namespace's document
@@ -36,6 +37,14 @@ struct OperatorMetrics {
   // invalid), 0 for the others: whether documents carry identity.
   Family<Gauge>& identity_state;
   void set_identity_status(IdentityStatus status);
+  // Proxy health (proxy_health.h): tracked pods by namespace and state,
+  // restarts of their proxies seen by namespace, Events not raised within
+  // --proxy-event-interval, summary writes put off by
+  // --proxy-health-write-interval.
+  Family<Gauge>& meshed_pods;
+  Family<Counter>& proxy_restarts;
+  Counter& proxy_events_suppressed;
+  Counter& proxy_health_writes_deferred;
 };
 
 }  // namespace weft::op

@@ -79,6 +79,21 @@ const flags::Program<OperatorOptions>& program() {
                             "config.weft.io/default-inbound-policy overrides it")
                   .value_name("POLICY")
                   .shown_default("all-unauthenticated"),
+              flags::text("proxy-version", &O::proxy_version,
+                          "the proxy version the webhook injects (its proxyVersion);\n"
+                          "pods recording another are version_skew (\"\": no check)")
+                  .value_name("VERSION"),
+              flags::duration("proxy-restart-window", &O::proxy_restart_window,
+                              "a meshed pod is restarting for this long after its proxy\n"
+                              "container's restart count grew"),
+              flags::duration("proxy-event-interval", &O::proxy_event_interval,
+                              "at most one proxy health Event per pod and reason per interval"),
+              flags::duration("proxy-event-delay", &O::proxy_event_delay,
+                              "a proxy health Event is raised once a pod has been in a bad\n"
+                              "state this long (a pod starting up raises none)"),
+              flags::duration("proxy-health-write-interval", &O::proxy_health_write_interval,
+                              "at most one write of a namespace's weft-proxy-health summary\n"
+                              "per interval (the first change at once, later ones at its end)"),
               flags::integer("workers", &O::workers, 1, 64,
                              "namespaces reconciled in parallel, 1 to 64"),
               flags::custom("namespace-selector", &O::namespace_selector, parse_label_selector,

@@ -16,6 +16,7 @@
 #include "weft/log.h"
 #include "weft/proxyconfig/document.h"
 #include "weft/result.h"
+#include "weft/version.h"
 
 namespace weft::op {
 
@@ -42,6 +43,16 @@ struct OperatorOptions {
   // annotation config.weft.io/default-inbound-policy overrides it.
   proxyconfig::DefaultInboundPolicy default_inbound_policy =
       proxyconfig::DefaultInboundPolicy::kAllUnauthenticated;
+  // Proxy health (docs/operator.md, "Proxy health"): the proxy version the
+  // webhook injects (its proxyVersion; "" turns the version check off), how
+  // long a proxy restart keeps its pod `restarting`, at most one Event per
+  // pod and reason per interval, an Event only after a pod has been in a bad
+  // state for the delay, at most one summary write per namespace per interval.
+  std::string proxy_version{weft::version()};
+  std::chrono::milliseconds proxy_restart_window{std::chrono::minutes(10)};
+  std::chrono::milliseconds proxy_event_interval{std::chrono::minutes(10)};
+  std::chrono::milliseconds proxy_event_delay{std::chrono::minutes(1)};
+  std::chrono::milliseconds proxy_health_write_interval{10'000};
   // Only namespaces carrying all these labels are reconciled (empty: all).
   std::map<std::string, std::string> namespace_selector;
   int workers = 2;

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <set>
 
+#include "operator/proxy_health.h"
 #include "weft/constants.h"
 
 namespace weft::op {
@@ -69,7 +70,8 @@ Reconciler::Reconciler(const Caches& caches, Writer& writer, Logger& logger,
       logger_(logger),
       metrics_(metrics),
       options_(std::move(options)),
-      enqueue_(std::move(enqueue)) {}
+      enqueue_(std::move(enqueue)),
+      proxy_health_(options_.proxy_health) {}
 
 bool Reconciler::selected(const NamespaceModel& ns) const {
   for (const auto& [key, value] : options_.namespace_selector) {
@@ -104,6 +106,7 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
       memory_.forget_namespace(ns);
       metrics_.config_bytes.remove({ns});
       metrics_.exports_left_out.remove({ns});
+      forget_proxy_health(ns);
     }
     return Action::await_change();
   }
@@ -113,13 +116,14 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
   for (const auto& policy : input.policies) uids.insert(policy->meta.uid);
   memory_.retain_statuses(ns, uids);
 
-  std::optional<std::chrono::milliseconds> propagate_later;
+  // When to come back: exports to propagate, proxy health to look at again.
+  std::optional<std::chrono::milliseconds> requeue_after;
   if (options_.mtls_across_namespaces) {
     if (!parsed.status) {
       std::size_t left_out = 0;
       auto exports = exported_services(input, options_.export_limits, &left_out);
       metrics_.exports_left_out.with_labels({ns}).set(static_cast<double>(left_out));
-      propagate_later = propagate_exports(ns, exports);
+      requeue_after = propagate_exports(ns, exports);
     }
     input.other_namespaces = other_namespaces(all_exports(), ns);
   }
@@ -140,9 +144,11 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
     report_default_policy(*input.namespace_object, plan.default_inbound_policy_problem);
     metrics_.config_bytes.with_labels({ns}).set(static_cast<double>(plan.config_bytes));
     written = apply_config(*input.namespace_object, plan);
+    if (written) written = report_proxy_health(*input.namespace_object, input, requeue_after);
   } else {
     metrics_.config_bytes.remove({ns});
     metrics_.exports_left_out.remove({ns});
+    forget_proxy_health(ns);
     written = delete_generated(ns);
   }
   // Statuses are written under their own key, queued behind the ConfigMaps of
@@ -152,7 +158,7 @@ Result<Action> Reconciler::reconcile(const std::string& key) {
                                       [](const DesiredStatus& status) { return status.changed; });
   if (any_status && enqueue_) enqueue_(status_queue_key(ns));
   if (!written) return Error{written.error().message};
-  return propagate_later ? Action::requeue(*propagate_later) : Action::await_change();
+  return requeue_after ? Action::requeue(*requeue_after) : Action::await_change();
 }
 
 std::map<std::string, std::vector<proxyconfig::MeshedService>> Reconciler::all_exports() const {
@@ -275,6 +281,7 @@ WriteResult Reconciler::apply_config(const NamespaceModel& namespace_object,
       writer_.apply(kube::resources::config_maps(), desired_config_map(namespace_object, config));
   if (!applied) {
     if (applied.is_error(kube::ErrorKind::kConflict)) metrics_.write_conflicts.inc();
+    metrics_.config_map_writes.with_labels({"failed"}).inc();
     return applied;
   }
   metrics_.config_map_writes.with_labels({"applied"}).inc();
@@ -301,6 +308,13 @@ WriteResult Reconciler::delete_generated(const std::string& ns) {
       return removed;
     }
   }
+  if (const auto map = cached(caches_.proxy_health_maps, ns, kProxyHealthConfigMapName)) {
+    if (auto removed =
+            remove(kube::resources::config_maps(), kProxyHealthConfigMapName, map->meta.uid);
+        !removed) {
+      return removed;
+    }
+  }
   // The proxies' read access goes with the ConfigMap.
   if (const auto binding = cached(caches_.role_bindings, ns, kProxyConfigReaderName)) {
     if (auto removed = remove(role_bindings(), kProxyConfigReaderName, binding->meta.uid);
@@ -313,6 +327,81 @@ WriteResult Reconciler::delete_generated(const std::string& ns) {
     logger_.info("namespace no longer meshed: proxy configuration deleted", {{"namespace", ns}});
   }
   return done();
+}
+
+WriteResult Reconciler::report_proxy_health(const NamespaceModel& namespace_object,
+                                            const NamespaceInput& input,
+                                            std::optional<std::chrono::milliseconds>& recheck) {
+  const std::string& ns = namespace_object.meta.name;
+  const auto now = options_.steady_now();
+  const auto sooner = [&](std::chrono::milliseconds delay) {
+    if (!recheck || delay < *recheck) recheck = delay;
+  };
+  const NamespaceHealth health = proxy_health_.observe(ns, input.pods, now);
+  if (health.recheck_after) sooner(*health.recheck_after);
+  for (const ProxyState state : kProxyStates) {
+    // No stale_config series: nothing measures it (docs/operator.md).
+    if (state == ProxyState::kStaleConfig) continue;
+    metrics_.meshed_pods.with_labels({ns, std::string(to_string(state))})
+        .set(static_cast<double>(health.counts[static_cast<std::size_t>(state)]));
+  }
+  // Born at 0, so that an increase() sees the first restart.
+  metrics_.proxy_restarts.with_labels({ns}).inc(health.new_restarts);
+  if (health.events_suppressed > 0) metrics_.proxy_events_suppressed.inc(health.events_suppressed);
+  for (const auto& event : health.events) {
+    raise_event(ns, "Pod", "v1", event.pod, event.uid, "Warning",
+                std::string(event_reason(event.state)), event.message);
+  }
+
+  // The summary: written once the namespace has a tracked pod, then kept.
+  const auto stored = cached(caches_.proxy_health_maps, ns, kProxyHealthConfigMapName);
+  if (health.tracked == 0 && !stored) return done();
+  const auto data = proxy_health_data(health.counts, health.unhealthy, stored.get(),
+                                      options_.now ? options_.now() : now_rfc3339());
+  // What matters for "did it change": not the transition time.
+  const auto fingerprint_of = [](const std::map<std::string, std::string>& values) {
+    std::string out;
+    for (const char* key : {"healthy", "pods", "unhealthy"}) {
+      const auto it = values.find(key);
+      out += (it == values.end() ? std::string("-") : it->second) + '\x1f';
+    }
+    return out;
+  };
+  const std::string fingerprint = fingerprint_of(data);
+  const std::string version = stored ? stored->meta.resource_version : "";
+  if (stored && stored->data.contains("conditions") && fingerprint_of(stored->data) == fingerprint)
+    return done();
+  if (memory_.written(ns, "ProxyHealth", version, fingerprint)) return done();
+  {
+    std::lock_guard lock(health_written_mutex_);
+    const auto last = health_written_.find(ns);
+    if (last != health_written_.end() &&
+        now < last->second + options_.proxy_health_write_interval) {
+      metrics_.proxy_health_writes_deferred.inc();
+      sooner(std::chrono::ceil<std::chrono::milliseconds>(
+          last->second + options_.proxy_health_write_interval - now));
+      return done();
+    }
+  }
+  auto applied = writer_.apply(kube::resources::config_maps(),
+                               desired_proxy_health_map(namespace_object, data));
+  if (!applied) return applied;
+  {
+    std::lock_guard lock(health_written_mutex_);
+    health_written_[ns] = now;
+  }
+  memory_.remember(ns, "ProxyHealth", version, fingerprint);
+  return done();
+}
+
+void Reconciler::forget_proxy_health(const std::string& ns) {
+  proxy_health_.forget(ns);
+  for (const ProxyState state : kProxyStates) {
+    metrics_.meshed_pods.remove({ns, std::string(to_string(state))});
+  }
+  metrics_.proxy_restarts.remove({ns});
+  std::lock_guard lock(health_written_mutex_);
+  health_written_.erase(ns);
 }
 
 WriteResult Reconciler::write_statuses(const std::string& ns, const NamespaceInput& input,

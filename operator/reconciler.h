@@ -26,6 +26,7 @@
 #include "operator/mesh_exports.h"
 #include "operator/namespace_plan.h"
 #include "operator/operator_metrics.h"
+#include "operator/proxy_health_tracker.h"
 #include "operator/runner.h"
 #include "operator/write_memory.h"
 #include "operator/writer.h"
@@ -60,6 +61,11 @@ struct ReconcilerOptions {
   // namespace per interval: a change within it is propagated at its end (the
   // first change at once). Bounds the writes one namespace's author causes.
   std::chrono::milliseconds export_propagation_interval{10'000};
+  // Proxy health (proxy_health_tracker.h): the expected version, the restart
+  // window and the Events' interval; and at most one write of a namespace's
+  // summary ConfigMap per interval (the first change at once).
+  ProxyHealthSettings proxy_health{};
+  std::chrono::milliseconds proxy_health_write_interval{10'000};
   std::function<std::chrono::steady_clock::time_point()> steady_now = [] {
     return std::chrono::steady_clock::now();
   };
@@ -92,6 +98,13 @@ class Reconciler {
   void report_default_policy(const NamespaceModel& ns, const std::string& problem);
   WriteResult apply_rbac(const NamespaceModel& ns);
   WriteResult delete_generated(const std::string& ns);
+  // Proxy health of a meshed namespace: metrics, Events on pods that entered
+  // a bad state, the summary ConfigMap. Sets `recheck` when the namespace must
+  // be reconciled again (a pod leaving `restarting`, a summary write put off).
+  WriteResult report_proxy_health(const NamespaceModel& ns, const NamespaceInput& input,
+                                  std::optional<std::chrono::milliseconds>& recheck);
+  // Its metric series and memory, when the namespace is no longer meshed.
+  void forget_proxy_health(const std::string& ns);
   WriteResult write_statuses(const std::string& ns, const NamespaceInput& input,
                              const NamespacePlan& plan);
   void raise_event(const std::string& ns, const std::string& kind, const std::string& api_version,
@@ -115,6 +128,9 @@ class Reconciler {
     bool pending = false;
   };
   std::map<std::string, Propagated> exported_;  // under exported_mutex_
+  ProxyHealthTracker proxy_health_;
+  std::mutex health_written_mutex_;
+  std::map<std::string, std::chrono::steady_clock::time_point> health_written_;
 };
 
 // The wall clock as RFC 3339 ("2026-01-01T00:00:00Z").

@@ -36,12 +36,15 @@ std::string_view to_string(Limit limit) {
       return "http2_write_timeout";
     case Limit::kHttp2UpstreamConnections:
       return "http2_upstream_connections";
+    case Limit::kHttp2SessionCache:
+      return "http2_session_cache";
   }
   return "unknown";
 }
 
 namespace {
-const std::vector<std::string> kRouteLabels = {"direction",     "target_service", "route",    "tls",
+const std::vector<std::string> kRouteLabels = {"direction",     "target_service", "route",
+                                               "route_rule",    "backend",        "tls",
                                                "no_tls_reason", "client_id",      "server_id"};
 const std::vector<std::string> kTcpLabels = {"direction", "target_service"};
 }  // namespace
@@ -49,9 +52,10 @@ const std::vector<std::string> kTcpLabels = {"direction", "target_service"};
 ProxyMetrics::ProxyMetrics(Registry& r)
     : registry(r),
       request_total(r.counter("request_total", "HTTP requests received.", kRouteLabels)),
-      response_total(r.counter("response_total", "HTTP responses sent, by status code and class.",
-                               {"direction", "target_service", "route", "tls", "no_tls_reason",
-                                "client_id", "server_id", "status_code", "classification"})),
+      response_total(
+          r.counter("response_total", "HTTP responses sent, by status code and class.",
+                    {"direction", "target_service", "route", "route_rule", "backend", "tls",
+                     "no_tls_reason", "client_id", "server_id", "status_code", "classification"})),
       response_latency_ms(r.histogram("response_latency_ms",
                                       "Time from a request's head to its response's head, in "
                                       "milliseconds, retries included.",
@@ -132,8 +136,8 @@ ProxyMetrics::ProxyMetrics(Registry& r)
           "gRPC responses (requests with content-type application/grpc) by grpc-status "
           "(\"\": none, the stream ended without one) and Linkerd's classification: failure "
           "unless the status is 0 (OK).",
-          {"direction", "target_service", "route", "tls", "no_tls_reason", "client_id", "server_id",
-           "grpc_status", "classification"})),
+          {"direction", "target_service", "route", "route_rule", "backend", "tls", "no_tls_reason",
+           "client_id", "server_id", "grpc_status", "classification"})),
       metrics_target_folded_total(
           r.counter("metrics_target_folded_total",
                     "Connections and requests to an address the configuration does not name, "
@@ -251,11 +255,14 @@ MetricTarget metric_target(const Snapshot* snapshot, Direction direction,
 namespace {
 
 std::vector<std::string> route_labels(Direction direction, std::string target, std::string route,
-                                      const TlsPeer& peer) {
+                                      const TlsPeer& peer, std::string route_rule,
+                                      std::string backend) {
   const TlsLabelValues tls = tls_label_values(direction, peer);
   return {std::string(to_string(direction)),
           std::move(target),
           std::move(route),
+          std::move(route_rule),
+          std::move(backend),
           std::string(tls.tls),
           std::string(tls.no_tls_reason),
           std::string(tls.client_id),
@@ -265,8 +272,10 @@ std::vector<std::string> route_labels(Direction direction, std::string target, s
 }  // namespace
 
 RouteMetrics::RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target,
-                           std::string route, const TlsPeer& peer)
-    : RouteMetrics(metrics, route_labels(direction, std::move(target), std::move(route), peer)) {}
+                           std::string route, const TlsPeer& peer, std::string route_rule,
+                           std::string backend)
+    : RouteMetrics(metrics, route_labels(direction, std::move(target), std::move(route), peer,
+                                         std::move(route_rule), std::move(backend))) {}
 
 RouteMetrics::RouteMetrics(ProxyMetrics& metrics, std::vector<std::string> labels)
     : requests(metrics.request_total.with_labels(labels)),
@@ -420,7 +429,9 @@ std::string_view MetricsCache::identity_label(Direction direction, Target& entry
 }
 
 std::shared_ptr<RouteMetrics> MetricsCache::route(Direction direction, const MetricTarget& target,
-                                                  const std::string& route, const TlsPeer& peer) {
+                                                  const std::string& route, const TlsPeer& peer,
+                                                  std::string_view route_rule,
+                                                  std::string_view backend) {
   std::lock_guard lock(mutex_);
   const Clock::time_point now = Clock::now();
   std::string label;
@@ -433,6 +444,10 @@ std::shared_ptr<RouteMetrics> MetricsCache::route(Direction direction, const Met
   }
   std::string key = route;
   key += '\0';
+  key += route_rule;
+  key += '\0';
+  key += backend;
+  key += '\0';
   key += static_cast<char>('0' + static_cast<int>(counted.status));
   key += '\0';
   key += counted.identity;
@@ -442,7 +457,8 @@ std::shared_ptr<RouteMetrics> MetricsCache::route(Direction direction, const Met
     slot.identity = std::string(counted.identity);
     hold_identity(entry, slot.identity);
     counted.identity = slot.identity;  // (the caller's view may not outlive the handle)
-    slot.metrics = std::make_shared<RouteMetrics>(metrics_, direction, label, route, counted);
+    slot.metrics = std::make_shared<RouteMetrics>(metrics_, direction, label, route, counted,
+                                                  std::string(route_rule), std::string(backend));
   }
   slot.last_used = now;
   return slot.metrics;

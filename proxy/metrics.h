@@ -3,7 +3,9 @@
 // Every metric weft-proxy exports, declared in one place (STYLE.md), with the
 // label sets the issue asks for: direction (inbound/outbound), target_service
 // (the Service "name:port", or the address when none matched) and route (the
-// MeshRoute name, "" without one); the HTTP metrics also carry the TLS labels
+// MeshRoute name, "" without one), route_rule and backend (the rule's index
+// and the backend Service "name:port" the request was sent to, "" without a
+// route: what `weftctl stat route` shows a split by); the HTTP metrics also carry the TLS labels
 // of tls_labels.h (tls, no_tls_reason, client_id, server_id). Hot paths
 // resolve a RouteMetrics once per (direction, target, route, TLS peer) and
 // then only touch atomics.
@@ -70,9 +72,12 @@ enum class Limit {
   // endpoint's upstream connections at --http2-max-connections-per-endpoint
   // (it waits for a stream to end within its connect limit).
   kHttp2WriteTimeout,
-  kHttp2UpstreamConnections
+  kHttp2UpstreamConnections,
+  // A block nghttp2 freed went back to malloc: its session's cache held
+  // --http2-session-cache-bytes already.
+  kHttp2SessionCache
 };
-inline constexpr std::size_t kLimitCount = 9;
+inline constexpr std::size_t kLimitCount = 10;
 std::string_view to_string(Limit limit);
 
 struct ProxyMetrics {
@@ -159,13 +164,13 @@ std::string endpoint_label(const tcp::endpoint& endpoint);
 MetricTarget metric_target(const Snapshot* snapshot, Direction direction,
                            const tcp::endpoint& destination);
 
-// The HTTP metrics of one (direction, target_service, route, TLS peer). The
-// destructor removes its series from the registry (a dynamic target, or a
-// peer identity, that expired).
+// The HTTP metrics of one (direction, target_service, route, route_rule,
+// backend, TLS peer). The destructor removes its series from the registry (a
+// dynamic target, or a peer identity, that expired).
 class RouteMetrics {
  public:
   RouteMetrics(ProxyMetrics& metrics, Direction direction, std::string target, std::string route,
-               const TlsPeer& peer = {});
+               const TlsPeer& peer = {}, std::string route_rule = {}, std::string backend = {});
   ~RouteMetrics();
   RouteMetrics(const RouteMetrics&) = delete;
   RouteMetrics& operator=(const RouteMetrics&) = delete;
@@ -183,8 +188,8 @@ class RouteMetrics {
   Counter& grpc_response(std::optional<grpc::Status> status);
 
  private:
-  // labels: direction, target_service, route, tls, no_tls_reason, client_id,
-  // server_id.
+  // labels: direction, target_service, route, route_rule, backend, tls,
+  // no_tls_reason, client_id, server_id.
   RouteMetrics(ProxyMetrics& metrics, std::vector<std::string> labels);
   std::vector<std::string> labels_with(const std::vector<std::string>& more) const;
 
@@ -256,8 +261,13 @@ class MetricsCache {
   // is reached (counted in metrics_target_folded_total). A peer identity
   // past the target's cap of them is counted as "other"
   // (metrics_identity_folded_total).
+  // `route_rule` and `backend`: the MeshRoute rule's index and the backend
+  // Service "name:port" the request went to ("" without a route); both come
+  // from the document, so they add no unbounded series.
   std::shared_ptr<RouteMetrics> route(Direction direction, const MetricTarget& target,
-                                      const std::string& route, const TlsPeer& peer = {});
+                                      const std::string& route, const TlsPeer& peer = {},
+                                      std::string_view route_rule = {},
+                                      std::string_view backend = {});
   std::shared_ptr<TcpMetrics> tcp(Direction direction, const MetricTarget& target);
   // Counts one mTLS connection with the peer `identity` (not empty) in
   // tcp_tls_connections_total: its own series while fewer than
@@ -289,7 +299,7 @@ class MetricsCache {
     bool dynamic = false;
     Clock::time_point last_used;
     std::shared_ptr<TcpMetrics> tcp;
-    // By route '\0' TLS status '\0' identity label.
+    // By route '\0' rule '\0' backend '\0' TLS status '\0' identity label.
     std::map<std::string, RouteEntry> routes;
     // Identity labels with series ("other" aside), and how many routes'
     // entries use each.

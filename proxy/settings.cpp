@@ -194,6 +194,10 @@ const flags::Program<Settings>& program() {
                              "HTTP/2 upstream connections per endpoint and worker; beyond,\n"
                              "requests wait for a stream")
                   .value_name("N"),
+              flags::integer("http2-session-cache-bytes", &S::http2_session_cache_bytes, 0,
+                             64 * 1024 * 1024,
+                             "freed nghttp2 blocks an HTTP/2 session keeps for reuse")
+                  .value_name("BYTES"),
               flags::integer("pool-max-idle-per-endpoint", &S::pool_max_idle_per_endpoint, 0,
                              100000,
                              "idle upstream connections kept per endpoint and worker\n"
@@ -264,26 +268,30 @@ const flags::Program<Settings>& program() {
               flags::duration("identity-request-timeout", &S::identity_request_timeout,
                               "limit on one certificate request, connection included",
                               kMoreThanZero),
-              flags::integer("identity-max-response-bytes", &S::identity_max_response_bytes, 1024,
-                             16 * 1024 * 1024, "largest answer accepted from weft-identity")
-                  .value_name("BYTES"),
-              flags::text("pod-labels-file", &S::pod_labels_file,
-                          "the pod's labels (downward API, key=\"value\" lines), watched:\n"
-                          "which MeshPolicies select the pod (the webhook sets it)")
-                  .value_name("FILE")
-                  .shown_default("none: only policies selecting every pod apply"),
-              flags::integer("max-authz-metric-series", &S::max_authz_metric_series, 1, 1'000'000,
-                             "authorization metric series (policy, rule) of their own;\n"
-                             "past it they count under policy=\"other\"")
-                  .value_name("N"),
+              flags::
+                  integer("identity-max-response-bytes", &S::identity_max_response_bytes, 1024,
+                          16 * 1024 * 1024, "largest answer accepted from weft-identity")
+                      .value_name("BYTES"),
+              flags::
+                  text("pod-labels-file", &S::pod_labels_file,
+                       "the pod's labels (downward API, key=\"value\" lines), watched:\n"
+                       "which MeshPolicies select the pod (the webhook sets it)")
+                      .value_name("FILE")
+                      .shown_default("none: only policies selecting every pod apply"),
+              flags::
+                  integer("max-authz-metric-series", &S::max_authz_metric_series, 1, 1'000'000,
+                          "authorization metric series (policy, rule) of their own;\n"
+                          "past it they count under policy=\"other\"")
+                      .value_name("N"),
               flags::duration("denial-log-interval", &S::denial_log_interval,
                               "log a client's denials (authorization, rate limit) at most\n"
                               "once per this, with the count not logged meanwhile",
                               kMoreThanZero),
-              flags::integer("max-denial-log-clients", &S::max_denial_log_clients, 1, 1'000'000,
-                             "clients remembered for that; new ones past it share one line\n"
-                             "per interval")
-                  .value_name("N"),
+              flags::
+                  integer("max-denial-log-clients", &S::max_denial_log_clients, 1, 1'000'000,
+                          "clients remembered for that; new ones past it share one line\n"
+                          "per interval")
+                      .value_name("N"),
               flags::
                   integer("max-rate-limited-clients", &S::max_rate_limited_clients, 1, 10'000'000,
                           "rate-limit buckets (policy, client) kept at once; a new\n"

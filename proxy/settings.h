@@ -125,6 +125,9 @@ struct Settings {
   std::size_t http2_max_settings = 32;
   // The HPACK encoder's dynamic table, whatever size the peer allows.
   std::size_t http2_max_deflate_table_size = 4 * 1024;
+  // The freed blocks an HTTP/2 session keeps to allocate nghttp2's next
+  // streams, frames and header copies from (0: none kept, all malloc).
+  std::size_t http2_session_cache_bytes = 64 * 1024;
   // A peer (client or upstream) that reads none of the bytes waiting for it
   // this long is cut: its connection's writer would block, with every
   // stream on it.

@@ -15,6 +15,7 @@
 #include "weft/capture/rules.h"
 #include "weft/constants.h"
 #include "weft/result.h"
+#include "weft/version.h"
 
 namespace weft::webhook {
 
@@ -34,7 +35,7 @@ enum class SidecarMode { kAuto, kNative, kClassic };
 struct InjectorConfig {
   std::string proxy_image = "weft/weft-proxy:0.1.0";
   std::string init_image = "weft/weft-init:0.1.0";
-  std::string proxy_version = "v0.1.0";  // recorded in kProxyVersionAnnotation
+  std::string proxy_version{weft::version()};  // recorded in kProxyVersionAnnotation
   std::string image_pull_policy = "IfNotPresent";
   std::uint32_t proxy_uid = kProxyUid;
   std::uint16_t inbound_port = kProxyInboundPort;

@@ -24,12 +24,14 @@ Result<Decision> decide(const PodView& pod, std::string_view namespace_name, Sco
                  std::string(kInjectEnabled) + "' or '" + std::string(kInjectDisabled) +
                  "', not '" + annotation->second + "'"};
   }
+  // Before the opt-out and host network: a pod that claims the injection is
+  // checked whatever else it says, so that `inject: disabled` cannot carry a
+  // made-up weft-proxy that weftctl and the operator would take for the mesh's.
+  if (claims_injected(pod)) return Decision{false, "already injected", true, ""};
   if (annotated && annotation->second == kInjectDisabled) {
     return Decision{false, "pod annotation " + std::string(kInjectAnnotation) + "=disabled", false,
                     "inject_disabled"};
   }
-  // Before host network: an injected pod is left alone whatever else it says.
-  if (claims_injected(pod)) return Decision{false, "already injected", true, ""};
   if (pod.host_network) {
     return Decision{false, "host-network pod (its traffic is the node's; capture would take it)",
                     false, "host_network"};

@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
 
   Registry registry;
   WebhookService service(*config, registry, logger);
+  service.report_serving_certificate(flags->tls_cert_file);
   http::ServerOptions options;
   options.address = flags->address;
   options.port = flags->port;

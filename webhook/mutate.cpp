@@ -525,6 +525,17 @@ MutateResult Injector::mutate(const AdmissionRequest& request, Scope scope) cons
   return result;
 }
 
+MutateResult Injector::mutate_pod(const nlohmann::json& pod, std::string_view namespace_name,
+                                  Scope scope) const {
+  AdmissionRequest request;
+  request.kind = "Pod";
+  request.kind_version = "v1";
+  request.operation = "CREATE";
+  request.namespace_name = std::string(namespace_name);
+  request.object = read_pod(pod);
+  return mutate(request, scope);
+}
+
 MutateResult Injector::review_ephemeral(const AdmissionRequest& request) const {
   if (is_system_namespace(request.namespace_name)) {
     return allow_unchanged(ReviewResult::kSkipped,

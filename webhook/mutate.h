@@ -56,6 +56,13 @@ class Injector {
   explicit Injector(InjectorConfig config);
 
   MutateResult mutate(const AdmissionRequest& request, Scope scope) const;
+  // The review of a CREATE of this pod in `namespace_name`, the pod as JSON
+  // (metadata and spec, as in a manifest or a workload's pod template): what
+  // `weftctl inject` gives each pod template, so that manifests injected before
+  // they reach the cluster get the same decision and patch as the pods the
+  // webhook admits.
+  MutateResult mutate_pod(const nlohmann::json& pod, std::string_view namespace_name,
+                          Scope scope) const;
   // The RFC 6902 patch, as JSON text, for a pod the decision said to inject.
   std::string build_patch(const PodView& pod, const PodOptions& options) const;
   // A pod that claims to be injected (claims_injected): true only if it has one

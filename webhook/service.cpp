@@ -105,6 +105,11 @@ http::Response WebhookService::review(const http::Request& request, Scope scope)
   return http::Response{200, std::move(body), "application/json"};
 }
 
+void WebhookService::report_serving_certificate(std::filesystem::path cert_file) {
+  serving_certificate_ =
+      std::make_unique<ServingCertificateExpiry>(registry_, std::move(cert_file));
+}
+
 http::Routes WebhookService::routes() {
   http::Routes routes;
   routes[std::string(kMutatePath)] = [this](const http::Request& request) {
@@ -118,6 +123,7 @@ http::Routes WebhookService::routes() {
     return ready_.load() ? text(200, "ok\n") : text(503, "not ready: no serving certificate yet\n");
   };
   routes["/metrics"] = [this](const http::Request&) {
+    if (serving_certificate_) serving_certificate_->refresh();
     return http::Response{200, registry_.expose(), std::string(kPrometheusContentType)};
   };
   return routes;

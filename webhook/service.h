@@ -6,10 +6,13 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <memory>
 
 #include "webhook/config.h"
 #include "webhook/decision.h"
 #include "webhook/mutate.h"
+#include "webhook/serving_certificate.h"
 #include "weft/http/server.h"
 #include "weft/log.h"
 #include "weft/metrics.h"
@@ -28,6 +31,8 @@ class WebhookService {
   http::Routes routes();
   // /readyz answers 200 only once set (the serving certificate is in place).
   void set_ready(bool ready) { ready_.store(ready); }
+  // /metrics reports this file's certificate expiry. Call before serving.
+  void report_serving_certificate(std::filesystem::path cert_file);
 
   http::Response review(const http::Request& request, Scope scope);
 
@@ -43,6 +48,7 @@ class WebhookService {
   Counter& injections_;
   Family<Counter>& opt_outs_;  // by kind (MutateResult::opt_outs)
   Counter& probes_not_exempted_;
+  std::unique_ptr<ServingCertificateExpiry> serving_certificate_;
 };
 
 }  // namespace weft::webhook

@@ -51,6 +51,9 @@ inline constexpr std::string_view kProxyConfigMountPath = "/var/run/weft/config"
 // The document's content hash is also set on the ConfigMap as this annotation,
 // so the operator can skip unchanged writes without parsing the data.
 inline constexpr std::string_view kProxyConfigHashAnnotation = "weft.io/config-hash";
+// The operator's summary of a meshed namespace's proxies (docs/operator.md,
+// "Proxy health"); read by users, never by the proxies.
+inline constexpr std::string_view kProxyHealthConfigMapName = "weft-proxy-health";
 // The apiserver refuses a ConfigMap whose data exceeds 1 MiB. The operator
 // refuses to write a larger document (never a truncated one) and reports it.
 inline constexpr std::size_t kProxyConfigMaxBytes = 1024 * 1024;

@@ -437,6 +437,15 @@ Flag<Options> arguments(std::vector<T> Options::*field, Parse parse, std::string
   return flag;
 }
 
+// The arguments that are not flags, as given (a command's NAME, FILE...).
+template <typename Options>
+Flag<Options> arguments(std::vector<std::string> Options::*field, std::string_view metavar,
+                        std::string_view help) {
+  return arguments(
+      field, [](std::string_view v) -> Result<std::string> { return std::string(v); }, metavar,
+      help);
+}
+
 // A flag of a nested struct (`&Options::part`), declared on that struct's type.
 template <typename Options, typename Part>
 Flag<Options> within(Part Options::*part, Flag<Part> inner) {

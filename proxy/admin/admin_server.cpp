@@ -5,10 +5,7 @@
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/head_parser.h"
 #include "proxy/http1/head_writer.h"
-
-#ifndef WEFT_PROXY_VERSION
-#define WEFT_PROXY_VERSION "dev"
-#endif
+#include "weft/version.h"
 
 namespace weft::proxy {
 namespace {
@@ -89,7 +86,7 @@ AdminCaller admin_caller(const tcp::endpoint& local) {
 }
 
 std::string_view proxy_version() {
-  return WEFT_PROXY_VERSION;
+  return weft::version();
 }
 
 std::string admin_response(const AdminState& state, std::string_view method, std::string_view path,

@@ -17,7 +17,7 @@ struct AppCall {
   Deadline deadline;  // the try's limit, then the wait for the head
   http2::Signal request_wake;
   http2::Signal response_wake;
-  std::shared_ptr<http2::ClientStream> stream = std::make_shared<http2::ClientStream>();
+  std::shared_ptr<http2::ClientStream> stream = make_recycled<http2::ClientStream>();
   bool abandoned = false;      // the try is over: everything stops, the connection closes
   bool awaiting_head = false;  // the response head is still read
   std::optional<Clock::duration> response_wait;
@@ -30,7 +30,6 @@ struct AppCall {
   http1::HeadParser parser;
   http1::ResponseHead response;
   http1::BodyDecoder decoder;
-  std::string scratch;
 };
 
 namespace {
@@ -70,15 +69,14 @@ awaitable<void> send_request_body(std::shared_ptr<AppCall> call,
     if (const auto alive = weak.lock()) alive->request_wake.notify();
   };
   std::string out = std::move(head);
-  std::string& piece = state.scratch;
-  piece.resize(kPiece);
   std::string trailers;
   bool sent = false;
   while (!state.abandoned) {
-    const std::size_t n = pipe.take(piece.data(), piece.size());
+    // Straight from the pipe into the bytes for the app: no buffer between.
+    const std::size_t n = std::min(pipe.buffered(), kPiece);
     if (n > 0) {
       if (chunked) http1::write_chunk_header(out, n);
-      out.append(piece.data(), n);
+      pipe.take_into(out, n);
       if (chunked) out += http1::kChunkEnd;
     }
     const bool finished = pipe.finished();

@@ -94,9 +94,10 @@ class Session {
   // The metric handles of (target, route, TLS peer); a keep-alive connection
   // usually sends every request to the same one, so the last is remembered
   // (and held: its series cannot expire under the connection).
-  RouteMetrics& route_metrics(std::string_view target, std::string_view route,
-                              const TlsPeer& peer) {
+  RouteMetrics& route_metrics(std::string_view target, std::string_view route, const TlsPeer& peer,
+                              std::string_view route_rule = {}, std::string_view backend = {}) {
     if (cached_metrics_ == nullptr || cached_target_ != target || cached_route_ != route ||
+        cached_rule_ != route_rule || cached_backend_ != backend ||
         cached_peer_status_ != peer.status || cached_peer_identity_ != peer.identity) {
       // A target the routing layer did not name is the destination itself:
       // known to the document or not, bounded by the cache either way.
@@ -104,9 +105,12 @@ class Session {
                                      ? metric_target(worker_.routes.snapshot().get(),
                                                      target_.direction, target_.destination)
                                      : MetricTarget{std::string(target), true};
-      cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route), peer);
+      cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route), peer,
+                                               route_rule, backend);
       cached_target_ = target;
       cached_route_ = route;
+      cached_rule_ = route_rule;
+      cached_backend_ = backend;
       cached_peer_status_ = peer.status;
       cached_peer_identity_ = peer.identity;
     }
@@ -153,6 +157,8 @@ class Session {
   std::shared_ptr<RouteMetrics> cached_metrics_;
   std::string cached_target_;
   std::string cached_route_;
+  std::string cached_rule_;
+  std::string cached_backend_;
   PeerTls cached_peer_status_ = PeerTls::kPlain;
   std::string cached_peer_identity_;
 };
@@ -276,7 +282,8 @@ awaitable<bool> Session::handle_request() {
     if (metrics == nullptr) {
       metrics = &route_metrics(route.target_label, route.route_label,
                                peer_identity ? peer_with(*peer_identity)
-                                             : peer_at(route.snapshot.get(), target_.destination));
+                                             : peer_at(route.snapshot.get(), target_.destination),
+                               route.route_rule_label, route.backend_label);
       metrics->requests.inc();
     }
     return *metrics;

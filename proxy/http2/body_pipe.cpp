@@ -45,16 +45,34 @@ void BodyPipe::cancel() {
   if (on_cancelled) on_cancelled();
 }
 
-std::size_t BodyPipe::take(char* out, std::size_t max) {
-  const std::size_t n = std::min(max, buffered());
-  if (n == 0) return 0;
-  std::memcpy(out, data_.data() + offset_, n);
+void BodyPipe::consumed(std::size_t n) {
   offset_ += n;
   if (offset_ == data_.size()) {
     data_.clear();
     offset_ = 0;
   }
   if (on_taken) on_taken(n);
+}
+
+std::size_t BodyPipe::take(char* out, std::size_t max) {
+  const std::size_t n = std::min(max, buffered());
+  if (n == 0) return 0;
+  std::memcpy(out, data_.data() + offset_, n);
+  consumed(n);
+  return n;
+}
+
+std::size_t BodyPipe::take_into(std::string& out, std::size_t max) {
+  const std::size_t n = std::min(max, buffered());
+  if (n == 0) return 0;
+  out.append(data_, offset_, n);
+  consumed(n);
+  return n;
+}
+
+std::size_t BodyPipe::drop(std::size_t max) {
+  const std::size_t n = std::min(max, buffered());
+  if (n > 0) consumed(n);
   return n;
 }
 

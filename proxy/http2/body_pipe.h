@@ -36,6 +36,9 @@ class BodyPipe {
 
   // The consumer's side: up to `max` bytes into `out`.
   std::size_t take(char* out, std::size_t max);
+  // Up to `max` bytes appended to `out` (no buffer between), or dropped.
+  std::size_t take_into(std::string& out, std::size_t max);
+  std::size_t drop(std::size_t max);
   // All that is buffered (a body kept whole for retries).
   std::string take_all();
   std::size_t buffered() const { return data_.size() - offset_; }
@@ -53,6 +56,8 @@ class BodyPipe {
   std::function<void()> on_cancelled;
 
  private:
+  // The first n buffered bytes are gone; the producer is told.
+  void consumed(std::size_t n);
   void wake() {
     if (on_readable) on_readable();
   }

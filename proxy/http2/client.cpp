@@ -9,7 +9,11 @@ ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
     : OwnedUpstream{std::move(upstream)},
       FrameIo(upstream_->socket, Side::kClient, limits.limits),
       limits_(limits),
-      ready_(upstream_->socket.get_executor()) {}
+      ready_(upstream_->socket.get_executor()) {
+  if (Counter* const cache_full = limits.session_cache_full) {
+    session_.memory().cache_full = [cache_full] { cache_full->inc(); };
+  }
+}
 
 ClientConnection::~ClientConnection() {
   // Streams held elsewhere (a try, a relayed response) call into this no more.
@@ -87,7 +91,12 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   };
   stream->response->on_cancelled = [this, raw] { cancel(*raw); };
   if (stream->request) stream->request->on_readable = ResumeRequestBody{this, raw};
-  want_write();
+  // A lone request goes out now; many sent in one turn share a write.
+  if (lone_exchange()) {
+    flush_now();
+  } else {
+    want_write();
+  }
   return id;
 }
 
@@ -459,7 +468,8 @@ ClientLimits client_limits(const Settings& settings, ProxyMetrics& metrics, Dire
       .protocol_errors = &metrics.http2_protocol_errors_total.with_labels({label, "client"}),
       .stalled_streams = &metrics.http2_stream_reset_total.with_labels({label, "stalled_stream"}),
       .write_stalls = &metrics.limit_reached(direction, Limit::kHttp2WriteTimeout),
-      .connection_limit = &metrics.limit_reached(direction, Limit::kHttp2UpstreamConnections)};
+      .connection_limit = &metrics.limit_reached(direction, Limit::kHttp2UpstreamConnections),
+      .session_cache_full = &metrics.limit_reached(direction, Limit::kHttp2SessionCache)};
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "proxy/http2/frame_io.h"
 #include "proxy/http2/header_list.h"
 #include "proxy/http2/signal.h"
+#include "proxy/http2/stream_map.h"
 #include "proxy/layers/connection.h"
 #include "proxy/layers/timeouts.h"
 #include "proxy/metrics.h"
@@ -46,7 +47,7 @@ struct ClientStream {
   bool closed = false;
   std::uint32_t close_error = 0;  // RST_STREAM's code, or the connection's failure
   bool refused = false;  // the peer did not process it (REFUSED_STREAM, or past its GOAWAY)
-  std::shared_ptr<BodyPipe> response = std::make_shared<BodyPipe>();
+  std::shared_ptr<BodyPipe> response = make_recycled<BodyPipe>();
   std::shared_ptr<BodyPipe> request;  // streamed body (null: none, or held)
   HeldBody held;                      // a body sent whole from memory
   TeedBody teed;                      // a streamed body copied for a retry
@@ -78,8 +79,9 @@ struct ClientLimits {
   std::size_t max_connections_per_endpoint = 16;
   Counter* protocol_errors = nullptr;
   Counter* stalled_streams = nullptr;
-  Counter* write_stalls = nullptr;      // the peer read nothing for the write timeout
-  Counter* connection_limit = nullptr;  // a request waited for room at the cap
+  Counter* write_stalls = nullptr;        // the peer read nothing for the write timeout
+  Counter* connection_limit = nullptr;    // a request waited for room at the cap
+  Counter* session_cache_full = nullptr;  // nghttp2 freed a block past the session's cache
 };
 
 // The requests of one pool key waiting for room (a stream ending, a
@@ -143,6 +145,7 @@ class ClientConnection final : private OwnedUpstream,
   int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) override;
   void on_invalid_frame() override;
   std::optional<Clock::duration> idle_limit() const override;
+  bool lone_exchange() const override { return streams_.size() <= 1; }
   void idle_expired() override { retire(); }
   void tick(Clock::time_point now) override;
   awaitable<void> reader_ended() override;
@@ -159,7 +162,7 @@ class ClientConnection final : private OwnedUpstream,
   static void forget(ClientStream& stream) { stream.drop_callbacks(); }
 
   const ClientLimits limits_;
-  std::map<std::int32_t, std::shared_ptr<ClientStream>> streams_;
+  StreamMap<ClientStream> streams_;
   // nghttp2 calls back for one stream many times in a row (each header of a
   // block): the last one found is looked at first. In streams_ (reset when
   // one leaves).

@@ -35,6 +35,13 @@ class FrameIo : public SessionEvents {
 
   // nghttp2 has frames to send (after a submit, a resume, a consume).
   void want_write() { writable_.notify(); }
+  // The same, sent at once from the caller's own turn where that is safe: no
+  // write under way, not inside an nghttp2 call. A send the
+  // socket takes whole spares the writer's wake-up and the completion of its
+  // write, two turns of the event loop (each an epoll_wait); what the socket
+  // does not take is left to the writer. For a lone exchange: where many
+  // streams answer in one turn, want_write() gathers them into one write.
+  void flush_now();
   nghttp2_session* session() const { return session_.get(); }
   std::uint64_t bytes_read() const { return bytes_read_; }
   std::uint64_t bytes_written() const { return bytes_written_; }
@@ -49,6 +56,9 @@ class FrameIo : public SessionEvents {
   // the owner then says GOAWAY, and the connection ends once it is sent).
   virtual std::optional<Clock::duration> idle_limit() const { return std::nullopt; }
   virtual void idle_expired() {}
+  // At most one stream is open: what there is to send concerns one exchange,
+  // and is sent at once (flush_now) rather than gathered with others.
+  virtual bool lone_exchange() const { return false; }
   // Once a second, on the writer.
   virtual void tick(Clock::time_point /*now*/) {}
   // The reader is done (end of stream, error, or the session has nothing
@@ -72,6 +82,11 @@ class FrameIo : public SessionEvents {
   static constexpr std::size_t kMaxDrained = 64 * 1024;
   awaitable<void> drain_before_close(ReadBuffer& buffer);
   bool feed(std::string_view bytes);
+  // nghttp2's frames into out_, up to kWriteBatch; false when nghttp2 failed
+  // (memory, a callback's error): the connection ends.
+  bool gather();
+  // The socket broke or nghttp2 failed: nothing more is sent, the reader wakes.
+  void fail_io(bool close);
   awaitable<void> write_loop();
   awaitable<void> tick_loop();
   // Once a second: the write timeout, the owner's tick, then the idle check.
@@ -84,10 +99,12 @@ class FrameIo : public SessionEvents {
   ChildTask writer_;
   ChildTask ticker_;
   Timer tick_timer_;
-  bool writing_ = false;       // a write is under way (bytes wait for the peer)
-  ProgressWatch write_watch_;  // bytes_written_ while writing_
-  bool stopping_ = false;      // the reader ended: the writer flushes and ends
-  std::string out_;
+  bool writing_ = false;        // a write is under way (bytes wait for the peer)
+  ProgressWatch write_watch_;   // bytes_written_ while writing_
+  bool stopping_ = false;       // the reader ended: the writer flushes and ends
+  bool in_session_ = false;     // inside mem_recv or mem_send: no other call into nghttp2
+  bool direct_writes_ = false;  // the socket in non-blocking mode: flush_now() may send
+  std::string out_;             // gathered frames not yet sent (the writer's, or left to it)
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
 };

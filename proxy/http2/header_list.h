@@ -11,6 +11,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -20,24 +21,85 @@
 #include <utility>
 #include <vector>
 
+#include "proxy/core/recycling_allocator.h"
+
 namespace weft::proxy::http2 {
+
+// The bytes of a HeaderList's records: a plain buffer growing by doubling
+// from kFirstBytes, whose first block is a recycled one (RecyclingAllocator's
+// per-thread lists). An append that fits is a copy, inline.
+class HeaderBytes {
+ public:
+  static constexpr std::size_t kFirstBytes = 384;
+
+  HeaderBytes() = default;
+  HeaderBytes(const HeaderBytes& other) { append(other.data_, other.size_); }
+  HeaderBytes(HeaderBytes&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
+  HeaderBytes& operator=(HeaderBytes other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+    return *this;
+  }
+  ~HeaderBytes() { release(); }
+
+  void append(const void* bytes, std::size_t n) {
+    if (n == 0) return;
+    if (n > capacity_ - size_) grow(size_ + n);
+    std::memcpy(data_ + size_, bytes, n);
+    size_ += n;
+  }
+  void append(std::string_view bytes) { append(bytes.data(), bytes.size()); }
+  // Keeps the memory.
+  void clear() { size_ = 0; }
+  bool empty() const { return size_ == 0; }
+  std::string_view view() const { return {data_, size_}; }
+
+ private:
+  using FirstBlocks = RecycledBlocks<kFirstBytes>;
+
+  void grow(std::size_t needed) {
+    const std::size_t capacity = std::max({kFirstBytes, capacity_ * 2, needed});
+    char* data = capacity == kFirstBytes ? static_cast<char*>(FirstBlocks::take()) : nullptr;
+    if (data == nullptr) data = static_cast<char*>(::operator new(capacity));
+    if (size_ > 0) std::memcpy(data, data_, size_);
+    release();
+    data_ = data;
+    capacity_ = capacity;
+  }
+  void release() {
+    if (data_ == nullptr) return;
+    if (capacity_ != kFirstBytes || !FirstBlocks::keep(data_)) ::operator delete(data_, capacity_);
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
 
 class HeaderList {
  public:
   using Field = std::pair<std::string_view, std::string_view>;
 
   // Reserved at the first field: a usual block (a browser's request, a gRPC
-  // call's head) fits without growing.
-  static constexpr std::size_t kFirstBytes = 384;
+  // call's head) fits without growing. That first buffer is a recycled
+  // block (a request's three blocks each took a malloc and a free).
+  static constexpr std::size_t kFirstBytes = HeaderBytes::kFirstBytes;
 
   // RFC 9113 section 6.5.2's size: names, values and 32 per field.
   std::size_t size = 0;
 
   void add(std::string_view name, std::string_view value) {
-    if (bytes_.empty()) bytes_.reserve(kFirstBytes);
     const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(name.size()),
                                     static_cast<std::uint32_t>(value.size())};
-    bytes_.append(reinterpret_cast<const char*>(sizes), sizeof sizes).append(name).append(value);
+    bytes_.append(sizes, sizeof sizes);
+    bytes_.append(name);
+    bytes_.append(value);
     ++count_;
     size += name.size() + value.size() + 32;
   }
@@ -85,11 +147,11 @@ class HeaderList {
    private:
     std::string_view rest_;  // the records not visited yet
   };
-  Iterator begin() const { return Iterator(bytes_); }
-  Iterator end() const { return Iterator(std::string_view(bytes_).substr(bytes_.size())); }
+  Iterator begin() const { return Iterator(bytes_.view()); }
+  Iterator end() const { return Iterator(bytes_.view().substr(bytes_.view().size())); }
 
  private:
-  std::string bytes_;
+  HeaderBytes bytes_;
   std::size_t count_ = 0;
 };
 

@@ -25,6 +25,7 @@ Limits limits_from(const Settings& settings) {
           .max_outbound_acks = settings.http2_max_outbound_acks,
           .max_settings = settings.http2_max_settings,
           .max_deflate_table_size = settings.http2_max_deflate_table_size,
+          .session_cache_bytes = settings.http2_session_cache_bytes,
           .write_timeout = settings.http2_write_timeout};
 }
 

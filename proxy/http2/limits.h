@@ -33,6 +33,8 @@ struct Limits {
   std::size_t max_outbound_acks = 1'000;
   std::size_t max_settings = 32;
   std::size_t max_deflate_table_size = 4 * 1024;
+  // The freed nghttp2 blocks a session keeps for reuse (SessionMemory).
+  std::size_t session_cache_bytes = 64 * 1024;
   // A peer that reads nothing this long while bytes wait for it is cut.
   std::chrono::milliseconds write_timeout{30'000};
 };

@@ -26,7 +26,7 @@ void to_request(const RequestHead& head, ConvertedRequest& out) {
   std::string_view raw_path;
   std::string_view host;
   std::string_view content_length;
-  out.headers.reserve(head.block.count());
+  out.headers.reserve(std::max(head.block.count(), ConvertedRequest::kFirstHeaders));
   for (const auto& [name, value] : head.block) {
     if (!name.empty() && name[0] == ':') {
       if (name == ":method") request.method = value;

@@ -32,7 +32,9 @@ struct ConvertedRequest {
   // Views into the head and the members below: not copied nor moved after
   // to_request() filled it.
   Request request;
-  std::vector<Header> headers;                           // the regular fields
+  // The regular fields; room for kFirstHeaders at first, in a recycled block.
+  static constexpr std::size_t kFirstHeaders = 8;
+  std::vector<Header, RecyclingAllocator<Header, kFirstHeaders>> headers;
   std::string path;                                      // normalised, with its query
   bool grpc = false;                                     // content-type application/grpc
   std::optional<std::chrono::nanoseconds> grpc_timeout;  // grpc-timeout, when valid

@@ -14,6 +14,7 @@
 #include "proxy/http2/progress_watch.h"
 #include "proxy/http2/request_head.h"
 #include "proxy/http2/stream_ids.h"
+#include "proxy/http2/stream_map.h"
 #include "proxy/http2/upstream.h"
 #include "proxy/layers/request_plan.h"
 #include "proxy/layers/retries.h"
@@ -84,6 +85,11 @@ struct ServerStream {
   // malloc and free per request).
   http2::ConvertedRequest converted;
   std::string refusal_body;
+  // The request's route (176 bytes), the handler's while it runs: here, it
+  // kept the frame of handle<Upstream> above that limit (1,088 bytes, each
+  // a bin search and merge in malloc and free). The stream's own block is
+  // recycled (make_recycled), whatever its size.
+  Plan route;
 
   ServerStream() = default;
   ServerStream(const ServerStream&) = delete;
@@ -111,7 +117,11 @@ class ServerConnection final : public http2::FrameIo {
                                               : nullptr,
                            .new_connection_retries =
                                &runtime_.metrics.metrics().upstream_retry_on_new_connection_total},
-        handlers_done_(client.get_executor()) {}
+        handlers_done_(client.get_executor()) {
+    Counter* const cache_full =
+        &runtime_.metrics.metrics().limit_reached(target.direction, Limit::kHttp2SessionCache);
+    session_.memory().cache_full = [cache_full] { cache_full->inc(); };
+  }
   ~ServerConnection() override { *alive_ = false; }
 
   awaitable<ConnectionBytes> run(ReadBuffer& buffer) {
@@ -139,6 +149,7 @@ class ServerConnection final : public http2::FrameIo {
   void on_frame_sent(const nghttp2_frame& frame) override;
   // Counts, once per connection, the GOAWAY that ends it for a peer's fault.
   void count_cut(std::string_view reason);
+  bool lone_exchange() const override { return streams_.size() <= 1; }
   std::optional<Clock::duration> idle_limit() const override {
     if (streams_.empty() && handlers_ == 0) return runtime_.settings.idle_timeout;
     return std::nullopt;
@@ -186,7 +197,9 @@ class ServerConnection final : public http2::FrameIo {
   void submit_response(ServerStream& stream, const HeaderList& head,
                        const nghttp2_data_provider* body);
   const std::shared_ptr<RouteMetrics>& route_metrics(std::string_view target,
-                                                     std::string_view route, const TlsPeer& peer);
+                                                     std::string_view route, const TlsPeer& peer,
+                                                     std::string_view route_rule = {},
+                                                     std::string_view backend = {});
   TlsPeer peer_with(std::string_view identity) {
     if (target_.direction == Direction::kInbound) return inbound_peer(target_.client_identity);
     return outbound_peer(identity,
@@ -200,7 +213,7 @@ class ServerConnection final : public http2::FrameIo {
   const std::string destination_text_;
   // The same for every request (built once: not in each handler's frame).
   const http2::UpstreamSettings upstream_settings_;
-  std::map<std::int32_t, std::shared_ptr<ServerStream>> streams_;
+  http2::StreamMap<ServerStream> streams_;
   ServerStream* last_found_ = nullptr;  // in streams_ (reset when one leaves)
   // Streams still open in nghttp2 when the reader ended: their data
   // providers (a local answer's text, a response pipe) are read while the
@@ -325,7 +338,7 @@ int ServerConnection::on_begin_frame(const nghttp2_frame_hd& header) {
 int ServerConnection::on_begin_headers(const nghttp2_frame& frame) {
   if (frame.hd.type != NGHTTP2_HEADERS) return 0;
   if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
-    auto stream = std::make_shared<ServerStream>();
+    auto stream = make_recycled<ServerStream>();
     stream->id = frame.hd.stream_id;
     stream->connection_alive = alive_;
     last_found_ = nullptr;  // (an id is never reused: belt and braces)
@@ -458,17 +471,22 @@ void ServerConnection::start_handler(std::shared_ptr<ServerStream> stream) {
 
 const std::shared_ptr<RouteMetrics>& ServerConnection::route_metrics(std::string_view target,
                                                                      std::string_view route,
-                                                                     const TlsPeer& peer) {
+                                                                     const TlsPeer& peer,
+                                                                     std::string_view route_rule,
+                                                                     std::string_view backend) {
   std::string key;
-  key.reserve(target.size() + route.size() + peer.identity.size() + 3);
+  key.reserve(target.size() + route.size() + route_rule.size() + backend.size() +
+              peer.identity.size() + 5);
   key.append(target).append(1, '\0').append(route).append(1, '\0');
+  key.append(route_rule).append(1, '\0').append(backend).append(1, '\0');
   key.append(1, static_cast<char>(peer.status)).append(peer.identity);
   if (cached_metrics_ == nullptr || key != cached_key_) {
     const MetricTarget label =
         target == destination_text_
             ? metric_target(worker_.routes.snapshot().get(), target_.direction, target_.destination)
             : MetricTarget{std::string(target), true};
-    cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route), peer);
+    cached_metrics_ = runtime_.metrics.route(target_.direction, label, std::string(route), peer,
+                                             route_rule, backend);
     cached_key_ = std::move(key);
   }
   return cached_metrics_;
@@ -480,7 +498,12 @@ void ServerConnection::submit_response(ServerStream& stream, const HeaderList& h
   stream.responded = true;
   const auto nv = http2::to_nv(head);
   nghttp2_submit_response(session(), stream.id, nv.data(), nv.size(), body);
-  want_write();
+  // A lone exchange goes out now; many answering in one turn share a write.
+  if (lone_exchange()) {
+    flush_now();
+  } else {
+    want_write();
+  }
 }
 
 void ServerConnection::respond_locally(ServerStream& stream, int status, std::string_view reason,
@@ -590,6 +613,7 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
     ServerStream& stream;
     std::shared_ptr<bool> alive;
     ~HeadRelease() {
+      stream.route = {};  // (the snapshot it holds goes with the handler, as before)
       if (!*alive) return;
       stream.converted = {};
       connection.release_headers(stream, true);
@@ -602,9 +626,10 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
   stream.grpc = grpc;
   const bool head_request = request.method == "HEAD";
   // Plaintext HTTP/2 is never a kubelet probe: refused under Strict.
-  Plan route = converted.refusal.status != 0 ? Plan{}
-                                             : plan_request(worker_, target_, destination_text_,
-                                                            request, false, stream.refusal_body);
+  Plan& route = stream.route;
+  route = converted.refusal.status != 0 ? Plan{}
+                                        : plan_request(worker_, target_, destination_text_, request,
+                                                       false, stream.refusal_body);
   if (converted.refusal.status != 0) {
     route.local = converted.refusal;
     route.target_label = destination_text_;
@@ -617,7 +642,8 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
           route.target_label, route.route_label,
           peer_with(peer_identity    ? *peer_identity
                     : route.snapshot ? route.snapshot->identity_of(target_.destination)
-                                     : std::string_view()));
+                                     : std::string_view()),
+          route.route_rule_label, route.backend_label);
       metrics->requests.inc();
     }
     return *metrics;
@@ -636,11 +662,12 @@ awaitable<void> ServerConnection::handle(std::shared_ptr<ServerStream> stream_pt
                     local.retry_after_seconds);
   };
   if (route.local.status != 0) {
-    answer(route.local);
     // A refusal that ends the connection (plaintext under Strict, as HTTP/1
     // closes): GOAWAY once it is sent; no new stream is taken, the open ones
-    // finish (refused too, as they come).
+    // finish (refused too, as they come). Set first: the answer may be sent
+    // at once.
     stream.goaway_after_response = route.local.close;
+    answer(route.local);
     co_return;
   }
   const bool has_body = request.body.kind != BodySource::Kind::kNone;

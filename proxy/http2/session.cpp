@@ -71,7 +71,8 @@ int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data)
 
 }  // namespace
 
-Session::Session(Side side, const Limits& limits, SessionEvents& events) {
+Session::Session(Side side, const Limits& limits, SessionEvents& events)
+    : memory_(limits.session_cache_bytes) {
   nghttp2_session_callbacks* callbacks = nullptr;
   if (nghttp2_session_callbacks_new(&callbacks) != 0) return;
   nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, on_begin_frame);
@@ -85,8 +86,10 @@ Session::Session(Side side, const Limits& limits, SessionEvents& events) {
   const OptionPtr options = session_options(limits);
   if (options) {
     const int rv = side == Side::kServer
-                       ? nghttp2_session_server_new2(&session_, callbacks, &events, options.get())
-                       : nghttp2_session_client_new2(&session_, callbacks, &events, options.get());
+                       ? nghttp2_session_server_new3(&session_, callbacks, &events, options.get(),
+                                                     memory_.mem())
+                       : nghttp2_session_client_new3(&session_, callbacks, &events, options.get(),
+                                                     memory_.mem());
     if (rv != 0) session_ = nullptr;
   }
   nghttp2_session_callbacks_del(callbacks);
@@ -96,12 +99,14 @@ Session::Session(Side side, const Limits& limits, SessionEvents& events) {
       nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
                                             static_cast<std::int32_t>(limits.connection_window)) !=
           0) {
+    memory_.stop_caching();
     nghttp2_session_del(session_);
     session_ = nullptr;
   }
 }
 
 Session::~Session() {
+  memory_.stop_caching();
   if (session_ != nullptr) nghttp2_session_del(session_);
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "proxy/http2/limits.h"
+#include "proxy/http2/session_memory.h"
 
 namespace weft::proxy::http2 {
 
@@ -47,12 +48,15 @@ class Session {
 
   bool ok() const { return session_ != nullptr; }
   nghttp2_session* get() const { return session_; }
+  // nghttp2's allocations, from the session's own free lists.
+  SessionMemory& memory() { return memory_; }
   // Neither side has anything more to say: the connection can close.
   bool done() const {
     return nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0;
   }
 
  private:
+  SessionMemory memory_;  // before session_: nghttp2 frees into it until deleted
   nghttp2_session* session_ = nullptr;
 };
 

@@ -83,7 +83,7 @@ awaitable<TryFailure> Upstream::send_try(const tcp::endpoint& address,
   if (exchange_->client_gone) co_return TryFailure::kClientGone;
   connection_ = std::move(connection);
   reused_ = reused;
-  stream_ = std::make_shared<ClientStream>();
+  stream_ = make_recycled<ClientStream>();
   stream_->waiter = &signal_;
   nghttp2_data_provider provider{};
   const nghttp2_data_provider* body = nullptr;

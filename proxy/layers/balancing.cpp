@@ -5,7 +5,11 @@ namespace weft::proxy {
 EndpointFeedback feedback_of(const TryReport& report) {
   switch (report.failure) {
     case TryFailure::kNone:
-      return report.status >= 500 ? EndpointFeedback::kFailure : EndpointFeedback::kSuccess;
+      if (report.status >= 500) return EndpointFeedback::kFailure;
+      if (report.grpc_status && grpc::is_server_failure(*report.grpc_status)) {
+        return EndpointFeedback::kFailure;
+      }
+      return EndpointFeedback::kSuccess;
     case TryFailure::kClientGone:
     case TryFailure::kBadRequestBody:
       return EndpointFeedback::kNone;
@@ -21,8 +25,8 @@ EndpointFeedback feedback_of(const TryReport& report) {
 }
 
 std::shared_ptr<EndpointState> choose_endpoint(Balancer& balancer, std::mt19937_64& random,
-                                               Clock::time_point now) {
-  std::shared_ptr<EndpointState> endpoint = balancer.pick(random, now);
+                                               Clock::time_point now, const EndpointState* avoid) {
+  std::shared_ptr<EndpointState> endpoint = balancer.pick(random, now, avoid);
   if (endpoint) ++endpoint->in_flight;
   return endpoint;
 }

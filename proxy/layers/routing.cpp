@@ -31,6 +31,7 @@ Plan plan_route(WorkerRoutes& routes, const ConnectionTarget& target,
   if (selection.rule != nullptr) {
     plan.rule = selection.rule;
     plan.route_label = selection.rule->route;
+    plan.route_rule_label = std::to_string(selection.rule->route_rule);
     const proxyconfig::Backend* backend = pick_backend(*selection.rule, routes.random()());
     const ServiceTarget* backend_target =
         backend ? plan.snapshot->find_by_name(backend->service, backend->port) : nullptr;
@@ -39,6 +40,7 @@ Plan plan_route(WorkerRoutes& routes, const ConnectionTarget& target,
       return plan;
     }
     plan.backend = backend_target;
+    plan.backend_label = backend_target->label;
     if (selection.rule->retry) plan.budget = routes.retry_budget(*service, *selection.rule);
   }
   plan.balancer = routes.balancer(*plan.backend);

@@ -34,6 +34,10 @@ struct Plan {
   // Views into the snapshot or the caller's destination text (no copy per request).
   std::string_view target_label;
   std::string_view route_label;
+  // With a MeshRoute: the rule's index and the backend Service "name:port"
+  // chosen (metrics' route_rule and backend labels); empty without one.
+  std::string route_rule_label;
+  std::string_view backend_label;
   const proxyconfig::Rule* rule = nullptr;
   std::shared_ptr<const Snapshot> snapshot;  // keeps rule, target and labels alive
   const ServiceTarget* backend = nullptr;    // null: the destination itself

@@ -97,6 +97,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
   result.idempotent = request.idempotent;
   std::uint32_t retries_done = 0;
   bool stale_retry_used = false;
+  std::shared_ptr<EndpointState> failed_endpoint;  // the last retried try's: a retry goes elsewhere
   // Clock reads are few: the first try starts when the request does, and
   // the end of a try is when its outcome is recorded.
   Clock::time_point try_started = request.started;
@@ -105,8 +106,9 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
     tcp::endpoint address = request.destination;
     std::shared_ptr<EndpointState> endpoint;
     if (plan.backend != nullptr) {
-      endpoint =
-          plan.balancer ? choose_endpoint(*plan.balancer, request.random, try_started) : nullptr;
+      endpoint = plan.balancer ? choose_endpoint(*plan.balancer, request.random, try_started,
+                                                 failed_endpoint.get())
+                               : nullptr;
       if (!endpoint) {
         out.no_endpoint = true;
         out.ended = Clock::now();
@@ -129,6 +131,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
       report_try(*plan.balancer, *endpoint,
                  {.failure = result.failure,
                   .status = result.status,
+                  .grpc_status = result.grpc_status,
                   .client_body_unfinished = !upstream.request_body_done(),
                   .reused_connection = upstream.connection_reused()},
                  try_started, out.ended);
@@ -150,6 +153,7 @@ awaitable<Forwarded> forward(U& upstream, const Forwarding& request) {
       co_return out;
     }
     upstream.drop_connection();  // a retried response's connection is not reused
+    failed_endpoint = endpoint;
     if (decision.backoff.count() > 0) {
       Timer timer(request.executor);
       timer.expires_after(decision.backoff);

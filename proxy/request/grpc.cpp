@@ -141,4 +141,14 @@ bool is_failure(std::optional<Status> status) {
   return !status || *status != Status::kOk;
 }
 
+bool is_server_failure(Status status) {
+  switch (status) {
+    case Status::kUnavailable:
+    case Status::kDataLoss:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace weft::proxy::grpc

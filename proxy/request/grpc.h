@@ -73,4 +73,13 @@ Status status_for_local_answer(int http_status);
 // trailers) failed too: the caller passes nullopt.
 bool is_failure(std::optional<Status> status);
 
+// A status that says the server failed, whoever called, for the balancer
+// (gRPC failures travel in a 200): UNAVAILABLE (the server cannot serve now;
+// also what a peer proxy answers for a 502 or 503) and DATA_LOSS. Not the
+// statuses a client can cause at will: INTERNAL (a message the server cannot
+// decode; a peer proxy's 400), UNKNOWN (a handler's plain error; a peer
+// proxy's 431), DEADLINE_EXCEEDED (its own grpc-timeout), UNIMPLEMENTED,
+// RESOURCE_EXHAUSTED, the argument errors.
+bool is_server_failure(Status status);
+
 }  // namespace weft::proxy::grpc

@@ -27,10 +27,13 @@ double EndpointState::rtt_at(Clock::time_point now) const {
 }
 
 std::shared_ptr<EndpointState> Balancer::pick_two(std::mt19937_64& random, Clock::time_point now,
-                                                  bool by_ewma) {
+                                                  bool by_ewma, const EndpointState* avoid) {
   scratch_.clear();
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
     if (endpoints_[i]->accrual.available(now)) scratch_.push_back(i);
+  }
+  if (avoid != nullptr && scratch_.size() > 1) {
+    std::erase_if(scratch_, [&](std::size_t i) { return endpoints_[i].get() == avoid; });
   }
   if (scratch_.empty()) return nullptr;
   if (scratch_.size() == 1) return endpoints_[scratch_[0]];
@@ -51,11 +54,17 @@ std::shared_ptr<EndpointState> Balancer::pick_two(std::mt19937_64& random, Clock
 // endpoint's credit and it serves when that reaches 1, so an endpoint whose
 // load is doubled by failures serves every other turn. Deterministic, so a
 // failing endpoint still reaches its consecutive-failure ejection.
-std::shared_ptr<EndpointState> Balancer::pick_round_robin(Clock::time_point now) {
+std::shared_ptr<EndpointState> Balancer::pick_round_robin(Clock::time_point now,
+                                                          const EndpointState* avoid) {
   std::shared_ptr<EndpointState>* first_available = nullptr;
+  std::shared_ptr<EndpointState>* avoided = nullptr;
   for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
     auto& candidate = endpoints_[next_++ % endpoints_.size()];
     if (!candidate->accrual.available(now)) continue;
+    if (candidate.get() == avoid) {
+      avoided = &candidate;
+      continue;
+    }
     candidate->turn_credit += 1.0 / candidate->penalty.multiplier(now);
     if (candidate->turn_credit >= 1) {
       candidate->turn_credit = std::min(candidate->turn_credit - 1, 1.0);
@@ -65,19 +74,21 @@ std::shared_ptr<EndpointState> Balancer::pick_round_robin(Clock::time_point now)
   }
   // Every available endpoint is still earning its turn: the penalty orders
   // endpoints, it never refuses a request.
-  return first_available != nullptr ? *first_available : nullptr;
+  if (first_available != nullptr) return *first_available;
+  return avoided != nullptr ? *avoided : nullptr;
 }
 
-std::shared_ptr<EndpointState> Balancer::pick(std::mt19937_64& random, Clock::time_point now) {
+std::shared_ptr<EndpointState> Balancer::pick(std::mt19937_64& random, Clock::time_point now,
+                                              const EndpointState* avoid) {
   switch (algorithm_) {
     case proxyconfig::LoadBalancerAlgorithm::kRoundRobin:
-      return pick_round_robin(now);
+      return pick_round_robin(now, avoid);
     case proxyconfig::LoadBalancerAlgorithm::kLeastRequest:
-      return pick_two(random, now, false);
+      return pick_two(random, now, false, avoid);
     case proxyconfig::LoadBalancerAlgorithm::kPeakEwma:
       break;
   }
-  return pick_two(random, now, true);
+  return pick_two(random, now, true, avoid);
 }
 
 void Balancer::on_success(EndpointState& endpoint, double rtt_ms, Clock::time_point now) {

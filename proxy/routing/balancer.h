@@ -58,7 +58,12 @@ class Balancer {
         circuit_breaker_(std::move(circuit_breaker)),
         endpoints_(std::move(endpoints)) {}
 
-  std::shared_ptr<EndpointState> pick(std::mt19937_64& random, Clock::time_point now);
+  // `avoid`: the endpoint a retry's previous try failed on, chosen only when
+  // no other is available. Right after an endpoint dies its long record of
+  // successes keeps its penalty small, and failing fast keeps it cheap, so
+  // without this every try of a request could go back to it.
+  std::shared_ptr<EndpointState> pick(std::mt19937_64& random, Clock::time_point now,
+                                      const EndpointState* avoid = nullptr);
 
   // Outcome of a request sent to `endpoint` (failure: connection failure,
   // reset, per-try timeout or 5xx).
@@ -69,8 +74,9 @@ class Balancer {
 
  private:
   std::shared_ptr<EndpointState> pick_two(std::mt19937_64& random, Clock::time_point now,
-                                          bool by_ewma);
-  std::shared_ptr<EndpointState> pick_round_robin(Clock::time_point now);
+                                          bool by_ewma, const EndpointState* avoid);
+  std::shared_ptr<EndpointState> pick_round_robin(Clock::time_point now,
+                                                  const EndpointState* avoid);
 
   proxyconfig::LoadBalancerAlgorithm algorithm_;
   std::optional<proxyconfig::CircuitBreaker> circuit_breaker_;

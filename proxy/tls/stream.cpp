@@ -243,13 +243,9 @@ Stream::Step Stream::attempt(bool write, void* data, std::size_t size, std::size
   return Step::kFailed;
 }
 
-std::size_t Stream::read_some(const asio::mutable_buffer& buffer, error_code& ec) {
-  if (!ssl_) return socket_.read_some(buffer, ec);
-  // Called after a wait for readability (or speculatively, as a plain
-  // socket's read_some is): recv() is worth a try.
-  readable();
+std::size_t Stream::attempt_now(bool write, void* data, std::size_t size, error_code& ec) {
   std::size_t done = 0;
-  switch (attempt(false, buffer.data(), buffer.size(), done, ec)) {
+  switch (attempt(write, data, size, done, ec)) {
     case Step::kDone:
     case Step::kFailed:
       return done;
@@ -259,6 +255,19 @@ std::size_t Stream::read_some(const asio::mutable_buffer& buffer, error_code& ec
       return 0;
   }
   return 0;
+}
+
+std::size_t Stream::write_some(const asio::const_buffer& buffer, error_code& ec) {
+  if (!ssl_) return socket_.write_some(buffer, ec);
+  return attempt_now(true, const_cast<void*>(buffer.data()), buffer.size(), ec);
+}
+
+std::size_t Stream::read_some(const asio::mutable_buffer& buffer, error_code& ec) {
+  if (!ssl_) return socket_.read_some(buffer, ec);
+  // Called after a wait for readability (or speculatively, as a plain
+  // socket's read_some is): recv() is worth a try.
+  readable();
+  return attempt_now(false, buffer.data(), buffer.size(), ec);
 }
 
 void Stream::shutdown_send(error_code& ec) {

@@ -83,6 +83,10 @@ class Stream {
   // nothing is there, for the tunnel's read-then-wait loop. A TLS stream
   // returns what OpenSSL already decrypted before looking at the socket.
   std::size_t read_some(const asio::mutable_buffer& buffer, error_code& ec);
+  // A non-blocking write (after non_blocking(true)): would_block when the
+  // socket takes nothing now. On TLS, a write that would block must be tried
+  // again with the same bytes first (OpenSSL may hold part of a record).
+  std::size_t write_some(const asio::const_buffer& buffer, error_code& ec);
   void non_blocking(bool mode, error_code& ec) { socket_.non_blocking(mode, ec); }
 
   // Ends the sending direction: close_notify first on TLS (the peer's reads
@@ -98,6 +102,9 @@ class Stream {
   enum class Step { kDone, kWantRead, kWantWrite, kFailed };
   // One SSL_read / SSL_write attempt.
   Step attempt(bool write, void* data, std::size_t size, std::size_t& done, error_code& ec);
+  // The same for the non-blocking read_some/write_some: what OpenSSL would
+  // wait for is would_block.
+  std::size_t attempt_now(bool write, void* data, std::size_t size, error_code& ec);
   // The socket may hold bytes again (a wait said so): the BIO's next read
   // calls recv().
   void readable();

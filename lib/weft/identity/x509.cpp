@@ -578,6 +578,44 @@ Result<void> check_key_matches(std::string_view cert_pem, std::string_view key_p
   return {};
 }
 
+namespace {
+
+// X.509 strict verification of chain[0] (chain[1..] untrusted intermediates)
+// against `anchors` at `now`; `purpose` 0 checks no purpose.
+Result<void> verify_certificates(const std::vector<Cert>& chain, const std::vector<Cert>& anchors,
+                                 TimePoint now, int purpose) {
+  Owned<X509_STORE> store(X509_STORE_new());
+  Owned<STACK_OF(X509)> untrusted(sk_X509_new_null());
+  Owned<X509_STORE_CTX> context(X509_STORE_CTX_new());
+  if (!store || !untrusted || !context) return Error{"out of memory"};
+  for (const auto& anchor : anchors) {
+    if (X509_STORE_add_cert(store.get(), anchor.get()) != 1) {
+      return Error{"cannot add a trust anchor"};
+    }
+  }
+  for (std::size_t i = 1; i < chain.size(); ++i) {
+    if (sk_X509_push(untrusted.get(), chain[i].get()) == 0) return Error{"out of memory"};
+  }
+  X509* leaf = chain.front().get();
+  if (X509_STORE_CTX_init(context.get(), store.get(), leaf, untrusted.get()) != 1) {
+    return Error{"cannot start the chain check"};
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+  X509_VERIFY_PARAM_set_time(param, to_time_t(now));
+  if (purpose != 0) X509_STORE_CTX_set_purpose(context.get(), purpose);
+  if (X509_verify_cert(context.get()) != 1) {
+    const int error = X509_STORE_CTX_get_error(context.get());
+    X509* at_fault = X509_STORE_CTX_get_current_cert(context.get());
+    const int depth = X509_STORE_CTX_get_error_depth(context.get());
+    return Error{fmt::format("{} ({})", verify_failure(error, at_fault, depth),
+                             subject_line(at_fault != nullptr ? at_fault : leaf))};
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<WorkloadIdentity> verify_workload_chain(std::string_view chain_pem,
                                                std::string_view anchors_pem,
                                                std::string_view trust_domain, TimePoint now) {
@@ -586,46 +624,32 @@ Result<WorkloadIdentity> verify_workload_chain(std::string_view chain_pem,
   if (!chain) return chain.error();
   auto anchors = parse_certificates(anchors_pem, "trust anchors");
   if (!anchors) return anchors.error();
-
-  Owned<X509_STORE> store(X509_STORE_new());
-  Owned<STACK_OF(X509)> untrusted(sk_X509_new_null());
-  Owned<X509_STORE_CTX> context(X509_STORE_CTX_new());
-  if (!store || !untrusted || !context) return Error{"out of memory"};
-  for (const auto& anchor : *anchors) {
-    if (X509_STORE_add_cert(store.get(), anchor.get()) != 1) {
-      return Error{"cannot add a trust anchor"};
-    }
-  }
-  for (std::size_t i = 1; i < chain->size(); ++i) {
-    if (sk_X509_push(untrusted.get(), (*chain)[i].get()) == 0) return Error{"out of memory"};
-  }
   X509* leaf = chain->front().get();
   // A workload's certificate is never a CA (SPIFFE X509-SVID): a CA
   // certificate presented as a leaf is refused even if it names an identity.
   if (X509_check_ca(leaf) != 0) {
     return Error{fmt::format("the certificate is a CA, not a workload's ({})", subject_line(leaf))};
   }
-  if (X509_STORE_CTX_init(context.get(), store.get(), leaf, untrusted.get()) != 1) {
-    return Error{"cannot start the chain check"};
-  }
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
-  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
-  X509_VERIFY_PARAM_set_time(param, to_time_t(now));
   // Mesh leaves serve both ends of a connection: the client purpose here, the
   // server's EKU below.
-  X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_CLIENT);
-  if (X509_verify_cert(context.get()) != 1) {
-    const int error = X509_STORE_CTX_get_error(context.get());
-    X509* at_fault = X509_STORE_CTX_get_current_cert(context.get());
-    const int depth = X509_STORE_CTX_get_error_depth(context.get());
-    return Error{fmt::format("{} ({})", verify_failure(error, at_fault, depth),
-                             subject_line(at_fault != nullptr ? at_fault : leaf))};
+  if (auto verified = verify_certificates(*chain, *anchors, now, X509_PURPOSE_SSL_CLIENT);
+      !verified) {
+    return verified.error();
   }
   if (X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) != 1) {
     return Error{fmt::format("{} ({})", verify_failure(X509_V_ERR_INVALID_PURPOSE, leaf, 0),
                              subject_line(leaf))};
   }
   return spiffe_identity_of(leaf, trust_domain);
+}
+
+Result<void> verify_chain(std::string_view chain_pem, std::string_view anchors_pem, TimePoint now) {
+  ClearOpenSslErrors clear;
+  auto chain = parse_certificates(chain_pem, "certificate chain");
+  if (!chain) return chain.error();
+  auto anchors = parse_certificates(anchors_pem, "trust anchors");
+  if (!anchors) return anchors.error();
+  return verify_certificates(*chain, *anchors, now, 0);
 }
 
 Result<WorkloadIdentity> certificate_identity(std::string_view cert_pem,

@@ -87,6 +87,12 @@ Result<WorkloadIdentity> verify_workload_chain(std::string_view chain_pem,
                                                std::string_view anchors_pem,
                                                std::string_view trust_domain, TimePoint now);
 
+// Verifies `chain_pem` (a certificate, then any intermediates) against the
+// anchors in `anchors_pem` at `now`, X.509 strict, for no particular purpose:
+// a webhook's serving certificate against its caBundle, an issuer against the
+// trust anchors. Errors as verify_workload_chain's.
+Result<void> verify_chain(std::string_view chain_pem, std::string_view anchors_pem, TimePoint now);
+
 // The SPIFFE identity a certificate names (its one URI SAN), in `trust_domain`,
 // without checking its chain: for a certificate the TLS handshake has already
 // verified, or the proxy's own leaf.

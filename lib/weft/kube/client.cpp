@@ -57,6 +57,9 @@ std::string describe(std::string_view method, std::string_view path) {
 // Everything one exchange collects from libcurl callbacks.
 struct Exchange {
   std::string body;
+  // A bounded body: a non-200 watch answer is a Status, a normal answer an object or list.
+  std::size_t max_body = 256u * 1024 * 1024;
+  bool body_too_large = false;
   std::optional<std::chrono::seconds> retry_after;
   // Watch streams only: events are parsed as they arrive.
   WatchStreamParser* parser = nullptr;
@@ -77,9 +80,10 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     curl_easy_getinfo(exchange.handle, CURLINFO_RESPONSE_CODE, &status);
   }
   if (exchange.parser == nullptr || status != 200) {
-    // A bounded body: a non-200 watch answer is a Status, a normal answer an object or list.
-    constexpr size_t kMaxBody = 256u * 1024 * 1024;
-    if (exchange.body.size() + bytes > kMaxBody) return 0;
+    if (exchange.body.size() + bytes > exchange.max_body) {
+      exchange.body_too_large = true;
+      return 0;
+    }
     exchange.body.append(data, bytes);
     return bytes;
   }
@@ -310,9 +314,10 @@ struct Client::Impl {
     curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(config.connect_timeout.count()));
     if (!streaming) {
-      curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS,
-                       static_cast<long>(config.request_timeout.count()));
+      const auto timeout = request.timeout.count() > 0 ? request.timeout : config.request_timeout;
+      curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     }
+    if (request.max_body > 0) exchange.max_body = request.max_body;
     curl_easy_setopt(handle, CURLOPT_USERAGENT, config.user_agent.c_str());
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &exchange);
@@ -396,6 +401,10 @@ struct Client::Impl {
     count_connections(handle);
     curl_slist_free_all(*headers);
     release_handle(handle);
+    if (code != CURLE_OK && exchange.body_too_large) {
+      return make_error(ErrorKind::kTransport, what,
+                        fmt::format("the answer is larger than {} bytes", exchange.max_body));
+    }
     if (code != CURLE_OK) {
       const bool reread = note_transport_failure(code);
       if (verify_failed != nullptr) *verify_failed = reread;
@@ -435,7 +444,7 @@ struct Client::Impl {
         token_file->invalidate();
         continue;
       }
-      if (response->status == 429 && throttled < kMaxThrottleRetries) {
+      if (response->status == 429 && request.retry_throttled && throttled < kMaxThrottleRetries) {
         ++throttled;
         auto wait = std::min(retry_after.value_or(std::chrono::seconds(1)), kMaxThrottleWait);
         if (!sleep(wait)) return cancelled(describe(request.method, request.path));

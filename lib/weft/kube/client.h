@@ -107,6 +107,13 @@ struct RawRequest {
   std::string path{};  // "/api/v1/..." with its query string
   std::string body{};  // sent when not empty
   std::string content_type = "application/json";
+  // For an answer that is not the API server's own (a pod's, through the pod
+  // proxy): a shorter whole-request timeout, a smaller body cap (a larger
+  // answer is an error), and no 429 retry (that 429 is the pod's, not the API
+  // server throttling). Zero keeps the client's timeout and 256 MiB cap.
+  std::chrono::milliseconds timeout{0};
+  std::size_t max_body = 0;
+  bool retry_throttled = true;
 };
 
 struct RawResponse {

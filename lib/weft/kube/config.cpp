@@ -267,22 +267,24 @@ Result<ClientConfig> load_in_cluster_config() {
                                 env("KUBERNETES_SERVICE_PORT"));
 }
 
-Result<ClientConfig> load_default_config(std::string_view explicit_kubeconfig) {
+Result<ClientConfig> load_default_config(std::string_view explicit_kubeconfig,
+                                         std::string_view context) {
   if (!explicit_kubeconfig.empty()) {
-    return load_kubeconfig(std::filesystem::path(explicit_kubeconfig));
+    return load_kubeconfig(std::filesystem::path(explicit_kubeconfig), context);
   }
   std::string kubeconfig_env = env("KUBECONFIG");
-  if (!env("KUBERNETES_SERVICE_HOST").empty()) {
+  // A named context lives in a kubeconfig: in-cluster configuration has none.
+  if (context.empty() && !env("KUBERNETES_SERVICE_HOST").empty()) {
     auto in_cluster = load_in_cluster_config();
     // In a pod without a mounted token, $KUBECONFIG may still say where to go.
     if (in_cluster || kubeconfig_env.empty()) return in_cluster;
   }
-  if (!kubeconfig_env.empty()) return load_kubeconfig_list(kubeconfig_env);
+  if (!kubeconfig_env.empty()) return load_kubeconfig_list(kubeconfig_env, context);
   std::string home = env("HOME");
   if (!home.empty()) {
     std::filesystem::path path = std::filesystem::path(home) / ".kube" / "config";
     std::error_code ec;
-    if (std::filesystem::exists(path, ec)) return load_kubeconfig(path);
+    if (std::filesystem::exists(path, ec)) return load_kubeconfig(path, context);
   }
   return config_error(
       "no configuration found: pass --kubeconfig, run in a pod (KUBERNETES_SERVICE_HOST), set "

@@ -99,7 +99,10 @@ Result<ClientConfig> load_in_cluster_config(const std::filesystem::path& dir, st
 // $WEFT_SERVICEACCOUNT_DIR or kServiceAccountDir.
 Result<ClientConfig> load_in_cluster_config();
 
-// The loading order above; explicit_kubeconfig is the --kubeconfig flag ("" if absent).
-Result<ClientConfig> load_default_config(std::string_view explicit_kubeconfig = {});
+// The loading order above; explicit_kubeconfig is the --kubeconfig flag ("" if
+// absent). A non-empty `context` (kubectl's --context) replaces the files'
+// current-context and skips in-cluster configuration, which has no contexts.
+Result<ClientConfig> load_default_config(std::string_view explicit_kubeconfig = {},
+                                         std::string_view context = {});
 
 }  // namespace weft::kube

@@ -72,6 +72,22 @@ endpoints_filter() {
     | .endpoints | length] == [$2]"
 }
 
+# deploy_backend_split [SED-EXPRESSION]: backend-v1 and backend-v2 (backend.yaml,
+# edited by the optional sed expression) behind the 90/10 MeshRoute of
+# routes/backend-split.yaml, every pod ready and the split in the proxies' document.
+deploy_backend_split() {
+  deploy_samples 01-services.yaml
+  deploy_samples backend.yaml "${1:-}"
+  wait_rolled_out backend-v1 backend-v2
+  sed "s/namespace: weft-demo/namespace: $ns/" "$samples_k8s/routes/backend-split.yaml" |
+    k apply -f - >/dev/null || fail "apply the split route"
+  eventually 60 "the split in the proxy config" config_has "
+    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
+      | select(.route == \"backend\") | .backends[] | \"\(.service)=\(.weight)\"] | sort
+      == [\"backend-v1=90\", \"backend-v2=10\"])
+    and ($(endpoints_filter backend-v1 1)) and ($(endpoints_filter backend-v2 1))"
+}
+
 # run_load NAME ARGS...: weft-load in a pod of $ns (meshed: its requests leave
 # through its own proxy) until it completes; prints its JSON summary.
 run_load() {
@@ -174,6 +190,32 @@ steady_outcomes() {
       if ((want == "200") == ok) sum += $NF
     }
     END { printf "%d\n", sum }'
+}
+
+# outcomes_grow_by N: waits until the steady load has counted N more outcomes
+# (answered or failed) than now.
+outcomes_grow_by() {
+  local target
+  target=$(($(steady_outcomes 200) + $(steady_outcomes failed) + $1))
+  outcomes_reached() { (($(steady_outcomes 200) + $(steady_outcomes failed) >= target)); }
+  eventually 60 "$1 further outcomes of the steady load" outcomes_reached
+}
+
+# wait_replaced OLD-PODS DEPLOYMENT: waits for the Deployment's rollout and for
+# OLD-PODS (names, space-separated) to exit (their preStop, then the app's
+# drain), then 2 s for requests sent to the last of them to finish.
+wait_replaced() {
+  local old_pods=$1
+  k -n "$ns" rollout status "deployment/$2" --timeout=180s >/dev/null ||
+    fail "$2 not rolled out: $(k -n "$ns" get pods -o wide 2>&1)"
+  old_pods_gone() {
+    local pod
+    for pod in $old_pods; do
+      if k -n "$ns" get pod "$pod" >/dev/null 2>&1; then return 1; fi
+    done
+  }
+  eventually 90 "the old pods of $2 to exit" old_pods_gone
+  sleep 2
 }
 
 # log_times_ms JQ-FILTER < JSON-LINES: the "ts" (ms since the epoch) of each log

@@ -62,16 +62,7 @@ check_through_both_proxies() {
 check_split_90_10() {
   mesh_namespace mesh-split
   install_weft
-  deploy_samples 01-services.yaml
-  deploy_samples backend.yaml 's/ *- --failure-rate=0.2$//'
-  wait_rolled_out backend-v1 backend-v2
-  sed "s/namespace: weft-demo/namespace: $ns/" "$samples_k8s/routes/backend-split.yaml" |
-    k apply -f - >/dev/null || fail "apply the split route"
-  eventually 60 "the split in the proxy config" config_has "
-    ([.outbound.services[] | select(.name == \"backend\") | .ports[].rules[]
-      | select(.route == \"backend\") | .backends[] | \"\(.service)=\(.weight)\"] | sort
-      == [\"backend-v1=90\", \"backend-v2=10\"])
-    and ($(endpoints_filter backend-v1 1)) and ($(endpoints_filter backend-v2 1))"
+  deploy_backend_split 's/ *- --failure-rate=0.2$//'
 
   local summary v2_share
   summary=$(run_load load --requests 2000 --rate 200 --concurrency 8 http://backend:8080/)
@@ -489,16 +480,7 @@ check_rolling_restart() {
   answered_before=$(steady_outcomes 200)
   plain_before=$(plain_tries)
   k -n "$ns" rollout restart deployment/backend-v1 >/dev/null
-  k -n "$ns" rollout status deployment/backend-v1 --timeout=180s >/dev/null ||
-    fail "the restart did not complete"
-  old_pods_gone() {
-    local pod
-    for pod in $old_pods; do
-      if k -n "$ns" get pod "$pod" >/dev/null 2>&1; then return 1; fi
-    done
-  }
-  eventually 90 "the old backend pods to exit" old_pods_gone
-  sleep 2  # requests sent to the last old pod have finished
+  wait_replaced "$old_pods" backend-v1
   local answered failed
   answered=$(($(steady_outcomes 200) - answered_before))
   failed=$(steady_outcomes failed)
@@ -630,15 +612,6 @@ check_deleted_pod() {
     "$((later - settled)) of the next 300 requests; $failed failed"
   ((later == settled)) || fail "$victim got $((later - settled)) requests after its endpoint was gone"
   ((failed == 0)) || fail "$failed requests failed"
-}
-
-# outcomes_grow_by N: waits until the steady load has counted N more outcomes
-# (answered or failed) than now.
-outcomes_grow_by() {
-  local target
-  target=$(($(steady_outcomes 200) + $(steady_outcomes failed) + $1))
-  outcomes_reached() { (($(steady_outcomes 200) + $(steady_outcomes failed) >= target)); }
-  eventually 60 "$1 further outcomes of the steady load" outcomes_reached
 }
 
 # samples/golden_metrics.py against real proxies: under a steady 50/s load on

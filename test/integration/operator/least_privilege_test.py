@@ -8,8 +8,11 @@ with a token of its ServiceAccount, and checks against the real kube-apiserver
 (the ctest fixture's) that:
 - it reconciles a meshed namespace: the ConfigMap (with the service account of
   an endpoint's Pod), the proxies' RoleBinding to the bundle's ClusterRole, a
-  status and an Event; a RoleBinding an older operator wrote (to a Role) is
-  replaced; unlabelling deletes what it wrote; nothing it asked was Forbidden;
+  status and an Event; for an injected pod whose proxy is not ready, the
+  proxy health summary (ConfigMap weft-proxy-health) and an Event on the pod;
+  a RoleBinding an older operator wrote (to a Role) is replaced; unlabelling,
+  once the injected pod is gone, deletes what it wrote; nothing it asked was
+  Forbidden;
 - with the same token, everything out of its scope is Forbidden: reading a
   Secret, reading or listing any ConfigMap but weft-proxy-config (in a meshed
   or any other namespace), writing or creating another ConfigMap, creating a
@@ -24,8 +27,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from operator_test import (KUBECTL, READER, ROOT, Case, Failure, apply,  # noqa: E402
-                           bundle_rbac, condition, config_map, document, kubectl, log, service,
-                           service_of, token_kubeconfig, wait_for)
+                           bundle_rbac, condition, config_map, document, injected_pod, kubectl,
+                           log, pod_events, proxy_health, service, service_of, set_proxy_status,
+                           token_kubeconfig, wait_for)
 
 
 def as_operator(kubeconfig, *args, stdin=None):
@@ -147,6 +151,10 @@ def run(binary):
         apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": ns},
                "spec": {"serviceAccountName": "web-sa",
                         "containers": [{"name": "app", "image": "example.invalid/app:1"}]}})
+        # An injected pod whose proxy is not ready: the proxy health summary and
+        # an Event on the pod, written with the bundle's permissions.
+        apply(injected_pod(ns, "sidecar"))
+        set_proxy_status(ns, "sidecar", ready=False)
         apply(service(ns, "web"))
         apply({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                "metadata": {"name": "web-manual", "namespace": ns,
@@ -161,7 +169,7 @@ def run(binary):
                         "rules": [{"backendRefs": [{"name": "missing", "port": 8080}]}]}})
 
         op = c.operator("least-privilege", lease_ns="weft-system",
-                        args=[f"--kubeconfig={kubeconfig}"]).start()
+                        args=[f"--kubeconfig={kubeconfig}", "--proxy-event-delay=0s"]).start()
 
         def endpoint_identity():
             web = service_of(document(ns), "web")
@@ -180,11 +188,20 @@ def run(binary):
         wait_for("an Event", lambda: "BackendNotFound" in kubectl(
             "get", "events", "-n", ns, "-o", "jsonpath={.items[*].reason}"))
 
+        wait_for("the proxy health summary", lambda: (proxy_health(ns) or {}).get("healthy")
+                 == "false")
+        wait_for("a ProxyNotReady Event on the pod",
+                 lambda: pod_events(ns, "sidecar", "ProxyNotReady"))
         check_in_scope(kubeconfig, ns)
         check_out_of_scope(kubeconfig, ns, other)
 
+        # Out of the mesh: unlabelled, and its injected pod gone (while it runs, its
+        # proxy still needs the document).
         kubectl("label", "namespace", ns, "weft.io/inject-")
+        kubectl("delete", "pod", "sidecar", "-n", ns, "--wait=false", "--grace-period=0",
+                "--force")
         wait_for("ConfigMap deleted", lambda: config_map(ns) is None)
+        wait_for("the proxy health summary deleted", lambda: proxy_health(ns) is None)
         wait_for("RoleBinding deleted", lambda: READER not in kubectl(
             "get", "rolebinding", "-n", ns, "-o", "name", check=False))
         op.signal(signal.SIGTERM)

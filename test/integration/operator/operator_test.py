@@ -426,6 +426,23 @@ def case_unlabel(c):
     wait_for("ConfigMap back after relabel", lambda: config_map(ns))
 
 
+def case_opt_in_pod(c):
+    """A pod opted in by annotation in an unlabelled namespace: its proxy gets the
+    namespace's document and the right to read it, which go when the pod does."""
+    apply_proxy_reader()
+    ns = c.namespace(meshed=False)
+    c.operator().start()
+    apply(service(ns, "web"))
+    time.sleep(2)
+    assert config_map(ns) is None, "an unlabelled namespace without meshed pods got a document"
+    apply(workload_pod(ns, "hello", "default", True))
+    wait_for("ConfigMap for the opted-in pod", lambda: config_map(ns))
+    wait_for("RoleBinding", lambda: READER in kubectl(
+        "get", "rolebinding", "-n", ns, "-o", "name", check=False))
+    kubectl("delete", "pod", "hello", "-n", ns, "--wait=false", "--grace-period=0", "--force")
+    wait_for("ConfigMap deleted with the pod", lambda: config_map(ns) is None)
+
+
 def case_rbac_restore(c):
     """The proxies' RoleBinding, deleted or edited, is restored within seconds."""
     ns = c.namespace()
@@ -764,6 +781,133 @@ def case_identity(c):
     wait_for("identity gone with the ConfigMap", lambda: "identity" not in document(ns))
 
 
+def injected_pod(ns, name, proxy=True, version="v0.1.0"):
+    """A Pod as the webhook leaves it (native sidecar, seal, version); proxy=False: the
+    seal without the container, as if the injection had been undone."""
+    pod = workload_pod(ns, name, "default", True)
+    pod["metadata"]["annotations"]["weft.io/proxy-version"] = version
+    if not proxy:
+        del pod["spec"]["initContainers"]
+    return pod
+
+
+def set_proxy_status(ns, pod, ready, restarts=0, waiting=None):
+    """What the kubelet would report, written through the pod's status subresource (this
+    cluster has no kubelet, so nothing overwrites it)."""
+    state = ({"waiting": {"reason": waiting, "message": "back-off restarting"}} if waiting
+             else {"running": {"startedAt": "2026-01-01T00:00:00Z"}})
+    proxy = {"name": "weft-proxy", "image": "example.invalid/proxy:1", "imageID": "",
+             "ready": ready, "restartCount": restarts, "started": ready, "state": state}
+    app = {"name": "app", "image": "example.invalid/app:1", "imageID": "", "ready": True,
+           "restartCount": 0, "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
+    kubectl("patch", "pod", pod, "-n", ns, "--subresource=status", "--type=merge", "-p",
+            json.dumps({"status": {"phase": "Running", "initContainerStatuses": [proxy],
+                                   "containerStatuses": [app]}}))
+
+
+def pod_events(ns, pod, reason):
+    out = kubectl("get", "events", "-n", ns, "--field-selector",
+                  f"involvedObject.kind=Pod,involvedObject.name={pod},reason={reason}",
+                  "-o", "json")
+    return json.loads(out)["items"]
+
+
+def proxy_health(ns):
+    """The data of the namespace's weft-proxy-health ConfigMap, or None."""
+    out = kubectl("get", "configmap", "weft-proxy-health", "-n", ns, "-o", "json", check=False)
+    return json.loads(out).get("data") if out.strip() else None
+
+
+def case_proxy_health(c):
+    """Injected pods whose proxy statuses say not ready, crash-looping, restarting; one
+    missing its proxy, one of another version: the metrics, the Events on the pods and the
+    namespace's summary say so, Events are not repeated for a flapping proxy, and all ready
+    turns the summary's condition True."""
+    ns = c.namespace(meshed=False)  # pods first: no webhook of another test reviews them
+    names = ("good", "slow", "crashing", "restarting", "stripped", "old")
+    for name in names:
+        apply(injected_pod(ns, name, proxy=name != "stripped",
+                           version="v0.0.9" if name == "old" else "v0.1.0"))
+    set_proxy_status(ns, "good", True)
+    set_proxy_status(ns, "slow", False)
+    set_proxy_status(ns, "crashing", False, restarts=4, waiting="CrashLoopBackOff")
+    set_proxy_status(ns, "restarting", True, restarts=1)
+    set_proxy_status(ns, "old", True)
+    kubectl("label", "namespace", ns, "weft.io/inject=enabled")
+    op = c.operator(args=["--proxy-version=v0.1.0", "--proxy-restart-window=20s",
+                          "--proxy-health-write-interval=1s", "--proxy-event-delay=2s"]).start()
+
+    def gauge(state):
+        return op.metrics().get(f'weft_operator_meshed_pods{{namespace="{ns}",state="{state}"}}')
+
+    def counts():
+        return {state: gauge(state) for state in
+                ("ready", "not_ready", "restarting", "crash_looping", "missing_proxy",
+                 "version_skew")}
+    expected = {"ready": 2, "not_ready": 1, "restarting": 0, "crash_looping": 1,
+                "missing_proxy": 1, "version_skew": 1}
+    wait_for(f"the states {expected}", lambda: counts() == expected)
+    assert f'weft_operator_meshed_pods{{namespace="{ns}",state="stale_config"}}' not in op.metrics()
+    assert op.metric(f'weft_operator_proxy_restarts_total{{namespace="{ns}"}}') == 0
+
+    # The restart count grows: counted, and the pod is restarting for the window.
+    set_proxy_status(ns, "restarting", True, restarts=3)
+    wait_for("restarting", lambda: gauge("restarting") == 1 and gauge("ready") == 1)
+    assert op.metric(f'weft_operator_proxy_restarts_total{{namespace="{ns}"}}') == 2
+
+    # An Event on each unhealthy pod, with its reason.
+    for pod, reason in (("slow", "ProxyNotReady"), ("crashing", "ProxyCrashLooping"),
+                        ("restarting", "ProxyRestarting"), ("stripped", "ProxyMissing"),
+                        ("old", "ProxyVersionSkew")):
+        events = wait_for(f"{reason} on {pod}", lambda: pod_events(ns, pod, reason))
+        assert events[0]["type"] == "Warning", events
+        assert events[0]["source"]["component"] == "weft-operator", events
+    assert not pod_events(ns, "good", "ProxyNotReady")
+    assert "CrashLoopBackOff (4 restarts)" in pod_events(ns, "crashing", "ProxyCrashLooping")[0][
+        "message"]
+
+    # The namespace's summary.
+    data = wait_for("the summary", lambda: (lambda d: d if d and d.get("healthy") == "false"
+                                            else None)(proxy_health(ns)))
+    condition = json.loads(data["conditions"])[0]
+    assert (condition["type"], condition["status"], condition["reason"]) == (
+        "ProxiesHealthy", "False", "ProxyMissing"), condition
+    assert "stripped: missing_proxy" in data["unhealthy"], data
+    assert json.loads(data["pods"])["crash_looping"] == 1, data
+
+    # A flapping proxy: ready, not ready, ready, not ready... each time for less than
+    # the Event's delay (2 s), then not ready past it: one ProxyNotReady Event in all,
+    # the second held back by the interval.
+    for ready in (True, False, True, False):
+        set_proxy_status(ns, "slow", ready)
+        wait_for(f"slow ready={ready}", lambda: gauge("not_ready") == (0 if ready else 1))
+    wait_for("the second Event held back",
+             lambda: op.metric("weft_operator_proxy_events_suppressed_total") >= 1)
+    assert len(pod_events(ns, "slow", "ProxyNotReady")) == 1, pod_events(ns, "slow",
+                                                                         "ProxyNotReady")
+
+    # Everything fixed: the stripped and old pods replaced by good ones, the others ready.
+    kubectl("delete", "pod", "stripped", "old", "-n", ns, "--grace-period=0", "--force")
+    set_proxy_status(ns, "slow", True)
+    set_proxy_status(ns, "crashing", True, restarts=4)
+    wait_for("all ready once the restart window is over",
+             lambda: gauge("ready") == 4 and gauge("restarting") == 0, timeout=WAIT)
+    data = wait_for("the summary healthy", lambda: (lambda d: d if d and d.get("healthy") == "true"
+                                                    else None)(proxy_health(ns)))
+    condition = json.loads(data["conditions"])[0]
+    assert (condition["status"], condition["reason"]) == ("True", "AllProxiesReady"), condition
+    assert condition["message"] == "4 of 4 proxies ready", condition
+    # The scripted check docs/operator.md gives.
+    kubectl("wait", "-n", ns, "configmap/weft-proxy-health", "--for=jsonpath={.data.healthy}=true",
+            "--timeout=10s")
+
+    # Unmeshed (unlabelled, and its injected pods gone): the summary and the series go.
+    kubectl("label", "namespace", ns, "weft.io/inject-")
+    kubectl("delete", "pod", "--all", "-n", ns, "--wait=false", "--grace-period=0", "--force")
+    wait_for("the summary deleted", lambda: proxy_health(ns) is None)
+    wait_for("the series removed", lambda: gauge("ready") is None)
+
+
 def namespace_events(ns, reason):
     return kubectl("get", "events", "-n", "default", "--field-selector",
                    f"involvedObject.kind=Namespace,involvedObject.name={ns},reason={reason}",
@@ -879,8 +1023,13 @@ def case_across_namespaces(c):
     wait_for("api no longer listed", lambda: ours(client) == [])
     apply(slice_of(["api-2"]))
     wait_for("api listed again", lambda: ours(client) == expected)
-    # The server's namespace leaves the mesh: its Services are offered no more.
+    # The server's namespace leaves the mesh: unlabelled, it stays meshed while its
+    # injected pods run (their proxies still need the document), and its Services
+    # are offered no more once they are replaced by plain ones.
     kubectl("label", "namespace", server, "weft.io/inject-")
+    time.sleep(2)
+    assert ours(client) == expected, ours(client)
+    kubectl("delete", "pod", "api-1", "api-2", "-n", server, "--wait=false")
     wait_for("api gone with its namespace's meshing", lambda: ours(client) == [])
     assert '"msg":"meshed Services offered to other namespaces changed"' in op.text()
 
@@ -1046,6 +1195,8 @@ CASES = {
     "missing_lease_namespace": case_missing_lease_namespace,
     "identity": case_identity,
     "across_namespaces": case_across_namespaces,
+    "opt_in_pod": case_opt_in_pod,
+    "proxy_health": case_proxy_health,
 }
 
 

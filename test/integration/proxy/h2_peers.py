@@ -39,6 +39,7 @@ class H2Backend:
     /hang        never answered
     /grpc-ok     gRPC: a message, trailers grpc-status 0
     /grpc-fail   gRPC trailers-only: grpc-status 14
+    /grpc-fail-on?backend=NAME  as /grpc-fail on the backend NAME, as /grpc-ok elsewhere
     /grpc-late?ms=N  gRPC: the head now, the message and trailers grpc-status 0
                  N ms later (as a gRPC server that flushes its head first)
     /status?code=N  status N
@@ -207,7 +208,8 @@ class _BackendConnection:
                         bytes(stream["body"]), [("x-echo-trailer", "yes")])
         elif path.startswith("/big"):
             self.answer(stream_id, [(":status", "200")], b"x" * int(query.get("n", "1000")))
-        elif path.startswith("/grpc-ok"):
+        elif path.startswith("/grpc-ok") or (path.startswith("/grpc-fail-on") and
+                                              query.get("backend") != self.backend.name):
             self.answer(stream_id, [(":status", "200"), ("content-type", "application/grpc"),
                                     ("x-backend", self.backend.name)],
                         b"\0\0\0\0\2hi", [("grpc-status", "0")])

@@ -4,7 +4,8 @@ real weft-proxy: a header list past the limit resets its stream and the
 connection goes on; the concurrent stream limit is announced and holds; a
 stream on which nothing moves is reset (gRPC too), one that moves bytes is
 not; upstream connections per endpoint are capped, and an upstream that
-allows no stream costs no connection per request. (The attacks, each with a
+allows no stream costs no connection per request; nghttp2's freed blocks
+past a session's cache go back to malloc, counted. (The attacks, each with a
 bystander client and a memory bound, are in h2_attack_test.py.)
 
 Usage: http2_limits_test.py --list | <test name>   (WEFT_PROXY_BINARY: the binary)"""
@@ -220,6 +221,25 @@ def an_upstream_allowing_no_stream_costs_no_connection_per_request():
         proxy.stop()
         backend.close()
         config.close()
+
+
+@test
+def nghttp2_blocks_past_the_session_cache_go_back_to_malloc():
+    """With --http2-session-cache-bytes 0 every block nghttp2 frees goes back
+    to malloc, counted; with the default, a few requests fill no cache."""
+    backend = H2Backend("one")
+    for flags, overflows in ((["--http2-session-cache-bytes", "0"], True), ([], False)):
+        config, proxy = start(backend, *flags)
+        try:
+            for _ in range(5):
+                assert served(proxy)
+            counted = proxy.metric("limit_reached_total", direction="outbound",
+                                   limit="http2_session_cache")
+            assert (counted > 0) == overflows, (flags, counted)
+        finally:
+            proxy.stop()
+            config.close()
+    backend.close()
 
 
 def main():

@@ -25,9 +25,10 @@ def test(function):
     return function
 
 
-def web(backends, algorithm="PeakEWMA", rules=None, matches=None):
+def web(backends, algorithm="PeakEWMA", rules=None, matches=None, **port_fields):
     return service("web", SERVICE_IP, 80, [("127.0.0.1", b.port) for b in backends],
-                   rules=rules, matches=matches, loadBalancer={"algorithm": algorithm})
+                   rules=rules, matches=matches, loadBalancer={"algorithm": algorithm},
+                   **port_fields)
 
 
 def routed(backends, **rule_fields):
@@ -405,6 +406,38 @@ def grpc_calls_without_a_length_are_retried_from_a_copy():
     finally:
         proxy.stop()
         backend.close()
+        config.close()
+
+
+@test
+def grpc_failures_in_a_200_eject_their_endpoint():
+    """gRPC failures travel in a 200 (trailers-only UNAVAILABLE): the
+    balancer counts them as failures, so the circuit breaker ejects the
+    endpoint that gives them, as it would one answering 503."""
+    backends = [H2Backend(n) for n in ("a", "b")]
+    breaker = {"consecutiveFailures": 3, "ejectionTimeMs": 60000, "maxEjectionTimeMs": 60000}
+    config, proxy = start([web(backends, algorithm="RoundRobin", circuitBreaker=breaker)])
+    grpc = [("content-type", "application/grpc"), ("te", "trailers")]
+    message = b"\0\0\0\0\5hello"
+    try:
+        client = H2Client(proxy.outbound)
+        statuses = []
+        for _ in range(40):
+            response = client.get("/grpc-fail-on?backend=a", method="POST", headers=grpc,
+                                  body=message)
+            assert response.status == 200, response.headers
+            statuses.append(response.headers.get("grpc-status") or
+                            (response.trailers or {}).get("grpc-status"))
+        # Round robin sends every other call to a until its third failure in
+        # a row ejects it (its successes in between are b's, not its own).
+        assert statuses.count("14") == 3, statuses
+        assert statuses[-20:] == ["0"] * 20, statuses
+        assert len([p for p in backends[0].paths() if p.startswith("/grpc-fail-on")]) == 3
+        client.close()
+    finally:
+        proxy.stop()
+        for backend in backends:
+            backend.close()
         config.close()
 
 

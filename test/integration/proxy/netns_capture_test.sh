@@ -137,12 +137,12 @@ server_metrics=$(ip netns exec "$server" curl -fsS -m 2 http://127.0.0.1:4191/me
 # No identity in the document: plaintext, with Linkerd's TLS labels.
 plain_out='tls="no_identity",no_tls_reason="not_provided_by_service_discovery",client_id="",server_id=""'
 plain_in='tls="no_identity",no_tls_reason="no_tls_from_remote",client_id="",server_id=""'
-grep -qF 'request_total{direction="outbound",target_service="web:80",route="",'"$plain_out"'} 1' \
+grep -qF 'request_total{direction="outbound",target_service="web:80",route="",route_rule="",backend="",'"$plain_out"'} 1' \
   <<<"$client_metrics" ||
   fail "the client proxy did not route the Service request: $(grep request_total <<<"$client_metrics")"
-grep -qF 'request_total{direction="outbound",target_service="10.200.0.2:8080",route="",'"$plain_out"'} 1' \
+grep -qF 'request_total{direction="outbound",target_service="10.200.0.2:8080",route="",route_rule="",backend="",'"$plain_out"'} 1' \
   <<<"$client_metrics" || fail "the client proxy did not see the direct request"
-grep -qF 'request_total{direction="inbound",target_service="10.200.0.2:8080",route="",'"$plain_in"'} 2' \
+grep -qF 'request_total{direction="inbound",target_service="10.200.0.2:8080",route="",route_rule="",backend="",'"$plain_in"'} 2' \
   <<<"$server_metrics" ||
   fail "the server proxy did not receive both requests inbound: $(grep request_total <<<"$server_metrics")"
 

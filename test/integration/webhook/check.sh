@@ -170,6 +170,24 @@ case_untouched() {
   check_untouched "$plain" plain
   pod_json out '{"weft.io/inject":"disabled"}' | k -n "$labelled" apply -f - >/dev/null
   check_untouched "$labelled" out
+  # Opting out does not carry a made-up proxy past the seal check (the
+  # matchCondition sends such a pod to the webhook, which refuses it).
+  local fake out
+  fake=$(pod_json fake '{"weft.io/inject":"disabled","weft.io/injection-seal":"sha256:00"}' |
+    jq '.spec.containers += [{name: "weft-proxy", image: "busybox:1.36"}]')
+  if out=$(k -n "$labelled" apply -f - <<<"$fake" 2>&1); then
+    fail "an opted-out pod with a made-up weft-proxy was admitted: $out"
+  fi
+  grep -q 'reserved for the injection' <<<"$out" || fail "refused without the reason: $out"
+  # The names and the seal are reserved outside meshed namespaces too: a claim
+  # there goes to the opt-in registration and is verified the same way.
+  fake=$(pod_json fake '{"weft.io/injection-seal":"sha256:00"}' |
+    jq '.spec.initContainers = [{name: "weft-init", image: "busybox:1.36"}]
+        | .spec.containers += [{name: "weft-proxy", image: "busybox:1.36"}]')
+  if out=$(k -n "$plain" apply -f - <<<"$fake" 2>&1); then
+    fail "a made-up weft-proxy was admitted in an unlabelled namespace: $out"
+  fi
+  grep -q 'reserved for the injection' <<<"$out" || fail "refused without the reason: $out"
   local system_pod
   system_pod="weft-it-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   pod_json "$system_pod" '{"weft.io/inject":"enabled"}' | k -n kube-system apply -f - >/dev/null
@@ -179,7 +197,7 @@ case_untouched() {
   ((system_ok)) || fail "kube-system pod modified"
   pod_json optin '{"weft.io/inject":"enabled"}' | k -n "$plain" apply -f - >/dev/null
   check_injected "$plain" optin
-  pass "unlabelled, opted-out and kube-system pods untouched; annotated pod opted in"
+  pass "unlabelled, opted-out and kube-system pods untouched; a made-up proxy refused in both; annotated pod opted in"
 }
 
 # A pod the webhook cannot inject is denied with the reason; nothing is stored.

@@ -116,6 +116,9 @@ config = next(d for d in yaml.safe_load_all(open(manifest))
               if d and d["kind"] == "MutatingWebhookConfiguration")
 config["metadata"]["name"] = name
 for webhook in config["webhooks"]:
+    # The bundle's selectors, narrowed to the namespaces this test made (new_namespace).
+    webhook["namespaceSelector"]["matchExpressions"].append(
+        {"key": "weft-webhook-it", "operator": "In", "values": ["yes"]})
     path = webhook["clientConfig"]["service"]["path"]
     webhook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}"}
     if ca_bundle:
@@ -128,11 +131,12 @@ PY
 new_namespace() {
   local ns
   ns="$1-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  k create namespace "$ns" >/dev/null
+  # Only namespaces so labelled are sent to this test's registration, so that
+  # the pods other tests create meanwhile (their own namespaces) are not.
+  k label namespace "$ns" weft-webhook-it=yes >/dev/null
   if [[ ${2:-} == enabled ]]; then
-    k create namespace "$ns" >/dev/null
     k label namespace "$ns" weft.io/inject=enabled >/dev/null
-  else
-    k create namespace "$ns" >/dev/null
   fi
   namespaces+=("$ns")
   echo "$ns"

@@ -213,5 +213,20 @@ TEST_CASE("default loading order: explicit, in-cluster, KUBECONFIG") {
     REQUIRE(from_env);
     CHECK(from_env->bearer_token == "abc.def.ghi");
   }
+  {
+    // A named context (kubectl --context) comes from a kubeconfig, never from
+    // the in-cluster configuration, which has none.
+    ScopedEnv host("KUBERNETES_SERVICE_HOST", "127.0.0.1");
+    ScopedEnv port("KUBERNETES_SERVICE_PORT", "6443");
+    auto named = load_default_config("", "remote");
+    REQUIRE(named);
+    CHECK(named->bearer_token == "abc.def.ghi");
+    auto missing = load_default_config("", "nope");
+    REQUIRE_FALSE(missing);
+    CHECK_THAT(missing.error().message, Catch::Contains("context \"nope\" not found"));
+    auto explicit_named = load_default_config((kFixtures / "token.yaml").string(), "remote");
+    REQUIRE(explicit_named);
+    CHECK(explicit_named->server == "https://[fd00::1]:443");
+  }
   std::filesystem::remove_all(dir);
 }

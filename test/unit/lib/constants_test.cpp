@@ -69,6 +69,7 @@ TEST_CASE("object names are valid DNS labels", "[constants]") {
   CHECK(is_dns_label(weft::kProxyContainerName));
   CHECK(is_dns_label(weft::kInitContainerName));
   CHECK(is_dns_label(weft::kProxyConfigMapName));
+  CHECK(is_dns_label(weft::kProxyHealthConfigMapName));
   CHECK(is_dns_label(weft::kControlPlaneNamespace));
   CHECK(weft::kProxyContainerName != weft::kInitContainerName);
 }

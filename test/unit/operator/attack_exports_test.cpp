@@ -122,7 +122,8 @@ struct Cluster {
   std::string applied_text(const std::string& ns) const {
     const auto calls = writer.calls();
     for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
-      if (it->kind == "ConfigMap" && it->ns == ns && it->verb == "apply") {
+      if (it->kind == "ConfigMap" && it->name == weft::kProxyConfigMapName && it->ns == ns &&
+          it->verb == "apply") {
         return it->body["data"][std::string(weft::kProxyConfigKey)].get<std::string>();
       }
     }
@@ -268,7 +269,10 @@ TEST_CASE("mesh exports: flips of one Service within the interval rewrite the ot
   }
   int config_writes = 0;
   for (const auto& call : c.writer.calls()) {
-    if (call.kind == "ConfigMap" && call.verb == "apply" && call.ns != "evil") ++config_writes;
+    if (call.kind == "ConfigMap" && call.name == weft::kProxyConfigMapName &&
+        call.verb == "apply" && call.ns != "evil") {
+      ++config_writes;
+    }
   }
   INFO(kFlips << " EndpointSlice writes in one namespace -> " << config_writes
               << " ConfigMap writes in " << kVictims + 2 << " other namespaces");

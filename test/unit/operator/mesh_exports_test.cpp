@@ -133,7 +133,8 @@ struct Fixture {
   pc::Document applied(const std::string& ns) const {
     const auto calls = writer.calls();
     for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
-      if (it->kind == "ConfigMap" && it->ns == ns && it->verb == "apply") {
+      if (it->kind == "ConfigMap" && it->name == weft::kProxyConfigMapName && it->ns == ns &&
+          it->verb == "apply") {
         auto parsed =
             pc::parse(it->body["data"][std::string(weft::kProxyConfigKey)].get<std::string>());
         REQUIRE(parsed.has_value());
@@ -182,9 +183,13 @@ TEST_CASE("mesh exports: what other namespaces cannot reach over mTLS is left ou
     f.add_endpoints("pay", "api", {});
     CHECK(f.exports("pay").empty());
   }
-  SECTION("the namespace is not meshed") {
-    f.add_namespace("pay", false);
+  SECTION("the namespace is gone") {
+    f.caches.namespaces.erase({"", "pay"});
     CHECK(f.exports("pay").empty());
+  }
+  SECTION("the namespace is not labelled, its pods opted in by annotation: still exported") {
+    f.add_namespace("pay", false);
+    CHECK_FALSE(f.exports("pay").empty());
   }
   SECTION("the mesh has no trust bundle") {
     f.caches.trust_anchors.erase({"ops", "weft-identity-trust-anchors"});
@@ -230,12 +235,13 @@ TEST_CASE("mesh exports: a change queues every other meshed namespace, once",
   CHECK(f.enqueued.empty());  // shop offers nothing: no change to propagate
 
   f.add_pod("pay", "api-2", "api", true);
-  f.add_namespace("pay", false);  // unlabelled: its exports go
-  f.reconcile("pay");
-  CHECK(f.enqueued.empty());  // (they were already gone)
-  f.add_namespace("pay", true);
+  f.add_namespace("pay", false);  // unlabelled, yet its pods are meshed: offered again
   f.reconcile("pay");
   CHECK(f.enqueued == Strings{"shop"});
+  f.enqueued.clear();
+  f.add_namespace("pay", true);
+  f.reconcile("pay");
+  CHECK(f.enqueued.empty());  // the same exports
   f.enqueued.clear();
   f.caches.namespaces.erase({"", "pay"});  // deleted
   f.reconcile("pay");
@@ -320,13 +326,17 @@ TEST_CASE("mesh exports: one propagation per interval; a change undone meanwhile
                    f.writer,
                    f.logger,
                    f.metrics,
-                   ReconcilerOptions{.namespace_selector = {},
-                                     .may_write = [] { return true; },
-                                     .now = [] { return std::string("2026-01-01T00:00:00Z"); },
-                                     .mtls_across_namespaces = true,
-                                     .export_limits = {},
-                                     .export_propagation_interval = std::chrono::seconds(10),
-                                     .steady_now = [&now] { return now; }},
+                   ReconcilerOptions{
+                       .namespace_selector = {},
+                       .may_write = [] { return true; },
+                       .now = [] { return std::string("2026-01-01T00:00:00Z"); },
+                       .mtls_across_namespaces = true,
+                       .export_limits = {},
+                       .export_propagation_interval = std::chrono::seconds(10),
+                       // Proxy health never asks for a reconcile here.
+                       .proxy_health = {"", std::chrono::minutes(10), std::chrono::minutes(10), {}},
+                       .proxy_health_write_interval = {},
+                       .steady_now = [&now] { return now; }},
                    [&f](const std::string& key) { f.enqueued.push_back(key); }};
   const auto reconcile = [&](const std::string& key) {
     auto action = paced.reconcile(key);

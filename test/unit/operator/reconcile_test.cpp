@@ -410,6 +410,47 @@ TEST_CASE("reconcile: an unmeshed namespace gets no document", "[reconcile]") {
   CHECK(condition(plan, "r", "Accepted").status == "True");
 }
 
+TEST_CASE("reconcile: a pod opted in by annotation meshes its unlabelled namespace",
+          "[reconcile]") {
+  Fixture f(false);
+  f.add_service(service("checkout", {http_port(8080)}));
+  f.add_pod("plain-1", "web");
+  CHECK_FALSE(f.plan().meshed);
+  // The webhook injected it (weft.io/inject: enabled on the pod): its proxy
+  // needs the namespace's document and the right to read it.
+  f.add_meshed_pod("opted-in-1", {{"app", "web"}});
+  const auto plan = f.plan();
+  CHECK(plan.meshed);
+  CHECK(plan.config.has_value());
+}
+
+TEST_CASE("reconcile: finished, deleted or system-namespace claims mesh nothing", "[reconcile]") {
+  Fixture done(false);
+  json pod = {
+      {"metadata",
+       {{"name", "job-1"},
+        {"namespace", "shop"},
+        {"uid", "uid-job-1"},
+        {"annotations", {{"weft.io/injection-seal", "sha256:0123abcd"}}}}},
+      {"spec", {{"initContainers", {{{"name", "weft-proxy"}, {"restartPolicy", "Always"}}}}}},
+      {"status", {{"phase", "Succeeded"}}}};
+  done.input.pods.push_back(std::make_shared<const PodModel>(parse_pod(pod)));
+  CHECK_FALSE(done.plan().meshed);
+
+  Fixture leaving(false);
+  pod["status"]["phase"] = "Running";
+  pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  leaving.input.pods.push_back(std::make_shared<const PodModel>(parse_pod(pod)));
+  CHECK_FALSE(leaving.plan().meshed);
+
+  for (const char* system : {"kube-system", "weft-system"}) {
+    Fixture f(true);  // even labelled
+    f.input.ns = system;
+    f.add_meshed_pod("fake-1", {{"app", "x"}});
+    CHECK_FALSE(f.plan().meshed);
+  }
+}
+
 TEST_CASE("reconcile: an unchanged status is not written again and transition times are kept",
           "[reconcile][status]") {
   auto f = shop();

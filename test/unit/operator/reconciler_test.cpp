@@ -236,6 +236,18 @@ TEST_CASE("reconciler: a failed write is an error of the reconcile", "[reconcile
   REQUIRE_FALSE(result.has_value());
   CHECK(result.error().message.find("conflict") != std::string::npos);
   CHECK(f.metrics.write_conflicts.value() == 1);
+  CHECK(f.metrics.config_map_writes.with_labels({"failed"}).value() == 1);
+  CHECK(f.metrics.config_map_writes.with_labels({"applied"}).value() == 0);
+}
+
+TEST_CASE("reconciler: every ConfigMap write result is exposed from the start, at 0",
+          "[reconciler]") {
+  Fixture f;
+  const std::string text = f.registry.expose();
+  for (const char* result : {"applied", "deleted", "skipped_unchanged", "too_large", "failed"}) {
+    CHECK_THAT(text, Catch::Contains(fmt::format(
+                         "weft_operator_configmap_writes_total{{result=\"{}\"}} 0", result)));
+  }
 }
 
 TEST_CASE("queue keys: the namespace of a status key, and the log of a failure", "[reconciler]") {

@@ -106,8 +106,8 @@ TEST_CASE("dynamic targets past the cap count under one \"other\" series", "[met
   CHECK_THAT(text, Catch::Contains("metrics_target_folded_total{direction=\"inbound\"} 1994"));
   CHECK_THAT(text, Catch::Contains("metrics_dynamic_targets 3"));
   CHECK(metrics.response_total
-            .with_labels({"inbound", "other", "", "no_identity", "no_tls_from_remote", "", "",
-                          "502", "failure"})
+            .with_labels({"inbound", "other", "", "", "", "no_identity", "no_tls_from_remote", "",
+                          "", "502", "failure"})
             .value() == 997);
 }
 
@@ -171,19 +171,27 @@ TEST_CASE("the HTTP metrics carry the TLS labels of their peer", "[metrics]") {
       ->response(502)
       .inc();
   const std::string text = registry.expose();
-  CHECK_THAT(text, Catch::Contains("request_total{direction=\"inbound\",target_service=\"web:80\","
-                                   "route=\"\",tls=\"true\",no_tls_reason=\"\",client_id=\"" +
-                                   web + "\",server_id=\"\"} 1"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          "request_total{direction=\"inbound\",target_service=\"web:80\","
+          "route=\"\",route_rule=\"\",backend=\"\",tls=\"true\",no_tls_reason=\"\",client_id=\"" +
+          web + "\",server_id=\"\"} 1"));
   CHECK_THAT(text, Catch::Contains(
                        "response_total{direction=\"inbound\",target_service=\"web:80\",route=\"\","
-                       "tls=\"no_identity\",no_tls_reason=\"no_tls_from_remote\",client_id=\"\","
+                       "route_rule=\"\",backend=\"\",tls=\"no_identity\",no_tls_reason=\"no_tls_"
+                       "from_remote\",client_id=\"\","
                        "server_id=\"\",status_code=\"200\",classification=\"success\"} 1"));
-  CHECK_THAT(text, Catch::Contains("response_latency_ms_count{direction=\"outbound\",target_"
-                                   "service=\"api:80\",route=\"r\",tls=\"true\",no_tls_reason="
-                                   "\"\",client_id=\"\",server_id=\"" +
-                                   api + "\"} 1"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          "response_latency_ms_count{direction=\"outbound\",target_"
+          "service=\"api:80\",route=\"r\",route_rule=\"\",backend=\"\",tls=\"true\",no_tls_reason="
+          "\"\",client_id=\"\",server_id=\"" +
+          api + "\"} 1"));
   CHECK_THAT(text, Catch::Contains("retry_total{direction=\"outbound\",target_service=\"db:5432\","
-                                   "route=\"\",tls=\"no_identity\",no_tls_reason=\"not_provided_"
+                                   "route=\"\",route_rule=\"\",backend=\"\",tls=\"no_identity\",no_"
+                                   "tls_reason=\"not_provided_"
                                    "by_service_discovery\",client_id=\"\",server_id=\"\"} 1"));
   CHECK_THAT(text, Catch::Contains("tls=\"no_identity\",no_tls_reason=\"no_credentials\",client_"
                                    "id=\"\",server_id=\"\",status_code=\"502\""));

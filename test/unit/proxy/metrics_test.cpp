@@ -23,9 +23,9 @@ TEST_CASE("response_total carries the status and its classification", "[metrics]
   ProxyMetrics metrics(registry);
   RouteMetrics route(metrics, Direction::kOutbound, "web:80", "web-route");
   const auto series = [&](const std::string& code, const std::string& classification) {
-    return &metrics.response_total.with_labels({"outbound", "web:80", "web-route", "no_identity",
-                                                "not_provided_by_service_discovery", "", "", code,
-                                                classification});
+    return &metrics.response_total.with_labels({"outbound", "web:80", "web-route", "", "",
+                                                "no_identity", "not_provided_by_service_discovery",
+                                                "", "", code, classification});
   };
   CHECK(&route.response(200) == series("200", "success"));
   CHECK(&route.response(404) == series("404", "success"));  // the proxy's "no route"
@@ -45,8 +45,8 @@ TEST_CASE("grpc_response_total carries the grpc-status and Linkerd's classificat
   ProxyMetrics metrics(registry);
   const auto series = [&](const std::string& status, const std::string& classification) {
     return &metrics.grpc_response_total.with_labels(
-        {"outbound", "web:80", "web-route", "no_identity", "not_provided_by_service_discovery", "",
-         "", status, classification});
+        {"outbound", "web:80", "web-route", "", "", "no_identity",
+         "not_provided_by_service_discovery", "", "", status, classification});
   };
   {
     RouteMetrics route(metrics, Direction::kOutbound, "web:80", "web-route");

@@ -13,6 +13,7 @@ using weft::test::deployment_review;
 using weft::test::minimal_pod;
 using weft::test::native_config;
 using weft::test::request_of;
+using weft::test::review;
 using weft::test::review_of;
 using weft::webhook::InjectorConfig;
 using weft::webhook::MutateResult;
@@ -21,11 +22,6 @@ using weft::webhook::ReviewResult;
 using weft::webhook::Scope;
 
 namespace {
-
-MutateResult review(const json& pod, const InjectorConfig& config = native_config(),
-                    Scope scope = Scope::kNamespaceEnabled) {
-  return weft::webhook::mutate(request_of(review_of(pod)), config, scope);
-}
 
 json annotated(json pod, const std::string& key, const std::string& value) {
   pod["metadata"]["annotations"][key] = value;
@@ -113,6 +109,27 @@ TEST_CASE("both names, made up, without the seal, are refused", "[mutate][escape
   const auto result = review(pod);
   CHECK(result.result == ReviewResult::kDenied);
   CHECK_THAT(result.outcome.denial_message, Catch::Contains("no weft.io/injection-seal"));
+}
+
+TEST_CASE("opting out does not carry a made-up proxy past the seal check", "[mutate][escape]") {
+  // A fake seal and a weft-proxy of the author's own: weftctl and the operator
+  // would take it for the mesh's proxy and send it their requests.
+  json pod = annotated(minimal_pod(), "weft.io/inject", "disabled");
+  pod["metadata"]["annotations"]["weft.io/injection-seal"] = "sha256:00";
+  pod["spec"]["initContainers"] = json::array({{{"name", "weft-init"}, {"image", "busybox"}}});
+  pod["spec"]["containers"].push_back(
+      {{"name", "weft-proxy"},
+       {"image", "attacker/admin"},
+       {"ports", json::array({{{"name", "weft-admin"}, {"containerPort", 4191}}})}});
+  const auto result = review(pod);
+  CHECK(result.result == ReviewResult::kDenied);
+  CHECK_THAT(result.outcome.denial_message, Catch::Contains("reserved"));
+
+  // A real injection, opted out afterwards (a manifest injected by weftctl
+  // --manual, then disabled): its seal still holds, so it is admitted.
+  json sealed = injected(minimal_pod());
+  sealed["metadata"]["annotations"]["weft.io/inject"] = "disabled";
+  CHECK(review(sealed).result == ReviewResult::kSkipped);
 }
 
 TEST_CASE("the seal annotation alone is refused", "[mutate][escape]") {

@@ -13,6 +13,7 @@ using nlohmann::json;
 using weft::test::minimal_pod;
 using weft::test::native_config;
 using weft::test::request_of;
+using weft::test::review;
 using weft::test::review_of;
 using weft::webhook::check_network_admin;
 using weft::webhook::ContainerSet;
@@ -25,11 +26,6 @@ using weft::webhook::ReviewResult;
 using weft::webhook::Scope;
 
 namespace {
-
-MutateResult review(const json& pod, const InjectorConfig& config = native_config(),
-                    Scope scope = Scope::kNamespaceEnabled) {
-  return weft::webhook::mutate(request_of(review_of(pod)), config, scope);
-}
 
 json with_context(json pod, const json& context, const char* list = "containers") {
   if (!pod["spec"].contains(list)) pod["spec"][list] = json::array();

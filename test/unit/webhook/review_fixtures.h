@@ -12,6 +12,7 @@
 #include "review_oracle.h"
 #include "webhook/admission.h"
 #include "webhook/config.h"
+#include "webhook/mutate.h"
 
 namespace weft::test {
 
@@ -68,6 +69,13 @@ inline webhook::InjectorConfig classic_config() {
   webhook::InjectorConfig config;
   config.sidecar_mode = webhook::SidecarMode::kClassic;
   return config;
+}
+
+// The webhook's answer to the CREATE of `pod` in namespace "shop".
+inline webhook::MutateResult review(const nlohmann::json& pod,
+                                    const webhook::InjectorConfig& config = native_config(),
+                                    webhook::Scope scope = webhook::Scope::kNamespaceEnabled) {
+  return webhook::mutate(request_of(review_of(pod)), config, scope);
 }
 
 }  // namespace weft::test

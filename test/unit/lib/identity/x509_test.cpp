@@ -303,6 +303,26 @@ TEST_CASE("x509: a chain to another anchor is refused", "[identity][x509]") {
         "the certificate is a CA, not a workload's (CN=root.identity.weft.cluster.local)");
 }
 
+TEST_CASE("x509: verify_chain checks an issuer against anchors, for no purpose",
+          "[identity][x509]") {
+  const Mesh ours = make_mesh();
+  const Mesh theirs = make_mesh();
+  // A CA as the first certificate is fine here (weftctl checks issuers so).
+  CHECK(verify_chain(ours.issuer.cert_pem, ours.anchor.cert_pem, kNow));
+  CHECK(verify_chain(ours.issuer.cert_pem, theirs.anchor.cert_pem + ours.anchor.cert_pem, kNow));
+  CHECK(verify_chain(leaf_for(ours) + ours.issuer.cert_pem, ours.anchor.cert_pem, kNow));
+  auto foreign = verify_chain(theirs.issuer.cert_pem, ours.anchor.cert_pem, kNow);
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().message ==
+        "signed by an unknown authority (no trust anchor issued this chain) "
+        "(CN=issuer.identity.weft.cluster.local)");
+  auto expired = verify_chain(ours.issuer.cert_pem, ours.anchor.cert_pem, kNow + 24h * 31);
+  REQUIRE_FALSE(expired);
+  CHECK_THAT(expired.error().message,
+             Catch::StartsWith("certificate has expired (notAfter 2027-01-02T10:00:00Z)"));
+  CHECK_FALSE(verify_chain("garbage", ours.anchor.cert_pem, kNow));
+}
+
 TEST_CASE("x509: during a rotation both anchors verify their leaves", "[identity][x509]") {
   const Mesh old_mesh = make_mesh();
   const Mesh new_mesh = make_mesh();

@@ -65,10 +65,11 @@ TEST_CASE("/metrics exposes the declared families", "[admin]") {
       "tls=\"no_identity\",no_tls_reason=\"not_provided_by_service_discovery\",client_id=\"\","
       "server_id=\"\"";
   CHECK_THAT(body, Catch::Contains("response_total{direction=\"outbound\",target_service=\"web:"
-                                   "80\",route=\"web-route\"," +
+                                   "80\",route=\"web-route\",route_rule=\"\",backend=\"\"," +
                                    plain + ",status_code=\"503\",classification=\"failure\"} 1"));
   CHECK_THAT(body, Catch::Contains("response_latency_ms_bucket{direction=\"outbound\","
-                                   "target_service=\"web:80\",route=\"web-route\"," +
+                                   "target_service=\"web:80\",route=\"web-route\",route_rule=\"\","
+                                   "backend=\"\"," +
                                    plain + ",le=\"20\"} 1"));
   CHECK_THAT(body, Catch::Contains("tcp_open_total{direction=\"inbound\""));
   for (const char* family : {"tcp_close_total", "tcp_open_connections", "tcp_read_bytes_total",

@@ -27,6 +27,26 @@ TEST_CASE("a body pipe hands bytes on and reports what was taken", "[http2]") {
   CHECK(pipe.trailers().find("grpc-status") == "0");
 }
 
+TEST_CASE("bytes taken into a string, or dropped, are reported taken", "[http2]") {
+  BodyPipe pipe;
+  std::size_t taken = 0;
+  pipe.on_taken = [&](std::size_t n) { taken += n; };
+  pipe.append("hello world");
+  std::string out = "> ";
+  CHECK(pipe.take_into(out, 5) == 5);
+  CHECK(out == "> hello");
+  CHECK(pipe.drop(1) == 1);  // the space
+  CHECK(pipe.take_into(out, 100) == 5);
+  CHECK(out == "> helloworld");
+  CHECK(taken == 11);
+  CHECK(pipe.buffered() == 0);
+  CHECK(pipe.take_into(out, 4) == 0);
+  CHECK(pipe.drop(4) == 0);
+  CHECK(taken == 11);
+  pipe.end();
+  CHECK(pipe.finished());
+}
+
 TEST_CASE("a cancelled pipe drops what comes, still reporting it taken", "[http2]") {
   BodyPipe pipe;
   std::size_t taken = 0;

@@ -104,3 +104,16 @@ TEST_CASE("a usual header block takes one allocation, and its nghttp2 views none
   CHECK_FALSE(testing::allocation_failed());
   testing::disarm_allocation_failure();
 }
+
+TEST_CASE("a header block's first buffer is recycled on its thread", "[http2]") {
+  {
+    HeaderList first;
+    first.add(":status", "200");
+  }
+  HeaderList second;
+  testing::fail_allocation(0, 0);  // the next allocation throws
+  second.add(":status", "204");    // from the block the first list freed
+  CHECK_FALSE(testing::allocation_failed());
+  testing::disarm_allocation_failure();
+  CHECK(second.find(":status") == "204");
+}

@@ -59,6 +59,17 @@ TEST_CASE("the HTTP/2 time and size limits of issue 16 have flags and defaults",
   CHECK(to_string(Limit::kHttp2UpstreamConnections) == "http2_upstream_connections");
 }
 
+TEST_CASE("the HTTP/2 session cache has a flag and a default", "[http2]") {
+  CHECK(limits_from(Settings{}).session_cache_bytes == 64 * 1024);
+  auto settings =
+      parse_settings({"--http2-session-cache-bytes", "0"}, weft::flags::environment_of({}));
+  REQUIRE(settings);
+  CHECK(limits_from(*settings).session_cache_bytes == 0);
+  CHECK_FALSE(
+      parse_settings({"--http2-session-cache-bytes", "-1"}, weft::flags::environment_of({})));
+  CHECK(to_string(Limit::kHttp2SessionCache) == "http2_session_cache");
+}
+
 TEST_CASE("out-of-range HTTP/2 limits are usage errors", "[http2]") {
   CHECK_FALSE(parse_settings({"--http2-max-frame-size", "1000"}, weft::flags::environment_of({})));
   CHECK_FALSE(

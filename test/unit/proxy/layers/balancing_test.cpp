@@ -28,6 +28,52 @@ TEST_CASE("what a try tells the balancer about its endpoint", "[balancing]") {
   CHECK(feedback_of({.failure = TryFailure::kClientGone, .status = 0}) == EndpointFeedback::kNone);
 }
 
+TEST_CASE("a gRPC failure of the server in a 200 is a failure of its endpoint", "[balancing]") {
+  using weft::proxy::grpc::Status;
+  const auto with = [](Status status) {
+    return feedback_of({.failure = TryFailure::kNone, .status = 200, .grpc_status = status});
+  };
+  for (const Status failed : {Status::kUnavailable, Status::kDataLoss}) {
+    CHECK(with(failed) == EndpointFeedback::kFailure);
+  }
+  // OK, and what a client causes at will, never eject an endpoint: a message
+  // the server cannot decode (INTERNAL), a handler's plain error (UNKNOWN),
+  // a peer proxy's 400 or 431 (INTERNAL, UNKNOWN), its own deadline, a
+  // method that does not exist, bad arguments.
+  for (const Status client_made :
+       {Status::kOk, Status::kUnknown, Status::kInternal, Status::kCancelled,
+        Status::kInvalidArgument, Status::kDeadlineExceeded, Status::kNotFound,
+        Status::kAlreadyExists, Status::kPermissionDenied, Status::kResourceExhausted,
+        Status::kFailedPrecondition, Status::kAborted, Status::kOutOfRange, Status::kUnimplemented,
+        Status::kUnauthenticated}) {
+    CHECK(with(client_made) == EndpointFeedback::kSuccess);
+  }
+  // A status after a failed try is not read; a 5xx fails with any status.
+  CHECK(feedback_of({.failure = TryFailure::kClientGone, .grpc_status = Status::kUnavailable}) ==
+        EndpointFeedback::kNone);
+  CHECK(feedback_of({.failure = TryFailure::kNone, .status = 503, .grpc_status = Status::kOk}) ==
+        EndpointFeedback::kFailure);
+}
+
+TEST_CASE("gRPC failures in 200s eject an endpoint as 5xx do", "[balancing]") {
+  proxyconfig::CircuitBreaker breaker;
+  breaker.consecutive_failures = 3;
+  breaker.ejection_time = std::chrono::seconds(10);
+  breaker.max_ejection_time = std::chrono::seconds(10);
+  Balancer balancer = one_endpoint(breaker);
+  std::mt19937_64 random(1);
+  for (int i = 0; i < 3; ++i) {
+    const auto endpoint = choose_endpoint(balancer, random, kNow);
+    REQUIRE(endpoint);
+    report_try(balancer, *endpoint,
+               {.failure = TryFailure::kNone,
+                .status = 200,
+                .grpc_status = weft::proxy::grpc::Status::kUnavailable},
+               kNow, kNow + 1ms);
+  }
+  CHECK(choose_endpoint(balancer, random, kNow + 2ms) == nullptr);
+}
+
 TEST_CASE("a failure the client may have caused says nothing about the endpoint", "[balancing]") {
   // A malformed or trickled body, or a pooled connection the server had
   // closed: counting these would let a client steer traffic or eject a

@@ -50,6 +50,8 @@ TEST_CASE("without a document, or inbound, a request goes to its destination", "
   plan = plan_route(f.routes, {Direction::kOutbound, kElsewhere}, "10.1.2.3:80", get("/"));
   CHECK(plan.backend == nullptr);
   CHECK(plan.target_label == "10.1.2.3:80");
+  CHECK(plan.route_rule_label.empty());
+  CHECK(plan.backend_label.empty());
 }
 
 TEST_CASE("another namespace's meshed Service goes to its destination, named", "[routing]") {
@@ -75,12 +77,19 @@ TEST_CASE("a matching rule chooses the backend, its balancer and its timeouts", 
   CHECK(plan.backend->label == "web-canary:8080");
   CHECK(plan.target_label == "web:80");
   CHECK(plan.route_label == "web-route");
+  // The metrics' route_rule and backend labels: a split shows by backend.
+  CHECK(plan.route_rule_label == "0");
+  CHECK(plan.backend_label == "web-canary:8080");
   CHECK(plan.balancer != nullptr);
   CHECK(plan.retry() == nullptr);
   CHECK(plan.budget == nullptr);
   plan = plan_route(f.routes, {Direction::kOutbound, kWeb}, kDestinationText, get("/shop"));
   REQUIRE(plan.rule != nullptr);
   CHECK(plan.rule->route_rule == 1);
+  CHECK(plan.route_rule_label == "1");
+  // (Rule 1 splits 9:1 between web and web-canary: the backend drawn.)
+  REQUIRE(plan.backend != nullptr);
+  CHECK(plan.backend_label == plan.backend->label);
   CHECK(plan.rule->request_timeout == std::chrono::milliseconds(2000));
 }
 

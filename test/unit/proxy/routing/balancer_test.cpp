@@ -251,3 +251,50 @@ TEST_CASE("an endpoint that stops failing gets its share back", "[balancer]") {
   CAPTURE(back.a, back.b);
   CHECK(back.b_share() > healthy_share.b_share() - 0.05);
 }
+
+// The e2e alertflow scenario A: one of two endpoints dies (its connects are
+// refused at once) while the other is busy with a request. Its 10 s of
+// successes keep its penalty small and failing fast keeps it cheap, so the
+// five tries of a request all went to it (a 502 after four retries).
+TEST_CASE("a retry leaves the endpoint its previous try failed on", "[balancer]") {
+  auto list = endpoints(2);
+  Balancer balancer(LoadBalancerAlgorithm::kPeakEwma, std::nullopt, list);
+  std::mt19937_64 random(5);
+  Clock::time_point now = kStart;
+  for (int i = 0; i < 250; ++i) {  // 25 requests/s each for 10 s, 2 ms each
+    now += 40ms;
+    balancer.on_success(*list[0], 2, now);
+    balancer.on_success(*list[1], 2, now);
+  }
+  const EndpointState& dead = *list[0];
+  list[1]->in_flight = 1;  // the live one is answering another request
+  const auto five_tries = [&](bool avoid_failed) {
+    Clock::time_point at = now + 500ms;
+    const EndpointState* failed = nullptr;
+    int on_dead = 0;
+    for (int attempt = 0; attempt < 5; ++attempt, at += 10ms) {
+      const auto endpoint = balancer.pick(random, at, avoid_failed ? failed : nullptr);
+      if (endpoint.get() != &dead) break;  // answered
+      ++on_dead;
+      balancer.on_failure(*endpoint, at);  // connect refused
+      failed = endpoint.get();
+    }
+    return on_dead;
+  };
+  CHECK(five_tries(false) == 5);  // the gap: every try on the dead endpoint
+  CHECK(five_tries(true) <= 1);   // the first retry goes to the live one
+}
+
+TEST_CASE("the avoided endpoint only when no other is available", "[balancer]") {
+  std::mt19937_64 random(1);
+  for (const auto algorithm :
+       {LoadBalancerAlgorithm::kPeakEwma, LoadBalancerAlgorithm::kLeastRequest,
+        LoadBalancerAlgorithm::kRoundRobin}) {
+    auto list = endpoints(3);
+    Balancer balancer(algorithm, CircuitBreaker{1, 60s, 60s}, list);
+    for (int i = 0; i < 30; ++i) CHECK(balancer.pick(random, kStart, list[1].get()) != list[1]);
+    balancer.on_failure(*list[0], kStart);  // ejected
+    balancer.on_failure(*list[2], kStart);
+    CHECK(balancer.pick(random, kStart + 1s, list[1].get()) == list[1]);
+  }
+}
