@@ -216,7 +216,7 @@ std::vector<std::string> expand_short_flags(const std::vector<std::string>& args
 
 const std::vector<GlobalFlagHelp>& global_flag_help() {
   static const std::vector<GlobalFlagHelp> help = {
-      {"--kubeconfig PATH", "the kubeconfig file (else $KUBECONFIG, in-cluster, ~/.kube/config)"},
+      {"--kubeconfig PATH", "the kubeconfig file (else in-cluster, $KUBECONFIG, ~/.kube/config)"},
       {"--context NAME", "the kubeconfig context to use"},
       {"-n, --namespace NAME", "the namespace (default: the context's, else \"default\")"},
       {"-A, --all-namespaces", "every namespace"},

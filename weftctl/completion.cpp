@@ -53,7 +53,18 @@ std::string bash_completion_script(std::string_view program) {
   script += "  done\n";
   script += "  if [[ -z $command ]]; then\n";
   script += "    COMPREPLY=($(compgen -W '" + commands + " " + globals + "' -- \"$cur\"))\n";
-  script += "  elif [[ $cur == -* ]]; then\n";
+  script += "  elif [[ $cur != -* ]]; then\n";
+  // The first word after a command that takes a kind or an action.
+  script += "    local words=\n";
+  script += "    case $command in\n";
+  script += "      stat) words='deploy pod ns route';;\n";
+  script += "      diagnose) words='config endpoints policy';;\n";
+  script += "      completion) words='bash zsh';;\n";
+  script += "    esac\n";
+  script += "    if [[ $prev == \"$command\" && -n $words ]]; then\n";
+  script += "      COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n";
+  script += "    fi\n";
+  script += "  else\n";
   script +=
       "    local own=$(\"${COMP_WORDS[0]}\" \"$command\" --help 2>/dev/null | grep -o -- "
       "'--[a-z0-9-]*' "

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "weft/constants.h"
+#include "weft/duration.h"
 #include "weft/flags.h"
 #include "weft/proxyconfig/parse.h"
 #include "weftctl/output.h"
@@ -227,6 +228,13 @@ int run_stat(Context& context, Cluster& cluster, const std::vector<std::string>&
   warnings.insert(warnings.end(), plan->warnings.begin(), plan->warnings.end());
 
   auto before = scrape(cluster, plan->scrape, warnings);
+  // On stderr, so that -o json stays clean: a long window looks like a hang otherwise.
+  if (parsed->options.window >= std::chrono::seconds(2) && !plan->scrape.empty()) {
+    const auto shown = format_duration(parsed->options.window);
+    context.err << fmt::format("measuring {} {} over {}...\n", plan->scrape.size(),
+                               plan->scrape.size() == 1 ? "proxy" : "proxies",
+                               shown ? *shown : "the window");
+  }
   const std::chrono::duration<double> window = cluster.wait(parsed->options.window);
   auto after = scrape(cluster, plan->scrape, warnings);
   std::vector<PodScrapes> scrapes;

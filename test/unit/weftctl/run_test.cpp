@@ -1,4 +1,9 @@
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "weftctl/commands.h"
@@ -79,4 +84,40 @@ TEST_CASE("completion: a bash script naming every command; zsh loads bashcompini
   CHECK(zsh.out.rfind("autoload -U +X bashcompinit && bashcompinit\n", 0) == 0);
   CHECK(run({"completion", "fish"}).status == 2);
   CHECK(run({"completion"}).status == 2);
+}
+
+namespace {
+
+// What bash offers for the words of a command line whose last word is being completed.
+std::string complete_in_bash(const std::string& script, const std::string& line) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("weftctl-completion-" + std::to_string(::getpid()) + ".bash");
+  std::ofstream(path) << script;
+  const std::string command = "bash -c 'source " + path.string() +
+                              "; COMP_WORDS=(" + line +
+                              "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+                              "_weftctl; echo \"${COMPREPLY[*]}\"' 2>&1";
+  std::string out;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+    ::pclose(pipe);
+  }
+  std::filesystem::remove(path);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("completion, run by bash: commands, then a command's kinds or actions, then its flags") {
+  const auto script = run({"completion", "bash"}).out;
+  CHECK(complete_in_bash(script, "weftctl ch") == "check\n");
+  CHECK(complete_in_bash(script, "weftctl stat ''") == "deploy pod ns route\n");
+  CHECK(complete_in_bash(script, "weftctl -n demo stat r") == "route\n");
+  CHECK(complete_in_bash(script, "weftctl diagnose e") == "endpoints\n");
+  CHECK(complete_in_bash(script, "weftctl completion z") == "zsh\n");
+  // Past the kind, a name: no word list (bash falls back to its default).
+  CHECK(complete_in_bash(script, "weftctl stat deploy ''") == "\n");
+  CHECK(complete_in_bash(script, "weftctl -o j") == "json\n");
+  CHECK(complete_in_bash(script, "weftctl -o ''") == "table json yaml\n");
 }

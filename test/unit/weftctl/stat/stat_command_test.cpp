@@ -88,6 +88,8 @@ TEST_CASE("stat deploy: a row per deployment, from its pods' inbound traffic") {
   // The pod whose proxy did not answer is named, not silently dropped.
   CHECK(ran.err.find("warning: pod shop/web-2: its proxy's /metrics could not be read") !=
         std::string::npos);
+  // What it waits for is said on stderr before the window.
+  CHECK(ran.err.rfind("measuring 3 proxies over 10s...\n", 0) == 0);
 }
 
 TEST_CASE("stat deploy: a made-up weft-proxy is neither counted nor scraped") {
