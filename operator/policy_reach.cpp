@@ -60,6 +60,7 @@ std::map<std::string, PolicyReach> policy_reach(
     for (Section section : kSections) {
       if (sets(policy, section)) reach.sections.push_back(section_name(section));
     }
+    reach.sections_enforced.assign(reach.sections.size(), 0);
   }
   // By name, so that the pods named in a status do not change with cache order.
   std::vector<const PodModel*> sorted;
@@ -87,8 +88,9 @@ std::map<std::string, PolicyReach> policy_reach(
       }
       ++reach.selected_meshed;
       bool wins = false;
+      std::size_t index = 0;  // into reach.sections: the sections it sets, in order
       for (Section section : kSections) {
-        if (wins || !sets(*policy, section)) continue;
+        if (!sets(*policy, section)) continue;
         for (std::uint16_t port : ports) {
           if (!covers(*policy, port)) continue;
           // The first selecting policy that sets the section and covers the port.
@@ -97,9 +99,11 @@ std::map<std::string, PolicyReach> policy_reach(
               [&](const pc::InboundPolicy* p) { return sets(*p, section) && covers(*p, port); });
           if (*first == policy) {
             wins = true;
+            ++reach.sections_enforced[index];
             break;
           }
         }
+        ++index;
       }
       if (wins) ++reach.enforced;
     }

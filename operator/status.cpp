@@ -69,16 +69,34 @@ Condition reach_programmed(const MeshPolicyModel& policy, const PolicyReach* rea
                             "precedence order sets every one of its sections ({})",
                             reach->selected_meshed, join(reach->sections)));
   }
-  std::vector<std::string> sections = reach->sections;
-  for (auto& section : sections) {
+  // Each section it sets, as enforced: on every pod it wins, on some ("(on
+  // N)"), or on none (an earlier policy sets it wherever this one applies).
+  std::vector<std::string> sections;
+  std::vector<std::string> overridden;
+  for (std::size_t i = 0; i < reach->sections.size(); ++i) {
+    std::string section = reach->sections[i];
     if (section == "mtls" && policy.mtls) {
       section = fmt::format("mtls {}", proxyconfig::to_string(*policy.mtls));
+    }
+    const std::size_t won = i < reach->sections_enforced.size() ? reach->sections_enforced[i]
+                                                                : reach->enforced;
+    if (won == 0) {
+      overridden.push_back(std::move(section));
+    } else if (won < reach->enforced) {
+      sections.push_back(fmt::format("{} (on {})", section, won));
+    } else {
+      sections.push_back(std::move(section));
     }
   }
   std::string message = fmt::format(
       "in the proxy configuration of the namespace; {} enforced "
       "by the proxies of {} pods",
       join(sections), reach->enforced);
+  if (!overridden.empty()) {
+    message += fmt::format("; {} not enforced: a policy earlier in precedence order sets it "
+                           "wherever this one applies",
+                           join(overridden));
+  }
   if (policy.mtls && identity.config) {
     message += fmt::format(" (trust domain {})", identity.config->trust_domain);
   }

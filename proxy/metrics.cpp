@@ -38,6 +38,8 @@ std::string_view to_string(Limit limit) {
       return "http2_upstream_connections";
     case Limit::kHttp2SessionCache:
       return "http2_session_cache";
+    case Limit::kDiscardedBody:
+      return "discarded_body";
   }
   return "unknown";
 }

@@ -75,9 +75,13 @@ enum class Limit {
   kHttp2UpstreamConnections,
   // A block nghttp2 freed went back to malloc: its session's cache held
   // --http2-session-cache-bytes already.
-  kHttp2SessionCache
+  kHttp2SessionCache,
+  // HTTP/1: a request the proxy answered itself whose body was longer than
+  // --max-discarded-body-bytes (or awaited 100 Continue): the connection
+  // closed after the answer instead of reading the body.
+  kDiscardedBody
 };
-inline constexpr std::size_t kLimitCount = 10;
+inline constexpr std::size_t kLimitCount = 11;
 std::string_view to_string(Limit limit);
 
 struct ProxyMetrics {

@@ -90,6 +90,11 @@ const flags::Program<Settings>& program() {
                               "limit on receiving a request head", kMoreThanZero),
               flags::integer("max-interim-responses", &S::max_interim_responses, 0, 1000,
                              "interim (1xx) responses relayed per request; one more is a 502"),
+              flags::integer("max-discarded-body-bytes", &S::max_discarded_body_bytes, 0,
+                             64 * 1024 * 1024,
+                             "HTTP/1: the body of a request answered by the proxy itself (403,\n"
+                             "429) read and dropped to keep the connection; longer closes it")
+                  .value_name("BYTES"),
               flags::boolean("http1-upgrade-between-proxies", &S::http1_upgrade_between_proxies,
                              "send outbound HTTP/1.1 requests to meshed endpoints as HTTP/2\n"
                              "streams on one mTLS connection per peer proxy (=false: HTTP/1)"),

@@ -97,6 +97,10 @@ struct Settings {
   // Interim (1xx) responses relayed for one request; an upstream sending
   // more gets the request a 502 instead of holding it with endless 1xx.
   std::size_t max_interim_responses = 10;
+  // The body of a request the proxy answers itself (a denial, a rate limit)
+  // is read and dropped up to this many bytes, so that the connection serves
+  // the next request; a longer one closes the connection instead.
+  std::size_t max_discarded_body_bytes = 64 * 1024;
   // Outbound HTTP/1.1 requests to a meshed endpoint go to its proxy as
   // HTTP/2 streams on the one mTLS connection per peer (proxy/bridge/).
   bool http1_upgrade_between_proxies = true;

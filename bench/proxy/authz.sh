@@ -12,28 +12,35 @@
 #      bench/proxy/instructions_mtls.sh's mTLS pair (fortio -> client proxy
 #      --mTLS--> server proxy -> nginx, kept alive), under callgrind, with no
 #      policy and with a 100-rule policy whose last rule admits the client:
-#      user-space instructions of its worker per request, and the difference.
+#      user-space instructions of its worker per request, and the difference;
+#      then natively, its CPU time (user + system) per request at a fixed
+#      rate, in interleaved rounds of both documents (medians).
 # The issue's target: a policy with 100 rules adds at most 1 µs per request.
 #
-# Usage: bench/proxy/authz.sh [--build-dir DIR] [--rounds N] [--requests N] [--no-build] [--no-proxy]
+# Usage: bench/proxy/authz.sh [--build-dir DIR] [--rounds N] [--requests N]
+#          [--cpu-rounds N] [--cpu-qps N] [--cpu-seconds N] [--no-build] [--no-proxy]
 # Prints a Markdown report (bench/RESULTS.md, "Authorization"). Needs
 # valgrind; through the proxy also nginx and python3-cryptography (fortio is
 # built once).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=$repo/build rounds=7 requests=3000 build=1 proxy=1
-usage="usage: $0 [--build-dir DIR] [--rounds N] [--requests N] [--no-build] [--no-proxy]"
+cpu_rounds=5 cpu_qps=2000 cpu_seconds=15
+usage="usage: $0 [--build-dir DIR] [--rounds N] [--requests N] [--cpu-rounds N] [--cpu-qps N] [--cpu-seconds N] [--no-build] [--no-proxy]"
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
+    --cpu-rounds) cpu_rounds=$2; shift 2 ;;
+    --cpu-qps) cpu_qps=$2; shift 2 ;;
+    --cpu-seconds) cpu_seconds=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-proxy) proxy=0; shift ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
-for value in "$rounds" "$requests"; do
+for value in "$rounds" "$requests" "$cpu_rounds" "$cpu_qps" "$cpu_seconds"; do
   [[ $value =~ ^[1-9][0-9]*$ ]] || { echo "authz: not a positive number: $value" >&2; exit 2; }
 done
 for tool in valgrind callgrind_control callgrind_annotate; do
@@ -115,14 +122,13 @@ with open(os.path.join(work, "server-rules-100.json"), "w") as f:
     f.write(mtls_test.mesh_document(anchor, policies=[policy]))
 PY
 
-# server_instructions DOCUMENT: prints the server proxy's worker instructions
-# per request over $requests requests (the client proxy runs natively), and
-# checks that its policy, if any, allowed each of them.
-server_instructions() {
-  local document=$1 name server client client_port admin file total=0 threads=0 log
-  name=$(basename "$document" .json)
-  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/callgrind.$name.%p" \
-    "$build_dir/bin/weft-proxy" --listen-address 127.0.0.1 --outbound-port 0 --admin-port 0 \
+# start_pair DOCUMENT NAME [WRAPPER...]: the server proxy with DOCUMENT (run
+# under WRAPPER, e.g. valgrind, if given) and a client proxy in front of it;
+# sets $server, $client and $client_port once both have started.
+start_pair() {
+  local document=$1 name=$2 log
+  shift 2
+  "$@" "$build_dir/bin/weft-proxy" --listen-address 127.0.0.1 --outbound-port 0 --admin-port 0 \
     --kube-watch off --workers 1 --config "$document" --inbound-port "$server_port" \
     --inbound-fallback "127.0.0.1:$backend_port" --test-credentials-dir "$work/server" \
     >"$work/$name.server.log" 2>&1 &
@@ -140,17 +146,33 @@ server_instructions() {
       { echo "authz: a proxy did not start:" >&2; tail -5 "$log" >&2; exit 1; }
   done
   client_port=$(outbound_port_of "$work/$name.client.log")
+}
+
+# allowed_by_bench NAME: requests the server proxy's "bench" policy allowed.
+allowed_by_bench() {
+  local admin
+  admin=$(grep '"weft-proxy started"' "$work/$1.server.log" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["admin_port"])')
+  curl -sS "http://127.0.0.1:$admin/metrics" |
+    awk '/^inbound_http_authz_allow_total/ && /policy="bench"/ {s += $NF} END {printf "%d", s}'
+}
+
+# server_instructions DOCUMENT: prints the server proxy's worker instructions
+# per request over $requests requests (the client proxy runs natively), and
+# checks that its policy, if any, allowed each of them.
+server_instructions() {
+  local document=$1 name file total=0 threads=0
+  name=$(basename "$document" .json)
+  start_pair "$document" "$name" valgrind --tool=callgrind --separate-threads=yes \
+    --callgrind-out-file="$work/callgrind.$name.%p"
   "$fortio" load -quiet -timeout 60s -c 4 -qps 0 -n 100 "http://127.0.0.1:$client_port/" >/dev/null 2>&1 # warm
   callgrind_control -z "$server" >/dev/null 2>&1
   "$fortio" load -quiet -timeout 60s -c 4 -qps 0 -n "$requests" "http://127.0.0.1:$client_port/" >"$work/fortio.txt" 2>&1
   grep -q "Code 200 : $requests " "$work/fortio.txt" ||
     { echo "authz: $name did not answer 200 to every request:" >&2; cat "$work/fortio.txt" >&2; exit 1; }
   callgrind_control -d "$server" >/dev/null 2>&1
-  admin=$(grep '"weft-proxy started"' "$work/$name.server.log" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["admin_port"])')
   local allowed
-  allowed=$(curl -sS "http://127.0.0.1:$admin/metrics" |
-    awk '/^inbound_http_authz_allow_total/ && /policy="bench"/ {s += $NF} END {printf "%d", s}')
+  allowed=$(allowed_by_bench "$name")
   if [[ $name != server ]] && ((allowed < requests)); then
     echo "authz: the server proxy's policy allowed $allowed requests, expected $requests" >&2
     exit 1
@@ -167,6 +189,28 @@ server_instructions() {
   echo $((total / requests))
 }
 
+# server_cpu DOCUMENT: the server proxy's CPU time (user + system, from
+# /proc/PID/stat) per request, in ns, natively, at a fixed $cpu_qps for
+# $cpu_seconds s (4 connections, kept alive); checks every answer was 200.
+server_cpu() {
+  local document=$1 name ticks_before ticks_after count hz
+  name=$(basename "$document" .json)
+  hz=$(getconf CLK_TCK)
+  start_pair "$document" "$name"
+  "$fortio" load -quiet -timeout 60s -c 4 -qps 0 -n 200 "http://127.0.0.1:$client_port/" >/dev/null 2>&1 # warm
+  ticks_before=$(awk '{print $14 + $15}' "/proc/$server/stat")
+  "$fortio" load -quiet -timeout 60s -c 4 -qps "$cpu_qps" -t "${cpu_seconds}s" \
+    "http://127.0.0.1:$client_port/" >"$work/fortio.txt" 2>&1
+  ticks_after=$(awk '{print $14 + $15}' "/proc/$server/stat")
+  count=$(sed -n 's/^Code 200 : \([0-9]*\) .*/\1/p' "$work/fortio.txt")
+  grep -q "^Code [^2]" "$work/fortio.txt" &&
+    { echo "authz: $name answered something else than 200:" >&2; grep '^Code' "$work/fortio.txt" >&2; exit 1; }
+  [[ -n $count ]] && ((count > 0)) || { echo "authz: no answer from $name" >&2; exit 1; }
+  kill "$client" "$server"
+  wait "$client" "$server" 2>/dev/null || true
+  echo $(((ticks_after - ticks_before) * 1000000000 / hz / count))
+}
+
 echo "[bench] through the proxies: no policy, $requests requests" >&2
 none=$(server_instructions "$work/server.json")
 echo "[bench] through the proxies: 100 rules, $requests requests" >&2
@@ -178,3 +222,28 @@ echo "| server document | instructions per request | added by the policy |"
 echo "|---|---|---|"
 echo "| no policy | $none | |"
 echo "| 100 rules, the last admits the client | $hundred | $((hundred - none)) |"
+
+# CPU time: interleaved rounds of both documents, medians. The clock ticks
+# of /proc (10 ms) over $cpu_seconds s at $cpu_qps give a resolution of
+# 10 ms / (qps x seconds) per request (0.33 µs at 2,000/s for 15 s).
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+none_cpu=() hundred_cpu=()
+for ((round = 1; round <= cpu_rounds; round++)); do
+  echo "[bench] CPU time, round $round of $cpu_rounds" >&2
+  if ((round % 2)); then
+    none_cpu+=("$(server_cpu "$work/server.json")")
+    hundred_cpu+=("$(server_cpu "$work/server-rules-100.json")")
+  else
+    hundred_cpu+=("$(server_cpu "$work/server-rules-100.json")")
+    none_cpu+=("$(server_cpu "$work/server.json")")
+  fi
+done
+none_median=$(printf '%s\n' "${none_cpu[@]}" | median)
+hundred_median=$(printf '%s\n' "${hundred_cpu[@]}" | median)
+echo
+echo "Server proxy's CPU time (user + system) per request, natively, $cpu_qps requests/s for ${cpu_seconds} s, $cpu_rounds interleaved rounds (median; rounds in brackets):"
+echo
+echo "| server document | ns per request | added by the policy |"
+echo "|---|---|---|"
+echo "| no policy | $none_median (${none_cpu[*]}) | |"
+echo "| 100 rules, the last admits the client | $hundred_median (${hundred_cpu[*]}) | $((hundred_median - none_median)) |"

@@ -6,7 +6,6 @@
 #include <set>
 
 #include "proxy/routing/router.h"
-#include "weft/identity/spiffe_id.h"
 #include "weft/proxyconfig/enums.h"
 #include "weft/proxyconfig/label_selector.h"
 
@@ -17,6 +16,8 @@ namespace {
 
 constexpr std::string_view kNoRuleReason = "no rule of the authorization policy allows it";
 constexpr std::string_view kDefaultReason = "the default inbound policy does not allow it";
+constexpr std::string_view kHttpOnlyReason =
+    "a rate-limited port takes HTTP only, unless declared opaque";
 
 // A CIDR parsed once; `valid` false matches nothing (never a crash on a value
 // validation should have refused).
@@ -105,10 +106,39 @@ struct PortEntry {
   std::optional<PortRateLimit> rate_limit;
 };
 
-// `parsed`: the client's identity, parsed once per decision (a parse costs
-// more than a rule); null when unauthenticated, which no identity matches.
-bool identity_matches(const std::vector<pc::Identity>& identities,
-                      const identity::WorkloadIdentity* parsed) {
+// The namespace and ServiceAccount of a client's SPIFFE ID, as views into it.
+// The handshake took only IDs that parse in the mesh's trust domain
+// (tls/tls_context.cpp, in_trust_domain), so a decision splits the ID rather
+// than validating it again: a full parse, with its copies, cost more than 100
+// rules. Anything not shaped spiffe://<td>/ns/<ns>/sa/<sa> is no identity.
+struct IdentityParts {
+  std::string_view ns;
+  std::string_view service_account;
+};
+std::optional<IdentityParts> identity_parts(std::string_view id) {
+  constexpr std::string_view kScheme = "spiffe://";
+  constexpr std::string_view kNs = "/ns/";
+  constexpr std::string_view kSa = "/sa/";
+  if (!id.starts_with(kScheme)) return std::nullopt;
+  id.remove_prefix(kScheme.size());
+  const auto path = id.find('/');
+  if (path == 0 || path == std::string_view::npos) return std::nullopt;
+  id.remove_prefix(path);
+  if (!id.starts_with(kNs)) return std::nullopt;
+  id.remove_prefix(kNs.size());
+  const auto sa = id.find(kSa);
+  if (sa == 0 || sa == std::string_view::npos) return std::nullopt;
+  const IdentityParts parts{id.substr(0, sa), id.substr(sa + kSa.size())};
+  if (parts.ns.find('/') != std::string_view::npos || parts.service_account.empty() ||
+      parts.service_account.find('/') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return parts;
+}
+
+// `parsed`: the client's identity, split once per decision; null when
+// unauthenticated, which no identity matches.
+bool identity_matches(const std::vector<pc::Identity>& identities, const IdentityParts* parsed) {
   if (parsed == nullptr) return false;
   for (const auto& identity : identities) {
     if ((identity.ns == "*" || identity.ns == parsed->ns) &&
@@ -127,8 +157,8 @@ bool path_matches(const std::vector<pc::AuthorizationPath>& paths, std::string_v
 }
 
 // `request` null: a connection, which no rule with paths or methods matches.
-bool rule_matches(const Rule& rule, const Client& client,
-                  const identity::WorkloadIdentity* client_identity, const HttpRequest* request) {
+bool rule_matches(const Rule& rule, const Client& client, const IdentityParts* client_identity,
+                  const HttpRequest* request) {
   if (!rule.identities.empty() && !identity_matches(rule.identities, client_identity)) {
     return false;
   }
@@ -168,11 +198,9 @@ struct InboundPolicies::Impl {
     const PortEntry& e = entry(port);
     if (e.authorization != nullptr) {
       const CompiledAuthorization& a = *e.authorization;
-      std::optional<identity::WorkloadIdentity> parsed;
-      if (!client.identity.empty() && !a.rules.empty()) {
-        if (auto id = identity::parse_spiffe_id(client.identity)) parsed = std::move(*id);
-      }
-      const identity::WorkloadIdentity* client_identity = parsed ? &*parsed : nullptr;
+      std::optional<IdentityParts> parsed;
+      if (!client.identity.empty() && !a.rules.empty()) parsed = identity_parts(client.identity);
+      const IdentityParts* client_identity = parsed ? &*parsed : nullptr;
       for (const Rule& rule : a.rules) {
         if (rule_matches(rule, client, client_identity, request)) {
           return Decision{.allowed = true, .policy = a.policy, .rule = rule.name, .reason = {}};
@@ -189,10 +217,10 @@ struct InboundPolicies::Impl {
         allowed = true;
         break;
       case pc::DefaultInboundPolicy::kAllAuthenticated:
-        allowed = identity::parse_spiffe_id(client.identity).has_value();
+        allowed = identity_parts(client.identity).has_value();
         break;
       case pc::DefaultInboundPolicy::kSameNamespace: {
-        const auto parsed = identity::parse_spiffe_id(client.identity);
+        const auto parsed = identity_parts(client.identity);
         allowed = parsed && parsed->ns == ns;
         break;
       }
@@ -290,8 +318,16 @@ Decision InboundPolicies::decide(std::uint16_t port, const Client& client,
   return impl_->decide(port, client, &request);
 }
 
-Decision InboundPolicies::decide_connection(std::uint16_t port, const Client& client) const {
-  return impl_->decide(port, client, nullptr);
+Decision InboundPolicies::decide_connection(std::uint16_t port, const Client& client,
+                                            Opaque opaque) const {
+  Decision decision = impl_->decide(port, client, nullptr);
+  if (!decision.allowed || opaque == Opaque::kDeclared) return decision;
+  const PortEntry& entry = impl_->entry(port);
+  if (!entry.rate_limit) return decision;
+  return Decision{.allowed = false,
+                  .policy = entry.rate_limit->policy,
+                  .rule = "http-only",
+                  .reason = kHttpOnlyReason};
 }
 
 }  // namespace weft::proxy::authz

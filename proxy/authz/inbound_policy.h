@@ -78,9 +78,18 @@ class InboundPolicies {
 
   // An HTTP request to `port`.
   Decision decide(std::uint16_t port, const Client& client, const HttpRequest& request) const;
+  // How a connection came to be opaque TCP: its port is declared opaque, or
+  // its first bytes were not HTTP, or did not come within the detection
+  // timeout, on a port that is not.
+  enum class Opaque { kDeclared, kUndetected };
   // An opaque TCP connection to `port`: only rules without `to` can allow it
-  // (paths and methods cannot match a connection).
-  Decision decide_connection(std::uint16_t port, const Client& client) const;
+  // (paths and methods cannot match a connection). A rate limit counts
+  // requests, so on a port it covers an undetected connection is refused
+  // (rule "http-only"): a client could otherwise stay silent past detection
+  // and send any number of requests through one token. A server-first or
+  // other protocol there needs its port declared opaque (then a connection
+  // takes one token).
+  Decision decide_connection(std::uint16_t port, const Client& client, Opaque opaque) const;
 
  private:
   struct Impl;

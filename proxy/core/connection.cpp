@@ -187,15 +187,16 @@ PlaintextInbound plaintext_access(Worker& worker, std::uint16_t port, DetectedPr
 class OpaqueAuthorization final : public TunnelRecheck {
  public:
   OpaqueAuthorization(Worker& worker, std::uint16_t port, std::string_view identity,
-                      const asio::ip::address& address)
-      : worker_(worker), port_(port), identity_(identity), address_(address) {}
+                      const asio::ip::address& address, authz::InboundPolicies::Opaque opaque)
+      : worker_(worker), port_(port), identity_(identity), address_(address), opaque_(opaque) {}
 
   bool admit() {
     generation_ = worker_.routes.policy_generation();
     const ClientKey key(identity_, address_);
     const authz::Client client{identity_, address_};
     const AuthorizationVerdict verdict = authorize_connection(
-        {*worker_.routes.policies(), port_, client, key.view(), worker_.runtime.rate_limiter});
+        {*worker_.routes.policies(), port_, client, key.view(), worker_.runtime.rate_limiter},
+        opaque_);
     record_verdict(worker_.runtime.authz_telemetry, verdict, false, key.view(), port_);
     return !verdict.refused();
   }
@@ -210,7 +211,8 @@ class OpaqueAuthorization final : public TunnelRecheck {
       runtime.tls_metrics.strict_refused(StrictRefusal::kPlaintext).inc();
       return false;
     }
-    const authz::Decision decision = policies.decide_connection(port_, {identity_, address_});
+    const authz::Decision decision =
+        policies.decide_connection(port_, {identity_, address_}, opaque_);
     if (decision.allowed) return true;
     runtime.authz_metrics.counter(AuthzCount::kTcpTerminate, decision.policy, decision.rule).inc();
     const ClientKey key(identity_, address_);
@@ -231,6 +233,7 @@ class OpaqueAuthorization final : public TunnelRecheck {
   const std::uint16_t port_;
   const std::string_view identity_;  // the connection's (outlives this)
   const asio::ip::address address_;
+  const authz::InboundPolicies::Opaque opaque_;
   std::uint64_t generation_ = 0;
 };
 
@@ -349,7 +352,10 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
     bytes_read += bytes.read;
     bytes_written += bytes.written;
   } else if (direction == Direction::kInbound) {
-    OpaqueAuthorization authorization(worker, destination->port(), client_identity, client_address);
+    OpaqueAuthorization authorization(
+        worker, destination->port(), client_identity, client_address,
+        opaque_port ? authz::InboundPolicies::Opaque::kDeclared
+                    : authz::InboundPolicies::Opaque::kUndetected);
     if (!authorization.admit()) co_return;  // nothing reached the app
     co_await proxy_opaque(worker, client, buffer, *destination, direction, accepted, bytes_read,
                           bytes_written, &authorization);

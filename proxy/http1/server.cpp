@@ -5,6 +5,7 @@
 
 #include "proxy/bridge/upgrading_upstream.h"
 #include "proxy/core/deadline.h"
+#include "proxy/http1/body_discard.h"
 #include "proxy/http1/client.h"
 #include "proxy/http1/head_parser.h"
 #include "proxy/http1/head_writer.h"
@@ -86,6 +87,9 @@ class Session {
   // function: the protocol-neutral view stays out of the coroutine frame).
   void plan_request();
   // To a HEAD (head_request_), without the body; a 429 with its Retry-After.
+  // Reads and drops the body of a request answered locally, within
+  // --max-discarded-body-bytes: true when the connection may serve another.
+  awaitable<bool> discard_request_body(const http1::RequestFacts& facts);
   awaitable<bool> respond_locally(int status, std::string_view reason, bool close,
                                   std::uint32_t retry_after_seconds = 0);
   // After a 101: the client and the upstream connected by a tunnel.
@@ -168,6 +172,29 @@ awaitable<bool> Session::write_client(std::string_view bytes) {
   co_await asio::async_write(client_, asio::buffer(bytes), redirect(ec));
   bytes_.written += bytes.size();
   co_return !ec;
+}
+
+awaitable<bool> Session::discard_request_body(const http1::RequestFacts& facts) {
+  const std::size_t limit = runtime_.settings.max_discarded_body_bytes;
+  // A client waiting for 100 Continue sends no body: the answer goes now and
+  // the connection closes, as without a limit.
+  const bool too_long = facts.expect_continue ||
+                        (facts.body == http1::BodyKind::kContentLength && facts.content_length > limit);
+  http1::DiscardResult result = http1::DiscardResult::kTooLarge;
+  if (!too_long) {
+    http1::BodyDecoder decoder;
+    decoder.reset(facts.body, facts.content_length);
+    result = co_await http1::discard_body(
+        client_, client_buffer_, decoder, limit, bytes_.read,
+        {.deadline = &client_deadline_, .limit = runtime_.settings.body_idle_timeout});
+  }
+  auto& metrics = runtime_.metrics.metrics();
+  if (result == http1::DiscardResult::kTooLarge) {
+    metrics.limit_reached(target_.direction, Limit::kDiscardedBody).inc();
+  } else if (result == http1::DiscardResult::kClientFailed && client_deadline_.expired()) {
+    metrics.limit_reached(target_.direction, Limit::kBodyIdleTimeout).inc();
+  }
+  co_return result == http1::DiscardResult::kDone;
 }
 
 awaitable<bool> Session::respond_locally(int status, std::string_view reason, bool close,
@@ -297,8 +324,12 @@ awaitable<bool> Session::handle_request() {
   if (route.local.status != 0) {
     record(route.local.status);
     client_buffer_.consume(request_head_size_);
+    // The body is read and dropped first: the connection then serves the
+    // client's next request, as a denial must leave it usable.
+    bool body_dropped = !has_body;
+    if (has_body) body_dropped = co_await discard_request_body(facts);
     co_return co_await respond_locally(route.local.status, route.local.reason,
-                                       route.local.close || !facts.keep_alive || has_body,
+                                       route.local.close || !facts.keep_alive || !body_dropped,
                                        route.local.retry_after_seconds);
   }
 

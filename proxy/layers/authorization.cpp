@@ -60,9 +60,10 @@ AuthorizationVerdict authorize_request(const Request& request, const Authorizati
   return limited(verdict, input);
 }
 
-AuthorizationVerdict authorize_connection(const AuthorizationInput& input) {
+AuthorizationVerdict authorize_connection(const AuthorizationInput& input,
+                                          authz::InboundPolicies::Opaque opaque) {
   AuthorizationVerdict verdict;
-  verdict.decision = input.policies.decide_connection(input.port, input.client);
+  verdict.decision = input.policies.decide_connection(input.port, input.client, opaque);
   if (!verdict.decision.allowed) {
     verdict.outcome = Outcome::kDenied;
     return verdict;

@@ -60,7 +60,8 @@ struct AuthorizationVerdict {
 // A request (its path already normalised, as routing sees it).
 AuthorizationVerdict authorize_request(const Request& request, const AuthorizationInput& input);
 // An opaque connection: decide_connection, and a token per connection.
-AuthorizationVerdict authorize_connection(const AuthorizationInput& input);
+AuthorizationVerdict authorize_connection(const AuthorizationInput& input,
+                                          authz::InboundPolicies::Opaque opaque);
 
 // The local answer of a refused request: 403 `forbidden: <reason>`, or 429
 // with Retry-After; `body` receives the 403's text (the answer views it).

@@ -281,6 +281,49 @@ def policy_change_closes_an_open_opaque_connection():
 
 
 @test
+def denied_requests_with_bodies_keep_the_connection():
+    backend = Backend("app")
+    # Plaintext has no identity: every request here is denied.
+    meshed_only = [{"identities": [{"namespace": "test", "serviceAccount": "*"}]}]
+    server = Server(backend.port, policy_document([authz_policy("meshed", meshed_only)]),
+                    "--max-discarded-body-bytes", "4096")
+    port = server.proxy.inbound
+    discarded = lambda: server.proxy.metric("limit_reached_total", limit="discarded_body")
+    try:
+        sock = connect(port)
+        # A body with a length, then a chunked one whose bytes look like a
+        # request (they are body, never parsed as one), then a GET: one
+        # connection, each answered 403 in turn.
+        sock.sendall(b"POST /a HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n" +
+                     b"x" * 1000)
+        assert read_response(sock)[0] == 403
+        smuggled = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
+        sock.sendall(b"POST /b HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     b"%x\r\n" % len(smuggled) + smuggled + b"\r\n0\r\n\r\n")
+        status, headers, _, rest = read_response(sock)
+        assert status == 403 and headers.get("connection") != "close", headers
+        assert rest == b"", rest  # one answer: the body's bytes were no request
+        assert request(port, "/c", sock=sock)[0] == 403
+        sock.close()
+        assert discarded() == 0
+        assert server.proxy.metric("inbound_http_authz_deny_total", policy="meshed") == 3
+        # Longer than --max-discarded-body-bytes: answered, then closed.
+        for head in (b"Content-Length: 5000\r\n", b"Transfer-Encoding: chunked\r\n"):
+            sock = connect(port)
+            body = b"x" * 5000 if head.startswith(b"Content") else b"1388\r\n" + b"x" * 5000
+            sock.sendall(b"POST /d HTTP/1.1\r\nHost: test\r\n" + head + b"\r\n" + body)
+            status, headers, _, _ = read_response(sock)
+            assert status == 403 and headers.get("connection") == "close", headers
+            assert closed_by_peer(sock)
+            sock.close()
+        assert discarded() == 2
+        assert backend.requests == [], backend.requests
+    finally:
+        server.close()
+        backend.close()
+
+
+@test
 def rate_limit_429_with_retry_after_then_recovery():
     backend = Backend("app")
     limited = {"name": "limited", "podSelector": {}, "ports": [],
@@ -299,7 +342,27 @@ def rate_limit_429_with_retry_after_then_recovery():
         assert request(port, "/r", sock=sock)[0] == 200  # same connection, recovered
         sock.close()
         assert server.proxy.metric("inbound_http_ratelimit_denied_total", policy="limited") == 1
-        wait_until(lambda: server.proxy.metric("rate_limit_tracked_clients") >= 0, timeout=1)
+    finally:
+        server.close()
+        backend.close()
+
+
+@test
+def rate_limit_forgets_idle_clients():
+    backend = Backend("app")
+    # 12 tokens spent take 12 s to come back: the proxy's sweep (every 10 s)
+    # sees the bucket in use first, then full again and forgets it.
+    limited = {"name": "limited", "podSelector": {}, "ports": [],
+               "rateLimit": {"requestsPerSecond": 1, "burst": 12}}
+    server = Server(backend.port, policy_document([limited]))
+    port = server.proxy.inbound
+    tracked = lambda: server.proxy.metric("rate_limit_tracked_clients")
+    try:
+        sock = connect(port)
+        assert [request(port, "/r", sock=sock)[0] for _ in range(12)] == [200] * 12
+        sock.close()
+        wait_until(lambda: tracked() == 1, timeout=12, interval=0.5, what="the client's bucket tracked")
+        wait_until(lambda: tracked() == 0, timeout=25, interval=0.5, what="the idle client forgotten")
     finally:
         server.close()
         backend.close()
@@ -327,6 +390,41 @@ def tcp_rate_limit_takes_a_token_per_connection():
     finally:
         server.close()
         echo.close()
+
+
+@test
+def rate_limited_port_takes_no_undetected_connection():
+    backend = Backend("app")
+    limited = {"name": "limited", "podSelector": {}, "ports": [],
+               "rateLimit": {"requestsPerSecond": 100, "burst": 100}}
+    server = Server(backend.port, policy_document([limited]), "--detect-timeout", "300ms")
+    port = server.proxy.inbound
+    refused = lambda: server.proxy.metric("inbound_tcp_authz_deny_total", policy="limited",
+                                          rule="http-only")
+    requests = b"GET /pipelined HTTP/1.1\r\nHost: test\r\n\r\n" * 5
+    try:
+        # Silent past detection, then HTTP: it would be one token for any
+        # number of requests. And bytes that are not HTTP to the detector but
+        # that a lenient app may parse as requests (a lower-case method).
+        for first, pause in ((b"", 0.6), (b"G", 0.6), (b"get / HTTP/1.1\r\n\r\n", 0)):
+            sock = connect(port)
+            if first:
+                sock.sendall(first)
+            time.sleep(pause)
+            try:
+                sock.sendall(requests)
+            except OSError:
+                pass
+            assert closed_by_peer(sock), first
+            sock.close()
+        time.sleep(0.2)
+        assert backend.requests == [], backend.requests
+        assert refused() == 3
+        # HTTP in time is served and limited per request.
+        assert request(port, "/served")[0] == 200
+    finally:
+        server.close()
+        backend.close()
 
 
 @test

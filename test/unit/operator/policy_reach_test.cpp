@@ -149,3 +149,16 @@ TEST_CASE("policy reach: the sections a policy sets, in the document's words", "
   CHECK(reach.at("p").sections == std::vector<std::string>{"mtls", "rateLimit"});
   CHECK(reach.at("p").selected == 0);
 }
+
+TEST_CASE("policy reach: each section counts the pods where the policy wins it", "[policy-reach]") {
+  // first sets authorization for web pods; later sets it and a rate limit for all.
+  const auto reach = policy_reach({policy("first", {{"app", "web"}}, false, true, false),
+                                   policy("later", {}, false, true, true)},
+                                  {pod("web-1", {{"app", "web"}}), pod("api-1", {{"app", "api"}}),
+                                   pod("api-2", {{"app", "api"}}, false)});
+  const auto& later = reach.at("later");
+  CHECK(later.sections == std::vector<std::string>{"authorization", "rateLimit"});
+  CHECK(later.sections_enforced == std::vector<std::size_t>{1, 2});  // unmeshed api-2 not counted
+  CHECK(later.enforced == 2);
+  CHECK(reach.at("first").sections_enforced == std::vector<std::size_t>{1});
+}

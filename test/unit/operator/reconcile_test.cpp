@@ -610,6 +610,49 @@ TEST_CASE("reconcile: a server-side policy's Programmed tells where the proxies 
   }
 }
 
+TEST_CASE("reconcile: Programmed names the sections a policy wins, not only those it sets",
+          "[reconcile][status]") {
+  const json authz = {{"rules", {{{"to", {{"methods", {"GET"}}}}}}}};
+  const json web = {{"matchLabels", {{"app", "web"}}}};
+  {
+    // wide's authorization holds on api-1 only: early sets it for web-1.
+    Fixture f;
+    f.add_policy(policy("early", {{"podSelector", web}, {"authorization", authz}},
+                        "2026-01-01T00:00:00Z"));
+    f.add_policy(policy("wide",
+                        {{"podSelector", json::object()},
+                         {"authorization", authz},
+                         {"rateLimit", {{"requestsPerSecond", 5}}}},
+                        "2026-01-02T00:00:00Z"));
+    f.add_meshed_pod("web-1", {{"app", "web"}});
+    f.add_meshed_pod("api-1", {{"app", "api"}});
+    const auto plan = f.plan();
+    const auto& wide = condition(plan, "wide", "Programmed");
+    CHECK(wide.status == "True");
+    CHECK_THAT(wide.message, Catch::Contains("; authorization (on 1), rateLimit enforced by the "
+                                             "proxies of 2 pods"));
+  }
+  {
+    // late's authorization holds nowhere: early sets it for every pod late selects.
+    Fixture f;
+    f.add_policy(policy("early", {{"podSelector", web}, {"authorization", authz}},
+                        "2026-01-01T00:00:00Z"));
+    f.add_policy(policy("late",
+                        {{"podSelector", web},
+                         {"authorization", authz},
+                         {"rateLimit", {{"requestsPerSecond", 5}}}},
+                        "2026-01-02T00:00:00Z"));
+    f.add_meshed_pod("web-1", {{"app", "web"}});
+    const auto plan = f.plan();
+    const auto& late = condition(plan, "late", "Programmed");
+    CHECK(late.status == "True");
+    CHECK_THAT(late.message,
+               Catch::Contains("; rateLimit enforced by the proxies of 1 pods; authorization not "
+                               "enforced: a policy earlier in precedence order sets it wherever "
+                               "this one applies"));
+  }
+}
+
 TEST_CASE(
     "reconcile: an authorization rule without a list makes the policy Invalid, not the "
     "document",

@@ -12,11 +12,14 @@
 
 namespace pc = weft::proxyconfig;
 using weft::proxy::authz::Client;
+using weft::proxy::authz::Decision;
 using weft::proxy::authz::HttpRequest;
 using weft::proxy::authz::InboundPolicies;
 using weft::proxy::authz::PodLabels;
 
 namespace {
+
+using Opaque = InboundPolicies::Opaque;
 
 constexpr const char* FE = "spiffe://cluster.local/ns/shop/sa/frontend";
 constexpr const char* SHOP_X = "spiffe://cluster.local/ns/shop/sa/x";
@@ -224,7 +227,7 @@ TEST_CASE("inbound policy: decision table", "[authz][inbound_policy]") {
   const Client client{identity, boost::asio::ip::make_address(address)};
   const auto p = static_cast<std::uint16_t>(port);
   const auto decision = std::string_view(method).empty()
-                            ? policies->decide_connection(p, client)
+                            ? policies->decide_connection(p, client, Opaque::kDeclared)
                             : policies->decide(p, client, HttpRequest{method, path});
   INFO("port " << port << " " << identity << " " << address << " " << method << " " << path);
   CHECK(decision.allowed == allowed);
@@ -261,13 +264,63 @@ TEST_CASE("inbound policy: mtls and rateLimit resolved per port, independently",
   CHECK(InboundPolicies::compile(none, kPod)->rate_limit(5000) == nullptr);
 }
 
+TEST_CASE("inbound policy: a rate-limited port refuses a connection that is not HTTP unless "
+          "declared opaque",
+          "[authz][inbound_policy]") {
+  // rl-only limits every port; the default inbound policy of kUnauth allows all.
+  const auto policies = compiled(Doc::kUnauth);
+  const Client client{FE, boost::asio::ip::make_address("1.2.3.4")};
+  const Decision declared = policies->decide_connection(5000, client, Opaque::kDeclared);
+  CHECK(declared.allowed);
+  const Decision undetected = policies->decide_connection(5000, client, Opaque::kUndetected);
+  CHECK_FALSE(undetected.allowed);
+  CHECK(undetected.policy == "rl-only");
+  CHECK(undetected.rule == "http-only");
+  CHECK(undetected.reason == "a rate-limited port takes HTTP only, unless declared opaque");
+  // Without a rate limit an undetected connection is decided as any other.
+  pc::Document unlimited = bare_document(pc::DefaultInboundPolicy::kAllUnauthenticated);
+  std::erase_if(unlimited.inbound.policies, [](const auto& p) { return p.name == "rl-only"; });
+  CHECK(InboundPolicies::compile(unlimited, kPod)
+            ->decide_connection(5000, client, Opaque::kUndetected)
+            .allowed);
+  // A denial by the authorization says so, not the rate limit's rule.
+  const Decision denied =
+      compiled(Doc::kDeny)->decide_connection(5000, client, Opaque::kUndetected);
+  CHECK_FALSE(denied.allowed);
+  CHECK(denied.rule == "default");
+}
+
+TEST_CASE("inbound policy: only an identity shaped spiffe://<td>/ns/<ns>/sa/<sa> is one",
+          "[authz][inbound_policy]") {
+  const auto authenticated = compiled(Doc::kAuth);
+  const auto same_namespace = compiled(Doc::kSameNs);
+  const auto address = boost::asio::ip::make_address("1.2.3.4");
+  const auto decide = [&](const auto& policies, const char* id) {
+    return policies->decide(5000, Client{id, address}, HttpRequest{"GET", "/"}).allowed;
+  };
+  CHECK(decide(authenticated, FE));
+  CHECK(decide(same_namespace, FE));
+  CHECK_FALSE(decide(same_namespace, ADM));
+  for (const char* not_one :
+       {"spiffe://cluster.local/ns/shop/sa/frontend/extra", "spiffe:///ns/shop/sa/frontend",
+        "spiffe://cluster.local/ns//sa/frontend", "spiffe://cluster.local/ns/shop/sa/",
+        "spiffe://cluster.local/ns/shop", "spiffe://cluster.local", "SPIFFE://cluster.local/ns/"
+        "shop/sa/frontend", "https://cluster.local/ns/shop/sa/frontend", "spiffe://cluster.local/"
+        "sa/frontend/ns/shop", "spiffe://cluster.local/ns/a/b/sa/frontend"}) {
+    INFO(not_one);
+    CHECK_FALSE(decide(authenticated, not_one));
+    CHECK_FALSE(decide(same_namespace, not_one));
+  }
+}
+
 TEST_CASE("inbound policy: before any document everything is allowed", "[authz][inbound_policy]") {
   const InboundPolicies policies;
   const Client client{"", boost::asio::ip::make_address("1.2.3.4")};
   const auto decision = policies.decide(80, client, HttpRequest{"GET", "/admin"});
   CHECK(decision.allowed);
   CHECK(decision.policy == "default:all-unauthenticated");
-  CHECK(policies.decide_connection(80, client).allowed);
+  CHECK(policies.decide_connection(80, client, Opaque::kDeclared).allowed);
+  CHECK(policies.decide_connection(80, client, Opaque::kUndetected).allowed);
   CHECK(policies.mtls_mode(80) == pc::MtlsMode::kPermissive);
   CHECK(policies.rate_limit(80) == nullptr);
 }
