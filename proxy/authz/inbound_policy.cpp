@@ -129,10 +129,14 @@ std::optional<IdentityParts> identity_parts(std::string_view id) {
   const auto sa = id.find(kSa);
   if (sa == 0 || sa == std::string_view::npos) return std::nullopt;
   const IdentityParts parts{id.substr(0, sa), id.substr(sa + kSa.size())};
-  if (parts.ns.find('/') != std::string_view::npos || parts.service_account.empty() ||
-      parts.service_account.find('/') != std::string_view::npos) {
-    return std::nullopt;
-  }
+  // Kubernetes names: lower-case letters, digits, '-' and '.' (a '*' or any
+  // other byte here is no name, and never a wildcard).
+  const auto is_name = [](std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    });
+  };
+  if (!is_name(parts.ns) || !is_name(parts.service_account)) return std::nullopt;
   return parts;
 }
 

@@ -255,6 +255,14 @@ ParseResult HeadParser::parse_request(std::string_view buffer, RequestHead& out)
     out.expect_continue = equals_ignore_case(out.find("expect"), "100-continue");
     const std::string_view upgrade = out.find("upgrade");
     out.upgrade = !upgrade.empty() && out.connection_lists("upgrade");
+    // An upgrade to h2c (deprecated by RFC 9113) is not taken: the request
+    // goes on as plain HTTP/1.1, without its Upgrade. Taken, it would make the
+    // connection a tunnel decided once, whatever requests it then carried.
+    bool h2c = false;
+    for_each_list_item(upgrade, [&](std::string_view item) {
+      if (equals_ignore_case(item, "h2c")) h2c = true;
+    });
+    if (h2c) out.upgrade = false;
     if (out.upgrade) out.upgrade_protocol = upgrade;
   }
   return ParseResult::complete(end.consumed);

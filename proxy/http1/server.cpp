@@ -184,15 +184,13 @@ awaitable<bool> Session::discard_request_body(const http1::RequestFacts& facts) 
   if (!too_long) {
     http1::BodyDecoder decoder;
     decoder.reset(facts.body, facts.content_length);
-    result = co_await http1::discard_body(
-        client_, client_buffer_, decoder, limit, bytes_.read,
-        {.deadline = &client_deadline_, .limit = runtime_.settings.body_idle_timeout});
+    // In all, as long as a request head may take to come.
+    result = co_await http1::discard_body(client_, client_buffer_, decoder, limit, bytes_.read,
+                                          client_deadline_, runtime_.settings.header_timeout);
   }
   auto& metrics = runtime_.metrics.metrics();
   if (result == http1::DiscardResult::kTooLarge) {
     metrics.limit_reached(target_.direction, Limit::kDiscardedBody).inc();
-  } else if (result == http1::DiscardResult::kClientFailed && client_deadline_.expired()) {
-    metrics.limit_reached(target_.direction, Limit::kBodyIdleTimeout).inc();
   }
   co_return result == http1::DiscardResult::kDone;
 }
@@ -324,13 +322,15 @@ awaitable<bool> Session::handle_request() {
   if (route.local.status != 0) {
     record(route.local.status);
     client_buffer_.consume(request_head_size_);
-    // The body is read and dropped first: the connection then serves the
-    // client's next request, as a denial must leave it usable.
+    // The body is read and dropped first, when the connection is to serve
+    // the client's next request (a denial must leave it usable); never for
+    // an answer that closes it anyway.
+    const bool closing = route.local.close || !facts.keep_alive ||
+                         runtime_.draining.load(std::memory_order_relaxed);
     bool body_dropped = !has_body;
-    if (has_body) body_dropped = co_await discard_request_body(facts);
+    if (has_body && !closing) body_dropped = co_await discard_request_body(facts);
     co_return co_await respond_locally(route.local.status, route.local.reason,
-                                       route.local.close || !facts.keep_alive || !body_dropped,
-                                       route.local.retry_after_seconds);
+                                       closing || !body_dropped, route.local.retry_after_seconds);
   }
 
   tries_.start(

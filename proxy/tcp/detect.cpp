@@ -38,7 +38,10 @@ DetectedProtocol detect_protocol(std::string_view bytes) {
   for (std::size_t i = 0; i < bytes.size() && i <= kLongestMethod; ++i) {
     const char c = bytes[i];
     if (c == ' ') return i > 0 ? DetectedProtocol::kHttp1 : DetectedProtocol::kOpaque;
-    if (c < 'A' || c > 'Z') return DetectedProtocol::kOpaque;
+    // Registered methods are upper-case letters, some with a '-' inside
+    // (M-SEARCH, VERSION-CONTROL, BASELINE-CONTROL).
+    const bool dash = c == '-' && i > 0;
+    if ((c < 'A' || c > 'Z') && !dash) return DetectedProtocol::kOpaque;
   }
   return bytes.size() > kLongestMethod ? DetectedProtocol::kOpaque
                                        : DetectedProtocol::kNeedMoreBytes;

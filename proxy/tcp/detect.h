@@ -3,7 +3,8 @@
 // Protocol detection on a connection's first bytes: HTTP/2 if they are the
 // client connection preface (prior knowledge, RFC 9113 section 3.4: what
 // gRPC clients and h2c send), HTTP/1 if they start like a request line (an
-// upper-case method and a space); anything else is opaque TCP. Pure, so it
+// upper-case method, '-' allowed after its first letter, and a space);
+// anything else is opaque TCP. Pure, so it
 // is tested on byte strings.
 
 #include <string_view>

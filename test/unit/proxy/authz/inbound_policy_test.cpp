@@ -306,11 +306,20 @@ TEST_CASE("inbound policy: only an identity shaped spiffe://<td>/ns/<ns>/sa/<sa>
         "spiffe://cluster.local/ns//sa/frontend", "spiffe://cluster.local/ns/shop/sa/",
         "spiffe://cluster.local/ns/shop", "spiffe://cluster.local", "SPIFFE://cluster.local/ns/"
         "shop/sa/frontend", "https://cluster.local/ns/shop/sa/frontend", "spiffe://cluster.local/"
-        "sa/frontend/ns/shop", "spiffe://cluster.local/ns/a/b/sa/frontend"}) {
+        "sa/frontend/ns/shop", "spiffe://cluster.local/ns/a/b/sa/frontend",
+        "spiffe://cluster.local/ns/Shop/sa/frontend", "spiffe://cluster.local/ns/shop/sa/front%65nd",
+        "spiffe://cluster.local/ns/*/sa/frontend", "spiffe://cluster.local/ns/shop/sa/a?b"}) {
     INFO(not_one);
     CHECK_FALSE(decide(authenticated, not_one));
     CHECK_FALSE(decide(same_namespace, not_one));
   }
+  // Through a rule's identities too ("general": any namespace and account, GET /api).
+  const auto main = compiled(Doc::kMain);
+  const HttpRequest api{"GET", "/api/x"};
+  CHECK(main->decide(5000, Client{FE, address}, api).allowed);
+  CHECK_FALSE(
+      main->decide(5000, Client{"spiffe://cluster.local/ns/Shop/sa/frontend", address}, api)
+          .allowed);
 }
 
 TEST_CASE("inbound policy: before any document everything is allowed", "[authz][inbound_policy]") {

@@ -4,7 +4,10 @@
 
 #include "proxy/http1/body_discard.h"
 
+#include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
 #include <optional>
 
 #include "proxy/core/deadline.h"
@@ -22,6 +25,7 @@ struct Fixture {
   ReadBuffer buffer;
   Deadline deadline{io.get_executor()};
   std::uint64_t bytes_in = 0;
+  std::chrono::steady_clock::duration took{};
 
   Fixture() {
     Acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -32,15 +36,17 @@ struct Fixture {
   void send(std::string_view bytes) { asio::write(peer, asio::buffer(bytes)); }
 
   DiscardResult discard(BodyKind kind, std::uint64_t length, std::size_t max_bytes,
-                        std::chrono::milliseconds idle = 2s) {
+                        std::chrono::milliseconds budget = 2s) {
     BodyDecoder decoder;
     decoder.reset(kind, length);
     std::optional<DiscardResult> result;
+    const auto start = std::chrono::steady_clock::now();
     asio::co_spawn(
         io,
         [&]() -> awaitable<void> {
-          result = co_await discard_body(client, buffer, decoder, max_bytes, bytes_in,
-                                         {.deadline = &deadline, .limit = idle});
+          result =
+              co_await discard_body(client, buffer, decoder, max_bytes, bytes_in, deadline, budget);
+          took = std::chrono::steady_clock::now() - start;
         },
         asio::detached);
     io.run_for(5s);
@@ -79,7 +85,7 @@ TEST_CASE("a chunked body in pieces is dropped, its bytes never taken for a requ
           "[body_discard]") {
   Fixture f;
   // The chunk's data looks like a request: it is body.
-  f.send("2a\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n\r\n");
+  f.send("23\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n\r\n");
   f.send("0\r\n\r\n");
   f.send(kNext);
   CHECK(f.discard(BodyKind::kChunked, 0, 4096) == DiscardResult::kDone);
@@ -113,10 +119,27 @@ TEST_CASE("a body past the bound, a malformed one, a gone or silent client end t
     CHECK(f.discard(BodyKind::kContentLength, 100, 4096) == DiscardResult::kClientFailed);
     CHECK_FALSE(f.deadline.expired());
   }
-  SECTION("the client stays silent past the idle limit") {
+  SECTION("the client stays silent past the budget") {
     Fixture f;
     f.send("only part");
     CHECK(f.discard(BodyKind::kContentLength, 100, 4096, 50ms) == DiscardResult::kClientFailed);
     CHECK(f.deadline.expired());
+  }
+  SECTION("the budget holds for the whole body, however the client paces it") {
+    Fixture f;
+    // A byte every 30 ms: each read is quick, the whole is not.
+    asio::steady_timer pacer(f.io);
+    int sent = 0;
+    std::function<void()> drip = [&] {
+      if (++sent > 60) return;
+      f.send("x");
+      pacer.expires_after(30ms);
+      pacer.async_wait([&](const error_code&) { drip(); });
+    };
+    drip();
+    CHECK(f.discard(BodyKind::kContentLength, 100, 4096, 200ms) == DiscardResult::kClientFailed);
+    CHECK(f.deadline.expired());
+    // Ended at the budget, while bytes still came (60 of them over 1.8 s).
+    CHECK(f.took < 1s);
   }
 }

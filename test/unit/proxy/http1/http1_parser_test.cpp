@@ -212,6 +212,24 @@ TEST_CASE("the request writer fills Host for HTTP/1.0 and keeps upgrades", "[htt
   CHECK(out == "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n");
 }
 
+TEST_CASE("an upgrade to h2c is not taken: the request goes on as plain HTTP/1.1", "[http1]") {
+  for (const char* offered : {"h2c", "H2C", "websocket, h2c"}) {
+    INFO(offered);
+    RequestHead head;
+    HeadParser parser;
+    REQUIRE(parser
+                .parse_request(std::string("GET /h HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, "
+                                           "HTTP2-Settings\r\nUpgrade: ") +
+                                   offered + "\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+                               head)
+                .status == ParseStatus::kComplete);
+    CHECK_FALSE(head.upgrade);
+    std::string out;
+    write_request_head(out, head, Framing{}, "");
+    CHECK(out == "GET /h HTTP/1.1\r\nHost: h\r\n\r\n");
+  }
+}
+
 TEST_CASE("the response writer speaks the client's version", "[http1]") {
   ResponseHead head;
   REQUIRE(parse_response("HTTP/1.1 200 OK\r\nServer: s\r\nTransfer-Encoding: chunked\r\n\r\n", head)

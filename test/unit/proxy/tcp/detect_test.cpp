@@ -8,6 +8,8 @@ TEST_CASE("HTTP/1 is recognised by its request line", "[detect]") {
   CHECK(detect_protocol("GET / HTTP/1.1\r\n") == DetectedProtocol::kHttp1);
   CHECK(detect_protocol("POST ") == DetectedProtocol::kHttp1);
   CHECK(detect_protocol("OPTIONS * HTTP/1.1") == DetectedProtocol::kHttp1);
+  CHECK(detect_protocol("M-SEARCH * HTTP/1.1") == DetectedProtocol::kHttp1);
+  CHECK(detect_protocol("VERSION-CONTROL /r HTTP/1.1") == DetectedProtocol::kHttp1);
 }
 
 TEST_CASE("a partial method waits for more bytes", "[detect]") {
@@ -20,6 +22,7 @@ TEST_CASE("everything else is opaque", "[detect]") {
   CHECK(detect_protocol("\x16\x03\x01\x02\x00") == DetectedProtocol::kOpaque);  // TLS
   CHECK(detect_protocol("get / HTTP/1.1") == DetectedProtocol::kOpaque);
   CHECK(detect_protocol(" GET") == DetectedProtocol::kOpaque);
+  CHECK(detect_protocol("-GET / HTTP/1.1") == DetectedProtocol::kOpaque);
   CHECK(detect_protocol("SSH-2.0-OpenSSH") == DetectedProtocol::kOpaque);
   CHECK(detect_protocol("AAAAAAAAAAAAAAAAAAAAAAAAAAAA") == DetectedProtocol::kOpaque);
 }
