@@ -21,10 +21,10 @@ namespace weft::op {
 inline constexpr std::size_t kReachExamples = 5;
 
 struct PolicyReach {
-  std::vector<std::string> sections;    // what it sets: "mtls", "authorization", "rateLimit"
+  std::vector<std::string> sections;           // what it sets: "mtls", "authorization", "rateLimit"
   std::vector<std::size_t> sections_enforced;  // per section: meshed pods where it wins it
-  std::size_t selected = 0;             // pods it selects
-  std::size_t selected_meshed = 0;      // of which meshed (they run the proxy)
+  std::size_t selected = 0;                    // pods it selects
+  std::size_t selected_meshed = 0;             // of which meshed (they run the proxy)
   std::vector<std::string> not_meshed;  // the first kReachExamples selected, unmeshed, by name
   std::size_t enforced = 0;             // meshed pods where it wins at least one of its sections
 };

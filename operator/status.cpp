@@ -78,8 +78,8 @@ Condition reach_programmed(const MeshPolicyModel& policy, const PolicyReach* rea
     if (section == "mtls" && policy.mtls) {
       section = fmt::format("mtls {}", proxyconfig::to_string(*policy.mtls));
     }
-    const std::size_t won = i < reach->sections_enforced.size() ? reach->sections_enforced[i]
-                                                                : reach->enforced;
+    const std::size_t won =
+        i < reach->sections_enforced.size() ? reach->sections_enforced[i] : reach->enforced;
     if (won == 0) {
       overridden.push_back(std::move(section));
     } else if (won < reach->enforced) {
@@ -93,9 +93,10 @@ Condition reach_programmed(const MeshPolicyModel& policy, const PolicyReach* rea
       "by the proxies of {} pods",
       join(sections), reach->enforced);
   if (!overridden.empty()) {
-    message += fmt::format("; {} not enforced: a policy earlier in precedence order sets it "
-                           "wherever this one applies",
-                           join(overridden));
+    message += fmt::format(
+        "; {} not enforced: a policy earlier in precedence order sets it "
+        "wherever this one applies",
+        join(overridden));
   }
   if (policy.mtls && identity.config) {
     message += fmt::format(" (trust domain {})", identity.config->trust_domain);

@@ -352,10 +352,9 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
     bytes_read += bytes.read;
     bytes_written += bytes.written;
   } else if (direction == Direction::kInbound) {
-    OpaqueAuthorization authorization(
-        worker, destination->port(), client_identity, client_address,
-        opaque_port ? authz::InboundPolicies::Opaque::kDeclared
-                    : authz::InboundPolicies::Opaque::kUndetected);
+    OpaqueAuthorization authorization(worker, destination->port(), client_identity, client_address,
+                                      opaque_port ? authz::InboundPolicies::Opaque::kDeclared
+                                                  : authz::InboundPolicies::Opaque::kUndetected);
     if (!authorization.admit()) co_return;  // nothing reached the app
     co_await proxy_opaque(worker, client, buffer, *destination, direction, accepted, bytes_read,
                           bytes_written, &authorization);

@@ -12,9 +12,9 @@
 #include <cstdint>
 
 #include "proxy/core/asio.h"
+#include "proxy/core/deadline.h"
 #include "proxy/core/read_buffer.h"
 #include "proxy/http1/body_decoder.h"
-#include "proxy/core/deadline.h"
 #include "proxy/tls/stream.h"
 
 namespace weft::proxy::http1 {

@@ -178,8 +178,8 @@ awaitable<bool> Session::discard_request_body(const http1::RequestFacts& facts) 
   const std::size_t limit = runtime_.settings.max_discarded_body_bytes;
   // A client waiting for 100 Continue sends no body: the answer goes now and
   // the connection closes, as without a limit.
-  const bool too_long = facts.expect_continue ||
-                        (facts.body == http1::BodyKind::kContentLength && facts.content_length > limit);
+  const bool too_long = facts.expect_continue || (facts.body == http1::BodyKind::kContentLength &&
+                                                  facts.content_length > limit);
   http1::DiscardResult result = http1::DiscardResult::kTooLarge;
   if (!too_long) {
     http1::BodyDecoder decoder;
@@ -325,8 +325,8 @@ awaitable<bool> Session::handle_request() {
     // The body is read and dropped first, when the connection is to serve
     // the client's next request (a denial must leave it usable); never for
     // an answer that closes it anyway.
-    const bool closing = route.local.close || !facts.keep_alive ||
-                         runtime_.draining.load(std::memory_order_relaxed);
+    const bool closing =
+        route.local.close || !facts.keep_alive || runtime_.draining.load(std::memory_order_relaxed);
     bool body_dropped = !has_body;
     if (has_body && !closing) body_dropped = co_await discard_request_body(facts);
     co_return co_await respond_locally(route.local.status, route.local.reason,

@@ -617,8 +617,8 @@ TEST_CASE("reconcile: Programmed names the sections a policy wins, not only thos
   {
     // wide's authorization holds on api-1 only: early sets it for web-1.
     Fixture f;
-    f.add_policy(policy("early", {{"podSelector", web}, {"authorization", authz}},
-                        "2026-01-01T00:00:00Z"));
+    f.add_policy(
+        policy("early", {{"podSelector", web}, {"authorization", authz}}, "2026-01-01T00:00:00Z"));
     f.add_policy(policy("wide",
                         {{"podSelector", json::object()},
                          {"authorization", authz},
@@ -635,13 +635,12 @@ TEST_CASE("reconcile: Programmed names the sections a policy wins, not only thos
   {
     // late's authorization holds nowhere: early sets it for every pod late selects.
     Fixture f;
-    f.add_policy(policy("early", {{"podSelector", web}, {"authorization", authz}},
-                        "2026-01-01T00:00:00Z"));
-    f.add_policy(policy("late",
-                        {{"podSelector", web},
-                         {"authorization", authz},
-                         {"rateLimit", {{"requestsPerSecond", 5}}}},
-                        "2026-01-02T00:00:00Z"));
+    f.add_policy(
+        policy("early", {{"podSelector", web}, {"authorization", authz}}, "2026-01-01T00:00:00Z"));
+    f.add_policy(policy(
+        "late",
+        {{"podSelector", web}, {"authorization", authz}, {"rateLimit", {{"requestsPerSecond", 5}}}},
+        "2026-01-02T00:00:00Z"));
     f.add_meshed_pod("web-1", {{"app", "web"}});
     const auto plan = f.plan();
     const auto& late = condition(plan, "late", "Programmed");

@@ -93,8 +93,7 @@ std::string complete_in_bash(const std::string& script, const std::string& line)
   const auto path = std::filesystem::temp_directory_path() /
                     ("weftctl-completion-" + std::to_string(::getpid()) + ".bash");
   std::ofstream(path) << script;
-  const std::string command = "bash -c 'source " + path.string() +
-                              "; COMP_WORDS=(" + line +
+  const std::string command = "bash -c 'source " + path.string() + "; COMP_WORDS=(" + line +
                               "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
                               "_weftctl; echo \"${COMPREPLY[*]}\"' 2>&1";
   std::string out;

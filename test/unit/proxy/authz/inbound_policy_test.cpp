@@ -264,9 +264,10 @@ TEST_CASE("inbound policy: mtls and rateLimit resolved per port, independently",
   CHECK(InboundPolicies::compile(none, kPod)->rate_limit(5000) == nullptr);
 }
 
-TEST_CASE("inbound policy: a rate-limited port refuses a connection that is not HTTP unless "
-          "declared opaque",
-          "[authz][inbound_policy]") {
+TEST_CASE(
+    "inbound policy: a rate-limited port refuses a connection that is not HTTP unless "
+    "declared opaque",
+    "[authz][inbound_policy]") {
   // rl-only limits every port; the default inbound policy of kUnauth allows all.
   const auto policies = compiled(Doc::kUnauth);
   const Client client{FE, boost::asio::ip::make_address("1.2.3.4")};
@@ -304,11 +305,15 @@ TEST_CASE("inbound policy: only an identity shaped spiffe://<td>/ns/<ns>/sa/<sa>
   for (const char* not_one :
        {"spiffe://cluster.local/ns/shop/sa/frontend/extra", "spiffe:///ns/shop/sa/frontend",
         "spiffe://cluster.local/ns//sa/frontend", "spiffe://cluster.local/ns/shop/sa/",
-        "spiffe://cluster.local/ns/shop", "spiffe://cluster.local", "SPIFFE://cluster.local/ns/"
-        "shop/sa/frontend", "https://cluster.local/ns/shop/sa/frontend", "spiffe://cluster.local/"
-        "sa/frontend/ns/shop", "spiffe://cluster.local/ns/a/b/sa/frontend",
-        "spiffe://cluster.local/ns/Shop/sa/frontend", "spiffe://cluster.local/ns/shop/sa/front%65nd",
-        "spiffe://cluster.local/ns/*/sa/frontend", "spiffe://cluster.local/ns/shop/sa/a?b"}) {
+        "spiffe://cluster.local/ns/shop", "spiffe://cluster.local",
+        "SPIFFE://cluster.local/ns/"
+        "shop/sa/frontend",
+        "https://cluster.local/ns/shop/sa/frontend",
+        "spiffe://cluster.local/"
+        "sa/frontend/ns/shop",
+        "spiffe://cluster.local/ns/a/b/sa/frontend", "spiffe://cluster.local/ns/Shop/sa/frontend",
+        "spiffe://cluster.local/ns/shop/sa/front%65nd", "spiffe://cluster.local/ns/*/sa/frontend",
+        "spiffe://cluster.local/ns/shop/sa/a?b"}) {
     INFO(not_one);
     CHECK_FALSE(decide(authenticated, not_one));
     CHECK_FALSE(decide(same_namespace, not_one));
@@ -317,9 +322,8 @@ TEST_CASE("inbound policy: only an identity shaped spiffe://<td>/ns/<ns>/sa/<sa>
   const auto main = compiled(Doc::kMain);
   const HttpRequest api{"GET", "/api/x"};
   CHECK(main->decide(5000, Client{FE, address}, api).allowed);
-  CHECK_FALSE(
-      main->decide(5000, Client{"spiffe://cluster.local/ns/Shop/sa/frontend", address}, api)
-          .allowed);
+  CHECK_FALSE(main->decide(5000, Client{"spiffe://cluster.local/ns/Shop/sa/frontend", address}, api)
+                  .allowed);
 }
 
 TEST_CASE("inbound policy: before any document everything is allowed", "[authz][inbound_policy]") {

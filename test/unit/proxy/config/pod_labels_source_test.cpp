@@ -84,9 +84,9 @@ TEST_CASE("with a labels file expected, nothing is allowed until it has been rea
   const authz::Decision before = f.store.policies()->decide(8080, client, {"GET", "/"});
   CHECK_FALSE(before.allowed);
   CHECK(before.policy == "default:deny");
-  CHECK_FALSE(
-      f.store.policies()->decide_connection(8080, client, authz::InboundPolicies::Opaque::kDeclared)
-          .allowed);
+  CHECK_FALSE(f.store.policies()
+                  ->decide_connection(8080, client, authz::InboundPolicies::Opaque::kDeclared)
+                  .allowed);
 
   CHECK_FALSE(offer_pod_labels("not labels\n", f.store, f.metrics, f.log));
   CHECK_FALSE(f.store.policies()->decide(8080, client, {"GET", "/"}).allowed);
