@@ -88,7 +88,8 @@ TEST_CASE("completion: a bash script naming every command; zsh loads bashcompini
 
 namespace {
 
-// What bash offers for the words of a command line whose last word is being completed.
+// What bash offers for the words of a command line whose last word is being completed
+// (`line` goes inside single quotes: an empty word is written "").
 std::string complete_in_bash(const std::string& script, const std::string& line) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("weftctl-completion-" + std::to_string(::getpid()) + ".bash");
@@ -111,12 +112,12 @@ std::string complete_in_bash(const std::string& script, const std::string& line)
 TEST_CASE("completion, run by bash: commands, then a command's kinds or actions, then its flags") {
   const auto script = run({"completion", "bash"}).out;
   CHECK(complete_in_bash(script, "weftctl ch") == "check\n");
-  CHECK(complete_in_bash(script, "weftctl stat ''") == "deploy pod ns route\n");
+  CHECK(complete_in_bash(script, "weftctl stat \"\"") == "deploy pod ns route\n");
   CHECK(complete_in_bash(script, "weftctl -n demo stat r") == "route\n");
   CHECK(complete_in_bash(script, "weftctl diagnose e") == "endpoints\n");
   CHECK(complete_in_bash(script, "weftctl completion z") == "zsh\n");
   // Past the kind, a name: no word list (bash falls back to its default).
-  CHECK(complete_in_bash(script, "weftctl stat deploy ''") == "\n");
+  CHECK(complete_in_bash(script, "weftctl stat deploy \"\"") == "\n");
   CHECK(complete_in_bash(script, "weftctl -o j") == "json\n");
-  CHECK(complete_in_bash(script, "weftctl -o ''") == "table json yaml\n");
+  CHECK(complete_in_bash(script, "weftctl -o \"\"") == "table json yaml\n");
 }
