@@ -27,6 +27,12 @@ install_weft() {
     [[ -n $(k get mutatingwebhookconfigurations -o jsonpath='{.items[*].webhooks[*].clientConfig.caBundle}') ]]
   }
   eventually 60 "the webhook's caBundle" ca_bundle_set
+  # The API server dials the webhook's cluster IP, which kube-proxy forwards a
+  # moment after the rollout: until then pod creation fails "connection refused".
+  local webhook_ip
+  webhook_ip=$(k -n weft-system get service weft-webhook -o jsonpath='{.spec.clusterIP}')
+  webhook_forwarded() { timeout 2 bash -c "exec 3<>/dev/tcp/$webhook_ip/443" 2>/dev/null; }
+  eventually 60 "the webhook's Service forwarded to it" webhook_forwarded
 }
 
 # mesh_namespace PREFIX: test_namespace, labelled for injection, with the Pod

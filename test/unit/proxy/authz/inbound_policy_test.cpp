@@ -285,8 +285,8 @@ TEST_CASE(
             ->decide_connection(5000, client, Opaque::kUndetected)
             .allowed);
   // A denial by the authorization says so, not the rate limit's rule.
-  const Decision denied =
-      compiled(Doc::kDeny)->decide_connection(5000, client, Opaque::kUndetected);
+  const auto deny = compiled(Doc::kDeny);  // (the decision views it)
+  const Decision denied = deny->decide_connection(5000, client, Opaque::kUndetected);
   CHECK_FALSE(denied.allowed);
   CHECK(denied.rule == "default");
 }
