@@ -31,6 +31,7 @@ struct Streams {
   std::ostream& out;
   std::ostream& err;
   bool out_is_terminal = false;
+  bool err_is_terminal = false;  // progress notes go to stderr only then
 };
 
 // The whole program: global flags, then the command. `client` overrides how the

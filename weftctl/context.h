@@ -43,6 +43,9 @@ struct Context {
   // The kubeconfig context's namespace, when the client was made from one.
   std::function<std::string()> default_namespace = [] { return std::string(); };
 
+  // stderr is a terminal: a long wait may say what it waits for there.
+  bool err_is_terminal = false;
+
   // -n, else the kubeconfig context's namespace, else "default".
   std::string namespace_or_default() const;
 };

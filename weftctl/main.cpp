@@ -12,7 +12,8 @@
 int main(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
   const std::string program = weft::ctl::display_name(argc > 0 ? argv[0] : "weftctl");
-  return weft::ctl::run(arguments, program,
-                        {std::cin, std::cout, std::cerr, ::isatty(STDOUT_FILENO) == 1},
-                        weft::flags::process_environment());
+  return weft::ctl::run(
+      arguments, program,
+      {std::cin, std::cout, std::cerr, ::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1},
+      weft::flags::process_environment());
 }

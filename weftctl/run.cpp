@@ -85,10 +85,12 @@ int run(const std::vector<std::string>& arguments, std::string_view program, Str
                   .out = streams.out,
                   .err = streams.err,
                   .client = client ? client : ClientFactory([lazy] { return lazy->get(); }),
-                  .default_namespace = [lazy] {
-                    std::lock_guard lock(lazy->mutex);
-                    return lazy->default_namespace;
-                  }};
+                  .default_namespace =
+                      [lazy] {
+                        std::lock_guard lock(lazy->mutex);
+                        return lazy->default_namespace;
+                      },
+                  .err_is_terminal = streams.err_is_terminal};
   if (invocation->version) {
     if (const auto* version = find_command("version"))
       return version->run(context, invocation->args);

@@ -228,8 +228,10 @@ int run_stat(Context& context, Cluster& cluster, const std::vector<std::string>&
   warnings.insert(warnings.end(), plan->warnings.begin(), plan->warnings.end());
 
   auto before = scrape(cluster, plan->scrape, warnings);
-  // On stderr, so that -o json stays clean: a long window looks like a hang otherwise.
-  if (parsed->options.window >= std::chrono::seconds(2) && !plan->scrape.empty()) {
+  // On a terminal's stderr (-o json stays clean, scripts see nothing): a long
+  // window looks like a hang otherwise.
+  if (context.err_is_terminal && parsed->options.window >= std::chrono::seconds(2) &&
+      !plan->scrape.empty()) {
     const auto shown = format_duration(parsed->options.window);
     context.err << fmt::format("measuring {} {} over {}...\n", plan->scrape.size(),
                                plan->scrape.size() == 1 ? "proxy" : "proxies",

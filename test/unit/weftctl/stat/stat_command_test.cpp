@@ -30,12 +30,18 @@ struct Ran {
   std::string err;
 };
 
-Ran run(FakeCluster& cluster, const std::vector<std::string>& args, GlobalOptions options = {}) {
+Ran run(FakeCluster& cluster, const std::vector<std::string>& args, GlobalOptions options = {},
+        bool err_is_terminal = false) {
   std::istringstream in;
   std::ostringstream out;
   std::ostringstream err;
   if (options.namespace_name.empty() && !options.all_namespaces) options.namespace_name = "shop";
-  Context context{.options = options, .in = in, .out = out, .err = err, .client = {}};
+  Context context{.options = options,
+                  .in = in,
+                  .out = out,
+                  .err = err,
+                  .client = {},
+                  .err_is_terminal = err_is_terminal};
   Ran ran;
   ran.status = stat::run_stat(context, cluster, args);
   ran.out = out.str();
@@ -88,8 +94,12 @@ TEST_CASE("stat deploy: a row per deployment, from its pods' inbound traffic") {
   // The pod whose proxy did not answer is named, not silently dropped.
   CHECK(ran.err.find("warning: pod shop/web-2: its proxy's /metrics could not be read") !=
         std::string::npos);
-  // What it waits for is said on stderr before the window.
-  CHECK(ran.err.rfind("measuring 3 proxies over 10s...\n", 0) == 0);
+  // What it waits for is said before the window on a terminal's stderr, and only there.
+  CHECK(ran.err.find("measuring") == std::string::npos);
+  FakeCluster again = shop();
+  const Ran on_terminal = run(again, {"deploy", "--window", "10s"}, {}, true);
+  CHECK(on_terminal.err.rfind("measuring 3 proxies over 10s...\n", 0) == 0);
+  CHECK(on_terminal.out == ran.out);
 }
 
 TEST_CASE("stat deploy: a made-up weft-proxy is neither counted nor scraped") {
