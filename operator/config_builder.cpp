@@ -192,6 +192,7 @@ std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const Ser
         if (!use_ready && !use_terminating) continue;
         std::string account;
         std::string spiffe;
+        bool opaque = false;
         if (const auto it = pods.find(endpoint.pod); it != pods.end()) {
           account = it->second->service_account;
           // Only a meshed pod has a proxy to prove the identity; the others
@@ -199,9 +200,11 @@ std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const Ser
           if (identity && it->second->meshed) {
             spiffe = spiffe_id(identity->trust_domain, input.ns, account);
           }
+          opaque = it->second->opaque_ports.contains(*slice_port.port);
         }
         for (const auto& address : endpoint.addresses) {
-          pc::Endpoint out{address, *slice_port.port, account, endpoint.pod, endpoint.zone, spiffe};
+          pc::Endpoint out{address, *slice_port.port, account, endpoint.pod, endpoint.zone, spiffe,
+                           opaque};
           auto& seen = use_ready ? seen_ready : seen_terminating;
           if (!seen.emplace(address, *slice_port.port).second) continue;
           (use_ready ? ready : serving_terminating).push_back(std::move(out));

@@ -36,7 +36,13 @@ std::vector<pc::MeshedService> exported_services(const NamespaceInput& input,
         exported.identity = endpoint.identity;
       }
       if (!usable) break;
-      if (!endpoints.empty()) exported.ports.push_back(port.port);
+      if (endpoints.empty()) continue;
+      exported.ports.push_back(port.port);
+      // kube-proxy may pick any of them: one opaque pod makes the port opaque.
+      if (std::any_of(endpoints.begin(), endpoints.end(),
+                      [](const pc::Endpoint& endpoint) { return endpoint.opaque; })) {
+        exported.opaque_ports.push_back(port.port);
+      }
     }
     if (!usable || exported.ports.empty()) continue;
     if (exported.ports.size() > limits.max_ports) {
@@ -44,6 +50,7 @@ std::vector<pc::MeshedService> exported_services(const NamespaceInput& input,
       continue;
     }
     std::sort(exported.ports.begin(), exported.ports.end());
+    std::sort(exported.opaque_ports.begin(), exported.opaque_ports.end());
     out.push_back(std::move(exported));
   }
   std::sort(out.begin(), out.end(),

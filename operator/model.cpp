@@ -295,6 +295,17 @@ pc::Authorization parse_authorization(const json& value, Problems& problems) {
   return out;
 }
 
+// What the proxy container was given, as the proxy parses it: a list it
+// would refuse (not one the webhook writes) counts as none.
+PortSet opaque_ports_of(const json& container) {
+  for (const auto& variable : array(container, "env")) {
+    if (text(variable, "name") != kEnvOpaquePorts) continue;
+    auto ports = parse_port_set(text(variable, "value"));
+    return ports ? std::move(*ports) : PortSet();
+  }
+  return {};
+}
+
 }  // namespace
 
 ObjectMeta parse_meta(const json& object) {
@@ -391,19 +402,23 @@ PodModel parse_pod(const json& object) {
   out.service_account = text(at(object, "spec"), "serviceAccountName");
   if (out.service_account.empty()) out.service_account = "default";
   const json& spec = at(object, "spec");
-  bool proxy = false;
+  const json* proxy_container = nullptr;
   for (const auto& container : array(spec, "initContainers")) {
-    proxy = proxy || (text(container, "name") == kProxyContainerName &&
-                      text(container, "restartPolicy") == "Always");
+    if (text(container, "name") == kProxyContainerName &&
+        text(container, "restartPolicy") == "Always") {
+      proxy_container = &container;
+    }
   }
   for (const auto& container : array(spec, "containers")) {
-    proxy = proxy || text(container, "name") == kProxyContainerName;
+    if (text(container, "name") == kProxyContainerName) proxy_container = &container;
   }
+  const bool proxy = proxy_container != nullptr;
   const json& annotations = at(at(object, "metadata"), "annotations");
   const std::string seal = text(annotations, kInjectionSealAnnotation);
   out.sealed = seal.starts_with("sha256:");
   out.has_proxy = proxy;
   out.meshed = proxy && out.sealed;
+  if (out.meshed) out.opaque_ports = opaque_ports_of(*proxy_container);
   if (out.sealed || proxy) out.proxy_version = text(annotations, kProxyVersionAnnotation);
   const json& status = at(object, "status");
   const std::string phase = text(status, "phase");

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "operator/grpc_route.h"
+#include "weft/port_list.h"
 #include "weft/proxyconfig/document.h"
 
 namespace weft::op {
@@ -102,6 +103,10 @@ struct PodModel {
   bool proxy_crash_looping = false;  // waiting with reason CrashLoopBackOff
   std::int32_t proxy_restarts = 0;
   std::string proxy_version;  // annotation weft.io/proxy-version (short: no allocation)
+  // The ports its proxy treats as opaque (the webhook's WEFT_PROXY_OPAQUE_PORTS
+  // on the weft-proxy container, from config.weft.io/opaque-ports); empty
+  // for an unmeshed pod and for one whose list does not parse.
+  PortSet opaque_ports;
 };
 
 // The trust bundle weft-identity publishes (ConfigMap

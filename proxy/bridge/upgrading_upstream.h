@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "proxy/bridge/http2_carrier.h"
+#include "proxy/config/snapshot.h"
 #include "proxy/http1/client.h"
 
 namespace weft::proxy::bridge {
@@ -24,9 +25,12 @@ class UpgradingUpstream {
 
   // `meshed`: the proxy can speak mTLS at all (it holds credentials); when
   // not, no try can be carried and the request costs nothing more.
+  // `snapshot`: the one the request was routed with, which says which
+  // endpoints' proxies treat their port as opaque (never carried to).
   void start(const http1::RequestHead& head, const http1::RequestFacts& facts,
-             std::string_view destination_text, bool meshed) {
+             std::string_view destination_text, bool meshed, const Snapshot* snapshot) {
     http1_.start(head, facts, destination_text);
+    snapshot_ = snapshot;
     carried_ = false;
     possible_ = enabled_ && meshed && !facts.upgrade && http2_.start(head, facts, destination_text);
   }
@@ -38,7 +42,10 @@ class UpgradingUpstream {
   awaitable<TryFailure> send_try(const tcp::endpoint& address, std::string_view identity,
                                  const RequestTimeouts& timeouts, bool replayable,
                                  bool& body_started) {
-    carried_ = possible_ && !identity.empty();
+    // An endpoint whose proxy treats its port as opaque would hand the
+    // HTTP/2 bytes to its app as they are: HTTP/1 (over mTLS) there.
+    carried_ = possible_ && !identity.empty() &&
+               !(snapshot_ != nullptr && snapshot_->opaque_at_server(address));
     if (carried_) {
       if (replayable) http2_.use_kept_body(http1_.kept_body());
       return http2_.send_try(address, identity, timeouts, replayable, body_started);
@@ -84,6 +91,7 @@ class UpgradingUpstream {
   http1::Client& http1_;
   Http2Carrier& http2_;
   const bool enabled_;
+  const Snapshot* snapshot_ = nullptr;
   bool possible_ = false;  // this request may be carried
   bool carried_ = false;   // the last try was
 };

@@ -1,5 +1,7 @@
 #include "proxy/config/snapshot.h"
 
+#include <algorithm>
+
 namespace weft::proxy {
 namespace {
 
@@ -66,13 +68,22 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
         if (!endpoint.identity.empty()) {
           snapshot->identities_.emplace(target.endpoints.back(), endpoint.identity);
         }
+        if (endpoint.opaque) snapshot->opaque_at_server_.insert(target.endpoints.back());
       }
+      // Every endpoint, not one: a pod that declares a port opaque on its
+      // own (or is added to the Service by mistake) must not turn off the
+      // routes of everyone's requests; its own tries go as HTTP/1.1 instead.
+      const bool opaque_port =
+          !port.endpoints.empty() &&
+          std::all_of(port.endpoints.begin(), port.endpoints.end(),
+                      [](const proxyconfig::Endpoint& endpoint) { return endpoint.opaque; });
       const std::size_t index = snapshot->targets_.size();
       for (const std::string& cluster_ip : service.cluster_ips) {
         error_code ec;
         const auto address = asio::ip::make_address(cluster_ip, ec);
         if (ec) return Error{where + ": invalid cluster IP '" + cluster_ip + "'"};
         snapshot->by_destination_[tcp::endpoint(address, port.port)] = index;
+        if (opaque_port) snapshot->opaque_at_server_.emplace(address, port.port);
       }
       snapshot->by_name_[{service.name, port.port}] = index;
       for (const tcp::endpoint& endpoint : target.endpoints) {
@@ -94,6 +105,10 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
         const tcp::endpoint destination(address, port);
         if (snapshot->by_destination_.contains(destination)) continue;
         snapshot->identities_.emplace(destination, others[i].identity);
+        const auto& opaque = others[i].opaque_ports;
+        if (std::find(opaque.begin(), opaque.end(), port) != opaque.end()) {
+          snapshot->opaque_at_server_.insert(destination);
+        }
         snapshot->other_namespaces_.emplace(
             destination, OtherNamespaceTarget{&others[i], others[i].name + "." + others[i].ns +
                                                               ":" + std::to_string(port)});

@@ -278,7 +278,15 @@ awaitable<void> handle(Worker& worker, Socket socket, Direction direction,
   std::uint64_t& bytes_written = accounting.bytes_written;
 
   ReadBuffer buffer;
-  const bool opaque_port = runtime.settings.opaque_ports.contains(destination->port());
+  // Outbound, also a port the server's own proxy treats as opaque (the
+  // operator writes it into the document): detecting HTTP here would only
+  // delay a server-first protocol, and carry HTTP as HTTP/2 to a proxy that
+  // hands the app what it receives.
+  bool opaque_port = runtime.settings.opaque_ports.contains(destination->port());
+  if (!opaque_port && direction == Direction::kOutbound) {
+    const Snapshot* snapshot = worker.routes.snapshot().get();
+    opaque_port = snapshot != nullptr && snapshot->opaque_at_server(*destination);
+  }
   DetectedProtocol protocol = DetectedProtocol::kOpaque;
   std::string_view protocol_label = "opaque-port";
   // Inbound, a meshed client's ClientHello is looked for even on an opaque

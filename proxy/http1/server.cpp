@@ -335,7 +335,8 @@ awaitable<bool> Session::handle_request() {
 
   tries_.start(
       request_, facts, destination_text_,
-      target_.direction == Direction::kOutbound && worker_.tls.get(TlsRole::kClient) != nullptr);
+      target_.direction == Direction::kOutbound && worker_.tls.get(TlsRole::kClient) != nullptr,
+      route.snapshot.get());
   client_buffer_.consume(request_head_size_);  // request_'s views are invalid from here
 
   // Retries need the body kept whole, to send it again.

@@ -120,6 +120,11 @@ struct Endpoint {
   // endpoint's pod is not meshed, which the proxy reaches in plaintext.
   // Initialised so that positional initialisers may leave it out.
   std::string identity{};
+  // The endpoint's pod declares this port opaque (its proxy's
+  // --opaque-ports): that proxy hands the app whatever it receives, as TCP.
+  // A client proxy then sends connections for it as TCP too, without protocol
+  // detection, and never carries requests to it as HTTP/2.
+  bool opaque{};
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
@@ -163,6 +168,9 @@ struct MeshedService {
   std::vector<std::string> cluster_ips;  // never empty
   std::vector<std::uint16_t> ports;      // the Service ports, sorted
   std::string identity;                  // SPIFFE ID, in the document's trust domain
+  // The Service ports some endpoint's pod declares opaque (Endpoint::opaque):
+  // a subset of `ports`, sorted; connections to them go as TCP.
+  std::vector<std::uint16_t> opaque_ports{};
   friend bool operator==(const MeshedService&, const MeshedService&) = default;
 };
 

@@ -83,6 +83,16 @@ class Reader {
     const json* value = member(parent, path, key, required);
     return value && string(*value, join(path, key), out);
   }
+  bool boolean(const json& parent, const std::string& path, std::string_view key, bool& out) {
+    const json* value = member(parent, path, key, false);
+    if (!value) return false;
+    if (!value->is_boolean()) {
+      fail(join(path, key), fmt::format("must be a boolean, got {}", value->type_name()));
+      return false;
+    }
+    out = value->get<bool>();
+    return true;
+  }
   bool integer(const json& value, const std::string& path, std::int64_t min, std::int64_t max,
                std::int64_t& out) {
     if (!ok()) return false;
@@ -193,6 +203,7 @@ void read_port(Reader& r, const json& item, const std::string& p, ServicePort& p
     if (r.string(e, ep, "identity", endpoint.identity, false) && endpoint.identity.empty()) {
       r.fail(join(ep, "identity"), "must not be empty (leave it out for an unmeshed endpoint)");
     }
+    r.boolean(e, ep, "opaque", endpoint.opaque);
     port.endpoints.push_back(std::move(endpoint));
   });
   r.each_object(item, p, "rules", true, [&](const json& ru, const std::string& rp) {
@@ -258,13 +269,7 @@ void read_port(Reader& r, const json& item, const std::string& p, ServicePort& p
     if (r.string(m, mp, "method", method, false)) match.method = method;
     read_value_matches(r, m, mp, "headers", match.headers);
     read_value_matches(r, m, mp, "queryParams", match.query_params);
-    if (const json* grpc = r.member(m, mp, "grpc", false)) {
-      if (!grpc->is_boolean()) {
-        r.fail(join(mp, "grpc"), fmt::format("must be a boolean, got {}", grpc->type_name()));
-      } else {
-        match.grpc = grpc->get<bool>();
-      }
-    }
+    r.boolean(m, mp, "grpc", match.grpc);
     port.matches.push_back(std::move(match));
   });
   if (const json* lb = r.object(item, p, "loadBalancer", true)) {
@@ -614,6 +619,11 @@ void check_other_namespaces(Reader& r, const Document& document) {
         other.ports.size()) {
       r.fail(join(p, "ports"), "has a duplicate port");
     }
+    for (const std::uint16_t port : other.opaque_ports) {
+      if (std::find(other.ports.begin(), other.ports.end(), port) == other.ports.end()) {
+        r.fail(join(p, "opaquePorts"), fmt::format("port {} is not one of ports", port));
+      }
+    }
     if (auto problem = spiffe_id_problem(other.identity, document.identity->trust_domain)) {
       r.fail(join(p, "identity"), *problem);
     } else if (auto parsed = identity::parse_spiffe_id(other.identity);
@@ -742,6 +752,12 @@ Result<ParsedDocument> parse(std::string_view text) {
                       other.ports.push_back(number);
                     });
                     r.string(item, p, "identity", other.identity, true);
+                    r.each(item, p, "opaquePorts", false,
+                           [&](const json& port, const std::string& pp) {
+                             std::int64_t value = 0;
+                             if (r.integer(port, pp, 1, 65535, value))
+                               other.opaque_ports.push_back(static_cast<std::uint16_t>(value));
+                           });
                     document.outbound.other_namespaces.push_back(std::move(other));
                   });
   }

@@ -89,6 +89,7 @@ json endpoint_json(const Endpoint& endpoint) {
   if (!endpoint.pod.empty()) out["pod"] = endpoint.pod;
   if (!endpoint.zone.empty()) out["zone"] = endpoint.zone;
   if (!endpoint.identity.empty()) out["identity"] = endpoint.identity;
+  if (endpoint.opaque) out["opaque"] = true;
   return out;
 }
 
@@ -208,11 +209,16 @@ json to_json(const Document& document) {
     json list = json::array();
     for (auto& other : others) {
       std::sort(other.ports.begin(), other.ports.end());
-      list.push_back({{"namespace", other.ns},
-                      {"name", other.name},
-                      {"clusterIPs", string_array(other.cluster_ips)},
-                      {"ports", other.ports},
-                      {"identity", other.identity}});
+      json item = {{"namespace", other.ns},
+                   {"name", other.name},
+                   {"clusterIPs", string_array(other.cluster_ips)},
+                   {"ports", other.ports},
+                   {"identity", other.identity}};
+      if (!other.opaque_ports.empty()) {
+        std::sort(other.opaque_ports.begin(), other.opaque_ports.end());
+        item["opaquePorts"] = other.opaque_ports;
+      }
+      list.push_back(std::move(item));
     }
     outbound["otherNamespaces"] = std::move(list);
   }

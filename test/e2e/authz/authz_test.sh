@@ -46,8 +46,8 @@ new_namespace() {
 }
 
 # client_pod NAMESPACE NAME SERVICE-ACCOUNT: a pod that only sleeps, running as
-# its own ServiceAccount (created here). Port 9000 is opaque for its proxy, as
-# for the TCP server's.
+# its own ServiceAccount (created here). Its proxy learns from its document
+# that the banner server's port 9000 is opaque (declared on the server only).
 client_pod() {
   k -n "$1" create serviceaccount "$3" >/dev/null 2>&1 || true
   k apply -f - >/dev/null <<EOF || fail "create pod $1/$2"
@@ -56,7 +56,6 @@ kind: Pod
 metadata:
   name: $2
   namespace: $1
-  annotations: {config.weft.io/opaque-ports: "9000"}
 spec:
   serviceAccountName: $3
   terminationGracePeriodSeconds: 1
@@ -391,6 +390,16 @@ check_policies() {
   local bytes
   bytes=$(tcp_bytes client-a "$banner_ip" 9000)
   ((bytes == 7)) || fail "client-a got $bytes bytes from banner before any policy, expected 7"
+  # Declared opaque on the server alone: once its document says so (the
+  # operator's endpoint "opaque"), client-a's proxy sends it as TCP without
+  # waiting for bytes a server-first protocol never sends first.
+  sent_as_opaque() {
+    tcp_bytes client-a "$banner_ip" 9000 >/dev/null
+    (($(metric_sum protocol_detect_total 'direction="outbound"' 'protocol="opaque-port"' \
+      <<<"$(proxy_metrics client-a)") >= 1))
+  }
+  eventually 30 "client-a's proxy sending banner:9000 as opaque TCP" sent_as_opaque
+  echo "  client-a -> banner:9000: sent as opaque TCP (declared on the server only)"
   apply_policy "$ns" tcp "  targetRef: {name: banner, port: 9000}
   authorization:
     rules:

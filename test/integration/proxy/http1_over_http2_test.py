@@ -23,7 +23,8 @@ import time
 from h2_peers import H2Backend, H2Client
 from harness import (Proxy, TcpServer, connect, read_response, request, run_main, wait_until,
                      MountedConfig)
-from mtls_test import CLIENT_ID, ENV, SERVER_ID, SERVICE_IP, TRUST_DOMAIN, Ca, Mesh, mesh_document
+from mtls_test import (CLIENT_ID, ENV, SERVER_ID, SERVICE_IP, TRUST_DOMAIN, Ca, Mesh,
+                       assert_encrypted, mesh_document)
 
 TESTS = {}
 
@@ -615,6 +616,95 @@ def the_marker_from_outside_the_mesh_is_ignored():
     finally:
         proxy.stop()
         config.close()
+        app.close()
+
+
+@test
+def a_port_the_server_proxy_treats_as_opaque_is_sent_as_tcp():
+    # The server pod declares its app's port opaque (config.weft.io/opaque-ports
+    # on the server alone): its proxy hands the app whatever arrives. The
+    # operator writes that into the client's document (the endpoint's
+    # "opaque"), so the client proxy sends the connection as TCP over mTLS
+    # instead of carrying its requests as HTTP/2, which the app could not read.
+    app = App()
+    mesh = Mesh(app.port, Ca("anchor"), server_flags=("--opaque-ports", str(app.port)),
+                client_endpoint_fields={"opaque": True})
+    try:
+        sock = connect(mesh.client.outbound)
+        for i in range(3):
+            status, _, got = request(mesh.client.outbound, f"/info?i={i}", sock=sock)
+            assert status == 200 and got == f"GET /info?i={i}".encode(), (status, got)
+        sock.close()
+        assert [s.version for s in app.requests()] == ["HTTP/1.1"] * 3
+        assert upgraded(mesh, "outbound") == 0
+        assert mesh.client.metric("protocol_detect_total", direction="outbound",
+                                  protocol="opaque-port") == 1
+        assert inbound_connections(mesh) == 1  # still mTLS between the proxies
+        assert_encrypted(mesh.relay, b"/info?i=")
+    finally:
+        mesh.close()
+        app.close()
+
+
+@test
+def an_opaque_endpoint_among_others_gets_http1_and_the_service_keeps_its_routes():
+    # One endpoint of the Service treats its port as opaque, another (an
+    # unmeshed app) does not: the Service's connections are still HTTP
+    # (balanced per request, its routes kept), and the tries that go to the
+    # opaque endpoint cross the mTLS hop as HTTP/1.1, never as HTTP/2.
+    app, other = App(), App()
+    mesh = Mesh(app.port, Ca("anchor"), server_flags=("--opaque-ports", str(app.port)),
+                client_endpoint_fields={"opaque": True},
+                client_document={"algorithm": "RoundRobin", "extra_endpoints": [
+                    {"address": "127.0.0.1", "port": other.port}]})
+    try:
+        sock = connect(mesh.client.outbound)
+        for i in range(10):
+            status, _, got = request(mesh.client.outbound, f"/info?i={i}", sock=sock)
+            assert status == 200 and got == f"GET /info?i={i}".encode(), (status, got)
+        sock.close()
+        assert len(app.requests()) == 5 and len(other.requests()) == 5, (
+            len(app.requests()), len(other.requests()))
+        assert all(s.version == "HTTP/1.1" for s in app.requests())
+        assert upgraded(mesh, "outbound") == 0
+        assert mesh.client.metric("protocol_detect_total", direction="outbound",
+                                  protocol="http1") == 1
+        assert inbound_connections(mesh) >= 1  # the opaque endpoint's tries: mTLS
+        assert_encrypted(mesh.relay, b"/info?i=")
+    finally:
+        mesh.close()
+        app.close()
+        other.close()
+
+
+@test
+def a_server_first_protocol_is_not_kept_waiting_by_the_client_proxy():
+    # A port the server's proxy treats as opaque is sent as TCP at once: the
+    # client proxy does not wait --detect-timeout (20 s here) for bytes a
+    # server-first protocol (SMTP, MySQL) never sends before its banner.
+    def serve(conn):
+        with conn:
+            conn.sendall(b"220 banner\r\n")
+            data = conn.recv(100)
+            conn.sendall(b"250 " + data)
+
+    app = TcpServer(serve)
+    mesh = Mesh(app.port, Ca("anchor"), server_flags=("--opaque-ports", str(app.port)),
+                client_flags=("--detect-timeout", "20s"), client_endpoint_fields={"opaque": True})
+    try:
+        started = time.monotonic()
+        sock = connect(mesh.client.outbound)
+        sock.settimeout(15)
+        banner = sock.recv(100)
+        waited = time.monotonic() - started
+        assert banner == b"220 banner\r\n", banner
+        assert waited < 10, f"the banner took {waited:.1f} s"
+        sock.sendall(b"HELO x\r\n")
+        assert sock.recv(100) == b"250 HELO x\r\n"
+        sock.close()
+        assert inbound_connections(mesh) == 1
+    finally:
+        mesh.close()
         app.close()
 
 

@@ -79,15 +79,16 @@ def credentials_dir(ca, spiffe_id, anchors=None, **validity):
 
 # ---- documents -------------------------------------------------------------------
 
-def mesh_document(anchors_pem, endpoint=None, identity=SERVER_ID, policies=()):
+def mesh_document(anchors_pem, endpoint=None, identity=SERVER_ID, policies=(),
+                  endpoint_fields=None, extra_endpoints=(), algorithm="PeakEWMA"):
     services = []
     if endpoint:
-        ep = {"address": "127.0.0.1", "port": endpoint}
+        ep = {"address": "127.0.0.1", "port": endpoint, **(endpoint_fields or {})}
         if identity:
             ep["identity"] = identity
         services.append({"name": "web", "clusterIPs": [SERVICE_IP], "ports": [{
-            "port": 80, "endpoints": [ep], "loadBalancer": {"algorithm": "PeakEWMA"},
-            "rules": [], "matches": []}]})
+            "port": 80, "endpoints": [ep, *extra_endpoints],
+            "loadBalancer": {"algorithm": algorithm}, "rules": [], "matches": []}]})
     body = {"version": 1, "namespace": "test", "outbound": {"services": services},
             "inbound": {"policies": list(policies)},
             "identity": {"trustDomain": TRUST_DOMAIN, "trustAnchorsPem": anchors_pem}}
@@ -139,7 +140,7 @@ class Mesh:
 
     def __init__(self, app_port, ca, server_ca=None, server_validity=None, expected=SERVER_ID,
                  server_policies=(), client_flags=(), server_flags=(), server_lists_itself=False,
-                 client_id=CLIENT_ID):
+                 client_id=CLIENT_ID, client_endpoint_fields=None, client_document=None):
         self.dirs, self.configs = [], []
         server_ca = server_ca or ca
         # As the operator writes it, the server's own document may list the
@@ -153,7 +154,9 @@ class Mesh:
                             *server_flags, env=ENV)
         self.relay = Relay(self.server.inbound)
         client_config = self._config(mesh_document(ca.pem, endpoint=self.relay.port,
-                                                   identity=expected))
+                                                   identity=expected,
+                                                   endpoint_fields=client_endpoint_fields,
+                                                   **(client_document or {})))
         client_creds = self._dir(credentials_dir(ca, client_id))
         self.client = Proxy(client_config.path, "--outbound-fallback", f"{SERVICE_IP}:80",
                             "--test-credentials-dir", client_creds, *client_flags, env=ENV)

@@ -182,6 +182,56 @@ TEST_CASE("identity: meshed endpoints carry their SPIFFE ID, unmeshed ones none"
                                {"gone", ""}});
 }
 
+// The pod `mode` as pod() makes it, its weft-proxy given WEFT_PROXY_OPAQUE_PORTS.
+json with_opaque_ports(json object, const std::string& ports) {
+  for (const char* list : {"initContainers", "containers"}) {
+    for (auto& container : object["spec"][list]) {
+      if (container["name"] == "weft-proxy") {
+        container["env"] = {{{"name", "OTHER"}, {"value", "1"}},
+                            {{"name", "WEFT_PROXY_OPAQUE_PORTS"}, {"value", ports}}};
+      }
+    }
+  }
+  return object;
+}
+
+TEST_CASE("opaque ports: a meshed pod's are its proxy's WEFT_PROXY_OPAQUE_PORTS", "[identity]") {
+  const auto native = parse_pod(with_opaque_ports(pod("a", "web", "native"), "3306,8000-8100"));
+  CHECK(native.opaque_ports.contains(3306));
+  CHECK(native.opaque_ports.contains(8050));
+  CHECK_FALSE(native.opaque_ports.contains(8101));
+  CHECK(parse_pod(with_opaque_ports(pod("a", "web", "classic"), "25")).opaque_ports.contains(25));
+  CHECK(parse_pod(pod("a", "web", "native")).opaque_ports.empty());
+  // Unmeshed (no seal): no proxy of the webhook's to treat anything so.
+  CHECK(parse_pod(with_opaque_ports(pod("a", "web", "native", false), "25")).opaque_ports.empty());
+  // A list the proxy would refuse counts as none.
+  CHECK(parse_pod(with_opaque_ports(pod("a", "web", "native"), "25,x")).opaque_ports.empty());
+  // The variable on another container is not the proxy's.
+  json app_env = pod("a", "web", "native");
+  app_env["spec"]["containers"][0]["env"] = {{{"name", "WEFT_PROXY_OPAQUE_PORTS"},
+                                              {"value", "25"}}};
+  CHECK(parse_pod(app_env).opaque_ports.empty());
+}
+
+TEST_CASE("opaque ports: an endpoint on a port its pod's proxy treats as opaque says so",
+          "[identity]") {
+  Fixture f;
+  f.input.identity = configured();
+  f.input.pods.clear();
+  f.add_pod(with_opaque_ports(pod("native", "web", "native"), "8080"));
+  f.add_pod(with_opaque_ports(pod("classic", "web-classic", "classic"), "9000-9100"));
+  const auto doc = document_of(f.plan());
+  std::map<std::string, bool> opaque;
+  for (const auto& endpoint : doc.outbound.services.at(0).ports.at(0).endpoints) {
+    opaque[endpoint.pod] = endpoint.opaque;
+  }
+  // The slice's port is 8080: native's proxy treats it as opaque, classic's does not.
+  CHECK(opaque == std::map<std::string, bool>{
+                      {"native", true}, {"classic", false}, {"plain", false},
+                      {"unsealed", false}, {"gone", false}});
+  CHECK(f.plan().config->text.find("\"opaque\":true") != std::string::npos);
+}
+
 TEST_CASE("identity: without a usable bundle there is no identity anywhere", "[identity]") {
   Fixture f;
   const auto plan = f.plan();  // IdentityState defaults to missing

@@ -111,14 +111,19 @@ struct Fixture {
         {ns, service + "-slice"},
         std::make_shared<const EndpointSliceModel>(parse_endpoint_slice(slice)));
   }
+  // `opaque_ports`: the proxy's WEFT_PROXY_OPAQUE_PORTS, as the webhook writes it.
   void add_pod(const std::string& ns, const std::string& name, const std::string& account,
-               bool meshed) {
+               bool meshed, const std::string& opaque_ports = "") {
     json spec = {{"serviceAccountName", account},
                  {"containers", {{{"name", "app"}}}},
                  {"initContainers", json::array()}};
     json m = meta(ns, name);
     if (meshed) {
-      spec["initContainers"].push_back({{"name", "weft-proxy"}, {"restartPolicy", "Always"}});
+      json proxy = {{"name", "weft-proxy"}, {"restartPolicy", "Always"}};
+      if (!opaque_ports.empty()) {
+        proxy["env"] = {{{"name", "WEFT_PROXY_OPAQUE_PORTS"}, {"value", opaque_ports}}};
+      }
+      spec["initContainers"].push_back(proxy);
       m["annotations"] = {{"weft.io/injection-seal", "sha256:0123abcd"}};
     }
     caches.pods.upsert(
@@ -158,6 +163,25 @@ TEST_CASE("mesh exports: a Service whose ready endpoints are all meshed, one ide
                                         .cluster_ips = {"10.96.5.5"},
                                         .ports = {80, 9090},
                                         .identity = "spiffe://cluster.local/ns/pay/sa/api"});
+}
+
+TEST_CASE("mesh exports: a port that one endpoint's proxy treats as opaque is listed so",
+          "[mesh_exports]") {
+  Fixture f;
+  f.add_pod("pay", "api-2", "api", true, "9090,10000-10010");
+  const auto exports = f.exports("pay");
+  REQUIRE(exports.size() == 1);
+  CHECK(exports[0].ports == std::vector<std::uint16_t>{80, 9090});
+  // kube-proxy may pick api-2 for 9090: the port is opaque; 80 is not.
+  CHECK(exports[0].opaque_ports == std::vector<std::uint16_t>{9090});
+  // Written into the other namespaces' documents, and read back by proxies.
+  f.reconcile("shop");
+  const auto shop = f.applied("shop");
+  REQUIRE(shop.outbound.other_namespaces.size() == 1);
+  CHECK(shop.outbound.other_namespaces[0].opaque_ports == std::vector<std::uint16_t>{9090});
+  // No opaque port: the field stays out of the document.
+  f.add_pod("pay", "api-2", "api", true);
+  CHECK(f.exports("pay")[0].opaque_ports.empty());
 }
 
 TEST_CASE("mesh exports: what other namespaces cannot reach over mTLS is left out",

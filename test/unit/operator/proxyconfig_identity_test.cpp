@@ -252,6 +252,13 @@ TEST_CASE("proxy config identity: documents validate against the JSON Schema",
   json bad_port = body_of(with_other_namespaces());
   bad_port["outbound"]["otherNamespaces"][0]["ports"] = {70000};
   CHECK(validate("bad-port.json", rehashed(bad_port)) != 0);
+  auto opaque = with_other_namespaces();
+  opaque.outbound.services[0].ports[0].endpoints[0].opaque = true;
+  opaque.outbound.other_namespaces[0].opaque_ports = {80};
+  CHECK(validate("opaque.json", pc::serialize(opaque).text) == 0);
+  json opaque_false = body_of(meshed_document());
+  opaque_false["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] = false;
+  CHECK(validate("opaque-false.json", rehashed(opaque_false)) != 0);  // written only when true
   std::filesystem::remove_all(dir);
 }
 
@@ -292,6 +299,28 @@ TEST_CASE("proxy config identity: other namespaces' meshed Services round-trip, 
   CHECK(pc::serialize(meshed_document()).text.find("otherNamespaces") == std::string::npos);
 }
 
+TEST_CASE("proxy config identity: opaque endpoints and ports round-trip, absent when not",
+          "[proxyconfig][identity]") {
+  auto document = with_other_namespaces();
+  document.outbound.services[0].ports[0].endpoints[0].opaque = true;
+  document.outbound.other_namespaces[0].opaque_ports = {9090};
+  const auto serialized = pc::serialize(document);
+  const json body = json::parse(serialized.text);
+  CHECK(body["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] == true);
+  CHECK_FALSE(body["outbound"]["services"][0]["ports"][0]["endpoints"][1].contains("opaque"));
+  CHECK(body["outbound"]["otherNamespaces"][1]["opaquePorts"] == json{9090});
+  CHECK_FALSE(body["outbound"]["otherNamespaces"][0].contains("opaquePorts"));
+  auto parsed = pc::parse(serialized.text);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->document.outbound.services[0].ports[0].endpoints[0].opaque);
+  CHECK_FALSE(parsed->document.outbound.services[0].ports[0].endpoints[1].opaque);
+  CHECK(parsed->document.outbound.other_namespaces[1].opaque_ports ==
+        std::vector<std::uint16_t>{9090});
+  CHECK(pc::serialize(parsed->document).text == serialized.text);
+  // A document without them (an older operator's) is what it was.
+  CHECK(pc::serialize(with_other_namespaces()).text.find("opaque") == std::string::npos);
+}
+
 TEST_CASE("proxy config identity: bad other-namespace entries are refused, naming the field",
           "[proxyconfig][identity]") {
   struct Case {
@@ -325,6 +354,17 @@ TEST_CASE("proxy config identity: bad other-namespace entries are refused, namin
       {"identity of another namespace", set("identity", "spiffe://cluster.local/ns/shop/sa/web"),
        p + ".identity: names namespace \"shop\", not the Service's \"pay\""},
       {"identity not a SPIFFE ID", set("identity", "api.pay"), p + ".identity: SPIFFE ID"},
+      {"an opaque port not among the ports", set("opaquePorts", {81}),
+       p + ".opaquePorts: port 81 is not one of ports"},
+      {"an opaque port out of range", set("opaquePorts", {0}),
+       p + ".opaquePorts[0]: must be an integer from 1 to 65535"},
+      {"opaque ports not a list", set("opaquePorts", 80),
+       p + ".opaquePorts: must be an array"},
+      {"an endpoint's opaque not a boolean",
+       [](json& b) {
+         b["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] = "yes";
+       },
+       "outbound.services[0].ports[0].endpoints[0].opaque: must be a boolean, got string"},
       {"a duplicate",
        [](json& b) {
          auto& list = b["outbound"]["otherNamespaces"];

@@ -284,3 +284,24 @@ TEST_CASE("snapshot: the identities it expects, of its endpoints and other names
   CHECK(newer->identity_of(at("10.0.0.1", 8080)).empty());
   CHECK(snapshot->identity_of(at("10.0.0.1", 8080)) == "spiffe://cluster.local/ns/shop/sa/web");
 }
+
+TEST_CASE("snapshot: the servers that treat their port as opaque, and the Services of only those",
+          "[snapshot]") {
+  auto document = testing::with_other_namespace();
+  // web's second endpoint declares 8080 opaque; web-canary's does not.
+  document.outbound.services[0].ports[0].endpoints[1].opaque = true;
+  document.outbound.other_namespaces[0].opaque_ports = {9090};
+  const auto snapshot = build(document);
+  CHECK(snapshot->opaque_at_server(at("10.0.0.2", 8080)));        // the endpoint
+  CHECK_FALSE(snapshot->opaque_at_server(at("10.0.0.1", 8080)));  // its neighbour
+  // One endpoint of two: the Service keeps its routes (and detection).
+  CHECK_FALSE(snapshot->opaque_at_server(at("10.96.0.10", 80)));
+  CHECK_FALSE(snapshot->opaque_at_server(at("10.96.0.11", 8080)));
+  CHECK_FALSE(snapshot->opaque_at_server(at("10.0.1.1", 9090)));
+  CHECK(snapshot->opaque_at_server(at("10.96.5.5", 9090)));  // another namespace's
+  CHECK_FALSE(snapshot->opaque_at_server(at("10.96.5.5", 80)));
+  CHECK_FALSE(build(testing::with_other_namespace())->opaque_at_server(at("10.96.0.10", 80)));
+  // Every endpoint: the Service port is opaque.
+  document.outbound.services[0].ports[0].endpoints[0].opaque = true;
+  CHECK(build(document)->opaque_at_server(at("10.96.0.10", 80)));
+}
