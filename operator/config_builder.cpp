@@ -203,8 +203,8 @@ std::vector<pc::Endpoint> ready_endpoints(const ServiceModel& service, const Ser
           opaque = it->second->opaque_ports.contains(*slice_port.port);
         }
         for (const auto& address : endpoint.addresses) {
-          pc::Endpoint out{address, *slice_port.port, account, endpoint.pod, endpoint.zone, spiffe,
-                           opaque};
+          pc::Endpoint out{address,       *slice_port.port, account, endpoint.pod,
+                           endpoint.zone, spiffe,           opaque};
           auto& seen = use_ready ? seen_ready : seen_terminating;
           if (!seen.emplace(address, *slice_port.port).second) continue;
           (use_ready ? ready : serving_terminating).push_back(std::move(out));

@@ -39,7 +39,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source=$repo/bench/proxy/tls_records.cpp
 
-# name:binary pairs, Debian's first.
+# label:binary pairs, Debian's first (the label is for reading; the table prints the version).
 builds=("debian:$work/tls_records-debian")
 g++ -std=c++20 -O2 -o "$work/tls_records-debian" "$source" -lssl -lcrypto
 
@@ -75,7 +75,7 @@ echo
 echo "| OpenSSL | cipher | ns per request, TLS | bare | added by TLS | instructions per request, TLS | bare | added by TLS |"
 echo "|---|---|---|---|---|---|---|---|"
 for entry in "${builds[@]}"; do
-  name=${entry%%:*} binary=${entry#*:}
+  binary=${entry#*:}
   line=$("$binary" --payload "$payload" --rounds "$rounds" --exchanges "$exchanges")
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
   declare -A counts=()

@@ -189,6 +189,29 @@ void read_value_matches(Reader& r, const json& parent, const std::string& path,
   });
 }
 
+// Port numbers; one out of range fails the document (and reads as 0).
+void read_port_numbers(Reader& r, const json& item, const std::string& p, std::string_view key,
+                       bool required, std::vector<std::uint16_t>& out) {
+  r.each(item, p, key, required, [&](const json& port, const std::string& pp) {
+    std::int64_t value = 0;
+    out.push_back(r.integer(port, pp, 1, 65535, value) ? static_cast<std::uint16_t>(value) : 0);
+  });
+}
+
+MeshedService read_meshed_service(Reader& r, const json& item, const std::string& p) {
+  MeshedService other;
+  r.string(item, p, "namespace", other.ns, true);
+  r.string(item, p, "name", other.name, true);
+  r.each(item, p, "clusterIPs", true, [&](const json& ip, const std::string& ipp) {
+    std::string address;
+    if (r.string(ip, ipp, address)) other.cluster_ips.push_back(address);
+  });
+  read_port_numbers(r, item, p, "ports", true, other.ports);
+  r.string(item, p, "identity", other.identity, true);
+  read_port_numbers(r, item, p, "opaquePorts", false, other.opaque_ports);
+  return other;
+}
+
 void read_port(Reader& r, const json& item, const std::string& p, ServicePort& port) {
   r.integer(item, p, "port", 1, 65535, port.port, true);
   r.string(item, p, "name", port.name, false);
@@ -736,29 +759,7 @@ Result<ParsedDocument> parse(std::string_view text) {
         });
     r.each_object(*outbound, "outbound", "otherNamespaces", false,
                   [&](const json& item, const std::string& p) {
-                    MeshedService other;
-                    r.string(item, p, "namespace", other.ns, true);
-                    r.string(item, p, "name", other.name, true);
-                    r.each(item, p, "clusterIPs", true,
-                           [&](const json& ip, const std::string& ipp) {
-                             std::string address;
-                             if (r.string(ip, ipp, address)) other.cluster_ips.push_back(address);
-                           });
-                    r.each(item, p, "ports", true, [&](const json& port, const std::string& pp) {
-                      std::uint16_t number = 0;
-                      std::int64_t value = 0;
-                      if (r.integer(port, pp, 1, 65535, value))
-                        number = static_cast<std::uint16_t>(value);
-                      other.ports.push_back(number);
-                    });
-                    r.string(item, p, "identity", other.identity, true);
-                    r.each(item, p, "opaquePorts", false,
-                           [&](const json& port, const std::string& pp) {
-                             std::int64_t value = 0;
-                             if (r.integer(port, pp, 1, 65535, value))
-                               other.opaque_ports.push_back(static_cast<std::uint16_t>(value));
-                           });
-                    document.outbound.other_namespaces.push_back(std::move(other));
+                    document.outbound.other_namespaces.push_back(read_meshed_service(r, item, p));
                   });
   }
   if (const json* inbound = r.object(root, "", "inbound", true)) {

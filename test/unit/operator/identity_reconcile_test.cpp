@@ -208,8 +208,8 @@ TEST_CASE("opaque ports: a meshed pod's are its proxy's WEFT_PROXY_OPAQUE_PORTS"
   CHECK(parse_pod(with_opaque_ports(pod("a", "web", "native"), "25,x")).opaque_ports.empty());
   // The variable on another container is not the proxy's.
   json app_env = pod("a", "web", "native");
-  app_env["spec"]["containers"][0]["env"] = {{{"name", "WEFT_PROXY_OPAQUE_PORTS"},
-                                              {"value", "25"}}};
+  app_env["spec"]["containers"][0]["env"] = {
+      {{"name", "WEFT_PROXY_OPAQUE_PORTS"}, {"value", "25"}}};
   CHECK(parse_pod(app_env).opaque_ports.empty());
 }
 
@@ -226,9 +226,11 @@ TEST_CASE("opaque ports: an endpoint on a port its pod's proxy treats as opaque 
     opaque[endpoint.pod] = endpoint.opaque;
   }
   // The slice's port is 8080: native's proxy treats it as opaque, classic's does not.
-  CHECK(opaque == std::map<std::string, bool>{
-                      {"native", true}, {"classic", false}, {"plain", false},
-                      {"unsealed", false}, {"gone", false}});
+  CHECK(opaque == std::map<std::string, bool>{{"native", true},
+                                              {"classic", false},
+                                              {"plain", false},
+                                              {"unsealed", false},
+                                              {"gone", false}});
   CHECK(f.plan().config->text.find("\"opaque\":true") != std::string::npos);
 }
 

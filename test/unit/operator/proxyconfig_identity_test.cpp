@@ -358,12 +358,9 @@ TEST_CASE("proxy config identity: bad other-namespace entries are refused, namin
        p + ".opaquePorts: port 81 is not one of ports"},
       {"an opaque port out of range", set("opaquePorts", {0}),
        p + ".opaquePorts[0]: must be an integer from 1 to 65535"},
-      {"opaque ports not a list", set("opaquePorts", 80),
-       p + ".opaquePorts: must be an array"},
+      {"opaque ports not a list", set("opaquePorts", 80), p + ".opaquePorts: must be an array"},
       {"an endpoint's opaque not a boolean",
-       [](json& b) {
-         b["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] = "yes";
-       },
+       [](json& b) { b["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] = "yes"; },
        "outbound.services[0].ports[0].endpoints[0].opaque: must be a boolean, got string"},
       {"a duplicate",
        [](json& b) {
