@@ -295,15 +295,18 @@ pc::Authorization parse_authorization(const json& value, Problems& problems) {
   return out;
 }
 
-// What the proxy container was given, as the proxy parses it: a list it
-// would refuse (not one the webhook writes) counts as none.
+// What the proxy container was given, as the proxy parses it; the last of
+// duplicate entries wins, as in the kubelet. A list it would refuse, or a
+// value from elsewhere (valueFrom: never what the webhook writes), counts
+// as none: then the pod's endpoints are not marked, as before.
 PortSet opaque_ports_of(const json& container) {
+  const json* last = nullptr;
   for (const auto& variable : array(container, "env")) {
-    if (text(variable, "name") != kEnvOpaquePorts) continue;
-    auto ports = parse_port_set(text(variable, "value"));
-    return ports ? std::move(*ports) : PortSet();
+    if (text(variable, "name") == kEnvOpaquePorts) last = &variable;
   }
-  return {};
+  if (last == nullptr || !at(*last, "value").is_string()) return {};
+  auto ports = parse_port_set(text(*last, "value"));
+  return ports ? std::move(*ports) : PortSet();
 }
 
 }  // namespace

@@ -70,11 +70,12 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(proxyconfig::ParsedDocum
         }
         if (endpoint.opaque) snapshot->opaque_at_server_.insert(target.endpoints.back());
       }
-      // Every endpoint, not one: a pod that declares a port opaque on its
-      // own (or is added to the Service by mistake) must not turn off the
-      // routes of everyone's requests; its own tries go as HTTP/1.1 instead.
+      // Every endpoint, not one, and never a port with routes: pods that
+      // declare a port opaque on their own (or are added to the Service by
+      // mistake) must not turn off the routes of everyone's requests; the
+      // tries that go to them cross as HTTP/1.1 instead.
       const bool opaque_port =
-          !port.endpoints.empty() &&
+          port.rules.empty() && !port.endpoints.empty() &&
           std::all_of(port.endpoints.begin(), port.endpoints.end(),
                       [](const proxyconfig::Endpoint& endpoint) { return endpoint.opaque; });
       const std::size_t index = snapshot->targets_.size();

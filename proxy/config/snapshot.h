@@ -76,12 +76,13 @@ class Snapshot {
   // gone, or not yet seen by another part of the proxy) cannot make it plain.
   std::string_view identity_of(const tcp::endpoint& address) const;
   // The server at this address treats its port as opaque (Endpoint::opaque):
-  // an endpoint address whose pod's proxy does, a Service port here all of
-  // whose endpoints do, or an opaque port of a meshed Service of another
+  // an endpoint address whose pod's proxy does, a Service port here without
+  // routes all of whose endpoints do, or an opaque port of a meshed Service of another
   // namespace (one such pod is enough there: kube-proxy picks). Connections
   // to it go as TCP; and no request is carried as HTTP/2 to an endpoint
-  // that treats its port so (a Service with some such endpoints keeps its
-  // routes, and its requests reach those endpoints as HTTP/1.1).
+  // that treats its port so (a Service with routes, or with other endpoints
+  // too, keeps its detection and routes; its requests reach those endpoints
+  // as HTTP/1.1).
   bool opaque_at_server(const tcp::endpoint& address) const {
     return !opaque_at_server_.empty() && opaque_at_server_.contains(address);
   }

@@ -647,6 +647,10 @@ void check_other_namespaces(Reader& r, const Document& document) {
         r.fail(join(p, "opaquePorts"), fmt::format("port {} is not one of ports", port));
       }
     }
+    if (std::set<std::uint16_t>(other.opaque_ports.begin(), other.opaque_ports.end()).size() !=
+        other.opaque_ports.size()) {
+      r.fail(join(p, "opaquePorts"), "has a duplicate port");
+    }
     if (auto problem = spiffe_id_problem(other.identity, document.identity->trust_domain)) {
       r.fail(join(p, "identity"), *problem);
     } else if (auto parsed = identity::parse_spiffe_id(other.identity);

@@ -206,6 +206,18 @@ TEST_CASE("opaque ports: a meshed pod's are its proxy's WEFT_PROXY_OPAQUE_PORTS"
   CHECK(parse_pod(with_opaque_ports(pod("a", "web", "native", false), "25")).opaque_ports.empty());
   // A list the proxy would refuse counts as none.
   CHECK(parse_pod(with_opaque_ports(pod("a", "web", "native"), "25,x")).opaque_ports.empty());
+  // Duplicates: the last wins, as in the kubelet.
+  json twice = with_opaque_ports(pod("a", "web", "native"), "25");
+  twice["spec"]["initContainers"][1]["env"].push_back(
+      {{"name", "WEFT_PROXY_OPAQUE_PORTS"}, {"value", "3306"}});
+  CHECK(parse_pod(twice).opaque_ports.contains(3306));
+  CHECK_FALSE(parse_pod(twice).opaque_ports.contains(25));
+  // A value from elsewhere (never what the webhook writes) is not known here.
+  json from_elsewhere = pod("a", "web", "native");
+  from_elsewhere["spec"]["initContainers"][1]["env"] = {
+      {{"name", "WEFT_PROXY_OPAQUE_PORTS"},
+       {"valueFrom", {{"configMapKeyRef", {{"name", "x"}, {"key", "y"}}}}}}};
+  CHECK(parse_pod(from_elsewhere).opaque_ports.empty());
   // The variable on another container is not the proxy's.
   json app_env = pod("a", "web", "native");
   app_env["spec"]["containers"][0]["env"] = {

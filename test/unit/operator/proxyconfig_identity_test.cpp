@@ -256,9 +256,12 @@ TEST_CASE("proxy config identity: documents validate against the JSON Schema",
   opaque.outbound.services[0].ports[0].endpoints[0].opaque = true;
   opaque.outbound.other_namespaces[0].opaque_ports = {80};
   CHECK(validate("opaque.json", pc::serialize(opaque).text) == 0);
-  json opaque_false = body_of(meshed_document());
-  opaque_false["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] = false;
-  CHECK(validate("opaque-false.json", rehashed(opaque_false)) != 0);  // written only when true
+  json opaque_text = body_of(meshed_document());
+  opaque_text["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] = "yes";
+  CHECK(validate("opaque-text.json", rehashed(opaque_text)) != 0);
+  json opaque_twice = body_of(with_other_namespaces());
+  opaque_twice["outbound"]["otherNamespaces"][0]["opaquePorts"] = {80, 80};
+  CHECK(validate("opaque-twice.json", rehashed(opaque_twice)) != 0);
   std::filesystem::remove_all(dir);
 }
 
@@ -359,6 +362,8 @@ TEST_CASE("proxy config identity: bad other-namespace entries are refused, namin
       {"an opaque port out of range", set("opaquePorts", {0}),
        p + ".opaquePorts[0]: must be an integer from 1 to 65535"},
       {"opaque ports not a list", set("opaquePorts", 80), p + ".opaquePorts: must be an array"},
+      {"a duplicate opaque port", set("opaquePorts", {80, 80}),
+       p + ".opaquePorts: has a duplicate port"},
       {"an endpoint's opaque not a boolean",
        [](json& b) { b["outbound"]["services"][0]["ports"][0]["endpoints"][0]["opaque"] = "yes"; },
        "outbound.services[0].ports[0].endpoints[0].opaque: must be a boolean, got string"},

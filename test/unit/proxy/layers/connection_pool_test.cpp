@@ -301,7 +301,12 @@ TEST_CASE("snapshot: the servers that treat their port as opaque, and the Servic
   CHECK(snapshot->opaque_at_server(at("10.96.5.5", 9090)));  // another namespace's
   CHECK_FALSE(snapshot->opaque_at_server(at("10.96.5.5", 80)));
   CHECK_FALSE(build(testing::with_other_namespace())->opaque_at_server(at("10.96.0.10", 80)));
-  // Every endpoint: the Service port is opaque.
+  // Every endpoint of a port with routes: still not, or they would be
+  // skipped (the endpoints themselves are).
   document.outbound.services[0].ports[0].endpoints[0].opaque = true;
-  CHECK(build(document)->opaque_at_server(at("10.96.0.10", 80)));
+  CHECK_FALSE(build(document)->opaque_at_server(at("10.96.0.10", 80)));
+  CHECK(build(document)->opaque_at_server(at("10.0.0.1", 8080)));
+  // Every endpoint of a port without routes: the Service port is opaque.
+  document.outbound.services[1].ports[0].endpoints[0].opaque = true;
+  CHECK(build(document)->opaque_at_server(at("10.96.0.11", 8080)));
 }
