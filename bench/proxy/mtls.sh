@@ -6,7 +6,13 @@
 #
 #   weft-plain    two weft-proxy processes, the endpoint not meshed: plaintext
 #   weft-mtls     the same with the endpoint meshed: TLS 1.3, both certificates
-#                 checked against the anchor, the server's SPIFFE ID matched
+#                 checked against the anchor, the server's SPIFFE ID matched;
+#                 the HTTP/1.1 requests carried as HTTP/2 streams on one mTLS
+#                 connection between the proxies (the default)
+#   weft-mtls-h1  the same with --http1-upgrade-between-proxies=false on the
+#                 client proxy: HTTP/1.1 over mTLS, one connection per request
+#                 in flight, like weft-plain but for TLS (so weft-mtls-h1 minus
+#                 weft-plain is what TLS alone costs)
 #   haproxy-plain two HAProxy instances, plaintext between them
 #   haproxy-tls   the same with TLS 1.3 between them, client certificates,
 #                 verified both ways against the same anchor
@@ -18,7 +24,9 @@
 #
 # Each pair also runs with a new connection per request on the hop between its
 # two proxies (the load still keeps its connections to the client proxy):
-# weft-proxy --pool-max-idle-per-endpoint 0 on the client proxy, HAProxy
+# weft-proxy --pool-max-idle-per-endpoint 0 and HTTP/1.1 between the
+# proxies (--http1-upgrade-between-proxies=false: HTTP/2 keeps its one
+# connection whatever the HTTP/1 pool does) on the client proxy, HAProxy
 # "http-reuse never" + "option http-server-close" on instance A. Every such
 # connection is a full TLS 1.3 handshake: tickets are off in weft-proxy by
 # design (docs/identity.md) and in HAProxy here (no-tls-tickets, no cache).
@@ -33,8 +41,10 @@
 #     user+system ticks of /proc/PID/stat are 10 ms and too coarse for a few
 #     µs) after minus before, divided by the requests answered. CPU time is
 #     what a request costs whatever else runs on the machine; throughput is not.
-# Derived: mTLS cost per request kept alive (weft-mtls - weft-plain) and per
-# handshake ((mTLS new connection - mTLS kept alive) per request).
+# Derived: mTLS cost per request kept alive (weft-mtls-h1 - weft-plain: the
+# same HTTP/1.1 hop with and without TLS; and weft-mtls - weft-plain, HTTP/2
+# between the proxies included) and per handshake ((mTLS new connection -
+# weft-mtls-h1) per request).
 #
 # Usage: bench/proxy/mtls.sh [--build-dir DIR] [--duration SECONDS] [--rate N] [--repeat N]
 # Prints a Markdown report (bench/RESULTS.md, "Two proxies and mTLS").
@@ -74,7 +84,7 @@ start_backend
 # the server proxy's (identity on, no outbound service) and the client
 # proxies' (Service 10.96.0.10:80 -> the server proxy, meshed or not).
 declare -A server_inbound
-for pair in plain mtls plain-new mtls-new; do server_inbound[$pair]=$(free_port); done
+for pair in plain mtls mtls-h1 plain-new mtls-new; do server_inbound[$pair]=$(free_port); done
 write_mesh_files "${server_inbound[@]}"
 export WEFT_PROXY_ALLOW_TEST_CREDENTIALS=1
 
@@ -90,14 +100,16 @@ start_weft() {
   started_port=$(outbound_port_of "$work/$name.log")
 }
 declare -A port client_pid server_pid
-for pair in plain mtls plain-new mtls-new; do
+for pair in plain mtls mtls-h1 plain-new mtls-new; do
   start_weft "weft-$pair-server" --config "$work/server.json" \
     --inbound-port "${server_inbound[$pair]}" --inbound-fallback "127.0.0.1:$backend_port" \
     --test-credentials-dir "$work/server"
   server=$started_pid
-  client_flags=(--config "$work/client-${pair%-new}-${server_inbound[$pair]}.json"
+  document=${pair%-new}
+  client_flags=(--config "$work/client-${document%-h1}-${server_inbound[$pair]}.json"
     --inbound-port 0 --outbound-fallback 10.96.0.10:80 --test-credentials-dir "$work/client")
   [[ $pair == *-new ]] && client_flags+=(--pool-max-idle-per-endpoint 0)
+  [[ $pair == *-new || $pair == *-h1 ]] && client_flags+=(--http1-upgrade-between-proxies=false)
   start_weft "weft-$pair-client" "${client_flags[@]}"
   port[weft-$pair]=$started_port
   client_pid[weft-$pair]=$started_pid
@@ -186,7 +198,7 @@ wait_port "$backend_port"
 sleep 1
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-kept_alive=(weft-plain weft-mtls haproxy-plain haproxy-tls)
+kept_alive=(weft-plain weft-mtls weft-mtls-h1 haproxy-plain haproxy-tls)
 new_connections=(weft-plain-new weft-mtls-new haproxy-plain-new haproxy-tls-new haproxy-tls-resumed-new)
 # Every path answers through both proxies (and mTLS really is TLS: checked
 # below on the server proxy's connection counters).
@@ -247,13 +259,19 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The server proxies' inbound connections by TLS or not: the mTLS pairs'
 # must all be TLS, and the new-connection pairs' about one per request.
-for pair in mtls mtls-new; do
+for pair in mtls mtls-h1 mtls-new; do
   if (($(inbound_connections "$work/weft-$pair-server.log" no_identity) != 0)); then
     echo "weft-$pair: plaintext connections reached the server proxy" >&2
     exit 1
   fi
 done
 handshakes=$(inbound_connections "$work/weft-mtls-new-server.log" true)
+# A new connection per request really was one: else the handshake figure
+# below would divide a few handshakes among thousands of requests.
+if ((handshakes * 2 < handshake_requests)); then
+  echo "weft-mtls-new: $handshakes handshakes for $handshake_requests requests: connections were reused" >&2
+  exit 1
+fi
 
 declare -A rps p50 p99 cpu client server
 for target in "${kept_alive[@]}" "${new_connections[@]}"; do
@@ -290,9 +308,9 @@ for target in "${kept_alive[@]}" "${new_connections[@]}"; do
 done
 cat <<REPORT
 
-- Throughput, mTLS pairs, weft-proxy / HAProxy: **$(calc "${rps[weft-mtls]} / ${rps[haproxy-tls]}" 2)** (target ≥ 1.0); plaintext pairs: $(calc "${rps[weft-plain]} / ${rps[haproxy-plain]}" 2). Round by round (both pairs measured at about the same moment): mTLS $(round_ratios weft-mtls haproxy-tls), plaintext $(round_ratios weft-plain haproxy-plain).
-- CPU that mTLS adds per request on a kept-alive connection (both proxies): weft-proxy **$(calc "${cpu[weft-mtls]} - ${cpu[weft-plain]}") µs** (target ≤ 5 µs), HAProxy $(calc "${cpu[haproxy-tls]} - ${cpu[haproxy-plain]}") µs.
-- CPU per full handshake (new connection minus kept alive, mTLS), client proxy / server proxy: weft-proxy **$(calc "${client[weft-mtls-new]} - ${client[weft-mtls]}") / $(calc "${server[weft-mtls-new]} - ${server[weft-mtls]}") µs** (target ≤ 1,000 µs of proxy CPU), HAProxy $(calc "${client[haproxy-tls-new]} - ${client[haproxy-tls]}") / $(calc "${server[haproxy-tls-new]} - ${server[haproxy-tls]}") µs. The TLS part alone (mTLS minus plaintext, both new connections), both proxies: weft-proxy $(calc "${cpu[weft-mtls-new]} - ${cpu[weft-plain-new]}") µs, HAProxy $(calc "${cpu[haproxy-tls-new]} - ${cpu[haproxy-plain-new]}") µs.
+- Throughput, mTLS pairs, weft-proxy / HAProxy: **$(calc "${rps[weft-mtls]} / ${rps[haproxy-tls]}" 2)** with HTTP/2 between weft's proxies (the default), **$(calc "${rps[weft-mtls-h1]} / ${rps[haproxy-tls]}" 2)** with HTTP/1.1 (target ≥ 1.0); plaintext pairs: $(calc "${rps[weft-plain]} / ${rps[haproxy-plain]}" 2). Round by round (both pairs measured at about the same moment): mTLS $(round_ratios weft-mtls haproxy-tls) (HTTP/1.1: $(round_ratios weft-mtls-h1 haproxy-tls)), plaintext $(round_ratios weft-plain haproxy-plain).
+- CPU that mTLS adds per request on a kept-alive connection (both proxies): weft-proxy **$(calc "${cpu[weft-mtls-h1]} - ${cpu[weft-plain]}") µs** on the same HTTP/1.1 hop (target ≤ 5 µs), $(calc "${cpu[weft-mtls]} - ${cpu[weft-plain]}") µs with HTTP/2 between the proxies (the translation included), HAProxy $(calc "${cpu[haproxy-tls]} - ${cpu[haproxy-plain]}") µs.
+- CPU per full handshake (new connection minus kept alive, mTLS over HTTP/1.1), client proxy / server proxy: weft-proxy **$(calc "${client[weft-mtls-new]} - ${client[weft-mtls-h1]}") / $(calc "${server[weft-mtls-new]} - ${server[weft-mtls-h1]}") µs** (target ≤ 1,000 µs of proxy CPU), HAProxy $(calc "${client[haproxy-tls-new]} - ${client[haproxy-tls]}") / $(calc "${server[haproxy-tls-new]} - ${server[haproxy-tls]}") µs. The TLS part alone (mTLS minus plaintext, both new connections), both proxies: weft-proxy $(calc "${cpu[weft-mtls-new]} - ${cpu[weft-plain-new]}") µs, HAProxy $(calc "${cpu[haproxy-tls-new]} - ${cpu[haproxy-plain-new]}") µs.
 - What TLS 1.3 session resumption would save (HAProxy's pair resuming, against its full handshakes), both proxies: $(calc "${cpu[haproxy-tls-new]} - ${cpu[haproxy-tls-resumed-new]}") µs per new connection.
 - Handshakes the weft-proxy server counted in the new-connection runs: $handshakes for $handshake_requests requests answered (the client proxy's pool kept no idle connection).
 REPORT
