@@ -12,12 +12,16 @@
 # divided by N.
 #
 #   plain      the endpoint not meshed, the hop between the proxies kept alive
-#   mtls       meshed: TLS 1.3, client certificate, kept alive
+#   mtls       meshed: TLS 1.3, client certificate, kept alive; the requests
+#              carried as HTTP/2 streams between the proxies (the default)
+#   mtls-h1    the same with HTTP/1.1 between the proxies
+#              (--http1-upgrade-between-proxies=false on the client proxy)
 #   mtls-new   meshed, a new connection (a full handshake) per request on the
-#              hop between the proxies (--pool-max-idle-per-endpoint 0)
+#              hop between the proxies (--pool-max-idle-per-endpoint 0, and
+#              HTTP/1.1 between the proxies: HTTP/2 keeps its connection)
 #
-# mTLS's cost per kept-alive request is mtls - plain, per proxy; a handshake's
-# is mtls-new - mtls. With --syscalls, the same runs count system calls
+# TLS's cost per kept-alive request is mtls-h1 - plain, per proxy (the same
+# HTTP/1.1 hop); HTTP/2's, mtls - mtls-h1; a handshake's, mtls-new - mtls-h1. With --syscalls, the same runs count system calls
 # instead: the proxies run natively, `strace -c` attached to every thread of
 # each after the warm-up (callgrind sees only user space).
 #
@@ -126,6 +130,7 @@ count() {
   local flags=(--config "$work/client-$document-$server_port.json" --inbound-port 0
     --outbound-fallback 10.96.0.10:80 --test-credentials-dir "$work/client")
   [[ $pair == *-new ]] && flags+=(--pool-max-idle-per-endpoint 0)
+  [[ $pair == *-new || $pair == *-h1 ]] && flags+=(--http1-upgrade-between-proxies=false)
   start_counted "$name-$pair-server" "$binary" --config "$work/server.json" \
     --inbound-port "$server_port" --inbound-fallback "127.0.0.1:$backend_port" \
     --test-credentials-dir "$work/server"
@@ -177,7 +182,7 @@ count() {
 
 syscalls_of() {  # syscalls_of LABEL BINARY: system calls per request of each pair
   local label=$1 binary=$2 pair
-  for pair in plain mtls mtls-new; do
+  for pair in plain mtls mtls-h1 mtls-new; do
     local n=$requests
     [[ $pair == *-new ]] && n=$handshakes
     echo "[bench] $label: $pair pair, $n requests" >&2
@@ -186,8 +191,8 @@ syscalls_of() {  # syscalls_of LABEL BINARY: system calls per request of each pa
   done
 }
 
-measure() {  # measure LABEL BINARY: the three pairs, then mTLS's share
-  local label=$1 binary=$2 plain_c plain_s mtls_c mtls_s new_c new_s
+measure() {  # measure LABEL BINARY: the four pairs, then mTLS's share
+  local label=$1 binary=$2 plain_c plain_s mtls_c mtls_s h1_c h1_s new_c new_s
   [[ -x $binary ]] || { echo "instructions_mtls: no $binary" >&2; exit 1; }
   echo "[bench] $label: plaintext pair, $requests requests" >&2
   count "$label" "$binary" plain "$requests"
@@ -195,15 +200,20 @@ measure() {  # measure LABEL BINARY: the three pairs, then mTLS's share
   echo "[bench] $label: mTLS pair, $requests requests" >&2
   count "$label" "$binary" mtls "$requests"
   mtls_c=$counted_client mtls_s=$counted_server
+  echo "[bench] $label: mTLS pair with HTTP/1.1 between the proxies, $requests requests" >&2
+  count "$label" "$binary" mtls-h1 "$requests"
+  h1_c=$counted_client h1_s=$counted_server
   echo "[bench] $label: mTLS pair, a new connection per request, $handshakes requests" >&2
   count "$label" "$binary" mtls-new "$handshakes"
   new_c=$counted_client new_s=$counted_server
   cat <<ROWS
 | $label | plaintext pair, kept alive | $plain_c / $plain_s |
-| $label | mTLS pair, kept alive | $mtls_c / $mtls_s |
-| $label | → added by mTLS per request | $((mtls_c - plain_c)) / $((mtls_s - plain_s)) |
+| $label | mTLS pair, HTTP/1.1 between the proxies, kept alive | $h1_c / $h1_s |
+| $label | → added by TLS per request | $((h1_c - plain_c)) / $((h1_s - plain_s)) |
+| $label | mTLS pair, HTTP/2 between the proxies (the default), kept alive | $mtls_c / $mtls_s |
+| $label | → added by HTTP/2 between the proxies per request | $((mtls_c - h1_c)) / $((mtls_s - h1_s)) |
 | $label | mTLS pair, new connection per request ($handshakes requests) | $new_c / $new_s |
-| $label | → per full handshake (minus kept alive) | $((new_c - mtls_c)) / $((new_s - mtls_s)) |
+| $label | → per full handshake (minus kept alive) | $((new_c - h1_c)) / $((new_s - h1_s)) |
 ROWS
 }
 

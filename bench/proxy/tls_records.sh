@@ -53,8 +53,9 @@ if [[ -n $openssl_src ]]; then
     build=$work/openssl-build
     cp -a "$openssl_src" "$build"
     (cd "$build" && ./Configure linux-x86_64 no-shared no-tests no-docs no-apps no-module \
-      --prefix="$prefix" --libdir=lib >/dev/null &&
-      make -j"$(nproc)" build_libs >/dev/null && make install_dev >/dev/null)
+      --prefix="$prefix" --libdir=lib &&
+      make -j"$(nproc)" build_libs && make install_dev) >"$work/openssl-build.log" 2>&1 ||
+      { tail -30 "$work/openssl-build.log" >&2; echo "tls_records.sh: the OpenSSL build failed" >&2; exit 1; }
   fi
   g++ -std=c++20 -O2 -I"$prefix/include" -o "$work/tls_records-$version" "$source" \
     "$prefix/lib/libssl.a" "$prefix/lib/libcrypto.a" -lpthread -ldl
