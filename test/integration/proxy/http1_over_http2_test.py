@@ -266,6 +266,24 @@ def with_mesh(function, **mesh_arguments):
         app.close()
 
 
+def opaque_server_mesh(app_port, **mesh_arguments):
+    """A Mesh whose server proxy treats the app's port as opaque
+    (config.weft.io/opaque-ports on the server pod alone), with the client's
+    document marking the endpoint "opaque", as the operator writes it."""
+    return Mesh(app_port, Ca("anchor"), server_flags=("--opaque-ports", str(app_port)),
+                client_endpoint_fields={"opaque": True}, **mesh_arguments)
+
+
+def get_info_kept_alive(mesh, count):
+    """`count` GET /info?i=N on one client connection, each answered 200
+    with its own target."""
+    sock = connect(mesh.client.outbound)
+    for i in range(count):
+        status, _, got = request(mesh.client.outbound, f"/info?i={i}", sock=sock)
+        assert status == 200 and got == f"GET /info?i={i}".encode(), (status, got)
+    sock.close()
+
+
 # ---- tests -------------------------------------------------------------------------------
 
 @test
@@ -627,14 +645,9 @@ def a_port_the_server_proxy_treats_as_opaque_is_sent_as_tcp():
     # "opaque"), so the client proxy sends the connection as TCP over mTLS
     # instead of carrying its requests as HTTP/2, which the app could not read.
     app = App()
-    mesh = Mesh(app.port, Ca("anchor"), server_flags=("--opaque-ports", str(app.port)),
-                client_endpoint_fields={"opaque": True})
+    mesh = opaque_server_mesh(app.port)
     try:
-        sock = connect(mesh.client.outbound)
-        for i in range(3):
-            status, _, got = request(mesh.client.outbound, f"/info?i={i}", sock=sock)
-            assert status == 200 and got == f"GET /info?i={i}".encode(), (status, got)
-        sock.close()
+        get_info_kept_alive(mesh, 3)
         assert [s.version for s in app.requests()] == ["HTTP/1.1"] * 3
         assert upgraded(mesh, "outbound") == 0
         assert mesh.client.metric("protocol_detect_total", direction="outbound",
@@ -653,16 +666,10 @@ def an_opaque_endpoint_among_others_gets_http1_and_the_service_keeps_its_routes(
     # (balanced per request, its routes kept), and the tries that go to the
     # opaque endpoint cross the mTLS hop as HTTP/1.1, never as HTTP/2.
     app, other = App(), App()
-    mesh = Mesh(app.port, Ca("anchor"), server_flags=("--opaque-ports", str(app.port)),
-                client_endpoint_fields={"opaque": True},
-                client_document={"algorithm": "RoundRobin", "extra_endpoints": [
-                    {"address": "127.0.0.1", "port": other.port}]})
+    mesh = opaque_server_mesh(app.port, client_document={
+        "algorithm": "RoundRobin", "extra_endpoints": [{"address": "127.0.0.1", "port": other.port}]})
     try:
-        sock = connect(mesh.client.outbound)
-        for i in range(10):
-            status, _, got = request(mesh.client.outbound, f"/info?i={i}", sock=sock)
-            assert status == 200 and got == f"GET /info?i={i}".encode(), (status, got)
-        sock.close()
+        get_info_kept_alive(mesh, 10)
         assert len(app.requests()) == 5 and len(other.requests()) == 5, (
             len(app.requests()), len(other.requests()))
         assert all(s.version == "HTTP/1.1" for s in app.requests())
@@ -689,8 +696,7 @@ def a_server_first_protocol_is_not_kept_waiting_by_the_client_proxy():
             conn.sendall(b"250 " + data)
 
     app = TcpServer(serve)
-    mesh = Mesh(app.port, Ca("anchor"), server_flags=("--opaque-ports", str(app.port)),
-                client_flags=("--detect-timeout", "20s"), client_endpoint_fields={"opaque": True})
+    mesh = opaque_server_mesh(app.port, client_flags=("--detect-timeout", "20s"))
     try:
         started = time.monotonic()
         sock = connect(mesh.client.outbound)
