@@ -185,6 +185,11 @@ const flags::Program<Settings>& program() {
                               "cut an HTTP/2 peer that reads none of the bytes waiting\n"
                               "for it this long",
                               kMoreThanZero),
+              flags::integer("http2-mesh-write-batch", &S::http2_mesh_write_batch, 0, 1000,
+                             "between meshed proxies, send an HTTP/2 connection's frames\n"
+                             "once this many exchanges are ready in one turn rather than\n"
+                             "at its end (0: one write per turn)")
+                  .value_name("N"),
               flags::duration("http2-stream-idle-timeout", &S::http2_stream_idle_timeout,
                               "reset an HTTP/2 stream (gRPC included) on which no byte\n"
                               "moved either way this long",

@@ -136,6 +136,11 @@ struct Settings {
   // this long is cut: its connection's writer would block, with every
   // stream on it.
   std::chrono::milliseconds http2_write_timeout{30'000};
+  // Between two meshed proxies (mTLS), an HTTP/2 connection's frames go out
+  // once this many exchanges became ready in one turn of the event loop, not
+  // only at its end: the peer proxy starts on the first ones while this one
+  // prepares the rest (0: one write per turn).
+  std::size_t http2_mesh_write_batch = 4;
   // A stream on which no byte moved either way this long is reset, gRPC
   // included (as Envoy's stream_idle_timeout): a stream that moves bytes,
   // however long it lives, is never cut.

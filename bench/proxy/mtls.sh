@@ -117,17 +117,16 @@ for pair in plain mtls mtls-h1 plain-new mtls-new; do
 done
 
 # HAProxy A (client side) -> HAProxy B (server side), nbthread 1 each.
-# HAProxy 2.6 has no "curves" for a server line: OpenSSL's default
-# configuration limits its groups to P-256 instead (else A would offer an
-# X25519 key share, B would answer with a HelloRetryRequest for P-256).
-cat >"$work/openssl-p256.cnf" <<'CONF'
+# The key exchange as weft-proxy's: X25519, then P-256. HAProxy 2.6 has no
+# "curves" for a server line: OpenSSL's configuration sets A's groups.
+cat >"$work/openssl-groups.cnf" <<'CONF'
 openssl_conf = weft_bench
 [weft_bench]
 ssl_conf = weft_bench_ssl
 [weft_bench_ssl]
 system_default = weft_bench_groups
 [weft_bench_groups]
-Groups = P-256
+Groups = X25519:P-256
 CONF
 # haproxy_pair NAME TLS(0|1) NEW_CONNECTIONS(0|1) [RESUME(0|1)]
 # RESUME: TLS 1.3 session resumption on (tickets, A reusing sessions), to see
@@ -138,9 +137,9 @@ haproxy_pair() {
   ((resume)) && no_resume='' cache=''
   a_port=$(free_port) b_port=$(free_port)
   if ((tls)); then
-    # TLS 1.3 only, P-256 for the key exchange (as weft-proxy), client
+    # TLS 1.3 only, X25519 for the key exchange (as weft-proxy), client
     # certificate required, both sides verified against the anchor.
-    bind_tls="ssl crt $work/server.haproxy.pem ca-file $work/anchor.pem verify required ssl-min-ver TLSv1.3 curves P-256 ${no_resume#no-ssl-reuse }"
+    bind_tls="ssl crt $work/server.haproxy.pem ca-file $work/anchor.pem verify required ssl-min-ver TLSv1.3 curves X25519:P-256 ${no_resume#no-ssl-reuse }"
     server_tls="ssl crt $work/client.haproxy.pem ca-file $work/anchor.pem verify required ssl-min-ver TLSv1.3 $no_resume"
   fi
   ((new)) && reuse=$'http-reuse never\n  option http-server-close'
@@ -179,9 +178,9 @@ backend b
   $reuse
   server b1 127.0.0.1:$b_port $server_tls
 CONF
-  OPENSSL_CONF=$work/openssl-p256.cnf haproxy -f "$work/$name-b.cfg" -db >"$work/$name-b.log" 2>&1 &
+  OPENSSL_CONF=$work/openssl-groups.cnf haproxy -f "$work/$name-b.cfg" -db >"$work/$name-b.log" 2>&1 &
   local b_pid=$!
-  OPENSSL_CONF=$work/openssl-p256.cnf haproxy -f "$work/$name-a.cfg" -db >"$work/$name-a.log" 2>&1 &
+  OPENSSL_CONF=$work/openssl-groups.cnf haproxy -f "$work/$name-a.cfg" -db >"$work/$name-a.log" 2>&1 &
   pids+=("$b_pid" "$!")
   port[$name]=$a_port
   client_pid[$name]=$!

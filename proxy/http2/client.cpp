@@ -3,11 +3,22 @@
 #include <algorithm>
 
 namespace weft::proxy::http2 {
+namespace {
+
+// A connection to a meshed proxy proved its identity (mTLS): its frames go
+// in batches of exchanges (write_batch.h).
+Limits connection_limits(const ClientLimits& limits, const UpstreamConnection& upstream) {
+  Limits out = limits.limits;
+  if (!upstream.identity.empty()) out.write_batch = limits.mesh_write_batch;
+  return out;
+}
+
+}  // namespace
 
 ClientConnection::ClientConnection(std::unique_ptr<UpstreamConnection> upstream,
                                    const ClientLimits& limits)
     : OwnedUpstream{std::move(upstream)},
-      FrameIo(upstream_->socket, Side::kClient, limits.limits),
+      FrameIo(upstream_->socket, Side::kClient, connection_limits(limits, *upstream_)),
       limits_(limits),
       ready_(upstream_->socket.get_executor()) {
   if (Counter* const cache_full = limits.session_cache_full) {
@@ -92,11 +103,7 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   stream->response->on_cancelled = [this, raw] { cancel(*raw); };
   if (stream->request) stream->request->on_readable = ResumeRequestBody{this, raw};
   // A lone request goes out now; many sent in one turn share a write.
-  if (lone_exchange()) {
-    flush_now();
-  } else {
-    want_write();
-  }
+  exchange_ready();
   return id;
 }
 
@@ -462,6 +469,7 @@ ClientLimits client_limits(const Settings& settings, ProxyMetrics& metrics, Dire
   const std::string label(to_string(direction));
   return {
       .limits = limits_from(settings),
+      .mesh_write_batch = settings.http2_mesh_write_batch,
       .idle_timeout = settings.pool_idle_timeout,
       .stall_timeout = settings.body_idle_timeout,
       .max_connections_per_endpoint = settings.http2_max_connections_per_endpoint,

@@ -74,6 +74,8 @@ struct ClientStream {
 
 struct ClientLimits {
   Limits limits;
+  // limits.write_batch on a connection to a meshed proxy (mTLS).
+  std::size_t mesh_write_batch = 0;
   Clock::duration idle_timeout = std::chrono::seconds(90);  // without streams
   Clock::duration stall_timeout = std::chrono::seconds(60);
   std::size_t max_connections_per_endpoint = 16;

@@ -2,12 +2,15 @@
 
 #include <exception>
 
+#include "proxy/http2/write_batch.h"
+
 namespace weft::proxy::http2 {
 
 FrameIo::FrameIo(Stream& stream, Side side, const Limits& limits)
     : stream_(stream),
       session_(side, limits, *this),
       write_timeout_(limits.write_timeout),
+      write_batch_(limits.write_batch),
       writable_(stream.get_executor()),
       read_deadline_(stream.get_executor()),
       writer_(stream.get_executor()),
@@ -160,6 +163,7 @@ awaitable<void> FrameIo::tick_loop() {
 
 bool FrameIo::gather() {
   in_session_ = true;
+  ready_since_write_ = 0;
   bool failed = false;
   while (out_.size() < kWriteBatch) {
     const std::uint8_t* data = nullptr;
@@ -182,6 +186,14 @@ void FrameIo::fail_io(bool close) {
     stream_.lowest_layer().cancel(ignored);
   }
   want_write();
+}
+
+void FrameIo::exchange_ready() {
+  if (write_now(lone_exchange(), ++ready_since_write_, write_batch_)) {
+    flush_now();
+  } else {
+    want_write();
+  }
 }
 
 void FrameIo::flush_now() {

@@ -42,6 +42,10 @@ class FrameIo : public SessionEvents {
   // does not take is left to the writer. For a lone exchange: where many
   // streams answer in one turn, want_write() gathers them into one write.
   void flush_now();
+  // An exchange made frames ready (a request submitted, a response head):
+  // flush_now() when write_now() says so (write_batch.h), else the writer's
+  // turn.
+  void exchange_ready();
   nghttp2_session* session() const { return session_.get(); }
   std::uint64_t bytes_read() const { return bytes_read_; }
   std::uint64_t bytes_written() const { return bytes_written_; }
@@ -93,6 +97,8 @@ class FrameIo : public SessionEvents {
   void housekeeping(Clock::time_point now);
 
   const Clock::duration write_timeout_;
+  const std::size_t write_batch_;
+  std::size_t ready_since_write_ = 0;  // exchange_ready() calls since the last gather()
   Signal writable_;
   Deadline read_deadline_;  // after the reader ended: the flush limit
   std::optional<Clock::time_point> idle_since_;

@@ -13,7 +13,7 @@ std::uint32_t to_u32(std::size_t value) {
 
 }  // namespace
 
-Limits limits_from(const Settings& settings) {
+Limits limits_from(const Settings& settings, bool mesh_peer) {
   return {.max_concurrent_streams = to_u32(settings.http2_max_concurrent_streams),
           .max_header_list_size = to_u32(settings.http2_max_header_list_size),
           .max_frame_size = to_u32(settings.http2_max_frame_size),
@@ -26,7 +26,8 @@ Limits limits_from(const Settings& settings) {
           .max_settings = settings.http2_max_settings,
           .max_deflate_table_size = settings.http2_max_deflate_table_size,
           .session_cache_bytes = settings.http2_session_cache_bytes,
-          .write_timeout = settings.http2_write_timeout};
+          .write_timeout = settings.http2_write_timeout,
+          .write_batch = mesh_peer ? settings.http2_mesh_write_batch : 0};
 }
 
 std::vector<nghttp2_settings_entry> local_settings(const Limits& limits, Side side) {

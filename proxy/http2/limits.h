@@ -37,9 +37,13 @@ struct Limits {
   std::size_t session_cache_bytes = 64 * 1024;
   // A peer that reads nothing this long while bytes wait for it is cut.
   std::chrono::milliseconds write_timeout{30'000};
+  // Exchanges ready in one turn that make a write (write_batch.h); 0: one
+  // write per turn. Only between meshed proxies.
+  std::size_t write_batch = 0;
 };
 
-Limits limits_from(const Settings& settings);
+// `mesh_peer`: the connection is mTLS to or from another Weft proxy.
+Limits limits_from(const Settings& settings, bool mesh_peer = false);
 
 // The SETTINGS the proxy sends first on a connection of `side`. A client
 // turns server push off; a server bounds the streams its client may open.

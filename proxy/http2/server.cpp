@@ -104,7 +104,9 @@ struct ServerStream {
 class ServerConnection final : public http2::FrameIo {
  public:
   ServerConnection(Worker& worker, Stream& client, ConnectionTarget target)
-      : FrameIo(client, http2::Side::kServer, http2::limits_from(worker.runtime.settings)),
+      // From a meshed proxy (mTLS, a client identity): frames in batches.
+      : FrameIo(client, http2::Side::kServer,
+                http2::limits_from(worker.runtime.settings, !target.client_identity.empty())),
         worker_(worker),
         runtime_(worker.runtime),
         target_(target),
@@ -499,11 +501,7 @@ void ServerConnection::submit_response(ServerStream& stream, const HeaderList& h
   const auto nv = http2::to_nv(head);
   nghttp2_submit_response(session(), stream.id, nv.data(), nv.size(), body);
   // A lone exchange goes out now; many answering in one turn share a write.
-  if (lone_exchange()) {
-    flush_now();
-  } else {
-    want_write();
-  }
+  exchange_ready();
 }
 
 void ServerConnection::respond_locally(ServerStream& stream, int status, std::string_view reason,

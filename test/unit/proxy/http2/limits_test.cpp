@@ -90,3 +90,13 @@ TEST_CASE("each side announces its own SETTINGS", "[http2]") {
   CHECK_FALSE(entry(client, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS));
   CHECK(session_options(limits) != nullptr);
 }
+
+TEST_CASE("only connections between meshed proxies send their frames in batches", "[http2]") {
+  const auto settings =
+      parse_settings({"--http2-mesh-write-batch", "6"}, weft::flags::environment_of({}));
+  REQUIRE(settings);
+  CHECK(limits_from(*settings, /*mesh_peer=*/true).write_batch == 6);
+  CHECK(limits_from(*settings).write_batch == 0);  // an app's HTTP/2: one write per turn
+  CHECK(limits_from(Settings{}, true).write_batch == 4);
+  CHECK_FALSE(parse_settings({"--http2-mesh-write-batch", "-1"}, weft::flags::environment_of({})));
+}

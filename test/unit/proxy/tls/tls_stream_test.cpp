@@ -126,6 +126,10 @@ TEST_CASE("two proxies' contexts agree on mTLS and name each other", "[tls]") {
   // the client's leaf; a client's starts with the server's.)
   CHECK(sk_X509_num(SSL_get_peer_cert_chain(pair.server.ssl())) == 0);
   CHECK(sk_X509_num(SSL_get_peer_cert_chain(pair.client.ssl())) == 1);
+  // The key exchange is X25519 (cheaper than P-256 in OpenSSL 3.0: no check
+  // of the peer's point), with no HelloRetryRequest for it.
+  CHECK(SSL_get_negotiated_group(pair.server.ssl()) == NID_X25519);
+  CHECK(SSL_get_negotiated_group(pair.client.ssl()) == NID_X25519);
 
   // Bytes both ways, gathered writes included; then the client half-closes
   // (close_notify) and still reads the server's answer.
