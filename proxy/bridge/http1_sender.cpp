@@ -111,6 +111,27 @@ awaitable<void> send_request_body(std::shared_ptr<AppCall> call,
   pool_if_clean(state);
 }
 
+// Decodes the body bytes already read into the stream's pipe: the whole
+// body, with its trailers, when they are all there.
+enum class Drained { kMore, kDone, kMalformed };
+Drained drain_buffered_body(AppCall& state) {
+  http2::BodyPipe& pipe = *state.stream->response;
+  ReadBuffer& in = state.connection->buffer;
+  while (!in.empty() && !state.decoder.done()) {
+    const http1::BodyDecoder::Step step = state.decoder.decode(in.data());
+    if (step.error.status != 0) return Drained::kMalformed;
+    pipe.append(step.data);
+    in.consume(step.consumed);
+    if (step.consumed == 0) break;
+  }
+  if (!state.decoder.done()) return Drained::kMore;
+  http2::HeaderList trailers;
+  http1_trailers_to_http2(state.decoder.trailers(), trailers);
+  pipe.end(std::move(trailers));
+  state.response_done = true;
+  return Drained::kDone;
+}
+
 awaitable<void> relay_response_body(std::shared_ptr<AppCall> call) {
   AppCall& state = *call;
   http2::BodyPipe& pipe = *state.stream->response;
@@ -123,28 +144,12 @@ awaitable<void> relay_response_body(std::shared_ptr<AppCall> call) {
   };
   ReadBuffer& in = state.connection->buffer;
   while (true) {
-    bool malformed = false;
-    while (!in.empty() && !state.decoder.done()) {
-      const http1::BodyDecoder::Step step = state.decoder.decode(in.data());
-      if (step.error.status != 0) {
-        malformed = true;
-        break;
-      }
-      pipe.append(step.data);
-      in.consume(step.consumed);
-      if (step.consumed == 0) break;
-    }
-    if (malformed) {
+    const Drained drained = drain_buffered_body(state);
+    if (drained == Drained::kMalformed) {
       pipe.abort();  // the client's stream is reset
       break;
     }
-    if (state.decoder.done()) {
-      http2::HeaderList trailers;
-      http1_trailers_to_http2(state.decoder.trailers(), trailers);
-      pipe.end(std::move(trailers));
-      state.response_done = true;
-      break;
-    }
+    if (drained == Drained::kDone) break;
     // Backpressure: nothing more is read while the client has not taken this.
     while (!state.abandoned && !pipe.cancelled() && pipe.buffered() >= Http1Sender::kPipeLimit) {
       co_await state.response_wake.wait();
@@ -268,13 +273,28 @@ void Http1Sender::release() {
   if (exchange_) exchange_->on_client_gone = nullptr;
   if (!call_) return;
   const std::shared_ptr<AppCall> call = std::move(call_);
-  if (!call->stream->end_at_head) {
-    call->response_pump_running = true;
-    asio::co_spawn(executor_, relay_response_body(call), asio::detached);
-  } else {
+  if (call->stream->end_at_head) {
     call->response_done = true;
     pool_if_clean(*call);
+    return;
   }
+  // The body bytes that came with the head go into the pipe before the
+  // caller submits the head: a small response then crosses as HEADERS and
+  // DATA in one write (one TLS record for the peer proxy, which writes its
+  // client one HTTP/1.1 response rather than the head, then the body), and
+  // needs no coroutine.
+  switch (drain_buffered_body(*call)) {
+    case Drained::kDone:
+      pool_if_clean(*call);
+      return;
+    case Drained::kMalformed:
+      call->stream->response->abort();  // the client's stream is reset
+      return;
+    case Drained::kMore:
+      break;
+  }
+  call->response_pump_running = true;
+  asio::co_spawn(executor_, relay_response_body(call), asio::detached);
 }
 
 awaitable<TryFailure> Http1Sender::send_try(const tcp::endpoint& address,
