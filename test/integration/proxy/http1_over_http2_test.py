@@ -64,6 +64,7 @@ class App(TcpServer):
     /head            200 content-length 1234 (HEAD: no body)
     /hop             200 with Connection: x-internal, X-Internal, Keep-Alive
     /smuggle         200 with both Content-Length and Transfer-Encoding (a broken app)
+    /badchunk        200 chunked, with a chunk size that is no number in the head's write
     /continue        100 Continue first, then reads the body and answers 200 with it
     /early           413 at once, without reading the body, then close
     /flaky?k=K       503 the first time for each K, then 200 with the request body
@@ -162,6 +163,9 @@ class App(TcpServer):
         elif path == "/hop":
             send(200, "OK", [("Connection", "x-internal"), ("X-Internal", "secret"),
                              ("Keep-Alive", "timeout=5"), ("Content-Length", "2")], b"ok")
+        elif path == "/badchunk":
+            # The head and a chunk size that is no number, in one write.
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n")
         elif path == "/smuggle":
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked"
                          b"\r\n\r\n0\r\n\r\n")
@@ -342,6 +346,33 @@ def methods_and_bodies_cross_as_http2_on_one_connection():
                                   client_id=CLIENT_ID) == 70
         assert mesh.server.metric("response_total", direction="inbound",
                                   status_code="200") == 70
+    with_mesh(run)
+
+
+@test
+def a_body_read_with_its_head_is_relayed_whole_and_the_app_connection_kept():
+    # The server proxy puts the body bytes that came with the app's head into
+    # the stream before submitting the head (one write to the peer proxy):
+    # the app's connection then goes back to the pool at once, and a
+    # malformed body found there still resets the stream and closes it.
+    def run(app, mesh):
+        get_info_kept_alive(mesh, 20)
+        assert app.accepted == 1, app.accepted
+        sock = connect(mesh.client.outbound)
+        sock.settimeout(10)
+        sock.sendall(b"GET /badchunk HTTP/1.1\r\nHost: web\r\n\r\n")
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+        # The head may have reached the client; the body never ends well.
+        assert b"\r\n0\r\n\r\n" not in data, data
+        get_info_kept_alive(mesh, 3)
+        assert app.accepted == 2, app.accepted  # the broken connection was not reused
+        assert upgraded(mesh, "inbound") == 24
     with_mesh(run)
 
 
