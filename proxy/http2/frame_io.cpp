@@ -218,8 +218,12 @@ void FrameIo::flush_now() {
   }
   bytes_written_ += n;
   out_.erase(0, n);
-  // The rest of a batch the socket did not take, or frames past kWriteBatch.
-  if (!out_.empty() || nghttp2_session_want_write(session_.get()) != 0) want_write();
+  // The rest of a batch the socket did not take, or frames past kWriteBatch;
+  // or the session is done (a GOAWAY sent, the last stream closed): the
+  // writer then ends the reader's wait.
+  if (!out_.empty() || nghttp2_session_want_write(session_.get()) != 0 || session_.done()) {
+    want_write();
+  }
 }
 
 awaitable<void> FrameIo::write_loop() {

@@ -140,7 +140,13 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
   // no HelloRetryRequest. Against P-256 in OpenSSL 3.0 it saves about 0.6 M
   // instructions per handshake and side, most of it the check of the peer's
   // P-256 point (bench/RESULTS.md). P-256 stays accepted.
-  if (SSL_CTX_set1_groups_list(c, "X25519:P-256") != 1) return openssl_error("groups");
+  // An OpenSSL without X25519 (a FIPS-only provider) gets P-256 alone
+  // rather than no context at all.
+  if (SSL_CTX_set1_groups_list(c, "X25519:P-256") != 1 &&
+      SSL_CTX_set1_groups_list(c, "P-256") != 1) {
+    return openssl_error("groups");
+  }
+  ERR_clear_error();  // (the refused X25519, if it was)
   // A peer that closes without close_notify ends its stream like a TCP FIN:
   // HTTP/1 framing finds a truncated message, a tunnel passes the EOF on.
   SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
