@@ -278,20 +278,11 @@ void Http1Sender::release() {
     pool_if_clean(*call);
     return;
   }
-  // The body bytes that came with the head go into the pipe before the
-  // caller submits the head: a small response then crosses as HEADERS and
-  // DATA in one write (one TLS record for the peer proxy, which writes its
-  // client one HTTP/1.1 response rather than the head, then the body), and
-  // needs no coroutine.
-  switch (drain_buffered_body(*call)) {
-    case Drained::kDone:
-      pool_if_clean(*call);
-      return;
-    case Drained::kMalformed:
-      call->stream->response->abort();  // the client's stream is reset
-      return;
-    case Drained::kMore:
-      break;
+  // send_try() put the body bytes that came with the head into the pipe:
+  // a whole body needs no coroutine.
+  if (call->response_done) {
+    pool_if_clean(*call);
+    return;
   }
   call->response_pump_running = true;
   asio::co_spawn(executor_, relay_response_body(call), asio::detached);
@@ -365,6 +356,15 @@ awaitable<TryFailure> Http1Sender::send_try(const tcp::endpoint& address,
                    asio::detached);
   }
   failure = co_await read_response_head(*call, head_.method, settings_.max_interim_responses);
+  // The body bytes that came with the head go into the pipe before the
+  // caller submits the head: a small response then crosses as HEADERS and
+  // DATA in one write (one TLS record for the peer proxy, which writes its
+  // client one HTTP/1.1 response rather than the head, then the body). A
+  // body found malformed there fails the try, as a malformed head does.
+  if (failure == TryFailure::kNone && !call->stream->end_at_head &&
+      drain_buffered_body(*call) == Drained::kMalformed) {
+    failure = TryFailure::kBadResponse;
+  }
   call->awaiting_head = false;
   call->deadline.disarm();
   if (exchange_) exchange_->on_client_gone = nullptr;
