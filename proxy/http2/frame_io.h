@@ -33,8 +33,18 @@ class FrameIo : public SessionEvents {
   FrameIo(const FrameIo&) = delete;
   FrameIo& operator=(const FrameIo&) = delete;
 
-  // nghttp2 has frames to send (after a submit, a resume, a consume).
-  void want_write() { writable_.notify(); }
+  // nghttp2 may have frames to send (after a submit, a resume, a consume).
+  // The writer wakes only when it has something to do: frames nghttp2 would
+  // send now, bytes left over, or an end to act on. A consume that queued
+  // no WINDOW_UPDATE, or a read that made no ack, would otherwise cost a
+  // turn of the event loop and an empty gather (about one per request on
+  // each side of a busy connection between two proxies).
+  void want_write() {
+    if (!out_.empty() || stopping_ || io_failed_ || !session_.ok() ||
+        nghttp2_session_want_write(session_.get()) != 0 || session_.done()) {
+      writable_.notify();
+    }
+  }
   // The same, sent at once from the caller's own turn where that is safe: no
   // write under way, not inside an nghttp2 call. A send the
   // socket takes whole spares the writer's wake-up and the completion of its
