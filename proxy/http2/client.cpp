@@ -102,7 +102,8 @@ std::int32_t ClientConnection::submit(const std::shared_ptr<ClientStream>& strea
   };
   stream->response->on_cancelled = [this, raw] { cancel(*raw); };
   if (stream->request) stream->request->on_readable = ResumeRequestBody{this, raw};
-  // A lone request goes out now; many sent in one turn share a write.
+  // A lone request goes out now; many sent in one turn share a write, or
+  // one per batch between meshed proxies (write_batch.h).
   exchange_ready();
   return id;
 }

@@ -500,7 +500,8 @@ void ServerConnection::submit_response(ServerStream& stream, const HeaderList& h
   stream.responded = true;
   const auto nv = http2::to_nv(head);
   nghttp2_submit_response(session(), stream.id, nv.data(), nv.size(), body);
-  // A lone exchange goes out now; many answering in one turn share a write.
+  // A lone exchange goes out now; many answering in one turn share a write,
+  // or one per batch between meshed proxies (write_batch.h).
   exchange_ready();
 }
 
