@@ -19,6 +19,7 @@
 #include "proxy/identity/identity_client.h"
 #include "proxy/metrics.h"
 #include "proxy/settings.h"
+#include "proxy/tls/legacy_ec_keys.h"
 #include "proxy/tls/test_credentials.h"
 #include "proxy/wait_ready.h"
 #include "weft/file.h"
@@ -69,6 +70,11 @@ int main(int argc, char** argv) {
   }
   const Settings settings = parsed.value();
   Logger log("proxy", settings.log_level);
+  // Before any key is made or read, and before any thread.
+  if (settings.openssl_legacy_ec_keys) {
+    log.info("OpenSSL's built-in EC code for EC keys",
+             {{"state", std::string(to_string(use_legacy_ec_keys()))}});
+  }
   Registry registry;
   ProxyMetrics metrics(registry);
   MetricsCache metrics_cache(

@@ -134,6 +134,10 @@ const flags::Program<Settings>& program() {
                               kMoreThanZero),
               flags::duration("tls-handshake-timeout", &S::tls_handshake_timeout,
                               "cut an inbound mTLS handshake not done within this", kMoreThanZero),
+              flags::boolean("openssl-legacy-ec-keys", &S::openssl_legacy_ec_keys,
+                             "on OpenSSL 3.0 and 3.1, read and use EC keys with OpenSSL's\n"
+                             "built-in EC code, not its slower provider decoder (=false: the\n"
+                             "provider's)"),
               flags::custom("inbound-probes", &S::inbound_probes, parse_inbound_probes,
                             "the kubelet's HTTP probes, PORT/PATH[?QUERY] separated by\n"
                             "spaces: under a Strict MeshPolicy, plaintext GET or HEAD of\n"

@@ -66,6 +66,9 @@ struct Settings {
   // An inbound mTLS handshake (a meshed client's) not done within this is
   // cut, counted as tls_handshake_failures_total{reason="timeout"}.
   std::chrono::milliseconds tls_handshake_timeout{10'000};
+  // On OpenSSL 3.0 and 3.1, EC keys through OpenSSL's built-in EC code
+  // rather than its provider decoder (proxy/tls/legacy_ec_keys.h).
+  bool openssl_legacy_ec_keys = true;
   // The kubelet's HTTP probes of the app containers (the webhook writes
   // them): under a Strict MeshPolicy, plaintext HTTP/1 to one of these ports
   // is served, but only GET or HEAD of exactly these targets gets through.

@@ -1,6 +1,7 @@
 #include "weft/openssl.h"
 
 #include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -53,7 +54,18 @@ bool add_extension(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 Owned<EVP_PKEY> new_p256_key() {
-  return Owned<EVP_PKEY>(EVP_EC_gen("P-256"));
+  // By NID, not EVP_EC_gen's name: the curve is then set the way both of
+  // OpenSSL's EC paths read (the proxy's may be the built-in one,
+  // proxy/tls/legacy_ec_keys.h), where a name parameter is the provider's.
+  const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+      EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr), EVP_PKEY_CTX_free);
+  EVP_PKEY* key = nullptr;
+  if (ctx == nullptr || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx.get(), NID_X9_62_prime256v1) != 1 ||
+      EVP_PKEY_keygen(ctx.get(), &key) != 1) {
+    return nullptr;
+  }
+  return Owned<EVP_PKEY>(key);
 }
 
 }  // namespace weft::openssl

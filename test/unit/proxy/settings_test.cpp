@@ -136,3 +136,17 @@ TEST_CASE("identity settings: defaults, the webhook's variables, bad values", "[
   CHECK_THAT(error_of({"--identity-max-response-bytes", "10"}),
              Catch::Contains("--identity-max-response-bytes"));
 }
+
+TEST_CASE("OpenSSL's built-in EC key path is on by default and can be turned off", "[settings]") {
+  const auto defaults = parse_settings({}, weft::flags::environment_of({}));
+  REQUIRE(defaults.has_value());
+  CHECK(defaults.value().openssl_legacy_ec_keys);
+  const auto off =
+      parse_settings({"--openssl-legacy-ec-keys=false"}, weft::flags::environment_of({}));
+  REQUIRE(off.has_value());
+  CHECK_FALSE(off.value().openssl_legacy_ec_keys);
+  const auto from_environment = parse_settings(
+      {}, weft::flags::environment_of({{"WEFT_PROXY_OPENSSL_LEGACY_EC_KEYS", "false"}}));
+  REQUIRE(from_environment.has_value());
+  CHECK_FALSE(from_environment.value().openssl_legacy_ec_keys);
+}

@@ -49,14 +49,15 @@ TestCa make_test_ca(const std::string& name) {
   extend(c, c, NID_basic_constraints, "critical,CA:TRUE");
   extend(c, c, NID_key_usage, "critical,keyCertSign,cRLSign");
   extend(c, c, NID_subject_key_identifier, "hash");
-  X509_sign(c, key.get(), EVP_sha256());
+  if (X509_sign(c, key.get(), EVP_sha256()) <= 0) throw std::runtime_error("X509_sign");
+  EVP_PKEY_up_ref(key.get());
   return TestCa{text_or_throw(openssl::certificate_pem(c)),
-                text_or_throw(openssl::private_key_pem(key.get()))};
+                text_or_throw(openssl::private_key_pem(key.get())),
+                std::shared_ptr<EVP_PKEY>(key.get(), EVP_PKEY_free)};
 }
 
 std::string make_test_leaf(const TestCa& ca, const std::string& spiffe_id, std::string& key_pem,
                            std::chrono::seconds from, std::chrono::seconds until) {
-  const auto ca_key = openssl::read_private_key(ca.key_pem);
   const auto ca_cert = openssl::read_certificate(ca.cert_pem);
   const auto key = openssl::new_p256_key();
   const auto cert = new_cert(key.get(), "leaf", from, until);
@@ -67,7 +68,7 @@ std::string make_test_leaf(const TestCa& ca, const std::string& spiffe_id, std::
   extend(c, ca_cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
   extend(c, ca_cert.get(), NID_authority_key_identifier, "keyid");
   if (!spiffe_id.empty()) extend(c, ca_cert.get(), NID_subject_alt_name, "URI:" + spiffe_id);
-  X509_sign(c, ca_key.get(), EVP_sha256());
+  if (X509_sign(c, ca.key.get(), EVP_sha256()) <= 0) throw std::runtime_error("X509_sign");
   key_pem = text_or_throw(openssl::private_key_pem(key.get()));
   return text_or_throw(openssl::certificate_pem(c));
 }
@@ -79,6 +80,38 @@ Credentials make_test_credentials(const TestCa& ca, const std::string& spiffe_id
   credentials.chain_pem = make_test_leaf(ca, spiffe_id, credentials.key_pem, from, until);
   credentials.anchors_pem = anchors_pem.empty() ? ca.cert_pem : anchors_pem;
   return credentials;
+}
+
+std::string with_altered_signature(const std::string& cert_pem) {
+  const auto cert = openssl::read_certificate(cert_pem);
+  if (!cert) throw std::runtime_error("not a certificate");
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert.get(), &der);
+  if (length <= 0) throw std::runtime_error("i2d_X509");
+  const Owned<unsigned char> owned(der);
+  // The last byte is the last of the signature's s.
+  der[length - 1] ^= 0x01;
+  const unsigned char* in = der;
+  const Owned<X509> altered(d2i_X509(nullptr, &in, length));
+  if (!altered) throw std::runtime_error("d2i_X509");
+  return text_or_throw(openssl::certificate_pem(altered.get()));
+}
+
+LegacyEcKeysScope::LegacyEcKeysScope(bool on)
+    : was_on_(legacy_ec_keys_state() == LegacyEcKeys::kOn) {
+  if (on) {
+    use_legacy_ec_keys();
+  } else {
+    stop_legacy_ec_keys();
+  }
+}
+
+LegacyEcKeysScope::~LegacyEcKeysScope() {
+  if (was_on_) {
+    use_legacy_ec_keys();
+  } else {
+    stop_legacy_ec_keys();
+  }
 }
 
 }  // namespace weft::proxy::test

@@ -105,6 +105,9 @@ Outcome handshake(asio::io_context& io, Pair& pair, SSL_CTX* server_ctx, SSL_CTX
 }  // namespace
 
 TEST_CASE("two proxies' contexts agree on mTLS and name each other", "[tls]") {
+  const bool legacy_ec_keys = GENERATE(false, true);
+  CAPTURE(legacy_ec_keys);
+  const test::LegacyEcKeysScope path(legacy_ec_keys);
   const auto [server_ctx, client_ctx] = mesh_contexts();
   asio::io_context io;
   Pair pair = connect_pair(io);
@@ -178,6 +181,10 @@ TEST_CASE("two proxies' contexts agree on mTLS and name each other", "[tls]") {
 }
 
 TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
+  // On both of OpenSSL's paths to EC keys (proxy/tls/legacy_ec_keys.h).
+  const bool legacy_ec_keys = GENERATE(false, true);
+  CAPTURE(legacy_ec_keys);
+  const test::LegacyEcKeysScope path(legacy_ec_keys);
   const auto ca = test::make_test_ca("anchor");
   const auto server = test::make_test_credentials(ca, kServerId);
   const auto client = test::make_test_credentials(ca, kClientId);
@@ -223,6 +230,18 @@ TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
          return bare;
        },
        client_is(client), std::nullopt, std::nullopt, HandshakeFailure::kNoIdentity},
+      {"a server leaf whose signature was altered", server_is([&] {
+         auto altered = test::make_test_credentials(ca, kServerId);
+         altered.chain_pem = test::with_altered_signature(altered.chain_pem);
+         return altered;
+       }()),
+       client_is(client), HandshakeFailure::kBadCertificate, std::nullopt, std::nullopt},
+      {"a client leaf whose signature was altered", server_is(server), client_is([&] {
+         auto altered = test::make_test_credentials(ca, kClientId);
+         altered.chain_pem = test::with_altered_signature(altered.chain_pem);
+         return altered;
+       }()),
+       std::nullopt, HandshakeFailure::kBadCertificate, std::nullopt},
       {"a client of another trust domain under the same anchor", server_is(server),
        client_is(test::make_test_credentials(ca, "spiffe://other.example/ns/shop/sa/front")),
        std::nullopt, HandshakeFailure::kWrongTrustDomain, std::nullopt},
