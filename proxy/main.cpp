@@ -72,8 +72,14 @@ int main(int argc, char** argv) {
   Logger log("proxy", settings.log_level);
   // Before any key is made or read, and before any thread.
   if (settings.openssl_legacy_ec_keys) {
-    log.info("OpenSSL's built-in EC code for EC keys",
-             {{"state", std::string(to_string(use_legacy_ec_keys()))}});
+    const LegacyEcKeys state = use_legacy_ec_keys();
+    if (state == LegacyEcKeys::kFailed) {
+      log.warn("OpenSSL's built-in EC code for EC keys could not be set: its default path is used",
+               {{"state", std::string(to_string(state))}});
+    } else {
+      log.info("OpenSSL's built-in EC code for EC keys",
+               {{"state", std::string(to_string(state))}});
+    }
   }
   Registry registry;
   ProxyMetrics metrics(registry);

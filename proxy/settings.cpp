@@ -134,6 +134,11 @@ const flags::Program<Settings>& program() {
                               kMoreThanZero),
               flags::duration("tls-handshake-timeout", &S::tls_handshake_timeout,
                               "cut an inbound mTLS handshake not done within this", kMoreThanZero),
+              flags::integer("tls-max-certificate-chain-bytes", &S::tls_max_peer_chain_bytes, 1024,
+                             1024 * 1024,
+                             "refuse an mTLS peer whose certificate chain is larger (OpenSSL\n"
+                             "parses every key in it before verifying anything)")
+                  .value_name("BYTES"),
               flags::boolean("openssl-legacy-ec-keys", &S::openssl_legacy_ec_keys,
                              "on OpenSSL 3.0 and 3.1, read and use EC keys with OpenSSL's\n"
                              "built-in EC code, not its slower provider decoder (=false: the\n"

@@ -69,6 +69,9 @@ struct Settings {
   // On OpenSSL 3.0 and 3.1, EC keys through OpenSSL's built-in EC code
   // rather than its provider decoder (proxy/tls/legacy_ec_keys.h).
   bool openssl_legacy_ec_keys = true;
+  // A peer's Certificate message larger than this fails the handshake
+  // (reason "chain_too_large"): OpenSSL parses every key in it first.
+  std::size_t tls_max_peer_chain_bytes = 8 * 1024;  // kDefaultMaxPeerChainBytes
   // The kubelet's HTTP probes of the app containers (the webhook writes
   // them): under a Strict MeshPolicy, plaintext HTTP/1 to one of these ports
   // is served, but only GET or HEAD of exactly these targets gets through.

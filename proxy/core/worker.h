@@ -69,7 +69,7 @@ class Worker {
               .idle_timeout = runtime.settings.pool_idle_timeout},
              pool_counters(runtime.metrics.metrics())),
         routes(runtime.config),
-        tls(runtime.credentials),
+        tls(runtime.credentials, runtime.settings.tls_max_peer_chain_bytes),
         http2(io.get_executor(), runtime.settings, runtime.metrics.metrics()) {
     pool.follow(runtime.config);
     // Once a second: expiry is approximate to that, and a removed endpoint's

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
+#include <iterator>
+
 #ifndef OPENSSL_NO_ENGINE
 #include <openssl/engine.h>
 #endif
@@ -27,7 +29,7 @@ const int kEcNids[] = {EVP_PKEY_EC};
 int ec_pkey_methods(ENGINE*, EVP_PKEY_METHOD** method, const int** nids, int nid) {
   if (method == nullptr) {
     *nids = kEcNids;
-    return 1;
+    return static_cast<int>(std::size(kEcNids));
   }
   *method =
       nid == EVP_PKEY_EC ? const_cast<EVP_PKEY_METHOD*>(EVP_PKEY_meth_find(EVP_PKEY_EC)) : nullptr;
@@ -47,10 +49,14 @@ bool register_engine() {
     engine = made;
   }
   if (ENGINE_register_pkey_meths(engine) != 1) return false;
-  // What x509_pubkey_decode will ask; the answer is a functional reference.
+  // What x509_pubkey_decode will ask (a functional reference): ours, and not
+  // one that OpenSSL's configuration registered first.
   ENGINE* chosen = ENGINE_get_pkey_meth_engine(EVP_PKEY_EC);
-  if (chosen == nullptr) return false;
-  ENGINE_finish(chosen);
+  if (chosen != nullptr) ENGINE_finish(chosen);
+  if (chosen != engine) {
+    ENGINE_unregister_pkey_meths(engine);
+    return false;
+  }
   return true;
 }
 #endif
@@ -67,6 +73,8 @@ std::string_view to_string(LegacyEcKeys value) {
       return "not needed (OpenSSL 3.2 or later)";
     case LegacyEcKeys::kUnavailable:
       return "unavailable (OpenSSL without ENGINE support)";
+    case LegacyEcKeys::kFailed:
+      return "failed (OpenSSL refused the engine, or another one serves EC keys)";
   }
   return "unknown";
 }
@@ -78,12 +86,10 @@ LegacyEcKeys use_legacy_ec_keys() {
     return state;
   }
 #ifndef OPENSSL_NO_ENGINE
-  if (register_engine()) {
-    state = LegacyEcKeys::kOn;
-    return state;
-  }
-#endif
+  state = register_engine() ? LegacyEcKeys::kOn : LegacyEcKeys::kFailed;
+#else
   state = LegacyEcKeys::kUnavailable;
+#endif
   return state;
 }
 

@@ -13,6 +13,12 @@
 // touches a key. It is process-wide: every EC key made or read after it
 // (the proxy's own key, its CSR, peers' certificates) uses that path.
 // OpenSSL 3.2 caches the decoder chain, so there it is not needed.
+//
+// On that path a private key read back from PEM (a provider's key) still
+// signs TLS handshakes, but not a certificate or a CSR (X509_sign fails), and
+// curves are named by NID, not by name (EVP_EC_gen fails): the proxy signs
+// only its CSR, with the key it has just made (weft::openssl::new_p256_key).
+// Code in the proxy that would sign with a stored key must keep that in mind.
 
 #include <string_view>
 
@@ -22,7 +28,8 @@ enum class LegacyEcKeys {
   kOn,           // EC keys go through OpenSSL's built-in EC code
   kOff,          // not asked for (or turned off again)
   kNotNeeded,    // OpenSSL 3.2 or later: its provider path is not slower
-  kUnavailable,  // this OpenSSL has no ENGINE support, or refused the engine
+  kUnavailable,  // this OpenSSL has no ENGINE support
+  kFailed,       // OpenSSL refused the engine, or another engine serves EC keys
 };
 std::string_view to_string(LegacyEcKeys state);
 

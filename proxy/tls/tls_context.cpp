@@ -123,11 +123,14 @@ std::string_view to_string(HandshakeFailure failure) {
       return "timeout";
     case HandshakeFailure::kClosed:
       return "closed";
+    case HandshakeFailure::kChainTooLarge:
+      return "chain_too_large";
   }
   return "protocol";
 }
 
-Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role) {
+Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role,
+                                   std::size_t max_peer_chain_bytes) {
   ERR_clear_error();
   SslCtxPtr ctx(SSL_CTX_new(TLS_method()));
   if (!ctx) return openssl_error("SSL_CTX_new");
@@ -162,6 +165,8 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role)
   // waiting on the socket, and the idle probe checks SSL_has_pending.
   SSL_CTX_set_read_ahead(c, 1);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+  // Checked on the message's header, before a byte of it is parsed.
+  SSL_CTX_set_max_cert_list(c, static_cast<long>(max_peer_chain_bytes));
   if (role == TlsRole::kServer && SSL_CTX_set_num_tickets(c, 0) != 1) {
     return openssl_error("session tickets");
   }
@@ -266,6 +271,9 @@ HandshakeFailure classify_handshake_failure(SSL* ssl, int ssl_error, unsigned lo
       case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
       case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
         return HandshakeFailure::kBadCertificate;
+      // (Any handshake message over its limit; the chain's is the small one.)
+      case SSL_R_EXCESSIVE_MESSAGE_SIZE:
+        return HandshakeFailure::kChainTooLarge;
       default:
         break;
     }
@@ -328,7 +336,7 @@ SSL_CTX* TlsContexts::get(TlsRole role) {
     contexts_ = {};
     if (const auto credentials = store_->current()) {
       for (const TlsRole made : {TlsRole::kServer, TlsRole::kClient}) {
-        auto ctx = make_tls_context(*credentials, made);
+        auto ctx = make_tls_context(*credentials, made, max_peer_chain_bytes_);
         if (ctx) contexts_[static_cast<std::size_t>(made)] = std::move(*ctx);
       }
     }

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -42,10 +43,19 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 
 enum class TlsRole { kServer, kClient };
 
+// The largest Certificate message accepted from a peer (--tls-max-certificate-
+// chain-bytes). OpenSSL decodes every certificate's key as it parses the
+// message, before any verification, and a key with crafted explicit curve
+// parameters costs it some 100 ms; its own limit, 100 KB, would let one
+// handshake hold a worker for seconds. A mesh chain (leaf and issuer) is
+// about 1.5 KB.
+inline constexpr std::size_t kDefaultMaxPeerChainBytes = 8 * 1024;
+
 // A server context needs the proxy's own leaf to name its SPIFFE ID (the
 // trust domain clients must be in), and that trust domain to be
 // credentials.self's when it is set.
-Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role);
+Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role,
+                                   std::size_t max_peer_chain_bytes = kDefaultMaxPeerChainBytes);
 
 enum class HandshakeFailure {
   kNoCredentials,        // the proxy holds no certificate yet
@@ -59,8 +69,9 @@ enum class HandshakeFailure {
   kProtocol,             // no TLS 1.3, no common ALPN, group or cipher, a bad record
   kTimeout,              // not finished within the handshake limit
   kClosed,               // the peer closed the connection during the handshake
+  kChainTooLarge,        // the peer's certificate message is over the limit
 };
-inline constexpr std::size_t kHandshakeFailureCount = 11;
+inline constexpr std::size_t kHandshakeFailureCount = 12;
 std::string_view to_string(HandshakeFailure failure);
 
 // The reason a handshake on `ssl` failed, from OpenSSL's error queue and the
@@ -95,12 +106,15 @@ std::string sni_for_identity(std::string_view spiffe_id);
 // generation): no lock and no allocation per connection otherwise.
 class TlsContexts {
  public:
-  explicit TlsContexts(const CredentialStore& store) : store_(&store) {}
+  explicit TlsContexts(const CredentialStore& store,
+                       std::size_t max_peer_chain_bytes = kDefaultMaxPeerChainBytes)
+      : store_(&store), max_peer_chain_bytes_(max_peer_chain_bytes) {}
   // Null while the store holds no credentials (or they could not be used).
   SSL_CTX* get(TlsRole role);
 
  private:
   const CredentialStore* store_;
+  std::size_t max_peer_chain_bytes_;
   std::uint64_t generation_ = 0;
   std::array<SslCtxPtr, 2> contexts_;
 };

@@ -16,7 +16,7 @@ TlsMetrics::TlsMetrics(MetricsCache& cache)
       "tls_handshake_failures_total",
       "mTLS handshakes that failed, by direction and reason (no_credentials, unknown_authority, "
       "expired, bad_certificate, no_client_certificate, wrong_identity, no_identity, "
-      "wrong_trust_domain, protocol, timeout, closed).",
+      "wrong_trust_domain, protocol, timeout, closed, chain_too_large).",
       {"direction", "reason"});
   for (const Direction direction : {Direction::kInbound, Direction::kOutbound}) {
     // (Plaintext is one series per direction: never capped nor expired.)

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "proxy/tls/tls_context.h"
 #include "weft/constants.h"
 #include "weft/kube/config.h"
 
@@ -149,4 +150,16 @@ TEST_CASE("OpenSSL's built-in EC key path is on by default and can be turned off
       {}, weft::flags::environment_of({{"WEFT_PROXY_OPENSSL_LEGACY_EC_KEYS", "false"}}));
   REQUIRE(from_environment.has_value());
   CHECK_FALSE(from_environment.value().openssl_legacy_ec_keys);
+}
+
+TEST_CASE("the peer's certificate chain limit: default, flag, bounds", "[settings]") {
+  const auto defaults = parse_settings({}, weft::flags::environment_of({}));
+  REQUIRE(defaults.has_value());
+  CHECK(defaults.value().tls_max_peer_chain_bytes == kDefaultMaxPeerChainBytes);
+  const auto set = parse_settings({"--tls-max-certificate-chain-bytes", "16384"},
+                                  weft::flags::environment_of({}));
+  REQUIRE(set.has_value());
+  CHECK(set.value().tls_max_peer_chain_bytes == 16384);
+  CHECK_FALSE(parse_settings({"--tls-max-certificate-chain-bytes", "100"},
+                             weft::flags::environment_of({})));
 }

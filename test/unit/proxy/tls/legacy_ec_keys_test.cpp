@@ -145,4 +145,5 @@ TEST_CASE("the state of the EC key path reads as words", "[tls]") {
   CHECK(to_string(LegacyEcKeys::kOff) == "off");
   CHECK(to_string(LegacyEcKeys::kNotNeeded).find("3.2") != std::string_view::npos);
   CHECK(to_string(LegacyEcKeys::kUnavailable).find("ENGINE") != std::string_view::npos);
+  CHECK(to_string(LegacyEcKeys::kFailed).find("refused") != std::string_view::npos);
 }

@@ -242,6 +242,20 @@ TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
          return altered;
        }()),
        std::nullopt, HandshakeFailure::kBadCertificate, std::nullopt},
+      {"a client chain over the server's limit",
+       [&] {
+         auto made = make_tls_context(server, TlsRole::kServer, 256);
+         REQUIRE(made);
+         return std::move(*made);
+       },
+       client_is(client), std::nullopt, HandshakeFailure::kChainTooLarge, std::nullopt},
+      {"a server chain over the client's limit", server_is(server),
+       [&] {
+         auto made = make_tls_context(client, TlsRole::kClient, 256);
+         REQUIRE(made);
+         return std::move(*made);
+       },
+       HandshakeFailure::kChainTooLarge, std::nullopt, std::nullopt},
       {"a client of another trust domain under the same anchor", server_is(server),
        client_is(test::make_test_credentials(ca, "spiffe://other.example/ns/shop/sa/front")),
        std::nullopt, HandshakeFailure::kWrongTrustDomain, std::nullopt},
@@ -289,6 +303,22 @@ TEST_CASE("each refused handshake is refused with its reason", "[tls]") {
       }
     }
   }
+}
+
+TEST_CASE("a peer that offers only P-256 for the key exchange is served on both EC paths",
+          "[tls]") {
+  const bool legacy_ec_keys = GENERATE(false, true);
+  CAPTURE(legacy_ec_keys);
+  const test::LegacyEcKeysScope path(legacy_ec_keys);
+  auto [server_ctx, client_ctx] = mesh_contexts();
+  REQUIRE(SSL_CTX_set1_groups_list(client_ctx.get(), "P-256") == 1);
+  asio::io_context io;
+  Pair pair = connect_pair(io);
+  const Outcome outcome = handshake(io, pair, server_ctx.get(), client_ctx.get());
+  REQUIRE(outcome.server_ok);
+  REQUIRE(outcome.client_ok);
+  CHECK(outcome.client_seen_by_server == kClientId);
+  CHECK(SSL_get_negotiated_group(pair.server.ssl()) == NID_X9_62_prime256v1);
 }
 
 TEST_CASE("the ClientHello read by detection is handed to the handshake", "[tls]") {
