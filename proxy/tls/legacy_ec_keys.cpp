@@ -86,6 +86,9 @@ LegacyEcKeys use_legacy_ec_keys() {
     return state;
   }
 #ifndef OPENSSL_NO_ENGINE
+  // OpenSSL reads its configuration (which may register engines) lazily:
+  // read it now, so that the check of the engine chosen sees them.
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
   state = register_engine() ? LegacyEcKeys::kOn : LegacyEcKeys::kFailed;
 #else
   state = LegacyEcKeys::kUnavailable;

@@ -167,6 +167,11 @@ Result<SslCtxPtr> make_tls_context(const Credentials& credentials, TlsRole role,
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   // Checked on the message's header, before a byte of it is parsed.
   SSL_CTX_set_max_cert_list(c, static_cast<long>(max_peer_chain_bytes));
+#ifdef SSL_OP_NO_RX_CERTIFICATE_COMPRESSION
+  // (OpenSSL 3.2+) A compressed chain is checked against that limit
+  // compressed, and inflated without it.
+  SSL_CTX_set_options(c, SSL_OP_NO_RX_CERTIFICATE_COMPRESSION);
+#endif
   if (role == TlsRole::kServer && SSL_CTX_set_num_tickets(c, 0) != 1) {
     return openssl_error("session tickets");
   }
@@ -271,9 +276,14 @@ HandshakeFailure classify_handshake_failure(SSL* ssl, int ssl_error, unsigned lo
       case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
       case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
         return HandshakeFailure::kBadCertificate;
-      // (Any handshake message over its limit; the chain's is the small one.)
-      case SSL_R_EXCESSIVE_MESSAGE_SIZE:
-        return HandshakeFailure::kChainTooLarge;
+      // Any handshake message over its limit: the chain's only while one
+      // was being read (the state stays at the message that failed).
+      case SSL_R_EXCESSIVE_MESSAGE_SIZE: {
+        const OSSL_HANDSHAKE_STATE state = SSL_get_state(ssl);
+        return state == TLS_ST_SR_CERT || state == TLS_ST_CR_CERT || state == TLS_ST_CR_CERT_REQ
+                   ? HandshakeFailure::kChainTooLarge
+                   : HandshakeFailure::kProtocol;
+      }
       default:
         break;
     }

@@ -46,9 +46,10 @@ enum class TlsRole { kServer, kClient };
 // The largest Certificate message accepted from a peer (--tls-max-certificate-
 // chain-bytes). OpenSSL decodes every certificate's key as it parses the
 // message, before any verification, and a key with crafted explicit curve
-// parameters costs it some 100 ms; its own limit, 100 KB, would let one
-// handshake hold a worker for seconds. A mesh chain (leaf and issuer) is
-// about 1.5 KB.
+// parameters costs it 0.1–0.3 s; under its own limit, 100 KB, one handshake
+// could hold a worker for a minute, under this one for about 3 s (see
+// docs/identity.md, "Detection"). A mesh chain (leaf and issuer) is under
+// 1.5 KB; one with a brought-your-own RSA-4096 intermediate about 3.2 KB.
 inline constexpr std::size_t kDefaultMaxPeerChainBytes = 8 * 1024;
 
 // A server context needs the proxy's own leaf to name its SPIFFE ID (the
