@@ -47,7 +47,7 @@ enum class TlsRole { kServer, kClient };
 // chain-bytes). OpenSSL decodes every certificate's key as it parses the
 // message, before any verification, and a key with crafted explicit curve
 // parameters costs it 0.1–0.3 s; under its own limit, 100 KB, one handshake
-// could hold a worker for a minute, under this one for about 3 s (see
+// could hold a worker for over half a minute, under this one for about 3 s (see
 // docs/identity.md, "Detection"). A mesh chain (leaf and issuer) is under
 // 1.5 KB; one with a brought-your-own RSA-4096 intermediate about 3.2 KB.
 inline constexpr std::size_t kDefaultMaxPeerChainBytes = 8 * 1024;

@@ -1,6 +1,5 @@
 #include "test/unit/proxy/tls/test_certificates.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
@@ -104,7 +103,8 @@ LegacyEcKeysScope::LegacyEcKeysScope(bool on)
   if (on) {
     // Where the path exists, a test asking for it must get it, or it would
     // compare the provider's path with itself.
-    if (use_legacy_ec_keys() != LegacyEcKeys::kOn && OpenSSL_version_num() < 0x30200000L) {
+    const LegacyEcKeys state = use_legacy_ec_keys();
+    if (state != LegacyEcKeys::kOn && state != LegacyEcKeys::kNotNeeded) {
       throw std::runtime_error("OpenSSL's built-in EC path could not be set");
     }
   } else {
